@@ -1,0 +1,52 @@
+#pragma once
+// What a collector (or a rule group) hands to the store each cycle: metric metadata and samples,
+// committed together so a cycle becomes visible all at once.
+
+#include <string>
+#include <vector>
+
+#include "tocsin/core/labels.hpp"
+
+namespace tocsin::store {
+
+enum class MetricType { counter, gauge, histogram, summary, untyped };
+
+std::string_view to_string(MetricType type);  // "counter", ... as in the exposition format's # TYPE
+
+struct FamilyMetadata {
+  std::string name;  // the family name: for histograms without _bucket/_sum/_count
+  MetricType type = MetricType::untyped;
+  std::string help;
+};
+
+struct Sample {
+  Labels labels;  // with __name__
+  double value;
+};
+
+// Not thread-safe; one batch per cycle, filled by one thread.
+class Batch {
+ public:
+  // Declares a family's type and help text (once per family per batch is enough; repeats are
+  // ignored).
+  void describe(std::string family, MetricType type, std::string help);
+  void add(Labels labels, double value) { samples_.push_back({std::move(labels), value}); }
+  // Shorthand: the metric name plus other labels.
+  void add(std::string_view name, std::vector<Label> labels, double value);
+
+  const std::vector<FamilyMetadata>& families() const { return families_; }
+  const std::vector<Sample>& samples() const { return samples_; }
+  std::vector<Sample>& samples() { return samples_; }
+  std::size_t size() const { return samples_.size(); }
+  bool empty() const { return samples_.empty(); }
+  void clear() {
+    families_.clear();
+    samples_.clear();
+  }
+
+ private:
+  std::vector<FamilyMetadata> families_;
+  std::vector<Sample> samples_;
+};
+
+}  // namespace tocsin::store

@@ -1,0 +1,98 @@
+#pragma once
+// The in-memory time-series store: series keyed by label set, a bounded ring buffer of points per
+// series covering the retention, an inverted label index for selection by matchers, staleness
+// markers for series their writer stopped reporting, and garbage collection past the retention.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tocsin/core/clock.hpp"
+#include "tocsin/core/duration.hpp"
+#include "tocsin/store/batch.hpp"
+#include "tocsin/store/querier.hpp"
+
+namespace tocsin::store {
+
+struct StoreOptions {
+  Duration retention = std::chrono::hours(1);
+};
+
+// Identifies one writer (a collector instance, a rule group): staleness is tracked per writer.
+using WriterId = std::uint32_t;
+
+struct CommitResult {
+  std::size_t appended = 0;        // points appended
+  std::size_t created = 0;         // new series
+  std::size_t marked_stale = 0;    // series of this writer absent from the batch
+  std::size_t out_of_order = 0;    // samples not newer than the series' last point, dropped
+  std::size_t duplicates = 0;      // samples repeating a label set within the batch, dropped
+  std::size_t invalid = 0;         // samples with an invalid metric or label name, dropped
+  std::size_t conflicts = 0;       // samples for a series another writer owns, dropped
+};
+
+struct StoreStats {
+  std::size_t series = 0;
+  std::size_t points = 0;
+  std::size_t bytes = 0;  // memory held by the store, estimated from its containers
+  std::size_t symbols = 0;
+};
+
+struct LabelView {
+  std::string_view name;
+  std::string_view value;
+};
+
+// One series as the exposition sees it: family metadata and the newest point. The views are valid
+// only during the callback.
+struct LatestSample {
+  const FamilyMetadata* family;       // never null; untyped with empty help when nobody described it
+  std::string_view metric_name;
+  std::span<const LabelView> labels;  // sorted by name, __name__ left out
+  double value;
+  Timestamp t;
+};
+
+// Thread-safe. Commits take an exclusive lock for the time of the append only; selections and the
+// exposition take a shared lock.
+class Store final : public Querier {
+ public:
+  Store(StoreOptions options, const Clock& clock);
+  ~Store() override;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Registers a writer. `interval` sizes the ring buffers of its series (retention / interval
+  // points, plus slack). Registering a name again returns the same id (reload keeps history).
+  WriterId register_writer(std::string_view name, Duration interval);
+
+  // Appends every sample of `batch` at time `t`, at once. Series this writer committed before but
+  // that are absent now get a staleness marker at `t`. A writer whose target is down commits an
+  // empty batch (or just its `up` sample): its other series turn stale.
+  CommitResult commit(WriterId writer, const Batch& batch, Timestamp t);
+
+  // Marks every series of the writer stale at `t` and forgets the writer (collector removed by a
+  // reload, rule group deleted).
+  void retire_writer(WriterId writer, Timestamp t);
+
+  // Drops points older than now - retention and series left with no points. Returns series dropped.
+  std::size_t collect_garbage();
+
+  SeriesSet select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const override;
+
+  // Calls `fn` for the newest point of every series whose newest point is not a staleness marker,
+  // ordered by family name, then metric name, then labels. Holds the shared lock throughout:
+  // `fn` must not call back into the store.
+  void for_each_latest(const std::function<void(const LatestSample&)>& fn) const;
+
+  StoreStats stats() const;
+  Duration retention() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tocsin::store
