@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "tocsin/core/sample.hpp"
 #include "tocsin/store/batch.hpp"
 
@@ -48,6 +50,11 @@ class Collector {
   // shut the socket). Must be thread-safe. Default: nothing (the collection is waited out, and its
   // result discarded).
   virtual void interrupt() {}
+
+  // What the collector knows beyond metrics, for on-call, served as JSON at
+  // GET /api/v1/collectors/{kind}/{name} (e.g. Redis's newest slow-log entries). Must be
+  // thread-safe (called while collect() may run). Default: null.
+  virtual nlohmann::json details() const { return nullptr; }
 };
 
 }  // namespace tocsin::collectors

@@ -1,0 +1,62 @@
+#pragma once
+// HTTP requests and responses as handlers see them, and the routing table. The server (Beast) owns
+// sockets, limits and timeouts; a handler only maps a Request to a Response. Handlers run on the
+// worker pool, never on the I/O thread, so they may block briefly (render, evaluate a query).
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tocsin::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as received, e.g. /api/v1/query?query=up
+  std::string path;    // percent-decoded path without the query string
+  // Query-string parameters, plus the body's when it is application/x-www-form-urlencoded (as
+  // Prometheus's API accepts). A repeated name keeps every value in order.
+  std::multimap<std::string, std::string> params;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  // Path segments matched by `{name}` placeholders of the route.
+  std::map<std::string, std::string> path_params;
+
+  std::optional<std::string> param(const std::string& name) const;
+  std::optional<std::string> header(const std::string& lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response text(int status, std::string body);
+  static Response json(int status, std::string body);
+  static Response html(int status, std::string body);
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+// Routes by method and path. A path may hold `{name}` segments, e.g. /api/v1/alerts/{id}/ack.
+// Unknown path: 404; known path with another method: 405 with Allow. Thread-safe for lookups once
+// built; routes are added before the server starts.
+class Router {
+ public:
+  void add(std::string method, std::string path, Handler handler);
+  Response handle(Request& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace tocsin::http
