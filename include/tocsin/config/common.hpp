@@ -10,8 +10,8 @@ namespace tocsin::config {
 
 struct CollectorCommon {
   std::string name;                  // unique per kind; the `target` label of tocsin_collector_*
-  std::optional<Duration> interval;  // default: the top-level interval
-  std::optional<Duration> timeout;   // the cycle's deadline; default: the interval
+  std::optional<Duration> interval{};  // default: the top-level interval
+  std::optional<Duration> timeout{};   // the cycle's deadline; default: the interval
 };
 
 // Reads `name`, `interval` and `timeout` from a collector block. `name` keeps its preset default

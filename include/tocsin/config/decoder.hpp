@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "tocsin/config/diagnostics.hpp"
@@ -98,7 +99,11 @@ bool decode(const Node& node, std::vector<T>& out) {
   out.clear();
   for (const Node& item : node.items()) {
     T value{};
-    if (decode(item, value)) {
+    if constexpr (std::is_void_v<decltype(decode(item, value))>) {
+      // Struct decoders report their own errors and keep what they could read.
+      decode(item, value);
+      out.push_back(std::move(value));
+    } else if (decode(item, value)) {
       out.push_back(std::move(value));
     } else {
       ok = false;

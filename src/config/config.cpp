@@ -1,0 +1,157 @@
+#include "tocsin/config/config.hpp"
+
+#include <charconv>
+#include <filesystem>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tocsin::config {
+
+std::string ListenAddress::to_string() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::optional<std::string> parse_listen_address(std::string_view text, ListenAddress& out) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return "expected host:port, e.g. 127.0.0.1:9850";
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.starts_with('[')) {
+    if (!host.ends_with(']')) return "unbalanced [ in IPv6 address";
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return "an IPv6 address must be in brackets, e.g. [::1]:9850";
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    return "invalid port \"" + std::string(port) + "\"";
+  }
+  for (char c : host) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '_';
+    if (!ok) return "invalid host \"" + std::string(host) + "\"";
+  }
+  out.host = host.empty() ? "0.0.0.0" : std::string(host);
+  out.port = static_cast<std::uint16_t>(value);
+  return std::nullopt;
+}
+
+bool decode(const Node& node, ListenAddress& out) {
+  auto text = node.as_string();
+  if (!text) return false;
+  if (auto err = parse_listen_address(*text, out)) {
+    node.error("invalid address \"" + *text + "\": " + *err);
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+void decode_log(const Node& node, LogConfig& out) {
+  MapDecoder map(node);
+  if (auto level = map.get("level"); level && !level->is_null() && decode(*level, out.level)) {
+    static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
+    if (!levels.contains(out.level)) level->error("unknown log level \"" + out.level + "\" (trace, debug, info, warn, error)");
+  }
+  if (auto format = map.get("format"); format && !format->is_null() && decode(*format, out.format)) {
+    if (out.format != "text" && out.format != "json") {
+      format->error("unknown log format \"" + out.format + "\" (text or json)");
+    }
+  }
+  map.finish();
+}
+
+template <typename T>
+void decode_instances(MapDecoder& map, std::string_view key, std::vector<T>& out) {
+  map.optional(key, out);
+}
+
+// Instance names must be unique per kind: they label tocsin_collector_* and key the store's writers.
+template <typename T>
+void check_unique_names(const Node& parent, std::string_view kind, const std::vector<T>& instances,
+                        Diagnostics& diagnostics) {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    if (!names.insert(instances[i].common.name).second) {
+      std::string path = parent.path() + "." + std::string(kind) + "[" + std::to_string(i) + "].name";
+      diagnostics.error(parent.position(), path,
+                        "duplicate " + std::string(kind) + " collector name \"" + instances[i].common.name +
+                            "\" (give each instance a distinct name)");
+    }
+  }
+}
+
+void decode_collectors(const Node& node, CollectorsConfig& out) {
+  MapDecoder map(node);
+  decode_instances(map, "host", out.host);
+  decode_instances(map, "postgres", out.postgres);
+  decode_instances(map, "redis", out.redis);
+  map.finish();
+  Diagnostics& d = *node.context().diagnostics;
+  check_unique_names(node, "host", out.host, d);
+  check_unique_names(node, "postgres", out.postgres, d);
+  check_unique_names(node, "redis", out.redis, d);
+}
+
+void decode_root(const Node& root, Config& config) {
+  MapDecoder map(root);
+  map.optional("listen", config.listen);
+  if (auto n = map.get("interval"); n && !n->is_null() && decode(*n, config.interval) && config.interval.count() <= 0) {
+    n->error("must be positive");
+  }
+  if (auto n = map.get("retention"); n && !n->is_null() && decode(*n, config.retention) &&
+                                     config.retention < std::chrono::minutes(1)) {
+    n->error("must be at least 1m");
+  }
+  map.optional("state_dir", config.state_dir);
+  if (auto n = map.get("log"); n && !n->is_null()) decode_log(*n, config.log);
+  if (auto n = map.get("collectors"); n && !n->is_null()) decode_collectors(*n, config.collectors);
+  map.optional("rule_files", config.rule_files);
+  map.finish();
+}
+
+}  // namespace
+
+std::variant<Config, Diagnostics> parse_config(const std::string& text, const std::string& file, EnvLookup env) {
+  Diagnostics diagnostics;
+  YAML::Node yaml = parse_yaml_string(text, file, diagnostics);
+  if (!diagnostics.empty()) return diagnostics;
+  Config config;
+  config.file = file;
+  config.base_dir = std::filesystem::path(file).parent_path().string();
+  DecodeContext ctx{file, config.base_dir, &diagnostics, std::move(env)};
+  if (yaml.IsNull()) {
+    diagnostics.error({file, 1, 1}, "", "the config file is empty");
+    return diagnostics;
+  }
+  decode_root(Node(yaml, "", &ctx), config);
+  if (!diagnostics.empty()) return diagnostics;
+  return config;
+}
+
+std::variant<Config, Diagnostics> load_config(const std::string& path, EnvLookup env) {
+  Diagnostics diagnostics;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diagnostics.error({path, 0, 0}, "", std::string("cannot read config file: ") + std::strerror(errno));
+    return diagnostics;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path, std::move(env));
+}
+
+Duration effective_interval(const Config& config, const CollectorCommon& common) {
+  return common.interval.value_or(config.interval);
+}
+
+Duration effective_timeout(const Config& config, const CollectorCommon& common) {
+  return common.timeout.value_or(effective_interval(config, common));
+}
+
+}  // namespace tocsin::config

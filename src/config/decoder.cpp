@@ -1,0 +1,352 @@
+#include "tocsin/config/decoder.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace tocsin::config {
+
+EnvLookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+namespace {
+
+Position position_of(const YAML::Node& node, const std::string& file) {
+  Position p{file, 0, 0};
+  if (node) {
+    YAML::Mark m = node.Mark();
+    if (m.line >= 0) p.line = m.line + 1;
+    if (m.column >= 0) p.column = m.column + 1;
+  }
+  return p;
+}
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '"';
+}
+
+std::string kind_of(const YAML::Node& node) {
+  if (!node || node.IsNull()) return "nothing";
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  return quote(node.Scalar());
+}
+
+}  // namespace
+
+Position Node::position() const { return position_of(yaml_, ctx_->file); }
+
+void Node::error(std::string message) const { ctx_->diagnostics->error(position(), path_, std::move(message)); }
+
+std::optional<std::string> Node::as_raw_string() const {
+  if (!yaml_.IsScalar()) {
+    error("expected a string, got " + kind_of(yaml_));
+    return std::nullopt;
+  }
+  return yaml_.Scalar();
+}
+
+std::optional<std::string> Node::as_string() const {
+  auto raw = as_raw_string();
+  if (!raw) return std::nullopt;
+  const std::string& s = *raw;
+  if (s.find('$') == std::string::npos) return raw;
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '$' || i + 1 == s.size()) {
+      out += s[i];
+    } else if (s[i + 1] == '$') {
+      out += '$';
+      ++i;
+    } else if (s[i + 1] == '{') {
+      std::size_t close = s.find('}', i + 2);
+      if (close == std::string::npos) {
+        error("unterminated ${ in " + quote(s));
+        return std::nullopt;
+      }
+      std::string name = s.substr(i + 2, close - i - 2);
+      auto value = ctx_->env ? ctx_->env(name) : std::nullopt;
+      if (!value) {
+        error("environment variable " + name + " is not set");
+        return std::nullopt;
+      }
+      out += *value;
+      i = close;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::optional<bool> Node::as_bool() const {
+  if (yaml_.IsScalar()) {
+    const std::string& s = yaml_.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+  }
+  error("expected true or false, got " + kind_of(yaml_));
+  return std::nullopt;
+}
+
+std::optional<long long> Node::as_int() const {
+  if (yaml_.IsScalar()) {
+    const std::string& s = yaml_.Scalar();
+    long long v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc() && end == s.data() + s.size()) return v;
+  }
+  error("expected an integer, got " + kind_of(yaml_));
+  return std::nullopt;
+}
+
+std::optional<double> Node::as_double() const {
+  if (yaml_.IsScalar()) {
+    const std::string& s = yaml_.Scalar();
+    double v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc() && end == s.data() + s.size()) return v;
+  }
+  error("expected a number, got " + kind_of(yaml_));
+  return std::nullopt;
+}
+
+std::optional<Duration> Node::as_duration() const {
+  if (!yaml_.IsScalar()) {
+    error("expected a duration like 15s, got " + kind_of(yaml_));
+    return std::nullopt;
+  }
+  auto d = parse_duration(yaml_.Scalar());
+  if (!d) {
+    error("invalid duration " + quote(yaml_.Scalar()) + " (use e.g. 500ms, 15s, 5m, 1h30m, 2d)");
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::vector<Node> Node::items() const {
+  std::vector<Node> out;
+  if (!yaml_.IsSequence()) {
+    error("expected a list, got " + kind_of(yaml_));
+    return out;
+  }
+  for (std::size_t i = 0; i < yaml_.size(); ++i) {
+    out.emplace_back(yaml_[i], path_ + "[" + std::to_string(i) + "]", ctx_);
+  }
+  return out;
+}
+
+Node Node::child(const YAML::Node& value, std::string_view key) const {
+  return Node(value, path_.empty() ? std::string(key) : path_ + "." + std::string(key), ctx_);
+}
+
+bool decode(const Node& node, std::string& out) {
+  auto v = node.as_string();
+  if (v) out = std::move(*v);
+  return v.has_value();
+}
+
+bool decode(const Node& node, bool& out) {
+  auto v = node.as_bool();
+  if (v) out = *v;
+  return v.has_value();
+}
+
+bool decode(const Node& node, long long& out) {
+  auto v = node.as_int();
+  if (v) out = *v;
+  return v.has_value();
+}
+
+bool decode(const Node& node, int& out) {
+  auto v = node.as_int();
+  if (!v) return false;
+  if (*v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
+    node.error("integer out of range: " + std::to_string(*v));
+    return false;
+  }
+  out = static_cast<int>(*v);
+  return true;
+}
+
+bool decode(const Node& node, unsigned& out) {
+  auto v = node.as_int();
+  if (!v) return false;
+  if (*v < 0 || *v > std::numeric_limits<unsigned>::max()) {
+    node.error("expected a non-negative integer, got " + std::to_string(*v));
+    return false;
+  }
+  out = static_cast<unsigned>(*v);
+  return true;
+}
+
+bool decode(const Node& node, double& out) {
+  auto v = node.as_double();
+  if (v) out = *v;
+  return v.has_value();
+}
+
+bool decode(const Node& node, Duration& out) {
+  auto v = node.as_duration();
+  if (v) out = *v;
+  return v.has_value();
+}
+
+bool decode(const Node& node, std::map<std::string, std::string>& out) {
+  if (node.is_null()) return true;
+  if (!node.is_map()) {
+    node.error("expected a mapping of names to strings, got " + kind_of(node.yaml()));
+    return false;
+  }
+  bool ok = true;
+  out.clear();
+  for (const auto& entry : node.yaml()) {
+    std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    std::string value;
+    if (decode(node.child(entry.second, key), value)) {
+      out[key] = std::move(value);
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+MapDecoder::MapDecoder(const Node& node) : node_(node) {
+  if (node.is_null()) return;
+  if (!node.is_map()) {
+    node.error("expected a mapping, got " + kind_of(node.yaml()));
+    valid_ = false;
+    return;
+  }
+  std::set<std::string, std::less<>> seen;
+  for (const auto& entry : node.yaml()) {
+    if (!entry.first.IsScalar()) {
+      node.context().diagnostics->error(position_of(entry.first, node.context().file), node.path(),
+                                        "keys must be strings");
+      continue;
+    }
+    if (!seen.insert(entry.first.Scalar()).second) {
+      node.context().diagnostics->error(position_of(entry.first, node.context().file),
+                                        node.child(entry.second, entry.first.Scalar()).path(),
+                                        "duplicate key");
+    }
+  }
+}
+
+bool MapDecoder::has(std::string_view key) const {
+  if (!valid_ || !node_.is_map()) return false;
+  for (const auto& entry : node_.yaml()) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == key) return true;
+  }
+  return false;
+}
+
+std::optional<Node> MapDecoder::get(std::string_view key) {
+  known_.insert(std::string(key));
+  if (!valid_ || !node_.is_map()) return std::nullopt;
+  for (const auto& entry : node_.yaml()) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == key) return node_.child(entry.second, key);
+  }
+  return std::nullopt;
+}
+
+void MapDecoder::missing(std::string_view key) const {
+  std::string path = node_.path().empty() ? std::string(key) : node_.path() + "." + std::string(key);
+  node_.context().diagnostics->error(node_.position(), path, "missing required key");
+}
+
+bool MapDecoder::secret(std::string_view key, Secret& out, bool required) {
+  std::string file_key = std::string(key) + "_file";
+  auto inline_node = get(key);
+  auto file_node = get(file_key);
+  bool has_inline = inline_node && !inline_node->is_null();
+  bool has_file = file_node && !file_node->is_null();
+  if (has_inline && has_file) {
+    file_node->error("give either " + std::string(key) + " or " + file_key + ", not both");
+    return false;
+  }
+  if (has_inline) {
+    // Never quote the value in an error: it is a secret.
+    if (!inline_node->is_scalar()) {
+      inline_node->error("expected a string");
+      return false;
+    }
+    auto v = inline_node->as_string();
+    if (!v) return false;
+    out = Secret(std::move(*v));
+    return true;
+  }
+  if (has_file) {
+    auto path = file_node->as_string();
+    if (!path) return false;
+    std::string resolved = resolve_path(node_.context(), *path);
+    std::ifstream in(resolved, std::ios::binary);
+    if (!in) {
+      file_node->error("cannot read " + resolved + ": " + std::strerror(errno));
+      return false;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string value = ss.str();
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    out = Secret(std::move(value));
+    return true;
+  }
+  if (required) missing(key);
+  return !required;
+}
+
+void MapDecoder::finish() {
+  if (!valid_ || !node_.is_map()) return;
+  for (const auto& entry : node_.yaml()) {
+    if (!entry.first.IsScalar()) continue;
+    const std::string& key = entry.first.Scalar();
+    if (known_.count(key) == 0) {
+      node_.context().diagnostics->error(position_of(entry.first, node_.context().file),
+                                         node_.child(entry.second, key).path(), "unknown key");
+    }
+  }
+}
+
+YAML::Node parse_yaml_string(const std::string& text, const std::string& file, Diagnostics& diagnostics) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    Position p{file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0};
+    diagnostics.error(p, "", "YAML syntax error: " + e.msg);
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+}
+
+YAML::Node parse_yaml_file(const std::string& path, Diagnostics& diagnostics) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diagnostics.error({path, 0, 0}, "", std::string("cannot read file: ") + std::strerror(errno));
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_yaml_string(ss.str(), path, diagnostics);
+}
+
+std::string resolve_path(const DecodeContext& ctx, const std::string& path) {
+  if (path.empty() || path[0] == '/' || ctx.base_dir.empty()) return path;
+  return (std::filesystem::path(ctx.base_dir) / path).lexically_normal().string();
+}
+
+}  // namespace tocsin::config

@@ -1,0 +1,34 @@
+#include "tocsin/config/diagnostics.hpp"
+
+namespace tocsin::config {
+
+std::string Diagnostic::to_string() const {
+  std::string out = position.file;
+  if (position.line > 0) {
+    out += ':' + std::to_string(position.line);
+    if (position.column > 0) out += ':' + std::to_string(position.column);
+  }
+  if (!out.empty()) out += ": ";
+  if (!path.empty()) out += path + ": ";
+  out += message;
+  return out;
+}
+
+void Diagnostics::error(Position position, std::string path, std::string message) {
+  items_.push_back({std::move(position), std::move(path), std::move(message)});
+}
+
+void Diagnostics::append(const Diagnostics& other) {
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+}
+
+std::string Diagnostics::to_string() const {
+  std::string out;
+  for (const Diagnostic& d : items_) {
+    out += d.to_string();
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace tocsin::config

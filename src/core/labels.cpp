@@ -1,0 +1,165 @@
+#include "tocsin/core/labels.hpp"
+
+#include <algorithm>
+
+namespace tocsin {
+
+namespace {
+
+void sort_and_dedupe(std::vector<Label>& labels) {
+  // Stable, so that of two labels with one name the later one wins below.
+  std::stable_sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+  std::vector<Label> out;
+  out.reserve(labels.size());
+  for (Label& l : labels) {
+    if (!out.empty() && out.back().name == l.name) {
+      out.back() = std::move(l);
+    } else {
+      out.push_back(std::move(l));
+    }
+  }
+  std::erase_if(out, [](const Label& l) { return l.value.empty(); });
+  labels = std::move(out);
+}
+
+// 64-bit FNV-1a; a separator byte keeps ("ab","c") and ("a","bc") apart.
+constexpr std::uint64_t kFnvOffset = 14695981039346656037ULL;
+constexpr std::uint64_t kFnvPrime = 1099511628211ULL;
+
+inline std::uint64_t mix(std::uint64_t h, std::string_view s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= kFnvPrime;
+  }
+  h ^= 0xff;
+  h *= kFnvPrime;
+  return h;
+}
+
+}  // namespace
+
+Labels::Labels(std::initializer_list<Label> labels) : labels_(labels) { sort_and_dedupe(labels_); }
+
+Labels Labels::from_unsorted(std::vector<Label> labels) {
+  Labels out;
+  out.labels_ = std::move(labels);
+  sort_and_dedupe(out.labels_);
+  return out;
+}
+
+Labels Labels::from_sorted(std::vector<Label> labels) {
+  Labels out;
+  out.labels_ = std::move(labels);
+  return out;
+}
+
+std::string_view Labels::get(std::string_view name) const {
+  for (const Label& l : labels_) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+std::uint64_t Labels::hash() const {
+  std::uint64_t h = kFnvOffset;
+  for (const Label& l : labels_) {
+    h = mix(mix(h, l.name), l.value);
+  }
+  return h;
+}
+
+std::uint64_t Labels::hash_for(const std::vector<std::string>& names, bool include) const {
+  std::uint64_t h = kFnvOffset;
+  for (const Label& l : labels_) {
+    bool listed = std::binary_search(names.begin(), names.end(), l.name);
+    if (listed == include) h = mix(mix(h, l.name), l.value);
+  }
+  return h;
+}
+
+void append_escaped_label_value(std::string& out, std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+}
+
+std::string Labels::to_string() const {
+  std::string out(metric_name());
+  out += '{';
+  bool first = true;
+  for (const Label& l : labels_) {
+    if (l.name == kMetricNameLabel) continue;
+    if (!first) out += ", ";
+    first = false;
+    out += l.name;
+    out += "=\"";
+    append_escaped_label_value(out, l.value);
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+LabelsBuilder::LabelsBuilder(const Labels& base) : labels_(base.items()) {}
+
+LabelsBuilder& LabelsBuilder::set(std::string_view name, std::string_view value) {
+  auto it = std::lower_bound(labels_.begin(), labels_.end(), name,
+                             [](const Label& l, std::string_view n) { return l.name < n; });
+  if (it != labels_.end() && it->name == name) {
+    if (value.empty()) {
+      labels_.erase(it);
+    } else {
+      it->value = value;
+    }
+  } else if (!value.empty()) {
+    labels_.insert(it, Label{std::string(name), std::string(value)});
+  }
+  return *this;
+}
+
+LabelsBuilder& LabelsBuilder::del(std::string_view name) { return set(name, {}); }
+
+LabelsBuilder& LabelsBuilder::keep_only(const std::vector<std::string>& names) {
+  std::erase_if(labels_, [&](const Label& l) { return std::find(names.begin(), names.end(), l.name) == names.end(); });
+  return *this;
+}
+
+std::string_view LabelsBuilder::get(std::string_view name) const {
+  for (const Label& l : labels_) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+Labels LabelsBuilder::build() const { return Labels::from_sorted(labels_); }
+
+namespace {
+bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+}  // namespace
+
+bool is_valid_metric_name(std::string_view name) {
+  if (name.empty() || !(name_start(name[0]) || name[0] == ':')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return name_char(c) || c == ':'; });
+}
+
+bool is_valid_label_name(std::string_view name) {
+  if (name.empty() || !name_start(name[0])) return false;
+  return std::all_of(name.begin(), name.end(), name_char);
+}
+
+std::string sanitize_metric_name(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 1);
+  if (!name.empty() && name[0] >= '0' && name[0] <= '9') out += '_';
+  for (char c : name) out += (name_char(c) || c == ':') ? c : '_';
+  if (out.empty()) out = "_";
+  return out;
+}
+
+}  // namespace tocsin

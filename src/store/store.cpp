@@ -1,0 +1,546 @@
+#include "tocsin/store/store.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "store/symbols.hpp"
+
+namespace tocsin::store {
+
+namespace {
+
+using detail::SymbolTable;
+using SymbolId = SymbolTable::Id;
+using SeriesId = std::uint32_t;
+
+constexpr WriterId kNoWriter = ~WriterId{0};
+
+// A bounded ring of points, oldest first. Grows by doubling up to `max_capacity`, then overwrites
+// its oldest point, so a series never holds more than its retention needs.
+class Ring {
+ public:
+  void push(Point p, std::uint32_t max_capacity) {
+    if (size_ == capacity_ && capacity_ < max_capacity) grow(max_capacity);
+    if (size_ < capacity_) {
+      buf_[(head_ + size_) % capacity_] = p;
+      ++size_;
+    } else {
+      buf_[head_] = p;
+      head_ = (head_ + 1) % capacity_;
+    }
+  }
+  // Drops points older than `t`, always keeping the newest `keep` points.
+  void trim_before(Timestamp t, std::uint32_t keep) {
+    while (size_ > keep && at(0).t < t) {
+      head_ = (head_ + 1) % capacity_;
+      --size_;
+    }
+  }
+  std::uint32_t size() const { return size_; }
+  std::uint32_t capacity() const { return capacity_; }
+  const Point& at(std::uint32_t i) const { return buf_[(head_ + i) % capacity_]; }
+  const Point& back() const { return at(size_ - 1); }
+  // Index of the first point with t >= mint.
+  std::uint32_t lower_bound(Timestamp mint) const {
+    std::uint32_t lo = 0;
+    std::uint32_t hi = size_;
+    while (lo < hi) {
+      std::uint32_t mid = (lo + hi) / 2;
+      if (at(mid).t < mint) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+  void reset() {
+    buf_.reset();
+    capacity_ = head_ = size_ = 0;
+  }
+
+ private:
+  void grow(std::uint32_t max_capacity) {
+    std::uint32_t next = std::min<std::uint32_t>(max_capacity, std::max<std::uint32_t>(4, capacity_ * 2));
+    auto bigger = std::make_unique<Point[]>(next);
+    for (std::uint32_t i = 0; i < size_; ++i) bigger[i] = at(i);
+    buf_ = std::move(bigger);
+    capacity_ = next;
+    head_ = 0;
+  }
+
+  std::unique_ptr<Point[]> buf_;
+  std::uint32_t capacity_ = 0;
+  std::uint32_t head_ = 0;
+  std::uint32_t size_ = 0;
+};
+
+struct Series {
+  std::unique_ptr<SymbolId[]> syms;  // name, value, name, value, ... sorted by name
+  std::uint32_t label_count = 0;
+  std::uint32_t family = 0;          // index into Impl::families_
+  std::uint32_t max_points = 0;
+  std::uint32_t commit_seq = 0;      // the writer's commit that last carried this series
+  WriterId writer = kNoWriter;
+  bool alive = false;
+  std::uint64_t hash = 0;
+  Ring points;
+
+  SymbolId name_sym(std::uint32_t i) const { return syms[2 * i]; }
+  SymbolId value_sym(std::uint32_t i) const { return syms[2 * i + 1]; }
+  bool stale() const { return points.size() > 0 && is_stale_nan(points.back().v); }
+};
+
+struct Writer {
+  std::string name;
+  std::uint32_t max_points = 0;
+  std::uint32_t commit_seq = 0;
+  bool active = true;
+  std::vector<SeriesId> series;  // the series its last commit carried
+};
+
+// Sorted posting lists: label name -> value -> series ids.
+using Postings = std::vector<SeriesId>;
+
+void insert_sorted(Postings& list, SeriesId id) {
+  if (list.empty() || list.back() < id) {
+    list.push_back(id);
+  } else {
+    list.insert(std::lower_bound(list.begin(), list.end(), id), id);
+  }
+}
+
+Postings intersect(const Postings& a, const Postings& b) {
+  Postings out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+}  // namespace
+
+class Store::Impl {
+ public:
+  Impl(StoreOptions options, const Clock& clock) : options_(options), clock_(clock) {
+  }
+
+  WriterId register_writer(std::string_view name, Duration interval) {
+    std::unique_lock lock(mutex_);
+    auto points = static_cast<std::uint32_t>(
+        std::max<std::int64_t>(4, options_.retention.count() / std::max<std::int64_t>(1, interval.count()) + 2));
+    if (auto it = writer_ids_.find(std::string(name)); it != writer_ids_.end()) {
+      Writer& w = writers_[it->second];
+      w.max_points = points;
+      w.active = true;
+      return it->second;
+    }
+    auto id = static_cast<WriterId>(writers_.size());
+    writers_.push_back(Writer{std::string(name), points, 0, true, {}});
+    writer_ids_.emplace(std::string(name), id);
+    return id;
+  }
+
+  CommitResult commit(WriterId writer_id, const Batch& batch, Timestamp t) {
+    std::unique_lock lock(mutex_);
+    CommitResult result;
+    Writer& writer = writers_.at(writer_id);
+    for (const FamilyMetadata& f : batch.families()) describe(f);
+    const std::uint32_t seq = ++writer.commit_seq;
+    std::vector<SeriesId> carried;
+    carried.reserve(batch.size());
+
+    for (const Sample& sample : batch.samples()) {
+      const std::uint64_t hash = sample.labels.hash();
+      SeriesId id = find_series(sample.labels, hash);
+      if (id == kNone) {
+        if (!valid_names(sample.labels)) {
+          ++result.invalid;
+          continue;
+        }
+        id = create_series(sample.labels, hash, writer_id, writer.max_points);
+        ++result.created;
+      } else {
+        Series& s = series_[id];
+        if (s.writer != writer_id) {
+          // A series belongs to one writer at a time; another may take it over once it has ended.
+          if (s.writer != kNoWriter && writers_[s.writer].active && !s.stale()) {
+            ++result.conflicts;
+            continue;
+          }
+          s.writer = writer_id;
+          s.max_points = writer.max_points;
+        }
+        if (s.commit_seq == seq) {
+          ++result.duplicates;
+          continue;
+        }
+        if (s.points.size() > 0 && s.points.back().t >= t) {
+          ++result.out_of_order;
+          continue;
+        }
+      }
+      Series& s = series_[id];
+      s.commit_seq = seq;
+      s.points.push({t, sample.value}, s.max_points);
+      carried.push_back(id);
+      ++result.appended;
+    }
+
+    for (SeriesId id : writer.series) {
+      Series& s = series_[id];
+      if (!s.alive || s.writer != writer_id || s.commit_seq == seq) continue;
+      if (!s.stale() && (s.points.size() == 0 || s.points.back().t < t)) {
+        s.points.push({t, stale_nan()}, s.max_points);
+        ++result.marked_stale;
+      }
+    }
+    writer.series = std::move(carried);
+    if (result.created > 0) order_dirty_ = true;
+    return result;
+  }
+
+  void retire_writer(WriterId writer_id, Timestamp t) {
+    {
+      Batch empty;
+      commit(writer_id, empty, t);
+    }
+    std::unique_lock lock(mutex_);
+    Writer& w = writers_.at(writer_id);
+    w.active = false;
+    w.series.clear();
+  }
+
+  std::size_t collect_garbage() {
+    std::unique_lock lock(mutex_);
+    const Timestamp cutoff = clock_.now_ms() - options_.retention.count();
+    std::vector<bool> dropped(series_.size(), false);
+    std::size_t dropped_count = 0;
+    for (SeriesId id = 0; id < series_.size(); ++id) {
+      Series& s = series_[id];
+      if (!s.alive) continue;
+      // A series its writer still reports keeps its newest point whatever its age.
+      const bool current = s.writer != kNoWriter && writers_[s.writer].active &&
+                           s.commit_seq == writers_[s.writer].commit_seq && !s.stale();
+      s.points.trim_before(cutoff, current ? 1 : 0);
+      if (s.points.size() == 0) {
+        drop_series(id);
+        dropped[id] = true;
+        ++dropped_count;
+      }
+    }
+    if (dropped_count > 0) {
+      for (auto name_it = postings_.begin(); name_it != postings_.end();) {
+        auto& values = name_it->second;
+        for (auto value_it = values.begin(); value_it != values.end();) {
+          std::erase_if(value_it->second, [&](SeriesId id) { return dropped[id]; });
+          value_it = value_it->second.empty() ? values.erase(value_it) : std::next(value_it);
+        }
+        name_it = values.empty() ? postings_.erase(name_it) : std::next(name_it);
+      }
+      std::erase_if(all_, [&](SeriesId id) { return dropped[id]; });
+      order_dirty_ = true;
+    }
+    return dropped_count;
+  }
+
+  SeriesSet select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const {
+    SeriesSet out;
+    if (matchers.empty()) return out;
+    std::shared_lock lock(mutex_);
+    for (SeriesId id : candidates(matchers)) {
+      const Series& s = series_[id];
+      if (!s.alive || !matches_all(s, matchers)) continue;
+      std::uint32_t first = s.points.lower_bound(mint);
+      std::uint32_t last = s.points.lower_bound(maxt == std::numeric_limits<Timestamp>::max() ? maxt : maxt + 1);
+      if (first >= last) continue;
+      out.begin_series(materialize(s));
+      for (std::uint32_t i = first; i < last; ++i) out.add_point(s.points.at(i));
+    }
+    return out;
+  }
+
+  void for_each_latest(const std::function<void(const LatestSample&)>& fn) const {
+    std::shared_lock lock(mutex_);
+    std::lock_guard order_lock(order_mutex_);
+    if (order_dirty_) rebuild_order();
+    std::vector<LabelView> views;
+    for (SeriesId id : order_) {
+      const Series& s = series_[id];
+      if (!s.alive || s.points.size() == 0 || s.stale()) continue;
+      views.clear();
+      std::string_view metric;
+      for (std::uint32_t i = 0; i < s.label_count; ++i) {
+        std::string_view name = symbols_.str(s.name_sym(i));
+        std::string_view value = symbols_.str(s.value_sym(i));
+        if (name == kMetricNameLabel) {
+          metric = value;
+        } else {
+          views.push_back({name, value});
+        }
+      }
+      const Point& p = s.points.back();
+      fn(LatestSample{&families_[s.family], metric, views, p.v, p.t});
+    }
+  }
+
+  StoreStats stats() const {
+    std::shared_lock lock(mutex_);
+    StoreStats st;
+    st.symbols = symbols_.size();
+    std::size_t bytes = series_.size() * sizeof(Series) + free_ids_.capacity() * sizeof(SeriesId);
+    for (const Series& s : series_) {
+      if (!s.alive) continue;
+      ++st.series;
+      st.points += s.points.size();
+      bytes += s.label_count * 2 * sizeof(SymbolId) + s.points.capacity() * sizeof(Point);
+    }
+    // Hash index: one node (next, key, value, cached hash) per series plus buckets.
+    bytes += by_hash_.size() * (sizeof(void*) + 8 + sizeof(SeriesId) + 8) + by_hash_.bucket_count() * sizeof(void*);
+    for (const auto& [name, values] : postings_) {
+      bytes += values.bucket_count() * sizeof(void*) + 64;
+      for (const auto& [value, list] : values) bytes += list.capacity() * sizeof(SeriesId) + 48;
+    }
+    bytes += order_.capacity() * sizeof(SeriesId) + all_.capacity() * sizeof(SeriesId);
+    for (const Writer& w : writers_) bytes += w.series.capacity() * sizeof(SeriesId) + sizeof(Writer);
+    bytes += symbols_.bytes();
+    st.bytes = bytes;
+    return st;
+  }
+
+  Duration retention() const { return options_.retention; }
+
+ private:
+  static constexpr SeriesId kNone = ~SeriesId{0};
+
+  void describe(const FamilyMetadata& f) {
+    auto it = family_ids_.find(f.name);
+    if (it == family_ids_.end()) {
+      family_ids_.emplace(f.name, static_cast<std::uint32_t>(families_.size()));
+      families_.push_back(f);
+    } else if (families_[it->second].type != f.type || families_[it->second].help != f.help) {
+      families_[it->second].type = f.type;
+      families_[it->second].help = f.help;
+    }
+  }
+
+  // The family a new series belongs to: its own name, or for _bucket/_sum/_count the histogram or
+  // summary it is part of; an undescribed name gets an untyped family of its own.
+  std::uint32_t family_for(std::string_view metric) {
+    if (auto it = family_ids_.find(std::string(metric)); it != family_ids_.end()) return it->second;
+    for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+      if (metric.size() > suffix.size() && metric.ends_with(suffix)) {
+        auto it = family_ids_.find(std::string(metric.substr(0, metric.size() - suffix.size())));
+        if (it != family_ids_.end()) {
+          MetricType type = families_[it->second].type;
+          if (type == MetricType::histogram || (type == MetricType::summary && suffix != "_bucket")) {
+            return it->second;
+          }
+        }
+      }
+    }
+    describe({std::string(metric), MetricType::untyped, ""});
+    return family_ids_.at(std::string(metric));
+  }
+
+  static bool valid_names(const Labels& labels) {
+    if (!is_valid_metric_name(labels.metric_name())) return false;
+    for (const Label& l : labels) {
+      if (l.name != kMetricNameLabel && !is_valid_label_name(l.name)) return false;
+    }
+    return true;
+  }
+
+  bool same_labels(const Series& s, const Labels& labels) const {
+    if (s.label_count != labels.size()) return false;
+    for (std::uint32_t i = 0; i < s.label_count; ++i) {
+      if (symbols_.str(s.name_sym(i)) != labels[i].name || symbols_.str(s.value_sym(i)) != labels[i].value) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  SeriesId find_series(const Labels& labels, std::uint64_t hash) const {
+    auto [first, last] = by_hash_.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      if (same_labels(series_[it->second], labels)) return it->second;
+    }
+    return kNone;
+  }
+
+  SeriesId create_series(const Labels& labels, std::uint64_t hash, WriterId writer, std::uint32_t max_points) {
+    SeriesId id;
+    if (!free_ids_.empty()) {
+      id = free_ids_.back();
+      free_ids_.pop_back();
+    } else {
+      id = static_cast<SeriesId>(series_.size());
+      series_.emplace_back();
+    }
+    Series& s = series_[id];
+    s.label_count = static_cast<std::uint32_t>(labels.size());
+    s.syms = std::make_unique<SymbolId[]>(2 * labels.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      s.syms[2 * i] = symbols_.acquire(labels[i].name);
+      s.syms[2 * i + 1] = symbols_.acquire(labels[i].value);
+      insert_sorted(postings_[s.syms[2 * i]][s.syms[2 * i + 1]], id);
+    }
+    s.family = family_for(labels.metric_name());
+    s.max_points = max_points;
+    s.commit_seq = 0;
+    s.writer = writer;
+    s.alive = true;
+    s.hash = hash;
+    by_hash_.emplace(hash, id);
+    insert_sorted(all_, id);
+    return id;
+  }
+
+  // Removes a series from everything but the posting lists, which the caller sweeps in one pass.
+  void drop_series(SeriesId id) {
+    Series& s = series_[id];
+    auto [first, last] = by_hash_.equal_range(s.hash);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == id) {
+        by_hash_.erase(it);
+        break;
+      }
+    }
+    for (std::uint32_t i = 0; i < 2 * s.label_count; ++i) symbols_.release(s.syms[i]);
+    s.syms.reset();
+    s.label_count = 0;
+    s.points.reset();
+    s.alive = false;
+    s.writer = kNoWriter;
+    free_ids_.push_back(id);
+  }
+
+  // The series ids worth checking: the intersection of the posting lists of the matchers that do
+  // not match the empty string; all series when every matcher matches it.
+  Postings candidates(std::span<const Matcher> matchers) const {
+    std::vector<Postings> lists;
+    for (const Matcher& m : matchers) {
+      if (m.matches_empty()) continue;
+      Postings list;
+      auto name_sym = symbols_.find(m.name());
+      if (name_sym) {
+        auto values_it = postings_.find(*name_sym);
+        if (values_it != postings_.end()) {
+          if (m.type() == MatchType::equal) {
+            auto value_sym = symbols_.find(m.value());
+            if (value_sym) {
+              auto it = values_it->second.find(*value_sym);
+              if (it != values_it->second.end()) list = it->second;
+            }
+          } else {
+            for (const auto& [value, ids] : values_it->second) {
+              if (m.matches(symbols_.str(value))) list.insert(list.end(), ids.begin(), ids.end());
+            }
+            std::sort(list.begin(), list.end());
+          }
+        }
+      }
+      if (list.empty()) return {};
+      lists.push_back(std::move(list));
+    }
+    if (lists.empty()) return all_;
+    std::sort(lists.begin(), lists.end(), [](const Postings& a, const Postings& b) { return a.size() < b.size(); });
+    Postings result = std::move(lists[0]);
+    for (std::size_t i = 1; i < lists.size() && !result.empty(); ++i) result = intersect(result, lists[i]);
+    return result;
+  }
+
+  std::string_view value_of(const Series& s, std::string_view name) const {
+    auto name_sym = symbols_.find(name);
+    if (!name_sym) return {};
+    for (std::uint32_t i = 0; i < s.label_count; ++i) {
+      if (s.name_sym(i) == *name_sym) return symbols_.str(s.value_sym(i));
+    }
+    return {};
+  }
+
+  bool matches_all(const Series& s, std::span<const Matcher> matchers) const {
+    for (const Matcher& m : matchers) {
+      if (!m.matches(value_of(s, m.name()))) return false;
+    }
+    return true;
+  }
+
+  Labels materialize(const Series& s) const {
+    std::vector<Label> labels;
+    labels.reserve(s.label_count);
+    for (std::uint32_t i = 0; i < s.label_count; ++i) {
+      labels.push_back({std::string(symbols_.str(s.name_sym(i))), std::string(symbols_.str(s.value_sym(i)))});
+    }
+    return Labels::from_sorted(std::move(labels));
+  }
+
+  // Exposition order: family name, then metric name, then the label pairs.
+  void rebuild_order() const {
+    order_.clear();
+    for (SeriesId id = 0; id < series_.size(); ++id) {
+      if (series_[id].alive) order_.push_back(id);
+    }
+    auto key_less = [this](SeriesId a, SeriesId b) {
+      const Series& x = series_[a];
+      const Series& y = series_[b];
+      if (x.family != y.family) return families_[x.family].name < families_[y.family].name;
+      std::string_view xm = value_of(x, kMetricNameLabel);
+      std::string_view ym = value_of(y, kMetricNameLabel);
+      if (xm != ym) return xm < ym;
+      std::uint32_t n = std::min(x.label_count, y.label_count);
+      for (std::uint32_t i = 0; i < n; ++i) {
+        std::string_view xn = symbols_.str(x.name_sym(i));
+        std::string_view yn = symbols_.str(y.name_sym(i));
+        if (xn != yn) return xn < yn;
+        std::string_view xv = symbols_.str(x.value_sym(i));
+        std::string_view yv = symbols_.str(y.value_sym(i));
+        if (xv != yv) return xv < yv;
+      }
+      return x.label_count < y.label_count;
+    };
+    std::sort(order_.begin(), order_.end(), key_less);
+    order_dirty_ = false;
+  }
+
+  StoreOptions options_;
+  const Clock& clock_;
+  mutable std::shared_mutex mutex_;
+
+  SymbolTable symbols_;
+  std::deque<Series> series_;  // a deque: growing never moves a series
+  std::vector<SeriesId> free_ids_;
+  std::unordered_multimap<std::uint64_t, SeriesId> by_hash_;
+  std::unordered_map<SymbolId, std::unordered_map<SymbolId, Postings>> postings_;
+  Postings all_;  // every live series id, sorted
+
+  std::deque<FamilyMetadata> families_;  // a deque: LatestSample points into it
+  std::unordered_map<std::string, std::uint32_t> family_ids_;
+
+  std::vector<Writer> writers_;
+  std::unordered_map<std::string, WriterId> writer_ids_;
+
+  mutable std::mutex order_mutex_;  // guards order_ under the shared lock
+  mutable std::vector<SeriesId> order_;
+  mutable bool order_dirty_ = true;
+};
+
+Store::Store(StoreOptions options, const Clock& clock) : impl_(std::make_unique<Impl>(options, clock)) {}
+Store::~Store() = default;
+
+WriterId Store::register_writer(std::string_view name, Duration interval) {
+  return impl_->register_writer(name, interval);
+}
+CommitResult Store::commit(WriterId writer, const Batch& batch, Timestamp t) { return impl_->commit(writer, batch, t); }
+void Store::retire_writer(WriterId writer, Timestamp t) { impl_->retire_writer(writer, t); }
+std::size_t Store::collect_garbage() { return impl_->collect_garbage(); }
+SeriesSet Store::select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const {
+  return impl_->select(matchers, mint, maxt);
+}
+void Store::for_each_latest(const std::function<void(const LatestSample&)>& fn) const { impl_->for_each_latest(fn); }
+StoreStats Store::stats() const { return impl_->stats(); }
+Duration Store::retention() const { return impl_->retention(); }
+
+}  // namespace tocsin::store
