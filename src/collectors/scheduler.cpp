@@ -1,0 +1,339 @@
+#include "tocsin/collectors/scheduler.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <set>
+
+namespace tocsin::collectors {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+struct Scheduler::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : up(prometheus::BuildGauge()
+               .Name("tocsin_collector_up")
+               .Help("Whether the collector instance's last cycle succeeded within its deadline (1) or not (0).")
+               .Register(registry)),
+        duration(prometheus::BuildGauge()
+                     .Name("tocsin_collector_duration_seconds")
+                     .Help("Wall time of the collector instance's last cycle.")
+                     .Register(registry)),
+        samples(prometheus::BuildGauge()
+                    .Name("tocsin_collector_samples")
+                    .Help("Samples the collector instance's last successful cycle produced.")
+                    .Register(registry)),
+        errors(prometheus::BuildCounter()
+                   .Name("tocsin_collector_errors_total")
+                   .Help("Failed cycles of the collector instance, deadline misses included.")
+                   .Register(registry)),
+        deadline_misses(prometheus::BuildCounter()
+                            .Name("tocsin_collector_deadline_misses_total")
+                            .Help("Cycles of the collector instance that overran their deadline.")
+                            .Register(registry)),
+        skipped(prometheus::BuildCounter()
+                    .Name("tocsin_collector_skipped_cycles_total")
+                    .Help("Cycles not started because the previous one of the instance was still running.")
+                    .Register(registry)),
+        last_success(prometheus::BuildGauge()
+                         .Name("tocsin_collector_last_success_timestamp_seconds")
+                         .Help("When the collector instance last finished a cycle successfully.")
+                         .Register(registry)) {}
+
+  prometheus::Family<prometheus::Gauge>& up;
+  prometheus::Family<prometheus::Gauge>& duration;
+  prometheus::Family<prometheus::Gauge>& samples;
+  prometheus::Family<prometheus::Counter>& errors;
+  prometheus::Family<prometheus::Counter>& deadline_misses;
+  prometheus::Family<prometheus::Counter>& skipped;
+  prometheus::Family<prometheus::Gauge>& last_success;
+};
+
+class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Instance> {
+ public:
+  Instance(Scheduler& owner, CollectorSpec spec)
+      : owner_(owner),
+        collector_(std::move(spec.collector)),
+        interval_(spec.interval),
+        timeout_(spec.timeout),
+        labels_{{"collector", std::string(collector_->kind())}, {"target", collector_->name()}},
+        timer_(owner.io_),
+        deadline_timer_(owner.io_),
+        up_(owner.metrics_->up.Add(labels_)),
+        duration_(owner.metrics_->duration.Add(labels_)),
+        samples_(owner.metrics_->samples.Add(labels_)),
+        errors_(owner.metrics_->errors.Add(labels_)),
+        deadline_misses_(owner.metrics_->deadline_misses.Add(labels_)),
+        skipped_(owner.metrics_->skipped.Add(labels_)),
+        last_success_(owner.metrics_->last_success.Add(labels_)) {
+    writer_ = owner.store_.register_writer(writer_name(), interval_);
+    health_.kind = collector_->kind();
+    health_.name = collector_->name();
+    health_.interval = interval_;
+  }
+
+  std::string writer_name() const { return "collector/" + std::string(collector_->kind()) + "/" + collector_->name(); }
+  store::WriterId writer() const { return writer_; }
+  const Collector& collector() const { return *collector_; }
+
+  // On the I/O thread.
+  void start() {
+    next_ = SteadyClock::now();
+    schedule();
+  }
+
+  // On the I/O thread. In-flight work finishes on the pool and is discarded.
+  void stop() {
+    stopped_ = true;
+    timer_.cancel();
+    deadline_timer_.cancel();
+    if (running_) interrupt_async();
+  }
+
+  void remove_metrics() {
+    owner_.metrics_->up.Remove(&up_);
+    owner_.metrics_->duration.Remove(&duration_);
+    owner_.metrics_->samples.Remove(&samples_);
+    owner_.metrics_->errors.Remove(&errors_);
+    owner_.metrics_->deadline_misses.Remove(&deadline_misses_);
+    owner_.metrics_->skipped.Remove(&skipped_);
+    owner_.metrics_->last_success.Remove(&last_success_);
+  }
+
+  CollectorHealth health() const {
+    std::lock_guard lock(health_mutex_);
+    return health_;
+  }
+
+ private:
+  void schedule() {
+    timer_.expires_at(next_);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec && !self->stopped_) self->tick();
+    });
+  }
+
+  void tick() {
+    // Fixed rate: the next cycle is due one interval after this one was due, however long it ran.
+    next_ += interval_;
+    const auto now = SteadyClock::now();
+    if (next_ < now) next_ = now + interval_;
+    schedule();
+    if (running_) {
+      skipped_.Increment();
+      return;
+    }
+    running_ = true;
+    const std::uint64_t cycle = ++cycle_;
+    const auto started = SteadyClock::now();
+    const auto deadline = started + timeout_;
+    CollectContext ctx{owner_.clock_.now_ms(), deadline};
+    deadline_timer_.expires_at(deadline);
+    deadline_timer_.async_wait([self = shared_from_this(), cycle](boost::system::error_code ec) {
+      if (!ec) self->on_deadline(cycle);
+    });
+    asio::post(owner_.pool_, [self = shared_from_this(), ctx, cycle, started] {
+      auto batch = std::make_shared<store::Batch>();
+      std::string error;
+      try {
+        self->collector_->collect(ctx, *batch);
+      } catch (const std::exception& e) {
+        error = e.what();
+        if (error.empty()) error = "collection failed";
+      } catch (...) {
+        error = "collection failed with an unknown exception";
+      }
+      const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+      if (!error.empty()) {
+        batch->clear();
+        self->collector_->describe_down(*batch);
+      }
+      asio::post(self->owner_.io_, [self, batch, error = std::move(error), cycle, seconds, ctx] {
+        self->on_done(cycle, *batch, error, seconds, ctx.timestamp);
+      });
+    });
+  }
+
+  // On the I/O thread.
+  void on_done(std::uint64_t cycle, const store::Batch& batch, const std::string& error, double seconds,
+               Timestamp t) {
+    running_ = false;
+    if (stopped_ || cycle != cycle_ || timed_out_ == cycle) return;  // deadline already reported it
+    deadline_timer_.cancel();
+    duration_.Set(seconds);
+    commit_async(batch, t);
+    if (error.empty()) {
+      samples_.Set(static_cast<double>(batch.size()));
+      last_success_.Set(static_cast<double>(t) / 1000.0);
+      set_state(true, "", seconds, t);
+    } else {
+      errors_.Increment();
+      set_state(false, error, seconds, t);
+    }
+  }
+
+  // On the I/O thread.
+  void on_deadline(std::uint64_t cycle) {
+    if (stopped_ || !running_ || cycle != cycle_) return;
+    timed_out_ = cycle;
+    errors_.Increment();
+    deadline_misses_.Increment();
+    const double seconds = std::chrono::duration<double>(timeout_).count();
+    duration_.Set(seconds);
+    auto batch = std::make_shared<store::Batch>();
+    collector_->describe_down(*batch);
+    const Timestamp t = owner_.clock_.now_ms();
+    commit_async(*batch, t);
+    set_state(false, "deadline of " + format_duration(timeout_) + " exceeded", seconds, t);
+    interrupt_async();
+  }
+
+  void commit_async(const store::Batch& batch, Timestamp t) {
+    auto copy = std::make_shared<store::Batch>(batch);
+    asio::post(owner_.pool_, [self = shared_from_this(), copy, t] {
+      auto result = self->owner_.store_.commit(self->writer_, *copy, t);
+      if (result.invalid + result.conflicts + result.duplicates > 0) {
+        self->owner_.log_->warn("{} collector {}: dropped {} samples with invalid names, {} duplicates, {} owned by "
+                                "another collector",
+                                self->collector_->kind(), self->collector_->name(), result.invalid,
+                                result.duplicates, result.conflicts);
+      }
+    });
+  }
+
+  void interrupt_async() {
+    asio::post(owner_.pool_, [self = shared_from_this()] { self->collector_->interrupt(); });
+  }
+
+  void set_state(bool up, const std::string& error, double seconds, Timestamp t) {
+    up_.Set(up ? 1 : 0);
+    bool changed;
+    {
+      std::lock_guard lock(health_mutex_);
+      changed = !health_.collected || health_.up != up || (!up && health_.last_error != error);
+      health_.collected = true;
+      health_.up = up;
+      health_.last_error = error;
+      health_.last_duration_seconds = seconds;
+      if (up) health_.last_success = t;
+    }
+    if (!changed) return;
+    if (up) {
+      owner_.log_->info("{} collector {}: up", collector_->kind(), collector_->name());
+    } else {
+      owner_.log_->error("{} collector {}: down: {}", collector_->kind(), collector_->name(), error);
+    }
+  }
+
+  Scheduler& owner_;
+  std::unique_ptr<Collector> collector_;
+  Duration interval_;
+  Duration timeout_;
+  std::map<std::string, std::string> labels_;
+  asio::steady_timer timer_;
+  asio::steady_timer deadline_timer_;
+  SteadyClock::time_point next_;
+  store::WriterId writer_ = 0;
+  // I/O-thread state.
+  bool running_ = false;
+  bool stopped_ = false;
+  std::uint64_t cycle_ = 0;
+  std::uint64_t timed_out_ = 0;
+
+  prometheus::Gauge& up_;
+  prometheus::Gauge& duration_;
+  prometheus::Gauge& samples_;
+  prometheus::Counter& errors_;
+  prometheus::Counter& deadline_misses_;
+  prometheus::Counter& skipped_;
+  prometheus::Gauge& last_success_;
+
+  mutable std::mutex health_mutex_;
+  CollectorHealth health_;
+};
+
+Scheduler::Scheduler(asio::io_context& io, asio::thread_pool& pool, store::Store& store, const Clock& clock,
+                     prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log)
+    : io_(io), pool_(pool), store_(store), clock_(clock), log_(std::move(log)),
+      metrics_(std::make_unique<Metrics>(registry)) {}
+
+Scheduler::~Scheduler() = default;
+
+void Scheduler::replace(std::vector<CollectorSpec> specs) {
+  std::vector<std::shared_ptr<Instance>> fresh;
+  fresh.reserve(specs.size());
+  std::vector<std::shared_ptr<Instance>> old;
+  {
+    std::lock_guard lock(mutex_);
+    old.swap(instances_);
+  }
+  for (auto& instance : old) instance->stop();
+  // New instances with the name of an old one share its metrics (prometheus-cpp's Add returns the
+  // existing child), so counters do not reset on reload.
+  std::set<std::string> kept;
+  for (CollectorSpec& spec : specs) {
+    auto instance = std::make_shared<Instance>(*this, std::move(spec));
+    kept.insert(instance->writer_name());
+    fresh.push_back(std::move(instance));
+  }
+  const Timestamp now = clock_.now_ms();
+  for (auto& instance : old) {
+    if (kept.contains(instance->writer_name())) continue;
+    instance->remove_metrics();
+    store_.retire_writer(instance->writer(), now);
+  }
+  for (auto& instance : fresh) instance->start();
+  std::lock_guard lock(mutex_);
+  instances_ = std::move(fresh);
+}
+
+void Scheduler::stop() {
+  std::vector<std::shared_ptr<Instance>> old;
+  {
+    std::lock_guard lock(mutex_);
+    old = instances_;
+  }
+  for (auto& instance : old) instance->stop();
+}
+
+void Scheduler::run_once(std::vector<CollectorSpec>& specs, store::Store& store, const Clock& clock,
+                         spdlog::logger& log) {
+  for (CollectorSpec& spec : specs) {
+    Collector& c = *spec.collector;
+    auto writer = store.register_writer("collector/" + std::string(c.kind()) + "/" + c.name(), spec.interval);
+    store::Batch batch;
+    CollectContext ctx{clock.now_ms(), SteadyClock::now() + spec.timeout};
+    try {
+      c.collect(ctx, batch);
+    } catch (const std::exception& e) {
+      log.error("{} collector {}: down: {}", c.kind(), c.name(), e.what());
+      batch.clear();
+      c.describe_down(batch);
+    }
+    store.commit(writer, batch, ctx.timestamp);
+  }
+}
+
+std::vector<CollectorHealth> Scheduler::health() const {
+  std::lock_guard lock(mutex_);
+  std::vector<CollectorHealth> out;
+  out.reserve(instances_.size());
+  for (const auto& instance : instances_) out.push_back(instance->health());
+  return out;
+}
+
+nlohmann::json Scheduler::details(std::string_view kind, std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& instance : instances_) {
+    if (instance->collector().kind() == kind && instance->collector().name() == name) {
+      return instance->collector().details();
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace tocsin::collectors

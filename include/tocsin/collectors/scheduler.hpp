@@ -1,0 +1,80 @@
+#pragma once
+// Runs collector instances on their intervals: timers on the I/O thread, the blocking collection on
+// the worker pool, a deadline per cycle. A slow or hung target never delays another (each has at
+// most one collection in flight and its own timer); a missed deadline counts as a failure, reports
+// the target down, and is logged once per change of state, not every cycle.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <prometheus/registry.h>
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tocsin/collectors/collector.hpp"
+#include "tocsin/core/clock.hpp"
+#include "tocsin/core/duration.hpp"
+#include "tocsin/store/store.hpp"
+
+namespace tocsin::collectors {
+
+struct CollectorSpec {
+  std::unique_ptr<Collector> collector;
+  Duration interval;
+  Duration timeout;  // the cycle's deadline
+};
+
+struct CollectorHealth {
+  std::string kind;
+  std::string name;
+  bool up = false;
+  bool collected = false;  // at least one cycle finished
+  std::string last_error;  // empty when up
+  Duration interval{0};
+  double last_duration_seconds = 0;
+  Timestamp last_success = 0;
+};
+
+// Thread-safe: start/stop/replace are called from the I/O thread or before it runs; health() and
+// details() from anywhere.
+class Scheduler {
+ public:
+  Scheduler(boost::asio::io_context& io, boost::asio::thread_pool& pool, store::Store& store, const Clock& clock,
+            prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Replaces the running set of collectors (at start and on reload). Instances keep their store
+  // writer by kind and name, so a reloaded collector's series continue without a gap; an instance
+  // that is gone has its series marked stale. Each new instance collects at once, then on its
+  // interval.
+  void replace(std::vector<CollectorSpec> specs);
+  // Cancels every timer and interrupts collections in flight; their results are discarded.
+  void stop();
+
+  // Runs one cycle of every instance on the calling thread, in order, and commits each (for
+  // `tocsin once`). Must not be mixed with replace().
+  static void run_once(std::vector<CollectorSpec>& specs, store::Store& store, const Clock& clock,
+                       spdlog::logger& log);
+
+  std::vector<CollectorHealth> health() const;
+  // The collector's details() JSON, or null when no such instance runs.
+  nlohmann::json details(std::string_view kind, std::string_view name) const;
+
+ private:
+  class Instance;
+  struct Metrics;
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& pool_;
+  store::Store& store_;
+  const Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<Metrics> metrics_;
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<Instance>> instances_;
+};
+
+}  // namespace tocsin::collectors
