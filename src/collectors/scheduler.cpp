@@ -300,8 +300,9 @@ void Scheduler::stop() {
   for (auto& instance : old) instance->stop();
 }
 
-void Scheduler::run_once(std::vector<CollectorSpec>& specs, store::Store& store, const Clock& clock,
+bool Scheduler::run_once(std::vector<CollectorSpec>& specs, store::Store& store, const Clock& clock,
                          spdlog::logger& log) {
+  bool all_ok = true;
   for (CollectorSpec& spec : specs) {
     Collector& c = *spec.collector;
     auto writer = store.register_writer("collector/" + std::string(c.kind()) + "/" + c.name(), spec.interval);
@@ -313,9 +314,11 @@ void Scheduler::run_once(std::vector<CollectorSpec>& specs, store::Store& store,
       log.error("{} collector {}: down: {}", c.kind(), c.name(), e.what());
       batch.clear();
       c.describe_down(batch);
+      all_ok = false;
     }
     store.commit(writer, batch, ctx.timestamp);
   }
+  return all_ok;
 }
 
 std::vector<CollectorHealth> Scheduler::health() const {

@@ -130,7 +130,10 @@ std::variant<Config, Diagnostics> parse_config(const std::string& text, const st
     return diagnostics;
   }
   decode_root(Node(yaml, "", &ctx), config);
-  if (!diagnostics.empty()) return diagnostics;
+  if (!diagnostics.empty()) {
+    diagnostics.sort();
+    return diagnostics;
+  }
   return config;
 }
 

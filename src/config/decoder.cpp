@@ -52,6 +52,8 @@ Position Node::position() const { return position_of(yaml_, ctx_->file); }
 
 void Node::error(std::string message) const { ctx_->diagnostics->error(position(), path_, std::move(message)); }
 
+std::string Node::kind() const { return kind_of(yaml_); }
+
 std::optional<std::string> Node::as_raw_string() const {
   if (!yaml_.IsScalar()) {
     error("expected a string, got " + kind_of(yaml_));
@@ -79,7 +81,13 @@ std::optional<std::string> Node::as_string() const {
         return std::nullopt;
       }
       std::string name = s.substr(i + 2, close - i - 2);
+      std::optional<std::string> fallback;  // ${NAME:-default}, as in the shell
+      if (auto sep = name.find(":-"); sep != std::string::npos) {
+        fallback = name.substr(sep + 2);
+        name.resize(sep);
+      }
       auto value = ctx_->env ? ctx_->env(name) : std::nullopt;
+      if (!value || (value->empty() && fallback)) value = fallback;
       if (!value) {
         error("environment variable " + name + " is not set");
         return std::nullopt;

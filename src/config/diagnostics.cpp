@@ -1,5 +1,8 @@
 #include "tocsin/config/diagnostics.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 namespace tocsin::config {
 
 std::string Diagnostic::to_string() const {
@@ -20,6 +23,13 @@ void Diagnostics::error(Position position, std::string path, std::string message
 
 void Diagnostics::append(const Diagnostics& other) {
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+}
+
+void Diagnostics::sort() {
+  std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.position.file, a.position.line, a.position.column) <
+           std::tie(b.position.file, b.position.line, b.position.column);
+  });
 }
 
 std::string Diagnostics::to_string() const {

@@ -56,8 +56,8 @@ class Scheduler {
   void stop();
 
   // Runs one cycle of every instance on the calling thread, in order, and commits each (for
-  // `tocsin once`). Must not be mixed with replace().
-  static void run_once(std::vector<CollectorSpec>& specs, store::Store& store, const Clock& clock,
+  // `tocsin once`). Returns whether every instance succeeded. Must not be mixed with replace().
+  static bool run_once(std::vector<CollectorSpec>& specs, store::Store& store, const Clock& clock,
                        spdlog::logger& log);
 
   std::vector<CollectorHealth> health() const;

@@ -49,9 +49,12 @@ class Node {
 
   // Reports an error at this node.
   void error(std::string message) const;
+  // What the node holds, for messages: "a mapping", "a list", "nothing" or the quoted scalar.
+  std::string kind() const;
 
   // Scalars. On a type mismatch each reports an error and returns nullopt. Strings have ${VAR}
-  // expanded ($$ is a literal $); an unset variable is an error.
+  // and ${VAR:-default} expanded ($$ is a literal $); an unset variable without a default is an
+  // error.
   std::optional<std::string> as_string() const;
   std::optional<std::string> as_raw_string() const;  // no ${VAR} expansion
   std::optional<bool> as_bool() const;
@@ -92,7 +95,7 @@ template <typename T>
 bool decode(const Node& node, std::vector<T>& out) {
   if (node.is_null()) return true;
   if (!node.is_sequence()) {
-    node.error("expected a list");
+    node.error("expected a list, got " + node.kind());
     return false;
   }
   bool ok = true;

@@ -26,6 +26,8 @@ class Diagnostics {
   void error(Position position, std::string path, std::string message);
   void add(Diagnostic d) { items_.push_back(std::move(d)); }
   void append(const Diagnostics& other);
+  // Orders by file, line and column (stable), so a reader meets them top to bottom.
+  void sort();
   bool empty() const { return items_.empty(); }
   std::size_t size() const { return items_.size(); }
   const std::vector<Diagnostic>& items() const { return items_; }

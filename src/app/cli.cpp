@@ -1,0 +1,238 @@
+#include "app/cli.hpp"
+
+#include <glob.h>
+
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "app/collector_factory.hpp"
+#include "app/daemon.hpp"
+#include "app/logging.hpp"
+#include "app/version.hpp"
+#include "tocsin/collectors/scheduler.hpp"
+#include "tocsin/config/config.hpp"
+#include "tocsin/store/exposition.hpp"
+
+namespace tocsin::app {
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/tocsin/tocsin.yaml";
+
+constexpr const char* kUsage = R"(tocsin: a performance-monitoring daemon with an embedded rule engine
+
+Usage:
+  tocsin run     [--config FILE] [--log-format text|json] [--listen HOST:PORT]
+  tocsin check   [--config FILE]
+  tocsin once    [--config FILE]
+  tocsin version
+  tocsin COMMAND --help
+
+Commands:
+  run      collect, evaluate rules and serve /metrics until stopped (SIGTERM/SIGINT; SIGHUP reloads)
+  check    validate the config and every rule file; print OK or every error
+  once     run one collection cycle of every collector and print the exposition to stdout
+  version  print the version
+
+Options:
+  -c, --config FILE   the config file (default /etc/tocsin/tocsin.yaml)
+
+Exit status: 0 ok, 1 runtime failure, 2 bad input (usage, config, rules).
+)";
+
+const std::map<std::string, std::string> kCommandHelp = {
+    {"run", R"(Usage: tocsin run [--config FILE] [--log-format text|json] [--listen HOST:PORT]
+
+Runs the daemon: collects on each collector's interval, evaluates the rules, serves /metrics, the
+API and the status page. SIGHUP or POST /-/reload re-reads the config and rules (a bad new config
+is rejected and the running one kept); SIGTERM or SIGINT stops within 5 seconds.
+
+  -c, --config FILE     the config file (default /etc/tocsin/tocsin.yaml)
+      --log-format FMT  text (default; human-readable) or json (one JSON object per line)
+      --listen ADDR     override the config's listen address, e.g. 127.0.0.1:9850
+)"},
+    {"check", R"(Usage: tocsin check [--config FILE]
+
+Validates the config file and every rule file it names. Prints OK, or every error as
+FILE:LINE:COLUMN: KEY.PATH: MESSAGE. Exit status 0 when valid, 2 otherwise.
+
+  -c, --config FILE   the config file (default /etc/tocsin/tocsin.yaml)
+)"},
+    {"once", R"(Usage: tocsin once [--config FILE]
+
+Runs one collection cycle of every configured collector and prints the samples in the Prometheus
+text format to standard output; collector errors go to standard error. Exit status 1 when a
+collector failed.
+
+  -c, --config FILE   the config file (default /etc/tocsin/tocsin.yaml)
+)"},
+    {"version", "Usage: tocsin version\n\nPrints the version, revision and compiler.\n"},
+};
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string> options;
+  std::vector<std::string> positional;
+  bool help = false;
+};
+
+// Parses `COMMAND [--name value | --name=value | -c value | --flag] [positional...]`. `valued`
+// lists the options that take a value. Returns an error message on bad usage.
+std::optional<std::string> parse_args(const std::vector<std::string>& args, const std::map<std::string, std::string>& valued,
+                                      Args& out) {
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "-h" || a == "--help") {
+      out.help = true;
+      continue;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      std::string name = a;
+      std::optional<std::string> value;
+      if (auto eq = a.find('='); eq != std::string::npos) {
+        name = a.substr(0, eq);
+        value = a.substr(eq + 1);
+      }
+      auto it = valued.find(name);
+      if (it == valued.end()) return "unknown option " + name;
+      if (!value) {
+        if (i + 1 >= args.size()) return "option " + name + " needs a value";
+        value = args[++i];
+      }
+      out.options[it->second] = *value;
+    } else {
+      out.positional.push_back(a);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<config::Config> load_or_report(const std::string& path, std::ostream& err) {
+  auto loaded = config::load_config(path);
+  if (auto* diagnostics = std::get_if<config::Diagnostics>(&loaded)) {
+    err << diagnostics->to_string();
+    return std::nullopt;
+  }
+  return std::get<config::Config>(std::move(loaded));
+}
+
+// Expands the config's rule_files globs. Reports a malformed pattern.
+std::vector<std::string> expand_rule_files(const config::Config& config, config::Diagnostics& diagnostics) {
+  std::vector<std::string> files;
+  for (const std::string& pattern : config.rule_files) {
+    config::DecodeContext ctx{config.file, config.base_dir, &diagnostics, nullptr};
+    std::string resolved = config::resolve_path(ctx, pattern);
+    glob_t g{};
+    int rc = ::glob(resolved.c_str(), GLOB_ERR, nullptr, &g);
+    if (rc == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(g.gl_pathv[i]);
+    } else if (rc != GLOB_NOMATCH) {
+      diagnostics.error({config.file, 0, 0}, "rule_files", "cannot expand \"" + pattern + "\"");
+    }
+    ::globfree(&g);
+  }
+  return files;
+}
+
+int cmd_check(const Args& args, std::ostream& out, std::ostream& err) {
+  const std::string path = args.options.count("config") ? args.options.at("config") : kDefaultConfig;
+  auto config = load_or_report(path, err);
+  if (!config) return kExitBadInput;
+  config::Diagnostics diagnostics;
+  std::vector<std::string> rule_files = expand_rule_files(*config, diagnostics);
+  if (!diagnostics.empty()) {
+    err << diagnostics.to_string();
+    return kExitBadInput;
+  }
+  out << "OK: " << path << " (" << rule_files.size() << " rule file(s))\n";
+  return kExitOk;
+}
+
+int cmd_once(const Args& args, std::ostream& out, std::ostream& err) {
+  const std::string path = args.options.count("config") ? args.options.at("config") : kDefaultConfig;
+  auto config = load_or_report(path, err);
+  if (!config) return kExitBadInput;
+  auto log = make_logger("text", config->log.level);
+  std::vector<collectors::CollectorSpec> specs;
+  try {
+    specs = make_collectors(*config, log);
+  } catch (const std::exception& e) {
+    err << e.what() << "\n";
+    return kExitBadInput;
+  }
+  SystemClock clock;
+  store::Store store(store::StoreOptions{config->retention}, clock);
+  bool all_ok = collectors::Scheduler::run_once(specs, store, clock, *log);
+  std::string exposition;
+  store::render_exposition(store, exposition);
+  out << exposition;
+  return all_ok ? kExitOk : kExitFailure;
+}
+
+int cmd_run(const Args& args, std::ostream&, std::ostream& err) {
+  DaemonOptions options;
+  options.config_path = args.options.count("config") ? args.options.at("config") : kDefaultConfig;
+  if (args.options.count("log-format")) {
+    options.log_format_override = args.options.at("log-format");
+    if (options.log_format_override != "text" && options.log_format_override != "json") {
+      err << "tocsin run: --log-format must be text or json\n";
+      return kExitBadInput;
+    }
+  }
+  if (args.options.count("listen")) {
+    options.listen_override = args.options.at("listen");
+    config::ListenAddress ignored;
+    if (auto e = config::parse_listen_address(options.listen_override, ignored)) {
+      err << "tocsin run: --listen: " << *e << "\n";
+      return kExitBadInput;
+    }
+  }
+  auto config = load_or_report(options.config_path, err);
+  if (!config) return kExitBadInput;
+  return run_daemon(options, std::move(*config));
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty() || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+    (args.empty() ? err : out) << kUsage;
+    return args.empty() ? kExitBadInput : kExitOk;
+  }
+  Args parsed;
+  parsed.command = args[0];
+  const std::map<std::string, std::string> config_only = {{"-c", "config"}, {"--config", "config"}};
+  std::map<std::string, std::string> valued = config_only;
+  if (parsed.command == "run") {
+    valued["--log-format"] = "log-format";
+    valued["--listen"] = "listen";
+  } else if (parsed.command == "version") {
+    valued.clear();
+  } else if (parsed.command != "check" && parsed.command != "once") {
+    err << "tocsin: unknown command \"" << parsed.command << "\"\n\n" << kUsage;
+    return kExitBadInput;
+  }
+  if (auto error = parse_args(args, valued, parsed)) {
+    err << "tocsin " << parsed.command << ": " << *error << "\n\n" << kCommandHelp.at(parsed.command);
+    return kExitBadInput;
+  }
+  if (parsed.help) {
+    out << kCommandHelp.at(parsed.command);
+    return kExitOk;
+  }
+  if (!parsed.positional.empty()) {
+    err << "tocsin " << parsed.command << ": unexpected argument \"" << parsed.positional[0] << "\"\n\n"
+        << kCommandHelp.at(parsed.command);
+    return kExitBadInput;
+  }
+  if (parsed.command == "version") {
+    out << "tocsin " << kVersion << " (revision " << kRevision << ", " << kCompiler << ")\n";
+    return kExitOk;
+  }
+  if (parsed.command == "check") return cmd_check(parsed, out, err);
+  if (parsed.command == "once") return cmd_once(parsed, out, err);
+  return cmd_run(parsed, out, err);
+}
+
+}  // namespace tocsin::app

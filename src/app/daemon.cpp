@@ -1,0 +1,274 @@
+#include "app/daemon.hpp"
+
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "app/collector_factory.hpp"
+#include "app/logging.hpp"
+#include "app/systemd_notify.hpp"
+#include "app/version.hpp"
+#include "tocsin/collectors/scheduler.hpp"
+#include "tocsin/http/metrics_endpoint.hpp"
+#include "tocsin/http/server.hpp"
+#include "tocsin/store/exposition.hpp"
+#include "tocsin/store/store.hpp"
+
+namespace tocsin::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto kGcInterval = std::chrono::seconds(30);
+constexpr auto kStopGrace = std::chrono::seconds(4);
+
+std::size_t pool_size(const config::Config& config) {
+  // One thread per collector instance would let every target hang at once without starving the
+  // others; bounded so a large config cannot spawn hundreds of threads. Two more for HTTP handlers
+  // and store maintenance.
+  std::size_t instances = config.collectors.host.size() + config.collectors.postgres.size() +
+                          config.collectors.redis.size();
+  return std::clamp<std::size_t>(instances + 2, 4, 32);
+}
+
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& options, config::Config config)
+      : options_(options),
+        config_(std::move(config)),
+        log_(make_logger(options.log_format_override.empty() ? config_.log.format : options.log_format_override,
+                         config_.log.level)),
+        pool_(pool_size(config_)),
+        store_(store::StoreOptions{config_.retention}, clock_),
+        scheduler_(io_, pool_, store_, clock_, *registry_, log_),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        gc_timer_(io_),
+        watchdog_timer_(io_),
+        own_metrics_{registry_, std::make_shared<http::ProcessMetrics>(), std::make_shared<http::StoreMetrics>(store_)} {
+    auto& build_info = prometheus::BuildGauge()
+                           .Name("tocsin_build_info")
+                           .Help("A metric with a constant '1' value labeled by version and build details.")
+                           .Register(*registry_);
+    build_info.Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", kCompiler}}).Set(1);
+    reload_ok_ = &prometheus::BuildGauge()
+                      .Name("tocsin_config_last_reload_successful")
+                      .Help("Whether the last configuration reload attempt was successful.")
+                      .Register(*registry_)
+                      .Add({});
+    reload_time_ = &prometheus::BuildGauge()
+                        .Name("tocsin_config_last_reload_success_timestamp_seconds")
+                        .Help("Timestamp of the last successful configuration reload.")
+                        .Register(*registry_)
+                        .Add({});
+    add_routes();
+  }
+
+  int run() {
+    http::Server server(io_, pool_, router_, http::ServerOptions{}, log_);
+    config::ListenAddress listen = config_.listen;
+    if (!options_.listen_override.empty()) config::parse_listen_address(options_.listen_override, listen);
+    try {
+      server.listen(listen.host, listen.port);
+    } catch (const std::exception& e) {
+      log_->error("{}", e.what());
+      return 1;
+    }
+    try {
+      scheduler_.replace(make_collectors(config_, log_));
+    } catch (const std::exception& e) {
+      log_->error("cannot start collectors: {}", e.what());
+      return 1;
+    }
+    reload_ok_->Set(1);
+    reload_time_->Set(static_cast<double>(clock_.now_ms()) / 1000.0);
+    log_->info("tocsin {} listening on {}:{} with {} collector(s), config {}", kVersion, listen.host, server.port(),
+               scheduler_.health().size(), config_.file);
+    wait_signal();
+    schedule_gc();
+    if (notifier_.watchdog_interval()) schedule_watchdog();
+    ready_ = true;
+    notifier_.notify("READY=1\nSTATUS=collecting");
+
+    io_.run();
+
+    // Stopping: nothing new starts; collections in flight were interrupted and are given a grace
+    // period, after which the process exits regardless (a hung library call must not block a stop).
+    std::promise<void> joined;
+    auto done = joined.get_future();
+    std::thread joiner([this, &joined] {
+      pool_.join();
+      joined.set_value();
+    });
+    if (done.wait_for(kStopGrace) != std::future_status::ready) {
+      log_->warn("collections still running after {}s; exiting without waiting for them",
+                 std::chrono::duration_cast<std::chrono::seconds>(kStopGrace).count());
+      log_->flush();
+      std::_Exit(0);
+    }
+    joiner.join();
+    log_->info("stopped");
+    return 0;
+  }
+
+ private:
+  void add_routes() {
+    router_.add("GET", "/metrics", [this](const http::Request&) {
+      http::Response r{200, store::kExpositionContentType, http::render_metrics(store_, own_metrics_), {}};
+      return r;
+    });
+    router_.add("GET", "/-/healthy", [](const http::Request&) { return http::Response::text(200, "tocsin is Healthy.\n"); });
+    router_.add("GET", "/-/ready", [this](const http::Request&) {
+      return ready_ ? http::Response::text(200, "tocsin is Ready.\n")
+                    : http::Response::text(503, "tocsin is not ready.\n");
+    });
+    auto reload = [this](const http::Request&) {
+      std::promise<std::string> result;
+      auto future = result.get_future();
+      asio::post(io_, [this, &result] { result.set_value(reload_config()); });
+      std::string error = future.get();
+      if (error.empty()) return http::Response::text(200, "configuration reloaded\n");
+      return http::Response::text(500, "failed to reload config: " + error + "\n");
+    };
+    router_.add("POST", "/-/reload", reload);
+    router_.add("PUT", "/-/reload", reload);
+    router_.add("GET", "/api/v1/collectors", [this](const http::Request&) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& h : scheduler_.health()) {
+        out.push_back({{"collector", h.kind},
+                       {"target", h.name},
+                       {"up", h.up},
+                       {"collected", h.collected},
+                       {"last_error", h.last_error},
+                       {"interval_seconds", std::chrono::duration<double>(h.interval).count()},
+                       {"last_duration_seconds", h.last_duration_seconds},
+                       {"last_success", h.last_success / 1000.0}});
+      }
+      return http::Response::json(200, nlohmann::json{{"status", "success"}, {"data", out}}.dump());
+    });
+    router_.add("GET", "/api/v1/collectors/{kind}/{name}", [this](const http::Request& req) {
+      nlohmann::json details = scheduler_.details(req.path_params.at("kind"), req.path_params.at("name"));
+      if (details.is_null()) {
+        return http::Response::json(404, nlohmann::json{{"status", "error"},
+                                                        {"errorType", "not_found"},
+                                                        {"error", "no such collector or no details"}}
+                                             .dump());
+      }
+      return http::Response::json(200, nlohmann::json{{"status", "success"}, {"data", details}}.dump());
+    });
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        reload_config();
+        wait_signal();
+        return;
+      }
+      log_->info("received signal {}, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+      stop();
+    });
+  }
+
+  void stop() {
+    notifier_.notify("STOPPING=1");
+    ready_ = false;
+    scheduler_.stop();
+    gc_timer_.cancel();
+    watchdog_timer_.cancel();
+    io_.stop();
+  }
+
+  // On the I/O thread. Returns an error message, empty on success; on failure the old config keeps
+  // running.
+  std::string reload_config() {
+    notifier_.notify("RELOADING=1");
+    auto loaded = config::load_config(options_.config_path);
+    std::string error;
+    if (auto* diagnostics = std::get_if<config::Diagnostics>(&loaded)) {
+      error = diagnostics->to_string();
+      if (!error.empty() && error.back() == '\n') error.pop_back();
+    } else {
+      config::Config next = std::get<config::Config>(std::move(loaded));
+      try {
+        auto specs = make_collectors(next, log_);
+        if (next.listen.to_string() != config_.listen.to_string() && options_.listen_override.empty()) {
+          log_->warn("listen address changed to {}: takes effect after a restart", next.listen.to_string());
+        }
+        if (next.retention != config_.retention) {
+          log_->warn("retention changed to {}: takes effect after a restart", format_duration(next.retention));
+        }
+        set_level(*log_, next.log.level);
+        scheduler_.replace(std::move(specs));
+        config_ = std::move(next);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    if (error.empty()) {
+      reload_ok_->Set(1);
+      reload_time_->Set(static_cast<double>(clock_.now_ms()) / 1000.0);
+      log_->info("configuration reloaded from {}", options_.config_path);
+    } else {
+      reload_ok_->Set(0);
+      log_->error("configuration reload failed, keeping the running configuration:\n{}", error);
+    }
+    notifier_.notify("READY=1");
+    return error;
+  }
+
+  void schedule_gc() {
+    gc_timer_.expires_after(kGcInterval);
+    gc_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      asio::post(pool_, [this] { store_.collect_garbage(); });
+      schedule_gc();
+    });
+  }
+
+  void schedule_watchdog() {
+    notifier_.notify("WATCHDOG=1");
+    watchdog_timer_.expires_after(*notifier_.watchdog_interval());
+    watchdog_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) schedule_watchdog();
+    });
+  }
+
+  DaemonOptions options_;
+  config::Config config_;
+  std::shared_ptr<spdlog::logger> log_;
+  SystemClock clock_;
+  asio::io_context io_;
+  asio::thread_pool pool_;
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  store::Store store_;
+  collectors::Scheduler scheduler_;
+  http::Router router_;
+  asio::signal_set signals_;
+  asio::steady_timer gc_timer_;
+  asio::steady_timer watchdog_timer_;
+  SystemdNotifier notifier_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> own_metrics_;
+  prometheus::Gauge* reload_ok_ = nullptr;
+  prometheus::Gauge* reload_time_ = nullptr;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options, config::Config config) {
+  Daemon daemon(options, std::move(config));
+  return daemon.run();
+}
+
+}  // namespace tocsin::app

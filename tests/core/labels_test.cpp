@@ -1,0 +1,55 @@
+#include "tocsin/core/labels.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tocsin {
+namespace {
+
+TEST(Labels, SortsDropsEmptyValuesAndKeepsTheLastDuplicate) {
+  Labels l{{"b", "2"}, {"a", "1"}, {"c", ""}, {"b", "3"}};
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0].name, "a");
+  EXPECT_EQ(l.get("b"), "3");
+  EXPECT_FALSE(l.has("c"));
+}
+
+TEST(Labels, HashIsEqualForEqualSetsAndSeparatesBoundaries) {
+  Labels a{{"__name__", "up"}, {"job", "x"}};
+  Labels b = Labels::from_unsorted({{"job", "x"}, {"__name__", "up"}});
+  EXPECT_EQ(a.hash(), b.hash());
+  EXPECT_NE((Labels{{"a", "bc"}}).hash(), (Labels{{"ab", "c"}}).hash());
+}
+
+TEST(Labels, HashForOnAndIgnoring) {
+  Labels a{{"__name__", "x"}, {"job", "j"}, {"instance", "1"}};
+  Labels b{{"__name__", "y"}, {"job", "j"}, {"instance", "2"}};
+  EXPECT_EQ(a.hash_for({"job"}, true), b.hash_for({"job"}, true));
+  EXPECT_NE(a.hash_for({"job"}, false), b.hash_for({"job"}, false));
+  EXPECT_EQ(a.hash_for({"__name__", "instance"}, false), b.hash_for({"__name__", "instance"}, false));
+}
+
+TEST(Labels, ToStringEscapesValues) {
+  Labels l{{"__name__", "m"}, {"path", "a\"b\\c\nd"}};
+  EXPECT_EQ(l.to_string(), "m{path=\"a\\\"b\\\\c\\nd\"}");
+}
+
+TEST(LabelsBuilder, SetDeleteAndKeep) {
+  Labels base{{"__name__", "m"}, {"a", "1"}, {"b", "2"}};
+  EXPECT_EQ(LabelsBuilder(base).set("c", "3").del("a").build(), (Labels{{"__name__", "m"}, {"b", "2"}, {"c", "3"}}));
+  EXPECT_EQ(LabelsBuilder(base).set("b", "").build(), (Labels{{"__name__", "m"}, {"a", "1"}}));
+  EXPECT_EQ(LabelsBuilder(base).keep_only({"a"}).build(), (Labels{{"a", "1"}}));
+}
+
+TEST(Names, ValidationAndSanitising) {
+  EXPECT_TRUE(is_valid_metric_name("node_cpu_seconds_total"));
+  EXPECT_TRUE(is_valid_metric_name("job:rate5m:sum"));
+  EXPECT_FALSE(is_valid_metric_name("1abc"));
+  EXPECT_FALSE(is_valid_metric_name("a-b"));
+  EXPECT_TRUE(is_valid_label_name("_x1"));
+  EXPECT_FALSE(is_valid_label_name("a:b"));
+  EXPECT_EQ(sanitize_metric_name("queue depth-1"), "queue_depth_1");
+  EXPECT_EQ(sanitize_metric_name("9lives"), "_9lives");
+}
+
+}  // namespace
+}  // namespace tocsin

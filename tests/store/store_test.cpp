@@ -1,0 +1,164 @@
+#include "tocsin/store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace tocsin::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  ManualClock clock{1'000'000};
+  Store store{StoreOptions{1h}, clock};
+  WriterId writer = store.register_writer("collector/test/a", 15s);
+
+  static Batch batch(std::initializer_list<std::pair<Labels, double>> samples) {
+    Batch b;
+    for (const auto& [labels, v] : samples) b.add(labels, v);
+    return b;
+  }
+  SeriesSet select_all(std::string_view name, Timestamp mint = 0, Timestamp maxt = std::numeric_limits<Timestamp>::max()) {
+    std::vector<Matcher> m{Matcher(MatchType::equal, "__name__", std::string(name))};
+    return store.select(m, mint, maxt);
+  }
+};
+
+TEST_F(StoreTest, CommitThenSelectByEqualityReturnsPointsInRange) {
+  Labels a{{"__name__", "up"}, {"job", "a"}};
+  Labels b{{"__name__", "up"}, {"job", "b"}};
+  store.commit(writer, batch({{a, 1}, {b, 0}}), 1000);
+  store.commit(writer, batch({{a, 1}, {b, 1}}), 16000);
+
+  std::vector<Matcher> m{Matcher(MatchType::equal, "__name__", "up"), Matcher(MatchType::equal, "job", "b")};
+  SeriesSet set = store.select(m, 0, 20000);
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set.labels(0), b);
+  ASSERT_EQ(set.points(0).size(), 2u);
+  EXPECT_EQ(set.points(0)[0].t, 1000);
+  EXPECT_EQ(set.points(0)[1].v, 1);
+
+  // The range is inclusive on both ends; series without points in it are left out.
+  EXPECT_EQ(store.select(m, 16000, 16000).points(0).size(), 1u);
+  EXPECT_TRUE(store.select(m, 17000, 20000).empty());
+}
+
+TEST_F(StoreTest, NegativeAndRegexMatchersFollowPromQLSemantics) {
+  store.commit(writer,
+               batch({{Labels{{"__name__", "m"}, {"env", "prod"}}, 1},
+                      {Labels{{"__name__", "m"}, {"env", "dev"}}, 2},
+                      {Labels{{"__name__", "m"}}, 3}}),
+               1000);
+  auto count = [&](std::vector<Matcher> m) { return store.select(m, 0, 2000).size(); };
+  Matcher name(MatchType::equal, "__name__", "m");
+  EXPECT_EQ(count({name, Matcher(MatchType::not_equal, "env", "prod")}), 2u);  // includes the one without env
+  EXPECT_EQ(count({name, Matcher(MatchType::regex, "env", "pr.*")}), 1u);
+  EXPECT_EQ(count({name, Matcher(MatchType::not_regex, "env", "pr.*")}), 2u);
+  EXPECT_EQ(count({name, Matcher(MatchType::equal, "env", "")}), 1u);           // only the one without env
+  EXPECT_EQ(count({name, Matcher(MatchType::not_equal, "env", "")}), 2u);
+  EXPECT_EQ(count({Matcher(MatchType::regex, "env", ".+")}), 2u);               // without a name matcher
+  EXPECT_EQ(count({Matcher(MatchType::equal, "nosuch", "x")}), 0u);
+  EXPECT_EQ(count({}), 0u);
+}
+
+TEST_F(StoreTest, SeriesAbsentFromTheNextCommitGetAStalenessMarker) {
+  Labels a{{"__name__", "m"}, {"i", "a"}};
+  Labels b{{"__name__", "m"}, {"i", "b"}};
+  store.commit(writer, batch({{a, 1}, {b, 2}}), 1000);
+  CommitResult r = store.commit(writer, batch({{a, 1}}), 2000);
+  EXPECT_EQ(r.marked_stale, 1u);
+  std::vector<Matcher> m{Matcher(MatchType::equal, "i", "b")};
+  SeriesSet set = store.select(m, 0, 3000);
+  ASSERT_EQ(set.points(0).size(), 2u);
+  EXPECT_TRUE(is_stale_nan(set.points(0)[1].v));
+  EXPECT_EQ(set.points(0)[1].t, 2000);
+
+  // Marked once, not every cycle; and the series comes back when reported again.
+  EXPECT_EQ(store.commit(writer, batch({{a, 1}}), 3000).marked_stale, 0u);
+  store.commit(writer, batch({{a, 1}, {b, 5}}), 4000);
+  EXPECT_EQ(store.select(m, 0, 5000).points(0).size(), 3u);
+}
+
+TEST_F(StoreTest, DropsDuplicatesOutOfOrderAndInvalidNames) {
+  Labels a{{"__name__", "m"}};
+  store.commit(writer, batch({{a, 1}}), 2000);
+  CommitResult r = store.commit(writer, batch({{a, 2}, {a, 3}, {Labels{{"__name__", "bad-name"}}, 1},
+                                               {Labels{{"__name__", "ok"}, {"bad:label", "x"}}, 1}}),
+                                3000);
+  EXPECT_EQ(r.appended, 1u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(r.invalid, 2u);
+  EXPECT_EQ(store.commit(writer, batch({{a, 9}}), 3000).out_of_order, 1u);
+}
+
+TEST_F(StoreTest, ASeriesBelongsToOneWriterUntilItEnds) {
+  WriterId other = store.register_writer("collector/test/b", 15s);
+  Labels a{{"__name__", "m"}};
+  store.commit(writer, batch({{a, 1}}), 1000);
+  EXPECT_EQ(store.commit(other, batch({{a, 2}}), 2000).conflicts, 1u);
+  store.retire_writer(writer, 3000);
+  EXPECT_EQ(store.commit(other, batch({{a, 2}}), 4000).appended, 1u);
+}
+
+TEST_F(StoreTest, RingBufferIsBoundedByRetentionOverInterval) {
+  // 1h / 15s + 2 = 242 points at most, whatever is committed.
+  Labels a{{"__name__", "m"}};
+  for (int i = 1; i <= 1000; ++i) store.commit(writer, batch({{a, double(i)}}), i * 15000);
+  SeriesSet set = select_all("m");
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set.points(0).size(), 242u);
+  EXPECT_EQ(set.points(0).back().v, 1000);
+  EXPECT_EQ(set.points(0).front().v, 759);
+}
+
+TEST_F(StoreTest, GarbageCollectionDropsOldPointsAndEndedSeries) {
+  Labels a{{"__name__", "m"}, {"i", "a"}};
+  Labels b{{"__name__", "m"}, {"i", "b"}};
+  store.commit(writer, batch({{a, 1}, {b, 1}}), clock.now_ms());
+  store.commit(writer, batch({{a, 1}}), clock.now_ms() + 15000);  // b turns stale
+  EXPECT_EQ(store.stats().series, 2u);
+  clock.advance(2h);
+  EXPECT_EQ(store.collect_garbage(), 1u);  // b is gone; a is still reported, so it keeps its newest point
+  EXPECT_EQ(store.stats().series, 1u);
+  EXPECT_EQ(select_all("m").size(), 1u);
+  // A dropped series' id is reused without confusing the index.
+  Labels c{{"__name__", "n"}, {"i", "c"}};
+  store.commit(writer, batch({{a, 2}, {c, 3}}), clock.now_ms());
+  EXPECT_EQ(select_all("n").size(), 1u);
+  std::vector<Matcher> m{Matcher(MatchType::equal, "i", "b")};
+  EXPECT_TRUE(store.select(m, 0, std::numeric_limits<Timestamp>::max()).empty());
+}
+
+TEST_F(StoreTest, ReportsItsMemory) {
+  Batch b;
+  for (int i = 0; i < 1000; ++i) b.add("m", {{"i", std::to_string(i)}}, i);
+  store.commit(writer, b, 1000);
+  StoreStats st = store.stats();
+  EXPECT_EQ(st.series, 1000u);
+  EXPECT_GT(st.bytes, 1000u * 50);
+  EXPECT_LT(st.bytes, 1000u * 2000);
+}
+
+TEST_F(StoreTest, ConcurrentCommitsAndSelectionsAreSafe) {
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    std::vector<Matcher> m{Matcher(MatchType::regex, "__name__", "m.*")};
+    while (!done) {
+      SeriesSet set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
+      for (std::size_t i = 0; i < set.size(); ++i) ASSERT_FALSE(set.points(i).empty());
+    }
+  });
+  for (int cycle = 1; cycle <= 200; ++cycle) {
+    Batch b;
+    for (int i = 0; i < 50; ++i) b.add("m", {{"i", std::to_string((i + cycle) % 70)}}, i);
+    store.commit(writer, b, cycle * 1000);
+  }
+  done = true;
+  reader.join();
+  EXPECT_EQ(store.stats().series, 70u);
+}
+
+}  // namespace
+}  // namespace tocsin::store
