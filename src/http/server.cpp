@@ -129,14 +129,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   ~Session() { --server_->connections; }
 
-  void start() { read(server_->options().idle_timeout); }
+  void start() { read(); }
 
  private:
-  void read(std::chrono::milliseconds timeout) {
+  void read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options().max_header_bytes));
     parser_->body_limit(server_->options().max_body_bytes);
-    stream_.expires_after(timeout);
+    stream_.expires_after(server_->options().read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
@@ -221,7 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
         self->close();
         return;
       }
-      self->read(self->server_->options().idle_timeout);
+      self->read();
     });
   }
 

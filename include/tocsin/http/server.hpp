@@ -20,9 +20,10 @@ namespace tocsin::http {
 struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
-  std::chrono::milliseconds read_timeout{10'000};   // for a whole request, headers and body
+  // For a whole request, headers and body, counted from when the server starts waiting for it (so
+  // also the longest a keep-alive connection may sit idle).
+  std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds write_timeout{30'000};  // for a whole response
-  std::chrono::milliseconds idle_timeout{60'000};   // between keep-alive requests
   std::size_t max_connections = 256;                // beyond it, new connections are closed at once
 };
 
