@@ -1,0 +1,218 @@
+// The scheduler against collectors written for the test: a healthy one, one that hangs past its
+// deadline, one that fails. The targets are not the point here; timing and isolation are.
+#include "tocsin/collectors/scheduler.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <future>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "fixtures/process.hpp"
+
+namespace tocsin::collectors {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CountingCollector : public Collector {
+ public:
+  explicit CountingCollector(std::string name) : name_(std::move(name)) {}
+  std::string_view kind() const override { return "test"; }
+  const std::string& name() const override { return name_; }
+  void collect(const CollectContext&, store::Batch& out) override {
+    out.describe("test_cycles_total", store::MetricType::counter, "Cycles.");
+    out.add("test_cycles_total", {{"target", name_}}, static_cast<double>(++cycles));
+  }
+  void describe_down(store::Batch& out) override { out.add("test_up", {{"target", name_}}, 0); }
+  std::atomic<int> cycles{0};
+
+ private:
+  std::string name_;
+};
+
+// Blocks in collect() until interrupted (or released), like a query on a locked table.
+class HangingCollector : public CountingCollector {
+ public:
+  using CountingCollector::CountingCollector;
+  void collect(const CollectContext& ctx, store::Batch& out) override {
+    ++entered;
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return interrupted_ || !hang; });
+    if (interrupted_) {
+      interrupted_ = false;
+      throw CollectError("query canceled");
+    }
+    CountingCollector::collect(ctx, out);
+  }
+  void interrupt() override {
+    std::lock_guard lock(mutex_);
+    interrupted_ = true;
+    ++interrupts;
+    cv_.notify_all();
+  }
+  std::atomic<bool> hang{true};
+  std::atomic<int> entered{0};
+  std::atomic<int> interrupts{0};
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool interrupted_ = false;
+};
+
+class FailingCollector : public CountingCollector {
+ public:
+  using CountingCollector::CountingCollector;
+  void collect(const CollectContext&, store::Batch&) override {
+    ++cycles;
+    throw CollectError("connection refused");
+  }
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  static std::shared_ptr<spdlog::logger> make_log(std::ostream& out) {
+    auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    log->set_pattern("%l %v");
+    return log;
+  }
+  ~SchedulerTest() override {
+    scheduler.stop();
+    io.stop();
+    if (io_thread.joinable()) io_thread.join();
+    pool.join();
+  }
+  void run() { io_thread = std::thread([this] { io.run(); }); }
+  void replace(std::vector<CollectorSpec> specs) {
+    std::promise<void> done;
+    boost::asio::post(io, [&] {
+      scheduler.replace(std::move(specs));
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  std::string metrics() {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, registry.Collect());
+    return out.str();
+  }
+  // The value of one line of the self-metrics exposition, or -1.
+  double metric_value(const std::string& series) {
+    std::string m = metrics();
+    std::size_t at = m.find(series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(m.substr(at + series.size() + 1));
+  }
+  double latest(const std::string& name, const std::string& target) {
+    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", name),
+                                  store::Matcher(store::MatchType::equal, "target", target)};
+    auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
+    if (set.empty()) return -1;
+    return set.points(0).back().v;
+  }
+
+  SystemClock clock;
+  store::Store store{store::StoreOptions{1h}, clock};
+  prometheus::Registry registry;
+  std::ostringstream log_text;
+  std::shared_ptr<spdlog::logger> log = make_log(log_text);
+  boost::asio::io_context io;
+  boost::asio::thread_pool pool{4};
+  Scheduler scheduler{io, pool, store, clock, registry, log};
+  std::thread io_thread;
+};
+
+TEST_F(SchedulerTest, AHungTargetNeverDelaysAnother) {
+  auto fast = std::make_unique<CountingCollector>("fast");
+  auto hanging = std::make_unique<HangingCollector>("hung");
+  auto* fast_ptr = fast.get();
+  auto* hanging_ptr = hanging.get();
+  std::vector<CollectorSpec> specs;
+  specs.push_back({std::move(fast), 50ms, 50ms});
+  specs.push_back({std::move(hanging), 50ms, 100ms});
+  run();
+  replace(std::move(specs));
+
+  ASSERT_TRUE(testing::wait_until([&] { return fast_ptr->cycles >= 10; }, 10s));
+  ASSERT_TRUE(testing::wait_until([&] { return hanging_ptr->interrupts >= 2; }, 10s));
+  EXPECT_GE(latest("test_cycles_total", "fast"), 9);
+  EXPECT_EQ(latest("test_up", "hung"), 0);  // describe_down was committed
+
+  std::string m = metrics();
+  EXPECT_NE(m.find("tocsin_collector_up{collector=\"test\",target=\"fast\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("tocsin_collector_up{collector=\"test\",target=\"hung\"} 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("tocsin_collector_deadline_misses_total{collector=\"test\",target=\"hung\"}"), std::string::npos);
+
+  // Down is logged once for the whole outage, not every cycle.
+  std::string logged = log_text.str();
+  std::size_t first = logged.find("test collector hung: down: deadline of 100ms exceeded");
+  ASSERT_NE(first, std::string::npos) << logged;
+  EXPECT_EQ(logged.find("test collector hung: down", first + 1), std::string::npos) << logged;
+
+  // Recovery is logged once and reported up.
+  hanging_ptr->hang = false;
+  ASSERT_TRUE(testing::wait_until([&] { return log_text.str().find("test collector hung: up") != std::string::npos; }, 10s));
+  ASSERT_TRUE(testing::wait_until([&] { return latest("test_cycles_total", "hung") >= 1; }, 10s));
+}
+
+TEST_F(SchedulerTest, AFailingTargetIsCountedAndItsSeriesGoStale) {
+  auto failing = std::make_unique<FailingCollector>("db");
+  auto* ptr = failing.get();
+  std::vector<CollectorSpec> specs;
+  specs.push_back({std::move(failing), 30ms, 30ms});
+  run();
+  replace(std::move(specs));
+  ASSERT_TRUE(testing::wait_until([&] { return ptr->cycles >= 3; }, 10s));
+  ASSERT_TRUE(testing::wait_until([&] { return metric_value("tocsin_collector_errors_total{collector=\"test\",target=\"db\"}") >= 3; }, 10s));
+  EXPECT_EQ(latest("test_up", "db"), 0);
+  std::string logged = log_text.str();
+  EXPECT_NE(logged.find("error test collector db: down: connection refused"), std::string::npos) << logged;
+  EXPECT_EQ(logged.find("down", logged.find("down") + 1), std::string::npos) << "logged more than once: " << logged;
+}
+
+TEST_F(SchedulerTest, ReplaceKeepsSeriesOfKeptInstancesAndRetiresRemovedOnes) {
+  auto make = [](const char* name) { return std::make_unique<CountingCollector>(name); };
+  std::vector<CollectorSpec> first;
+  first.push_back({make("a"), 20ms, 20ms});
+  first.push_back({make("b"), 20ms, 20ms});
+  run();
+  replace(std::move(first));
+  ASSERT_TRUE(testing::wait_until([&] { return latest("test_cycles_total", "b") >= 2; }, 10s));
+
+  std::vector<CollectorSpec> second;
+  auto a2 = make("a");
+  auto* a2_ptr = a2.get();
+  second.push_back({std::move(a2), 20ms, 20ms});
+  replace(std::move(second));
+  ASSERT_TRUE(testing::wait_until([&] { return a2_ptr->cycles >= 2; }, 10s));
+
+  std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "target", "b")};
+  auto b = store.select(m, 0, std::numeric_limits<Timestamp>::max());
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_TRUE(is_stale_nan(b.points(0).back().v));
+  EXPECT_EQ(metrics().find("target=\"b\""), std::string::npos);
+  EXPECT_EQ(scheduler.health().size(), 1u);
+}
+
+TEST(SchedulerOnce, CollectsEveryInstanceOnceAndReportsFailure) {
+  SystemClock clock;
+  store::Store store(store::StoreOptions{1h}, clock);
+  auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cerr));
+  std::vector<CollectorSpec> specs;
+  specs.push_back({std::make_unique<CountingCollector>("a"), 15s, 15s});
+  EXPECT_TRUE(Scheduler::run_once(specs, store, clock, *log));
+  specs.push_back({std::make_unique<FailingCollector>("b"), 15s, 15s});
+  EXPECT_FALSE(Scheduler::run_once(specs, store, clock, *log));
+  EXPECT_EQ(store.stats().series, 2u);  // test_cycles_total{a} and test_up{b}
+}
+
+}  // namespace
+}  // namespace tocsin::collectors
