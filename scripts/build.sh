@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Configures and builds tocsin into build/ (or $TOCSIN_BUILD_DIR) with ccache. Extra arguments go
+# to CMake, e.g. scripts/build.sh -DTOCSIN_SANITIZE=ON; TOCSIN_TARGET=tocsin builds one target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${TOCSIN_BUILD_DIR:-build}
+launcher=()
+if command -v ccache >/dev/null; then
+  ccache --set-config=hash_dir=false >/dev/null 2>&1 || true
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+werror=OFF
+[ "${CI:-}" = "true" ] && werror=ON
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOCSIN_WERROR="$werror" "${launcher[@]}" "$@" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" ${TOCSIN_TARGET:+--target "$TOCSIN_TARGET"}
