@@ -1,0 +1,68 @@
+// The `tocsin` command line: exit codes and messages of check, once, version and --help.
+#include <gtest/gtest.h>
+
+#include "fixtures/process.hpp"
+
+namespace tocsin::testing {
+namespace {
+
+CommandResult tocsin(std::vector<std::string> args) {
+  args.insert(args.begin(), TOCSIN_EXECUTABLE);
+  return run_command(args);
+}
+
+TEST(Cli, CheckPrintsOkForTheBundledConfig) {
+  CommandResult r = tocsin({"check", "--config", std::string(TOCSIN_SOURCE_DIR) + "/config/tocsin.yaml"});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("OK: "), std::string::npos) << r.output;
+}
+
+TEST(Cli, CheckPrintsEveryErrorWithItsPositionAndExits2) {
+  TempDir dir;
+  auto path = dir.write("bad.yaml", "listen: nowhere\ncollectors:\n  host:\n    - name: a\n      interval: 15x\n      bogus: 1\n");
+  CommandResult r = tocsin({"check", "--config", path.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output,
+            path.string() + ":1:9: listen: invalid address \"nowhere\": expected host:port, e.g. 127.0.0.1:9850\n" +
+                path.string() + ":5:17: collectors.host[0].interval: invalid duration \"15x\" (use e.g. 500ms, 15s, 5m, 1h30m, 2d)\n" +
+                path.string() + ":6:7: collectors.host[0].bogus: unknown key\n");
+}
+
+TEST(Cli, OncePrintsOneCycleOfMetrics) {
+  TempDir dir;
+  auto path = dir.write("c.yaml", "collectors:\n  host:\n    - name: h\n");
+  CommandResult r = tocsin({"once", "-c", path.string()});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("# TYPE node_cpu_seconds_total counter"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("node_memory_MemTotal_bytes "), std::string::npos);
+}
+
+TEST(Cli, VersionHelpAndUsageErrors) {
+  CommandResult v = tocsin({"version"});
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.output.rfind("tocsin 0.", 0), 0u) << v.output;
+  for (const char* cmd : {"run", "check", "once", "version"}) {
+    CommandResult h = tocsin({cmd, "--help"});
+    EXPECT_EQ(h.status, 0) << cmd;
+    EXPECT_NE(h.output.find(std::string("Usage: tocsin ") + cmd), std::string::npos) << h.output;
+  }
+  EXPECT_EQ(tocsin({"--help"}).status, 0);
+  CommandResult none = tocsin({});
+  EXPECT_EQ(none.status, 2);
+  CommandResult unknown = tocsin({"frobnicate"});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.output.find("unknown command \"frobnicate\""), std::string::npos);
+  CommandResult bad_option = tocsin({"check", "--confgi", "x"});
+  EXPECT_EQ(bad_option.status, 2);
+  EXPECT_NE(bad_option.output.find("unknown option --confgi"), std::string::npos);
+  CommandResult missing_value = tocsin({"check", "--config"});
+  EXPECT_EQ(missing_value.status, 2);
+  EXPECT_NE(missing_value.output.find("option --config needs a value"), std::string::npos);
+  CommandResult missing_file = tocsin({"check", "--config", "/nonexistent.yaml"});
+  EXPECT_EQ(missing_file.status, 2);
+  EXPECT_NE(missing_file.output.find("/nonexistent.yaml: cannot read config file"), std::string::npos);
+  EXPECT_EQ(tocsin({"run", "--log-format", "xml", "--config", "/x"}).status, 2);
+}
+
+}  // namespace
+}  // namespace tocsin::testing

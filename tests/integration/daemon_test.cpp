@@ -1,0 +1,161 @@
+// The real daemon end to end: start, scrape, reload (good and broken), systemd notify, stop.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "integration/daemon_fixture.hpp"
+
+namespace tocsin::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kHostConfig = R"(interval: 1s
+collectors:
+  host:
+    - name: host
+      mountpoints: ["/"]
+)";
+
+// Families must be announced once each: a second # TYPE for a name breaks Prometheus's parser.
+void expect_families_unique(const std::string& exposition) {
+  std::set<std::string> seen;
+  std::istringstream lines(exposition);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    std::string name = line.substr(7, line.find(' ', 7) - 7);
+    EXPECT_TRUE(seen.insert(name).second) << "family announced twice: " << name;
+  }
+}
+
+TEST(Daemon, ServesMetricsThatPassPromtool) {
+  Daemon d(kHostConfig);
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  ASSERT_TRUE(wait_until([&] { return d.get("/metrics").body.find("node_load1 ") != std::string::npos; }, 10s)) << d.log();
+  HttpResult r = d.get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* expected :
+       {"# TYPE node_cpu_seconds_total counter", "node_memory_MemAvailable_bytes ", "tocsin_build_info{",
+        "tocsin_collector_up{collector=\"host\",target=\"host\"} 1", "tocsin_collector_duration_seconds{",
+        "tocsin_collector_errors_total{", "tocsin_store_series ", "tocsin_store_bytes ",
+        "tocsin_config_last_reload_successful 1", "process_cpu_seconds_total ", "process_resident_memory_bytes ",
+        "process_open_fds ", "process_start_time_seconds "}) {
+    EXPECT_NE(r.body.find(expected), std::string::npos) << "missing " << expected;
+  }
+  expect_families_unique(r.body);
+  EXPECT_EQ(d.get("/-/healthy").status, 200);
+
+  if (auto promtool = find_executable("promtool")) {
+    auto file = d.dir().write("metrics.txt", r.body);
+    CommandResult check = run_command({"sh", "-c", *promtool + " check metrics < " + file.string()});
+    EXPECT_EQ(check.status, 0) << check.output;
+  } else {
+    std::cerr << "promtool not installed: exposition lint skipped\n";
+  }
+  EXPECT_EQ(d.process().stop(), 0) << d.log();
+}
+
+TEST(Daemon, ABrokenReloadKeepsTheRunningConfig) {
+  Daemon d(kHostConfig);
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+
+  d.write_config("interval: 1s\ncollectors:\n  host:\n    - name: host\n      interval: 15x\n");
+  d.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return d.get("/metrics").body.find("tocsin_config_last_reload_successful 0") != std::string::npos; }, 10s));
+  EXPECT_NE(d.log().find("tocsin.yaml:7:17: collectors.host[0].interval: invalid duration \"15x\""), std::string::npos)
+      << d.log();
+  HttpResult via_api = http_request(d.port(), "POST", "/-/reload");
+  EXPECT_EQ(via_api.status, 500);
+  EXPECT_NE(via_api.body.find("invalid duration \"15x\""), std::string::npos) << via_api.body;
+  // Still collecting with the old config.
+  EXPECT_NE(d.get("/metrics").body.find("tocsin_collector_up{collector=\"host\",target=\"host\"} 1"), std::string::npos);
+
+  // A good reload adds the second instance.
+  d.write_config(std::string(kHostConfig) + "    - name: second\n      mountpoints: [\"/\"]\n");
+  HttpResult ok = http_request(d.port(), "POST", "/-/reload");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  ASSERT_TRUE(wait_until([&] { return d.get("/metrics").body.find("target=\"second\"} 1") != std::string::npos; }, 10s));
+  EXPECT_NE(d.get("/metrics").body.find("tocsin_config_last_reload_successful 1"), std::string::npos);
+  EXPECT_EQ(d.process().stop(), 0);
+}
+
+TEST(Daemon, StopsGracefullyOnSigtermAndSigint) {
+  for (int signo : {SIGTERM, SIGINT}) {
+    Daemon d(kHostConfig);
+    ASSERT_TRUE(d.wait_ready()) << d.log();
+    auto started = std::chrono::steady_clock::now();
+    d.process().signal(signo);
+    auto status = d.process().wait(5s);
+    ASSERT_TRUE(status.has_value()) << "still running 5 s after signal " << signo;
+    EXPECT_EQ(*status, 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+    EXPECT_NE(d.log().find("stopping"), std::string::npos);
+  }
+}
+
+TEST(Daemon, SpeaksTheSystemdNotifyProtocol) {
+  TempDir dir("tocsin-notify");
+  std::string path = (dir / "notify.sock").string();
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto receive = [&] {
+    char buf[512];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  };
+
+  Daemon d(kHostConfig, {"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=2000000"});
+  std::set<std::string> got;
+  for (int i = 0; i < 6 && !got.count("WATCHDOG=1"); ++i) got.insert(receive().substr(0, 10));
+  EXPECT_TRUE(got.count("READY=1\nST")) << "no READY=1";
+  EXPECT_TRUE(got.count("WATCHDOG=1")) << "no WATCHDOG=1";
+  d.process().signal(SIGHUP);
+  std::string msg;
+  for (int i = 0; i < 6 && msg != "RELOADING=1"; ++i) msg = receive();
+  EXPECT_EQ(msg, "RELOADING=1");
+  d.process().signal(SIGTERM);
+  for (int i = 0; i < 6 && msg != "STOPPING=1"; ++i) msg = receive();
+  EXPECT_EQ(msg, "STOPPING=1");
+  ::close(fd);
+}
+
+TEST(Daemon, JsonLogFormat) {
+  Daemon d(kHostConfig, {}, {"--log-format", "json"});
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  d.process().stop();
+  std::istringstream lines(d.log());
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    ++count;
+    EXPECT_TRUE(std::regex_match(line, std::regex(R"(\{"ts":"[0-9T:.\-]+Z","level":"[a-z]+","logger":"tocsin","msg":".*"\})")))
+        << line;
+  }
+  EXPECT_GT(count, 0);
+}
+
+TEST(Daemon, ListenAddressInUseIsARuntimeFailure) {
+  Daemon first(kHostConfig);
+  ASSERT_TRUE(first.wait_ready());
+  TempDir dir;
+  dir.write("c.yaml", "listen: 127.0.0.1:" + std::to_string(first.port()) + "\n" + kHostConfig);
+  CommandResult r = run_command({TOCSIN_EXECUTABLE, "run", "--config", (dir / "c.yaml").string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace tocsin::testing
