@@ -95,9 +95,9 @@ class Daemon {
                scheduler_.health().size(), config_.file);
     wait_signal();
     schedule_gc();
-    if (notifier_.watchdog_interval()) schedule_watchdog();
     ready_ = true;
     notifier_.notify("READY=1\nSTATUS=collecting");
+    if (notifier_.watchdog_interval()) schedule_watchdog();
 
     io_.run();
 
