@@ -117,14 +117,15 @@ std::optional<config::Config> load_or_report(const std::string& path, std::ostre
   return std::get<config::Config>(std::move(loaded));
 }
 
-// Expands the config's rule_files globs. Reports a malformed pattern.
+// Expands the config's rule_files globs. As in Prometheus, a pattern that matches nothing (even in a
+// missing folder) is not an error.
 std::vector<std::string> expand_rule_files(const config::Config& config, config::Diagnostics& diagnostics) {
   std::vector<std::string> files;
   for (const std::string& pattern : config.rule_files) {
     config::DecodeContext ctx{config.file, config.base_dir, &diagnostics, nullptr};
     std::string resolved = config::resolve_path(ctx, pattern);
     glob_t g{};
-    int rc = ::glob(resolved.c_str(), GLOB_ERR, nullptr, &g);
+    int rc = ::glob(resolved.c_str(), 0, nullptr, &g);
     if (rc == 0) {
       for (std::size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(g.gl_pathv[i]);
     } else if (rc != GLOB_NOMATCH) {
