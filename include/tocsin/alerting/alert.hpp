@@ -3,6 +3,7 @@
 // evaluation of a group. alerting/ knows nothing else of rules (ARCHITECTURE.md).
 
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,14 @@
 namespace tocsin::alerting {
 
 enum class AlertState { pending, firing, resolved };
-std::string_view to_string(AlertState state);  // "pending", "firing", "resolved"
+inline std::string_view to_string(AlertState state) {
+  switch (state) {
+    case AlertState::pending: return "pending";
+    case AlertState::firing: return "firing";
+    case AlertState::resolved: return "resolved";
+  }
+  return "unknown";
+}
 
 // One alert instance (one label set of one alerting rule) as the rule engine sees it now.
 struct Alert {
