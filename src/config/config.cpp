@@ -112,6 +112,7 @@ void decode_root(const Node& root, Config& config) {
   if (auto n = map.get("log"); n && !n->is_null()) decode_log(*n, config.log);
   if (auto n = map.get("collectors"); n && !n->is_null()) decode_collectors(*n, config.collectors);
   map.optional("rule_files", config.rule_files);
+  decode_alerting(map, config.alerting);
   map.finish();
 }
 

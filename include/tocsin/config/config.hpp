@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "tocsin/config/alerting.hpp"
 #include "tocsin/config/collectors.hpp"
 #include "tocsin/config/diagnostics.hpp"
 
@@ -35,6 +36,7 @@ struct Config {
   LogConfig log;
   CollectorsConfig collectors;
   std::vector<std::string> rule_files;  // globs, relative to base_dir
+  AlertingConfig alerting;
 };
 
 // Reads and validates a config file. On failure returns every error found.
