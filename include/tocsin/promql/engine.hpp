@@ -1,0 +1,90 @@
+#pragma once
+// Evaluates PromQL expressions over the store's read interface, as Prometheus does: instant queries
+// at a time t and range queries over [start, end] by step, with a lookback delta for instant
+// selectors, staleness markers, and Prometheus's rules for every operator and function.
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tocsin/core/duration.hpp"
+#include "tocsin/core/labels.hpp"
+#include "tocsin/core/sample.hpp"
+#include "tocsin/promql/ast.hpp"
+#include "tocsin/store/querier.hpp"
+
+namespace tocsin::promql {
+
+// Which Prometheus the windows follow. 3.x: range and lookback windows are open on the left,
+// (t - range, t]; 2.x: closed, [t - range, t] (and 2.x's order of rate() extrapolation steps).
+enum class Compat { prometheus3, prometheus2 };
+// "prometheus3" / "prometheus2"; nullopt for anything else.
+std::optional<Compat> parse_compat(std::string_view text);
+
+struct EngineOptions {
+  Duration lookback_delta = std::chrono::minutes(5);
+  Compat compat = Compat::prometheus3;
+  std::size_t max_samples = 50'000'000;            // points loaded from the store by one query
+  std::chrono::milliseconds timeout = std::chrono::minutes(2);
+  Duration default_subquery_step = std::chrono::minutes(1);  // `[30m:]`: the rule group's interval
+};
+
+// An instant-vector element. `t` is the sample's own timestamp for a plain selector (what
+// timestamp() returns), the evaluation time otherwise.
+struct Sample {
+  Labels labels;
+  double v;
+  Timestamp t;
+};
+using Vector = std::vector<Sample>;
+
+struct Series {
+  Labels labels;
+  std::vector<Point> points;
+};
+using Matrix = std::vector<Series>;
+
+struct Scalar {
+  double v;
+  Timestamp t;
+};
+struct String {
+  std::string value;
+  Timestamp t;
+};
+
+using Value = std::variant<Scalar, Vector, Matrix, String>;
+ValueType type_of(const Value& value);
+
+// Evaluation failed: many-to-many matching, duplicate label sets, too many samples, timeout.
+class QueryError : public std::runtime_error {
+ public:
+  enum class Kind { execution, timeout, too_many_samples };
+  QueryError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {}) : options_(options) {}
+  const EngineOptions& options() const { return options_; }
+
+  // Thread-safe: one engine serves concurrent queries.
+  Value instant(const store::Querier& querier, const Expr& expr, Timestamp t) const;
+  // For scalar and instant-vector expressions; a scalar becomes one series without labels.
+  Matrix range(const store::Querier& querier, const Expr& expr, Timestamp start, Timestamp end,
+               Duration step) const;
+
+ private:
+  EngineOptions options_;
+};
+
+// Prometheus's formatting of sample values in its JSON API ("1.5", "+Inf", "NaN", "1e+21").
+std::string format_value(double v);
+
+}  // namespace tocsin::promql

@@ -1,0 +1,52 @@
+#pragma once
+// The input notation of `promtool test rules` ("up{job=\"api\"}" with values "1+2x10 _ stale"), and a
+// plain in-memory Querier to evaluate expressions over such series: what `tocsin test` and the
+// PromQL tests load their data into.
+
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tocsin/core/duration.hpp"
+#include "tocsin/core/labels.hpp"
+#include "tocsin/store/querier.hpp"
+
+namespace tocsin::promql {
+
+// One value of an expanded series: a number, a staleness marker (`stale`), or nothing (`_`).
+struct SeriesValue {
+  enum class Kind { value, stale, missing } kind = Kind::value;
+  double v = 0;
+};
+
+// Expands "1+2x3 _x2 stale 5" into 1 3 5 7 _ _ stale 5. Throws std::invalid_argument naming the
+// offending item.
+std::vector<SeriesValue> expand_series_values(std::string_view text);
+
+// Parses a series description `name{label="value", ...}`. Throws std::invalid_argument.
+Labels parse_series_labels(std::string_view text);
+
+// Series in memory, sorted by time per series. Thread-safe.
+class MemoryQuerier final : public store::Querier {
+ public:
+  // Appends a point; points of one series must come in time order (an older or equal timestamp
+  // replaces nothing and is ignored).
+  void add(const Labels& labels, Point point);
+  // Adds `values` at t0, t0+interval, ...
+  void add_series(const Labels& labels, const std::vector<SeriesValue>& values, Timestamp t0, Duration interval);
+
+  store::SeriesSet select(std::span<const store::Matcher> matchers, Timestamp mint, Timestamp maxt) const override;
+
+ private:
+  struct Entry {
+    Labels labels;
+    std::vector<Point> points;
+  };
+  mutable std::mutex mutex_;
+  std::vector<Entry> series_;
+};
+
+}  // namespace tocsin::promql

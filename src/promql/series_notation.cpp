@@ -1,0 +1,162 @@
+#include "tocsin/promql/series_notation.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "tocsin/promql/parser.hpp"
+
+namespace tocsin::promql {
+
+namespace {
+
+std::optional<double> number(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::string_view body = s;
+  bool negative = false;
+  if (body[0] == '+' || body[0] == '-') {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  if (body == "Inf" || body == "inf") return negative ? -std::numeric_limits<double>::infinity()
+                                                      : std::numeric_limits<double>::infinity();
+  if (body == "NaN" || body == "nan") return std::numeric_limits<double>::quiet_NaN();
+  double v = 0;
+  auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
+  if (ec != std::errc() || end != body.data() + body.size()) return std::nullopt;
+  return negative ? -v : v;
+}
+
+std::optional<std::uint64_t> count(std::string_view s) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+std::vector<SeriesValue> expand_series_values(std::string_view text) {
+  std::vector<SeriesValue> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i >= text.size()) break;
+    std::size_t end = i;
+    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
+    const std::string_view item = text.substr(i, end - i);
+    i = end;
+    auto bad = [&](const std::string& why) {
+      return std::invalid_argument("invalid series value \"" + std::string(item) + "\": " + why);
+    };
+    if (item == "stale") {
+      out.push_back({SeriesValue::Kind::stale, 0});
+      continue;
+    }
+    if (item == "_") {
+      out.push_back({SeriesValue::Kind::missing, 0});
+      continue;
+    }
+    const std::size_t x = item.rfind('x');
+    if (x == std::string_view::npos) {
+      auto v = number(item);
+      if (!v) throw bad("not a number");
+      out.push_back({SeriesValue::Kind::value, *v});
+      continue;
+    }
+    auto n = count(item.substr(x + 1));
+    if (!n) throw bad("expected a count after \"x\"");
+    const std::string_view head = item.substr(0, x);
+    if (head == "_") {
+      for (std::uint64_t k = 0; k < *n; ++k) out.push_back({SeriesValue::Kind::missing, 0});
+      continue;
+    }
+    // "a+b" / "a-b": the split is at the last sign that does not start the item or follow an "e".
+    std::size_t sign = std::string_view::npos;
+    for (std::size_t k = 1; k < head.size(); ++k) {
+      if ((head[k] == '+' || head[k] == '-') && head[k - 1] != 'e' && head[k - 1] != 'E') sign = k;
+    }
+    double start = 0, step = 0;
+    if (sign == std::string_view::npos) {
+      auto v = number(head);
+      if (!v) throw bad("not a number");
+      start = *v;
+    } else {
+      auto a = number(head.substr(0, sign));
+      auto b = number(head.substr(sign));
+      if (!a || !b) throw bad("expected a+bxn or a-bxn");
+      start = *a;
+      step = *b;
+    }
+    if (*n > 1'000'000) throw bad("too many values");
+    for (std::uint64_t k = 0; k <= *n; ++k) out.push_back({SeriesValue::Kind::value, start + static_cast<double>(k) * step});
+  }
+  return out;
+}
+
+Labels parse_series_labels(std::string_view text) {
+  ExprPtr e;
+  try {
+    e = parse(text);
+  } catch (const ParseError& error) {
+    throw std::invalid_argument("invalid series \"" + std::string(text) + "\": " + error.what());
+  }
+  const auto* vs = std::get_if<VectorSelector>(&e->node);
+  if (vs == nullptr || vs->offset != Duration(0) || vs->at) {
+    throw std::invalid_argument("invalid series \"" + std::string(text) + "\": expected name{label=\"value\", ...}");
+  }
+  LabelsBuilder b;
+  for (const auto& m : vs->matchers) {
+    if (m.type() != store::MatchType::equal) {
+      throw std::invalid_argument("invalid series \"" + std::string(text) + "\": only = is allowed in a series");
+    }
+    b.set(m.name(), m.value());
+  }
+  return b.build();
+}
+
+void MemoryQuerier::add(const Labels& labels, Point point) {
+  std::lock_guard lock(mutex_);
+  for (Entry& e : series_) {
+    if (e.labels == labels) {
+      if (e.points.empty() || e.points.back().t < point.t) e.points.push_back(point);
+      return;
+    }
+  }
+  series_.push_back({labels, {point}});
+}
+
+void MemoryQuerier::add_series(const Labels& labels, const std::vector<SeriesValue>& values, Timestamp t0,
+                               Duration interval) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const Timestamp t = t0 + static_cast<Timestamp>(i) * interval.count();
+    switch (values[i].kind) {
+      case SeriesValue::Kind::value: add(labels, {t, values[i].v}); break;
+      case SeriesValue::Kind::stale: add(labels, {t, stale_nan()}); break;
+      case SeriesValue::Kind::missing: break;
+    }
+  }
+}
+
+store::SeriesSet MemoryQuerier::select(std::span<const store::Matcher> matchers, Timestamp mint, Timestamp maxt) const {
+  std::lock_guard lock(mutex_);
+  store::SeriesSet out;
+  if (matchers.empty()) return out;
+  for (const Entry& e : series_) {
+    bool match = true;
+    for (const auto& m : matchers) match = match && m.matches(e.labels.get(m.name()));
+    if (!match) continue;
+    bool begun = false;
+    for (const Point& p : e.points) {
+      if (p.t < mint || p.t > maxt) continue;
+      if (!begun) {
+        out.begin_series(e.labels);
+        begun = true;
+      }
+      out.add_point(p);
+    }
+  }
+  return out;
+}
+
+}  // namespace tocsin::promql
