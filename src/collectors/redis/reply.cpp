@@ -1,0 +1,91 @@
+#include "collectors/redis/reply.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+
+namespace tocsin::collectors::redis {
+
+std::string describe(const Reply& reply) {
+  switch (reply.type) {
+    case Reply::Type::string:
+      return "a bulk string";
+    case Reply::Type::array:
+      return "an array of " + std::to_string(reply.elements.size());
+    case Reply::Type::integer:
+      return "an integer";
+    case Reply::Type::nil:
+      return "nil";
+    case Reply::Type::status:
+      return "a status reply";
+    case Reply::Type::error: {
+      // Error texts come from the server and name no data; cut them to keep messages short.
+      std::string text = reply.str.size() > 200 ? reply.str.substr(0, 200) + "..." : reply.str;
+      return "an error (" + text + ")";
+    }
+  }
+  return "an unknown reply";
+}
+
+Reply from_hiredis(const ::redisReply& reply) {
+  Reply out;
+  switch (reply.type) {
+    case REDIS_REPLY_STRING:
+      out.type = Reply::Type::string;
+      out.str.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = Reply::Type::status;
+      out.str.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = Reply::Type::error;
+      out.str.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::integer;
+      out.integer = reply.integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = Reply::Type::array;
+      out.elements.reserve(reply.elements);
+      for (std::size_t i = 0; i < reply.elements; ++i) out.elements.push_back(from_hiredis(*reply.element[i]));
+      break;
+    default:
+      out.type = Reply::Type::nil;
+      break;
+  }
+  return out;
+}
+
+std::vector<Reply> parse_resp(std::string_view bytes) {
+  std::unique_ptr<redisReader, decltype(&redisReaderFree)> reader(redisReaderCreate(), &redisReaderFree);
+  if (!reader) throw ReplyError("out of memory creating a RESP reader");
+  if (redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK) {
+    throw ReplyError(std::string("RESP: ") + reader->errstr);
+  }
+  std::vector<Reply> out;
+  for (;;) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) {
+      throw ReplyError(std::string("RESP protocol error: ") + reader->errstr);
+    }
+    if (raw == nullptr) break;
+    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw), &freeReplyObject);
+    out.push_back(from_hiredis(*reply));
+  }
+  if (reader->ridx >= 0 || reader->pos < reader->len) throw ReplyError("RESP: the bytes end inside a reply");
+  return out;
+}
+
+std::string encode_command(const std::vector<std::string>& argv) {
+  std::string out = "*" + std::to_string(argv.size()) + "\r\n";
+  for (const std::string& arg : argv) {
+    out += "$" + std::to_string(arg.size()) + "\r\n";
+    out += arg;
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace tocsin::collectors::redis
