@@ -65,16 +65,24 @@ std::vector<Reply> parse_resp(std::string_view bytes) {
     throw ReplyError(std::string("RESP: ") + reader->errstr);
   }
   std::vector<Reply> out;
-  for (;;) {
+  auto next = [&]() -> std::unique_ptr<redisReply, decltype(&freeReplyObject)> {
     void* raw = nullptr;
     if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) {
       throw ReplyError(std::string("RESP protocol error: ") + reader->errstr);
     }
-    if (raw == nullptr) break;
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw), &freeReplyObject);
-    out.push_back(from_hiredis(*reply));
+    return {static_cast<redisReply*>(raw), &freeReplyObject};
+  };
+  for (auto reply = next(); reply; reply = next()) out.push_back(from_hiredis(*reply));
+  // A sentinel tells complete input from input that ends inside a reply: only after complete
+  // replies does it come back as a reply of its own.
+  static constexpr std::string_view sentinel = "+tocsin-end-of-input\r\n";
+  redisReaderFeed(reader.get(), sentinel.data(), sentinel.size());
+  void* raw = nullptr;
+  const bool ok = redisReaderGetReply(reader.get(), &raw) == REDIS_OK && raw != nullptr;
+  std::unique_ptr<redisReply, decltype(&freeReplyObject)> end(static_cast<redisReply*>(raw), &freeReplyObject);
+  if (!ok || end->type != REDIS_REPLY_STATUS || std::string_view(end->str, end->len) != "tocsin-end-of-input") {
+    throw ReplyError("RESP: the bytes end inside a reply");
   }
-  if (reader->ridx >= 0 || reader->pos < reader->len) throw ReplyError("RESP: the bytes end inside a reply");
   return out;
 }
 
