@@ -446,5 +446,25 @@ TEST(RedisConfig, ErrorTextsNamePositionKeyAndCauseButNeverThePassword) {
             "tocsin.yaml:7:14: collectors.redis[0].keys[0].key: missing required key\n");
 }
 
+TEST(RedisConfig, BundledAndExampleConfigsDecode) {
+  auto env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "REDIS_URL") return "redis://tocsin:pw@cache.internal:6379/0";
+    return std::nullopt;
+  };
+  auto example = config::load_config(std::string(TOCSIN_SOURCE_DIR) + "/config/examples/redis.yaml", env);
+  ASSERT_TRUE(std::holds_alternative<config::Config>(example)) << std::get<config::Diagnostics>(example).to_string();
+  const auto& redis = std::get<config::Config>(example).collectors.redis;
+  ASSERT_EQ(redis.size(), 1u);
+  EXPECT_EQ(redis[0].endpoint.to_string(), "cache.internal:6379");
+  EXPECT_EQ(redis[0].user, "tocsin");
+  EXPECT_EQ(redis[0].keys.size(), 2u);
+  EXPECT_FALSE(redis[0].big_keys.enabled);
+
+  auto bundled = config::load_config(std::string(TOCSIN_SOURCE_DIR) + "/config/tocsin.yaml", env);
+  ASSERT_TRUE(std::holds_alternative<config::Config>(bundled)) << std::get<config::Diagnostics>(bundled).to_string();
+  ASSERT_FALSE(std::get<config::Config>(bundled).collectors.redis.empty());
+  EXPECT_EQ(std::get<config::Config>(bundled).collectors.redis[0].endpoint.to_string(), "127.0.0.1:6379");
+}
+
 }  // namespace
 }  // namespace tocsin::collectors::redis
