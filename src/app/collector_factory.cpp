@@ -1,6 +1,7 @@
 #include "app/collector_factory.hpp"
 
 #include "tocsin/collectors/host.hpp"
+#include "tocsin/collectors/postgres.hpp"
 #include "tocsin/collectors/redis.hpp"
 
 namespace tocsin::app {
@@ -21,6 +22,9 @@ std::vector<collectors::CollectorSpec> make_collectors(const config::Config& con
   std::vector<collectors::CollectorSpec> out;
   for (const auto& target : config.collectors.host) {
     out.push_back(spec(config, target, collectors::make_host_collector(target, log)));
+  }
+  for (const auto& target : config.collectors.postgres) {
+    out.push_back(spec(config, target, collectors::make_postgres_collector(target, log)));
   }
   for (const auto& target : config.collectors.redis) {
     out.push_back(spec(config, target, collectors::make_redis_collector(target, log)));

@@ -1,12 +1,314 @@
 #include "tocsin/config/postgres.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "tocsin/core/labels.hpp"
+
 namespace tocsin::config {
+
+namespace {
+
+// The connection keywords libpq 15 (Debian 12's) accepts. The collector parses the dsn again with
+// libpq itself, so a keyword added by a newer libpq is still caught there; this list gives the
+// common mistakes a position in the config file.
+constexpr std::string_view kLibpqKeywords[] = {
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding", "connect_timeout",
+    "client_encoding", "options", "application_name", "fallback_application_name", "keepalives",
+    "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "replication",
+    "gssencmode", "sslmode", "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword", "sslrootcert",
+    "sslcrl", "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version",
+    "krbsrvname", "gsslib", "service", "target_session_attrs"};
+
+bool known_keyword(std::string_view keyword) {
+  return std::find(std::begin(kLibpqKeywords), std::end(kLibpqKeywords), keyword) != std::end(kLibpqKeywords);
+}
+
+std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// Checks a dsn's syntax and keywords as libpq reads them; returns an error message or "". Sets
+// `has_password` when the dsn carries a password (whose value is never quoted in a message).
+std::string check_dsn(std::string_view dsn, bool& has_password) {
+  has_password = false;
+  if (dsn.starts_with("postgresql://") || dsn.starts_with("postgres://")) {
+    std::string_view rest = dsn.substr(dsn.find("://") + 3);
+    std::size_t query = rest.find('?');
+    std::string_view authority = rest.substr(0, std::min(rest.find('/'), query));
+    if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+      has_password = authority.substr(0, at).find(':') != std::string_view::npos;
+    }
+    if (query == std::string_view::npos) return "";
+    std::string_view params = rest.substr(query + 1);
+    while (!params.empty()) {
+      std::size_t amp = params.find('&');
+      std::string_view param = params.substr(0, amp);
+      std::size_t eq = param.find('=');
+      if (eq == std::string_view::npos) return "URI parameter " + quote(param) + " has no value (key=value)";
+      std::string_view key = param.substr(0, eq);
+      if (!known_keyword(key)) return "unknown connection parameter " + quote(key) + " in the URI";
+      if (key == "password") has_password = true;
+      params = amp == std::string_view::npos ? std::string_view() : params.substr(amp + 1);
+    }
+    return "";
+  }
+  std::size_t i = 0;
+  auto skip_space = [&] {
+    while (i < dsn.size() && std::isspace(static_cast<unsigned char>(dsn[i]))) ++i;
+  };
+  for (;;) {
+    skip_space();
+    if (i == dsn.size()) return "";
+    std::size_t start = i;
+    while (i < dsn.size() && dsn[i] != '=' && !std::isspace(static_cast<unsigned char>(dsn[i]))) ++i;
+    std::string_view key = dsn.substr(start, i - start);
+    skip_space();
+    // After a password, a stray word may be the rest of a password with a space: never quote it.
+    const std::string shown = has_password ? "at character " + std::to_string(start + 1) : quote(key);
+    if (i == dsn.size() || dsn[i] != '=') {
+      return "missing \"=\" after " + shown + " (a dsn is key=value pairs or a postgresql:// URI)";
+    }
+    if (!known_keyword(key)) return "unknown connection parameter " + shown;
+    if (key == "password") has_password = true;
+    ++i;
+    skip_space();
+    if (i < dsn.size() && dsn[i] == '\'') {
+      ++i;
+      bool closed = false;
+      while (i < dsn.size()) {
+        if (dsn[i] == '\\' && i + 1 < dsn.size()) {
+          i += 2;
+        } else if (dsn[i] == '\'') {
+          ++i;
+          closed = true;
+          break;
+        } else {
+          ++i;
+        }
+      }
+      if (!closed) return "unterminated quoted value of " + quote(key);
+    } else {
+      while (i < dsn.size() && !std::isspace(static_cast<unsigned char>(dsn[i]))) i += dsn[i] == '\\' ? 2 : 1;
+      i = std::min(i, dsn.size());
+    }
+  }
+}
+
+void decode_positive(MapDecoder& map, std::string_view key, Duration& out) {
+  auto node = map.get(key);
+  if (!node || node->is_null()) return;
+  if (decode(*node, out) && out.count() <= 0) node->error("must be positive");
+}
+
+void decode_positive(MapDecoder& map, std::string_view key, std::optional<Duration>& out) {
+  auto node = map.get(key);
+  if (!node || node->is_null()) return;
+  Duration value{};
+  if (!decode(*node, value)) return;
+  if (value.count() <= 0) {
+    node->error("must be positive");
+    return;
+  }
+  out = value;
+}
+
+void decode_column(const Node& key_node, const Node& value, PostgresCustomColumn& out) {
+  std::string usage;
+  if (value.is_map()) {
+    MapDecoder map(value);
+    map.required("usage", usage);
+    map.optional("help", out.help);
+    map.finish();
+  } else if (!decode(value, usage)) {
+    return;
+  }
+  if (usage == "label") {
+    out.usage = PostgresColumnUsage::label;
+  } else if (usage == "counter") {
+    out.usage = PostgresColumnUsage::counter;
+  } else if (usage == "gauge") {
+    out.usage = PostgresColumnUsage::gauge;
+  } else if (!usage.empty()) {
+    (value.is_map() ? value : key_node).error("unknown usage " + quote(usage) + " (label, counter or gauge)");
+  }
+}
+
+void decode_columns(const Node& node, PostgresCustomQuery& out) {
+  if (!node.is_map()) {
+    node.error("expected a mapping of column names to label, counter or gauge, got " + node.kind());
+    return;
+  }
+  for (const auto& entry : node.yaml()) {
+    if (!entry.first.IsScalar()) {
+      node.error("column names must be strings");
+      continue;
+    }
+    PostgresCustomColumn column;
+    column.name = entry.first.Scalar();
+    Node value = node.child(entry.second, column.name);
+    decode_column(value, value, column);
+    if (column.usage == PostgresColumnUsage::label) {
+      if (!is_valid_label_name(column.name) || column.name.starts_with("__")) {
+        value.error("label column " + quote(column.name) + " is not a valid label name");
+      } else if (column.name == "target") {
+        value.error("label column \"target\" is taken: tocsin labels every sample with its instance name");
+      }
+    } else if (!out.prefix.empty() && !is_valid_metric_name(out.prefix + "_" + column.name)) {
+      value.error("metric name " + quote(out.prefix + "_" + column.name) + " is not valid");
+    }
+    out.columns.push_back(std::move(column));
+  }
+}
+
+}  // namespace
+
+void decode(const Node& node, PostgresCustomQuery& out) {
+  MapDecoder map(node);
+  if (auto prefix = map.get("prefix"); !prefix || prefix->is_null()) {
+    map.missing("prefix");
+  } else if (decode(*prefix, out.prefix) && !is_valid_metric_name(out.prefix)) {
+    prefix->error(quote(out.prefix) + " is not a valid metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)");
+  }
+  if (auto sql = map.get("sql"); !sql || sql->is_null()) {
+    map.missing("sql");
+  } else if (auto text = sql->as_raw_string()) {
+    // Raw: `$1`-free SQL often holds `$$` (dollar quoting), which ${VAR} expansion would mangle.
+    out.sql = *text;
+    if (out.sql.find_first_not_of(" \t\r\n") == std::string::npos) sql->error("must not be empty");
+  }
+  if (auto columns = map.get("columns"); !columns || columns->is_null()) {
+    map.missing("columns");
+  } else {
+    decode_columns(*columns, out);
+    bool has_value = std::any_of(out.columns.begin(), out.columns.end(),
+                                 [](const auto& c) { return c.usage != PostgresColumnUsage::label; });
+    if (!has_value) columns->error("needs at least one counter or gauge column");
+  }
+  if (auto version = map.get("min_server_version"); version && !version->is_null()) {
+    // 13 means 130000, as server_version_num counts; 90600 and 130002 are taken as they are.
+    int v = 0;
+    if (decode(*version, v)) {
+      if (v <= 0) {
+        version->error("must be positive, e.g. 13 or 130000");
+      } else {
+        out.min_server_version = v < 100 ? v * 10000 : v;
+      }
+    }
+  }
+  decode_positive(map, "interval", out.interval);
+  decode_positive(map, "timeout", out.timeout);
+  map.finish();
+}
 
 void decode(const Node& node, PostgresTargetConfig& out) {
   MapDecoder map(node);
   decode_common(map, out.common);
-  map.optional("dsn", out.dsn);
-  map.secret("password", out.password);
+
+  bool dsn_has_password = false;
+  if (auto dsn = map.get("dsn"); dsn && !dsn->is_null() && decode(*dsn, out.dsn)) {
+    // The dsn is never quoted back: it may hold a password.
+    if (std::string error = check_dsn(out.dsn, dsn_has_password); !error.empty()) dsn->error("invalid dsn: " + error);
+  }
+  map.optional("host", out.host);
+  if (auto port = map.get("port"); port && !port->is_null() && decode(*port, out.port) &&
+                                   (out.port < 1 || out.port > 65535)) {
+    port->error("must be between 1 and 65535");
+  }
+  map.optional("user", out.user);
+  map.optional("dbname", out.dbname);
+  if (map.secret("password", out.password) && dsn_has_password && !out.password.empty()) {
+    auto where = map.has("password") ? map.get("password") : map.get("password_file");
+    where->error("the dsn already holds a password; give it in one place");
+  }
+  if (auto mode = map.get("sslmode"); mode && !mode->is_null() && decode(*mode, out.sslmode)) {
+    static const std::set<std::string> modes = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+    if (!modes.contains(out.sslmode)) {
+      mode->error("unknown sslmode " + quote(out.sslmode) + " (disable, allow, prefer, require, verify-ca, verify-full)");
+    }
+  }
+  for (auto [key, field] : {std::pair{"sslrootcert", &out.sslrootcert}, std::pair{"sslcert", &out.sslcert},
+                            std::pair{"sslkey", &out.sslkey}}) {
+    if (auto n = map.get(key); n && !n->is_null() && decode(*n, *field)) *field = resolve_path(node.context(), *field);
+  }
+  if (auto n = map.get("connect_timeout"); n && !n->is_null() && decode(*n, out.connect_timeout) &&
+                                           out.connect_timeout < std::chrono::seconds(1)) {
+    n->error("must be at least 1s (libpq counts whole seconds)");
+  }
+  decode_positive(map, "statement_timeout", out.statement_timeout);
+  decode_positive(map, "lock_timeout", out.lock_timeout);
+  decode_positive(map, "reconnect_backoff", out.reconnect_backoff);
+  decode_positive(map, "reconnect_backoff_max", out.reconnect_backoff_max);
+  if (out.reconnect_backoff_max < out.reconnect_backoff) {
+    if (auto n = map.get("reconnect_backoff_max")) {
+      n->error("must not be less than reconnect_backoff (" + format_duration(out.reconnect_backoff) + ")");
+    } else {
+      out.reconnect_backoff_max = out.reconnect_backoff;
+    }
+  }
+  map.optional("prepared_statements", out.prepared_statements);
+
+  if (auto labels = map.get("activity_labels"); labels && !labels->is_null()) {
+    out.activity_labels.clear();
+    std::set<std::string> seen;
+    for (const Node& item : labels->items()) {
+      std::string label;
+      if (!decode(item, label)) continue;
+      if (std::find_if(std::begin(kPostgresActivityLabels), std::end(kPostgresActivityLabels),
+                       [&](const char* known) { return label == known; }) == std::end(kPostgresActivityLabels)) {
+        std::string known;
+        for (const char* k : kPostgresActivityLabels) known += (known.empty() ? "" : ", ") + std::string(k);
+        item.error("unknown activity label " + quote(label) + " (" + known + ")");
+      } else if (!seen.insert(label).second) {
+        item.error("duplicate activity label " + quote(label));
+      } else {
+        out.activity_labels.push_back(std::move(label));
+      }
+    }
+  }
+
+  if (auto statements = map.get("statements"); statements && !statements->is_null()) {
+    MapDecoder s(*statements);
+    s.optional("enabled", out.statements.enabled);
+    if (auto limit = s.get("limit"); limit && !limit->is_null() && decode(*limit, out.statements.limit) &&
+                                     (out.statements.limit < 1 || out.statements.limit > 10000)) {
+      limit->error("must be between 1 and 10000");
+    }
+    s.optional("query_text", out.statements.query_text);
+    if (auto length = s.get("query_text_length"); length && !length->is_null() &&
+                                                  decode(*length, out.statements.query_text_length) &&
+                                                  out.statements.query_text_length < 1) {
+      length->error("must be at least 1");
+    }
+    s.finish();
+  }
+
+  if (auto databases = map.get("databases"); databases && !databases->is_null() &&
+                                             decode(*databases, out.databases)) {
+    std::set<std::string> seen;
+    for (const std::string& db : out.databases) {
+      if (db.empty()) databases->error("database names must not be empty");
+      if (!seen.insert(db).second) databases->error("database " + quote(db) + " is listed twice");
+    }
+    if (seen.contains("*") && out.databases.size() > 1) {
+      databases->error("\"*\" means every database; list no others beside it");
+    }
+  }
+  if (auto limit = map.get("tables_limit"); limit && !limit->is_null() && decode(*limit, out.tables_limit) &&
+                                            out.tables_limit > 100000) {
+    limit->error("must be at most 100000");
+  }
+
+  if (auto queries = map.get("queries"); queries && !queries->is_null()) {
+    decode(*queries, out.queries);
+    std::set<std::string> prefixes;
+    auto items = queries->is_sequence() ? queries->items() : std::vector<Node>{};
+    for (std::size_t i = 0; i < out.queries.size() && i < items.size(); ++i) {
+      const std::string& prefix = out.queries[i].prefix;
+      if (!prefix.empty() && !prefixes.insert(prefix).second) {
+        items[i].child(items[i].yaml()["prefix"], "prefix").error("duplicate query prefix " + quote(prefix) + " (metric names would clash)");
+      }
+    }
+  }
   map.finish();
 }
 

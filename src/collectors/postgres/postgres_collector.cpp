@@ -1,0 +1,881 @@
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "collectors/postgres/conninfo.hpp"
+#include "collectors/postgres/metrics.hpp"
+#include "collectors/postgres/queries.hpp"
+#include "collectors/postgres/rows.hpp"
+#include "collectors/postgres/session.hpp"
+#include "collectors/postgres/watchdog.hpp"
+#include "tocsin/collectors/postgres.hpp"
+
+namespace tocsin::collectors {
+
+namespace {
+
+using postgres::ConnParams;
+using postgres::MetricColumn;
+using postgres::Query;
+using postgres::QueryFailure;
+using postgres::QueryResult;
+using postgres::Row;
+using postgres::Session;
+using postgres::Table;
+using store::Batch;
+using store::MetricType;
+using SteadyClock = std::chrono::steady_clock;
+
+// How long a missing pg_stat_statements is taken as missing before looking again: it is often
+// installed while tocsin runs (CREATE EXTENSION), and looking costs one catalog query.
+constexpr auto kExtensionRecheck = std::chrono::minutes(5);
+
+std::string seconds_text(Duration d) { return format_duration(d); }
+
+// Adds the instance's `target` label to every sample and describes each family once per batch.
+class Emitter {
+ public:
+  Emitter(Batch& out, const std::string& target) : out_(out), target_(target) {}
+
+  void describe(std::string_view family, MetricType type, std::string_view help) {
+    if (described_.insert(std::string(family)).second) out_.describe(std::string(family), type, std::string(help));
+  }
+  void add(std::string_view name, std::vector<Label> labels, double value) {
+    labels.push_back({"target", target_});
+    out_.add(name, std::move(labels), value);
+  }
+  void gauge(std::string_view name, std::string_view help, double value, std::vector<Label> labels = {}) {
+    describe(name, MetricType::gauge, help);
+    add(name, std::move(labels), value);
+  }
+  void rows(const std::vector<Row>& rows, std::span<const MetricColumn> metrics) {
+    for (const Row& row : rows) {
+      for (std::size_t i = 0; i < metrics.size() && i < row.values.size(); ++i) {
+        if (!row.values[i]) continue;
+        describe(metrics[i].metric, metrics[i].type, metrics[i].help);
+        add(metrics[i].metric, row.labels, *row.values[i]);
+      }
+    }
+  }
+
+ private:
+  Batch& out_;
+  const std::string& target_;
+  std::set<std::string, std::less<>> described_;
+};
+
+// Capped exponential backoff between connection attempts.
+class Backoff {
+ public:
+  Backoff(Duration initial, Duration max) : initial_(initial), max_(max) {}
+  bool ready(SteadyClock::time_point now) const { return now >= next_; }
+  void failed(SteadyClock::time_point now) {
+    Duration wait = initial_;
+    for (int i = 0; i < failures_ && wait < max_; ++i) wait *= 2;
+    wait = std::min(wait, max_);
+    next_ = now + wait;
+    ++failures_;
+  }
+  void reset() {
+    failures_ = 0;
+    next_ = {};
+  }
+  int failures() const { return failures_; }
+  SteadyClock::time_point next() const { return next_; }
+
+ private:
+  Duration initial_;
+  Duration max_;
+  int failures_ = 0;
+  SteadyClock::time_point next_{};
+};
+
+// A connection to one database, with its reconnection state.
+struct Link {
+  Link(std::string db, Duration initial, Duration max) : dbname(std::move(db)), backoff(initial, max) {}
+  std::string dbname;  // empty for the main link: the database the config names (or libpq's default)
+  std::string describe;
+  std::unique_ptr<Session> session;
+  Backoff backoff;
+  std::string error;  // why the last attempt failed; repeated unchanged while backing off
+  std::uint64_t connects = 0;
+};
+
+struct QueryHealth {
+  bool up = true;
+  double duration = 0;
+  double errors = 0;
+  double timeouts = 0;
+  std::string error;  // the last failure; empty while up
+};
+
+struct CustomQuery {
+  config::PostgresCustomQuery config;
+  SteadyClock::time_point next_run{};
+  std::vector<Row> rows;  // the last successful result, reported again until the next run
+  bool has_rows = false;
+  bool version_skipped = false;
+};
+
+struct StatementsState {
+  bool checked = false;
+  bool available = false;
+  int extension_version = 0;
+  std::string schema;
+  std::string reason;  // why not available
+  SteadyClock::time_point recheck{};
+  bool logged = false;  // the current availability has been logged
+};
+
+// Ends the cycle: the deadline passed or interrupt() was called.
+class CycleOver : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class PostgresCollector final : public Collector {
+ public:
+  PostgresCollector(const config::PostgresTargetConfig& config, std::shared_ptr<spdlog::logger> log)
+      : config_(config),
+        log_(std::move(log)),
+        params_(postgres::connection_parameters(config)),
+        main_("", config.reconnect_backoff, config.reconnect_backoff_max),
+        top_(config.statements.limit) {
+    main_.describe = postgres::describe(params_);
+    parameters_.activity_labels = config.activity_labels;
+    parameters_.settings = postgres::default_settings();
+    parameters_.tables_limit = config.tables_limit;
+    for (const auto& query : config.queries) custom_.push_back(CustomQuery{.config = query, .next_run = {}, .rows = {}});
+  }
+
+  std::string_view kind() const override { return "postgres"; }
+  const std::string& name() const override { return config_.common.name; }
+
+  void collect(const CollectContext& ctx, Batch& out) override {
+    interrupted_ = false;
+    deadline_ = ctx.deadline;
+    statements_ = 0;
+    seen_health_.clear();
+    Emitter emit(out, config_.common.name);
+    try {
+      collect_cycle(emit);
+    } catch (const CycleOver& e) {
+      publish_details();
+      throw CollectError(main_.describe + ": " + e.what());
+    } catch (const CollectError&) {
+      publish_details();
+      throw;
+    }
+    emit_health(emit);
+    publish_details();
+  }
+
+  void describe_down(Batch& out) override {
+    Emitter emit(out, config_.common.name);
+    emit.gauge("pg_up", "Whether the last connection to the server and its first query succeeded (1) or not (0).", 0);
+  }
+
+  void interrupt() override {
+    interrupted_ = true;
+    std::lock_guard lock(links_mutex_);
+    if (main_.session) main_.session->cancel();
+    for (auto& [name, link] : databases_) {
+      if (link.session) link.session->cancel();
+    }
+  }
+
+  nlohmann::json details() const override {
+    std::lock_guard lock(details_mutex_);
+    return details_;
+  }
+
+ private:
+  // ---- the cycle ----------------------------------------------------------------------------------
+
+  void collect_cycle(Emitter& emit) {
+    std::optional<postgres::ServerSummary> server = connect_and_probe();
+    Session& session = *main_.session;
+    const int version = session.server_version();
+    emit.gauge("pg_up", "Whether the last connection to the server and its first query succeeded (1) or not (0).", 1);
+    if (server) emit_server(emit, *server, version);
+
+    std::vector<std::string> databases;      // every database, for the activity zeros
+    std::vector<std::string> collectable;    // those that allow connections, for databases: ["*"]
+    if (auto table = run_builtin(Query::databases)) {
+      try {
+        auto rows = postgres::parse_rows(*table, postgres::kDatabaseLabels, postgres::kDatabaseMetrics);
+        emit.rows(rows, postgres::kDatabaseMetrics);
+        emit.rows(postgres::parse_rows(*table, postgres::kDatnameLabel, postgres::kDatabaseSizeMetrics),
+                  postgres::kDatabaseSizeMetrics);
+        for (const Row& row : postgres::parse_rows(*table, postgres::kDatnameLabel, postgres::kCollectableMetric)) {
+          if (row.labels.empty()) continue;
+          databases.push_back(row.labels.front().value);
+          if (row.values.front().value_or(0) != 0) collectable.push_back(row.labels.front().value);
+        }
+      } catch (const postgres::ParseError& e) {
+        parse_failed(Query::databases, e);
+      }
+    }
+
+    if (auto table = run_builtin(Query::activity)) {
+      try {
+        std::vector<postgres::LabelColumn> labels;
+        for (const std::string& label : config_.activity_labels) labels.push_back({label, label});
+        auto rows = postgres::parse_rows(*table, labels, postgres::kActivityMetrics);
+        postgres::add_missing_activity_states(rows, config_.activity_labels, databases,
+                                              std::size(postgres::kActivityMetrics));
+        emit.rows(rows, postgres::kActivityMetrics);
+      } catch (const postgres::ParseError& e) {
+        parse_failed(Query::activity, e);
+      }
+    }
+
+    if (auto table = run_builtin(Query::locks)) {
+      parse_and_emit(emit, Query::locks, *table, postgres::kLockLabels, postgres::kLockMetrics);
+    }
+
+    if (auto table = run_builtin(Query::settings)) {
+      try {
+        for (const auto& setting : postgres::parse_settings(*table)) {
+          emit.gauge(setting.metric, "Server Parameter: " + setting.metric.substr(12), setting.value);
+        }
+      } catch (const postgres::ParseError& e) {
+        parse_failed(Query::settings, e);
+      }
+    }
+
+    if (auto table = run_builtin(Query::replication)) {
+      parse_and_emit(emit, Query::replication, *table, postgres::kReplicationLabels, postgres::kReplicationMetrics);
+    }
+    if (auto table = run_builtin(Query::slots)) {
+      parse_and_emit(emit, Query::slots, *table, postgres::kSlotLabels, postgres::kSlotMetrics);
+      emit_wal_status(emit, *table);
+    }
+
+    if (config_.statements.enabled) collect_statements(emit);
+
+    if (config_.tables_limit > 0) {
+      collect_tables(emit, main_, session.dbname());
+      for (const std::string& db : extra_databases(collectable, session.dbname())) {
+        auto it = databases_.find(db);
+        if (it == databases_.end()) {
+          Link link(db, config_.reconnect_backoff, config_.reconnect_backoff_max);
+          ConnParams params = params_;
+          params["dbname"] = db;
+          link.describe = postgres::describe(params);
+          std::lock_guard lock(links_mutex_);
+          it = databases_.emplace(db, std::move(link)).first;
+        }
+        collect_tables(emit, it->second, db);
+      }
+    }
+    close_unwanted_databases(collectable, session.dbname());
+
+    for (CustomQuery& query : custom_) collect_custom(emit, query, version);
+
+    emit.gauge("tocsin_pg_cycle_statements",
+               "Statements the collector sent in its last cycle (connection set-up included).",
+               static_cast<double>(statements_));
+    emit.describe("tocsin_pg_connects_total", MetricType::counter, "Connections the collector opened to the server.");
+    emit.add("tocsin_pg_connects_total", {}, static_cast<double>(main_.connects));
+  }
+
+  // Connects when needed and runs the `server` query, which also proves the connection alive. A
+  // connection that died while idle (server restart, idle timeout, pg_terminate_backend) gets one
+  // fresh attempt within the cycle. Throws CollectError when the server cannot be reached.
+  std::optional<postgres::ServerSummary> connect_and_probe() {
+    for (int attempt = 0;; ++attempt) {
+      const bool fresh = ensure_connected(main_);
+      if (fresh) on_main_connected();
+      bool lost = false;
+      auto table = execute(main_, health(Query::server), sql(Query::server), "server", deadline_, true, lost);
+      if (table) {
+        try {
+          return postgres::parse_server(*table);
+        } catch (const postgres::ParseError& e) {
+          parse_failed(Query::server, e);
+          return std::nullopt;
+        }
+      }
+      if (!lost) return std::nullopt;  // the query failed, the connection is fine
+      if (!fresh && attempt == 0) continue;
+      throw CollectError(main_.error);
+    }
+  }
+
+  // Returns true when it connected just now. Throws CollectError (connection failure, or still
+  // backing off after one) or CycleOver.
+  bool ensure_connected(Link& link) {
+    if (link.session && link.session->usable()) return false;
+    if (link.session) drop(link);
+    const auto now = SteadyClock::now();
+    if (!link.backoff.ready(now)) throw CollectError(link.error);
+    check_cycle("connecting");
+    postgres::SessionOptions options;
+    ConnParams params = params_;
+    if (!link.dbname.empty()) params["dbname"] = link.dbname;
+    options.conninfo = postgres::to_conninfo(params);
+    options.describe = link.describe;
+    options.statement_timeout = config_.statement_timeout;
+    options.lock_timeout = config_.lock_timeout;
+    options.prepared_statements = config_.prepared_statements;
+    try {
+      auto session = std::make_unique<Session>(options, log_);
+      ++statements_;  // the SET statement
+      {
+        std::lock_guard lock(links_mutex_);
+        link.session = std::move(session);
+      }
+      ++link.connects;
+      link.backoff.reset();
+      if (!link.error.empty()) log_->info("postgres {}: connected to {} again", config_.common.name, link.describe);
+      link.error.clear();
+      return true;
+    } catch (const postgres::ConnectError& e) {
+      link.error = "cannot connect to " + link.describe + ": " + e.what();
+      link.backoff.failed(now);
+      throw CollectError(link.error);
+    }
+  }
+
+  void on_main_connected() {
+    statements_state_.checked = false;
+    log_->debug("postgres {}: connected to {} (server_version_num {}, backend pid {})", config_.common.name,
+                main_.describe, main_.session->server_version(), main_.session->backend_pid());
+  }
+
+  void drop(Link& link) {
+    std::lock_guard lock(links_mutex_);
+    link.session.reset();
+  }
+
+  void check_cycle(std::string_view during) {
+    if (interrupted_) throw CycleOver("interrupted during " + std::string(during));
+    if (SteadyClock::now() >= deadline_) throw CycleOver("the cycle's deadline passed during " + std::string(during));
+  }
+
+  std::string sql(Query query) const {
+    return postgres::query_sql(query, main_.session ? main_.session->server_version() : 0, parameters_);
+  }
+
+  QueryHealth& health(Query query, std::string_view datname = {}) {
+    return health(std::string(postgres::query_name(query)), datname);
+  }
+  QueryHealth& health(const std::string& query, std::string_view datname = {}) {
+    std::string key = query;
+    key += '\x1f';
+    key += datname;
+    seen_health_.insert(key);
+    return health_[key];
+  }
+
+  std::optional<Table> run_builtin(Query query) {
+    return run(main_, health(query), sql(query), std::string(postgres::query_name(query)), deadline_);
+  }
+
+  // Runs one statement on `link`: a lost main connection ends the cycle (CollectError, target
+  // down); on another database's connection it returns nullopt with the session dropped.
+  std::optional<Table> run(Link& link, QueryHealth& h, const std::string& sql, const std::string& what,
+                           SteadyClock::time_point deadline, bool prepared = true) {
+    bool lost = false;
+    auto table = execute(link, h, sql, what, deadline, prepared, lost);
+    if (lost && &link == &main_) throw CollectError(main_.error);
+    return table;
+  }
+
+  // Runs one statement with the watchdog armed for `deadline`. A lost connection drops the session,
+  // sets `lost` and returns nullopt; other failures are counted on `h`, logged once per change and
+  // return nullopt; the cycle's deadline or interrupt() throws CycleOver.
+  std::optional<Table> execute(Link& link, QueryHealth& h, const std::string& sql, const std::string& what,
+                               SteadyClock::time_point deadline, bool prepared, bool& lost) {
+    check_cycle(what);
+    if (!link.session) {
+      lost = true;
+      return std::nullopt;
+    }
+    Session* session = link.session.get();
+    std::atomic<bool> fired{false};
+    watchdog_.arm(std::min(deadline, deadline_), [session, &fired] {
+      fired = true;
+      session->cancel();
+    });
+    const auto started = SteadyClock::now();
+    QueryResult result = session->query(sql, prepared ? what : std::string_view());
+    watchdog_.disarm();
+    ++statements_;
+    h.duration = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    if (result.ok()) {
+      query_succeeded(h, what, link);
+      return std::move(result.table);
+    }
+    const postgres::QueryError& error = *result.error;
+    if (error.kind == QueryFailure::connection) {
+      lost = true;
+      drop(link);
+      link.error = "lost the connection to " + link.describe + " during " + what + ": " + error.message;
+      query_failed(h, what, link, link.error, false);
+      return std::nullopt;
+    }
+    const bool cycle_over = interrupted_ || (fired && deadline >= deadline_) || SteadyClock::now() >= deadline_;
+    std::string message = error.message;
+    bool timeout = error.kind == QueryFailure::timeout;
+    if (error.kind == QueryFailure::canceled && fired && !cycle_over) {
+      message = "cancelled when its timeout of " +
+                seconds_text(std::chrono::duration_cast<Duration>(deadline - started)) + " passed";
+      timeout = true;
+    }
+    query_failed(h, what, link, message, timeout || error.kind == QueryFailure::canceled);
+    if (cycle_over) throw CycleOver(what + " (" + error.message + ")");
+    return std::nullopt;
+  }
+
+  void query_succeeded(QueryHealth& h, const std::string& what, const Link& link) {
+    if (!h.up) {
+      log_->info("postgres {}: query {}{} succeeds again", config_.common.name, what, on_database(link));
+    }
+    h.up = true;
+    h.error.clear();
+  }
+
+  void query_failed(QueryHealth& h, const std::string& what, const Link& link, const std::string& message,
+                    bool timeout) {
+    h.errors += 1;
+    if (timeout) h.timeouts += 1;
+    if (h.up || h.error != message) {
+      log_->warn("postgres {}: query {}{} failed: {}", config_.common.name, what, on_database(link), message);
+    }
+    h.up = false;
+    h.error = message;
+  }
+
+  void parse_failed(Query query, const postgres::ParseError& e, std::string_view datname = {}) {
+    QueryHealth& h = health(query, datname);
+    std::string message = "unexpected result: " + std::string(e.what());
+    if (h.up || h.error != message) {
+      log_->warn("postgres {}: query {} failed: {}", config_.common.name, postgres::query_name(query), message);
+    }
+    h.up = false;
+    h.errors += 1;
+    h.error = message;
+  }
+
+  std::string on_database(const Link& link) const {
+    return link.dbname.empty() ? std::string() : " on database " + link.dbname;
+  }
+
+  template <std::size_t L, std::size_t M>
+  void parse_and_emit(Emitter& emit, Query query, const Table& table, const postgres::LabelColumn (&labels)[L],
+                      const MetricColumn (&metrics)[M], std::string_view datname = {}) {
+    try {
+      emit.rows(postgres::parse_rows(table, labels, metrics), metrics);
+    } catch (const postgres::ParseError& e) {
+      parse_failed(query, e, datname);
+    }
+  }
+
+  // ---- what the queries say -----------------------------------------------------------------------
+
+  void emit_server(Emitter& emit, const postgres::ServerSummary& s, int version) {
+    const std::string short_version = std::to_string(version / 10000) + "." + std::to_string(version % 10000) + ".0";
+    emit.describe("pg_static", MetricType::untyped, "Version string as reported by postgres");
+    emit.add("pg_static", {{"short_version", short_version}, {"version", s.version}}, 1);
+    emit.gauge("pg_postmaster_start_time_seconds", "Time at which postmaster started", s.start_time_seconds);
+    emit.gauge("pg_replication_is_replica", "Indicates if the server is a replica", s.in_recovery ? 1 : 0);
+    if (s.replication_lag_seconds) {
+      emit.gauge("pg_replication_lag_seconds", "Replication lag behind master in seconds",
+                 *s.replication_lag_seconds);
+      emit.gauge("pg_replication_lag", "Replication lag behind master in seconds (postgres_exporter 0.11's name)",
+                 *s.replication_lag_seconds);
+    }
+    emit.gauge("pg_stat_activity_oldest_query_age_seconds",
+               "Age of the longest-running active query of a client (0 when none runs).", s.oldest_query_seconds);
+    emit.gauge("pg_stat_activity_oldest_idle_in_transaction_age_seconds",
+               "How long the longest session idle in a transaction has been so (0 when none is).",
+               s.oldest_idle_in_transaction_seconds);
+    emit.gauge("pg_stat_activity_lock_waiting_sessions", "Sessions waiting for a heavyweight lock.",
+               s.waiting_on_locks);
+    emit.gauge("pg_stat_activity_blocking_sessions",
+               "Sessions holding a lock that another session waits for (pg_blocking_pids).", s.blocking_sessions);
+    const double reserved = s.superuser_reserved_connections + s.reserved_connections;
+    emit.gauge("pg_connections_used", "Client backends connected (max_connections counts them).",
+               s.client_connections);
+    emit.gauge("pg_connections_max", "The server's max_connections.", s.max_connections);
+    emit.gauge("pg_connections_reserved",
+               "Connection slots reserved for superusers and pg_use_reserved_connections (16+).", reserved);
+    emit.gauge("pg_connections_available",
+               "Connection slots left for ordinary roles: max_connections minus reserved slots minus used.",
+               std::max(0.0, s.max_connections - reserved - s.client_connections));
+  }
+
+  static void emit_wal_status(Emitter& emit, const Table& table) {
+    const int slot = table.column("slot_name");
+    const int type = table.column("slot_type");
+    const int status = table.column("wal_status");
+    if (slot < 0 || type < 0 || status < 0) return;
+    for (const auto& row : table.rows) {
+      const auto& value = row[static_cast<std::size_t>(status)];
+      if (!value) continue;
+      emit.describe("pg_replication_slot_wal_status", MetricType::gauge,
+                    "Availability of the WAL files the slot claims (reserved, extended, unreserved, lost).");
+      emit.add("pg_replication_slot_wal_status",
+               {{"slot_name", row[static_cast<std::size_t>(slot)].value_or("")},
+                {"slot_type", row[static_cast<std::size_t>(type)].value_or("")},
+                {"wal_status", *value}},
+               1);
+    }
+  }
+
+  void collect_statements(Emitter& emit) {
+    auto& st = statements_state_;
+    const auto now = SteadyClock::now();
+    if (!st.checked || (!st.available && now >= st.recheck)) {
+      QueryHealth& h = health("statements_extension");
+      if (auto table = run(main_, h, std::string(postgres::kExtensionSql), "statements_extension", deadline_)) {
+        st.checked = true;
+        if (table->rows.empty()) {
+          set_statements_availability(false, "the extension is not installed in database " + main_.session->dbname() +
+                                                 " (CREATE EXTENSION pg_stat_statements)");
+        } else if (table->rows[0].size() > 2 && table->rows[0][2] != "t") {
+          set_statements_availability(false, "the library is not loaded (add pg_stat_statements to "
+                                             "shared_preload_libraries and restart the server)");
+        } else {
+          st.extension_version = postgres::extension_version_number(table->rows[0][0].value_or(""));
+          st.schema = table->rows[0][1].value_or("public");
+          set_statements_availability(true, "");
+        }
+      }
+    }
+    emit.gauge("tocsin_pg_stat_statements_available",
+               "Whether pg_stat_statements can be read (1) or is missing or not preloaded (0).",
+               st.available ? 1 : 0);
+    if (!st.available) return;
+
+    QueryHealth& h = health(Query::statements);
+    const std::string text = postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()));
+    std::optional<Table> table = run(main_, h, text, "statements", deadline_, false);
+    if (!table) {
+      // "must be loaded via shared_preload_libraries" (55000), or the view went away (42883/42P01):
+      // missing, not failing, and looked for again later.
+      if (main_.session && (h.error.find("shared_preload_libraries") != std::string::npos ||
+                            h.error.find("does not exist") != std::string::npos)) {
+        h.up = true;
+        h.errors -= 1;
+        std::string reason = h.error;
+        h.error.clear();
+        set_statements_availability(false, reason);
+      }
+      return;
+    }
+    postgres::StatementsSnapshot snapshot;
+    try {
+      snapshot = postgres::parse_statements(*table);
+    } catch (const postgres::ParseError& e) {
+      parse_failed(Query::statements, e);
+      return;
+    }
+    const std::vector<std::size_t> chosen = top_.select(snapshot.ranked);
+    emit.gauge("tocsin_pg_statements_tracked",
+               "Entries pg_stat_statements holds (compare with pg_settings_pg_stat_statements_max).",
+               snapshot.tracked);
+    emit.gauge("tocsin_pg_statements_reported", "pg_stat_statements entries reported (the kept top N).",
+               static_cast<double>(chosen.size()));
+    struct Family {
+      const char* name;
+      MetricType type;
+      const char* help;
+      double postgres::Statement::*field;
+    };
+    static constexpr Family kFamilies[] = {
+        {"pg_stat_statements_calls_total", MetricType::counter, "Number of times executed",
+         &postgres::Statement::calls},
+        {"pg_stat_statements_seconds_total", MetricType::counter, "Total time spent in the statement, in seconds",
+         &postgres::Statement::total_seconds},
+        {"pg_stat_statements_rows_total", MetricType::counter,
+         "Total number of rows retrieved or affected by the statement", &postgres::Statement::rows},
+        {"pg_stat_statements_block_read_seconds_total", MetricType::counter,
+         "Total time the statement spent reading blocks, in seconds", &postgres::Statement::read_seconds},
+        {"pg_stat_statements_block_write_seconds_total", MetricType::counter,
+         "Total time the statement spent writing blocks, in seconds", &postgres::Statement::write_seconds},
+        {"pg_stat_statements_max_exec_seconds", MetricType::gauge,
+         "Maximum time spent in the statement, in seconds", &postgres::Statement::max_seconds},
+    };
+    for (std::size_t i : chosen) {
+      const postgres::Statement& s = snapshot.ranked[i];
+      std::vector<Label> labels = {{"datname", s.datname}, {"queryid", s.queryid}, {"user", s.user}};
+      for (const Family& f : kFamilies) {
+        emit.describe(f.name, f.type, f.help);
+        emit.add(f.name, labels, s.*f.field);
+      }
+      emit.describe("pg_stat_statements_mean_exec_seconds", MetricType::gauge,
+                    "Mean time spent in the statement, in seconds");
+      emit.add("pg_stat_statements_mean_exec_seconds", labels, s.calls > 0 ? s.total_seconds / s.calls : 0);
+    }
+    if (config_.statements.query_text) emit_statement_texts(emit, snapshot, chosen);
+  }
+
+  void set_statements_availability(bool available, const std::string& reason) {
+    auto& st = statements_state_;
+    const bool changed = !st.logged || st.available != available || st.reason != reason;
+    st.checked = true;
+    st.available = available;
+    st.reason = reason;
+    if (!available) {
+      st.recheck = SteadyClock::now() + kExtensionRecheck;
+      top_.clear();
+      texts_.clear();
+    }
+    if (!changed) return;
+    st.logged = true;
+    if (available) {
+      log_->info("postgres {}: reading pg_stat_statements {}.{} in schema {}", config_.common.name,
+                 st.extension_version / 100, st.extension_version % 100, st.schema);
+    } else {
+      log_->warn("postgres {}: pg_stat_statements is not available: {}; pg_stat_statements_* left out",
+                 config_.common.name, reason);
+    }
+  }
+
+  void emit_statement_texts(Emitter& emit, const postgres::StatementsSnapshot& snapshot,
+                            const std::vector<std::size_t>& chosen) {
+    std::vector<std::string> missing;
+    std::set<std::string> wanted;
+    for (std::size_t i : chosen) {
+      wanted.insert(snapshot.ranked[i].queryid);
+      if (!texts_.contains(snapshot.ranked[i].queryid)) missing.push_back(snapshot.ranked[i].queryid);
+    }
+    std::erase_if(texts_, [&](const auto& entry) { return !wanted.contains(entry.first); });
+    if (!missing.empty()) {
+      // Reads the whole query text file, so only for statements new to the top N.
+      const std::string text =
+          postgres::statement_texts_sql(statements_state_.schema, missing, config_.statements.query_text_length * 4);
+      if (auto table = run(main_, health("statement_texts"), text, "statement_texts", deadline_, false)) {
+        const int id = table->column("queryid");
+        const int query = table->column("query");
+        for (const auto& row : table->rows) {
+          if (id < 0 || query < 0 || !row[static_cast<std::size_t>(id)]) continue;
+          texts_[*row[static_cast<std::size_t>(id)]] =
+              postgres::clean_query_text(row[static_cast<std::size_t>(query)].value_or(""),
+                                         config_.statements.query_text_length);
+        }
+      }
+    }
+    emit.describe("pg_stat_statements_query_id", MetricType::gauge,
+                  "SQL query text of a reported statement, cut short (value 1).");
+    for (const auto& [id, text] : texts_) emit.add("pg_stat_statements_query_id", {{"queryid", id}, {"query", text}}, 1);
+  }
+
+  std::vector<std::string> extra_databases(const std::vector<std::string>& collectable, const std::string& main_db) const {
+    std::vector<std::string> out;
+    const bool all = config_.databases.size() == 1 && config_.databases.front() == "*";
+    for (const std::string& db : all ? collectable : config_.databases) {
+      if (db != main_db) out.push_back(db);
+    }
+    return out;
+  }
+
+  void close_unwanted_databases(const std::vector<std::string>& collectable, const std::string& main_db) {
+    const std::vector<std::string> wanted = extra_databases(collectable, main_db);
+    for (auto it = databases_.begin(); it != databases_.end();) {
+      if (std::find(wanted.begin(), wanted.end(), it->first) != wanted.end()) {
+        ++it;
+        continue;
+      }
+      std::lock_guard lock(links_mutex_);
+      it = databases_.erase(it);
+    }
+  }
+
+  // pg_stat_user_tables and friends of one database, over its own connection (or the main one).
+  void collect_tables(Emitter& emit, Link& link, const std::string& datname) {
+    QueryHealth& tables = health(Query::tables, datname);
+    QueryHealth& unused = health(Query::unused_indexes, datname);
+    if (&link != &main_) {
+      try {
+        ensure_connected(link);
+      } catch (const CollectError& e) {
+        // One database out of reach is not the target down: its queries are reported failed.
+        for (QueryHealth* h : {&tables, &unused}) {
+          if (h->up || h->error != e.what()) {
+            if (h == &tables) log_->warn("postgres {}: tables of database {}: {}", config_.common.name, datname, e.what());
+          }
+          h->up = false;
+          h->error = e.what();
+          h->errors += 1;
+        }
+        return;
+      }
+    }
+    const int version = link.session->server_version();
+    if (auto table = run(link, tables, postgres::query_sql(Query::tables, version, parameters_), "tables", deadline_)) {
+      parse_and_emit(emit, Query::tables, *table, postgres::kTableLabels, postgres::kTableMetrics, datname);
+    } else if (!link.session) {
+      if (&link == &main_) throw CollectError(main_.error);
+      return;
+    }
+    if (auto table = run(link, unused, postgres::query_sql(Query::unused_indexes, version, parameters_),
+                         "unused_indexes", deadline_)) {
+      parse_and_emit(emit, Query::unused_indexes, *table, postgres::kDatnameLabel, postgres::kUnusedIndexMetrics,
+                     datname);
+    } else if (!link.session && &link == &main_) {
+      throw CollectError(main_.error);
+    }
+  }
+
+  void collect_custom(Emitter& emit, CustomQuery& query, int version) {
+    const std::string what = "custom:" + query.config.prefix;
+    const auto now = SteadyClock::now();
+    if (query.config.min_server_version > version) {
+      if (!query.version_skipped) {
+        log_->info("postgres {}: query {} skipped: it needs server_version_num {} or later, the server is {}",
+                   config_.common.name, what, query.config.min_server_version, version);
+        query.version_skipped = true;
+      }
+      return;
+    }
+    query.version_skipped = false;
+    QueryHealth& h = health(what);
+    if (now >= query.next_run || !query.has_rows) {
+      query.next_run = now + query.config.interval.value_or(Duration{0});
+      const Duration timeout = query.config.timeout.value_or(config_.statement_timeout);
+      // A timeout longer than the session's statement_timeout needs the server's limit raised for
+      // this statement (two more statements); a shorter one is the watchdog's job alone.
+      const bool raise = timeout > config_.statement_timeout;
+      if (raise) set_statement_timeout(timeout);
+      auto table = run(main_, h, query.config.sql, what, now + timeout, false);
+      if (raise && main_.session) set_statement_timeout(config_.statement_timeout);
+      if (!table) {
+        if (!main_.session) throw CollectError(main_.error);
+        query.has_rows = false;
+        query.rows.clear();
+      } else {
+        try {
+          query.rows = postgres::parse_custom(*table, query.config);
+          query.has_rows = true;
+        } catch (const postgres::ParseError& e) {
+          const std::string message = "unexpected result: " + std::string(e.what());
+          if (h.up || h.error != message) {
+            log_->warn("postgres {}: query {} failed: {}", config_.common.name, what, message);
+          }
+          h.up = false;
+          h.errors += 1;
+          h.error = message;
+          query.has_rows = false;
+          query.rows.clear();
+        }
+      }
+    }
+    if (!query.has_rows) return;
+    std::size_t value_index = 0;
+    for (const auto& column : query.config.columns) {
+      if (column.usage == config::PostgresColumnUsage::label) continue;
+      const std::string metric = query.config.prefix + "_" + column.name;
+      const std::string help =
+          column.help.empty() ? column.name + " from custom query " + query.config.prefix : column.help;
+      emit.describe(metric,
+                    column.usage == config::PostgresColumnUsage::counter ? MetricType::counter : MetricType::gauge,
+                    help);
+      for (const Row& row : query.rows) {
+        if (value_index < row.values.size() && row.values[value_index]) emit.add(metric, row.labels, *row.values[value_index]);
+      }
+      ++value_index;
+    }
+  }
+
+  void set_statement_timeout(Duration timeout) {
+    QueryHealth& h = health("set_statement_timeout");
+    run(main_, h, "SET statement_timeout = " + std::to_string(timeout.count()), "set_statement_timeout", deadline_,
+        false);
+  }
+
+  // ---- the collector's own health -----------------------------------------------------------------
+
+  void emit_health(Emitter& emit) {
+    emit.describe("tocsin_pg_query_up", MetricType::gauge,
+                  "Whether the collector's query succeeded in its last run (1) or failed (0).");
+    emit.describe("tocsin_pg_query_duration_seconds", MetricType::gauge, "Wall time of the query's last run.");
+    emit.describe("tocsin_pg_query_errors_total", MetricType::counter,
+                  "Failed runs of the query, timeouts and cancellations included.");
+    emit.describe("tocsin_pg_query_timeouts_total", MetricType::counter,
+                  "Runs of the query ended by statement_timeout, lock_timeout, its own timeout or the cycle's "
+                  "deadline.");
+    for (const std::string& key : seen_health_) {
+      const QueryHealth& h = health_.at(key);
+      const std::size_t sep = key.find('\x1f');
+      std::vector<Label> labels = {{"query", key.substr(0, sep)}, {"datname", key.substr(sep + 1)}};
+      emit.add("tocsin_pg_query_up", labels, h.up ? 1 : 0);
+      emit.add("tocsin_pg_query_duration_seconds", labels, h.duration);
+      emit.add("tocsin_pg_query_errors_total", labels, h.errors);
+      emit.add("tocsin_pg_query_timeouts_total", labels, h.timeouts);
+    }
+  }
+
+  void publish_details() {
+    nlohmann::json d;
+    d["server"] = main_.describe;
+    d["connected"] = main_.session != nullptr;
+    if (main_.session) {
+      d["server_version_num"] = main_.session->server_version();
+      d["database"] = main_.session->dbname();
+      d["backend_pid"] = main_.session->backend_pid();
+    }
+    if (!main_.error.empty()) {
+      d["error"] = main_.error;
+      d["reconnect_failures"] = main_.backoff.failures();
+      d["next_attempt_in_seconds"] = std::max(
+          0.0, std::chrono::duration<double>(main_.backoff.next() - SteadyClock::now()).count());
+    }
+    d["statements_last_cycle"] = statements_;
+    if (config_.statements.enabled) {
+      d["pg_stat_statements"] = statements_state_.available
+                                    ? nlohmann::json{{"available", true}, {"reported", top_.size()}}
+                                    : nlohmann::json{{"available", false}, {"reason", statements_state_.reason}};
+    }
+    nlohmann::json failing = nlohmann::json::object();
+    for (const auto& [key, h] : health_) {
+      if (h.up) continue;
+      std::string name = key.substr(0, key.find('\x1f'));
+      if (std::string db = key.substr(key.find('\x1f') + 1); !db.empty()) name += " on " + db;
+      failing[name] = h.error;
+    }
+    d["failing_queries"] = std::move(failing);
+    std::lock_guard lock(details_mutex_);
+    details_ = std::move(d);
+  }
+
+  const config::PostgresTargetConfig config_;
+  std::shared_ptr<spdlog::logger> log_;
+  const ConnParams params_;
+  postgres::QueryParameters parameters_;
+
+  Link main_;
+  std::map<std::string, Link> databases_;  // extra databases for tables and indexes
+  mutable std::mutex links_mutex_;         // guards the sessions' lifetime against interrupt()
+  postgres::Watchdog watchdog_;
+
+  std::atomic<bool> interrupted_{false};
+  SteadyClock::time_point deadline_{};
+  std::size_t statements_ = 0;
+
+  std::map<std::string, QueryHealth> health_;  // by query and database
+  std::set<std::string> seen_health_;          // the keys used this cycle
+  StatementsState statements_state_;
+  postgres::TopStatements top_;
+  std::map<std::string, std::string> texts_;  // queryid -> query text, for the reported statements
+  std::vector<CustomQuery> custom_;
+
+  mutable std::mutex details_mutex_;
+  nlohmann::json details_;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> make_postgres_collector(const config::PostgresTargetConfig& config,
+                                                   std::shared_ptr<spdlog::logger> log) {
+  if (!log) log = std::make_shared<spdlog::logger>("postgres");
+  return std::make_unique<PostgresCollector>(config, std::move(log));
+}
+
+}  // namespace tocsin::collectors

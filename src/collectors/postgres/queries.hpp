@@ -1,0 +1,55 @@
+#pragma once
+// Every statement the collector sends, in one place: SQL text per server version (and, for
+// pg_stat_statements, per extension version), chosen once per connection. None of them reads a user
+// table; they read statistics views and catalogs only.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tocsin::collectors::postgres {
+
+// The built-in statements of a cycle, in the order they run. `tables` and `unused_indexes` run
+// once per collected database; `statements` only when pg_stat_statements is there.
+enum class Query { server, activity, databases, locks, settings, replication, slots, statements, tables, unused_indexes };
+inline constexpr Query kAllQueries[] = {Query::server,      Query::activity, Query::databases,  Query::locks,
+                                        Query::settings,    Query::replication, Query::slots, Query::statements,
+                                        Query::tables,      Query::unused_indexes};
+
+std::string_view query_name(Query query);  // "server", "activity", ... as the `query` label says
+
+// Oldest server version the query table has text for; older servers get this version's queries.
+inline constexpr int kOldestSupportedVersion = 120000;
+
+// The SQL of a built-in query for a server (server_version_num). Parameters are filled in:
+// `activity_labels` (validated column names) for activity, `settings` (names; empty: every
+// numeric setting) for settings, `limit` for tables.
+struct QueryParameters {
+  std::vector<std::string> activity_labels;
+  std::vector<std::string> settings;
+  unsigned tables_limit = 200;
+};
+std::string query_sql(Query query, int server_version, const QueryParameters& parameters);
+
+// Finds pg_stat_statements in the connected database: one row (extversion, quoted schema, whether
+// the library is loaded: its settings exist only then) or none when the extension is not created.
+inline constexpr std::string_view kExtensionSql =
+    "SELECT e.extversion, quote_ident(n.nspname) AS schema, "
+    "EXISTS (SELECT 1 FROM pg_catalog.pg_settings WHERE name = 'pg_stat_statements.max') AS loaded "
+    "FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+    "WHERE e.extname = 'pg_stat_statements'";
+
+// "1.10" -> 110, "1.8" -> 108; 0 when unparsable.
+int extension_version_number(std::string_view extversion);
+
+// The top `fetch_limit` statements by total execution time, summed over pg_stat_statements' rows
+// that differ only in `toplevel` (1.9+), with the number of entries tracked in all. `schema` is
+// already quoted (quote_ident). Never reads the query texts.
+std::string statements_sql(int extension_version, std::string_view schema, unsigned fetch_limit);
+// The texts of the listed query ids (decimal, possibly negative), cut to `length` characters.
+std::string statement_texts_sql(std::string_view schema, const std::vector<std::string>& queryids, unsigned length);
+
+// The settings exported by default: those on-call and capacity planning look at.
+const std::vector<std::string>& default_settings();
+
+}  // namespace tocsin::collectors::postgres

@@ -1,0 +1,96 @@
+#pragma once
+// The adapter between the collector and libpqxx: one connection to one database, queries returning
+// their rows as text, and cancellation from another thread. No libpqxx exception leaves this file;
+// failures come back as values (QueryError) or as ConnectError, whose messages name the server and
+// never hold the password.
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/postgres/table.hpp"
+#include "tocsin/core/duration.hpp"
+
+namespace tocsin::collectors::postgres {
+
+struct SessionOptions {
+  std::string conninfo;  // complete, password included: never logged
+  std::string describe;  // "host:port/dbname" for messages
+  Duration statement_timeout{5000};
+  Duration lock_timeout{1000};
+  bool prepared_statements = false;
+};
+
+class ConnectError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class QueryFailure {
+  connection,  // the connection is gone: the session is of no further use
+  timeout,     // statement_timeout or lock_timeout on the server
+  canceled,    // cancelled by cancel() (the cycle's deadline, interrupt(), a query's own timeout)
+  error,       // any other SQL error (syntax, permission, missing relation, ...)
+};
+std::string_view to_string(QueryFailure failure);
+
+struct QueryError {
+  QueryFailure kind = QueryFailure::error;
+  std::string message;   // the server's message, one line
+  std::string sqlstate;  // e.g. 57014; empty when unknown
+};
+
+struct QueryResult {
+  Table table;
+  std::optional<QueryError> error;
+  bool ok() const { return !error; }
+};
+
+// Not thread-safe, except cancel(), which any thread may call while another runs a query.
+class Session {
+ public:
+  // Connects, names the session application_name (set in the conninfo) and sets statement_timeout,
+  // lock_timeout and jit=off on it. Throws ConnectError.
+  Session(const SessionOptions& options, std::shared_ptr<spdlog::logger> log);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  int server_version() const { return server_version_; }  // server_version_num, e.g. 150010
+  int backend_pid() const { return backend_pid_; }
+  const std::string& describe() const { return describe_; }
+  const std::string& dbname() const { return dbname_; }  // the database connected to
+  // False once a query found the connection lost.
+  bool usable() const { return usable_; }
+
+  // Runs one statement with the simple query protocol (no server-side prepared statement), or, with
+  // prepared_statements on and a non-empty `name`, as a prepared statement made once per session.
+  QueryResult query(const std::string& sql, std::string_view name = {});
+
+  // Asks the server to cancel the statement running on this session; harmless when none runs.
+  // Thread-safe. Returns false when the cancel request could not be sent.
+  bool cancel() noexcept;
+
+ private:
+  class Connection;
+  std::unique_ptr<Connection> connection_;
+  std::string describe_;
+  std::string dbname_;
+  bool prepared_statements_;
+  std::vector<std::string> prepared_;  // names prepared on this session
+  int server_version_ = 0;
+  int backend_pid_ = 0;
+  bool usable_ = true;
+  std::atomic<bool> cancel_requested_{false};
+  std::mutex cancel_mutex_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace tocsin::collectors::postgres
