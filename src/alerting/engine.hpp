@@ -1,0 +1,143 @@
+#pragma once
+// The decisions of alert delivery, without threads or I/O: what the rule engine reported, what is
+// due on the clock, who gets told what, and what the outbox holds. The dispatcher serialises every
+// call (one mutex) and does the I/O around it.
+
+#include <spdlog/logger.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "state.hpp"
+#include "time_zone.hpp"
+#include "tocsin/store/matcher.hpp"
+
+namespace tocsin::alerting::detail {
+
+// How one alert is handled: from its route, or the rule's own escalation policy.
+struct Plan {
+  int route = -1;      // index into the routes; -1: no route matched (the log receiver)
+  std::string policy;  // empty for a route that notifies directly
+  std::vector<config::EscalationStep> steps;
+  std::optional<Duration> repeat;
+  std::vector<std::string> group_by;
+  Duration group_wait{0};
+  std::vector<std::string> mute_time_intervals;
+  std::vector<std::string> active_time_intervals;
+};
+
+class Engine {
+ public:
+  // Called with (receiver, result) for outcomes the engine decides itself: expired, dropped.
+  using Counter = std::function<void(const std::string& receiver, const std::string& result)>;
+
+  Engine(config::AlertingConfig config, std::string external_url, std::shared_ptr<spdlog::logger> log, Counter count);
+
+  void reconfigure(config::AlertingConfig config, std::string external_url);
+  const config::AlertingConfig& config() const { return config_; }
+  const std::string& external_url() const { return external_url_; }
+
+  // Replaces the state (after loading it); restored instances count as seen at `now`.
+  void restore(State state, Timestamp now);
+  const State& state() const { return state_; }
+
+  // Whether anything worth saving changed since the last take_dirty().
+  bool take_dirty() {
+    bool d = dirty_;
+    dirty_ = false;
+    return d;
+  }
+
+  void ingest(const std::string& rule_group, const std::vector<Alert>& alerts, Timestamp now);
+  // Timers: escalation steps, repeats, acknowledgement expiry, settling flapping alerts,
+  // alertmanager resends, silences and windows; queues what is due and maintains the outbox.
+  void evaluate(Timestamp now);
+
+  std::vector<AlertView> views(Timestamp now) const;
+  std::optional<AlertView> view(const std::string& id, Timestamp now) const;
+  std::variant<AlertView, std::string> acknowledge(const std::string& id, const Dispatcher::AckRequest& request,
+                                                   Timestamp now);
+  std::variant<AlertView, std::string> unacknowledge(const std::string& id, Timestamp now);
+  std::variant<Silence, std::string> create_silence(Silence silence, Timestamp now);
+  std::optional<std::string> expire_silence(const std::string& id, Timestamp now);
+  std::vector<Silence> silences(Timestamp now) const;
+
+  // The outbox. take_due marks the returned entries in flight; each must come back through
+  // delivered(), failed() or abandoned().
+  std::vector<OutboxEntry> take_due(Timestamp now, std::size_t limit);
+  // Returns the entry's age (ms since it was queued) for the latency histogram.
+  Timestamp delivered(std::uint64_t id, Timestamp now);
+  void failed(std::uint64_t id, Timestamp now, const std::string& error, bool retryable);
+  void abandoned(std::uint64_t id) { in_flight_.erase(id); }
+  std::size_t in_flight() const { return in_flight_.size(); }
+  // The earliest next_attempt_at of an entry not in flight; 0 when none.
+  Timestamp next_attempt(Timestamp now) const;
+  bool due_now(Timestamp now) const;
+
+ private:
+  struct CompiledRoute {
+    std::vector<store::Matcher> matchers;
+    const config::RouteConfig* route;
+  };
+  struct CompiledInhibit {
+    std::vector<store::Matcher> source;
+    std::vector<store::Matcher> target;
+    std::vector<std::string> equal;
+  };
+  struct Event {
+    const Instance* instance;
+    std::string event;
+    int step;  // 0-based; -1 when not about a step
+    std::vector<std::string> receivers;
+    bool resend = false;
+  };
+
+  void compile();
+  Plan plan_for(const Instance& i) const;
+  int due_step(const Instance& i, const Plan& plan, Timestamp now) const;
+  bool covered_by_ack(const Instance& i, Timestamp now) const;
+  const AckRecord* ack_for(const Instance& i) const;
+  std::vector<std::string> silenced_by(const Labels& labels, Timestamp now) const;
+  std::vector<std::string> inhibited_by(const Instance& i) const;
+  std::string muted_by(const Plan& plan, Timestamp now) const;
+  int rank(const Instance& i) const;
+  int state_changes(const std::string& fingerprint, Timestamp now) const;
+  bool flapping(const std::string& fingerprint, Timestamp now) const;
+  void record_transition(const std::string& fingerprint, Timestamp now);
+
+  void resolve(Instance& i, Timestamp resolved_at, Timestamp now);
+  void finish_resolve(const std::string& fingerprint, Timestamp now);
+  void start_episode(Instance& i, const Alert& a, Timestamp now);
+  void emit(const Event& e, Timestamp now);
+  NotifiedAlert notified(const Instance& i, const Plan& plan, const std::string& event, int step, Timestamp now) const;
+  void enqueue(const std::string& receiver, const Plan& plan, const Instance& i, NotifiedAlert alert, bool resend,
+               Timestamp now);
+  void maintain_outbox(Timestamp now);
+  void drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const std::string& result);
+  AlertView make_view(const Instance& i, Timestamp now) const;
+  bool is_receiver(const std::string& name, config::ReceiverType type) const;
+  const config::ReceiverConfig* receiver(const std::string& name) const;
+
+  config::AlertingConfig config_;
+  std::string external_url_;
+  std::shared_ptr<spdlog::logger> log_;
+  Counter count_;
+  std::vector<CompiledRoute> routes_;
+  std::vector<CompiledInhibit> inhibits_;
+  mutable std::map<std::string, std::vector<store::Matcher>> silence_matchers_;
+  std::set<std::string> warned_policies_;
+  State state_;
+  std::set<std::uint64_t> in_flight_;
+  bool dirty_ = false;
+  std::mt19937_64 random_{std::random_device{}()};
+};
+
+// Labels without `severity`: the identity an acknowledgement holds across tiers.
+std::string problem_key(const Labels& labels);
+
+}  // namespace tocsin::alerting::detail

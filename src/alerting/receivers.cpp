@@ -1,0 +1,314 @@
+#include "receivers.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace tocsin::alerting::detail {
+
+namespace {
+
+using nlohmann::json;
+
+std::string truncate(std::string s, std::size_t n = 300) {
+  if (s.size() > n) {
+    s.resize(n);
+    s += "...";
+  }
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+// A write to a pipe whose reader has exited raises SIGPIPE, which would end the daemon: block it on
+// this thread for the write and consume it if it came.
+ssize_t write_no_sigpipe(int fd, const char* data, std::size_t size) {
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigset_t old;
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t w = ::write(fd, data, size);
+  int saved = errno;
+  if (w < 0 && errno == EPIPE) {
+    timespec zero{0, 0};
+    sigtimedwait(&pipe_set, nullptr, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return w;
+}
+
+HttpRequest base_request(const config::ReceiverConfig& c, std::string url, std::string body) {
+  HttpRequest r;
+  r.url = std::move(url);
+  r.body = std::move(body);
+  r.timeout = c.timeout;
+  for (const auto& [name, value] : c.headers) r.headers.emplace_back(name, value);
+  if (!c.bearer_token.empty()) r.headers.emplace_back("Authorization", "Bearer " + c.bearer_token.reveal());
+  return r;
+}
+
+// A structured line through the daemon's logger (stderr, or journald through it).
+class LogReceiver final : public Receiver {
+ public:
+  LogReceiver(const config::ReceiverConfig& c, ReceiverContext ctx) : name_(c.name), ctx_(std::move(ctx)) {}
+  DeliveryOutcome deliver(const Notification& n, Timestamp now, Cancellation&) override {
+    for (const NotifiedAlert& a : n.alerts) {
+      Notification single = n;
+      single.alerts = {a};
+      std::string text = render_text(single, *ctx_.zone, now, false);
+      if (!text.empty() && text.back() == '\n') text.pop_back();
+      for (char& c : text) {
+        if (c == '\n') c = ';';
+      }
+      auto level = a.status == "resolved" || a.event == "acknowledged" ? spdlog::level::info : spdlog::level::warn;
+      ctx_.log->log(level,
+                    "alert notification receiver={} status={} event={} alertname={} severity={} fingerprint={} "
+                    "step={}/{} labels={} text=\"{}\"",
+                    name_, a.status, a.event, a.labels.get("alertname"), a.labels.get("severity"), a.fingerprint,
+                    a.escalation.step, a.escalation.steps, a.labels.to_string(), text);
+    }
+    return DeliveryOutcome::ok();
+  }
+
+ private:
+  std::string name_;
+  ReceiverContext ctx_;
+};
+
+class WebhookReceiver final : public Receiver {
+ public:
+  explicit WebhookReceiver(const config::ReceiverConfig& c) : config_(c), client_(c.tls) {}
+  DeliveryOutcome deliver(const Notification& n, Timestamp, Cancellation& cancel) override {
+    return outcome_of(client_.send(base_request(config_, config_.url.reveal(), to_webhook_json(n).dump()), &cancel));
+  }
+
+ private:
+  config::ReceiverConfig config_;
+  HttpClient client_;
+};
+
+class SlackReceiver final : public Receiver {
+ public:
+  SlackReceiver(const config::ReceiverConfig& c, ReceiverContext ctx) : config_(c), ctx_(std::move(ctx)), client_(c.tls) {}
+  DeliveryOutcome deliver(const Notification& n, Timestamp now, Cancellation& cancel) override {
+    json body = to_slack_json(n, config_.channel, config_.username, *ctx_.zone, now);
+    return outcome_of(client_.send(base_request(config_, config_.url.reveal(), body.dump()), &cancel));
+  }
+
+ private:
+  config::ReceiverConfig config_;
+  ReceiverContext ctx_;
+  HttpClient client_;
+};
+
+class PagerDutyReceiver final : public Receiver {
+ public:
+  PagerDutyReceiver(const config::ReceiverConfig& c, ReceiverContext ctx)
+      : config_(c), ctx_(std::move(ctx)), client_(c.tls) {}
+  DeliveryOutcome deliver(const Notification& n, Timestamp now, Cancellation& cancel) override {
+    // One event per alert; PagerDuty de-duplicates on dedup_key, so a retry resending the events
+    // that already went through is harmless.
+    for (const NotifiedAlert& a : n.alerts) {
+      json event = to_pagerduty_event(n, a, config_.routing_key.reveal(), config_.source, *ctx_.zone, now);
+      DeliveryOutcome o = outcome_of(client_.send(base_request(config_, config_.url.reveal(), event.dump()), &cancel));
+      if (o.kind != DeliveryOutcome::Kind::delivered) return o;
+    }
+    return DeliveryOutcome::ok();
+  }
+
+ private:
+  config::ReceiverConfig config_;
+  ReceiverContext ctx_;
+  HttpClient client_;
+};
+
+class AlertmanagerReceiver final : public Receiver {
+ public:
+  AlertmanagerReceiver(const config::ReceiverConfig& c, ReceiverContext ctx)
+      : config_(c), ctx_(std::move(ctx)), client_(c.tls) {}
+  DeliveryOutcome deliver(const Notification& n, Timestamp now, Cancellation& cancel) override {
+    // As Prometheus does: firing alerts stay valid for four resend intervals, so one lost resend
+    // does not resolve them in Alertmanager; success when any Alertmanager of the cluster took them
+    // (they gossip), the periodic resend reaches the others.
+    std::string body = to_alertmanager_json(n, now, config_.resend_interval * 4).dump();
+    std::string errors;
+    DeliveryOutcome worst = DeliveryOutcome::reject("");
+    for (const auto& base : config_.alertmanager_urls) {
+      HttpResponse r = client_.send(base_request(config_, base + "/api/v2/alerts", body), &cancel);
+      DeliveryOutcome o = outcome_of(r);
+      if (o.kind == DeliveryOutcome::Kind::delivered) {
+        if (!errors.empty()) ctx_.log->warn("alertmanager receiver {}: {}", config_.name, errors);
+        return o;
+      }
+      errors += (errors.empty() ? "" : "; ") + base + ": " + o.error;
+      if (o.kind == DeliveryOutcome::Kind::retry) worst.kind = DeliveryOutcome::Kind::retry;
+    }
+    worst.error = errors;
+    return worst;
+  }
+
+ private:
+  config::ReceiverConfig config_;
+  ReceiverContext ctx_;
+  HttpClient client_;
+};
+
+// Runs a command with the webhook JSON on stdin. Exit status 0 is success; anything else, or the
+// timeout, is retried. The command runs in its own process group, killed whole on timeout.
+class ExecReceiver final : public Receiver {
+ public:
+  explicit ExecReceiver(const config::ReceiverConfig& c) : config_(c) {}
+  DeliveryOutcome deliver(const Notification& n, Timestamp, Cancellation& cancel) override {
+    std::string input = to_webhook_json(n).dump();
+    int in_pipe[2];
+    int out_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0) return DeliveryOutcome::retry(std::string("pipe: ") + std::strerror(errno));
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+      ::close(in_pipe[0]);
+      ::close(in_pipe[1]);
+      return DeliveryOutcome::retry(std::string("pipe: ") + std::strerror(errno));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&defaults, s);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    std::vector<std::string> env_store = {"TOCSIN_RECEIVER=" + config_.name, "TOCSIN_STATUS=" + n.status()};
+    std::vector<char*> envp;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) envp.push_back(*e);
+    for (auto& e : env_store) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<char*> argv;
+    for (const auto& a : config_.command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    if (rc != 0) {
+      ::close(in_pipe[1]);
+      ::close(out_pipe[0]);
+      return DeliveryOutcome::retry("cannot run " + config_.command[0] + ": " + std::strerror(rc));
+    }
+    cancel.on_cancel([pid] { ::kill(-pid, SIGKILL); });
+    ::fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+    auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+    std::size_t written = 0;
+    int in_fd = in_pipe[1];
+    int out_fd = out_pipe[0];
+    std::string output;
+    bool timed_out = false;
+    while (out_fd >= 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        timed_out = true;
+        break;
+      }
+      pollfd fds[2];
+      int count = 0;
+      fds[count++] = {out_fd, POLLIN, 0};
+      if (in_fd >= 0) fds[count++] = {in_fd, POLLOUT, 0};
+      int ready = ::poll(fds, static_cast<nfds_t>(count), static_cast<int>(left.count()));
+      if (ready < 0 && errno != EINTR) break;
+      if (ready <= 0) continue;
+      if (fds[0].revents != 0) {
+        char buf[4096];
+        ssize_t r = ::read(out_fd, buf, sizeof buf);
+        if (r > 0) {
+          if (output.size() < 8192) output.append(buf, static_cast<std::size_t>(r));
+        } else if (r == 0 || errno != EINTR) {
+          ::close(out_fd);
+          out_fd = -1;
+        }
+      }
+      if (in_fd >= 0 && count > 1 && fds[1].revents != 0) {
+        ssize_t w = (fds[1].revents & POLLOUT) ? write_no_sigpipe(in_fd, input.data() + written, input.size() - written) : -1;
+        if (w > 0) written += static_cast<std::size_t>(w);
+        if (w < 0 && errno == EAGAIN) continue;
+        if (w < 0 || written == input.size()) {  // done, or the command stopped reading
+          ::close(in_fd);
+          in_fd = -1;
+        }
+      }
+    }
+    if (in_fd >= 0) ::close(in_fd);
+    if (out_fd >= 0) ::close(out_fd);
+    if (timed_out) ::kill(-pid, SIGKILL);
+    int status = 0;
+    while (true) {
+      pid_t w = ::waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+      if (w == pid || (w < 0 && errno != EINTR)) break;
+      if (w == 0) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          timed_out = true;
+          ::kill(-pid, SIGKILL);
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
+    }
+    cancel.clear_hook();
+    if (cancel.cancelled()) return DeliveryOutcome::retry("cancelled");
+    if (timed_out) {
+      return DeliveryOutcome::retry(config_.command[0] + " timed out after " + format_duration(config_.timeout));
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return DeliveryOutcome::ok();
+    std::string why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                        : "killed by signal " + std::to_string(WTERMSIG(status));
+    return DeliveryOutcome::retry(config_.command[0] + " " + why + (output.empty() ? "" : ": " + truncate(output)));
+  }
+
+ private:
+  config::ReceiverConfig config_;
+};
+
+}  // namespace
+
+DeliveryOutcome outcome_of(const HttpResponse& r) {
+  if (!r.error.empty()) return DeliveryOutcome::retry(r.error);
+  if (r.status >= 200 && r.status < 300) return DeliveryOutcome::ok();
+  std::string e = "HTTP " + std::to_string(r.status) + (r.body.empty() ? "" : ": " + truncate(r.body));
+  if (r.status == 408 || r.status == 429 || r.status >= 500) return DeliveryOutcome::retry(e);
+  return DeliveryOutcome::reject(e);
+}
+
+std::shared_ptr<Receiver> make_receiver(const config::ReceiverConfig& c, const ReceiverContext& ctx) {
+  switch (c.type) {
+    case config::ReceiverType::log: return std::make_shared<LogReceiver>(c, ctx);
+    case config::ReceiverType::webhook: return std::make_shared<WebhookReceiver>(c);
+    case config::ReceiverType::slack: return std::make_shared<SlackReceiver>(c, ctx);
+    case config::ReceiverType::pagerduty: return std::make_shared<PagerDutyReceiver>(c, ctx);
+    case config::ReceiverType::alertmanager: return std::make_shared<AlertmanagerReceiver>(c, ctx);
+    case config::ReceiverType::exec: return std::make_shared<ExecReceiver>(c);
+  }
+  return std::make_shared<LogReceiver>(c, ctx);
+}
+
+}  // namespace tocsin::alerting::detail

@@ -1,0 +1,44 @@
+#pragma once
+// Receivers: where a notification goes (log, webhook, alertmanager, pagerduty, slack, exec). Each
+// renders the stored notification into its own format at delivery time and reports whether to
+// retry. deliver() blocks (on a delivery thread) and never throws.
+
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <string>
+
+#include "notification.hpp"
+#include "tocsin/alerting/http_client.hpp"
+
+namespace tocsin::alerting::detail {
+
+struct DeliveryOutcome {
+  enum class Kind { delivered, retry, reject };
+  Kind kind = Kind::delivered;
+  std::string error;
+
+  static DeliveryOutcome ok() { return {}; }
+  static DeliveryOutcome retry(std::string e) { return {Kind::retry, std::move(e)}; }
+  static DeliveryOutcome reject(std::string e) { return {Kind::reject, std::move(e)}; }
+};
+
+struct ReceiverContext {
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<const TimeZone> zone;  // for times in text
+};
+
+class Receiver {
+ public:
+  virtual ~Receiver() = default;
+  virtual DeliveryOutcome deliver(const Notification& notification, Timestamp now, Cancellation& cancel) = 0;
+};
+
+// Thread-safe: one receiver object serves concurrent deliveries.
+std::shared_ptr<Receiver> make_receiver(const config::ReceiverConfig& config, const ReceiverContext& context);
+
+// How an HTTP answer maps to an outcome: 2xx delivered; 408, 429 and 5xx (and no answer) retried;
+// any other 4xx rejected, since sending the same request again cannot succeed.
+DeliveryOutcome outcome_of(const HttpResponse& response);
+
+}  // namespace tocsin::alerting::detail

@@ -1,0 +1,88 @@
+#pragma once
+// What alert delivery remembers across restarts, and its file format. Only the decision thread
+// touches a State; it is saved whole to <state_dir>/alerting.json (temp file, fsync, rename).
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "notification.hpp"
+#include "tocsin/alerting/dispatcher.hpp"
+
+namespace tocsin::alerting::detail {
+
+// One alert instance (one label set) and where its current firing episode stands.
+struct Instance {
+  std::string fingerprint;
+  Labels labels;
+  Labels annotations;
+  AlertState state = AlertState::pending;
+  Timestamp active_at = 0;
+  Timestamp fired_at = 0;     // the episode's start: escalation timers run from here
+  Timestamp resolved_at = 0;  // set while a flapping alert settles before its resolve goes out
+  double value = 0;
+  std::string rule_group;
+  std::string rule_name;
+  std::string escalation;  // the rule's policy; empty: the route's
+  Timestamp last_seen = 0;
+  bool restored = false;   // loaded from disk and not yet reported again by the rule engine
+
+  int notified_step = -1;          // the highest escalation step notified in this episode (0-based)
+  int repeats = 0;                 // repeat notifications of that step
+  Timestamp last_notified_at = 0;  // the last firing notification (step, repeat or re-arm)
+  bool rearm = false;              // an acknowledgement lapsed: notify the current step again
+  bool ack_notified = false;       // receivers were told of the acknowledgement
+  std::set<std::string> receivers;               // told of the firing; they get the resolve
+  std::map<std::string, Timestamp> resent_at;    // alertmanager receivers: last (re)send
+};
+
+struct AckRecord {
+  Acknowledgement ack;
+  int rank = 0;  // severity rank acknowledged
+  std::string fingerprint;  // the alert the acknowledgement was given on
+};
+
+// A queued notification; each receiver renders it into its own format at delivery time. On disk
+// the notification is the generic webhook JSON.
+struct OutboxEntry {
+  std::uint64_t id = 0;          // increasing; within an order key entries go out in id order
+  std::string receiver;
+  std::string group_key;
+  Notification notification;
+  bool resend = false;           // an alertmanager refresh, replaced by a newer one while queued
+  Timestamp created_at = 0;
+  Timestamp next_attempt_at = 0;
+  Timestamp expires_at = 0;
+  int attempts = 0;
+  std::string last_error;
+
+  std::string order_key() const { return receiver + "\n" + group_key; }
+};
+
+struct State {
+  std::map<std::string, Instance> instances;        // by fingerprint
+  std::map<std::string, AckRecord> acks;            // by problem key (labels without severity)
+  std::map<std::string, Silence> silences;          // by id
+  std::map<std::string, std::vector<Timestamp>> transitions;  // fire/resolve times, by fingerprint
+  std::map<std::uint64_t, OutboxEntry> outbox;      // by id
+  std::uint64_t next_entry_id = 1;
+};
+
+nlohmann::json to_json(const State& state);
+// Throws nlohmann::json::exception or std::invalid_argument on a malformed document.
+State state_from_json(const nlohmann::json& json);
+
+nlohmann::json labels_to_json(const Labels& labels);
+Labels labels_from_json(const nlohmann::json& json);
+
+// Writes `content` to `path` so that a reader sees the old or the new file, never a mix, even
+// after a crash: a temp file beside it, fsync, rename, fsync of the directory. Throws
+// std::runtime_error naming the path and the cause.
+void write_file_atomically(const std::string& path, const std::string& content);
+
+}  // namespace tocsin::alerting::detail
