@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <deque>
@@ -165,6 +166,11 @@ class RedisCollector final : public Collector {
   const std::string& name() const override { return config_.common.name; }
 
   void collect(const CollectContext& ctx, Batch& out) override {
+    collecting_ = true;
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = false; }
+    } done{collecting_};
     commands_this_cycle_ = connection_.commands_sent();
     round_trips_this_cycle_ = connection_.round_trips();
     std::string error;
@@ -181,14 +187,19 @@ class RedisCollector final : public Collector {
     }
     finish_cycle(error);
     if (!error.empty()) throw CollectError(target_ + ": " + error);
+    add_target_label(out);
   }
 
   void describe_down(Batch& out) override {
     out.describe("redis_up", MetricType::gauge, "Whether the Redis instance could be read (1) or not (0).");
     out.add(series("redis_up"), 0);
+    add_target_label(out);
   }
 
-  void interrupt() override { connection_.shutdown(); }
+  // Only a collection in flight is cut short; a late call must not break the next cycle's connection.
+  void interrupt() override {
+    if (collecting_) connection_.shutdown();
+  }
 
   nlohmann::json details() const override {
     std::lock_guard lock(details_mutex_);
@@ -196,6 +207,15 @@ class RedisCollector final : public Collector {
   }
 
  private:
+  // Every series carries the instance's name as `target` (as tocsin_collector_* do), so several Redis
+  // instances' identical families stay apart; Prometheus adds its own `instance` for tocsin itself.
+  void add_target_label(Batch& out) const {
+    for (store::Sample& sample : out.samples()) {
+      if (sample.labels.has("target")) continue;
+      sample.labels = LabelsBuilder(sample.labels).set("target", config_.common.name).build();
+    }
+  }
+
   // --- connection -----------------------------------------------------------------------------
 
   void ensure_connected(const CollectContext& ctx) {
@@ -832,6 +852,7 @@ class RedisCollector final : public Collector {
   std::uint64_t big_keys_scanned_total_ = 0;
   std::uint64_t big_key_passes_ = 0;
 
+  std::atomic<bool> collecting_{false};
   std::uint64_t commands_this_cycle_ = 0;
   std::uint64_t round_trips_this_cycle_ = 0;
 

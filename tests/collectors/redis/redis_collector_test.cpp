@@ -13,9 +13,19 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <future>
+#include <limits>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include "collectors/redis/parsers.hpp"
 #include "fixtures/redis_server.hpp"
 #include "tocsin/collectors/redis.hpp"
+#include "tocsin/collectors/scheduler.hpp"
+#include "tocsin/store/store.hpp"
 
 namespace tocsin::collectors {
 namespace {
@@ -27,8 +37,11 @@ using tocsin::testing::RedisServer;
 using tocsin::testing::TempDir;
 using tocsin::testing::wait_until;
 
+// The value of a series, whose labels are given without the instance's `target` label (every series
+// has one; the tests' instances are all named "redis").
 std::optional<double> value(const Batch& batch, const std::string& name, std::vector<Label> labels = {}) {
   labels.push_back({std::string(kMetricNameLabel), name});
+  labels.push_back({"target", "redis"});
   Labels wanted = Labels::from_unsorted(std::move(labels));
   for (const auto& s : batch.samples()) {
     if (s.labels == wanted) return s.value;
@@ -120,6 +133,7 @@ TEST_F(RedisCollectorTest, InfoValuesMatchTheServerAfterKnownOperations) {
   server_->cli({"SETEX", "session:2", "300", "y"});
   server_->cli({"-n", "3", "SET", "other-db", "1"});
   Batch b = collect(*c);
+  for (const auto& s : b.samples()) EXPECT_EQ(s.labels.get("target"), "redis") << s.labels.to_string();
   EXPECT_EQ(value(b, "redis_up"), 1);
   EXPECT_EQ(value(b, "redis_keyspace_hits_total"), 3);
   EXPECT_EQ(value(b, "redis_keyspace_misses_total"), 2);
@@ -554,6 +568,75 @@ TEST(RedisCollectorServers, ReplicationFromBothSides) {
     }
   }
   EXPECT_TRUE(lag);
+}
+
+// Under the scheduler: a Redis that stops answering misses its deadlines (counted, reported down,
+// interrupted) while another Redis instance goes on being collected on time; then it recovers.
+TEST(RedisCollectorServers, AStalledRedisNeverStallsAnotherUnderTheScheduler) {
+  RedisServer stalled_server;
+  RedisServer healthy_server;
+  SystemClock clock;
+  store::Store store{store::StoreOptions{std::chrono::hours(1)}, clock};
+  prometheus::Registry registry;
+  std::ostringstream log_text;
+  auto log = std::make_shared<spdlog::logger>("redis", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text));
+  boost::asio::io_context io;
+  boost::asio::thread_pool pool{4};
+  Scheduler scheduler{io, pool, store, clock, registry, log};
+  std::thread io_thread;
+
+  auto make = [&](const std::string& name, const RedisServer& server) {
+    config::RedisTargetConfig config;
+    config.common.name = name;
+    config.endpoint = {server.host(), server.port(), ""};
+    config.max_reconnect_backoff = 100ms;
+    return make_redis_collector(config, log);
+  };
+  std::vector<CollectorSpec> specs;
+  specs.push_back({make("stalled", stalled_server), 100ms, 300ms});
+  specs.push_back({make("healthy", healthy_server), 100ms, 300ms});
+  const int pid = static_cast<int>(info_number(stalled_server, "process_id"));
+  auto latest = [&](const std::string& name, const std::string& target) {
+    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", name),
+                                  store::Matcher(store::MatchType::equal, "target", target)};
+    auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
+    return set.empty() ? -1.0 : set.points(0).back().v;
+  };
+  auto metrics = [&] {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, registry.Collect());
+    return out.str();
+  };
+  auto processed = [&] { return latest("redis_commands_processed_total", "healthy"); };
+
+  io_thread = std::thread([&] { io.run(); });
+  std::promise<void> started;
+  boost::asio::post(io, [&] {
+    scheduler.replace(std::move(specs));
+    started.set_value();
+  });
+  started.get_future().wait();
+  ASSERT_TRUE(wait_until([&] { return latest("redis_up", "stalled") == 1 && latest("redis_up", "healthy") == 1; }, 10s));
+
+  ::kill(pid, SIGSTOP);
+  ASSERT_TRUE(wait_until([&] { return latest("redis_up", "stalled") == 0; }, 10s));
+  const double before = processed();
+  ASSERT_TRUE(wait_until([&] { return metrics().find("tocsin_collector_deadline_misses_total{collector=\"redis\","
+                                                     "target=\"stalled\"} 2") != std::string::npos; },
+                         10s)) << metrics();
+  // Meanwhile the healthy instance kept its interval: its INFO counters moved on, and it is up.
+  EXPECT_GT(processed(), before);
+  EXPECT_EQ(latest("redis_up", "healthy"), 1);
+  EXPECT_NE(metrics().find("tocsin_collector_up{collector=\"redis\",target=\"healthy\"} 1"), std::string::npos);
+
+  ::kill(pid, SIGCONT);
+  ASSERT_TRUE(wait_until([&] { return latest("redis_up", "stalled") == 1; }, 10s));
+  EXPECT_NE(log_text.str().find("redis collector stalled: down: deadline of 300ms exceeded"), std::string::npos)
+      << log_text.str();
+  scheduler.stop();
+  io.stop();
+  io_thread.join();
+  pool.join();
 }
 
 // A "server" that answers with something that is not what Redis would say.
