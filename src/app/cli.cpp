@@ -1,7 +1,5 @@
 #include "app/cli.hpp"
 
-#include <glob.h>
-
 #include <iostream>
 #include <map>
 #include <optional>
@@ -12,6 +10,9 @@
 #include "app/version.hpp"
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/config/config.hpp"
+#include "tocsin/promql/engine.hpp"
+#include "tocsin/rules/rule_file.hpp"
+#include "tocsin/rules/unit_test.hpp"
 #include "tocsin/store/exposition.hpp"
 
 namespace tocsin::app {
@@ -25,6 +26,7 @@ constexpr const char* kUsage = R"(tocsin: a performance-monitoring daemon with a
 Usage:
   tocsin run     [--config FILE] [--log-format text|json] [--listen HOST:PORT]
   tocsin check   [--config FILE]
+  tocsin test    [--compat prometheus3|prometheus2] TEST_FILE...
   tocsin once    [--config FILE]
   tocsin version
   tocsin COMMAND --help
@@ -32,6 +34,7 @@ Usage:
 Commands:
   run      collect, evaluate rules and serve /metrics until stopped (SIGTERM/SIGINT; SIGHUP reloads)
   check    validate the config and every rule file; print OK or every error
+  test     run rule unit tests in promtool's format (alert_rule_test, promql_expr_test)
   once     run one collection cycle of every collector and print the exposition to stdout
   version  print the version
 
@@ -51,6 +54,7 @@ is rejected and the running one kept); SIGTERM or SIGINT stops within 5 seconds.
   -c, --config FILE     the config file (default /etc/tocsin/tocsin.yaml)
       --log-format FMT  text (default; human-readable) or json (one JSON object per line)
       --listen ADDR     override the config's listen address, e.g. 127.0.0.1:9850
+      --compat MODE     override the config's PromQL compatibility: prometheus3 or prometheus2
 )"},
     {"check", R"(Usage: tocsin check [--config FILE]
 
@@ -58,6 +62,16 @@ Validates the config file and every rule file it names. Prints OK, or every erro
 FILE:LINE:COLUMN: KEY.PATH: MESSAGE. Exit status 0 when valid, 2 otherwise.
 
   -c, --config FILE   the config file (default /etc/tocsin/tocsin.yaml)
+)"},
+    {"test", R"(Usage: tocsin test [--compat prometheus3|prometheus2] TEST_FILE...
+
+Runs rule unit tests written in `promtool test rules` format: input_series in the expanding notation,
+alert_rule_test (including tiered rules: severity is a label), promql_expr_test. Prints SUCCESS or
+FAILED with what was expected and what came, per file, as promtool does. Exit status 0 when every test
+passed, 1 when one failed, 2 for bad usage.
+
+      --compat MODE   prometheus3 (default): range windows (t-range, t]; prometheus2: [t-range, t],
+                      to agree with tests written for Prometheus 2.x's promtool
 )"},
     {"once", R"(Usage: tocsin once [--config FILE]
 
@@ -117,37 +131,41 @@ std::optional<config::Config> load_or_report(const std::string& path, std::ostre
   return std::get<config::Config>(std::move(loaded));
 }
 
-// Expands the config's rule_files globs. As in Prometheus, a pattern that matches nothing (even in a
-// missing folder) is not an error.
-std::vector<std::string> expand_rule_files(const config::Config& config, config::Diagnostics& diagnostics) {
-  std::vector<std::string> files;
-  for (const std::string& pattern : config.rule_files) {
-    config::DecodeContext ctx{config.file, config.base_dir, &diagnostics, nullptr};
-    std::string resolved = config::resolve_path(ctx, pattern);
-    glob_t g{};
-    int rc = ::glob(resolved.c_str(), 0, nullptr, &g);
-    if (rc == 0) {
-      for (std::size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(g.gl_pathv[i]);
-    } else if (rc != GLOB_NOMATCH) {
-      diagnostics.error({config.file, 0, 0}, "rule_files", "cannot expand \"" + pattern + "\"");
-    }
-    ::globfree(&g);
-  }
-  return files;
-}
-
 int cmd_check(const Args& args, std::ostream& out, std::ostream& err) {
   const std::string path = args.options.count("config") ? args.options.at("config") : kDefaultConfig;
   auto config = load_or_report(path, err);
   if (!config) return kExitBadInput;
   config::Diagnostics diagnostics;
-  std::vector<std::string> rule_files = expand_rule_files(*config, diagnostics);
+  std::vector<std::string> rule_files =
+      rules::expand_rule_globs(config->rule_files, config->base_dir, config->file, diagnostics);
+  std::size_t rule_count = 0;
+  if (diagnostics.empty()) {
+    for (const auto& group : rules::load_rule_files(rule_files, diagnostics)) rule_count += group.rules.size();
+  }
   if (!diagnostics.empty()) {
+    diagnostics.sort();
     err << diagnostics.to_string();
     return kExitBadInput;
   }
-  out << "OK: " << path << " (" << rule_files.size() << " rule file(s))\n";
+  out << "OK: " << path << " (" << rule_files.size() << " rule file(s), " << rule_count << " rule(s))\n";
   return kExitOk;
+}
+
+int cmd_test(const Args& args, std::ostream& out, std::ostream& err) {
+  rules::UnitTestOptions options;
+  if (args.options.count("compat")) {
+    auto compat = promql::parse_compat(args.options.at("compat"));
+    if (!compat) {
+      err << "tocsin test: --compat must be prometheus3 or prometheus2\n";
+      return kExitBadInput;
+    }
+    options.compat = *compat;
+  }
+  if (args.positional.empty()) {
+    err << "tocsin test: no test files given\n\n" << kCommandHelp.at("test");
+    return kExitBadInput;
+  }
+  return rules::run_unit_tests(args.positional, out, options);
 }
 
 int cmd_once(const Args& args, std::ostream& out, std::ostream& err) {
@@ -181,6 +199,13 @@ int cmd_run(const Args& args, std::ostream&, std::ostream& err) {
       return kExitBadInput;
     }
   }
+  if (args.options.count("compat")) {
+    options.compat_override = args.options.at("compat");
+    if (!promql::parse_compat(options.compat_override)) {
+      err << "tocsin run: --compat must be prometheus3 or prometheus2\n";
+      return kExitBadInput;
+    }
+  }
   if (args.options.count("listen")) {
     options.listen_override = args.options.at("listen");
     config::ListenAddress ignored;
@@ -208,6 +233,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (parsed.command == "run") {
     valued["--log-format"] = "log-format";
     valued["--listen"] = "listen";
+    valued["--compat"] = "compat";
+  } else if (parsed.command == "test") {
+    valued = {{"--compat", "compat"}};
   } else if (parsed.command == "version") {
     valued.clear();
   } else if (parsed.command != "check" && parsed.command != "once") {
@@ -222,6 +250,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << kCommandHelp.at(parsed.command);
     return kExitOk;
   }
+  if (parsed.command == "test") return cmd_test(parsed, out, err);
   if (!parsed.positional.empty()) {
     err << "tocsin " << parsed.command << ": unexpected argument \"" << parsed.positional[0] << "\"\n\n"
         << kCommandHelp.at(parsed.command);

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/http/metrics_endpoint.hpp"
 #include "tocsin/http/server.hpp"
+#include "tocsin/rules/manager.hpp"
 #include "tocsin/store/exposition.hpp"
 #include "tocsin/store/store.hpp"
 
@@ -51,10 +53,12 @@ class Daemon {
         pool_(pool_size(config_)),
         store_(store::StoreOptions{config_.retention}, clock_),
         scheduler_(io_, pool_, store_, clock_, *registry_, log_),
+        rules_(io_, pool_, store_, clock_, log_, nullptr),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         gc_timer_(io_),
         watchdog_timer_(io_),
-        own_metrics_{registry_, std::make_shared<http::ProcessMetrics>(), std::make_shared<http::StoreMetrics>(store_)} {
+        own_metrics_{registry_, std::make_shared<http::ProcessMetrics>(), std::make_shared<http::StoreMetrics>(store_),
+                     rules_.metrics()} {
     auto& build_info = prometheus::BuildGauge()
                            .Name("tocsin_build_info")
                            .Help("A metric with a constant '1' value labeled by version and build details.")
@@ -88,6 +92,10 @@ class Daemon {
     } catch (const std::exception& e) {
       log_->error("cannot start collectors: {}", e.what());
       return 1;
+    }
+    if (std::string error = load_rules(config_); !error.empty()) {
+      log_->error("cannot load rules:\n{}", error);
+      return 2;
     }
     reload_ok_->Set(1);
     reload_time_->Set(static_cast<double>(clock_.now_ms()) / 1000.0);
@@ -141,6 +149,12 @@ class Daemon {
     };
     router_.add("POST", "/-/reload", reload);
     router_.add("PUT", "/-/reload", reload);
+    router_.add("GET", "/api/v1/rules", [this](const http::Request&) {
+      return http::Response::json(200, rules_.rules_json().dump());
+    });
+    router_.add("GET", "/api/v1/alerts", [this](const http::Request&) {
+      return http::Response::json(200, rules_.alerts_json().dump());
+    });
     router_.add("GET", "/api/v1/collectors", [this](const http::Request&) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& h : scheduler_.health()) {
@@ -167,6 +181,36 @@ class Daemon {
     });
   }
 
+  // Settings of the rule engine from a config (and --compat).
+  rules::ManagerSettings rule_settings(const config::Config& config) const {
+    rules::ManagerSettings settings;
+    settings.evaluation_interval = config.evaluation_interval;
+    settings.engine.compat = *promql::parse_compat(options_.compat_override.empty() ? config.compat
+                                                                                     : options_.compat_override);
+    settings.engine.default_subquery_step = config.evaluation_interval;
+    LabelsBuilder external;
+    for (const auto& [name, value] : config.external_labels) external.set(name, value);
+    settings.eval.external_labels = external.build();
+    settings.eval.external_url = config.external_url;
+    if (!config.state_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(config.state_dir, ec);
+      if (ec) log_->warn("cannot create state_dir {}: {}", config.state_dir, ec.message());
+      settings.state_file = config.state_dir + "/alerts.json";
+    }
+    return settings;
+  }
+
+  // Loads the config's rule files into the rule engine; returns the errors, empty on success.
+  std::string load_rules(const config::Config& config) {
+    config::Diagnostics diagnostics;
+    auto files = rules::expand_rule_globs(config.rule_files, config.base_dir, config.file, diagnostics);
+    if (diagnostics.empty()) diagnostics = rules_.load(files, rule_settings(config));
+    std::string error = diagnostics.to_string();
+    if (!error.empty() && error.back() == '\n') error.pop_back();
+    return error;
+  }
+
   void wait_signal() {
     signals_.async_wait([this](boost::system::error_code ec, int signo) {
       if (ec) return;
@@ -184,6 +228,7 @@ class Daemon {
     notifier_.notify("STOPPING=1");
     ready_ = false;
     scheduler_.stop();
+    rules_.stop();
     gc_timer_.cancel();
     watchdog_timer_.cancel();
     io_.stop();
@@ -208,9 +253,13 @@ class Daemon {
         if (next.retention != config_.retention) {
           log_->warn("retention changed to {}: takes effect after a restart", format_duration(next.retention));
         }
-        set_level(*log_, next.log.level);
-        scheduler_.replace(std::move(specs));
-        config_ = std::move(next);
+        // Rules first: a broken rule file rejects the whole reload before anything changes.
+        error = load_rules(next);
+        if (error.empty()) {
+          set_level(*log_, next.log.level);
+          scheduler_.replace(std::move(specs));
+          config_ = std::move(next);
+        }
       } catch (const std::exception& e) {
         error = e.what();
       }
@@ -253,6 +302,7 @@ class Daemon {
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   store::Store store_;
   collectors::Scheduler scheduler_;
+  rules::RuleManager rules_;
   http::Router router_;
   asio::signal_set signals_;
   asio::steady_timer gc_timer_;

@@ -15,6 +15,7 @@ struct DaemonOptions {
   std::string config_path;
   std::string log_format_override;  // from --log-format; empty: the config's
   std::string listen_override;      // from --listen; empty: the config's
+  std::string compat_override;      // from --compat; empty: the config's
 };
 
 // Runs until stopped by a signal. Returns the process exit status: 0 after a clean stop, 1 when

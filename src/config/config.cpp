@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "tocsin/core/labels.hpp"
+
 namespace tocsin::config {
 
 std::string ListenAddress::to_string() const {
@@ -112,6 +114,20 @@ void decode_root(const Node& root, Config& config) {
   if (auto n = map.get("log"); n && !n->is_null()) decode_log(*n, config.log);
   if (auto n = map.get("collectors"); n && !n->is_null()) decode_collectors(*n, config.collectors);
   map.optional("rule_files", config.rule_files);
+  if (auto n = map.get("evaluation_interval"); n && !n->is_null() && decode(*n, config.evaluation_interval) &&
+                                               config.evaluation_interval.count() <= 0) {
+    n->error("must be positive");
+  }
+  if (auto n = map.get("compat"); n && !n->is_null() && decode(*n, config.compat) &&
+                                  config.compat != "prometheus3" && config.compat != "prometheus2") {
+    n->error("must be prometheus3 or prometheus2, got \"" + config.compat + "\"");
+  }
+  if (auto n = map.get("external_labels"); n && !n->is_null() && decode(*n, config.external_labels)) {
+    for (const auto& [name, value] : config.external_labels) {
+      if (!is_valid_label_name(name)) n->error("invalid label name \"" + name + "\"");
+    }
+  }
+  map.optional("external_url", config.external_url);
   decode_alerting(map, config.alerting);
   map.finish();
 }

@@ -2,6 +2,7 @@
 // The daemon's configuration: one YAML file (bundled default: config/tocsin.yaml).
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -36,6 +37,10 @@ struct Config {
   LogConfig log;
   CollectorsConfig collectors;
   std::vector<std::string> rule_files;  // globs, relative to base_dir
+  Duration evaluation_interval = std::chrono::seconds(15);  // rule groups without their own interval
+  std::string compat = "prometheus3";  // or prometheus2: PromQL's closed range windows of Prometheus 2.x
+  std::map<std::string, std::string> external_labels;  // $externalLabels in templates, added to alerts
+  std::string external_url;                            // $externalURL; links in notifications
   AlertingConfig alerting;
 };
 

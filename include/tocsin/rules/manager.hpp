@@ -1,0 +1,89 @@
+#pragma once
+// The rule engine in the daemon: groups scheduled on their intervals, evaluated on the worker pool
+// against the store, recording results and ALERTS written back into it, alerts handed to
+// alerting/, alert state kept in state_dir across restarts, and hot reload that keeps state.
+
+#include <prometheus/collectable.h>
+#include <spdlog/logger.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tocsin/alerting/alert.hpp"
+#include "tocsin/config/diagnostics.hpp"
+#include "tocsin/core/clock.hpp"
+#include "tocsin/promql/engine.hpp"
+#include "tocsin/rules/group.hpp"
+#include "tocsin/store/store.hpp"
+
+namespace tocsin::rules {
+
+struct ManagerSettings {
+  Duration evaluation_interval = std::chrono::seconds(15);
+  promql::EngineOptions engine;
+  EvalSettings eval;
+  std::string state_file;  // empty: alert state is not persisted
+};
+
+class RuleManager {
+ public:
+  // `sink` may be null (no alert delivery). Nothing runs until load().
+  RuleManager(boost::asio::io_context& io, boost::asio::thread_pool& pool, store::Store& store, const Clock& clock,
+              std::shared_ptr<spdlog::logger> log, alerting::AlertSink* sink);
+  ~RuleManager();
+  RuleManager(const RuleManager&) = delete;
+  RuleManager& operator=(const RuleManager&) = delete;
+
+  // Loads the rule files and swaps them in atomically, keeping the state of alerts whose rule still
+  // exists. On errors nothing changes and the diagnostics are returned. Call on the I/O thread.
+  // The first successful load also restores alert state from settings.state_file.
+  config::Diagnostics load(const std::vector<std::string>& files, const ManagerSettings& settings);
+  // Cancels the timers; evaluations in flight finish on the pool.
+  void stop();
+
+  // /api/v1/rules and /api/v1/alerts bodies, in Prometheus's JSON shapes with tocsin's fields.
+  nlohmann::json rules_json() const;
+  nlohmann::json alerts_json() const;
+  // tocsin_rule_group_*, tocsin_rule_evaluation_failures_total, tocsin_rules_last_reload_successful.
+  std::shared_ptr<prometheus::Collectable> metrics() const;
+
+  // Evaluates every group once now, on the calling thread (tests, `tocsin once`).
+  void evaluate_all_now();
+
+ private:
+  struct Scheduled;
+  class Output;
+  class Metrics;
+  void schedule(const std::shared_ptr<Scheduled>& s);
+  void evaluate(const std::shared_ptr<Scheduled>& s);
+  void persist_state();
+  void restore_state(std::vector<std::shared_ptr<Scheduled>>& groups);
+
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& pool_;
+  store::Store& store_;
+  const Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  alerting::AlertSink* sink_;
+  std::unique_ptr<Output> output_;
+  std::shared_ptr<Metrics> metrics_;
+
+  mutable std::mutex mutex_;  // guards groups_, settings_, the state file
+  std::vector<std::shared_ptr<Scheduled>> groups_;
+  ManagerSettings settings_;
+  bool restored_ = false;
+  std::string last_state_;  // the state file's content, to skip writes that change nothing
+};
+
+// Writes `content` to `path` atomically: a temp file in the same directory, fsync, rename, fsync of
+// the directory. Throws std::runtime_error naming the path and the cause.
+void write_file_atomically(const std::string& path, const std::string& content);
+
+}  // namespace tocsin::rules

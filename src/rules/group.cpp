@@ -1,0 +1,377 @@
+// Rule evaluation and the alert state machine. Plain alerting rules follow Prometheus's
+// AlertingRule.Eval step by step (pending -> firing after `for`, keep_firing_for, resolved);
+// tiered rules keep one instance per label set that moves between tiers without resolving.
+
+#include "tocsin/rules/group.hpp"
+
+#include <chrono>
+#include <set>
+
+namespace tocsin::rules {
+
+namespace {
+
+using alerting::AlertState;
+
+Labels without_name(const Labels& labels) {
+  LabelsBuilder b(labels);
+  b.del(kMetricNameLabel);
+  return b.build();
+}
+
+double seconds(Timestamp t) { return static_cast<double>(t) / 1000.0; }
+
+std::string state_name(AlertState s) { return std::string(alerting::to_string(s)); }
+
+AlertState state_from(const std::string& s) {
+  if (s == "firing") return AlertState::firing;
+  if (s == "resolved") return AlertState::resolved;
+  return AlertState::pending;
+}
+
+nlohmann::json labels_json(const Labels& labels) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const Label& l : labels) out[l.name] = l.value;
+  return out;
+}
+
+Labels labels_from(const nlohmann::json& j) {
+  std::vector<Label> out;
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.value().is_string()) out.push_back({it.key(), it.value().get<std::string>()});
+    }
+  }
+  return Labels::from_unsorted(std::move(out));
+}
+
+}  // namespace
+
+Group::Group(GroupDefinition definition, Duration default_interval)
+    : def_(std::move(definition)),
+      key_(def_.key()),
+      interval_(def_.interval.value_or(default_interval)),
+      states_(def_.rules.size()) {}
+
+std::vector<alerting::Alert> Group::evaluate(const promql::Engine& engine, const store::Querier& querier,
+                                             RuleOutput& out, Timestamp t, const EvalSettings& settings) {
+  std::lock_guard lock(mutex_);
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<alerting::Alert> sent;
+  for (std::size_t i = 0; i < def_.rules.size(); ++i) {
+    const RuleDefinition& rule = def_.rules[i];
+    RuleState& state = states_[i];
+    const auto rule_started = std::chrono::steady_clock::now();
+    try {
+      if (rule.kind == RuleDefinition::Kind::recording) {
+        eval_recording(rule, state, engine, querier, out, t);
+      } else {
+        eval_alerting(rule, state, engine, querier, out, t, settings, sent);
+      }
+      state.health.last_error.clear();
+    } catch (const std::exception& e) {
+      state.health.last_error = e.what();
+      ++state.health.failures;
+    }
+    ++state.health.evaluations;
+    state.health.last_evaluation = t;
+    state.health.last_duration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - rule_started).count();
+  }
+  last_duration_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  last_evaluation_ = t;
+  return sent;
+}
+
+void Group::eval_recording(const RuleDefinition& rule, RuleState& /*state*/, const promql::Engine& engine,
+                           const store::Querier& querier, RuleOutput& out, Timestamp t) {
+  promql::Value v = engine.instant(querier, *rule.expr, t);
+  promql::Vector vec;
+  if (auto* s = std::get_if<promql::Scalar>(&v)) {
+    vec.push_back({Labels{}, s->v, t});
+  } else {
+    vec = std::move(std::get<promql::Vector>(v));
+  }
+  std::set<Labels> seen;
+  for (promql::Sample& s : vec) {
+    LabelsBuilder b(s.labels);
+    b.set(kMetricNameLabel, rule.name);
+    for (const auto& [name, tmpl] : rule.labels) b.set(name, tmpl.render({}));
+    s.labels = b.build();
+    s.t = t;
+    if (!seen.insert(s.labels).second) {
+      throw std::runtime_error("vector contains metrics with the same labelset after applying rule labels");
+    }
+  }
+  if (def_.limit > 0 && vec.size() > def_.limit) {
+    throw std::runtime_error("exceeded limit of " + std::to_string(def_.limit) + " with " +
+                             std::to_string(vec.size()) + " series");
+  }
+  out.write(key_ + ";" + rule.name + ";" + std::to_string(&rule - def_.rules.data()), vec, t);
+}
+
+void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const promql::Engine& engine,
+                          const store::Querier& querier, RuleOutput& out, Timestamp t, const EvalSettings& settings,
+                          std::vector<alerting::Alert>& sent) {
+  const promql::Vector result = std::get<promql::Vector>(engine.instant(querier, *rule.expr, t));
+  const bool tiered = !rule.tiers.empty();
+
+  // Label sets of this evaluation, with their values.
+  std::map<std::uint64_t, std::pair<Labels, double>> seen;
+  std::map<std::uint64_t, Labels> annotations;
+  for (const promql::Sample& s : result) {
+    const Labels base = without_name(s.labels);
+    TemplateData data{&base, s.v, &settings.external_labels, settings.external_url};
+    LabelsBuilder b(base);
+    for (const auto& [name, tmpl] : rule.labels) b.set(name, tmpl.render(data));
+    b.set("alertname", rule.name);
+    if (tiered) b.del("severity");
+    Labels labels = b.build();
+    const std::uint64_t fp = labels.hash();
+    if (seen.count(fp)) throw std::runtime_error("vector contains metrics with the same labelset after applying alert labels");
+    LabelsBuilder a;
+    TemplateData adata{&labels, s.v, &settings.external_labels, settings.external_url};
+    for (const auto& [name, tmpl] : rule.annotations) a.set(name, tmpl.render(adata));
+    annotations[fp] = a.build();
+    seen.emplace(fp, std::make_pair(std::move(labels), s.v));
+  }
+  if (def_.limit > 0 && seen.size() > def_.limit) {
+    throw std::runtime_error("exceeded limit of " + std::to_string(def_.limit) + " with " +
+                             std::to_string(seen.size()) + " alerts");
+  }
+
+  auto& alerts = state.alerts;
+  // New and continuing label sets.
+  for (auto& [fp, entry] : seen) {
+    auto it = alerts.find(fp);
+    if (it == alerts.end() || it->second.state == AlertState::resolved) {
+      AlertInstance fresh;
+      fresh.labels = entry.first;
+      fresh.state = AlertState::pending;
+      fresh.active_at = t;
+      fresh.tier_since.assign(rule.tiers.size(), 0);
+      alerts[fp] = std::move(fresh);
+      it = alerts.find(fp);
+    }
+    AlertInstance& a = it->second;
+    a.value = entry.second;
+    a.annotations = annotations[fp];
+    a.last_seen = t;
+  }
+
+  std::vector<promql::Sample> series;
+  for (auto it = alerts.begin(); it != alerts.end();) {
+    AlertInstance& a = it->second;
+    const bool present = seen.count(it->first) > 0;
+    bool resolve_now = false;
+
+    if (!tiered) {
+      if (!present) {
+        bool keep_firing = false;
+        if (a.state == AlertState::firing && rule.keep_firing_for > Duration(0)) {
+          if (a.keep_firing_since == 0) a.keep_firing_since = t;
+          keep_firing = t - a.keep_firing_since < rule.keep_firing_for.count();
+        }
+        if (a.state == AlertState::pending) {
+          it = alerts.erase(it);
+          continue;
+        }
+        if (!keep_firing) resolve_now = true;
+      } else {
+        a.keep_firing_since = 0;
+        if (a.state == AlertState::pending && t - a.active_at >= rule.for_duration.count()) {
+          a.state = AlertState::firing;
+          a.fired_at = t;
+        }
+      }
+    } else {
+      // Tiers: track since when each threshold holds; the active tier is the most severe one whose
+      // threshold has held for its `for`.
+      a.tier_since.resize(rule.tiers.size(), 0);
+      int satisfied = -1;
+      bool any = false;
+      for (std::size_t k = 0; k < rule.tiers.size(); ++k) {
+        const bool holds = present && rule.tiers[k].threshold.holds(a.value);
+        if (!holds) {
+          a.tier_since[k] = 0;
+          continue;
+        }
+        if (a.tier_since[k] == 0) a.tier_since[k] = t;
+        any = true;
+        if (t - a.tier_since[k] >= rule.tiers[k].for_duration.count()) satisfied = static_cast<int>(k);
+      }
+      if (rule.clear) {
+        const bool holds = present && rule.clear->threshold.holds(a.value);
+        a.clear_since = holds ? (a.clear_since ? a.clear_since : t) : 0;
+      }
+      if (a.state == AlertState::firing) {
+        bool done;
+        if (!present) {
+          done = true;
+        } else if (rule.clear) {
+          done = a.clear_since != 0 && t - a.clear_since >= rule.clear->for_duration.count();
+        } else {
+          done = satisfied < 0;
+        }
+        if (done) {
+          bool keep_firing = false;
+          if (rule.keep_firing_for > Duration(0)) {
+            if (a.keep_firing_since == 0) a.keep_firing_since = t;
+            keep_firing = t - a.keep_firing_since < rule.keep_firing_for.count();
+          }
+          if (!keep_firing) resolve_now = true;
+        } else {
+          a.keep_firing_since = 0;
+          const int tier = satisfied >= 0 ? satisfied : 0;  // below every tier but not cleared: the lowest
+          if (tier != a.tier) {
+            a.tier = tier;
+            a.fired_at = t;
+          }
+        }
+      } else if (satisfied >= 0) {
+        a.state = AlertState::firing;
+        a.tier = satisfied;
+        a.fired_at = t;
+      } else if (!any) {
+        it = alerts.erase(it);
+        continue;
+      } else {
+        Timestamp first = t;
+        for (Timestamp s : a.tier_since) {
+          if (s != 0) first = std::min(first, s);
+        }
+        a.active_at = std::min(a.active_at, first);
+      }
+      LabelsBuilder b(a.labels);
+      b.del("severity");
+      if (a.tier >= 0) b.set("severity", rule.tiers[static_cast<std::size_t>(a.tier)].severity);
+      a.labels = b.build();
+      if (present) {  // annotations see the tier's severity
+        TemplateData data{&a.labels, a.value, &settings.external_labels, settings.external_url};
+        LabelsBuilder rendered;
+        for (const auto& [name, tmpl] : rule.annotations) rendered.set(name, tmpl.render(data));
+        a.annotations = rendered.build();
+      }
+    }
+
+    if (resolve_now) {
+      a.state = AlertState::resolved;
+      a.resolved_at = t;
+    }
+    sent.push_back({a.labels, a.annotations, a.state, a.active_at, a.fired_at, a.resolved_at, a.value,
+                    rule.escalation, key_, rule.name});
+    if (a.state == AlertState::resolved) {
+      it = alerts.erase(it);
+      continue;
+    }
+    LabelsBuilder alerts_series(a.labels);
+    alerts_series.set(kMetricNameLabel, "ALERTS");
+    alerts_series.set("alertstate", state_name(a.state));
+    series.push_back({alerts_series.build(), 1, t});
+    LabelsBuilder for_state(a.labels);
+    for_state.set(kMetricNameLabel, "ALERTS_FOR_STATE");
+    series.push_back({for_state.build(), seconds(a.active_at), t});
+    ++it;
+  }
+  out.write(key_ + ";" + rule.name + ";" + std::to_string(&rule - def_.rules.data()), series, t);
+}
+
+std::vector<std::pair<const RuleDefinition*, AlertInstance>> Group::active_alerts() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<const RuleDefinition*, AlertInstance>> out;
+  for (std::size_t i = 0; i < def_.rules.size(); ++i) {
+    for (const auto& [fp, a] : states_[i].alerts) out.emplace_back(&def_.rules[i], a);
+  }
+  return out;
+}
+
+std::vector<RuleHealth> Group::health() const {
+  std::lock_guard lock(mutex_);
+  std::vector<RuleHealth> out;
+  for (const auto& s : states_) out.push_back(s.health);
+  return out;
+}
+
+double Group::last_duration_seconds() const {
+  std::lock_guard lock(mutex_);
+  return last_duration_;
+}
+
+Timestamp Group::last_evaluation() const {
+  std::lock_guard lock(mutex_);
+  return last_evaluation_;
+}
+
+void Group::take_state_from(Group& old) {
+  std::scoped_lock lock(mutex_, old.mutex_);
+  for (std::size_t i = 0; i < def_.rules.size(); ++i) {
+    const RuleDefinition& rule = def_.rules[i];
+    for (std::size_t j = 0; j < old.def_.rules.size(); ++j) {
+      const RuleDefinition& before = old.def_.rules[j];
+      if (before.kind != rule.kind || before.name != rule.name || before.tiers.size() != rule.tiers.size()) continue;
+      if (old.states_[j].alerts.empty() && old.states_[j].health.evaluations == 0) continue;
+      states_[i].alerts = std::move(old.states_[j].alerts);
+      old.states_[j].alerts.clear();
+      break;
+    }
+  }
+}
+
+nlohmann::json Group::save_state() const {
+  std::lock_guard lock(mutex_);
+  nlohmann::json rules = nlohmann::json::array();
+  for (std::size_t i = 0; i < def_.rules.size(); ++i) {
+    if (states_[i].alerts.empty()) continue;
+    nlohmann::json alerts = nlohmann::json::array();
+    for (const auto& [fp, a] : states_[i].alerts) {
+      alerts.push_back({{"labels", labels_json(a.labels)},
+                        {"state", state_name(a.state)},
+                        {"value", std::isfinite(a.value) ? nlohmann::json(a.value) : nlohmann::json(nullptr)},
+                        {"active_at", a.active_at},
+                        {"fired_at", a.fired_at},
+                        {"keep_firing_since", a.keep_firing_since},
+                        {"tier", a.tier},
+                        {"tier_since", a.tier_since},
+                        {"clear_since", a.clear_since}});
+    }
+    rules.push_back({{"rule", def_.rules[i].name}, {"index", i}, {"alerts", alerts}});
+  }
+  return {{"group", key_}, {"rules", rules}};
+}
+
+void Group::restore_state(const nlohmann::json& state) {
+  std::lock_guard lock(mutex_);
+  if (!state.is_object() || !state.contains("rules") || !state["rules"].is_array()) return;
+  for (const auto& r : state["rules"]) {
+    const std::string name = r.value("rule", "");
+    const std::size_t index = r.value("index", std::size_t{0});
+    // The rule at the same index if its name still matches, else the first of that name.
+    std::size_t target = def_.rules.size();
+    if (index < def_.rules.size() && def_.rules[index].name == name) target = index;
+    for (std::size_t i = 0; i < def_.rules.size() && target == def_.rules.size(); ++i) {
+      if (def_.rules[i].name == name && def_.rules[i].kind == RuleDefinition::Kind::alerting) target = i;
+    }
+    if (target == def_.rules.size() || !r.contains("alerts") || !r["alerts"].is_array()) continue;
+    for (const auto& j : r["alerts"]) {
+      AlertInstance a;
+      a.labels = labels_from(j.value("labels", nlohmann::json::object()));
+      a.state = state_from(j.value("state", "pending"));
+      if (j.contains("value") && j["value"].is_number()) a.value = j["value"].get<double>();
+      a.active_at = j.value("active_at", Timestamp{0});
+      a.fired_at = j.value("fired_at", Timestamp{0});
+      a.keep_firing_since = j.value("keep_firing_since", Timestamp{0});
+      a.tier = j.value("tier", -1);
+      if (j.contains("tier_since") && j["tier_since"].is_array()) {
+        for (const auto& s : j["tier_since"]) a.tier_since.push_back(s.is_number() ? s.get<Timestamp>() : 0);
+      }
+      a.clear_since = j.value("clear_since", Timestamp{0});
+      if (a.labels.empty() || a.state == AlertState::resolved) continue;
+      // Tiered alerts are identified without their (changing) severity label.
+      LabelsBuilder identity(a.labels);
+      if (!def_.rules[target].tiers.empty()) identity.del("severity");
+      states_[target].alerts[identity.build().hash()] = std::move(a);
+    }
+  }
+}
+
+}  // namespace tocsin::rules

@@ -1,0 +1,487 @@
+#include "tocsin/rules/manager.hpp"
+
+#include <fcntl.h>
+#include <prometheus/metric_family.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tocsin::rules {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error(what + " " + tmp + ": " + std::strerror(errno));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) fail("cannot create");
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      fail("cannot write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    fail("cannot fsync");
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename to " + path + ":");
+  const std::string dir = fs::path(path).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+namespace {
+
+std::string rfc3339(Timestamp t) {
+  if (t <= 0) return "0001-01-01T00:00:00Z";
+  const std::time_t secs = static_cast<std::time_t>(t / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03lldZ", static_cast<long long>(t % 1000));
+  return buf;
+}
+
+nlohmann::json labels_json(const Labels& labels) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const Label& l : labels) out[l.name] = l.value;
+  return out;
+}
+
+// Prometheus prints alert values with %e ("1.5e+00").
+std::string alert_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  return std::string(buf, end);
+}
+
+nlohmann::json threshold_json(const Threshold& t) {
+  return {{t.direction == Threshold::Direction::above ? "above" : "below", t.value}};
+}
+
+nlohmann::json alert_json(const RuleDefinition& rule, const AlertInstance& a) {
+  nlohmann::json j = {{"labels", labels_json(a.labels)},
+                      {"annotations", labels_json(a.annotations)},
+                      {"state", std::string(alerting::to_string(a.state))},
+                      {"activeAt", rfc3339(a.active_at)},
+                      {"value", alert_value(a.value)}};
+  if (a.state == alerting::AlertState::firing) j["firedAt"] = rfc3339(a.fired_at);
+  if (!rule.tiers.empty() && a.tier >= 0) j["tier"] = rule.tiers[static_cast<std::size_t>(a.tier)].severity;
+  if (!rule.escalation.empty()) j["escalation"] = rule.escalation;
+  if (a.keep_firing_since != 0) j["keepFiringSince"] = rfc3339(a.keep_firing_since);
+  return j;
+}
+
+}  // namespace
+
+struct RuleManager::Scheduled {
+  explicit Scheduled(asio::io_context& io, std::unique_ptr<Group> g) : group(std::move(g)), timer(io) {}
+  std::unique_ptr<Group> group;
+  asio::steady_timer timer;
+  std::atomic<bool> running{false};
+  std::atomic<bool> cancelled{false};
+  std::atomic<std::uint64_t> missed{0};
+  std::string last_state;  // this group's saved state, to notice changes
+};
+
+// Recording results and ALERTS go into the store, one writer per rule so that a rule's output is
+// visible to the next rule at once and a series a rule stops producing turns stale.
+class RuleManager::Output final : public RuleOutput {
+ public:
+  Output(store::Store& store, Duration interval) : store_(store), interval_(interval) {}
+  void set_interval(Duration interval) { interval_ = interval; }
+  void write(const std::string& key, const std::vector<promql::Sample>& samples, Timestamp t) override {
+    store::WriterId writer;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = writers_.find(key);
+      if (it == writers_.end()) it = writers_.emplace(key, store_.register_writer("rule:" + key, interval_)).first;
+      writer = it->second;
+      live_.insert(key);
+    }
+    store::Batch batch;
+    for (const auto& s : samples) {
+      if (s.labels.metric_name() == "ALERTS" || s.labels.metric_name() == "ALERTS_FOR_STATE") {
+        batch.describe(std::string(s.labels.metric_name()), store::MetricType::gauge,
+                       s.labels.metric_name() == "ALERTS" ? "Alerts pending or firing, by rule and labels."
+                                                          : "The time an alert became active, in seconds.");
+      }
+      batch.add(s.labels, s.v);
+    }
+    store_.commit(writer, batch, t);
+  }
+  // Retires the writers of rules that no longer exist.
+  void retire_except(const std::set<std::string>& keep_prefixes, Timestamp t) {
+    std::lock_guard lock(mutex_);
+    for (auto it = writers_.begin(); it != writers_.end();) {
+      bool keep = false;
+      for (const auto& p : keep_prefixes) keep = keep || it->first.starts_with(p);
+      if (keep) {
+        ++it;
+        continue;
+      }
+      store_.retire_writer(it->second, t);
+      it = writers_.erase(it);
+    }
+  }
+
+ private:
+  store::Store& store_;
+  Duration interval_;
+  std::mutex mutex_;
+  std::map<std::string, store::WriterId> writers_;
+  std::set<std::string> live_;
+};
+
+class RuleManager::Metrics final : public prometheus::Collectable {
+ public:
+  explicit Metrics(const RuleManager& m) : manager_(m) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    auto family = [](const char* name, const char* help, prometheus::MetricType type) {
+      prometheus::MetricFamily f;
+      f.name = name;
+      f.help = help;
+      f.type = type;
+      return f;
+    };
+    auto duration = family("tocsin_rule_group_duration_seconds", "How long the last evaluation of the group took.",
+                           prometheus::MetricType::Gauge);
+    auto last = family("tocsin_rule_group_last_evaluation_timestamp_seconds",
+                       "When the group was last evaluated.", prometheus::MetricType::Gauge);
+    auto interval = family("tocsin_rule_group_interval_seconds", "The group's evaluation interval.",
+                           prometheus::MetricType::Gauge);
+    auto rules = family("tocsin_rule_group_rules", "Rules in the group.", prometheus::MetricType::Gauge);
+    auto evaluations = family("tocsin_rule_evaluations_total", "Rule evaluations, by group.",
+                              prometheus::MetricType::Counter);
+    auto failures = family("tocsin_rule_evaluation_failures_total", "Rule evaluations that failed, by group and rule.",
+                           prometheus::MetricType::Counter);
+    auto missed = family("tocsin_rule_group_iterations_missed_total",
+                         "Evaluations skipped because the previous one was still running.",
+                         prometheus::MetricType::Counter);
+    auto alerts = family("tocsin_alerts", "Alert instances by state.", prometheus::MetricType::Gauge);
+    auto reload = family("tocsin_rules_last_reload_successful", "Whether the last rule reload succeeded.",
+                         prometheus::MetricType::Gauge);
+    auto metric = [](std::vector<std::pair<std::string, std::string>> labels, double v, bool counter) {
+      prometheus::ClientMetric m;
+      for (auto& [k, val] : labels) m.label.push_back({k, val});
+      if (counter) {
+        m.counter.value = v;
+      } else {
+        m.gauge.value = v;
+      }
+      return m;
+    };
+    double pending = 0, firing = 0;
+    {
+      std::lock_guard lock(manager_.mutex_);
+      for (const auto& s : manager_.groups_) {
+        const Group& g = *s->group;
+        const std::string key = g.key();
+        duration.metric.push_back(metric({{"rule_group", key}}, g.last_duration_seconds(), false));
+        last.metric.push_back(metric({{"rule_group", key}}, static_cast<double>(g.last_evaluation()) / 1000, false));
+        interval.metric.push_back(
+            metric({{"rule_group", key}}, std::chrono::duration<double>(g.interval()).count(), false));
+        rules.metric.push_back(metric({{"rule_group", key}}, static_cast<double>(g.definition().rules.size()), false));
+        missed.metric.push_back(metric({{"rule_group", key}}, static_cast<double>(s->missed.load()), true));
+        const auto health = g.health();
+        double evals = 0;
+        for (std::size_t i = 0; i < health.size(); ++i) {
+          evals += static_cast<double>(health[i].evaluations);
+          failures.metric.push_back(metric({{"rule", g.definition().rules[i].name}, {"rule_group", key}},
+                                           static_cast<double>(health[i].failures), true));
+        }
+        evaluations.metric.push_back(metric({{"rule_group", key}}, evals, true));
+        for (const auto& [rule, a] : g.active_alerts()) {
+          (a.state == alerting::AlertState::firing ? firing : pending) += 1;
+        }
+      }
+    }
+    alerts.metric.push_back(metric({{"state", "firing"}}, firing, false));
+    alerts.metric.push_back(metric({{"state", "pending"}}, pending, false));
+    reload.metric.push_back(metric({}, reload_ok.load() ? 1 : 0, false));
+    return {duration, last, interval, rules, evaluations, failures, missed, alerts, reload};
+  }
+  std::atomic<bool> reload_ok{true};
+
+ private:
+  const RuleManager& manager_;
+};
+
+RuleManager::RuleManager(asio::io_context& io, asio::thread_pool& pool, store::Store& store, const Clock& clock,
+                         std::shared_ptr<spdlog::logger> log, alerting::AlertSink* sink)
+    : io_(io),
+      pool_(pool),
+      store_(store),
+      clock_(clock),
+      log_(std::move(log)),
+      sink_(sink),
+      output_(std::make_unique<Output>(store, std::chrono::seconds(15))),
+      metrics_(std::make_shared<Metrics>(*this)) {}
+
+RuleManager::~RuleManager() { stop(); }
+
+config::Diagnostics RuleManager::load(const std::vector<std::string>& files, const ManagerSettings& settings) {
+  config::Diagnostics diagnostics;
+  std::vector<GroupDefinition> definitions = load_rule_files(files, diagnostics);
+  if (!diagnostics.empty()) {
+    diagnostics.sort();
+    metrics_->reload_ok = false;
+    return diagnostics;
+  }
+  std::vector<std::shared_ptr<Scheduled>> next;
+  for (auto& def : definitions) {
+    next.push_back(std::make_shared<Scheduled>(io_, std::make_unique<Group>(std::move(def), settings.evaluation_interval)));
+  }
+  std::vector<std::shared_ptr<Scheduled>> old;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& n : next) {
+      for (auto& o : groups_) {
+        if (o->group->key() == n->group->key()) n->group->take_state_from(*o->group);
+      }
+    }
+    settings_ = settings;
+    if (!restored_) {
+      restore_state(next);
+      restored_ = true;
+    }
+    old = std::move(groups_);
+    groups_ = next;
+  }
+  for (auto& o : old) {
+    o->cancelled = true;
+    o->timer.cancel();
+  }
+  std::set<std::string> keys;
+  for (auto& n : next) keys.insert(n->group->key() + ";");
+  output_->retire_except(keys, clock_.now_ms());
+  metrics_->reload_ok = true;
+  for (auto& n : next) schedule(n);
+  std::size_t rules = 0;
+  for (auto& n : next) rules += n->group->definition().rules.size();
+  log_->info("loaded {} rule group(s) with {} rule(s) from {} file(s)", next.size(), rules, files.size());
+  return diagnostics;
+}
+
+void RuleManager::stop() {
+  std::lock_guard lock(mutex_);
+  for (auto& s : groups_) {
+    s->cancelled = true;
+    s->timer.cancel();
+  }
+}
+
+void RuleManager::schedule(const std::shared_ptr<Scheduled>& s) {
+  if (s->cancelled) return;
+  // Groups start at an offset within their interval derived from their name, as Prometheus spreads
+  // them, so that many groups do not all run in the same instant.
+  const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(s->group->interval());
+  const Timestamp now = clock_.now_ms();
+  const auto offset = static_cast<Timestamp>(std::hash<std::string>{}(s->group->key()) %
+                                             static_cast<std::size_t>(std::max<Timestamp>(1, interval.count())));
+  Timestamp next = now - (now % interval.count()) + offset;
+  if (next <= now) next += interval.count();
+  s->timer.expires_after(std::chrono::milliseconds(next - now));
+  s->timer.async_wait([this, s](boost::system::error_code ec) {
+    if (ec || s->cancelled) return;
+    if (s->running.exchange(true)) {
+      ++s->missed;
+    } else {
+      asio::post(pool_, [this, s] {
+        evaluate(s);
+        s->running = false;
+      });
+    }
+    schedule(s);
+  });
+}
+
+void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
+  ManagerSettings settings;
+  {
+    std::lock_guard lock(mutex_);
+    settings = settings_;
+  }
+  promql::Engine engine(settings.engine);
+  std::vector<alerting::Alert> alerts = s->group->evaluate(engine, store_, *output_, clock_.now_ms(), settings.eval);
+  const auto health = s->group->health();
+  for (std::size_t i = 0; i < health.size(); ++i) {
+    const auto& h = health[i];
+    if (!h.last_error.empty() && h.failures == 1) {
+      log_->warn("rule {} in group {} failed: {}", s->group->definition().rules[i].name, s->group->key(), h.last_error);
+    }
+  }
+  if (!settings.state_file.empty()) {
+    std::string state = s->group->save_state().dump();
+    if (state != s->last_state) {
+      s->last_state = std::move(state);
+      persist_state();
+    }
+  }
+  if (sink_ != nullptr) sink_->send(s->group->key(), alerts, clock_.now_ms());
+}
+
+void RuleManager::evaluate_all_now() {
+  std::vector<std::shared_ptr<Scheduled>> groups;
+  {
+    std::lock_guard lock(mutex_);
+    groups = groups_;
+  }
+  for (auto& s : groups) evaluate(s);
+}
+
+void RuleManager::persist_state() {
+  std::lock_guard lock(mutex_);
+  if (settings_.state_file.empty()) return;
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& s : groups_) {
+    nlohmann::json g = s->group->save_state();
+    if (!g["rules"].empty()) groups.push_back(std::move(g));
+  }
+  const std::string content = nlohmann::json{{"version", 1}, {"groups", groups}}.dump(1) + "\n";
+  if (content == last_state_) return;
+  try {
+    write_file_atomically(settings_.state_file, content);
+    last_state_ = content;
+  } catch (const std::exception& e) {
+    log_->error("cannot save alert state: {}", e.what());
+  }
+}
+
+void RuleManager::restore_state(std::vector<std::shared_ptr<Scheduled>>& groups) {
+  const std::string& path = settings_.state_file;
+  if (path.empty()) return;
+  std::ifstream in(path);
+  if (!in) {
+    if (errno != ENOENT) log_->warn("cannot read alert state {}: {}", path, std::strerror(errno));
+    return;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json state = nlohmann::json::parse(text.str(), nullptr, false);
+  if (state.is_discarded() || !state.is_object() || !state.contains("groups") || !state["groups"].is_array()) {
+    const std::string aside = path + ".corrupt-" + std::to_string(clock_.now_ms() / 1000);
+    std::error_code ec;
+    fs::rename(path, aside, ec);
+    log_->error("alert state {} is corrupt; moved it to {} and starting without it", path, aside);
+    return;
+  }
+  std::size_t restored = 0;
+  for (const auto& g : state["groups"]) {
+    const std::string key = g.value("group", "");
+    for (auto& s : groups) {
+      if (s->group->key() != key) continue;
+      s->group->restore_state(g);
+      restored += s->group->active_alerts().size();
+    }
+  }
+  last_state_ = text.str();
+  log_->info("restored {} active alert(s) from {}", restored, path);
+}
+
+nlohmann::json RuleManager::rules_json() const {
+  std::lock_guard lock(mutex_);
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& s : groups_) {
+    const Group& g = *s->group;
+    const auto health = g.health();
+    const auto alerts = g.active_alerts();
+    nlohmann::json rules = nlohmann::json::array();
+    for (std::size_t i = 0; i < g.definition().rules.size(); ++i) {
+      const RuleDefinition& rule = g.definition().rules[i];
+      const RuleHealth& h = health[i];
+      nlohmann::json labels = nlohmann::json::object();
+      for (const auto& [k, v] : rule.label_texts) labels[k] = v;
+      nlohmann::json r = {{"name", rule.name},
+                          {"query", promql::to_string(*rule.expr)},
+                          {"labels", labels},
+                          {"health", h.evaluations == 0 ? "unknown" : h.last_error.empty() ? "ok" : "err"},
+                          {"lastError", h.last_error},
+                          {"evaluationTime", h.last_duration_seconds},
+                          {"lastEvaluation", rfc3339(h.last_evaluation)}};
+      if (rule.kind == RuleDefinition::Kind::recording) {
+        r["type"] = "recording";
+      } else {
+        r["type"] = "alerting";
+        nlohmann::json annotations = nlohmann::json::object();
+        for (const auto& [k, v] : rule.annotation_texts) annotations[k] = v;
+        r["annotations"] = annotations;
+        r["duration"] = std::chrono::duration<double>(rule.for_duration).count();
+        r["keepFiringFor"] = std::chrono::duration<double>(rule.keep_firing_for).count();
+        nlohmann::json list = nlohmann::json::array();
+        std::string state = "inactive";
+        for (const auto& [def, a] : alerts) {
+          if (def != &rule) continue;
+          list.push_back(alert_json(rule, a));
+          if (a.state == alerting::AlertState::firing) state = "firing";
+          if (a.state == alerting::AlertState::pending && state == "inactive") state = "pending";
+        }
+        r["alerts"] = list;
+        r["state"] = state;
+        if (!rule.tiers.empty()) {
+          nlohmann::json tiers = nlohmann::json::array();
+          for (const Tier& t : rule.tiers) {
+            nlohmann::json tier = {{"severity", t.severity}, {"for", std::chrono::duration<double>(t.for_duration).count()}};
+            tier.update(threshold_json(t.threshold));
+            tiers.push_back(tier);
+          }
+          r["tiers"] = tiers;
+        }
+        if (rule.clear) {
+          nlohmann::json clear = {{"for", std::chrono::duration<double>(rule.clear->for_duration).count()}};
+          clear.update(threshold_json(rule.clear->threshold));
+          r["clear"] = clear;
+        }
+        if (!rule.escalation.empty()) r["escalation"] = rule.escalation;
+      }
+      rules.push_back(std::move(r));
+    }
+    groups.push_back({{"name", g.definition().name},
+                      {"file", g.definition().file},
+                      {"interval", std::chrono::duration<double>(g.interval()).count()},
+                      {"limit", g.definition().limit},
+                      {"rules", rules},
+                      {"evaluationTime", g.last_duration_seconds()},
+                      {"lastEvaluation", rfc3339(g.last_evaluation())}});
+  }
+  return {{"status", "success"}, {"data", {{"groups", groups}}}};
+}
+
+nlohmann::json RuleManager::alerts_json() const {
+  std::lock_guard lock(mutex_);
+  nlohmann::json alerts = nlohmann::json::array();
+  for (const auto& s : groups_) {
+    for (const auto& [rule, a] : s->group->active_alerts()) alerts.push_back(alert_json(*rule, a));
+  }
+  return {{"status", "success"}, {"data", {{"alerts", alerts}}}};
+}
+
+}  // namespace tocsin::rules
+
+namespace tocsin::rules {
+std::shared_ptr<prometheus::Collectable> RuleManager::metrics() const { return metrics_; }
+}  // namespace tocsin::rules

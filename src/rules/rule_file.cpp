@@ -1,0 +1,374 @@
+// Rule file loading and validation (Prometheus's rulefmt rules, plus tocsin's tiers).
+
+#include "tocsin/rules/rule_file.hpp"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "tocsin/config/decoder.hpp"
+#include "tocsin/core/labels.hpp"
+#include "tocsin/promql/parser.hpp"
+
+namespace tocsin::rules {
+
+std::string Threshold::to_string() const {
+  std::ostringstream out;
+  out << (direction == Direction::above ? "above " : "below ") << value;
+  return out.str();
+}
+
+namespace {
+
+using config::Node;
+
+// The position in the file of a PromQL error at (line, column) of an expression written as the YAML
+// scalar `node`: plain, quoted, or a block scalar (| or >) whose content starts on the next line.
+config::Position expr_position(const Node& node, const std::string& file_text, std::size_t line, std::size_t column) {
+  config::Position p = node.position();
+  const YAML::Mark mark = node.yaml().Mark();
+  if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) >= file_text.size()) return p;
+  const char first = file_text[static_cast<std::size_t>(mark.pos)];
+  if (first == '|' || first == '>') {
+    const std::size_t next = file_text.find('\n', static_cast<std::size_t>(mark.pos));
+    std::size_t indent = 0;
+    if (next != std::string::npos) {
+      while (next + 1 + indent < file_text.size() && file_text[next + 1 + indent] == ' ') ++indent;
+    }
+    p.line = p.line + static_cast<int>(line);
+    p.column = static_cast<int>(indent + column);
+    return p;
+  }
+  const int quote = first == '"' || first == '\'' ? 1 : 0;
+  p.line += static_cast<int>(line) - 1;
+  p.column = line == 1 ? p.column + quote + static_cast<int>(column) - 1 : static_cast<int>(column);
+  return p;
+}
+
+std::optional<std::string> raw_string(const Node& node) { return node.as_raw_string(); }
+
+void decode_templates(const Node& node, bool is_labels, std::vector<std::pair<std::string, Template>>& out,
+                      std::vector<std::pair<std::string, std::string>>& texts) {
+  if (node.is_null()) return;
+  if (!node.is_map()) {
+    node.error("expected a mapping of names to strings, got " + node.kind());
+    return;
+  }
+  for (const auto& entry : node.yaml()) {
+    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    Node child = node.child(entry.second, key);
+    if (!is_valid_label_name(key) || (is_labels && key == kMetricNameLabel)) {
+      child.error(std::string("invalid ") + (is_labels ? "label" : "annotation") + " name: \"" + key + "\"");
+      continue;
+    }
+    auto text = raw_string(child);
+    if (!text) continue;
+    try {
+      out.emplace_back(key, Template(*text));
+      texts.emplace_back(key, *text);
+    } catch (const TemplateError& e) {
+      child.error(e.what());
+    }
+  }
+  auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::sort(out.begin(), out.end(), by_name);
+  std::sort(texts.begin(), texts.end(), by_name);
+}
+
+std::optional<Threshold> decode_threshold(config::MapDecoder& map, const Node& node) {
+  auto above = map.get("above");
+  auto below = map.get("below");
+  if (above && below) {
+    node.error("give either `above` or `below`, not both");
+    return std::nullopt;
+  }
+  if (!above && !below) {
+    node.error("missing `above` or `below` (the threshold)");
+    return std::nullopt;
+  }
+  Threshold t;
+  t.direction = above ? Threshold::Direction::above : Threshold::Direction::below;
+  auto v = (above ? *above : *below).as_double();
+  if (!v) return std::nullopt;
+  t.value = *v;
+  return t;
+}
+
+void decode_tiers(const Node& node, RuleDefinition& rule) {
+  if (!node.is_map()) {
+    node.error("expected a mapping of severities to {above|below, for}, e.g. warning: { above: 0.8, for: 5m }");
+    return;
+  }
+  for (const auto& entry : node.yaml()) {
+    const std::string severity = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    Node child = node.child(entry.second, severity);
+    if (severity.empty()) {
+      child.error("empty severity name");
+      continue;
+    }
+    config::MapDecoder map(child);
+    if (!map.valid()) continue;
+    Tier tier;
+    tier.severity = severity;
+    auto threshold = decode_threshold(map, child);
+    map.optional("for", tier.for_duration);
+    map.finish();
+    if (!threshold) continue;
+    tier.threshold = *threshold;
+    rule.tiers.push_back(std::move(tier));
+  }
+  if (rule.tiers.empty()) node.error("at least one tier is needed");
+}
+
+// A less severe tier that a more severe one always pre-empts can never fire.
+void check_tiers(const Node& node, const RuleDefinition& rule) {
+  for (std::size_t i = 0; i < rule.tiers.size(); ++i) {
+    for (std::size_t j = i + 1; j < rule.tiers.size(); ++j) {
+      const Tier& lo = rule.tiers[i];
+      const Tier& hi = rule.tiers[j];
+      if (lo.threshold.direction != hi.threshold.direction) continue;
+      const bool implied = lo.threshold.direction == Threshold::Direction::above
+                               ? lo.threshold.value >= hi.threshold.value
+                               : lo.threshold.value <= hi.threshold.value;
+      if (implied && lo.for_duration >= hi.for_duration) {
+        node.error("tier \"" + lo.severity + "\" (" + lo.threshold.to_string() + " for " +
+                   format_duration(lo.for_duration) + ") can never fire: \"" + hi.severity + "\" (" +
+                   hi.threshold.to_string() + " for " + format_duration(hi.for_duration) +
+                   ") fires first on the same values; list tiers from least to most severe");
+      }
+    }
+  }
+  if (rule.clear) {
+    for (const Tier& t : rule.tiers) {
+      const bool opposite = t.threshold.direction != rule.clear->threshold.direction;
+      const bool ok = !opposite ? false
+                                : t.threshold.direction == Threshold::Direction::above
+                                      ? rule.clear->threshold.value <= t.threshold.value
+                                      : rule.clear->threshold.value >= t.threshold.value;
+      if (!ok) {
+        node.error("clear (" + rule.clear->threshold.to_string() + ") must be on the other side of every tier's " +
+                   "threshold, but tier \"" + t.severity + "\" is " + t.threshold.to_string());
+        break;
+      }
+    }
+  }
+}
+
+void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file_text) {
+  config::MapDecoder map(node);
+  if (!map.valid()) return;
+  rule.position = node.position();
+  auto record = map.get("record");
+  auto alert = map.get("alert");
+  if (record && alert) {
+    node.error("only one of 'record' and 'alert' must be set");
+  } else if (!record && !alert) {
+    node.error("one of 'record' or 'alert' must be set");
+  }
+  if (record) {
+    rule.kind = RuleDefinition::Kind::recording;
+    if (auto name = raw_string(*record)) {
+      rule.name = *name;
+      if (!is_valid_metric_name(rule.name)) record->error("invalid recording rule name: \"" + rule.name + "\"");
+    }
+  } else if (alert) {
+    rule.kind = RuleDefinition::Kind::alerting;
+    if (auto name = raw_string(*alert)) {
+      rule.name = *name;
+      if (rule.name.empty()) alert->error("alert name must not be empty");
+    }
+  }
+  if (auto expr = map.get("expr"); expr && !expr->is_null()) {
+    if (auto text = raw_string(*expr)) {
+      rule.expr_text = *text;
+      try {
+        rule.expr = promql::parse(*text);
+        const promql::ValueType type = rule.expr->type;
+        if (rule.kind == RuleDefinition::Kind::alerting && type != promql::ValueType::vector) {
+          expr->error("an alerting rule's expression must be an instant vector, got " +
+                      std::string(promql::to_string(type)));
+        } else if (type != promql::ValueType::vector && type != promql::ValueType::scalar) {
+          expr->error("a recording rule's expression must be an instant vector or a scalar, got " +
+                      std::string(promql::to_string(type)));
+        }
+      } catch (const promql::ParseError& e) {
+        config::Position p = expr_position(*expr, file_text, e.line(), e.column());
+        node.context().diagnostics->error(p, expr->path(), "could not parse expression: " + e.message());
+      }
+    }
+  } else {
+    node.error("field 'expr' must be set in rule");
+  }
+  const bool recording = rule.kind == RuleDefinition::Kind::recording;
+  if (auto n = map.get("for"); n && !n->is_null()) {
+    if (recording) n->error("invalid field 'for' in recording rule");
+    if (auto d = n->as_duration()) rule.for_duration = *d;
+  }
+  if (auto n = map.get("keep_firing_for"); n && !n->is_null()) {
+    if (recording) n->error("invalid field 'keep_firing_for' in recording rule");
+    if (auto d = n->as_duration()) rule.keep_firing_for = *d;
+  }
+  if (auto n = map.get("labels")) decode_templates(*n, true, rule.labels, rule.label_texts);
+  if (auto n = map.get("annotations"); n && !n->is_null()) {
+    if (recording) n->error("invalid field 'annotations' in recording rule");
+    decode_templates(*n, false, rule.annotations, rule.annotation_texts);
+  }
+  if (auto n = map.get("escalation"); n && !n->is_null()) {
+    if (recording) n->error("invalid field 'escalation' in recording rule");
+    if (auto s = raw_string(*n)) rule.escalation = *s;
+  }
+  if (auto n = map.get("tiers"); n && !n->is_null()) {
+    if (recording) {
+      n->error("invalid field 'tiers' in recording rule");
+    } else {
+      decode_tiers(*n, rule);
+      if (rule.for_duration > Duration(0)) {
+        n->error("a tiered rule takes `for` per tier, not on the rule");
+      }
+      for (const auto& [name, tmpl] : rule.label_texts) {
+        if (name == "severity") n->error("a tiered rule's severity label comes from its tiers; remove labels.severity");
+      }
+    }
+  }
+  if (auto n = map.get("clear"); n && !n->is_null()) {
+    if (rule.tiers.empty()) {
+      n->error("`clear` needs `tiers`");
+    } else {
+      config::MapDecoder clear_map(*n);
+      if (clear_map.valid()) {
+        Clear clear;
+        auto threshold = decode_threshold(clear_map, *n);
+        clear_map.optional("for", clear.for_duration);
+        clear_map.finish();
+        if (threshold) {
+          clear.threshold = *threshold;
+          rule.clear = clear;
+        }
+      }
+    }
+  }
+  if (!rule.tiers.empty()) check_tiers(node, rule);
+  map.finish();
+}
+
+void decode_group(const Node& node, GroupDefinition& group, const std::string& file_text) {
+  config::MapDecoder map(node);
+  if (!map.valid()) return;
+  if (auto n = map.get("name"); n && !n->is_null()) {
+    if (auto s = raw_string(*n)) group.name = *s;
+  }
+  if (group.name.empty()) node.error("Groupname must not be empty");
+  if (auto n = map.get("interval"); n && !n->is_null()) {
+    if (auto d = n->as_duration()) {
+      if (*d <= Duration(0)) n->error("interval must be positive");
+      group.interval = *d;
+    }
+  }
+  if (auto n = map.get("limit"); n && !n->is_null()) {
+    if (auto v = n->as_int()) {
+      if (*v < 0) n->error("limit must not be negative");
+      group.limit = static_cast<std::size_t>(std::max(0LL, *v));
+    }
+  }
+  auto rules = map.get("rules");
+  if (rules && !rules->is_null()) {
+    if (!rules->is_sequence()) {
+      rules->error("expected a list of rules, got " + rules->kind());
+    } else {
+      for (const Node& item : rules->items()) {
+        RuleDefinition rule;
+        decode_rule(item, rule, file_text);
+        group.rules.push_back(std::move(rule));
+      }
+    }
+  }
+  // Two rules producing the same series (same name and fixed labels) would overwrite each other.
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < group.rules.size(); ++i) {
+    const RuleDefinition& r = group.rules[i];
+    std::string key = (r.kind == RuleDefinition::Kind::recording ? "record " : "alert ") + r.name;
+    for (const auto& [name, text] : r.label_texts) key += "," + name + "=" + text;
+    if (!r.tiers.empty()) key += ",tiered";
+    if (!seen.insert(key).second) {
+      node.context().diagnostics->error(r.position, node.path() + ".rules[" + std::to_string(i) + "]",
+                                        "duplicate rule: \"" + r.name + "\" with the same labels is already in group \"" +
+                                            group.name + "\"");
+    }
+  }
+  map.finish();
+}
+
+std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::string& file, const std::string& text,
+                                            config::Diagnostics& diagnostics) {
+  std::vector<GroupDefinition> groups;
+  config::DecodeContext ctx{file, "", &diagnostics, nullptr};
+  Node node(root, "", &ctx);
+  if (node.is_null()) return groups;  // an empty file holds no groups
+  config::MapDecoder map(node);
+  if (!map.valid()) return groups;
+  if (auto list = map.get("groups"); list && !list->is_null()) {
+    std::set<std::string> names;
+    for (const Node& item : list->items()) {
+      GroupDefinition group;
+      group.file = file;
+      decode_group(item, group, text);
+      if (!group.name.empty() && !names.insert(group.name).second) {
+        item.error("groupname: \"" + group.name + "\" is repeated in the same file");
+      }
+      groups.push_back(std::move(group));
+    }
+  }
+  map.finish();
+  return groups;
+}
+
+}  // namespace
+
+std::vector<GroupDefinition> parse_rule_text(const std::string& text, const std::string& file,
+                                             config::Diagnostics& diagnostics) {
+  YAML::Node root = config::parse_yaml_string(text, file, diagnostics);
+  if (!root) return {};
+  return parse_document(root, file, text, diagnostics);
+}
+
+std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files, config::Diagnostics& diagnostics) {
+  std::vector<GroupDefinition> groups;
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    if (!in) {
+      diagnostics.error({file, 0, 0}, "", "cannot read rule file");
+      continue;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = parse_rule_text(text.str(), file, diagnostics);
+    for (auto& g : parsed) groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patterns, const std::string& base_dir,
+                                           const std::string& config_file, config::Diagnostics& diagnostics) {
+  std::vector<std::string> files;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    const std::string& pattern = patterns[i];
+    const std::string resolved = pattern.starts_with("/") || base_dir.empty() ? pattern : base_dir + "/" + pattern;
+    glob_t g{};
+    const int rc = ::glob(resolved.c_str(), 0, nullptr, &g);
+    if (rc == 0) {
+      for (std::size_t k = 0; k < g.gl_pathc; ++k) files.emplace_back(g.gl_pathv[k]);
+    } else if (rc != GLOB_NOMATCH) {
+      diagnostics.error({config_file, 0, 0}, "rule_files[" + std::to_string(i) + "]",
+                        "cannot expand \"" + pattern + "\"");
+    }
+    globfree(&g);
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
+}
+
+}  // namespace tocsin::rules

@@ -1,0 +1,390 @@
+// The rule unit-test runner, following promtool's unittest.go: rules are evaluated at every
+// evaluation_interval from 0 to the last eval_time; alerts are compared at the evaluation at or
+// just before each eval_time; expressions are evaluated afterwards over input and recorded series.
+
+#include "tocsin/rules/unit_test.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "tocsin/config/decoder.hpp"
+#include "tocsin/promql/parser.hpp"
+#include "tocsin/promql/series_notation.hpp"
+#include "tocsin/rules/group.hpp"
+
+namespace tocsin::rules {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Recording results into memory, with staleness markers for series that stop, as the store does.
+class MemoryOutput final : public RuleOutput {
+ public:
+  explicit MemoryOutput(promql::MemoryQuerier& data) : data_(data) {}
+  void write(const std::string& key, const std::vector<promql::Sample>& samples, Timestamp t) override {
+    std::set<Labels>& before = previous_[key];
+    std::set<Labels> now;
+    for (const auto& s : samples) {
+      data_.add(s.labels, {t, s.v});
+      now.insert(s.labels);
+    }
+    for (const Labels& l : before) {
+      if (!now.count(l)) data_.add(l, {t, stale_nan()});
+    }
+    before = std::move(now);
+  }
+
+ private:
+  promql::MemoryQuerier& data_;
+  std::map<std::string, std::set<Labels>> previous_;
+};
+
+std::optional<Duration> duration_of(const config::Node& node) {
+  if (node.is_scalar() && node.yaml().Scalar() == "0") return Duration(0);
+  return node.as_duration();
+}
+
+std::optional<double> value_of(const config::Node& node) {
+  if (!node.is_scalar()) {
+    node.error("expected a number, got " + node.kind());
+    return std::nullopt;
+  }
+  const std::string s = node.yaml().Scalar();
+  if (s == "NaN" || s == "nan") return std::nan("");
+  if (s == "Inf" || s == "+Inf" || s == "inf") return std::numeric_limits<double>::infinity();
+  if (s == "-Inf" || s == "-inf") return -std::numeric_limits<double>::infinity();
+  return node.as_double();
+}
+
+bool almost_equal(double a, double b) {
+  if (std::isnan(a) && std::isnan(b)) return true;
+  if (a == b) return true;
+  const double diff = std::fabs(a - b);
+  const double scale = std::max(std::fabs(a), std::fabs(b));
+  return diff <= 1e-9 * scale || diff < 1e-12;
+}
+
+std::string format_time(Timestamp t) { return format_duration(Duration(t)); }
+
+struct AlertExpectation {
+  Labels labels;
+  Labels annotations;
+};
+struct AlertTest {
+  Timestamp eval_time = 0;
+  std::string alertname;
+  std::vector<AlertExpectation> expected;
+};
+struct ExprSample {
+  Labels labels;
+  double value = 0;
+};
+struct ExprTest {
+  std::string expr;
+  Timestamp eval_time = 0;
+  std::vector<ExprSample> expected;
+};
+struct InputSeries {
+  Labels labels;
+  std::vector<promql::SeriesValue> values;
+};
+struct TestCase {
+  std::string name;
+  Duration interval{0};
+  std::vector<InputSeries> input;
+  Labels external_labels;
+  std::string external_url;
+  std::vector<AlertTest> alert_tests;
+  std::vector<ExprTest> expr_tests;
+};
+struct TestFile {
+  std::vector<std::string> rule_files;
+  Duration evaluation_interval = std::chrono::minutes(1);
+  std::vector<std::string> group_eval_order;
+  std::vector<TestCase> tests;
+};
+
+Labels labels_map(const config::Node& node) {
+  std::map<std::string, std::string> m;
+  config::decode(node, m);
+  LabelsBuilder b;
+  for (const auto& [k, v] : m) b.set(k, v);
+  return b.build();
+}
+
+TestFile decode_test_file(const config::Node& root) {
+  TestFile file;
+  config::MapDecoder map(root);
+  if (auto n = map.get("rule_files")) config::decode(*n, file.rule_files);
+  if (auto n = map.get("evaluation_interval"); n && !n->is_null()) {
+    if (auto d = duration_of(*n)) file.evaluation_interval = *d;
+  }
+  if (auto n = map.get("group_eval_order")) config::decode(*n, file.group_eval_order);
+  map.accept("fuzzy_compare");
+  if (auto tests = map.get("tests"); tests && !tests->is_null()) {
+    for (const config::Node& t : tests->items()) {
+      TestCase tc;
+      tc.interval = file.evaluation_interval;
+      config::MapDecoder tm(t);
+      if (!tm.valid()) continue;
+      tm.optional("name", tc.name);
+      if (auto n = tm.get("interval"); n && !n->is_null()) {
+        if (auto d = duration_of(*n)) tc.interval = *d;
+      }
+      if (auto n = tm.get("external_labels"); n && !n->is_null()) tc.external_labels = labels_map(*n);
+      tm.optional("external_url", tc.external_url);
+      if (auto list = tm.get("input_series"); list && !list->is_null()) {
+        for (const config::Node& s : list->items()) {
+          config::MapDecoder sm(s);
+          std::string series, values;
+          sm.required("series", series);
+          sm.optional("values", values);
+          sm.finish();
+          try {
+            tc.input.push_back({promql::parse_series_labels(series), promql::expand_series_values(values)});
+          } catch (const std::exception& e) {
+            s.error(e.what());
+          }
+        }
+      }
+      if (auto list = tm.get("alert_rule_test"); list && !list->is_null()) {
+        for (const config::Node& a : list->items()) {
+          AlertTest at;
+          config::MapDecoder am(a);
+          if (auto n = am.get("eval_time"); n && !n->is_null()) {
+            if (auto d = duration_of(*n)) at.eval_time = d->count();
+          }
+          am.required("alertname", at.alertname);
+          if (auto exp = am.get("exp_alerts"); exp && !exp->is_null()) {
+            for (const config::Node& e : exp->items()) {
+              config::MapDecoder em(e);
+              AlertExpectation x;
+              if (auto n = em.get("exp_labels"); n && !n->is_null()) x.labels = labels_map(*n);
+              if (auto n = em.get("exp_annotations"); n && !n->is_null()) x.annotations = labels_map(*n);
+              em.finish();
+              LabelsBuilder b(x.labels);
+              b.set("alertname", at.alertname);
+              x.labels = b.build();
+              at.expected.push_back(std::move(x));
+            }
+          }
+          am.finish();
+          tc.alert_tests.push_back(std::move(at));
+        }
+      }
+      if (auto list = tm.get("promql_expr_test"); list && !list->is_null()) {
+        for (const config::Node& e : list->items()) {
+          ExprTest et;
+          config::MapDecoder em(e);
+          em.required("expr", et.expr);
+          if (auto n = em.get("eval_time"); n && !n->is_null()) {
+            if (auto d = duration_of(*n)) et.eval_time = d->count();
+          }
+          if (auto exp = em.get("exp_samples"); exp && !exp->is_null()) {
+            for (const config::Node& s : exp->items()) {
+              config::MapDecoder sm(s);
+              ExprSample x;
+              std::string labels;
+              sm.optional("labels", labels);
+              if (auto n = sm.get("value"); n && !n->is_null()) {
+                if (auto v = value_of(*n)) x.value = *v;
+              }
+              sm.accept("histogram");
+              sm.finish();
+              try {
+                if (!labels.empty()) x.labels = promql::parse_series_labels(labels);
+              } catch (const std::exception& ex) {
+                s.error(ex.what());
+              }
+              et.expected.push_back(std::move(x));
+            }
+          }
+          em.finish();
+          tc.expr_tests.push_back(std::move(et));
+        }
+      }
+      tm.finish();
+      file.tests.push_back(std::move(tc));
+    }
+  }
+  map.finish();
+  return file;
+}
+
+std::string alerts_text(const std::vector<AlertExpectation>& alerts) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < alerts.size(); ++i) {
+    out += "\n            " + std::to_string(i) + ":\n              Labels:" + alerts[i].labels.to_string() +
+           "\n              Annotations:" + alerts[i].annotations.to_string();
+  }
+  return out + (alerts.empty() ? "]" : "\n            ]");
+}
+
+std::string samples_text(const std::vector<ExprSample>& samples) {
+  std::string out;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (i) out += ", ";
+    out += samples[i].labels.to_string() + " " + promql::format_value(samples[i].value);
+  }
+  return out;
+}
+
+// Runs one test case; returns the failure messages.
+std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDefinition>& definitions,
+                                  const TestFile& file, const UnitTestOptions& options) {
+  std::vector<std::string> errors;
+  promql::MemoryQuerier data;
+  for (const InputSeries& s : tc.input) data.add_series(s.labels, s.values, 0, tc.interval);
+  MemoryOutput output(data);
+  promql::EngineOptions engine_options;
+  engine_options.compat = options.compat;
+  engine_options.default_subquery_step = file.evaluation_interval;
+  promql::Engine engine(engine_options);
+
+  std::vector<std::unique_ptr<Group>> groups;
+  for (const GroupDefinition& g : definitions) groups.push_back(std::make_unique<Group>(g, file.evaluation_interval));
+  EvalSettings settings{tc.external_labels, tc.external_url};
+
+  Timestamp max_time = 0;
+  for (const auto& a : tc.alert_tests) max_time = std::max(max_time, a.eval_time);
+  for (const auto& e : tc.expr_tests) max_time = std::max(max_time, e.eval_time);
+  std::vector<const AlertTest*> alert_tests;
+  for (const auto& a : tc.alert_tests) alert_tests.push_back(&a);
+  std::stable_sort(alert_tests.begin(), alert_tests.end(),
+                   [](const AlertTest* a, const AlertTest* b) { return a->eval_time < b->eval_time; });
+  std::size_t next = 0;
+  const Timestamp step = file.evaluation_interval.count();
+  for (Timestamp ts = 0; ts <= max_time; ts += step) {
+    for (auto& g : groups) {
+      g->evaluate(engine, data, output, ts, settings);
+      for (const RuleHealth& h : g->health()) {
+        if (!h.last_error.empty() && h.last_evaluation == ts) {
+          errors.push_back("    group " + g->definition().name + ", rule evaluation failed at " + format_time(ts) +
+                           ": " + h.last_error);
+        }
+      }
+    }
+    while (next < alert_tests.size() && alert_tests[next]->eval_time >= ts && alert_tests[next]->eval_time < ts + step) {
+      const AlertTest& at = *alert_tests[next++];
+      std::vector<AlertExpectation> got;
+      for (const auto& g : groups) {
+        for (const auto& [rule, a] : g->active_alerts()) {
+          if (rule->name == at.alertname && a.state == alerting::AlertState::firing) got.push_back({a.labels, a.annotations});
+        }
+      }
+      auto by_labels = [](const AlertExpectation& x, const AlertExpectation& y) {
+        return x.labels < y.labels || (x.labels == y.labels && x.annotations < y.annotations);
+      };
+      std::vector<AlertExpectation> expected = at.expected;
+      std::sort(got.begin(), got.end(), by_labels);
+      std::sort(expected.begin(), expected.end(), by_labels);
+      bool same = got.size() == expected.size();
+      for (std::size_t i = 0; same && i < got.size(); ++i) {
+        same = got[i].labels == expected[i].labels && got[i].annotations == expected[i].annotations;
+      }
+      if (!same) {
+        errors.push_back("    alertname: " + at.alertname + ", time: " + format_time(at.eval_time) +
+                         ", \n        exp:" + alerts_text(expected) + ", \n        got:" + alerts_text(got));
+      }
+    }
+  }
+
+  for (const ExprTest& et : tc.expr_tests) {
+    std::vector<ExprSample> got;
+    try {
+      promql::Value v = engine.instant(data, *promql::parse(et.expr), et.eval_time);
+      if (auto* s = std::get_if<promql::Scalar>(&v)) {
+        got.push_back({Labels{}, s->v});
+      } else if (auto* vec = std::get_if<promql::Vector>(&v)) {
+        for (const auto& s : *vec) got.push_back({s.labels, s.v});
+      } else {
+        errors.push_back("    expr: \"" + et.expr + "\", time: " + format_time(et.eval_time) +
+                         ", err: expression type " + std::string(promql::to_string(promql::type_of(v))) +
+                         " is not allowed in a test");
+        continue;
+      }
+    } catch (const std::exception& e) {
+      errors.push_back("    expr: \"" + et.expr + "\", time: " + format_time(et.eval_time) + ", err: " + e.what());
+      continue;
+    }
+    std::vector<ExprSample> expected = et.expected;
+    auto by_labels = [](const ExprSample& a, const ExprSample& b) { return a.labels < b.labels; };
+    std::sort(got.begin(), got.end(), by_labels);
+    std::sort(expected.begin(), expected.end(), by_labels);
+    bool same = got.size() == expected.size();
+    for (std::size_t i = 0; same && i < got.size(); ++i) {
+      same = got[i].labels == expected[i].labels && almost_equal(got[i].value, expected[i].value);
+    }
+    if (!same) {
+      errors.push_back("    expr: \"" + et.expr + "\", time: " + format_time(et.eval_time) + ",\n        exp: " +
+                       samples_text(expected) + "\n        got: " + samples_text(got));
+    }
+  }
+  return errors;
+}
+
+}  // namespace
+
+int run_unit_tests(const std::vector<std::string>& files, std::ostream& out, const UnitTestOptions& options) {
+  bool failed = false;
+  for (const std::string& path : files) {
+    out << "Unit Testing:  " << path << "\n";
+    config::Diagnostics diagnostics;
+    YAML::Node root = config::parse_yaml_file(path, diagnostics);
+    TestFile file;
+    if (root) {
+      config::DecodeContext ctx{path, fs::path(path).parent_path().string(), &diagnostics, nullptr};
+      file = decode_test_file(config::Node(root, "", &ctx));
+    }
+    std::vector<std::string> rule_files;
+    const fs::path dir = fs::path(path).parent_path();
+    if (diagnostics.empty()) {
+      rule_files = expand_rule_globs(file.rule_files, dir.string(), path, diagnostics);
+    }
+    std::vector<GroupDefinition> groups;
+    if (diagnostics.empty()) groups = load_rule_files(rule_files, diagnostics);
+    if (!diagnostics.empty()) {
+      out << "  FAILED:\n";
+      for (const auto& d : diagnostics.items()) out << "    " << d.to_string() << "\n";
+      out << "\n";
+      failed = true;
+      continue;
+    }
+    if (!file.group_eval_order.empty()) {
+      std::vector<GroupDefinition> ordered;
+      for (const std::string& name : file.group_eval_order) {
+        for (auto& g : groups) {
+          if (g.name == name) ordered.push_back(g);
+        }
+      }
+      if (ordered.size() != groups.size()) {
+        out << "  FAILED:\n    group_eval_order must list every group exactly once\n\n";
+        failed = true;
+        continue;
+      }
+      groups = std::move(ordered);
+    }
+    std::vector<std::string> errors;
+    for (const TestCase& tc : file.tests) {
+      auto case_errors = run_case(tc, groups, file, options);
+      if (!case_errors.empty() && !tc.name.empty()) errors.push_back("    name: " + tc.name + ",");
+      errors.insert(errors.end(), case_errors.begin(), case_errors.end());
+    }
+    if (errors.empty()) {
+      out << "  SUCCESS\n\n";
+    } else {
+      failed = true;
+      out << "  FAILED:\n";
+      for (const auto& e : errors) out << e << "\n";
+      out << "\n";
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace tocsin::rules
