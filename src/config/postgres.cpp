@@ -153,7 +153,7 @@ void decode_columns(const Node& node, PostgresCustomQuery& out) {
       } else if (column.name == "target") {
         value.error("label column \"target\" is taken: tocsin labels every sample with its instance name");
       }
-    } else if (!out.prefix.empty() && !is_valid_metric_name(out.prefix + "_" + column.name)) {
+    } else if (is_valid_metric_name(out.prefix) && !is_valid_metric_name(out.prefix + "_" + column.name)) {
       value.error("metric name " + quote(out.prefix + "_" + column.name) + " is not valid");
     }
     out.columns.push_back(std::move(column));

@@ -379,18 +379,20 @@ class PostgresCollector final : public Collector {
   // Runs one statement on `link`: a lost main connection ends the cycle (CollectError, target
   // down); on another database's connection it returns nullopt with the session dropped.
   std::optional<Table> run(Link& link, QueryHealth& h, const std::string& sql, const std::string& what,
-                           SteadyClock::time_point deadline, bool prepared = true) {
+                           SteadyClock::time_point deadline, bool prepared = true, Duration own_timeout = {}) {
     bool lost = false;
-    auto table = execute(link, h, sql, what, deadline, prepared, lost);
+    auto table = execute(link, h, sql, what, deadline, prepared, lost, own_timeout);
     if (lost && &link == &main_) throw CollectError(main_.error);
     return table;
   }
 
-  // Runs one statement with the watchdog armed for `deadline`. A lost connection drops the session,
-  // sets `lost` and returns nullopt; other failures are counted on `h`, logged once per change and
-  // return nullopt; the cycle's deadline or interrupt() throws CycleOver.
+  // Runs one statement with the watchdog armed for `deadline` (a custom query's own timeout,
+  // `own_timeout`, or the cycle's). A lost connection drops the session, sets `lost` and returns
+  // nullopt; other failures are counted on `h`, logged once per change and return nullopt; the
+  // cycle's deadline or interrupt() throws CycleOver.
   std::optional<Table> execute(Link& link, QueryHealth& h, const std::string& sql, const std::string& what,
-                               SteadyClock::time_point deadline, bool prepared, bool& lost) {
+                               SteadyClock::time_point deadline, bool prepared, bool& lost,
+                               Duration own_timeout = {}) {
     check_cycle(what);
     if (!link.session) {
       lost = true;
@@ -423,12 +425,14 @@ class PostgresCollector final : public Collector {
     std::string message = error.message;
     bool timeout = error.kind == QueryFailure::timeout;
     if (error.kind == QueryFailure::canceled && fired && !cycle_over) {
-      message = "cancelled when its timeout of " +
-                seconds_text(std::chrono::duration_cast<Duration>(deadline - started)) + " passed";
+      message = "cancelled when its timeout of " + seconds_text(own_timeout) + " passed";
       timeout = true;
     }
+    if (cycle_over) {
+      message = interrupted_ ? "interrupted during " + what : "the cycle's deadline passed during " + what;
+    }
     query_failed(h, what, link, message, timeout || error.kind == QueryFailure::canceled);
-    if (cycle_over) throw CycleOver(what + " (" + error.message + ")");
+    if (cycle_over) throw CycleOver(message);
     return std::nullopt;
   }
 
@@ -741,10 +745,12 @@ class PostgresCollector final : public Collector {
       query.next_run = now + query.config.interval.value_or(Duration{0});
       const Duration timeout = query.config.timeout.value_or(config_.statement_timeout);
       // A timeout longer than the session's statement_timeout needs the server's limit raised for
-      // this statement (two more statements); a shorter one is the watchdog's job alone.
+      // this statement (two more statements); a shorter one is the watchdog's job; an equal one the
+      // server's alone.
       const bool raise = timeout > config_.statement_timeout;
+      const bool watch = timeout < config_.statement_timeout;
       if (raise) set_statement_timeout(timeout);
-      auto table = run(main_, h, query.config.sql, what, now + timeout, false);
+      auto table = run(main_, h, query.config.sql, what, watch ? now + timeout : deadline_, false, timeout);
       if (raise && main_.session) set_statement_timeout(config_.statement_timeout);
       if (!table) {
         if (!main_.session) throw CollectError(main_.error);

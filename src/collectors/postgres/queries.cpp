@@ -68,14 +68,15 @@ SELECT {select}count(*) AS count,
   coalesce(max(extract(epoch FROM now() - xact_start)), 0) AS max_tx_duration
 FROM pg_catalog.pg_stat_activity WHERE datname IS NOT NULL{group_by})SQL"},
 
-    // pg_database_size needs CONNECT on the database or pg_read_all_stats (in pg_monitor).
+    // pg_database_size needs CONNECT on the database or pg_read_all_stats (in pg_monitor). NULL
+    // checksum figures (checksums off) and stats_reset (never reset) read 0, as in postgres_exporter.
     {Query::databases, 140000, R"SQL(
 SELECT d.datid, d.datname, d.numbackends, d.xact_commit, d.xact_rollback, d.blks_read, d.blks_hit,
   d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.tup_deleted, d.conflicts, d.temp_files,
-  d.temp_bytes, d.deadlocks, d.checksum_failures,
-  extract(epoch FROM d.checksum_last_failure) AS checksum_last_failure, d.blk_read_time, d.blk_write_time,
+  d.temp_bytes, d.deadlocks, coalesce(d.checksum_failures, 0) AS checksum_failures,
+  coalesce(extract(epoch FROM d.checksum_last_failure), 0) AS checksum_last_failure, d.blk_read_time, d.blk_write_time,
   d.session_time, d.active_time, d.idle_in_transaction_time, d.sessions, d.sessions_abandoned,
-  d.sessions_fatal, d.sessions_killed, extract(epoch FROM d.stats_reset) AS stats_reset,
+  d.sessions_fatal, d.sessions_killed, coalesce(extract(epoch FROM d.stats_reset), 0) AS stats_reset,
   c.confl_tablespace, c.confl_lock, c.confl_snapshot, c.confl_bufferpin, c.confl_deadlock,
   CASE WHEN has_database_privilege(d.datid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER')
        THEN pg_database_size(d.datid) END AS size_bytes,
@@ -87,9 +88,9 @@ LEFT JOIN pg_catalog.pg_stat_database_conflicts c ON c.datid = d.datid)SQL"},
     {Query::databases, 0, R"SQL(
 SELECT d.datid, d.datname, d.numbackends, d.xact_commit, d.xact_rollback, d.blks_read, d.blks_hit,
   d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.tup_deleted, d.conflicts, d.temp_files,
-  d.temp_bytes, d.deadlocks, d.checksum_failures,
-  extract(epoch FROM d.checksum_last_failure) AS checksum_last_failure, d.blk_read_time, d.blk_write_time,
-  extract(epoch FROM d.stats_reset) AS stats_reset,
+  d.temp_bytes, d.deadlocks, coalesce(d.checksum_failures, 0) AS checksum_failures,
+  coalesce(extract(epoch FROM d.checksum_last_failure), 0) AS checksum_last_failure, d.blk_read_time, d.blk_write_time,
+  coalesce(extract(epoch FROM d.stats_reset), 0) AS stats_reset,
   c.confl_tablespace, c.confl_lock, c.confl_snapshot, c.confl_bufferpin, c.confl_deadlock,
   CASE WHEN has_database_privilege(d.datid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER')
        THEN pg_database_size(d.datid) END AS size_bytes,

@@ -1,54 +1,691 @@
-// The postgres collector against a real PostgreSQL 15 started by the test fixture.
+// The postgres collector against real PostgreSQL 15 servers started by the test fixture (one with
+// pg_stat_statements preloaded, shared by the suite; one without, also used for the outage test):
+// names as postgres_exporter prints them, values as the views say, top-N stability and staleness,
+// timeouts, cancellation, locked catalogs, outages, authentication and grants.
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <pqxx/pqxx>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "fixtures/postgres_server.hpp"
 #include "tocsin/collectors/postgres.hpp"
+#include "tocsin/core/clock.hpp"
+#include "tocsin/store/matcher.hpp"
+#include "tocsin/store/store.hpp"
 
 namespace tocsin::collectors {
 namespace {
 
+using namespace std::chrono_literals;
 using store::Batch;
+using tocsin::testing::PostgresOptions;
 using tocsin::testing::PostgresServer;
+using tocsin::testing::Process;
+using tocsin::testing::ProcessOptions;
+using tocsin::testing::wait_until;
+
+constexpr const char* kMonitorPassword = "monitor-pw-7";
+
+std::optional<double> value(const Batch& batch, std::string_view name, const std::vector<Label>& match = {}) {
+  for (const auto& s : batch.samples()) {
+    if (s.labels.metric_name() != name) continue;
+    bool all = true;
+    for (const Label& l : match) all = all && s.labels.get(l.name) == l.value;
+    if (all) return s.value;
+  }
+  return std::nullopt;
+}
+
+std::size_t count(const Batch& batch, std::string_view name) {
+  std::size_t n = 0;
+  for (const auto& s : batch.samples()) n += s.labels.metric_name() == name;
+  return n;
+}
+
+std::set<std::string> label_values(const Batch& batch, std::string_view name, std::string_view label) {
+  std::set<std::string> out;
+  for (const auto& s : batch.samples()) {
+    if (s.labels.metric_name() == name) out.insert(std::string(s.labels.get(label)));
+  }
+  return out;
+}
 
 class PostgresCollectorTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = new PostgresServer(); }
+  static void SetUpTestSuite() {
+    server_ = new PostgresServer();
+    bare_ = new PostgresServer(PostgresOptions{.settings = {}, .pg_stat_statements = false});
+    // A monitoring role with nothing but pg_monitor, which must authenticate with a password: the
+    // superuser keeps trust, every other role needs scram.
+    server_->psql("CREATE ROLE tocsin_monitor LOGIN PASSWORD '" + std::string(kMonitorPassword) +
+                  "' IN ROLE pg_monitor");
+    const std::string hba = server_->psql("SHOW hba_file");
+    server_->psql("COPY (SELECT unnest(ARRAY['local all all trust', 'host all postgres 127.0.0.1/32 trust', "
+                  "'host all all 127.0.0.1/32 scram-sha-256'])) TO '" + hba + "'");
+    server_->psql("SELECT pg_reload_conf()");
+    const std::string wrong = "host=127.0.0.1 port=" + std::to_string(server_->port()) +
+                              " user=tocsin_monitor dbname=postgres password=wrong";
+    wait_until(
+        [&] {
+          try {
+            pqxx::connection c(wrong);
+            return false;
+          } catch (const std::exception&) {
+            return true;
+          }
+        },
+        10s);
+  }
   static void TearDownTestSuite() {
+    delete bare_;
     delete server_;
-    server_ = nullptr;
+    bare_ = server_ = nullptr;
   }
 
   PostgresCollectorTest()
-      : log_(std::make_shared<spdlog::logger>("postgres", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_lines_))) {
+      : log_(std::make_shared<spdlog::logger>("postgres",
+                                              std::make_shared<spdlog::sinks::ostream_sink_mt>(log_lines_))) {
+    log_->set_level(spdlog::level::info);
+    config_.common.name = "main";
     config_.dsn = server_->dsn();
   }
 
-  Batch collect(Collector& collector, std::chrono::milliseconds budget = std::chrono::seconds(10)) {
+  std::unique_ptr<Collector> make() { return make_postgres_collector(config_, log_); }
+
+  static Batch collect(Collector& collector, std::chrono::milliseconds budget = 20s) {
     Batch batch;
     collector.collect({.timestamp = 1'700'000'000'000, .deadline = std::chrono::steady_clock::now() + budget}, batch);
     return batch;
   }
 
+  static std::string collect_error(Collector& collector, std::chrono::milliseconds budget = 20s) {
+    try {
+      collect(collector, budget);
+    } catch (const CollectError& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+
+  static std::string psql(const std::string& sql, const std::string& db = "postgres") { return server_->psql(sql, db); }
+  // Read after a cycle, when the collector's own session, active during it, has turned idle.
+  static double idle_sessions_but_the_collector() {
+    return psql_number("SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND state = 'idle' AND "
+                       "application_name <> 'tocsin'");
+  }
+  // A statement of known cost with a queryid of its own: a PL/pgSQL function sleeping `seconds`,
+  // called once. Returns the queryid of `SELECT <name>()`.
+  static std::string run_statement_of_known_cost(const std::string& name, double seconds) {
+    psql("CREATE OR REPLACE FUNCTION " + name + "() RETURNS int LANGUAGE plpgsql AS $$BEGIN PERFORM pg_sleep(" +
+         std::to_string(seconds) + "); RETURN 1; END$$");
+    psql("SELECT " + name + "()");
+    return psql("SELECT queryid FROM pg_stat_statements WHERE query = 'SELECT " + name + "()'");
+  }
+  static double psql_number(const std::string& sql) { return std::stod(psql(sql)); }
+
+  std::size_t log_count(std::string_view text) const {
+    const std::string all = log_lines_.str();
+    std::size_t n = 0;
+    for (std::size_t at = all.find(text); at != std::string::npos; at = all.find(text, at + 1)) ++n;
+    return n;
+  }
+
+  static config::PostgresCustomQuery custom(std::string prefix, std::string sql,
+                                            std::vector<config::PostgresCustomColumn> columns) {
+    config::PostgresCustomQuery q;
+    q.prefix = std::move(prefix);
+    q.sql = std::move(sql);
+    q.columns = std::move(columns);
+    return q;
+  }
+  static config::PostgresCustomColumn gauge(std::string name) {
+    return {std::move(name), config::PostgresColumnUsage::gauge, ""};
+  }
+  static config::PostgresCustomColumn label(std::string name) {
+    return {std::move(name), config::PostgresColumnUsage::label, ""};
+  }
+
   static PostgresServer* server_;
+  static PostgresServer* bare_;  // without pg_stat_statements preloaded
   config::PostgresTargetConfig config_;
   std::ostringstream log_lines_;
   std::shared_ptr<spdlog::logger> log_;
 };
 PostgresServer* PostgresCollectorTest::server_ = nullptr;
+PostgresServer* PostgresCollectorTest::bare_ = nullptr;
 
-TEST_F(PostgresCollectorTest, ConnectsAndReportsUp) {
-  auto collector = make_postgres_collector(config_, log_);
-  Batch batch = collect(*collector);
-  bool up = false;
-  for (const auto& s : batch.samples()) {
-    if (s.labels.metric_name() == "pg_up") up = s.value == 1 && s.labels.get("target") == "postgres";
+struct Family {
+  std::string type;
+  std::set<std::string> labels;  // without `server`
+};
+
+std::map<std::string, Family> exporter_families() {
+  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/tests/collectors/postgres/data/postgres_exporter-pgss.families.txt");
+  std::map<std::string, Family> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string name, type, labels;
+    fields >> name >> type >> labels;
+    Family f{type, {}};
+    std::istringstream list(labels);
+    for (std::string l; std::getline(list, l, ',');) {
+      if (l != "-" && l != "server") f.labels.insert(l);
+    }
+    out[name] = f;
   }
-  EXPECT_TRUE(up);
-  EXPECT_EQ(collector->details()["connected"], true);
+  return out;
+}
+
+TEST_F(PostgresCollectorTest, NamesTypesAndLabelsAsPostgresExporterPrintsThem) {
+  psql("CREATE TABLE IF NOT EXISTS names_t (id int PRIMARY KEY, v text); CREATE INDEX IF NOT EXISTS names_v ON "
+       "names_t (v); INSERT INTO names_t SELECT g, g::text FROM generate_series(1, 100) g ON CONFLICT DO NOTHING; "
+       "ANALYZE names_t");
+  auto collector = make();
+  Batch batch = collect(*collector);
+  const auto exporter = exporter_families();
+  ASSERT_GT(exporter.size(), 300u);
+
+  std::map<std::string, store::MetricType> types;
+  for (const auto& f : batch.families()) types[f.name] = f.type;
+  std::map<std::string, std::set<std::string>> labels;
+  for (const auto& s : batch.samples()) {
+    EXPECT_EQ(s.labels.get("target"), "main") << s.labels.to_string();
+    auto& names = labels[std::string(s.labels.metric_name())];
+    for (const Label& l : s.labels) {
+      if (l.name != "__name__" && l.name != "target") names.insert(l.name);
+    }
+  }
+  // Every family tocsin shares with postgres_exporter has its type and label names.
+  for (const auto& [name, ours] : labels) {
+    auto it = exporter.find(name);
+    if (it == exporter.end()) continue;
+    ASSERT_TRUE(types.contains(name)) << name << " has no metadata";
+    EXPECT_EQ(store::to_string(types[name]), it->second.type) << name;
+    EXPECT_EQ(ours, it->second.labels) << name;
+  }
+  // The families dashboards use are all there.
+  for (const auto& [name, family] : exporter) {
+    const bool wanted = name.starts_with("pg_stat_database_") || name.starts_with("pg_stat_user_tables_") ||
+                        name.starts_with("pg_statio_user_tables_") || name.starts_with("pg_stat_activity_") ||
+                        name == "pg_locks_count" || name == "pg_database_size_bytes" || name == "pg_up" ||
+                        name == "pg_static" || name == "pg_postmaster_start_time_seconds" ||
+                        name == "pg_replication_lag";
+    if (wanted) {
+      EXPECT_TRUE(labels.contains(name)) << name << " is missing";
+    }
+  }
+  // Settings: a subset, each under the exporter's name and unit.
+  std::size_t settings = 0;
+  for (const auto& [name, ours] : labels) {
+    if (!name.starts_with("pg_settings_")) continue;
+    ++settings;
+    EXPECT_TRUE(exporter.contains(name)) << name << " is not a name postgres_exporter prints";
+  }
+  EXPECT_GT(settings, 40u);
+  // pg_stat_statements under the names of postgres_exporter's built-in collector.
+  for (const char* name : {"pg_stat_statements_calls_total", "pg_stat_statements_seconds_total",
+                           "pg_stat_statements_rows_total", "pg_stat_statements_block_read_seconds_total",
+                           "pg_stat_statements_block_write_seconds_total"}) {
+    EXPECT_EQ(labels[name], (std::set<std::string>{"datname", "queryid", "user"})) << name;
+    EXPECT_EQ(types[name], store::MetricType::counter) << name;
+  }
+  // What on-call needs beyond the exporter.
+  for (const char* name :
+       {"pg_stat_activity_oldest_query_age_seconds", "pg_stat_activity_oldest_idle_in_transaction_age_seconds",
+        "pg_stat_activity_lock_waiting_sessions", "pg_stat_activity_blocking_sessions", "pg_connections_used",
+        "pg_connections_max", "pg_connections_reserved", "pg_connections_available", "pg_replication_is_replica",
+        "pg_replication_lag_seconds", "pg_database_wraparound_age_datfrozenxid_seconds",
+        "pg_stat_user_indexes_unused_count", "tocsin_pg_statements_tracked", "pg_stat_user_tables_total_size_bytes"}) {
+    EXPECT_TRUE(labels.contains(name)) << name;
+  }
+  // No series twice (the store would drop the second and complain every cycle).
+  std::set<Labels> seen;
+  for (const auto& s : batch.samples()) EXPECT_TRUE(seen.insert(s.labels).second) << s.labels.to_string();
+}
+
+TEST_F(PostgresCollectorTest, ValuesMatchTheViews) {
+  std::vector<std::unique_ptr<pqxx::connection>> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<pqxx::connection>(server_->dsn() + " application_name=idle-test"));
+  auto collector = make();
+  const double commits_before = psql_number("SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'");
+  Batch batch = collect(*collector);
+  const double commits_after = psql_number("SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'");
+
+  EXPECT_EQ(value(batch, "pg_stat_activity_count", {{"datname", "postgres"}, {"state", "idle"}}),
+            idle_sessions_but_the_collector());
+  EXPECT_GE(*value(batch, "pg_stat_activity_count", {{"datname", "postgres"}, {"state", "idle"}}), 3);
+  EXPECT_EQ(value(batch, "pg_stat_activity_count", {{"datname", "template1"}, {"state", "fastpath function call"}}),
+            0.0);
+  const double commits = *value(batch, "pg_stat_database_xact_commit", {{"datname", "postgres"}});
+  EXPECT_LE(commits_before, commits);
+  EXPECT_LE(commits, commits_after);
+  EXPECT_EQ(value(batch, "pg_settings_shared_buffers_bytes"), 32.0 * 1024 * 1024);
+  EXPECT_EQ(value(batch, "pg_settings_max_connections"), 50.0);
+  EXPECT_EQ(value(batch, "pg_connections_max"), 50.0);
+  EXPECT_EQ(value(batch, "pg_connections_reserved"), psql_number("SHOW superuser_reserved_connections"));
+  EXPECT_GE(*value(batch, "pg_connections_used"), 4);  // three idle sessions and the collector
+  EXPECT_EQ(value(batch, "pg_replication_is_replica"), 0.0);
+  EXPECT_EQ(value(batch, "pg_replication_lag_seconds"), 0.0);
+  EXPECT_EQ(value(batch, "pg_postmaster_start_time_seconds"),
+            psql_number("SELECT extract(epoch FROM pg_postmaster_start_time())"));
+  EXPECT_EQ(value(batch, "pg_database_wraparound_age_datfrozenxid_seconds", {{"datname", "template0"}}),
+            psql_number("SELECT age(datfrozenxid) FROM pg_database WHERE datname = 'template0'"));
+  EXPECT_EQ(value(batch, "pg_static", {{"short_version", std::to_string(server_->version_num() / 10000) + "." +
+                                                               std::to_string(server_->version_num() % 10000) + ".0"}}),
+            1.0);
+  EXPECT_EQ(value(batch, "pg_up"), 1.0);
+  // The collector's own session is recognisable.
+  EXPECT_GE(psql_number("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tocsin'"), 1);
+  // A fixed number of statements per cycle once connected: ten built-ins and the extension check of
+  // the first cycle; the second cycle sends the built-ins alone.
+  EXPECT_EQ(value(batch, "tocsin_pg_cycle_statements"), 12.0);  // + the SET at connect
+  Batch second = collect(*collector);
+  EXPECT_EQ(value(second, "tocsin_pg_cycle_statements"), 10.0);
+  EXPECT_EQ(value(second, "tocsin_pg_connects_total"), 1.0);
+}
+
+TEST_F(PostgresCollectorTest, IdleInTransactionOfKnownAge) {
+  pqxx::connection c(server_->dsn());
+  const auto began = std::chrono::steady_clock::now();
+  pqxx::work tx(c);
+  tx.exec("SELECT 1");
+  std::this_thread::sleep_for(1200ms);
+  auto collector = make();
+  Batch batch = collect(*collector);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  const double age = *value(batch, "pg_stat_activity_oldest_idle_in_transaction_age_seconds");
+  EXPECT_GE(age, 1.2);
+  EXPECT_LE(age, elapsed);
+  EXPECT_GE(*value(batch, "pg_stat_activity_count", {{"datname", "postgres"}, {"state", "idle in transaction"}}), 1);
+  EXPECT_GE(*value(batch, "pg_stat_activity_max_tx_duration", {{"datname", "postgres"}, {"state", "idle in transaction"}}),
+            1.2);
+  tx.abort();
+  Batch after = collect(*collector);
+  EXPECT_EQ(value(after, "pg_stat_activity_oldest_idle_in_transaction_age_seconds"), 0.0);
+}
+
+TEST_F(PostgresCollectorTest, ALockWaitBetweenTwoSessions) {
+  psql("CREATE TABLE IF NOT EXISTS lockme (id int); INSERT INTO lockme VALUES (1)");
+  pqxx::connection holder(server_->dsn());
+  pqxx::work tx(holder);
+  tx.exec("LOCK TABLE lockme IN ACCESS EXCLUSIVE MODE");
+  ProcessOptions quiet;
+  quiet.stdout_file = "/dev/null";
+  quiet.stderr_file = "/dev/null";
+  Process waiter({PostgresServer::bin_dir() + "/psql", "-X", "-h", server_->host(), "-p",
+                  std::to_string(server_->port()), "-U", "postgres", "-d", "postgres", "-c",
+                  "SELECT count(*) FROM lockme"},
+                 quiet);
+  ASSERT_TRUE(wait_until(
+      [] { return psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") == "1"; }, 10s));
+  auto collector = make();
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "pg_stat_activity_lock_waiting_sessions"), 1.0);
+  EXPECT_EQ(value(batch, "pg_stat_activity_blocking_sessions"), 1.0);
+  EXPECT_GE(*value(batch, "pg_locks_count", {{"datname", "postgres"}, {"mode", "accessexclusivelock"}}), 1);
+  EXPECT_GE(*value(batch, "pg_stat_activity_oldest_query_age_seconds"), 0);
+  // The locked table is still reported, without the sizes that would have waited for the lock.
+  EXPECT_TRUE(value(batch, "pg_stat_user_tables_seq_scan", {{"relname", "lockme"}}));
+  EXPECT_FALSE(value(batch, "pg_stat_user_tables_total_size_bytes", {{"relname", "lockme"}}));
+  EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "tables"}}), 1.0);
+  tx.commit();
+  EXPECT_EQ(waiter.wait(10s), 0);
+  Batch after = collect(*collector);
+  EXPECT_EQ(value(after, "pg_stat_activity_blocking_sessions"), 0.0);
+  EXPECT_TRUE(value(after, "pg_stat_user_tables_total_size_bytes", {{"relname", "lockme"}}));
+}
+
+TEST_F(PostgresCollectorTest, StatementsOfKnownCostInTheTopN) {
+  const std::string id = run_statement_of_known_cost("top_n_heavy", 0.3);
+  config_.statements.limit = 3;
+  auto collector = make();
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "tocsin_pg_statements_reported"), 3.0);
+  EXPECT_EQ(label_values(batch, "pg_stat_statements_calls_total", "queryid").size(), 3u);
+  EXPECT_EQ(value(batch, "tocsin_pg_statements_tracked"), psql_number("SELECT count(*) FROM pg_stat_statements"));
+  ASSERT_TRUE(value(batch, "pg_stat_statements_seconds_total", {{"queryid", id}})) << id;
+  EXPECT_DOUBLE_EQ(*value(batch, "pg_stat_statements_seconds_total", {{"queryid", id}}),
+                   psql_number("SELECT sum(total_exec_time) / 1000 FROM pg_stat_statements WHERE queryid = " + id));
+  EXPECT_EQ(value(batch, "pg_stat_statements_calls_total", {{"queryid", id}, {"user", "postgres"}, {"datname", "postgres"}}),
+            psql_number("SELECT sum(calls) FROM pg_stat_statements WHERE queryid = " + id));
+  EXPECT_GE(*value(batch, "pg_stat_statements_mean_exec_seconds", {{"queryid", id}}), 0.3);
+  EXPECT_GE(*value(batch, "pg_stat_statements_max_exec_seconds", {{"queryid", id}}), 0.3);
+  EXPECT_EQ(count(batch, "pg_stat_statements_query_id"), 0u);  // query text is opt-in
+}
+
+TEST_F(PostgresCollectorTest, TopNStaysStableAndALeaverTurnsStale) {
+  const std::string id = run_statement_of_known_cost("stale_me", 0.2);
+  config_.statements.limit = 5;
+  auto collector = make();
+  ManualClock clock(1'700'000'000'000);
+  store::Store store({}, clock);
+  const auto writer = store.register_writer("collector/postgres/main", 15s);
+
+  Batch first = collect(*collector);
+  store.commit(writer, first, clock.now_ms());
+  Batch second = collect(*collector);
+  clock.advance(15s);
+  store.commit(writer, second, clock.now_ms());
+  EXPECT_EQ(label_values(first, "pg_stat_statements_calls_total", "queryid"),
+            label_values(second, "pg_stat_statements_calls_total", "queryid"));
+  ASSERT_TRUE(value(second, "pg_stat_statements_seconds_total", {{"queryid", id}}));
+
+  psql("SELECT pg_stat_statements_reset(0, 0, " + id + ")");
+  Batch third = collect(*collector);
+  clock.advance(15s);
+  store.commit(writer, third, clock.now_ms());
+  EXPECT_FALSE(value(third, "pg_stat_statements_seconds_total", {{"queryid", id}}));
+  std::vector<store::Matcher> matchers = {
+      store::Matcher(store::MatchType::equal, "__name__", "pg_stat_statements_seconds_total"),
+      store::Matcher(store::MatchType::equal, "queryid", id)};
+  auto series = store.select(matchers, 0, clock.now_ms());
+  ASSERT_EQ(series.size(), 1u);
+  ASSERT_FALSE(series.points(0).empty());
+  EXPECT_TRUE(is_stale_nan(series.points(0).back().v)) << "the statement that left should end with a staleness marker";
+}
+
+TEST_F(PostgresCollectorTest, QueryTextIsOptInAndCut) {
+  const std::string id = run_statement_of_known_cost("with_text", 0.25);
+  config_.statements.query_text = true;
+  config_.statements.query_text_length = 16;
+  auto collector = make();
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "pg_stat_statements_query_id", {{"queryid", id}, {"query", "SELECT with_text"}}), 1.0);
+  // Known texts are not read again.
+  Batch again = collect(*collector);
+  EXPECT_EQ(value(again, "pg_stat_statements_query_id", {{"queryid", id}}), 1.0);
+}
+
+TEST_F(PostgresCollectorTest, MissingExtensionIsReportedOnceNotAsAnError) {
+  if (psql("SELECT count(*) FROM pg_database WHERE datname = 'nopgss'") == "0") psql("CREATE DATABASE nopgss");
+  config_.dbname = "nopgss";
+  auto collector = make();
+  for (int i = 0; i < 3; ++i) {
+    Batch batch = collect(*collector);
+    EXPECT_EQ(value(batch, "tocsin_pg_stat_statements_available"), 0.0);
+    EXPECT_EQ(count(batch, "pg_stat_statements_calls_total"), 0u);
+    EXPECT_EQ(value(batch, "pg_up"), 1.0);
+    for (const auto& s : batch.samples()) {
+      if (s.labels.metric_name() == "tocsin_pg_query_up") {
+        EXPECT_EQ(s.value, 1) << s.labels.to_string();
+      }
+    }
+  }
+  EXPECT_EQ(log_count("pg_stat_statements is not available"), 1u) << log_lines_.str();
+  EXPECT_EQ(log_count("not installed in database nopgss (CREATE EXTENSION pg_stat_statements)"), 1u);
+}
+
+TEST_F(PostgresCollectorTest, ExtensionCreatedButNotPreloadedIsReportedOnce) {
+  bare_->psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  config_.dsn = bare_->dsn();
+  auto collector = make();
+  for (int i = 0; i < 2; ++i) {
+    Batch batch = collect(*collector);
+    EXPECT_EQ(value(batch, "tocsin_pg_stat_statements_available"), 0.0);
+  }
+  EXPECT_EQ(log_count("pg_stat_statements is not available: the library is not loaded"), 1u) << log_lines_.str();
+}
+
+TEST_F(PostgresCollectorTest, StatementTimeoutIsCountedAndTheCollectorGoesOn) {
+  config_.statement_timeout = 300ms;
+  config_.queries.push_back(custom("slow", "SELECT 1 AS v FROM pg_sleep(3)", {gauge("v")}));
+  config_.queries.push_back(custom("fast", "SELECT 2 AS v", {gauge("v")}));
+  auto collector = make();
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "custom:slow"}}), 0.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_timeouts_total", {{"query", "custom:slow"}}), 1.0);
+  EXPECT_EQ(value(batch, "fast_v"), 2.0);
+  EXPECT_EQ(value(batch, "pg_up"), 1.0);
+  EXPECT_FALSE(value(batch, "slow_v"));
+  Batch again = collect(*collector);
+  EXPECT_EQ(value(again, "tocsin_pg_query_timeouts_total", {{"query", "custom:slow"}}), 2.0);
+  EXPECT_EQ(value(again, "tocsin_pg_query_errors_total", {{"query", "custom:slow"}}), 2.0);
+  EXPECT_EQ(log_count("query custom:slow failed: "), 1u) << "logged once per change of state\n" << log_lines_.str();
+  EXPECT_EQ(log_count("canceling statement due to statement timeout"), 1u) << log_lines_.str();
+}
+
+TEST_F(PostgresCollectorTest, ACustomQueryTimeoutCancelsItAndALongerOneIsAllowed) {
+  config_.statement_timeout = 500ms;
+  auto slow = custom("short_timeout", "SELECT 1 AS v FROM pg_sleep(3)", {gauge("v")});
+  slow.timeout = 300ms;
+  // Longer than the session's statement_timeout: allowed for this statement alone.
+  auto patient = custom("long_timeout", "SELECT 1 AS v FROM pg_sleep(0.8)", {gauge("v")});
+  patient.timeout = 5s;
+  auto setting = custom("session", "SELECT extract(epoch FROM current_setting('statement_timeout')::interval) AS t",
+                        {gauge("t")});
+  config_.queries = {slow, patient, setting};
+  auto collector = make();
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_timeouts_total", {{"query", "custom:short_timeout"}}), 1.0);
+  EXPECT_EQ(log_count("query custom:short_timeout failed: cancelled when its timeout of 300ms passed"), 1u)
+      << log_lines_.str();
+  EXPECT_EQ(value(batch, "long_timeout_v"), 1.0);
+  EXPECT_EQ(value(batch, "session_t"), 0.5) << "the session's statement_timeout is restored";
+}
+
+TEST_F(PostgresCollectorTest, AJobQueueQueryWithItsOwnInterval) {
+  psql("CREATE TABLE IF NOT EXISTS jobs (queue text, created_at timestamptz); TRUNCATE jobs; "
+       "INSERT INTO jobs VALUES ('mail', now() - interval '90 seconds'), ('mail', now()), ('sms', now())");
+  auto q = custom("app_jobs",
+                  "SELECT queue, count(*) AS depth, extract(epoch FROM now() - min(created_at)) AS oldest_age_seconds "
+                  "FROM jobs GROUP BY queue",
+                  {label("queue"), gauge("depth"), gauge("oldest_age_seconds")});
+  q.interval = 1h;
+  config_.queries = {q};
+  auto collector = make();
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "app_jobs_depth", {{"queue", "mail"}}), 2.0);
+  EXPECT_EQ(value(batch, "app_jobs_depth", {{"queue", "sms"}}), 1.0);
+  EXPECT_GE(*value(batch, "app_jobs_oldest_age_seconds", {{"queue", "mail"}}), 90);
+  psql("INSERT INTO jobs VALUES ('sms', now())");
+  // Not due for an hour: the last result is reported again, without running the query.
+  Batch again = collect(*collector);
+  EXPECT_EQ(value(again, "app_jobs_depth", {{"queue", "sms"}}), 1.0);
+  EXPECT_EQ(value(again, "tocsin_pg_cycle_statements"), 10.0);
+}
+
+TEST_F(PostgresCollectorTest, InterruptCancelsAPgSleepAndTheDeadlineEndsTheCycle) {
+  config_.statement_timeout = 60s;
+  config_.lock_timeout = 60s;
+  auto q = custom("sleepy", "SELECT 1 AS v FROM pg_sleep(30)", {gauge("v")});
+  q.timeout = 60s;
+  config_.queries = {q};
+  auto collector = make();
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(500ms);
+    collector->interrupt();
+  });
+  const std::string error = collect_error(*collector, 60s);
+  interrupter.join();
+  EXPECT_NE(error.find("interrupted during custom:sleepy"), std::string::npos) << error;
+  // Without anyone calling interrupt(), the cycle's own deadline cancels the statement.
+  const std::string deadline = collect_error(*collector, 1500ms);
+  EXPECT_NE(deadline.find("the cycle's deadline passed during custom:sleepy"), std::string::npos) << deadline;
+  EXPECT_TRUE(wait_until(
+      [] {
+        return psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' "
+                    "AND pid <> pg_backend_pid()") == "0";
+      },
+      5s))
+      << "the sleeping statements were cancelled on the server";
+  EXPECT_EQ(collector->details()["connected"], true) << "cancelling keeps the connection";
+}
+
+TEST_F(PostgresCollectorTest, ALockedCatalogNeverHoldsTheCollectorPastItsDeadline) {
+  config_.statement_timeout = 60s;
+  config_.lock_timeout = 60s;
+  auto collector = make();
+  collect(*collector);  // connected before the catalog is locked: new sessions would wait too
+  {
+    pqxx::connection holder(server_->dsn());
+    pqxx::work tx(holder);
+    tx.exec("LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE");
+    const std::string error = collect_error(*collector, 1500ms);
+    // pg_stat_activity joins pg_database: the first query waits, and the watchdog ends it.
+    EXPECT_NE(error.find("the cycle's deadline passed during server"), std::string::npos) << error;
+    tx.abort();
+  }
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "pg_up"), 1.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_connects_total"), 1.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_timeouts_total", {{"query", "server"}}), 1.0);
+}
+
+TEST_F(PostgresCollectorTest, LockTimeoutIsCountedAndTheRestIsCollected) {
+  config_.lock_timeout = 100ms;
+  auto collector = make();
+  collect(*collector);
+  pqxx::connection holder(server_->dsn());
+  pqxx::work tx(holder);
+  tx.exec("LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE");
+  Batch batch = collect(*collector);
+  tx.abort();
+  EXPECT_EQ(value(batch, "pg_up"), 1.0);
+  // Every query touching pg_database (pg_stat_activity does) gives up after lock_timeout; the others
+  // are collected.
+  EXPECT_EQ(value(batch, "tocsin_pg_query_timeouts_total", {{"query", "server"}}), 1.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_timeouts_total", {{"query", "databases"}}), 1.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "databases"}}), 0.0);
+  EXPECT_TRUE(value(batch, "pg_settings_max_connections"));
+  EXPECT_FALSE(value(batch, "pg_stat_database_xact_commit"));
+  EXPECT_NE(log_count("canceling statement due to lock timeout"), 0u) << log_lines_.str();
+}
+
+TEST_F(PostgresCollectorTest, AStoppedServerIsDownAndRecoveryFollowsItsReturn) {
+  config_.dsn = bare_->dsn();
+  config_.reconnect_backoff = 50ms;
+  config_.reconnect_backoff_max = 200ms;
+  auto collector = make();
+  EXPECT_EQ(value(collect(*collector), "pg_up"), 1.0);
+  bare_->stop();
+  const std::string error = collect_error(*collector);
+  EXPECT_NE(error.find("127.0.0.1:" + std::to_string(bare_->port()) + "/postgres"), std::string::npos) << error;
+  Batch down;
+  collector->describe_down(down);
+  EXPECT_EQ(value(down, "pg_up", {{"target", "main"}}), 0.0);
+  // Further cycles fail fast with the same message (one log line from the scheduler, not one per cycle).
+  const std::string again = collect_error(*collector);
+  EXPECT_NE(again.find("cannot connect to 127.0.0.1:" + std::to_string(bare_->port())), std::string::npos) << again;
+  EXPECT_EQ(collect_error(*collector), again);
+  bare_->start();
+  EXPECT_TRUE(wait_until([&] { return collect_error(*collector) == "no error"; }, 20s));
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "pg_up"), 1.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_connects_total"), 2.0);
+}
+
+TEST_F(PostgresCollectorTest, AWrongPasswordIsAClearErrorThatNeverShowsThePassword) {
+  config_.dsn = "host=127.0.0.1 port=" + std::to_string(server_->port()) + " dbname=postgres";
+  config_.user = "tocsin_monitor";
+  config_.password = config::Secret("not-the-password-42");
+  auto collector = make();
+  const std::string error = collect_error(*collector);
+  EXPECT_NE(error.find("password authentication failed for user \"tocsin_monitor\""), std::string::npos) << error;
+  EXPECT_EQ(error.find("not-the-password-42"), std::string::npos);
+  EXPECT_EQ(log_lines_.str().find("not-the-password-42"), std::string::npos);
+  EXPECT_EQ(collector->details().dump().find("not-the-password-42"), std::string::npos);
+}
+
+TEST_F(PostgresCollectorTest, ARoleWithOnlyPgMonitorSuffices) {
+  pqxx::connection other(server_->dsn() + " application_name=someone-else");
+  config_.dsn = "host=127.0.0.1 port=" + std::to_string(server_->port()) + " dbname=postgres";
+  config_.user = "tocsin_monitor";
+  config_.password = config::Secret(kMonitorPassword);
+  auto collector = make();
+  Batch batch = collect(*collector);
+  for (const auto& s : batch.samples()) {
+    if (s.labels.metric_name() == "tocsin_pg_query_up") {
+      EXPECT_EQ(s.value, 1) << s.labels.to_string();
+    }
+  }
+  EXPECT_EQ(value(batch, "tocsin_pg_stat_statements_available"), 1.0);
+  EXPECT_GT(count(batch, "pg_stat_statements_calls_total"), 0u);
+  EXPECT_TRUE(value(batch, "pg_database_size_bytes", {{"datname", "template0"}}));
+  // Other roles' sessions are visible in full.
+  EXPECT_EQ(value(batch, "pg_stat_activity_count", {{"datname", "postgres"}, {"state", "idle"}}),
+            idle_sessions_but_the_collector());
+}
+
+TEST_F(PostgresCollectorTest, TablesOfOtherDatabases) {
+  if (psql("SELECT count(*) FROM pg_database WHERE datname = 'shop'") == "0") psql("CREATE DATABASE shop");
+  psql("CREATE TABLE IF NOT EXISTS orders (id int); INSERT INTO orders VALUES (1), (2)", "shop");
+  config_.databases = {"*"};
+  auto collector = make();
+  Batch batch = collect(*collector);
+  EXPECT_TRUE(value(batch, "pg_stat_user_tables_n_tup_ins", {{"datname", "shop"}, {"relname", "orders"}}));
+  EXPECT_TRUE(value(batch, "pg_stat_user_indexes_unused_count", {{"datname", "shop"}}));
+  EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "tables"}, {"datname", "shop"}}), 1.0);
+
+  // A listed database that does not exist fails on its own; the rest is collected.
+  config_.databases = {"shop", "missing_db"};
+  auto listed = make();
+  Batch b = collect(*listed);
+  EXPECT_EQ(value(b, "pg_up"), 1.0);
+  EXPECT_EQ(value(b, "tocsin_pg_query_up", {{"query", "tables"}, {"datname", "missing_db"}}), 0.0);
+  EXPECT_TRUE(value(b, "pg_stat_user_tables_n_tup_ins", {{"datname", "shop"}, {"relname", "orders"}}));
+  EXPECT_NE(log_count("database \"missing_db\" does not exist"), 0u) << log_lines_.str();
+}
+
+TEST_F(PostgresCollectorTest, NoServerSidePreparedStatementsUnlessAllowed) {
+  // pg_prepared_statements shows the statements prepared in the session that reads it: the
+  // collector's own, since custom queries run on its connection.
+  config_.queries = {custom("prep", "SELECT count(*) AS n FROM pg_prepared_statements", {gauge("n")})};
+  auto collector = make();
+  collect(*collector);
+  EXPECT_EQ(value(collect(*collector), "prep_n"), 0.0);
+  config_.prepared_statements = true;
+  auto preparing = make();
+  collect(*preparing);
+  EXPECT_GE(*value(collect(*preparing), "prep_n"), 8.0);
+}
+
+TEST_F(PostgresCollectorTest, UnderPgbenchLoad) {
+  const std::string bin = PostgresServer::bin_dir();
+  const std::vector<std::string> conn = {"-h", server_->host(), "-p", std::to_string(server_->port()), "-U", "postgres"};
+  std::vector<std::string> init = {bin + "/pgbench", "-i", "-q", "-s", "1"};
+  init.insert(init.end(), conn.begin(), conn.end());
+  init.push_back("postgres");
+  ASSERT_EQ(tocsin::testing::run_command(init).status, 0);
+  std::vector<std::string> load = {bin + "/pgbench", "-c", "2", "-T", "3", "-n"};
+  load.insert(load.end(), conn.begin(), conn.end());
+  load.push_back("postgres");
+  ProcessOptions quiet;
+  quiet.stdout_file = "/dev/null";
+  quiet.stderr_file = "/dev/null";
+  Process pgbench(load, quiet);
+  auto collector = make();
+  std::this_thread::sleep_for(500ms);
+  Batch first = collect(*collector);
+  std::this_thread::sleep_for(1s);
+  Batch second = collect(*collector);
+  EXPECT_EQ(pgbench.wait(20s), 0);
+  const std::vector<Label> db = {{"datname", "postgres"}};
+  EXPECT_GT(*value(second, "pg_stat_database_xact_commit", db), *value(first, "pg_stat_database_xact_commit", db));
+  EXPECT_GT(*value(second, "pg_stat_user_tables_n_tup_upd", {{"relname", "pgbench_accounts"}}), 0);
+  EXPECT_GT(*value(second, "pg_statio_user_tables_heap_blks_hit", {{"relname", "pgbench_accounts"}}), 0);
+  // pgbench's statements are the heaviest now: the UPDATE of pgbench_accounts is reported.
+  bool update_reported = false;
+  const std::string update_id =
+      psql("SELECT queryid FROM pg_stat_statements WHERE query LIKE 'UPDATE pgbench_accounts%' LIMIT 1");
+  for (const std::string& id : label_values(second, "pg_stat_statements_calls_total", "queryid")) {
+    update_reported = update_reported || id == update_id;
+  }
+  EXPECT_TRUE(update_reported);
+  // After the load: the counters equal what the view says.
+  Batch settled = collect(*collector);
+  EXPECT_EQ(value(settled, "pg_stat_user_tables_n_tup_upd", {{"relname", "pgbench_accounts"}}),
+            psql_number("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'pgbench_accounts'"));
+  EXPECT_EQ(value(settled, "pg_stat_user_tables_n_live_tup", {{"relname", "pgbench_accounts"}}),
+            psql_number("SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'pgbench_accounts'"));
 }
 
 }  // namespace
