@@ -384,7 +384,7 @@ class RedisCollector final : public Collector {
     if (plan.slowlog_get) read_slowlog(ctx, replies[*plan.slowlog_len], replies[*plan.slowlog_get], page, out);
     if (plan.latency) read_latency(replies[*plan.latency], out);
     if (!plan.keys.empty()) read_keys(ctx, plan, replies, out);
-    if (big_keys_feature_.usable()) scan_big_keys(ctx, out);
+    if (big_keys_feature_.usable()) scan_big_keys(ctx);
     if (big_keys_feature_.wanted) add_big_key_metrics(out);
   }
 
@@ -665,7 +665,7 @@ class RedisCollector final : public Collector {
 
   // Each round trip sizes the previous SCAN page (MEMORY USAGE ... SAMPLES n) and asks for the next
   // page, until the per-cycle budget is spent; the pass goes on next cycle from the saved cursor.
-  void scan_big_keys(const CollectContext& ctx, Batch& /*out*/) {
+  void scan_big_keys(const CollectContext& ctx) {
     const auto start = SteadyClock::now();
     // Leave a quarter of the time to the deadline for committing the cycle.
     const auto limit = std::min(start + config_.big_keys.budget, ctx.deadline - (ctx.deadline - start) / 4);
