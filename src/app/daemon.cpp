@@ -20,6 +20,7 @@
 #include "app/version.hpp"
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/http/metrics_endpoint.hpp"
+#include "tocsin/http/query_api.hpp"
 #include "tocsin/http/server.hpp"
 #include "tocsin/rules/manager.hpp"
 #include "tocsin/store/exposition.hpp"
@@ -149,6 +150,10 @@ class Daemon {
     };
     router_.add("POST", "/-/reload", reload);
     router_.add("PUT", "/-/reload", reload);
+    http::add_query_routes(router_, store_, clock_, [this] {
+      std::lock_guard lock(engine_mutex_);
+      return engine_options_;
+    });
     router_.add("GET", "/api/v1/rules", [this](const http::Request&) {
       return http::Response::json(200, rules_.rules_json().dump());
     });
@@ -205,7 +210,12 @@ class Daemon {
   std::string load_rules(const config::Config& config) {
     config::Diagnostics diagnostics;
     auto files = rules::expand_rule_globs(config.rule_files, config.base_dir, config.file, diagnostics);
-    if (diagnostics.empty()) diagnostics = rules_.load(files, rule_settings(config));
+    rules::ManagerSettings settings = rule_settings(config);
+    if (diagnostics.empty()) diagnostics = rules_.load(files, settings);
+    if (diagnostics.empty()) {
+      std::lock_guard lock(engine_mutex_);
+      engine_options_ = settings.engine;
+    }
     std::string error = diagnostics.to_string();
     if (!error.empty() && error.back() == '\n') error.pop_back();
     return error;
@@ -303,6 +313,8 @@ class Daemon {
   store::Store store_;
   collectors::Scheduler scheduler_;
   rules::RuleManager rules_;
+  std::mutex engine_mutex_;  // guards engine_options_, read by query handlers
+  promql::EngineOptions engine_options_;
   http::Router router_;
   asio::signal_set signals_;
   asio::steady_timer gc_timer_;

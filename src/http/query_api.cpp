@@ -1,0 +1,283 @@
+#include "tocsin/http/query_api.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "tocsin/core/duration.hpp"
+#include "tocsin/promql/parser.hpp"
+
+namespace tocsin::http {
+
+namespace {
+
+// Prometheus caps a range query at 11,000 points per series.
+constexpr Timestamp kMaxPoints = 11'000;
+
+Response api_error(int status, const std::string& type, const std::string& message) {
+  return Response::json(status, nlohmann::json{{"status", "error"}, {"errorType", type}, {"error", message}}.dump());
+}
+
+Response success(nlohmann::json data) {
+  return Response::json(200, nlohmann::json{{"status", "success"}, {"data", std::move(data)}}.dump());
+}
+
+nlohmann::json metric_json(const Labels& labels) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const Label& l : labels) out[l.name] = l.value;
+  return out;
+}
+
+nlohmann::json point_json(Timestamp t, double v) {
+  return nlohmann::json::array({static_cast<double>(t) / 1000.0, promql::format_value(v)});
+}
+
+Response query_error(const std::exception& e) {
+  if (const auto* q = dynamic_cast<const promql::QueryError*>(&e)) {
+    if (q->kind() == promql::QueryError::Kind::timeout) return api_error(503, "timeout", q->what());
+    return api_error(422, "execution", q->what());
+  }
+  if (dynamic_cast<const promql::ParseError*>(&e)) return api_error(400, "bad_data", e.what());
+  return api_error(500, "internal", e.what());
+}
+
+// Applies the request's `timeout` (never above the engine's own).
+std::optional<std::string> apply_timeout(const Request& req, promql::EngineOptions& options) {
+  auto timeout = req.param("timeout");
+  if (!timeout) return std::nullopt;
+  auto d = parse_api_duration(*timeout);
+  if (!d || *d <= Duration(0)) return "invalid parameter \"timeout\": cannot parse \"" + *timeout + "\" to a valid duration";
+  options.timeout = std::min(options.timeout, std::chrono::duration_cast<std::chrono::milliseconds>(*d));
+  return std::nullopt;
+}
+
+std::vector<std::vector<store::Matcher>> parse_match_params(const Request& req, std::string& error) {
+  std::vector<std::vector<store::Matcher>> out;
+  auto [begin, end] = req.params.equal_range("match[]");
+  for (auto it = begin; it != end; ++it) {
+    try {
+      promql::ExprPtr e = promql::parse(it->second);
+      const auto* vs = std::get_if<promql::VectorSelector>(&e->node);
+      if (vs == nullptr) {
+        error = "invalid parameter \"match[]\": expected a series selector, got \"" + it->second + "\"";
+        return {};
+      }
+      out.push_back(vs->matchers);
+    } catch (const promql::ParseError& e) {
+      error = "invalid parameter \"match[]\": " + std::string(e.what());
+      return {};
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Timestamp> parse_api_time(std::string_view text) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(seconds)) {
+    return static_cast<Timestamp>(std::llround(seconds * 1000.0));
+  }
+  // RFC 3339: 2006-01-02T15:04:05[.frac](Z|±hh:mm)
+  std::tm tm{};
+  const std::string s(text);
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return std::nullopt;
+  Timestamp ms = 0;
+  if (*rest == '.') {
+    ++rest;
+    int digits = 0;
+    while (*rest >= '0' && *rest <= '9') {
+      if (digits < 3) ms = ms * 10 + (*rest - '0');
+      ++digits;
+      ++rest;
+    }
+    for (; digits < 3; ++digits) ms *= 10;
+  }
+  long offset = 0;
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    const int sign = *rest == '-' ? -1 : 1;
+    int hh = 0, mm = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
+    offset = sign * (hh * 3600 + mm * 60);
+    rest += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (*rest != '\0') return std::nullopt;
+  return (static_cast<Timestamp>(timegm(&tm)) - offset) * 1000 + ms;
+}
+
+std::optional<Duration> parse_api_duration(std::string_view text) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(seconds) && seconds >= 0) {
+    return Duration(static_cast<Duration::rep>(std::llround(seconds * 1000.0)));
+  }
+  return parse_duration(text);
+}
+
+void add_query_routes(Router& router, const store::Querier& querier, const Clock& clock,
+                      std::function<promql::EngineOptions()> options) {
+  auto instant = [&querier, &clock, options](const Request& req) {
+    auto query = req.param("query");
+    if (!query || query->empty()) return api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
+    Timestamp t = clock.now_ms();
+    if (auto time = req.param("time")) {
+      auto parsed = parse_api_time(*time);
+      if (!parsed) return api_error(400, "bad_data", "invalid parameter \"time\": cannot parse \"" + *time + "\" to a valid timestamp");
+      t = *parsed;
+    }
+    promql::EngineOptions engine_options = options();
+    if (auto e = apply_timeout(req, engine_options)) return api_error(400, "bad_data", *e);
+    try {
+      promql::ExprPtr expr = promql::parse(*query);
+      promql::Value v = promql::Engine(engine_options).instant(querier, *expr, t);
+      nlohmann::json result;
+      std::string type;
+      if (auto* s = std::get_if<promql::Scalar>(&v)) {
+        type = "scalar";
+        result = point_json(t, s->v);
+      } else if (auto* str = std::get_if<promql::String>(&v)) {
+        type = "string";
+        result = nlohmann::json::array({static_cast<double>(t) / 1000.0, str->value});
+      } else if (auto* vec = std::get_if<promql::Vector>(&v)) {
+        type = "vector";
+        result = nlohmann::json::array();
+        for (const auto& s : *vec) result.push_back({{"metric", metric_json(s.labels)}, {"value", point_json(t, s.v)}});
+      } else {
+        type = "matrix";
+        result = nlohmann::json::array();
+        for (const auto& series : std::get<promql::Matrix>(v)) {
+          nlohmann::json values = nlohmann::json::array();
+          for (const Point& p : series.points) values.push_back(point_json(p.t, p.v));
+          result.push_back({{"metric", metric_json(series.labels)}, {"values", values}});
+        }
+      }
+      return success({{"resultType", type}, {"result", result}});
+    } catch (const std::exception& e) {
+      return query_error(e);
+    }
+  };
+  auto range = [&querier, options](const Request& req) {
+    auto query = req.param("query");
+    if (!query || query->empty()) return api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
+    std::optional<Timestamp> start, end;
+    for (const char* name : {"start", "end"}) {
+      auto value = req.param(name);
+      if (!value) return api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": missing");
+      auto parsed = parse_api_time(*value);
+      if (!parsed) {
+        return api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": cannot parse \"" + *value +
+                                              "\" to a valid timestamp");
+      }
+      (std::string(name) == "start" ? start : end) = parsed;
+    }
+    if (*end < *start) return api_error(400, "bad_data", "invalid parameter \"end\": end timestamp must not be before start time");
+    auto step_text = req.param("step");
+    if (!step_text) return api_error(400, "bad_data", "invalid parameter \"step\": missing");
+    auto step = parse_api_duration(*step_text);
+    if (!step || *step <= Duration(0)) {
+      return api_error(400, "bad_data", "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer");
+    }
+    if ((*end - *start) / step->count() > kMaxPoints) {
+      return api_error(400, "bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+    }
+    promql::EngineOptions engine_options = options();
+    if (auto e = apply_timeout(req, engine_options)) return api_error(400, "bad_data", *e);
+    try {
+      promql::ExprPtr expr = promql::parse(*query);
+      promql::Matrix m = promql::Engine(engine_options).range(querier, *expr, *start, *end, *step);
+      nlohmann::json result = nlohmann::json::array();
+      for (const auto& series : m) {
+        nlohmann::json values = nlohmann::json::array();
+        for (const Point& p : series.points) values.push_back(point_json(p.t, p.v));
+        result.push_back({{"metric", metric_json(series.labels)}, {"values", values}});
+      }
+      return success({{"resultType", "matrix"}, {"result", result}});
+    } catch (const std::exception& e) {
+      if (dynamic_cast<const promql::QueryError*>(&e) && std::string(e.what()).starts_with("invalid expression type")) {
+        return api_error(400, "bad_data", e.what());
+      }
+      return query_error(e);
+    }
+  };
+  // Series and label names over a window (default: the last 5 minutes).
+  auto window = [&clock](const Request& req, Timestamp& mint, Timestamp& maxt) -> std::optional<std::string> {
+    maxt = clock.now_ms();
+    mint = maxt - 5 * 60 * 1000;
+    if (auto s = req.param("start")) {
+      auto t = parse_api_time(*s);
+      if (!t) return "invalid parameter \"start\": cannot parse \"" + *s + "\" to a valid timestamp";
+      mint = *t;
+    }
+    if (auto e = req.param("end")) {
+      auto t = parse_api_time(*e);
+      if (!t) return "invalid parameter \"end\": cannot parse \"" + *e + "\" to a valid timestamp";
+      maxt = *t;
+    }
+    return std::nullopt;
+  };
+  auto collect = [&querier](const std::vector<std::vector<store::Matcher>>& sets, Timestamp mint, Timestamp maxt) {
+    std::set<Labels> out;
+    for (const auto& matchers : sets) {
+      store::SeriesSet s = querier.select(matchers, mint, maxt);
+      for (std::size_t i = 0; i < s.size(); ++i) out.insert(s.labels(i));
+    }
+    return out;
+  };
+  auto all_series = [] { return std::vector<std::vector<store::Matcher>>{{store::Matcher(store::MatchType::regex, "__name__", ".+")}}; };
+  auto series = [window, collect](const Request& req) {
+    Timestamp mint, maxt;
+    if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+    std::string error;
+    auto sets = parse_match_params(req, error);
+    if (!error.empty()) return api_error(400, "bad_data", error);
+    if (sets.empty()) return api_error(400, "bad_data", "no match[] parameter provided");
+    nlohmann::json out = nlohmann::json::array();
+    for (const Labels& l : collect(sets, mint, maxt)) out.push_back(metric_json(l));
+    return success(out);
+  };
+  auto labels = [window, collect, all_series](const Request& req) {
+    Timestamp mint, maxt;
+    if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+    std::string error;
+    auto sets = parse_match_params(req, error);
+    if (!error.empty()) return api_error(400, "bad_data", error);
+    if (sets.empty()) sets = all_series();
+    std::set<std::string> names;
+    for (const Labels& l : collect(sets, mint, maxt)) {
+      for (const Label& label : l) names.insert(label.name);
+    }
+    return success(nlohmann::json(std::vector<std::string>(names.begin(), names.end())));
+  };
+  auto label_values = [window, collect, all_series](const Request& req) {
+    Timestamp mint, maxt;
+    if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+    const std::string name = req.path_params.at("name");
+    if (!is_valid_label_name(name)) return api_error(400, "bad_data", "invalid label name: \"" + name + "\"");
+    std::string error;
+    auto sets = parse_match_params(req, error);
+    if (!error.empty()) return api_error(400, "bad_data", error);
+    if (sets.empty()) sets = all_series();
+    std::set<std::string> values;
+    for (const Labels& l : collect(sets, mint, maxt)) {
+      if (auto v = l.get(name); !v.empty()) values.emplace(v);
+    }
+    return success(nlohmann::json(std::vector<std::string>(values.begin(), values.end())));
+  };
+  for (const char* method : {"GET", "POST"}) {
+    router.add(method, "/api/v1/query", instant);
+    router.add(method, "/api/v1/query_range", range);
+    router.add(method, "/api/v1/series", series);
+    router.add(method, "/api/v1/labels", labels);
+  }
+  router.add("GET", "/api/v1/label/{name}/values", label_values);
+}
+
+}  // namespace tocsin::http
