@@ -410,6 +410,16 @@ std::string Dispatcher::external_url() const {
   return impl_->engine_.external_url();
 }
 
+std::string Dispatcher::display_time(Timestamp t) const {
+  std::string zone_name;
+  {
+    std::lock_guard lock(impl_->mutex_);
+    zone_name = impl_->engine_.config().time_zone;
+  }
+  auto zone = detail::TimeZone::load(zone_name);
+  return detail::format_local(t, zone ? *zone : *detail::TimeZone::utc());
+}
+
 bool Dispatcher::flush(std::chrono::milliseconds timeout) { return impl_->flush(timeout); }
 
 }  // namespace tocsin::alerting

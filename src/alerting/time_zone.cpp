@@ -1,5 +1,7 @@
 #include "time_zone.hpp"
 
+#include "tocsin/alerting/time_format.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -372,3 +374,10 @@ std::string format_local(Timestamp t, const TimeZone& zone) {
 }
 
 }  // namespace tocsin::alerting::detail
+
+namespace tocsin::alerting {
+
+std::string format_rfc3339(Timestamp t) { return detail::format_rfc3339(t); }
+std::optional<Timestamp> parse_rfc3339(const std::string& text) { return detail::parse_rfc3339(text); }
+
+}  // namespace tocsin::alerting

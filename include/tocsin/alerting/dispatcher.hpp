@@ -129,6 +129,8 @@ class Dispatcher final : public AlertSink {
   // The bearer token mutating API calls need; empty: they are disabled.
   std::string api_token() const;
   std::string external_url() const;
+  // `t` in the configured alerting.time_zone, e.g. "2024-03-04 11:00 CET", for pages and tables.
+  std::string display_time(Timestamp t) const;
 
   // Wakes the decision thread and waits until it has seen everything sent so far, no delivery is
   // in flight and no outbox entry is due now (later retries do not count). For tests with a

@@ -1,0 +1,297 @@
+#include "tocsin/http/alerts_api.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "tocsin/alerting/time_format.hpp"
+#include "tocsin/core/duration.hpp"
+#include "tocsin/store/matcher.hpp"
+
+namespace tocsin::http {
+
+namespace {
+
+using nlohmann::json;
+using alerting::format_rfc3339;
+
+json time_or_null(Timestamp t) { return t == 0 ? json(nullptr) : json(format_rfc3339(t)); }
+
+json labels_json(const Labels& labels) {
+  json out = json::object();
+  for (const Label& l : labels) out[l.name] = l.value;
+  return out;
+}
+
+Response error(int status, const std::string& type, const std::string& message) {
+  return Response::json(status, json{{"status", "error"}, {"errorType", type}, {"error", message}}.dump());
+}
+
+Response success(json data) { return Response::json(200, json{{"status", "success"}, {"data", std::move(data)}}.dump()); }
+
+json alert_json(const alerting::AlertView& a) {
+  json ack = nullptr;
+  if (a.ack) {
+    ack = {{"by", a.ack->by},
+           {"comment", a.ack->comment},
+           {"at", time_or_null(a.ack->at)},
+           {"expiresAt", time_or_null(a.ack->expires_at)},
+           {"severity", a.ack->severity}};
+  }
+  return {{"id", a.id},
+          {"labels", labels_json(a.labels)},
+          {"annotations", labels_json(a.annotations)},
+          {"state", std::string(alerting::to_string(a.state))},
+          {"activeAt", time_or_null(a.active_at)},
+          {"firedAt", time_or_null(a.fired_at)},
+          {"value", format_api_value(a.value)},
+          {"severity", a.severity},
+          {"ruleGroup", a.rule_group},
+          {"escalation",
+           {{"policy", a.policy},
+            {"step", a.step},
+            {"steps", a.steps},
+            {"stepAt", time_or_null(a.step_at)},
+            {"nextStepAt", time_or_null(a.next_step_at)},
+            {"receivers", a.step_receivers}}},
+          {"notified", a.notified},
+          {"acknowledged", ack},
+          {"silencedBy", a.silenced_by},
+          {"inhibitedBy", a.inhibited_by},
+          {"mutedBy", a.muted_by.empty() ? json(nullptr) : json(a.muted_by)},
+          {"flapping", a.flapping},
+          {"stateChanges", a.state_changes}};
+}
+
+json silence_json(const alerting::Silence& s, Timestamp now) {
+  json matchers = json::array();
+  json text = json::array();
+  for (const auto& m : s.matchers) {
+    bool regex = m.type == store::MatchType::regex || m.type == store::MatchType::not_regex;
+    bool equal = m.type == store::MatchType::equal || m.type == store::MatchType::regex;
+    matchers.push_back({{"name", m.name}, {"value", m.value}, {"isRegex", regex}, {"isEqual", equal}});
+    text.push_back(config::to_string(m));
+  }
+  return {{"id", s.id},
+          {"matchers", matchers},
+          {"matchersText", text},
+          {"startsAt", format_rfc3339(s.starts_at)},
+          {"endsAt", format_rfc3339(s.ends_at)},
+          {"updatedAt", format_rfc3339(s.updated_at)},
+          {"createdBy", s.created_by},
+          {"comment", s.comment},
+          {"status", {{"state", std::string(s.status(now))}}}};
+}
+
+// Compares without leaking where the first difference is through timing.
+bool same_secret(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  volatile unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = diff | static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// nullopt when the request may mutate; else the response to send.
+std::optional<Response> check_token(const Request& req, const alerting::Dispatcher& dispatcher) {
+  std::string token = dispatcher.api_token();
+  if (token.empty()) {
+    return error(403, "disabled",
+                 "changes through the API are disabled: set alerting.api_token_file in the config to enable them");
+  }
+  auto header = req.header("authorization");
+  if (!header || !header->starts_with("Bearer ") || !same_secret(header->substr(7), token)) {
+    Response r = error(401, "unauthorized", "a valid \"Authorization: Bearer <token>\" header is required");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tocsin\"");
+    return r;
+  }
+  return std::nullopt;
+}
+
+// The request's fields: a JSON object body, or query/form parameters.
+std::variant<json, std::string> body_of(const Request& req) {
+  std::string type = req.header("content-type").value_or("");
+  bool looks_json = type.starts_with("application/json") || (!req.body.empty() && req.body.front() == '{');
+  if (looks_json && !req.body.empty()) {
+    try {
+      json j = json::parse(req.body);
+      if (!j.is_object()) return std::string("the body must be a JSON object");
+      return j;
+    } catch (const json::exception& e) {
+      return std::string("invalid JSON body: ") + e.what();
+    }
+  }
+  json j = json::object();
+  for (const auto& [k, v] : req.params) {
+    if (k == "matchers" || k == "matcher") {
+      j["matchers"].push_back(v);
+    } else {
+      j[k] = v;
+    }
+  }
+  return j;
+}
+
+std::optional<std::string> string_field(const json& j, const char* key, std::string& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) return std::string(key) + " must be a string";
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+// "expires": "1h" (from now) or "expiresAt" / "endsAt": RFC 3339.
+std::optional<std::string> time_field(const json& j, const char* absolute, const char* relative, Timestamp now,
+                                      std::optional<Timestamp>& out) {
+  std::string text;
+  if (auto e = string_field(j, absolute, text)) return e;
+  if (!text.empty()) {
+    auto t = alerting::parse_rfc3339(text);
+    if (!t) return std::string(absolute) + ": invalid time \"" + text + "\" (RFC 3339, e.g. 2024-03-04T12:00:00Z)";
+    out = *t;
+  }
+  text.clear();
+  if (auto e = string_field(j, relative, text)) return e;
+  if (!text.empty()) {
+    if (out) return "give either " + std::string(absolute) + " or " + relative + ", not both";
+    auto d = parse_duration(text);
+    if (!d || d->count() <= 0) return std::string(relative) + ": invalid duration \"" + text + "\" (e.g. 30m, 2h)";
+    out = now + d->count();
+  }
+  return std::nullopt;
+}
+
+std::variant<alerting::Silence, std::string> silence_from(const json& j, Timestamp now) {
+  alerting::Silence s;
+  if (auto e = string_field(j, "id", s.id)) return *e;
+  if (auto e = string_field(j, "createdBy", s.created_by)) return *e;
+  if (s.created_by.empty()) {
+    if (auto e = string_field(j, "by", s.created_by)) return *e;
+  }
+  if (auto e = string_field(j, "comment", s.comment)) return *e;
+  auto matchers = j.find("matchers");
+  if (matchers == j.end() || !matchers->is_array()) return std::string("matchers must be a list");
+  for (const json& m : *matchers) {
+    config::LabelMatcher out;
+    if (m.is_string()) {
+      if (auto err = config::parse_label_matcher(m.get<std::string>(), out)) return "matchers: " + *err;
+    } else if (m.is_object() && m.contains("name") && m.contains("value") && m["name"].is_string() &&
+               m["value"].is_string()) {
+      bool regex = m.value("isRegex", false);
+      bool equal = m.value("isEqual", true);
+      out.name = m["name"].get<std::string>();
+      out.value = m["value"].get<std::string>();
+      out.type = regex ? (equal ? store::MatchType::regex : store::MatchType::not_regex)
+                       : (equal ? store::MatchType::equal : store::MatchType::not_equal);
+      if (!is_valid_label_name(out.name)) return "matchers: invalid label name \"" + out.name + "\"";
+    } else {
+      return std::string("each matcher is a string like name=\"value\" or {name, value, isRegex, isEqual}");
+    }
+    s.matchers.push_back(std::move(out));
+  }
+  std::optional<Timestamp> starts;
+  std::optional<Timestamp> ends;
+  if (auto e = time_field(j, "startsAt", "", now, starts); e && !e->empty()) return *e;
+  if (auto e = time_field(j, "endsAt", "duration", now, ends)) return *e;
+  if (!ends) return std::string("give endsAt (RFC 3339) or duration (e.g. 2h)");
+  s.starts_at = starts.value_or(now);
+  s.ends_at = *ends;
+  return s;
+}
+
+}  // namespace
+
+std::string format_api_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  return std::string(buf, r.ptr);
+}
+
+void add_alerts_api(Router& router, alerting::Dispatcher& dispatcher, const Clock& clock) {
+  router.add("GET", "/api/v1/alerts", [&dispatcher](const Request& req) {
+    std::optional<std::string> state = req.param("state");
+    std::vector<store::Matcher> filters;
+    for (auto [it, end] = req.params.equal_range("filter"); it != end; ++it) {
+      config::LabelMatcher m;
+      if (auto err = config::parse_label_matcher(it->second, m)) return error(400, "bad_data", "filter: " + *err);
+      filters.emplace_back(m.type, m.name, m.value);
+    }
+    json alerts = json::array();
+    for (const auto& a : dispatcher.alerts()) {
+      if (state && alerting::to_string(a.state) != *state) continue;
+      bool match = std::all_of(filters.begin(), filters.end(),
+                               [&](const store::Matcher& m) { return m.matches(a.labels.get(m.name())); });
+      if (match) alerts.push_back(alert_json(a));
+    }
+    return success({{"alerts", alerts}});
+  });
+  router.add("GET", "/api/v1/alerts/{id}", [&dispatcher](const Request& req) {
+    auto a = dispatcher.alert(req.path_params.at("id"));
+    if (!a) return error(404, "not_found", "no alert with id " + req.path_params.at("id"));
+    return success(alert_json(*a));
+  });
+  router.add("POST", "/api/v1/alerts/{id}/ack", [&dispatcher, &clock](const Request& req) {
+    if (auto denied = check_token(req, dispatcher)) return *denied;
+    auto body = body_of(req);
+    if (auto* e = std::get_if<std::string>(&body)) return error(400, "bad_data", *e);
+    const json& j = std::get<json>(body);
+    alerting::Dispatcher::AckRequest ack;
+    if (auto e = string_field(j, "by", ack.by)) return error(400, "bad_data", *e);
+    if (auto e = string_field(j, "comment", ack.comment)) return error(400, "bad_data", *e);
+    if (auto e = time_field(j, "expiresAt", "expires", clock.now_ms(), ack.expires_at)) return error(400, "bad_data", *e);
+    if (ack.by.empty()) return error(400, "bad_data", "say who acknowledges: by");
+    auto result = dispatcher.acknowledge(req.path_params.at("id"), ack);
+    if (auto* e = std::get_if<std::string>(&result)) {
+      return error(e->starts_with("no alert") ? 404 : 409, e->starts_with("no alert") ? "not_found" : "conflict", *e);
+    }
+    return success(alert_json(std::get<alerting::AlertView>(result)));
+  });
+  router.add("DELETE", "/api/v1/alerts/{id}/ack", [&dispatcher](const Request& req) {
+    if (auto denied = check_token(req, dispatcher)) return *denied;
+    auto result = dispatcher.unacknowledge(req.path_params.at("id"));
+    if (auto* e = std::get_if<std::string>(&result)) {
+      return error(e->starts_with("no alert") ? 404 : 409, e->starts_with("no alert") ? "not_found" : "conflict", *e);
+    }
+    return success(alert_json(std::get<alerting::AlertView>(result)));
+  });
+  router.add("GET", "/api/v1/silences", [&dispatcher, &clock](const Request& req) {
+    bool all = req.param("all").value_or("false") == "true";
+    Timestamp now = clock.now_ms();
+    json out = json::array();
+    for (const auto& s : dispatcher.silences()) {
+      if (all || s.status(now) != "expired") out.push_back(silence_json(s, now));
+    }
+    return success(out);
+  });
+  router.add("GET", "/api/v1/silences/{id}", [&dispatcher, &clock](const Request& req) {
+    for (const auto& s : dispatcher.silences()) {
+      if (s.id == req.path_params.at("id")) return success(silence_json(s, clock.now_ms()));
+    }
+    return error(404, "not_found", "no silence with id " + req.path_params.at("id"));
+  });
+  router.add("POST", "/api/v1/silences", [&dispatcher, &clock](const Request& req) {
+    if (auto denied = check_token(req, dispatcher)) return *denied;
+    auto body = body_of(req);
+    if (auto* e = std::get_if<std::string>(&body)) return error(400, "bad_data", *e);
+    auto silence = silence_from(std::get<json>(body), clock.now_ms());
+    if (auto* e = std::get_if<std::string>(&silence)) return error(400, "bad_data", *e);
+    auto created = dispatcher.create_silence(std::get<alerting::Silence>(std::move(silence)));
+    if (auto* e = std::get_if<std::string>(&created)) {
+      return error(e->starts_with("no silence") ? 404 : 400, e->starts_with("no silence") ? "not_found" : "bad_data", *e);
+    }
+    const auto& s = std::get<alerting::Silence>(created);
+    json data = silence_json(s, clock.now_ms());
+    data["silenceID"] = s.id;
+    return success(data);
+  });
+  router.add("DELETE", "/api/v1/silences/{id}", [&dispatcher](const Request& req) {
+    if (auto denied = check_token(req, dispatcher)) return *denied;
+    if (auto e = dispatcher.expire_silence(req.path_params.at("id"))) {
+      return error(e->starts_with("no silence") ? 404 : 409, e->starts_with("no silence") ? "not_found" : "conflict", *e);
+    }
+    return success(nullptr);
+  });
+}
+
+}  // namespace tocsin::http

@@ -1,0 +1,240 @@
+#include "tocsin/http/status_page.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "tocsin/core/duration.hpp"
+
+namespace tocsin::http {
+
+namespace {
+
+std::string esc(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string age(Timestamp from, Timestamp now) {
+  if (from == 0) return "never";
+  Timestamp d = std::max<Timestamp>(0, now - from);
+  d = d >= 60'000 ? d / 60'000 * 60'000 : d / 1000 * 1000;
+  return format_duration(Duration(d));
+}
+
+// Shortest round-trip decimal, as a person reads it ("42", "0.734", "1e+21").
+std::string human_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string where_of(const Labels& labels) {
+  for (const char* key : {"instance", "target", "job", "host"}) {
+    if (auto v = labels.get(key); !v.empty()) return std::string(v);
+  }
+  return "";
+}
+
+const char* kStyle = R"(
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
+header{background:#1d232a;color:#fff;padding:12px 20px}header h1{margin:0;font-size:20px}
+header p{margin:4px 0 0;color:#c4cad2}main{padding:8px 20px 40px;max-width:1400px}
+h2{font-size:16px;margin:24px 0 8px}table{border-collapse:collapse;width:100%;background:#fff;
+box-shadow:0 1px 2px rgba(0,0,0,.08)}th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e4e7eb;
+vertical-align:top}th{background:#eef0f3;font-weight:600;font-size:12px;text-transform:uppercase;color:#4a5561}
+.sev{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;background:#6b7785}
+.sev-critical{background:#c62828}.sev-error{background:#d84315}.sev-warning{background:#ef8f00}.sev-info{background:#1565c0}
+.tag{display:inline-block;padding:0 6px;margin:1px 2px 1px 0;border-radius:4px;font-size:12px;background:#e8eaed}
+.ack{background:#c8e6c9}.silenced{background:#d1c4e9}.inhibited{background:#e0e0e0}.flap{background:#ffe0b2}
+.up{color:#2e7d32;font-weight:600}.down{color:#c62828;font-weight:600}.muted{color:#6b7785}
+.labels{color:#4a5561;font-size:12px}.nowrap{white-space:nowrap}code{font-size:12px;background:#eef0f3;padding:0 4px;border-radius:3px}
+details summary{cursor:pointer;color:#1565c0}.empty{padding:12px;background:#fff;color:#2e7d32}
+tr:target{outline:2px solid #1565c0}
+)";
+
+std::string labels_line(const Labels& labels) {
+  std::string out;
+  for (const Label& l : labels) {
+    if (l.name == "alertname" || l.name == "severity") continue;
+    out += (out.empty() ? "" : ", ") + esc(l.name) + "=" + esc(l.value);
+  }
+  return out;
+}
+
+std::string state_tags(const alerting::AlertView& a, const alerting::Dispatcher& d) {
+  std::string out;
+  if (a.ack) {
+    out += "<span class=\"tag ack\">acknowledged by " + esc(a.ack->by) + " at " + esc(d.display_time(a.ack->at));
+    if (a.ack->expires_at != 0) out += " until " + esc(d.display_time(a.ack->expires_at));
+    out += "</span>";
+    if (!a.ack->comment.empty()) out += " <span class=\"muted\">&ldquo;" + esc(a.ack->comment) + "&rdquo;</span>";
+  }
+  for (const auto& s : a.silenced_by) out += "<span class=\"tag silenced\">silenced (" + esc(s.substr(0, 8)) + ")</span>";
+  if (!a.inhibited_by.empty()) out += "<span class=\"tag inhibited\">inhibited by " + esc(a.inhibited_by[0]) + "</span>";
+  if (!a.muted_by.empty()) out += "<span class=\"tag silenced\">muted: " + esc(a.muted_by) + "</span>";
+  if (a.flapping) out += "<span class=\"tag flap\">flapping (" + std::to_string(a.state_changes) + " changes)</span>";
+  if (a.state == alerting::AlertState::resolved) out += "<span class=\"tag\">resolved, settling</span>";
+  if (out.empty()) out = "<span class=\"muted\">unacknowledged</span>";
+  return out;
+}
+
+std::string step_cell(const alerting::AlertView& a, const alerting::Dispatcher& d) {
+  std::string out;
+  if (a.step == 0) {
+    out = "<span class=\"muted\">not notified yet</span>";
+  } else {
+    out = "step " + std::to_string(a.step) + "/" + std::to_string(a.steps);
+    if (!a.policy.empty()) out += " <span class=\"muted\">(" + esc(a.policy) + ")</span>";
+    std::string who;
+    for (const auto& r : a.step_receivers) who += (who.empty() ? "" : ", ") + esc(r);
+    if (!who.empty()) out += "<br>" + who;
+  }
+  if (a.next_step_at != 0 && !a.ack) out += "<br><span class=\"muted\">next at " + esc(d.display_time(a.next_step_at)) + "</span>";
+  return out;
+}
+
+void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alerts, const alerting::Dispatcher& d,
+                Timestamp now) {
+  html += "<table><thead><tr><th>Severity</th><th>Alert</th><th>Where</th><th>Since</th><th>Value</th>"
+          "<th>Escalation</th><th>State</th></tr></thead><tbody>\n";
+  for (const auto& a : alerts) {
+    std::string sev = a.severity.empty() ? "none" : a.severity;
+    Timestamp since = a.state == alerting::AlertState::pending ? a.active_at : a.fired_at;
+    html += "<tr id=\"alert-" + esc(a.id) + "\"><td><span class=\"sev sev-" + esc(sev) + "\">" + esc(sev) + "</span></td><td><b>" +
+            esc(a.labels.get("alertname")) + "</b>";
+    if (auto summary = a.annotations.get("summary"); !summary.empty()) html += "<br>" + esc(summary);
+    html += "<br><span class=\"labels\">" + labels_line(a.labels) + "</span>";
+    auto description = a.annotations.get("description");
+    auto runbook = a.annotations.get("runbook_url");
+    html += "<details><summary>details</summary>";
+    if (!description.empty()) html += "<p><b>Check first:</b> " + esc(description) + "</p>";
+    if (!runbook.empty()) html += "<p><a href=\"" + esc(runbook) + "\">runbook</a></p>";
+    html += "<p>id <code>" + esc(a.id) + "</code>; acknowledge with <code>tocsin ack " + esc(a.id) +
+            " --by NAME</code></p>";
+    if (!a.notified.empty()) {
+      std::string who;
+      for (const auto& r : a.notified) who += (who.empty() ? "" : ", ") + esc(r);
+      html += "<p>notified: " + who + "</p>";
+    }
+    html += "</details></td><td class=\"nowrap\">" + esc(where_of(a.labels)) + "</td><td>" + esc(d.display_time(since)) +
+            "<br><span class=\"muted\">" + esc(age(since, now)) + " ago</span></td><td>" + esc(human_value(a.value)) +
+            "</td><td>" + step_cell(a, d) + "</td><td>" + state_tags(a, d) + "</td></tr>\n";
+  }
+  html += "</tbody></table>\n";
+}
+
+}  // namespace
+
+std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp now,
+                               const std::vector<CollectorStatus>& collectors) {
+  std::vector<alerting::AlertView> firing;
+  std::vector<alerting::AlertView> pending;
+  for (auto& a : dispatcher.alerts()) {
+    (a.state == alerting::AlertState::pending ? pending : firing).push_back(std::move(a));
+  }
+  std::map<std::string, int> by_severity;
+  int unacked = 0;
+  for (const auto& a : firing) {
+    ++by_severity[a.severity.empty() ? "none" : a.severity];
+    if (!a.ack && a.silenced_by.empty() && a.inhibited_by.empty()) ++unacked;
+  }
+  int down = static_cast<int>(std::count_if(collectors.begin(), collectors.end(),
+                                            [](const CollectorStatus& c) { return c.collected && !c.up; }));
+  std::string summary = std::to_string(firing.size()) + " firing";
+  for (const auto& [sev, n] : by_severity) summary += ", " + std::to_string(n) + " " + sev;
+  summary += "; " + std::to_string(unacked) + " unacknowledged; " + std::to_string(pending.size()) + " pending; " +
+             std::to_string(down) + " of " + std::to_string(collectors.size()) + " collectors down";
+
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                     "<meta http-equiv=\"refresh\" content=\"30\"><title>tocsin: " +
+                     esc(summary) + "</title><style>" + kStyle + "</style></head><body>\n";
+  html += "<header><h1>tocsin</h1><p>" + esc(summary) + " &middot; as of " + esc(dispatcher.display_time(now)) +
+          "</p></header><main>\n";
+
+  html += "<h2>Firing</h2>\n";
+  if (firing.empty()) {
+    html += "<div class=\"empty\">Nothing is firing.</div>\n";
+  } else {
+    alert_rows(html, firing, dispatcher, now);
+  }
+  if (!pending.empty()) {
+    html += "<h2>Pending</h2>\n";
+    alert_rows(html, pending, dispatcher, now);
+  }
+
+  html += "<h2>Silences</h2>\n";
+  std::vector<alerting::Silence> silences;
+  for (auto& s : dispatcher.silences()) {
+    if (s.status(now) != "expired") silences.push_back(std::move(s));
+  }
+  if (silences.empty()) {
+    html += "<div class=\"empty muted\">No active silences.</div>\n";
+  } else {
+    html += "<table><thead><tr><th>Matchers</th><th>State</th><th>From</th><th>Until</th><th>By</th><th>Comment</th>"
+            "<th>Id</th></tr></thead><tbody>\n";
+    for (const auto& s : silences) {
+      std::string matchers;
+      for (const auto& m : s.matchers) matchers += "<code>" + esc(config::to_string(m)) + "</code> ";
+      html += "<tr><td>" + matchers + "</td><td>" + esc(s.status(now)) + "</td><td>" + esc(dispatcher.display_time(s.starts_at)) +
+              "</td><td>" + esc(dispatcher.display_time(s.ends_at)) + "</td><td>" + esc(s.created_by) + "</td><td>" +
+              esc(s.comment) + "</td><td><code>" + esc(s.id) + "</code></td></tr>\n";
+    }
+    html += "</tbody></table>\n";
+  }
+
+  html += "<h2>Collectors</h2>\n";
+  if (collectors.empty()) {
+    html += "<div class=\"empty muted\">No collectors configured.</div>\n";
+  } else {
+    html += "<table><thead><tr><th>Collector</th><th>Target</th><th>Health</th><th>Last success</th>"
+            "<th>Last cycle</th><th>Interval</th><th>Last error</th></tr></thead><tbody>\n";
+    for (const auto& c : collectors) {
+      std::string health = !c.collected ? "<span class=\"muted\">starting</span>"
+                           : c.up       ? "<span class=\"up\">up</span>"
+                                        : "<span class=\"down\">down</span>";
+      char duration[32];
+      std::snprintf(duration, sizeof duration, "%.3fs", c.last_duration_seconds);
+      html += "<tr><td>" + esc(c.kind) + "</td><td>" + esc(c.name) + "</td><td>" + health + "</td><td>" +
+              (c.last_success == 0 ? std::string("never") : esc(age(c.last_success, now)) + " ago") + "</td><td>" +
+              (c.collected ? duration : "") + "</td><td>" + esc(format_duration(c.interval)) + "</td><td>" +
+              esc(c.last_error) + "</td></tr>\n";
+    }
+    html += "</tbody></table>\n";
+  }
+
+  alerting::OutboxStatus outbox = dispatcher.outbox();
+  html += "<h2>Notifications</h2>\n<p>" + std::to_string(outbox.queued) + " queued (" + std::to_string(outbox.in_flight) +
+          " in flight) of at most " + std::to_string(outbox.capacity) +
+          ". APIs: <a href=\"/api/v1/alerts\">/api/v1/alerts</a>, <a href=\"/api/v1/silences\">/api/v1/silences</a>, "
+          "<a href=\"/metrics\">/metrics</a>.</p>\n";
+  html += "</main></body></html>\n";
+  return html;
+}
+
+void add_status_page(Router& router, const alerting::Dispatcher& dispatcher, const Clock& clock,
+                     CollectorStatusSource collectors) {
+  router.add("GET", "/", [&dispatcher, &clock, collectors = std::move(collectors)](const Request&) {
+    Response r = Response::html(200, render_status_page(dispatcher, clock.now_ms(), collectors ? collectors() : std::vector<CollectorStatus>{}));
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  });
+}
+
+}  // namespace tocsin::http
