@@ -244,6 +244,25 @@ TEST(PostgresConfig, AllErrorsAtOnce) {
   EXPECT_NE(errors.find("lock_timeout: invalid duration \"15x\""), std::string::npos) << errors;
 }
 
+TEST(PostgresConfig, TheExampleAndTheBundledConfigDecode) {
+  for (const char* file : {"/config/examples/postgres.yaml", "/config/tocsin.yaml"}) {
+    auto loaded = load_config(std::string(TOCSIN_SOURCE_DIR) + file, env({}));
+    if (auto* d = std::get_if<Diagnostics>(&loaded)) {
+      ADD_FAILURE() << file << ":\n" << d->to_string();
+      continue;
+    }
+    const Config& config = std::get<Config>(loaded);
+    ASSERT_EQ(config.collectors.postgres.size(), 1u) << file;
+    const PostgresTargetConfig& pg = config.collectors.postgres.front();
+    EXPECT_EQ(pg.common.name, "postgres");
+    // Nothing names the server: libpq's PG* environment does.
+    EXPECT_EQ(pg.dsn, "");
+    EXPECT_EQ(pg.host, "");
+    EXPECT_TRUE(pg.password.empty());
+    EXPECT_NO_THROW(collectors::make_postgres_collector(pg, nullptr));
+  }
+}
+
 TEST(PostgresConfig, TheCollectorRejectsADsnLibpqCannotParseWithoutQuotingIt) {
   PostgresTargetConfig c;
   c.common.name = "main";
