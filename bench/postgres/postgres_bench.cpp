@@ -1,0 +1,291 @@
+// The Postgres collector's cost beside postgres_exporter's, on one throwaway PostgreSQL whose
+// pg_stat_statements holds 5,000 statements: statements per cycle, wall time per cycle, the database
+// CPU those statements take (the serving backend's utime+stime from /proc, and pg_stat_statements'
+// own execution time), the collector's CPU, and the series each produces.
+//
+//   bench_postgres [--cycles N] [--statements N] [--exporter PATH]
+//
+// postgres_exporter 0.11 (Debian 12's prometheus-postgres-exporter) runs with its default collectors
+// plus the pg_stat_statements query of its example queries.yaml, with PostgreSQL 13+ column names.
+// Each tool connects as its own pg_monitor role, so pg_stat_statements tells their statements apart.
+// Prints the table docs/performance.md records.
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <numeric>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fixtures/http_client.hpp"
+#include "fixtures/postgres_server.hpp"
+#include "fixtures/process.hpp"
+#include "tocsin/collectors/postgres.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using tocsin::testing::PostgresServer;
+using Clock = std::chrono::steady_clock;
+
+struct Figures {
+  double statements = 0;         // per cycle, counted by pg_stat_statements
+  double exec_ms = 0;            // per cycle: pg_stat_statements' total_exec_time of those statements
+  double backend_cpu_ms = 0;     // per cycle: utime+stime of the serving backend(s)
+  double wall_ms_median = 0;
+  double wall_ms_p90 = 0;
+  double client_cpu_ms = 0;      // per cycle: the collector's (or the exporter process's) CPU
+  double series = 0;             // per cycle
+  double connections = 0;        // backends of the tool's role
+  std::vector<std::pair<std::string, double>> query_ms;  // tocsin: wall time per query, last cycle
+};
+
+double cpu_ms_of_pid(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double utime = 0;
+  double stime = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) {
+      stime = std::stod(field);
+      break;
+    }
+  }
+  return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double thread_cpu_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+struct RoleUsage {
+  double calls = 0;
+  double exec_ms = 0;
+  double backend_cpu_ms = 0;
+  double backends = 0;
+};
+
+RoleUsage role_usage(const PostgresServer& server, const std::string& role) {
+  RoleUsage u;
+  std::istringstream stats(server.psql(
+      "SELECT coalesce(sum(calls), 0), coalesce(sum(total_exec_time), 0) FROM pg_stat_statements s "
+      "JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = '" + role + "'"));
+  std::string calls, exec;
+  std::getline(stats, calls, '|');
+  std::getline(stats, exec);
+  u.calls = std::stod(calls);
+  u.exec_ms = std::stod(exec);
+  std::istringstream pids(server.psql("SELECT pid FROM pg_stat_activity WHERE usename = '" + role + "'"));
+  for (std::string pid; std::getline(pids, pid);) {
+    if (pid.empty()) continue;
+    u.backend_cpu_ms += cpu_ms_of_pid(std::stoi(pid));
+    u.backends += 1;
+  }
+  return u;
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+// The psql fixture prints nothing for a statement like DO; a helper to time the fill.
+void fill_statements(const PostgresServer& server, int statements) {
+  // Distinct statements need distinct shapes (pg_stat_statements folds constants): two arrays of
+  // different lengths give 71 x 71 shapes.
+  server.psql("DO $$DECLARE n int := 0; BEGIN FOR a IN 1..71 LOOP FOR b IN 1..71 LOOP EXIT WHEN n >= " +
+              std::to_string(statements) +
+              "; EXECUTE format('SELECT ARRAY[%s], ARRAY[%s]', "
+              "array_to_string(array_fill(1, ARRAY[a]), ','), array_to_string(array_fill(2, ARRAY[b]), ',')); "
+              "n := n + 1; END LOOP; END LOOP; END$$");
+}
+
+Figures measure_tocsin(const PostgresServer& server, int cycles) {
+  tocsin::config::PostgresTargetConfig config;
+  config.common.name = "bench";
+  config.dsn = server.dsn();
+  config.user = "tocsin_bench";
+  auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+  auto collector = tocsin::collectors::make_postgres_collector(config, log);
+  auto cycle = [&](tocsin::store::Batch& batch) {
+    collector->collect({.timestamp = 0, .deadline = Clock::now() + 30s}, batch);
+  };
+  tocsin::store::Batch warm;
+  cycle(warm);  // connects and looks for pg_stat_statements: not a steady-state cycle
+  const RoleUsage before = role_usage(server, "tocsin_bench");
+  std::vector<double> wall;
+  double cpu = 0;
+  double series = 0;
+  std::vector<std::pair<std::string, double>> last_queries;
+  for (int i = 0; i < cycles; ++i) {
+    tocsin::store::Batch batch;
+    const double cpu0 = thread_cpu_ms();
+    const auto t0 = Clock::now();
+    cycle(batch);
+    wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    cpu += thread_cpu_ms() - cpu0;
+    series = static_cast<double>(batch.size());
+    if (i == cycles - 1) {
+      for (const auto& sample : batch.samples()) {
+        if (sample.labels.metric_name() != "tocsin_pg_query_duration_seconds") continue;
+        last_queries.emplace_back(std::string(sample.labels.get("query")), sample.value * 1000);
+      }
+    }
+  }
+  const RoleUsage after = role_usage(server, "tocsin_bench");
+  Figures f;
+  f.statements = (after.calls - before.calls) / cycles;
+  f.exec_ms = (after.exec_ms - before.exec_ms) / cycles;
+  f.backend_cpu_ms = (after.backend_cpu_ms - before.backend_cpu_ms) / cycles;
+  f.wall_ms_median = percentile(wall, 0.5);
+  f.wall_ms_p90 = percentile(wall, 0.9);
+  f.client_cpu_ms = cpu / cycles;
+  f.series = series;
+  f.connections = after.backends;
+  f.query_ms = std::move(last_queries);
+  return f;
+}
+
+std::optional<Figures> measure_exporter(const PostgresServer& server, const std::string& exporter, int cycles) {
+  if (!tocsin::testing::find_executable(exporter)) return std::nullopt;
+  tocsin::testing::TempDir dir("tocsin-bench-pg");
+  // The pg_stat_statements query of Debian's example queries.yaml with PostgreSQL 13+ column names.
+  const auto queries = dir.write("queries.yaml", R"(pg_stat_statements:
+  query: "SELECT t2.rolname, t3.datname, queryid, calls, total_exec_time / 1000 as total_time_seconds, min_exec_time / 1000 as min_time_seconds, max_exec_time / 1000 as max_time_seconds, mean_exec_time / 1000 as mean_time_seconds, stddev_exec_time / 1000 as stddev_time_seconds, rows, shared_blks_hit, shared_blks_read, shared_blks_dirtied, shared_blks_written, local_blks_hit, local_blks_read, local_blks_dirtied, local_blks_written, temp_blks_read, temp_blks_written, blk_read_time / 1000 as blk_read_time_seconds, blk_write_time / 1000 as blk_write_time_seconds FROM pg_stat_statements t1 JOIN pg_roles t2 ON (t1.userid=t2.oid) JOIN pg_database t3 ON (t1.dbid=t3.oid) WHERE t2.rolname != 'rdsadmin'"
+  master: true
+  metrics:
+    - rolname: {usage: "LABEL", description: "Name of user"}
+    - datname: {usage: "LABEL", description: "Name of database"}
+    - queryid: {usage: "LABEL", description: "Query ID"}
+    - calls: {usage: "COUNTER", description: "Number of times executed"}
+    - total_time_seconds: {usage: "COUNTER", description: "Total time spent in the statement"}
+    - min_time_seconds: {usage: "GAUGE", description: "Minimum time spent in the statement"}
+    - max_time_seconds: {usage: "GAUGE", description: "Maximum time spent in the statement"}
+    - mean_time_seconds: {usage: "GAUGE", description: "Mean time spent in the statement"}
+    - stddev_time_seconds: {usage: "GAUGE", description: "Population standard deviation of time spent in the statement"}
+    - rows: {usage: "COUNTER", description: "Total number of rows retrieved or affected by the statement"}
+    - shared_blks_hit: {usage: "COUNTER", description: "Total number of shared block cache hits by the statement"}
+    - shared_blks_read: {usage: "COUNTER", description: "Total number of shared blocks read by the statement"}
+    - shared_blks_dirtied: {usage: "COUNTER", description: "Total number of shared blocks dirtied by the statement"}
+    - shared_blks_written: {usage: "COUNTER", description: "Total number of shared blocks written by the statement"}
+    - local_blks_hit: {usage: "COUNTER", description: "Total number of local block cache hits by the statement"}
+    - local_blks_read: {usage: "COUNTER", description: "Total number of local blocks read by the statement"}
+    - local_blks_dirtied: {usage: "COUNTER", description: "Total number of local blocks dirtied by the statement"}
+    - local_blks_written: {usage: "COUNTER", description: "Total number of local blocks written by the statement"}
+    - temp_blks_read: {usage: "COUNTER", description: "Total number of temp blocks read by the statement"}
+    - temp_blks_written: {usage: "COUNTER", description: "Total number of temp blocks written by the statement"}
+    - blk_read_time_seconds: {usage: "COUNTER", description: "Total time the statement spent reading blocks"}
+    - blk_write_time_seconds: {usage: "COUNTER", description: "Total time the statement spent writing blocks"}
+)");
+  const int port = tocsin::testing::free_port();
+  tocsin::testing::ProcessOptions options;
+  options.env = {"DATA_SOURCE_NAME=host=127.0.0.1 port=" + std::to_string(server.port()) +
+                 " user=exporter_bench dbname=postgres sslmode=disable"};
+  options.stdout_file = dir / "exporter.log";
+  options.stderr_file = dir / "exporter.log";
+  tocsin::testing::Process process({exporter, "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                                    "--extend.query-path=" + queries.string(), "--log.level=warn"},
+                                   options);
+  if (!tocsin::testing::wait_until([&] { return tocsin::testing::port_open(port); }, 10s)) {
+    std::fprintf(stderr, "postgres_exporter did not start\n");
+    return std::nullopt;
+  }
+  tocsin::testing::http_get(port, "/metrics");  // connects and reads the server version
+  const RoleUsage before = role_usage(server, "exporter_bench");
+  const double cpu_before = cpu_ms_of_pid(process.pid());
+  std::vector<double> wall;
+  double series = 0;
+  for (int i = 0; i < cycles; ++i) {
+    const auto t0 = Clock::now();
+    auto result = tocsin::testing::http_request(port, "GET", "/metrics", "", {}, 60s);
+    wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    series = 0;
+    std::istringstream lines(result.body);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty() && line[0] != '#' && line.starts_with("pg_")) series += 1;
+    }
+  }
+  const RoleUsage after = role_usage(server, "exporter_bench");
+  Figures f;
+  f.statements = (after.calls - before.calls) / cycles;
+  f.exec_ms = (after.exec_ms - before.exec_ms) / cycles;
+  f.backend_cpu_ms = (after.backend_cpu_ms - before.backend_cpu_ms) / cycles;
+  f.wall_ms_median = percentile(wall, 0.5);
+  f.wall_ms_p90 = percentile(wall, 0.9);
+  f.client_cpu_ms = (cpu_ms_of_pid(process.pid()) - cpu_before) / cycles;
+  f.series = series;
+  f.connections = after.backends;
+  return f;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int cycles = 30;
+  int statements = 5000;
+  std::string exporter = "prometheus-postgres-exporter";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--cycles") cycles = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--statements") statements = std::max(0, std::atoi(argv[i + 1]));
+    if (flag == "--exporter") exporter = argv[i + 1];
+  }
+  try {
+    PostgresServer server({.settings = {"pg_stat_statements.max = 10000"}, .pg_stat_statements = true});
+    server.psql("CREATE ROLE tocsin_bench LOGIN IN ROLE pg_monitor; CREATE ROLE exporter_bench LOGIN IN ROLE pg_monitor");
+    const std::string bin = PostgresServer::bin_dir();
+    tocsin::testing::run_command({bin + "/pgbench", "-i", "-q", "-s", "1", "-h", server.host(), "-p",
+                                  std::to_string(server.port()), "-U", "postgres", "postgres"});
+    fill_statements(server, statements);
+    const std::string held = server.psql("SELECT count(*) FROM pg_stat_statements");
+    std::printf("PostgreSQL %d, pg_stat_statements holding %s statements, %d cycles each\n\n",
+                server.version_num(), held.c_str(), cycles);
+
+    const Figures t = measure_tocsin(server, cycles);
+    const std::optional<Figures> e = measure_exporter(server, exporter, cycles);
+    auto row = [&](const char* what, double tocsin_value, std::optional<double> exporter_value, const char* format) {
+      char a[64];
+      char b[64] = "not measured";
+      std::snprintf(a, sizeof a, format, tocsin_value);
+      if (exporter_value) std::snprintf(b, sizeof b, format, *exporter_value);
+      std::printf("| %-52s | %14s | %22s |\n", what, a, b);
+    };
+    auto of = [&](double Figures::*field) -> std::optional<double> {
+      return e ? std::optional<double>((*e).*field) : std::nullopt;
+    };
+    std::printf("| %-52s | %14s | %22s |\n", "per cycle (scrape)", "tocsin", "postgres_exporter 0.11");
+    std::printf("|%s|%s|%s|\n", std::string(54, '-').c_str(), std::string(16, '-').c_str(),
+                std::string(24, '-').c_str());
+    row("statements sent (pg_stat_statements calls)", t.statements, of(&Figures::statements), "%.1f");
+    row("wall time, median (ms)", t.wall_ms_median, of(&Figures::wall_ms_median), "%.1f");
+    row("wall time, 90th percentile (ms)", t.wall_ms_p90, of(&Figures::wall_ms_p90), "%.1f");
+    row("database CPU: serving backend utime+stime (ms)", t.backend_cpu_ms, of(&Figures::backend_cpu_ms), "%.2f");
+    row("database execution time (pg_stat_statements, ms)", t.exec_ms, of(&Figures::exec_ms), "%.2f");
+    row("collector CPU (ms)", t.client_cpu_ms, of(&Figures::client_cpu_ms), "%.2f");
+    row("series produced", t.series, of(&Figures::series), "%.0f");
+    row("connections held", t.connections, of(&Figures::connections), "%.0f");
+    if (!e) std::printf("\n%s not found: postgres_exporter not measured\n", exporter.c_str());
+    std::printf("\ntocsin's statements, wall time of each in the last cycle (ms):");
+    for (const auto& [query, ms] : t.query_ms) std::printf(" %s %.2f,", query.c_str(), ms);
+    std::printf("\n");
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "bench_postgres: %s\n", ex.what());
+    return 1;
+  }
+  return 0;
+}
