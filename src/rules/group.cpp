@@ -21,6 +21,14 @@ Labels without_name(const Labels& labels) {
 
 double seconds(Timestamp t) { return static_cast<double>(t) / 1000.0; }
 
+constexpr Timestamp kNever = AlertInstance::kNever;
+
+nlohmann::json time_json(Timestamp t) { return t == kNever ? nlohmann::json(nullptr) : nlohmann::json(t); }
+Timestamp time_from(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number_integer()) return kNever;
+  return j[key].get<Timestamp>();
+}
+
 std::string state_name(AlertState s) { return std::string(alerting::to_string(s)); }
 
 AlertState state_from(const std::string& s) {
@@ -149,7 +157,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
       fresh.labels = entry.first;
       fresh.state = AlertState::pending;
       fresh.active_at = t;
-      fresh.tier_since.assign(rule.tiers.size(), 0);
+      fresh.tier_since.assign(rule.tiers.size(), kNever);
       alerts[fp] = std::move(fresh);
       it = alerts.find(fp);
     }
@@ -169,7 +177,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
       if (!present) {
         bool keep_firing = false;
         if (a.state == AlertState::firing && rule.keep_firing_for > Duration(0)) {
-          if (a.keep_firing_since == 0) a.keep_firing_since = t;
+          if (a.keep_firing_since == kNever) a.keep_firing_since = t;
           keep_firing = t - a.keep_firing_since < rule.keep_firing_for.count();
         }
         if (a.state == AlertState::pending) {
@@ -178,7 +186,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
         }
         if (!keep_firing) resolve_now = true;
       } else {
-        a.keep_firing_since = 0;
+        a.keep_firing_since = kNever;
         if (a.state == AlertState::pending && t - a.active_at >= rule.for_duration.count()) {
           a.state = AlertState::firing;
           a.fired_at = t;
@@ -187,41 +195,41 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
     } else {
       // Tiers: track since when each threshold holds; the active tier is the most severe one whose
       // threshold has held for its `for`.
-      a.tier_since.resize(rule.tiers.size(), 0);
+      a.tier_since.resize(rule.tiers.size(), kNever);
       int satisfied = -1;
       bool any = false;
       for (std::size_t k = 0; k < rule.tiers.size(); ++k) {
         const bool holds = present && rule.tiers[k].threshold.holds(a.value);
         if (!holds) {
-          a.tier_since[k] = 0;
+          a.tier_since[k] = kNever;
           continue;
         }
-        if (a.tier_since[k] == 0) a.tier_since[k] = t;
+        if (a.tier_since[k] == kNever) a.tier_since[k] = t;
         any = true;
         if (t - a.tier_since[k] >= rule.tiers[k].for_duration.count()) satisfied = static_cast<int>(k);
       }
       if (rule.clear) {
         const bool holds = present && rule.clear->threshold.holds(a.value);
-        a.clear_since = holds ? (a.clear_since ? a.clear_since : t) : 0;
+        a.clear_since = holds ? (a.clear_since != kNever ? a.clear_since : t) : kNever;
       }
       if (a.state == AlertState::firing) {
         bool done;
         if (!present) {
           done = true;
         } else if (rule.clear) {
-          done = a.clear_since != 0 && t - a.clear_since >= rule.clear->for_duration.count();
+          done = a.clear_since != kNever && t - a.clear_since >= rule.clear->for_duration.count();
         } else {
           done = satisfied < 0;
         }
         if (done) {
           bool keep_firing = false;
           if (rule.keep_firing_for > Duration(0)) {
-            if (a.keep_firing_since == 0) a.keep_firing_since = t;
+            if (a.keep_firing_since == kNever) a.keep_firing_since = t;
             keep_firing = t - a.keep_firing_since < rule.keep_firing_for.count();
           }
           if (!keep_firing) resolve_now = true;
         } else {
-          a.keep_firing_since = 0;
+          a.keep_firing_since = kNever;
           const int tier = satisfied >= 0 ? satisfied : 0;  // below every tier but not cleared: the lowest
           if (tier != a.tier) {
             a.tier = tier;
@@ -238,7 +246,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
       } else {
         Timestamp first = t;
         for (Timestamp s : a.tier_since) {
-          if (s != 0) first = std::min(first, s);
+          if (s != kNever) first = std::min(first, s);
         }
         a.active_at = std::min(a.active_at, first);
       }
@@ -324,15 +332,17 @@ nlohmann::json Group::save_state() const {
     if (states_[i].alerts.empty()) continue;
     nlohmann::json alerts = nlohmann::json::array();
     for (const auto& [fp, a] : states_[i].alerts) {
+      nlohmann::json tier_since = nlohmann::json::array();
+      for (Timestamp s : a.tier_since) tier_since.push_back(time_json(s));
       alerts.push_back({{"labels", labels_json(a.labels)},
                         {"state", state_name(a.state)},
                         {"value", std::isfinite(a.value) ? nlohmann::json(a.value) : nlohmann::json(nullptr)},
                         {"active_at", a.active_at},
                         {"fired_at", a.fired_at},
-                        {"keep_firing_since", a.keep_firing_since},
+                        {"keep_firing_since", time_json(a.keep_firing_since)},
                         {"tier", a.tier},
-                        {"tier_since", a.tier_since},
-                        {"clear_since", a.clear_since}});
+                        {"tier_since", tier_since},
+                        {"clear_since", time_json(a.clear_since)}});
     }
     rules.push_back({{"rule", def_.rules[i].name}, {"index", i}, {"alerts", alerts}});
   }
@@ -359,12 +369,12 @@ void Group::restore_state(const nlohmann::json& state) {
       if (j.contains("value") && j["value"].is_number()) a.value = j["value"].get<double>();
       a.active_at = j.value("active_at", Timestamp{0});
       a.fired_at = j.value("fired_at", Timestamp{0});
-      a.keep_firing_since = j.value("keep_firing_since", Timestamp{0});
+      a.keep_firing_since = time_from(j, "keep_firing_since");
       a.tier = j.value("tier", -1);
       if (j.contains("tier_since") && j["tier_since"].is_array()) {
-        for (const auto& s : j["tier_since"]) a.tier_since.push_back(s.is_number() ? s.get<Timestamp>() : 0);
+        for (const auto& s : j["tier_since"]) a.tier_since.push_back(s.is_number_integer() ? s.get<Timestamp>() : kNever);
       }
-      a.clear_since = j.value("clear_since", Timestamp{0});
+      a.clear_since = time_from(j, "clear_since");
       if (a.labels.empty() || a.state == AlertState::resolved) continue;
       // Tiered alerts are identified without their (changing) severity label.
       LabelsBuilder identity(a.labels);

@@ -92,7 +92,7 @@ nlohmann::json alert_json(const RuleDefinition& rule, const AlertInstance& a) {
   if (a.state == alerting::AlertState::firing) j["firedAt"] = rfc3339(a.fired_at);
   if (!rule.tiers.empty() && a.tier >= 0) j["tier"] = rule.tiers[static_cast<std::size_t>(a.tier)].severity;
   if (!rule.escalation.empty()) j["escalation"] = rule.escalation;
-  if (a.keep_firing_since != 0) j["keepFiringSince"] = rfc3339(a.keep_firing_since);
+  if (a.keep_firing_since != AlertInstance::kNever) j["keepFiringSince"] = rfc3339(a.keep_firing_since);
   return j;
 }
 

@@ -120,7 +120,7 @@ void decode_tiers(const Node& node, RuleDefinition& rule) {
     tier.threshold = *threshold;
     rule.tiers.push_back(std::move(tier));
   }
-  if (rule.tiers.empty()) node.error("at least one tier is needed");
+  if (node.yaml().size() == 0) node.error("at least one tier is needed");
 }
 
 // A less severe tier that a more severe one always pre-empts can never fire.

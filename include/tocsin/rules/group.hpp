@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +34,7 @@ struct EvalSettings {
 
 // One alert instance of an alerting rule.
 struct AlertInstance {
+  static constexpr Timestamp kNever = std::numeric_limits<Timestamp>::min();  // "not set" (0 is a valid time)
   Labels labels;  // final labels, with alertname and (for tiered rules) severity
   Labels annotations;
   alerting::AlertState state = alerting::AlertState::pending;
@@ -40,11 +42,11 @@ struct AlertInstance {
   Timestamp active_at = 0;
   Timestamp fired_at = 0;
   Timestamp resolved_at = 0;
-  Timestamp keep_firing_since = 0;
+  Timestamp keep_firing_since = kNever;
   Timestamp last_seen = 0;  // the last evaluation whose result held this label set
   int tier = -1;            // tiered rules: the active tier, -1 while pending
-  std::vector<Timestamp> tier_since;  // tiered rules: since when each tier's threshold holds (0: not)
-  Timestamp clear_since = 0;
+  std::vector<Timestamp> tier_since;  // tiered rules: since when each tier's threshold holds (kNever: not)
+  Timestamp clear_since = kNever;
 };
 
 struct RuleHealth {

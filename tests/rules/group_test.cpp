@@ -1,0 +1,187 @@
+// The alert state machine: Prometheus's for/keep_firing_for semantics, severity tiers moving without
+// resolving, hysteresis, recording rules feeding later rules, failures, and state that survives a
+// reload and a restart.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "tocsin/promql/parser.hpp"
+#include "tocsin/promql/series_notation.hpp"
+#include "tocsin/rules/group.hpp"
+
+namespace tocsin::rules {
+namespace {
+
+using alerting::AlertState;
+using namespace std::chrono_literals;
+
+class Memory final : public RuleOutput {
+ public:
+  explicit Memory(promql::MemoryQuerier& data) : data_(data) {}
+  void write(const std::string& key, const std::vector<promql::Sample>& samples, Timestamp t) override {
+    std::set<Labels> now;
+    for (const auto& s : samples) {
+      data_.add(s.labels, {t, s.v});
+      now.insert(s.labels);
+    }
+    for (const Labels& l : previous_[key]) {
+      if (!now.count(l)) data_.add(l, {t, stale_nan()});
+    }
+    previous_[key] = now;
+  }
+
+ private:
+  promql::MemoryQuerier& data_;
+  std::map<std::string, std::set<Labels>> previous_;
+};
+
+class GroupTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Group> make(const std::string& rules) {
+    config::Diagnostics d;
+    auto groups = parse_rule_text("groups:\n  - name: g\n    rules:\n" + rules, "r.yaml", d);
+    EXPECT_TRUE(d.empty()) << d.to_string();
+    return std::make_unique<Group>(groups.at(0), 1min);
+  }
+  void load(const std::string& series, const std::string& values) {
+    data_.add_series(promql::parse_series_labels(series), promql::expand_series_values(values), 0, 1min);
+  }
+  // Evaluates at minutes 0..last, returns what was sent at the last one.
+  std::vector<alerting::Alert> run(Group& g, int from, int to) {
+    std::vector<alerting::Alert> sent;
+    for (int m = from; m <= to; ++m) sent = g.evaluate(engine_, data_, out_, Timestamp(m) * 60'000, {});
+    return sent;
+  }
+  static std::string states(const std::vector<alerting::Alert>& alerts) {
+    std::string out;
+    for (const auto& a : alerts) {
+      out += (out.empty() ? "" : " ") + std::string(a.labels.get("severity")) + ":" +
+             std::string(alerting::to_string(a.state));
+    }
+    return out;
+  }
+
+  promql::MemoryQuerier data_;
+  Memory out_{data_};
+  promql::Engine engine_;
+};
+
+TEST_F(GroupTest, PlainRuleGoesPendingFiringResolved) {
+  load("errors{job=\"api\"}", "0 5 5 5 5 0 0");
+  auto g = make("      - alert: Errors\n        expr: errors > 1\n        for: 2m\n        labels: {severity: page}\n");
+  EXPECT_EQ(states(run(*g, 0, 0)), "");
+  EXPECT_EQ(states(run(*g, 1, 1)), "page:pending");
+  EXPECT_EQ(states(run(*g, 2, 2)), "page:pending");
+  auto firing = run(*g, 3, 3);
+  ASSERT_EQ(firing.size(), 1u);
+  EXPECT_EQ(firing[0].state, AlertState::firing);
+  EXPECT_EQ(firing[0].active_at, 60'000);
+  EXPECT_EQ(firing[0].fired_at, 180'000);
+  EXPECT_EQ(firing[0].labels.get("alertname"), "Errors");
+  EXPECT_EQ(firing[0].labels.get("job"), "api");
+  EXPECT_EQ(firing[0].value, 5);
+  auto resolved = run(*g, 4, 5);
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_EQ(resolved[0].state, AlertState::resolved);
+  EXPECT_EQ(resolved[0].resolved_at, 300'000);
+  EXPECT_TRUE(run(*g, 6, 6).empty());  // sent as resolved exactly once
+  // ALERTS and ALERTS_FOR_STATE were written while it was active, and are stale now.
+  auto alerts = promql::Engine().instant(data_, *promql::parse("ALERTS"), 180'000);
+  ASSERT_EQ(std::get<promql::Vector>(alerts).size(), 1u);
+  EXPECT_EQ(std::get<promql::Vector>(alerts)[0].labels.get("alertstate"), "firing");
+  auto for_state = promql::Engine().instant(data_, *promql::parse("ALERTS_FOR_STATE"), 180'000);
+  EXPECT_EQ(std::get<promql::Vector>(for_state)[0].v, 60);
+  EXPECT_TRUE(std::get<promql::Vector>(promql::Engine().instant(data_, *promql::parse("ALERTS"), 360'000)).empty());
+}
+
+TEST_F(GroupTest, PendingAlertThatStopsMatchingIsDroppedAndKeepFiringForHolds) {
+  load("x", "5 0 5 5 0 0 0 0");
+  auto g = make("      - alert: X\n        expr: x > 1\n        for: 1m\n        keep_firing_for: 2m\n");
+  EXPECT_EQ(states(run(*g, 0, 0)), ":pending");
+  EXPECT_EQ(states(run(*g, 1, 1)), "");  // dropped, never fired, nothing to resolve
+  EXPECT_EQ(states(run(*g, 2, 3)), ":firing");
+  EXPECT_EQ(states(run(*g, 4, 4)), ":firing");  // kept firing for 2m after it stopped matching
+  EXPECT_EQ(states(run(*g, 5, 5)), ":firing");
+  EXPECT_EQ(states(run(*g, 6, 6)), ":resolved");
+}
+
+TEST_F(GroupTest, TiersMoveWithoutResolving) {
+  // used/max: 0.5, then 0.85 for 3m, 0.97 for 2m, back to 0.85, then 0.5.
+  load("ratio{instance=\"r1\"}", "0.5 0.85 0.85 0.85 0.97 0.97 0.85 0.5");
+  auto g = make("      - alert: RedisMemoryHigh\n        expr: ratio\n        tiers:\n"
+                "          warning: { above: 0.80, for: 2m }\n          critical: { above: 0.95, for: 1m }\n"
+                "        annotations: {summary: \"{{ $labels.severity }} {{ $value }}\"}\n");
+  EXPECT_EQ(states(run(*g, 0, 0)), "");
+  EXPECT_EQ(states(run(*g, 1, 1)), ":pending");
+  EXPECT_EQ(states(run(*g, 2, 2)), ":pending");
+  auto warning = run(*g, 3, 3);
+  EXPECT_EQ(states(warning), "warning:firing");
+  EXPECT_EQ(warning[0].annotations.get("summary"), "warning 0.85");
+  EXPECT_EQ(warning[0].active_at, 60'000);
+  EXPECT_EQ(states(run(*g, 4, 4)), "warning:firing");  // critical's threshold holds, not yet for 1m
+  auto critical = run(*g, 5, 5);
+  EXPECT_EQ(states(critical), "critical:firing");
+  EXPECT_EQ(critical[0].active_at, 60'000);  // the same instance: no resolve and re-fire
+  EXPECT_EQ(critical[0].fired_at, 300'000);  // the time it entered this tier
+  EXPECT_EQ(critical[0].annotations.get("summary"), "critical 0.97");
+  EXPECT_EQ(states(run(*g, 6, 6)), "warning:firing");
+  EXPECT_EQ(states(run(*g, 7, 7)), "warning:resolved");
+}
+
+TEST_F(GroupTest, ClearAddsHysteresis) {
+  load("cpu", "0.95 0.95 0.85 0.85 0.7 0.7 0.7 0.95");
+  auto g = make("      - alert: Cpu\n        expr: cpu\n        tiers:\n          warning: { above: 0.9, for: 1m }\n"
+                "        clear: { below: 0.8, for: 2m }\n");
+  EXPECT_EQ(states(run(*g, 0, 1)), "warning:firing");
+  EXPECT_EQ(states(run(*g, 2, 3)), "warning:firing");  // below the tier but not below clear
+  EXPECT_EQ(states(run(*g, 4, 5)), "warning:firing");  // below clear, not yet for 2m
+  EXPECT_EQ(states(run(*g, 6, 6)), "warning:resolved");
+  EXPECT_EQ(states(run(*g, 7, 7)), ":pending");  // a new instance
+}
+
+TEST_F(GroupTest, RecordingRulesFeedLaterRulesAndFailuresAreRecorded) {
+  load("req{job=\"a\"}", "0+60x10");
+  load("req{job=\"b\"}", "0+60x10");
+  auto g = make("      - record: job:req:rate2m\n        expr: sum by (job) (rate(req[2m]))\n"
+                "      - alert: Busy\n        expr: job:req:rate2m > 0.5\n"
+                "      - record: broken\n        expr: req + on() req\n");
+  auto sent = run(*g, 0, 5);
+  EXPECT_EQ(states(sent), ":firing :firing");
+  const auto health = g->health();
+  EXPECT_TRUE(health[0].last_error.empty());
+  EXPECT_EQ(health[2].failures, 6u);
+  EXPECT_NE(health[2].last_error.find("many-to-many"), std::string::npos) << health[2].last_error;
+}
+
+TEST_F(GroupTest, StateSurvivesReloadAndRestart) {
+  load("x", "5x10");
+  const std::string rule = "      - alert: X\n        expr: x > 1\n        for: 5m\n";
+  auto g = make(rule);
+  run(*g, 0, 3);
+  ASSERT_EQ(g->active_alerts().size(), 1u);
+  EXPECT_EQ(g->active_alerts()[0].second.state, AlertState::pending);
+
+  // Reload: a new group object takes the state over; the for clock keeps running from 0m.
+  auto reloaded = make(rule);
+  reloaded->take_state_from(*g);
+  EXPECT_EQ(states(run(*reloaded, 4, 4)), ":pending");
+  EXPECT_EQ(states(run(*reloaded, 5, 5)), ":firing");
+
+  // Restart: the saved state restores the firing alert with its times.
+  nlohmann::json saved = reloaded->save_state();
+  auto restarted = make(rule);
+  restarted->restore_state(nlohmann::json::parse(saved.dump()));
+  auto after = run(*restarted, 6, 6);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].state, AlertState::firing);
+  EXPECT_EQ(after[0].active_at, 0);
+  EXPECT_EQ(after[0].fired_at, 300'000);
+  // Garbage in the state is ignored, not fatal.
+  auto fresh = make(rule);
+  fresh->restore_state(nlohmann::json::parse(R"({"rules":[{"rule":"X","alerts":[{"labels":7}]},{"rule":"Nope"}]})"));
+  EXPECT_TRUE(fresh->active_alerts().empty());
+}
+
+}  // namespace
+}  // namespace tocsin::rules
