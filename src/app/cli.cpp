@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "app/alerts_cli.hpp"
 #include "app/collector_factory.hpp"
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
@@ -226,6 +227,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     (args.empty() ? err : out) << kUsage;
     return args.empty() ? kExitBadInput : kExitOk;
   }
+  if (is_alerts_command(args[0])) return run_alerts_cli(args, out, err);
   Args parsed;
   parsed.command = args[0];
   const std::map<std::string, std::string> config_only = {{"-c", "config"}, {"--config", "config"}};

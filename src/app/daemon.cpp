@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "app/alerts_cli.hpp"
 #include "app/collector_factory.hpp"
 #include "app/logging.hpp"
 #include "app/systemd_notify.hpp"
@@ -54,7 +55,8 @@ class Daemon {
         pool_(pool_size(config_)),
         store_(store::StoreOptions{config_.retention}, clock_),
         scheduler_(io_, pool_, store_, clock_, *registry_, log_),
-        rules_(io_, pool_, store_, clock_, log_, nullptr),
+        alerting_(config_, options.listen_override, clock_, *registry_, log_),
+        rules_(io_, pool_, store_, clock_, log_, alerting_.sink()),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         gc_timer_(io_),
         watchdog_timer_(io_),
@@ -75,6 +77,7 @@ class Daemon {
                         .Help("Timestamp of the last successful configuration reload.")
                         .Register(*registry_)
                         .Add({});
+    alerting_.add_routes(router_, clock_, scheduler_);  // first: its /api/v1/alerts has delivery state
     add_routes();
   }
 
@@ -92,6 +95,10 @@ class Daemon {
       scheduler_.replace(make_collectors(config_, log_));
     } catch (const std::exception& e) {
       log_->error("cannot start collectors: {}", e.what());
+      return 1;
+    }
+    if (std::string error = alerting_.start(); !error.empty()) {
+      log_->error("{}", error);
       return 1;
     }
     if (std::string error = load_rules(config_); !error.empty()) {
@@ -239,6 +246,7 @@ class Daemon {
     ready_ = false;
     scheduler_.stop();
     rules_.stop();
+    alerting_.stop();
     gc_timer_.cancel();
     watchdog_timer_.cancel();
     io_.stop();
@@ -268,6 +276,7 @@ class Daemon {
         if (error.empty()) {
           set_level(*log_, next.log.level);
           scheduler_.replace(std::move(specs));
+          alerting_.reload(next);
           config_ = std::move(next);
         }
       } catch (const std::exception& e) {
@@ -312,6 +321,7 @@ class Daemon {
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   store::Store store_;
   collectors::Scheduler scheduler_;
+  AlertDelivery alerting_;  // before rules_, which sends to it
   rules::RuleManager rules_;
   std::mutex engine_mutex_;  // guards engine_options_, read by query handlers
   promql::EngineOptions engine_options_;

@@ -219,7 +219,10 @@ void add_alerts_api(Router& router, alerting::Dispatcher& dispatcher, const Cloc
     }
     json alerts = json::array();
     for (const auto& a : dispatcher.alerts()) {
-      if (state && alerting::to_string(a.state) != *state) continue;
+      // Resolved alerts still settling (flapping) only when asked for, as Prometheus lists active ones.
+      if (state ? (*state != "all" && alerting::to_string(a.state) != *state) : a.state == alerting::AlertState::resolved) {
+        continue;
+      }
       bool match = std::all_of(filters.begin(), filters.end(),
                                [&](const store::Matcher& m) { return m.matches(a.labels.get(m.name())); });
       if (match) alerts.push_back(alert_json(a));

@@ -1,7 +1,8 @@
 #pragma once
 // The alerts API, in Prometheus's shapes where Prometheus has one:
 //   GET    /api/v1/alerts                  alerts with escalation step, ack, silence and inhibition
-//                                          (?state=firing|pending|resolved, ?filter=<matcher> repeated)
+//                                          (pending and firing; ?state=firing|pending|resolved|all,
+//                                          ?filter=<matcher> repeated)
 //   GET    /api/v1/alerts/{id}
 //   POST   /api/v1/alerts/{id}/ack         {"by", "comment", "expires": "1h" | "expiresAt": RFC 3339}
 //   DELETE /api/v1/alerts/{id}/ack

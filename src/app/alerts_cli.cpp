@@ -1,0 +1,547 @@
+#include "app/alerts_cli.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "tocsin/alerting/http_client.hpp"
+#include "tocsin/alerting/time_format.hpp"
+#include "tocsin/core/duration.hpp"
+#include "tocsin/http/alerts_api.hpp"
+#include "tocsin/http/status_page.hpp"
+
+namespace tocsin::app {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kOk = 0;
+constexpr int kFailure = 1;
+constexpr int kBadUsage = 2;
+constexpr const char* kDefaultConfig = "/etc/tocsin/tocsin.yaml";
+
+// Links in notifications need an address others can reach: a wildcard listen address becomes the
+// host name (alerting.external_url overrides all of this).
+std::string external_url_for(const std::string& address) {
+  config::ListenAddress listen;
+  if (config::parse_listen_address(address, listen)) return "http://" + address;
+  if (listen.host == "0.0.0.0" || listen.host == "::") {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') listen.host = name;
+  }
+  return "http://" + listen.to_string();
+}
+
+}  // namespace
+
+class AlertDelivery::NullSink final : public alerting::AlertSink {
+ public:
+  void send(const std::string&, std::span<const alerting::Alert>, Timestamp) override {}
+};
+
+AlertDelivery::AlertDelivery(const config::Config& config, const std::string& listen_override, const Clock& clock,
+                             prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log) {
+  alerting::DispatcherOptions options;
+  options.state_dir = config.state_dir;
+  options.external_url = external_url_for(listen_override.empty() ? config.listen.to_string() : listen_override);
+  try {
+    dispatcher_ = std::make_unique<alerting::Dispatcher>(config.alerting, options, clock, registry, std::move(log));
+  } catch (const std::exception& e) {
+    error_ = std::string("cannot start alert delivery: ") + e.what();
+    null_sink_ = std::make_unique<NullSink>();
+  }
+}
+
+AlertDelivery::~AlertDelivery() { stop(); }
+
+alerting::AlertSink* AlertDelivery::sink() {
+  return dispatcher_ ? static_cast<alerting::AlertSink*>(dispatcher_.get()) : null_sink_.get();
+}
+
+void AlertDelivery::add_routes(http::Router& router, const Clock& clock, const collectors::Scheduler& scheduler) {
+  if (!dispatcher_) return;
+  http::add_alerts_api(router, *dispatcher_, clock);
+  http::add_status_page(router, *dispatcher_, clock, [&scheduler] {
+    std::vector<http::CollectorStatus> out;
+    for (const auto& h : scheduler.health()) {
+      out.push_back({h.kind, h.name, h.up, h.collected, h.last_error, h.last_success, h.last_duration_seconds,
+                     h.interval});
+    }
+    return out;
+  });
+}
+
+std::string AlertDelivery::start() {
+  if (!dispatcher_) return error_;
+  dispatcher_->start();
+  return "";
+}
+
+void AlertDelivery::reload(const config::Config& config) {
+  if (dispatcher_) dispatcher_->reload(config.alerting);
+}
+
+void AlertDelivery::stop() {
+  if (dispatcher_) dispatcher_->stop();
+}
+
+namespace {
+
+const std::map<std::string, std::string> kHelp = {
+    {"alerts", R"(Usage: tocsin alerts [--state firing|pending|resolved|all] [--filter MATCHER]... [--json]
+                     [--url URL] [--config FILE]
+
+Lists the daemon's alerts, most severe first: id, severity, name, where, since when, the escalation
+step reached, and whether it is acknowledged, silenced or inhibited. Firing and pending alerts unless
+--state says otherwise.
+
+      --filter MATCHER  only alerts matching, e.g. --filter 'instance=~"db-.*"' (repeatable)
+      --json            the API's JSON instead of the table
+)"},
+    {"ack", R"(Usage: tocsin ack ID --by NAME [--comment TEXT] [--expires DURATION] [--undo]
+                [--url URL] [--config FILE] [--token-file FILE]
+
+Acknowledges a firing alert: escalation stops and the receivers already paged are told. A more
+severe tier of the same alert pages again. ID is the alert's id from `tocsin alerts` (a unique
+prefix is enough).
+
+      --by NAME         who acknowledges (required)
+      --comment TEXT    shown with the alert and in the acknowledgement notification
+      --expires D       re-arm escalation after D (e.g. 1h) if the alert still fires
+      --undo            withdraw the acknowledgement
+)"},
+    {"silence", R"(Usage: tocsin silence add MATCHER... (--duration D | --until TIME) --by NAME [--comment TEXT]
+       tocsin silence list [--all]
+       tocsin silence expire ID
+       each with [--url URL] [--config FILE] [--token-file FILE]
+
+Silences suppress notifications (not evaluation) of alerts matching every MATCHER, written as
+name="value", name!="value", name=~"regex" or name!~"regex". `list` shows active and pending
+silences (--all: expired ones too); `expire` ends one now.
+
+      --duration D      how long, e.g. 2h (from now)
+      --until TIME      until an RFC 3339 time, e.g. 2024-03-04T18:00:00Z
+      --by NAME         who silences (required)
+)"},
+};
+
+const std::string kCommonHelp = R"(
+The daemon is found at --url, else $TOCSIN_URL, else the listen address in the config (--config,
+default /etc/tocsin/tocsin.yaml), else http://127.0.0.1:9850. Changes need the API token: --token-file,
+else $TOCSIN_API_TOKEN, else the config's alerting.api_token(_file).
+)";
+
+struct CliArgs {
+  std::string command;
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> options;
+  bool help = false;
+  std::optional<std::string> get(const std::string& name) const {
+    auto it = options.find(name);
+    if (it == options.end() || it->second.empty()) return std::nullopt;
+    return it->second.back();
+  }
+  bool flag(const std::string& name) const { return options.contains(name); }
+};
+
+std::optional<std::string> parse(const std::vector<std::string>& args, const std::vector<std::string>& valued,
+                                 const std::vector<std::string>& flags, CliArgs& out) {
+  out.command = args[0];
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "-h" || a == "--help") {
+      out.help = true;
+      continue;
+    }
+    if (a == "--") {
+      out.positional.insert(out.positional.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      break;
+    }
+    if (a.starts_with("--")) {
+      std::string name = a.substr(2);
+      std::optional<std::string> value;
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name.resize(eq);
+      }
+      if (std::find(flags.begin(), flags.end(), name) != flags.end() && !value) {
+        out.options[name];
+        continue;
+      }
+      if (std::find(valued.begin(), valued.end(), name) == valued.end()) return "unknown option --" + name;
+      if (!value) {
+        if (i + 1 >= args.size()) return "option --" + name + " needs a value";
+        value = args[++i];
+      }
+      out.options[name].push_back(*value);
+    } else if (a == "-c") {
+      if (i + 1 >= args.size()) return "option -c needs a value";
+      out.options["config"].push_back(args[++i]);
+    } else {
+      out.positional.push_back(a);
+    }
+  }
+  return std::nullopt;
+}
+
+// Where the daemon is and the token, from options, the environment and the config.
+struct Target {
+  std::string base_url;
+  std::string token;
+};
+
+std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
+  Target t;
+  std::optional<config::Config> config;
+  std::string path = args.get("config").value_or(kDefaultConfig);
+  bool explicit_config = args.get("config").has_value();
+  if (explicit_config || std::ifstream(path).good()) {
+    auto loaded = config::load_config(path);
+    if (auto* d = std::get_if<config::Diagnostics>(&loaded)) {
+      if (explicit_config) {
+        err << d->to_string();
+        return std::nullopt;
+      }
+    } else {
+      config = std::get<config::Config>(std::move(loaded));
+    }
+  }
+  if (auto url = args.get("url")) {
+    t.base_url = *url;
+  } else if (const char* env = std::getenv("TOCSIN_URL"); env != nullptr && *env != '\0') {
+    t.base_url = env;
+  } else if (config) {
+    config::ListenAddress listen = config->listen;
+    if (listen.host == "0.0.0.0") listen.host = "127.0.0.1";
+    if (listen.host == "::") listen.host = "::1";
+    t.base_url = "http://" + listen.to_string();
+  } else {
+    t.base_url = "http://127.0.0.1:9850";
+  }
+  while (!t.base_url.empty() && t.base_url.back() == '/') t.base_url.pop_back();
+  if (!t.base_url.starts_with("http://") && !t.base_url.starts_with("https://")) t.base_url = "http://" + t.base_url;
+  if (auto file = args.get("token-file")) {
+    std::ifstream in(*file);
+    if (!in) {
+      err << "cannot read the token file " << *file << "\n";
+      return std::nullopt;
+    }
+    std::getline(in, t.token);
+    while (!t.token.empty() && (t.token.back() == '\r' || t.token.back() == ' ')) t.token.pop_back();
+  } else if (const char* env = std::getenv("TOCSIN_API_TOKEN"); env != nullptr) {
+    t.token = env;
+  } else if (config) {
+    t.token = config->alerting.api_token.reveal();
+  }
+  return t;
+}
+
+// Calls the API; prints why on failure. Returns the "data" member.
+std::optional<json> call(const Target& t, const std::string& method, const std::string& path, const json& body,
+                         std::ostream& err) {
+  alerting::HttpRequest req;
+  req.method = method;
+  req.url = t.base_url + path;
+  if (!body.is_null()) req.body = body.dump();
+  if (!t.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + t.token);
+  alerting::HttpClient client;
+  alerting::HttpResponse r = client.send(req);
+  if (!r.error.empty()) {
+    err << "cannot reach tocsin at " << t.base_url << ": " << r.error << "\n";
+    return std::nullopt;
+  }
+  json j;
+  try {
+    j = json::parse(r.body);
+  } catch (const json::exception&) {
+    err << "unexpected answer from " << req.url << " (HTTP " << r.status << "): " << r.body.substr(0, 200) << "\n";
+    return std::nullopt;
+  }
+  if (r.status != 200 || j.value("status", "") != "success") {
+    err << "tocsin: " << j.value("error", "HTTP " + std::to_string(r.status)) << "\n";
+    if (r.status == 401 || r.status == 403) {
+      err << "(changes need the API token: --token-file, $TOCSIN_API_TOKEN or the config's alerting.api_token_file)\n";
+    }
+    return std::nullopt;
+  }
+  return j["data"];
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string age(const std::string& rfc3339, Timestamp now) {
+  auto t = alerting::parse_rfc3339(rfc3339);
+  if (!t) return "";
+  Timestamp d = std::max<Timestamp>(0, now - *t);
+  d = d >= 60'000 ? d / 60'000 * 60'000 : d / 1000 * 1000;
+  return format_duration(Duration(d));
+}
+
+std::string where_of(const json& labels) {
+  for (const char* key : {"instance", "target", "job", "host"}) {
+    if (labels.contains(key)) return labels[key].get<std::string>();
+  }
+  return "-";
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+int cmd_alerts(const CliArgs& args, std::ostream& out, std::ostream& err) {
+  auto target = resolve_target(args, err);
+  if (!target) return kBadUsage;
+  std::string query;
+  for (const auto& f : args.options.count("filter") ? args.options.at("filter") : std::vector<std::string>{}) {
+    config::LabelMatcher m;
+    if (auto e = config::parse_label_matcher(f, m)) {
+      err << "tocsin alerts: --filter: " << *e << "\n";
+      return kBadUsage;
+    }
+    query += (query.empty() ? "?" : "&") + std::string("filter=") + url_encode(f);
+  }
+  std::string state = args.get("state").value_or("");
+  if (!state.empty() && state != "all" && state != "firing" && state != "pending" && state != "resolved") {
+    err << "tocsin alerts: --state must be firing, pending, resolved or all\n";
+    return kBadUsage;
+  }
+  if (!state.empty() && state != "all") query += (query.empty() ? "?" : "&") + std::string("state=") + state;
+  auto data = call(*target, "GET", "/api/v1/alerts" + query, nullptr, err);
+  if (!data) return kFailure;
+  if (args.flag("json")) {
+    out << data->dump(2) << "\n";
+    return kOk;
+  }
+  const json& alerts = (*data)["alerts"];
+  if (alerts.empty()) {
+    out << "No alerts.\n";
+    return kOk;
+  }
+  Timestamp now = SystemClock().now_ms();
+  std::vector<std::vector<std::string>> rows = {{"ID", "SEVERITY", "ALERT", "WHERE", "SINCE", "STEP", "STATE", "SUMMARY"}};
+  for (const json& a : alerts) {
+    std::string st = a["state"];
+    std::string since = st == "pending" ? a["activeAt"].get<std::string>() : a["firedAt"].get<std::string>();
+    const json& esc = a["escalation"];
+    std::string step = esc["step"].get<int>() == 0 ? "-" : std::to_string(esc["step"].get<int>()) + "/" +
+                                                             std::to_string(esc["steps"].get<int>());
+    if (esc["step"].get<int>() > 0 && !esc["receivers"].empty()) {
+      std::string who;
+      for (const auto& r : esc["receivers"]) who += (who.empty() ? " " : ",") + r.get<std::string>();
+      step += who;
+    }
+    std::string status = st;
+    if (!a["acknowledged"].is_null()) status = "acked by " + a["acknowledged"]["by"].get<std::string>();
+    if (!a["silencedBy"].empty()) status += ", silenced";
+    if (!a["inhibitedBy"].empty()) status += ", inhibited";
+    if (!a["mutedBy"].is_null()) status += ", muted";
+    if (a["flapping"].get<bool>()) status += ", flapping";
+    std::string summary = a["annotations"].value("summary", "");
+    if (summary.size() > 60) summary = summary.substr(0, 57) + "...";
+    rows.push_back({a["id"], a["severity"].get<std::string>().empty() ? "-" : a["severity"].get<std::string>(),
+                    a["labels"].value("alertname", ""), where_of(a["labels"]), age(since, now), step, status, summary});
+  }
+  print_table(rows, out);
+  return kOk;
+}
+
+// A unique id prefix becomes the full id.
+std::optional<std::string> resolve_id(const Target& t, const std::string& prefix, std::ostream& err) {
+  if (prefix.size() == 16) return prefix;
+  auto data = call(t, "GET", "/api/v1/alerts?state=firing", nullptr, err);
+  if (!data) return std::nullopt;
+  std::vector<std::string> matches;
+  for (const json& a : (*data)["alerts"]) {
+    std::string id = a["id"];
+    if (id.starts_with(prefix)) matches.push_back(id);
+  }
+  if (matches.size() == 1) return matches[0];
+  err << "tocsin: " << (matches.empty() ? "no firing alert with an id starting with " : "more than one alert's id starts with ")
+      << prefix << "\n";
+  return std::nullopt;
+}
+
+int cmd_ack(const CliArgs& args, std::ostream& out, std::ostream& err) {
+  if (args.positional.size() != 1) {
+    err << "tocsin ack: give one alert ID\n\n" << kHelp.at("ack");
+    return kBadUsage;
+  }
+  bool undo = args.flag("undo");
+  if (!undo && !args.get("by")) {
+    err << "tocsin ack: say who you are with --by NAME\n";
+    return kBadUsage;
+  }
+  if (auto e = args.get("expires"); e && (!parse_duration(*e) || parse_duration(*e)->count() <= 0)) {
+    err << "tocsin ack: --expires: invalid duration \"" << *e << "\" (e.g. 30m, 2h)\n";
+    return kBadUsage;
+  }
+  auto target = resolve_target(args, err);
+  if (!target) return kBadUsage;
+  auto id = resolve_id(*target, args.positional[0], err);
+  if (!id) return kFailure;
+  json body = nullptr;
+  if (!undo) {
+    body = {{"by", *args.get("by")}, {"comment", args.get("comment").value_or("")}};
+    if (auto e = args.get("expires")) body["expires"] = *e;
+  }
+  auto data = call(*target, undo ? "DELETE" : "POST", "/api/v1/alerts/" + *id + "/ack", body, err);
+  if (!data) return kFailure;
+  std::string name = (*data)["labels"].value("alertname", "");
+  if (undo) {
+    out << "Acknowledgement of " << name << " (" << *id << ") withdrawn; escalation resumes.\n";
+  } else {
+    out << "Acknowledged " << name << " on " << where_of((*data)["labels"]) << " (" << *id << ") as "
+        << *args.get("by");
+    if (auto e = args.get("expires")) out << " for " << *e;
+    out << ".\n";
+  }
+  return kOk;
+}
+
+int cmd_silence(const CliArgs& args, std::ostream& out, std::ostream& err) {
+  if (args.positional.empty()) {
+    err << "tocsin silence: say add, list or expire\n\n" << kHelp.at("silence");
+    return kBadUsage;
+  }
+  const std::string& sub = args.positional[0];
+  if (sub == "add") {
+    std::vector<std::string> matchers(args.positional.begin() + 1, args.positional.end());
+    if (matchers.empty()) {
+      err << "tocsin silence add: give at least one matcher, e.g. 'alertname=\"DiskFull\"'\n";
+      return kBadUsage;
+    }
+    for (const auto& m : matchers) {
+      config::LabelMatcher parsed;
+      if (auto e = config::parse_label_matcher(m, parsed)) {
+        err << "tocsin silence add: " << *e << "\n";
+        return kBadUsage;
+      }
+    }
+    if (!args.get("by")) {
+      err << "tocsin silence add: say who you are with --by NAME\n";
+      return kBadUsage;
+    }
+    if (args.get("duration").has_value() == args.get("until").has_value()) {
+      err << "tocsin silence add: give either --duration (e.g. 2h) or --until (RFC 3339)\n";
+      return kBadUsage;
+    }
+    json body = {{"matchers", matchers}, {"createdBy", *args.get("by")}, {"comment", args.get("comment").value_or("")}};
+    if (auto d = args.get("duration")) body["duration"] = *d;
+    if (auto u = args.get("until")) body["endsAt"] = *u;
+    auto target = resolve_target(args, err);
+    if (!target) return kBadUsage;
+    auto data = call(*target, "POST", "/api/v1/silences", body, err);
+    if (!data) return kFailure;
+    out << "Silence " << (*data)["silenceID"].get<std::string>() << " active until " << (*data)["endsAt"].get<std::string>()
+        << "\n";
+    return kOk;
+  }
+  if (sub == "list") {
+    auto target = resolve_target(args, err);
+    if (!target) return kBadUsage;
+    auto data = call(*target, "GET", std::string("/api/v1/silences") + (args.flag("all") ? "?all=true" : ""), nullptr, err);
+    if (!data) return kFailure;
+    if (data->empty()) {
+      out << "No silences.\n";
+      return kOk;
+    }
+    std::vector<std::vector<std::string>> rows = {{"ID", "STATE", "ENDS", "BY", "MATCHERS", "COMMENT"}};
+    for (const json& s : *data) {
+      std::string matchers;
+      for (const auto& m : s["matchersText"]) matchers += (matchers.empty() ? "" : " ") + m.get<std::string>();
+      rows.push_back({s["id"], s["status"]["state"], s["endsAt"], s["createdBy"], matchers, s["comment"]});
+    }
+    print_table(rows, out);
+    return kOk;
+  }
+  if (sub == "expire") {
+    if (args.positional.size() != 2) {
+      err << "tocsin silence expire: give one silence ID\n";
+      return kBadUsage;
+    }
+    auto target = resolve_target(args, err);
+    if (!target) return kBadUsage;
+    if (!call(*target, "DELETE", "/api/v1/silences/" + args.positional[1], nullptr, err)) return kFailure;
+    out << "Silence " << args.positional[1] << " expired.\n";
+    return kOk;
+  }
+  err << "tocsin silence: unknown subcommand \"" << sub << "\" (add, list or expire)\n";
+  return kBadUsage;
+}
+
+}  // namespace
+
+bool is_alerts_command(const std::string& command) {
+  return command == "alerts" || command == "ack" || command == "silence";
+}
+
+int run_alerts_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const std::string& command = args.at(0);
+  std::vector<std::string> valued = {"url", "config", "token-file"};
+  std::vector<std::string> flags;
+  if (command == "alerts") {
+    valued.insert(valued.end(), {"state", "filter"});
+    flags = {"json"};
+  } else if (command == "ack") {
+    valued.insert(valued.end(), {"by", "comment", "expires"});
+    flags = {"undo"};
+  } else {
+    valued.insert(valued.end(), {"by", "comment", "duration", "until"});
+    flags = {"all"};
+  }
+  CliArgs parsed;
+  if (auto e = parse(args, valued, flags, parsed)) {
+    err << "tocsin " << command << ": " << *e << "\n\n" << kHelp.at(command);
+    return kBadUsage;
+  }
+  if (parsed.help) {
+    out << kHelp.at(command) << kCommonHelp;
+    return kOk;
+  }
+  if (command == "alerts") {
+    if (!parsed.positional.empty()) {
+      err << "tocsin alerts: unexpected argument \"" << parsed.positional[0] << "\"\n";
+      return kBadUsage;
+    }
+    return cmd_alerts(parsed, out, err);
+  }
+  if (command == "ack") return cmd_ack(parsed, out, err);
+  return cmd_silence(parsed, out, err);
+}
+
+}  // namespace tocsin::app
