@@ -182,6 +182,7 @@ void Evaluator::prefetch(const Expr& expr) {
   for (const auto& [vs, w] : windows) {
     store::SeriesSet set = querier_.select(vs->matchers, w.mint, w.maxt);
     samples_loaded_ += set.total_points();
+
     if (samples_loaded_ > options_.max_samples) {
       throw QueryError(QueryError::Kind::too_many_samples,
                        "query processing would load too many samples into memory in query execution");
@@ -197,6 +198,8 @@ Vector Evaluator::eval_selector(const VectorSelector& vs, Timestamp t) {
   const Timestamp oldest = ref - options_.lookback_delta.count();
   Vector out;
   out.reserve(set.size());
+  // Series are evaluated in the order the querier returns them (Prometheus: its TSDB's postings
+  // order, i.e. creation order); aggregations add up in that order.
   for (std::size_t i = 0; i < set.size(); ++i) {
     const auto points = set.points(i);
     auto it = std::upper_bound(points.begin(), points.end(), ref, [](Timestamp v, const Point& p) { return v < p.t; });

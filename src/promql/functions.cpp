@@ -84,6 +84,7 @@ std::optional<double> extrapolated_rate(const MatrixView& m, std::span<const Poi
   const double range_seconds = static_cast<double>(m.range.count()) / 1000;
 
   if (compat == Compat::prometheus2) {
+    // 2.x: the counter's zero point is considered before the extrapolation threshold.
     if (counter && result > 0 && points[0].v >= 0) {
       const double to_zero = sampled * (points[0].v / result);
       if (to_zero < duration_to_start) duration_to_start = to_zero;
@@ -91,9 +92,9 @@ std::optional<double> extrapolated_rate(const MatrixView& m, std::span<const Poi
     double interval = sampled;
     interval += duration_to_start < threshold ? duration_to_start : average / 2;
     interval += duration_to_end < threshold ? duration_to_end : average / 2;
-    result = result * (interval / sampled);
-    if (is_rate) result = result / range_seconds;
-    return result;
+    double factor = interval / sampled;
+    if (is_rate) factor /= range_seconds;
+    return result * factor;
   }
   double interval = sampled;
   if (duration_to_start >= threshold) duration_to_start = average / 2;

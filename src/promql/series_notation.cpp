@@ -95,6 +95,11 @@ std::vector<SeriesValue> expand_series_values(std::string_view text) {
 }
 
 Labels parse_series_labels(std::string_view text) {
+  std::string compact;
+  for (char c : text) {
+    if (!std::isspace(static_cast<unsigned char>(c))) compact += c;
+  }
+  if (compact.empty() || compact == "{}") return Labels{};  // e.g. the result of sum() or vector()
   ExprPtr e;
   try {
     e = parse(text);

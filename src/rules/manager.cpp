@@ -80,7 +80,9 @@ std::string alert_value(double v) {
 }
 
 nlohmann::json threshold_json(const Threshold& t) {
-  return {{t.direction == Threshold::Direction::above ? "above" : "below", t.value}};
+  const char* key = t.direction == Threshold::Direction::above ? (t.inclusive ? "at_least" : "above")
+                                                                : (t.inclusive ? "at_most" : "below");
+  return {{key, t.value}};
 }
 
 nlohmann::json alert_json(const RuleDefinition& rule, const AlertInstance& a) {

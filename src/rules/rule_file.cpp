@@ -17,7 +17,8 @@ namespace tocsin::rules {
 
 std::string Threshold::to_string() const {
   std::ostringstream out;
-  out << (direction == Direction::above ? "above " : "below ") << value;
+  out << (direction == Direction::above ? (inclusive ? "at_least " : "above ") : (inclusive ? "at_most " : "below "))
+      << value;
   return out.str();
 }
 
@@ -79,22 +80,34 @@ void decode_templates(const Node& node, bool is_labels, std::vector<std::pair<st
 }
 
 std::optional<Threshold> decode_threshold(config::MapDecoder& map, const Node& node) {
-  auto above = map.get("above");
-  auto below = map.get("below");
-  if (above && below) {
-    node.error("give either `above` or `below`, not both");
+  struct Key {
+    const char* name;
+    Threshold::Direction direction;
+    bool inclusive;
+  };
+  static constexpr Key kKeys[] = {{"above", Threshold::Direction::above, false},
+                                  {"at_least", Threshold::Direction::above, true},
+                                  {"below", Threshold::Direction::below, false},
+                                  {"at_most", Threshold::Direction::below, true}};
+  std::optional<Threshold> out;
+  std::vector<std::string> given;
+  for (const Key& k : kKeys) {
+    auto n = map.get(k.name);
+    if (!n) continue;
+    given.push_back(k.name);
+    auto v = n->as_double();
+    if (!v) continue;
+    out = Threshold{k.direction, k.inclusive, *v};
+  }
+  if (given.size() > 1) {
+    node.error("give one threshold (above, at_least, below or at_most), not " + given[0] + " and " + given[1]);
     return std::nullopt;
   }
-  if (!above && !below) {
-    node.error("missing `above` or `below` (the threshold)");
+  if (given.empty()) {
+    node.error("missing the threshold: one of above, at_least, below, at_most");
     return std::nullopt;
   }
-  Threshold t;
-  t.direction = above ? Threshold::Direction::above : Threshold::Direction::below;
-  auto v = (above ? *above : *below).as_double();
-  if (!v) return std::nullopt;
-  t.value = *v;
-  return t;
+  return out;
 }
 
 void decode_tiers(const Node& node, RuleDefinition& rule) {
@@ -130,9 +143,13 @@ void check_tiers(const Node& node, const RuleDefinition& rule) {
       const Tier& lo = rule.tiers[i];
       const Tier& hi = rule.tiers[j];
       if (lo.threshold.direction != hi.threshold.direction) continue;
-      const bool implied = lo.threshold.direction == Threshold::Direction::above
-                               ? lo.threshold.value >= hi.threshold.value
-                               : lo.threshold.value <= hi.threshold.value;
+      // lo's condition implies hi's when lo's threshold is at least as strict.
+      const bool implied =
+          lo.threshold.direction == Threshold::Direction::above
+              ? (lo.threshold.value > hi.threshold.value ||
+                 (lo.threshold.value == hi.threshold.value && (!lo.threshold.inclusive || hi.threshold.inclusive)))
+              : (lo.threshold.value < hi.threshold.value ||
+                 (lo.threshold.value == hi.threshold.value && (!lo.threshold.inclusive || hi.threshold.inclusive)));
       if (implied && lo.for_duration >= hi.for_duration) {
         node.error("tier \"" + lo.severity + "\" (" + lo.threshold.to_string() + " for " +
                    format_duration(lo.for_duration) + ") can never fire: \"" + hi.severity + "\" (" +

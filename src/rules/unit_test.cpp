@@ -61,12 +61,15 @@ std::optional<double> value_of(const config::Node& node) {
   return node.as_double();
 }
 
-bool almost_equal(double a, double b) {
+// Exact, as promtool compares, unless the file sets `fuzzy_compare: true` (promtool 3.x's option),
+// which allows differences in the last bits.
+bool same_value(double a, double b, bool fuzzy) {
   if (std::isnan(a) && std::isnan(b)) return true;
   if (a == b) return true;
+  if (!fuzzy) return false;
   const double diff = std::fabs(a - b);
   const double scale = std::max(std::fabs(a), std::fabs(b));
-  return diff <= 1e-9 * scale || diff < 1e-12;
+  return diff <= 1e-6 * scale;
 }
 
 std::string format_time(Timestamp t) { return format_duration(Duration(t)); }
@@ -106,6 +109,7 @@ struct TestFile {
   std::vector<std::string> rule_files;
   Duration evaluation_interval = std::chrono::minutes(1);
   std::vector<std::string> group_eval_order;
+  bool fuzzy_compare = false;
   std::vector<TestCase> tests;
 };
 
@@ -125,7 +129,7 @@ TestFile decode_test_file(const config::Node& root) {
     if (auto d = duration_of(*n)) file.evaluation_interval = *d;
   }
   if (auto n = map.get("group_eval_order")) config::decode(*n, file.group_eval_order);
-  map.accept("fuzzy_compare");
+  map.optional("fuzzy_compare", file.fuzzy_compare);
   if (auto tests = map.get("tests"); tests && !tests->is_null()) {
     for (const config::Node& t : tests->items()) {
       TestCase tc;
@@ -318,7 +322,7 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
     std::sort(expected.begin(), expected.end(), by_labels);
     bool same = got.size() == expected.size();
     for (std::size_t i = 0; same && i < got.size(); ++i) {
-      same = got[i].labels == expected[i].labels && almost_equal(got[i].value, expected[i].value);
+      same = got[i].labels == expected[i].labels && same_value(got[i].value, expected[i].value, file.fuzzy_compare);
     }
     if (!same) {
       errors.push_back("    expr: \"" + et.expr + "\", time: " + format_time(et.eval_time) + ",\n        exp: " +

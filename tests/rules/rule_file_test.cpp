@@ -102,9 +102,9 @@ TEST(RuleFile, TierErrors) {
   // Mixed: a stricter warning that waits less can fire.
   EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.95, for: 1m }\n          critical: { above: 0.9, for: 5m }\n"), "");
   EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { for: 5m }\n"),
-            "r.yaml:7:20: groups[0].rules[0].tiers.warning: missing `above` or `below` (the threshold)\n");
+            "r.yaml:7:20: groups[0].rules[0].tiers.warning: missing the threshold: one of above, at_least, below, at_most\n");
   EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 1, below: 2 }\n"),
-            "r.yaml:7:20: groups[0].rules[0].tiers.warning: give either `above` or `below`, not both\n");
+            "r.yaml:7:20: groups[0].rules[0].tiers.warning: give one threshold (above, at_least, below or at_most), not above and below\n");
   EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.8 }\n        clear: { below: 0.9 }\n"),
             "r.yaml:4:9: groups[0].rules[0]: clear (below 0.9) must be on the other side of every tier's threshold, "
             "but tier \"warning\" is above 0.8\n");

@@ -15,12 +15,17 @@
 
 namespace tocsin::rules {
 
-// A threshold on the rule expression's value: `above: 0.8` (value > 0.8) or `below: 0.2`.
+// A threshold on the rule expression's value: `above: 0.8` (value > 0.8), `at_least: 0.8` (>=),
+// `below: 0.2` (<) or `at_most: 0.2` (<=).
 struct Threshold {
   enum class Direction { above, below } direction = Direction::above;
+  bool inclusive = false;  // at_least / at_most
   double value = 0;
-  bool holds(double v) const { return direction == Direction::above ? v > value : v < value; }
-  std::string to_string() const;  // "above 0.8"
+  bool holds(double v) const {
+    if (direction == Direction::above) return inclusive ? v >= value : v > value;
+    return inclusive ? v <= value : v < value;
+  }
+  std::string to_string() const;  // "above 0.8", "at_least 0.8"
 };
 
 // One severity tier of a tiered alerting rule.
