@@ -14,8 +14,14 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <future>
+
 #include "fixtures/postgres_server.hpp"
 #include "tocsin/collectors/postgres.hpp"
+#include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/core/clock.hpp"
 #include "tocsin/store/matcher.hpp"
 #include "tocsin/store/store.hpp"
@@ -686,6 +692,87 @@ TEST_F(PostgresCollectorTest, UnderPgbenchLoad) {
             psql_number("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'pgbench_accounts'"));
   EXPECT_EQ(value(settled, "pg_stat_user_tables_n_live_tup", {{"relname", "pgbench_accounts"}}),
             psql_number("SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'pgbench_accounts'"));
+}
+
+TEST_F(PostgresCollectorTest, ConnectionSettingsLeftOutComeFromThePgEnvironment) {
+  // As psql does: nothing in the config names the server.
+  ::setenv("PGHOST", server_->host().c_str(), 1);
+  ::setenv("PGPORT", std::to_string(server_->port()).c_str(), 1);
+  ::setenv("PGUSER", "postgres", 1);
+  ::setenv("PGDATABASE", "postgres", 1);
+  config_.dsn.clear();
+  auto collector = make();
+  Batch batch = collect(*collector);
+  for (const char* name : {"PGHOST", "PGPORT", "PGUSER", "PGDATABASE"}) ::unsetenv(name);
+  EXPECT_EQ(value(batch, "pg_up"), 1.0);
+  EXPECT_EQ(collector->details()["server"], "127.0.0.1:" + std::to_string(server_->port()) + "/postgres");
+}
+
+// Under the real scheduler: a target whose query hangs, and one that cannot be reached, never delay
+// a healthy one, and the hanging statement is cancelled on the server.
+TEST_F(PostgresCollectorTest, SlowOrUnreachableTargetsNeverDelayAHealthyOne) {
+  SystemClock clock;
+  store::Store store(store::StoreOptions{1h}, clock);
+  prometheus::Registry registry;
+  boost::asio::io_context io;
+  boost::asio::thread_pool pool(4);
+  Scheduler scheduler(io, pool, store, clock, registry, log_);
+
+  auto make_named = [&](const std::string& name, auto change) {
+    config::PostgresTargetConfig c = config_;
+    c.common.name = name;
+    change(c);
+    return make_postgres_collector(c, log_);
+  };
+  std::vector<CollectorSpec> specs;
+  specs.push_back({make_named("healthy", [](auto&) {}), 200ms, 2s});
+  specs.push_back({make_named("hanging",
+                              [](config::PostgresTargetConfig& c) {
+                                c.statement_timeout = 60s;
+                                c.queries = {custom("sleepy", "SELECT 1 AS v FROM pg_sleep(60)", {gauge("v")})};
+                              }),
+                   300ms, 400ms});
+  specs.push_back({make_named("unreachable",
+                              [](config::PostgresTargetConfig& c) {
+                                c.dsn = "host=127.0.0.1 port=" + std::to_string(tocsin::testing::free_port()) +
+                                        " dbname=postgres";
+                              }),
+                   300ms, 400ms});
+  std::thread io_thread([&] { io.run(); });
+  std::promise<void> started;
+  boost::asio::post(io, [&] {
+    scheduler.replace(std::move(specs));
+    started.set_value();
+  });
+  started.get_future().wait();
+
+  auto points = [&](const std::string& target) {
+    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", "pg_up"),
+                                  store::Matcher(store::MatchType::equal, "target", target)};
+    auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
+    return set.empty() ? std::vector<Point>{} : std::vector<Point>(set.points(0).begin(), set.points(0).end());
+  };
+  EXPECT_TRUE(wait_until([&] { return points("healthy").size() >= 8; }, 20s));
+  EXPECT_TRUE(wait_until([&] { return points("hanging").size() >= 2 && points("unreachable").size() >= 2; }, 20s));
+  for (const Point& p : points("healthy")) EXPECT_EQ(p.v, 1);
+  EXPECT_EQ(points("hanging").back().v, 0);
+  EXPECT_EQ(points("unreachable").back().v, 0);
+
+  std::promise<void> stopped;
+  boost::asio::post(io, [&] {
+    scheduler.stop();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  io.stop();
+  io_thread.join();
+  pool.join();
+  EXPECT_TRUE(wait_until(
+      [] {
+        return psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' "
+                    "AND pid <> pg_backend_pid()") == "0";
+      },
+      5s));
 }
 
 }  // namespace
