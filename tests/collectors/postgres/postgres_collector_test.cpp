@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -738,6 +739,8 @@ TEST_F(PostgresCollectorTest, SlowOrUnreachableTargetsNeverDelayAHealthyOne) {
                                         " dbname=postgres";
                               }),
                    300ms, 400ms});
+  // Kept busy until stopped: run() must not return before the first handler is posted.
+  auto work = boost::asio::make_work_guard(io);
   std::thread io_thread([&] { io.run(); });
   std::promise<void> started;
   boost::asio::post(io, [&] {
