@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,13 +20,24 @@ class Daemon {
                   std::vector<std::string> extra_args = {})
       : port_(free_port()) {
     write_config(config_body);
-    std::vector<std::string> argv{TOCSIN_EXECUTABLE, "run", "--config", config_path()};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    ProcessOptions options;
-    options.env = std::move(env);
-    options.stderr_file = dir_ / "stderr.log";
-    options.stdout_file = dir_ / "stdout.log";
-    process_ = std::make_unique<Process>(argv, options);
+    argv_ = {TOCSIN_EXECUTABLE, "run", "--config", config_path()};
+    argv_.insert(argv_.end(), extra_args.begin(), extra_args.end());
+    options_.env = std::move(env);
+    options_.stderr_file = dir_ / "stderr.log";
+    options_.stdout_file = dir_ / "stdout.log";
+    process_ = std::make_unique<Process>(argv_, options_);
+  }
+
+  // Stops the daemon (SIGTERM, or SIGKILL when `kill`) and starts it again on the same port, config
+  // and state_dir. The new process's log replaces the old one's.
+  void restart(bool kill = false) {
+    if (kill) {
+      process_->signal(SIGKILL);
+      process_->wait(std::chrono::seconds(10));
+    } else {
+      process_->stop();
+    }
+    process_ = std::make_unique<Process>(argv_, options_);
   }
 
   void write_config(const std::string& body) const {
@@ -51,6 +63,8 @@ class Daemon {
  private:
   TempDir dir_{"tocsin-daemon"};
   int port_;
+  std::vector<std::string> argv_;
+  ProcessOptions options_;
   std::unique_ptr<Process> process_;
 };
 
