@@ -1,0 +1,112 @@
+// The query API's JSON, as Prometheus (and Grafana's Prometheus data source) expect it.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tocsin/http/query_api.hpp"
+#include "tocsin/promql/series_notation.hpp"
+
+namespace tocsin::http {
+namespace {
+
+class QueryApiTest : public ::testing::Test {
+ protected:
+  QueryApiTest() {
+    data_.add_series(promql::parse_series_labels("up{job=\"api\",instance=\"a\"}"), promql::expand_series_values("1x20"), 0,
+                     std::chrono::seconds(15));
+    data_.add_series(promql::parse_series_labels("up{job=\"db\",instance=\"b\"}"), promql::expand_series_values("0x20"), 0,
+                     std::chrono::seconds(15));
+    add_query_routes(router_, data_, clock_, [] { return promql::EngineOptions{}; });
+  }
+  std::pair<int, nlohmann::json> call(const std::string& method, const std::string& path,
+                                      std::multimap<std::string, std::string> params) {
+    Request req;
+    req.method = method;
+    req.path = path;
+    req.target = path;
+    req.params = std::move(params);
+    Response r = router_.handle(req);
+    EXPECT_EQ(r.content_type.rfind("application/json", 0), 0u) << r.content_type;
+    return {r.status, nlohmann::json::parse(r.body)};
+  }
+
+  promql::MemoryQuerier data_;
+  ManualClock clock_{120'000};
+  Router router_;
+};
+
+TEST_F(QueryApiTest, InstantVectorScalarAndString) {
+  auto [status, j] = call("GET", "/api/v1/query", {{"query", "up == 1"}});
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(j["status"], "success");
+  EXPECT_EQ(j["data"]["resultType"], "vector");
+  ASSERT_EQ(j["data"]["result"].size(), 1u);
+  EXPECT_EQ(j["data"]["result"][0]["metric"], (nlohmann::json{{"__name__", "up"}, {"instance", "a"}, {"job", "api"}}));
+  EXPECT_EQ(j["data"]["result"][0]["value"], (nlohmann::json::array({120.0, "1"})));  // now, from the clock
+
+  auto [s2, scalar] = call("POST", "/api/v1/query", {{"query", "1/3"}, {"time", "60.5"}});
+  EXPECT_EQ(scalar["data"]["resultType"], "scalar");
+  EXPECT_EQ(scalar["data"]["result"], (nlohmann::json::array({60.5, "0.3333333333333333"})));
+  auto [s3, str] = call("GET", "/api/v1/query", {{"query", "\"hello\""}, {"time", "1970-01-01T00:01:00Z"}});
+  EXPECT_EQ(str["data"]["result"], (nlohmann::json::array({60.0, "hello"})));
+  auto [s4, matrix] = call("GET", "/api/v1/query", {{"query", "up{job=\"api\"}[30s]"}, {"time", "60"}});
+  EXPECT_EQ(matrix["data"]["resultType"], "matrix");
+  EXPECT_EQ(matrix["data"]["result"][0]["values"].size(), 2u);  // (30, 60]
+  auto [s5, inf] = call("GET", "/api/v1/query", {{"query", "1/0"}});
+  EXPECT_EQ(inf["data"]["result"][1], "+Inf");
+}
+
+TEST_F(QueryApiTest, RangeQueries) {
+  auto [status, j] = call("GET", "/api/v1/query_range",
+                          {{"query", "sum(up)"}, {"start", "0"}, {"end", "60"}, {"step", "30s"}});
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(j["data"]["resultType"], "matrix");
+  ASSERT_EQ(j["data"]["result"].size(), 1u);
+  EXPECT_EQ(j["data"]["result"][0]["metric"], nlohmann::json::object());
+  EXPECT_EQ(j["data"]["result"][0]["values"],
+            (nlohmann::json::parse(R"([[0.0,"1"],[30.0,"1"],[60.0,"1"]])")));
+  auto [s2, by_seconds] = call("GET", "/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "60"}, {"step", "15"}});
+  EXPECT_EQ(by_seconds["data"]["result"].size(), 2u);
+}
+
+TEST_F(QueryApiTest, ErrorsInPrometheusShape) {
+  auto expect_error = [&](std::multimap<std::string, std::string> params, const std::string& path, int status,
+                          const std::string& type, const std::string& message) {
+    auto [s, j] = call("GET", path, std::move(params));
+    EXPECT_EQ(s, status) << j.dump();
+    EXPECT_EQ(j["status"], "error");
+    EXPECT_EQ(j["errorType"], type);
+    EXPECT_EQ(j["error"], message);
+  };
+  expect_error({{"query", "sum(up"}}, "/api/v1/query", 400, "bad_data", "1:7: unexpected end of input in aggregation, expected \",\" or \")\"");
+  expect_error({}, "/api/v1/query", 400, "bad_data", "invalid parameter \"query\": query must not be empty");
+  expect_error({{"query", "up"}, {"time", "yesterday"}}, "/api/v1/query", 400, "bad_data",
+               "invalid parameter \"time\": cannot parse \"yesterday\" to a valid timestamp");
+  expect_error({{"query", "up + on() up"}}, "/api/v1/query", 422, "execution",
+               "found duplicate series for the match group {} on the right hand-side of the operation: "
+               "[up{instance=\"b\", job=\"db\"}, up{instance=\"a\", job=\"api\"}];many-to-many matching not allowed: "
+               "matching labels must be unique on one side");
+  expect_error({{"query", "up"}, {"start", "0"}, {"end", "10"}, {"step", "0"}}, "/api/v1/query_range", 400, "bad_data",
+               "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer");
+  expect_error({{"query", "up"}, {"start", "0"}, {"end", "100000"}, {"step", "1"}}, "/api/v1/query_range", 400, "bad_data",
+               "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+  expect_error({{"query", "up[5m]"}, {"start", "0"}, {"end", "10"}, {"step", "1"}}, "/api/v1/query_range", 400, "bad_data",
+               "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector");
+  expect_error({{"query", "up"}, {"timeout", "soon"}}, "/api/v1/query", 400, "bad_data",
+               "invalid parameter \"timeout\": cannot parse \"soon\" to a valid duration");
+}
+
+TEST_F(QueryApiTest, SeriesAndLabels) {
+  auto [s1, series] = call("GET", "/api/v1/series", {{"match[]", "up{job=\"api\"}"}, {"start", "0"}, {"end", "300"}});
+  EXPECT_EQ(series["data"], (nlohmann::json::parse(R"([{"__name__":"up","instance":"a","job":"api"}])")));
+  auto [s2, labels] = call("GET", "/api/v1/labels", {{"start", "0"}, {"end", "300"}});
+  EXPECT_EQ(labels["data"], (nlohmann::json::parse(R"(["__name__","instance","job"])")));
+  auto [s3, values] = call("GET", "/api/v1/label/job/values", {{"start", "0"}, {"end", "300"}});
+  EXPECT_EQ(values["data"], (nlohmann::json::parse(R"(["api","db"])")));
+  EXPECT_EQ(parse_api_time("2024-02-29T13:45:00.5+01:00"), 1709210700500);
+  EXPECT_EQ(parse_api_duration("1m30s"), std::chrono::seconds(90));
+  EXPECT_EQ(parse_api_duration("0.25"), std::chrono::milliseconds(250));
+}
+
+}  // namespace
+}  // namespace tocsin::http
