@@ -164,9 +164,6 @@ class Daemon {
     router_.add("GET", "/api/v1/rules", [this](const http::Request&) {
       return http::Response::json(200, rules_.rules_json().dump());
     });
-    router_.add("GET", "/api/v1/alerts", [this](const http::Request&) {
-      return http::Response::json(200, rules_.alerts_json().dump());
-    });
     router_.add("GET", "/api/v1/collectors", [this](const http::Request&) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& h : scheduler_.health()) {

@@ -473,15 +473,6 @@ nlohmann::json RuleManager::rules_json() const {
   return {{"status", "success"}, {"data", {{"groups", groups}}}};
 }
 
-nlohmann::json RuleManager::alerts_json() const {
-  std::lock_guard lock(mutex_);
-  nlohmann::json alerts = nlohmann::json::array();
-  for (const auto& s : groups_) {
-    for (const auto& [rule, a] : s->group->active_alerts()) alerts.push_back(alert_json(*rule, a));
-  }
-  return {{"status", "success"}, {"data", {{"alerts", alerts}}}};
-}
-
 }  // namespace tocsin::rules
 
 namespace tocsin::rules {

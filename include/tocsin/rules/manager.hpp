@@ -48,9 +48,9 @@ class RuleManager {
   // Cancels the timers; evaluations in flight finish on the pool.
   void stop();
 
-  // /api/v1/rules and /api/v1/alerts bodies, in Prometheus's JSON shapes with tocsin's fields.
+  // The /api/v1/rules body, in Prometheus's JSON shape with tocsin's fields (tiers, clear, escalation).
+  // (/api/v1/alerts is alerting/'s: it adds the delivery state of each alert.)
   nlohmann::json rules_json() const;
-  nlohmann::json alerts_json() const;
   // tocsin_rule_group_*, tocsin_rule_evaluation_failures_total, tocsin_rules_last_reload_successful.
   std::shared_ptr<prometheus::Collectable> metrics() const;
 
