@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <map>
 #include <mutex>
 #include <set>
@@ -28,6 +27,10 @@ using postgres::Table;
 using store::Batch;
 using store::MetricType;
 using SteadyClock = std::chrono::steady_clock;
+
+// How long a statement may go on after its cancel request before the connection is closed under it:
+// a server that does not act on a cancel (stopped, partitioned away) must not hold a worker thread.
+constexpr Duration kAbortGrace = std::chrono::seconds(2);
 
 // How long a missing pg_stat_statements is taken as missing before looking again: it is often
 // installed while tocsin runs (CREATE EXTENSION), and looking costs one catalog query.
@@ -301,7 +304,7 @@ class PostgresCollector final : public Collector {
         }
       }
       if (!lost) return std::nullopt;  // the query failed, the connection is fine
-      if (!fresh && attempt == 0) continue;
+      if (!fresh && attempt == 0 && !closed_by_watchdog_) continue;
       throw CollectError(main_.error);
     }
   }
@@ -400,10 +403,16 @@ class PostgresCollector final : public Collector {
     }
     Session* session = link.session.get();
     std::atomic<bool> fired{false};
-    watchdog_.arm(std::min(deadline, deadline_), [session, &fired] {
-      fired = true;
-      session->cancel();
-    });
+    watchdog_.arm(std::min(deadline, deadline_),
+                  [session, &fired, stage = 0]() mutable -> std::optional<SteadyClock::time_point> {
+                    fired = true;
+                    if (stage++ == 0) {
+                      session->cancel();
+                      return SteadyClock::now() + kAbortGrace;
+                    }
+                    session->abort();
+                    return std::nullopt;
+                  });
     const auto started = SteadyClock::now();
     QueryResult result = session->query(sql, prepared ? what : std::string_view());
     watchdog_.disarm();
@@ -416,8 +425,12 @@ class PostgresCollector final : public Collector {
     const postgres::QueryError& error = *result.error;
     if (error.kind == QueryFailure::connection) {
       lost = true;
+      closed_by_watchdog_ = fired;
       drop(link);
-      link.error = "lost the connection to " + link.describe + " during " + what + ": " + error.message;
+      link.error = fired ? "no answer to the cancel request during " + what + " (" +
+                               seconds_text(kAbortGrace) + " after its deadline): connection to " + link.describe +
+                               " closed"
+                         : "lost the connection to " + link.describe + " during " + what + ": " + error.message;
       query_failed(h, what, link, link.error, false);
       return std::nullopt;
     }
@@ -561,15 +574,12 @@ class PostgresCollector final : public Collector {
     const std::string text = postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()));
     std::optional<Table> table = run(main_, h, text, "statements", deadline_, false);
     if (!table) {
-      // "must be loaded via shared_preload_libraries" (55000), or the view went away (42883/42P01):
-      // missing, not failing, and looked for again later.
+      // Unloaded or dropped since the look at connect time ("must be loaded via
+      // shared_preload_libraries", "function ... does not exist"): missing from now on, and looked for
+      // again later rather than failing every cycle.
       if (main_.session && (h.error.find("shared_preload_libraries") != std::string::npos ||
                             h.error.find("does not exist") != std::string::npos)) {
-        h.up = true;
-        h.errors -= 1;
-        std::string reason = h.error;
-        h.error.clear();
-        set_statements_availability(false, reason);
+        set_statements_availability(false, h.error);
       }
       return;
     }
@@ -862,6 +872,7 @@ class PostgresCollector final : public Collector {
   postgres::Watchdog watchdog_;
 
   std::atomic<bool> interrupted_{false};
+  bool closed_by_watchdog_ = false;  // the last lost connection was the watchdog's doing
   SteadyClock::time_point deadline_{};
   std::size_t statements_ = 0;
 

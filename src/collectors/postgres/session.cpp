@@ -1,8 +1,10 @@
 #include "collectors/postgres/session.hpp"
 
 #include <pqxx/pqxx>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace tocsin::collectors::postgres {
 
@@ -72,7 +74,7 @@ class Session::Connection {
 Session::Session(const SessionOptions& options, std::shared_ptr<spdlog::logger> log)
     : describe_(options.describe), prepared_statements_(options.prepared_statements), log_(std::move(log)) {
   try {
-    connection_ = std::make_unique<Connection>(options.conninfo, log_, describe_);
+    connection_ = std::make_shared<Connection>(options.conninfo, log_, describe_);
     server_version_ = connection_->connection.server_version();
     backend_pid_ = connection_->connection.backendpid();
     if (const char* db = connection_->connection.dbname(); db != nullptr) dbname_ = db;
@@ -167,14 +169,29 @@ QueryResult Session::query(const std::string& sql, std::string_view name) {
 
 bool Session::cancel() noexcept {
   std::lock_guard lock(cancel_mutex_);
-  if (!connection_) return false;
+  if (!connection_ || cancel_in_flight_->exchange(true)) return false;
   cancel_requested_ = true;
   try {
-    connection_->connection.cancel_query();
+    std::thread([connection = connection_, in_flight = cancel_in_flight_] {
+      try {
+        connection->connection.cancel_query();
+      } catch (...) {  // no server to send it to: abort() is the next step
+      }
+      *in_flight = false;
+    }).detach();
     return true;
   } catch (...) {
+    *cancel_in_flight_ = false;
     return false;
   }
+}
+
+void Session::abort() noexcept {
+  std::lock_guard lock(cancel_mutex_);
+  if (!connection_) return;
+  cancel_requested_ = true;
+  // The descriptor stays open (libpq closes it): no other thread can be handed the same number.
+  if (const int fd = connection_->connection.sock(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
 
 }  // namespace tocsin::collectors::postgres

@@ -75,12 +75,18 @@ class Session {
   QueryResult query(const std::string& sql, std::string_view name = {});
 
   // Asks the server to cancel the statement running on this session; harmless when none runs.
-  // Thread-safe. Returns false when the cancel request could not be sent.
+  // Thread-safe and never blocks: the request is a new connection to the server, which can hang as
+  // long as the server does, so a helper thread sends it (at most one at a time per session).
+  // Returns false when a request is still in flight or none could be started.
   bool cancel() noexcept;
+  // Shuts the connection's socket down, so that a statement waiting on a server that answers
+  // nothing (stopped, partitioned away) returns at once with the connection lost. Thread-safe.
+  void abort() noexcept;
 
  private:
   class Connection;
-  std::unique_ptr<Connection> connection_;
+  // Shared with a cancel request in flight, which may outlive the session.
+  std::shared_ptr<Connection> connection_;
   std::string describe_;
   std::string dbname_;
   bool prepared_statements_;
@@ -89,6 +95,7 @@ class Session {
   int backend_pid_ = 0;
   bool usable_ = true;
   std::atomic<bool> cancel_requested_{false};
+  std::shared_ptr<std::atomic<bool>> cancel_in_flight_ = std::make_shared<std::atomic<bool>>(false);
   std::mutex cancel_mutex_;
   std::shared_ptr<spdlog::logger> log_;
 };

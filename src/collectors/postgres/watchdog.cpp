@@ -13,7 +13,7 @@ Watchdog::~Watchdog() {
   thread_.join();
 }
 
-void Watchdog::arm(Clock::time_point when, std::function<void()> action) {
+void Watchdog::arm(Clock::time_point when, Action action) {
   {
     std::lock_guard lock(mutex_);
     when_ = when;
@@ -46,11 +46,15 @@ void Watchdog::run() {
       changed_.wait_until(lock, when);
       continue;  // re-check: disarmed, re-armed or stopped meanwhile
     }
-    std::function<void()> action = std::move(action_);
+    Action action = std::move(action_);
     when_.reset();
     action_ = nullptr;
     ++fired_;
-    if (action) action();
+    if (!action) continue;
+    if (auto again = action()) {
+      when_ = *again;
+      action_ = std::move(action);
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 // names as postgres_exporter prints them, values as the views say, top-N stability and staleness,
 // timeouts, cancellation, locked catalogs, outages, authentication and grants.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -529,6 +530,31 @@ TEST_F(PostgresCollectorTest, InterruptCancelsAPgSleepAndTheDeadlineEndsTheCycle
       5s))
       << "the sleeping statements were cancelled on the server";
   EXPECT_EQ(collector->details()["connected"], true) << "cancelling keeps the connection";
+}
+
+// SIGSTOP makes a server that accepts connections and answers nothing, as a hung host or a network
+// partition does: the cancel request gets no answer either, and the connection is closed under the
+// statement so that the worker thread is free again.
+TEST_F(PostgresCollectorTest, AServerThatAnswersNothingHasTheConnectionClosedUnderTheStatement) {
+  config_.statement_timeout = 60s;
+  auto collector = make();
+  collect(*collector);
+  const int backend = collector->details()["backend_pid"];
+  const int postmaster = std::stoi(
+      tocsin::testing::run_command({"head", "-1", psql("SHOW data_directory") + "/postmaster.pid"}).output);
+  ASSERT_GT(postmaster, 0);
+  ::kill(postmaster, SIGSTOP);
+  ::kill(backend, SIGSTOP);
+  const std::string error = collect_error(*collector, 500ms);
+  ::kill(backend, SIGCONT);
+  ::kill(postmaster, SIGCONT);
+  EXPECT_NE(error.find("no answer to the cancel request during server (2s after its deadline): connection to "
+                       "127.0.0.1:" + std::to_string(server_->port()) + "/postgres closed"),
+            std::string::npos)
+      << error;
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "pg_up"), 1.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_connects_total"), 2.0);
 }
 
 TEST_F(PostgresCollectorTest, ALockedCatalogNeverHoldsTheCollectorPastItsDeadline) {
