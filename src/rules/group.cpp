@@ -93,7 +93,7 @@ std::vector<alerting::Alert> Group::evaluate(const promql::Engine& engine, const
 
 void Group::eval_recording(const RuleDefinition& rule, RuleState& /*state*/, const promql::Engine& engine,
                            const store::Querier& querier, RuleOutput& out, Timestamp t) {
-  promql::Value v = engine.instant(querier, *rule.expr, t);
+  promql::Value v = engine.instant(querier, *rule.expr, t - def_.query_offset.count());
   promql::Vector vec;
   if (auto* s = std::get_if<promql::Scalar>(&v)) {
     vec.push_back({Labels{}, s->v, t});
@@ -121,7 +121,8 @@ void Group::eval_recording(const RuleDefinition& rule, RuleState& /*state*/, con
 void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const promql::Engine& engine,
                           const store::Querier& querier, RuleOutput& out, Timestamp t, const EvalSettings& settings,
                           std::vector<alerting::Alert>& sent) {
-  const promql::Vector result = std::get<promql::Vector>(engine.instant(querier, *rule.expr, t));
+  const promql::Vector result =
+      std::get<promql::Vector>(engine.instant(querier, *rule.expr, t - def_.query_offset.count()));
   const bool tiered = !rule.tiers.empty();
 
   // Label sets of this evaluation, with their values.

@@ -290,6 +290,13 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
       group.limit = static_cast<std::size_t>(std::max(0LL, *v));
     }
   }
+  if (auto n = map.get("query_offset"); n && !n->is_null()) {
+    if (auto d = n->as_duration()) group.query_offset = *d;
+  }
+  // Prometheus 3's group labels: added to every rule of the group; a rule's own label wins.
+  std::vector<std::pair<std::string, Template>> group_labels;
+  std::vector<std::pair<std::string, std::string>> group_label_texts;
+  if (auto n = map.get("labels"); n && !n->is_null()) decode_templates(*n, true, group_labels, group_label_texts);
   auto rules = map.get("rules");
   if (rules && !rules->is_null()) {
     if (!rules->is_sequence()) {
@@ -298,6 +305,16 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
       for (const Node& item : rules->items()) {
         RuleDefinition rule;
         decode_rule(item, rule, file_text);
+        for (std::size_t k = 0; k < group_labels.size(); ++k) {
+          bool own = false;
+          for (const auto& [name, text] : rule.label_texts) own = own || name == group_labels[k].first;
+          if (own) continue;
+          rule.labels.push_back(group_labels[k]);
+          rule.label_texts.push_back(group_label_texts[k]);
+        }
+        auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
+        std::sort(rule.labels.begin(), rule.labels.end(), by_name);
+        std::sort(rule.label_texts.begin(), rule.label_texts.end(), by_name);
         group.rules.push_back(std::move(rule));
       }
     }

@@ -59,6 +59,28 @@ TEST(RuleFile, LoadsPrometheusRulesAndTiers) {
   EXPECT_EQ(tiered.escalation, "default");
 }
 
+TEST(RuleFile, Prometheus3GroupLabelsAndQueryOffset) {
+  config::Diagnostics d;
+  auto groups = parse_rule_text(R"(groups:
+  - name: g
+    query_offset: 1m
+    labels: {team: db, severity: warning}
+    rules:
+      - alert: A
+        expr: up == 0
+        labels: {severity: critical}
+      - record: r
+        expr: up
+)", "r.yaml", d);
+  ASSERT_TRUE(d.empty()) << d.to_string();
+  EXPECT_EQ(groups[0].query_offset, std::chrono::minutes(1));
+  const auto& a = groups[0].rules[0].label_texts;
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0], (std::pair<std::string, std::string>{"severity", "critical"}));  // the rule's own wins
+  EXPECT_EQ(a[1], (std::pair<std::string, std::string>{"team", "db"}));
+  EXPECT_EQ(groups[0].rules[1].label_texts.size(), 2u);
+}
+
 TEST(RuleFile, EmptyFileHasNoGroups) {
   config::Diagnostics d;
   EXPECT_TRUE(parse_rule_text("", "r.yaml", d).empty());

@@ -63,6 +63,7 @@ struct GroupDefinition {
   std::string name;
   std::optional<Duration> interval;  // default: the global evaluation interval
   std::size_t limit = 0;             // 0: no limit on series/alerts per rule
+  Duration query_offset{0};          // queries run this far in the past (Prometheus 3's query_offset)
   std::vector<RuleDefinition> rules;
   std::string key() const { return file + ";" + name; }  // as Prometheus names groups
 };
