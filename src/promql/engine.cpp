@@ -286,6 +286,12 @@ MatrixView Evaluator::eval_subquery(const Subquery& sq, Timestamp t) {
         owned->points.emplace_back();
       }
       owned->points[slot].push_back({ts, s.v});
+      // Subquery results count against the sample bound like loaded samples (x[100d:1ms] must fail, not
+      // exhaust memory).
+      if (++samples_loaded_ > options_.max_samples) {
+        throw QueryError(QueryError::Kind::too_many_samples,
+                         "query processing would load too many samples into memory in subquery evaluation");
+      }
     }
   }
   MatrixView out;

@@ -357,7 +357,19 @@ class Parser {
 
   static constexpr int kPowPrecedence = 6;
 
+  // Nesting deeper than this is certainly not a real query; it is refused before it can exhaust the
+  // stack.
+  static constexpr int kMaxDepth = 500;
+  struct DepthGuard {
+    Parser& p;
+    explicit DepthGuard(Parser& parser) : p(parser) {
+      if (++p.depth_ > kMaxDepth) p.fail(p.tok_.pos, "expression nested too deeply (more than 500 levels)");
+    }
+    ~DepthGuard() { --p.depth_; }
+  };
+
   ExprPtr parse_expr(int min_precedence) {
+    DepthGuard guard(*this);
     ExprPtr lhs = parse_unary();
     for (;;) {
       auto info = binary_op();
@@ -798,6 +810,7 @@ class Parser {
   std::string_view text_;
   std::size_t cur_ = 0;
   int bracket_depth_ = 0;
+  int depth_ = 0;
   Token tok_;
 };
 

@@ -238,6 +238,12 @@ TEST_F(EngineTest, RangeQueriesAndLimits) {
   } catch (const QueryError& e) {
     EXPECT_EQ(e.kind(), QueryError::Kind::too_many_samples);
   }
+  try {
+    tiny.instant(data_, *parse("max_over_time(c[1h:1s])"), 120'000);
+    FAIL() << "expected too many samples from a subquery";
+  } catch (const QueryError& e) {
+    EXPECT_EQ(e.kind(), QueryError::Kind::too_many_samples);
+  }
   load("x{a=\"1\"}", "1");
   load("other{a=\"1\"}", "1");
   EXPECT_EQ(error("abs({a=\"1\"})", 0), "vector cannot contain metrics with the same labelset");

@@ -89,6 +89,9 @@ TEST(Parser, ErrorsNamePositionAndExpectation) {
   EXPECT_EQ(error_of("\"abc"), "1:1: unterminated quoted string");
   EXPECT_EQ(error_of("sum(\nx\n,)"), "3:2: unexpected \")\", expected expression");
   EXPECT_EQ(error_of("label_replace(x, \"1a\", \"\", \"b\", \"\")"), "1:18: invalid destination label name in label_replace(): 1a");
+  EXPECT_EQ(error_of(std::string(100000, '(') + "1" + std::string(100000, ')')),
+            "1:501: expression nested too deeply (more than 500 levels)");
+  EXPECT_EQ(error_of(std::string(400, '-') + "1"), "no error");
 }
 
 }  // namespace
