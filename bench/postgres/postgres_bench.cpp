@@ -37,14 +37,14 @@ using tocsin::testing::PostgresServer;
 using Clock = std::chrono::steady_clock;
 
 struct Figures {
-  double statements = 0;         // per cycle, counted by pg_stat_statements
-  double exec_ms = 0;            // per cycle: pg_stat_statements' total_exec_time of those statements
-  double backend_cpu_ms = 0;     // per cycle: utime+stime of the serving backend(s)
+  double statements = 0;      // per cycle, counted by pg_stat_statements
+  double exec_ms = 0;         // per cycle: pg_stat_statements' total_exec_time of those statements
+  double backend_cpu_ms = 0;  // per cycle: utime+stime of the serving backend(s)
   double wall_ms_median = 0;
   double wall_ms_p90 = 0;
-  double client_cpu_ms = 0;      // per cycle: the collector's (or the exporter process's) CPU
-  double series = 0;             // per cycle
-  double connections = 0;        // backends of the tool's role
+  double client_cpu_ms = 0;  // per cycle: the collector's (or the exporter process's) CPU
+  double series = 0;         // per cycle
+  double connections = 0;    // backends of the tool's role
   std::vector<std::pair<std::string, double>> query_ms;  // tocsin: wall time per query, last cycle
 };
 
@@ -84,7 +84,8 @@ RoleUsage role_usage(const PostgresServer& server, const std::string& role) {
   RoleUsage u;
   std::istringstream stats(server.psql(
       "SELECT coalesce(sum(calls), 0), coalesce(sum(total_exec_time), 0) FROM pg_stat_statements s "
-      "JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = '" + role + "'"));
+      "JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = '" +
+      role + "'"));
   std::string calls, exec;
   std::getline(stats, calls, '|');
   std::getline(stats, exec);
@@ -108,11 +109,12 @@ double percentile(std::vector<double> v, double p) {
 void fill_statements(const PostgresServer& server, int statements) {
   // Distinct statements need distinct shapes (pg_stat_statements folds constants): two arrays of
   // different lengths give 71 x 71 shapes.
-  server.psql("DO $$DECLARE n int := 0; BEGIN FOR a IN 1..71 LOOP FOR b IN 1..71 LOOP EXIT WHEN n >= " +
-              std::to_string(statements) +
-              "; EXECUTE format('SELECT ARRAY[%s], ARRAY[%s]', "
-              "array_to_string(array_fill(1, ARRAY[a]), ','), array_to_string(array_fill(2, ARRAY[b]), ',')); "
-              "n := n + 1; END LOOP; END LOOP; END$$");
+  server.psql(
+      "DO $$DECLARE n int := 0; BEGIN FOR a IN 1..71 LOOP FOR b IN 1..71 LOOP EXIT WHEN n >= " +
+      std::to_string(statements) +
+      "; EXECUTE format('SELECT ARRAY[%s], ARRAY[%s]', "
+      "array_to_string(array_fill(1, ARRAY[a]), ','), array_to_string(array_fill(2, ARRAY[b]), ',')); "
+      "n := n + 1; END LOOP; END LOOP; END$$");
 }
 
 Figures measure_tocsin(const PostgresServer& server, int cycles) {
@@ -161,12 +163,21 @@ Figures measure_tocsin(const PostgresServer& server, int cycles) {
   return f;
 }
 
-std::optional<Figures> measure_exporter(const PostgresServer& server, const std::string& exporter, int cycles) {
+std::optional<Figures> measure_exporter(const PostgresServer& server, const std::string& exporter,
+                                        int cycles) {
   if (!tocsin::testing::find_executable(exporter)) return std::nullopt;
   tocsin::testing::TempDir dir("tocsin-bench-pg");
   // The pg_stat_statements query of Debian's example queries.yaml with PostgreSQL 13+ column names.
   const auto queries = dir.write("queries.yaml", R"(pg_stat_statements:
-  query: "SELECT t2.rolname, t3.datname, queryid, calls, total_exec_time / 1000 as total_time_seconds, min_exec_time / 1000 as min_time_seconds, max_exec_time / 1000 as max_time_seconds, mean_exec_time / 1000 as mean_time_seconds, stddev_exec_time / 1000 as stddev_time_seconds, rows, shared_blks_hit, shared_blks_read, shared_blks_dirtied, shared_blks_written, local_blks_hit, local_blks_read, local_blks_dirtied, local_blks_written, temp_blks_read, temp_blks_written, blk_read_time / 1000 as blk_read_time_seconds, blk_write_time / 1000 as blk_write_time_seconds FROM pg_stat_statements t1 JOIN pg_roles t2 ON (t1.userid=t2.oid) JOIN pg_database t3 ON (t1.dbid=t3.oid) WHERE t2.rolname != 'rdsadmin'"
+  query: >-
+    SELECT t2.rolname, t3.datname, queryid, calls, total_exec_time / 1000 as total_time_seconds,
+    min_exec_time / 1000 as min_time_seconds, max_exec_time / 1000 as max_time_seconds,
+    mean_exec_time / 1000 as mean_time_seconds, stddev_exec_time / 1000 as stddev_time_seconds, rows,
+    shared_blks_hit, shared_blks_read, shared_blks_dirtied, shared_blks_written, local_blks_hit,
+    local_blks_read, local_blks_dirtied, local_blks_written, temp_blks_read, temp_blks_written,
+    blk_read_time / 1000 as blk_read_time_seconds, blk_write_time / 1000 as blk_write_time_seconds
+    FROM pg_stat_statements t1 JOIN pg_roles t2 ON (t1.userid=t2.oid) JOIN pg_database t3 ON (t1.dbid=t3.oid)
+    WHERE t2.rolname != 'rdsadmin'
   master: true
   metrics:
     - rolname: {usage: "LABEL", description: "Name of user"}
@@ -177,20 +188,20 @@ std::optional<Figures> measure_exporter(const PostgresServer& server, const std:
     - min_time_seconds: {usage: "GAUGE", description: "Minimum time spent in the statement"}
     - max_time_seconds: {usage: "GAUGE", description: "Maximum time spent in the statement"}
     - mean_time_seconds: {usage: "GAUGE", description: "Mean time spent in the statement"}
-    - stddev_time_seconds: {usage: "GAUGE", description: "Population standard deviation of time spent in the statement"}
-    - rows: {usage: "COUNTER", description: "Total number of rows retrieved or affected by the statement"}
-    - shared_blks_hit: {usage: "COUNTER", description: "Total number of shared block cache hits by the statement"}
-    - shared_blks_read: {usage: "COUNTER", description: "Total number of shared blocks read by the statement"}
-    - shared_blks_dirtied: {usage: "COUNTER", description: "Total number of shared blocks dirtied by the statement"}
-    - shared_blks_written: {usage: "COUNTER", description: "Total number of shared blocks written by the statement"}
-    - local_blks_hit: {usage: "COUNTER", description: "Total number of local block cache hits by the statement"}
-    - local_blks_read: {usage: "COUNTER", description: "Total number of local blocks read by the statement"}
-    - local_blks_dirtied: {usage: "COUNTER", description: "Total number of local blocks dirtied by the statement"}
-    - local_blks_written: {usage: "COUNTER", description: "Total number of local blocks written by the statement"}
-    - temp_blks_read: {usage: "COUNTER", description: "Total number of temp blocks read by the statement"}
-    - temp_blks_written: {usage: "COUNTER", description: "Total number of temp blocks written by the statement"}
-    - blk_read_time_seconds: {usage: "COUNTER", description: "Total time the statement spent reading blocks"}
-    - blk_write_time_seconds: {usage: "COUNTER", description: "Total time the statement spent writing blocks"}
+    - stddev_time_seconds: {usage: "GAUGE", description: "Standard deviation of the time spent"}
+    - rows: {usage: "COUNTER", description: "Rows retrieved or affected by the statement"}
+    - shared_blks_hit: {usage: "COUNTER", description: "Shared block cache hits"}
+    - shared_blks_read: {usage: "COUNTER", description: "Shared blocks read"}
+    - shared_blks_dirtied: {usage: "COUNTER", description: "Shared blocks dirtied"}
+    - shared_blks_written: {usage: "COUNTER", description: "Shared blocks written"}
+    - local_blks_hit: {usage: "COUNTER", description: "Local block cache hits"}
+    - local_blks_read: {usage: "COUNTER", description: "Local blocks read"}
+    - local_blks_dirtied: {usage: "COUNTER", description: "Local blocks dirtied"}
+    - local_blks_written: {usage: "COUNTER", description: "Local blocks written"}
+    - temp_blks_read: {usage: "COUNTER", description: "Temp blocks read"}
+    - temp_blks_written: {usage: "COUNTER", description: "Temp blocks written"}
+    - blk_read_time_seconds: {usage: "COUNTER", description: "Time the statement spent reading blocks"}
+    - blk_write_time_seconds: {usage: "COUNTER", description: "Time the statement spent writing blocks"}
 )");
   const int port = tocsin::testing::free_port();
   tocsin::testing::ProcessOptions options;
@@ -247,7 +258,9 @@ int main(int argc, char** argv) {
   }
   try {
     PostgresServer server({.settings = {"pg_stat_statements.max = 10000"}, .pg_stat_statements = true});
-    server.psql("CREATE ROLE tocsin_bench LOGIN IN ROLE pg_monitor; CREATE ROLE exporter_bench LOGIN IN ROLE pg_monitor");
+    server.psql(
+        "CREATE ROLE tocsin_bench LOGIN IN ROLE pg_monitor; CREATE ROLE exporter_bench LOGIN IN ROLE "
+        "pg_monitor");
     const std::string bin = PostgresServer::bin_dir();
     tocsin::testing::run_command({bin + "/pgbench", "-i", "-q", "-s", "1", "-h", server.host(), "-p",
                                   std::to_string(server.port()), "-U", "postgres", "postgres"});
@@ -258,7 +271,8 @@ int main(int argc, char** argv) {
 
     const Figures t = measure_tocsin(server, cycles);
     const std::optional<Figures> e = measure_exporter(server, exporter, cycles);
-    auto row = [&](const char* what, double tocsin_value, std::optional<double> exporter_value, const char* format) {
+    auto row = [&](const char* what, double tocsin_value, std::optional<double> exporter_value,
+                   const char* format) {
       char a[64];
       char b[64] = "not measured";
       std::snprintf(a, sizeof a, format, tocsin_value);
@@ -274,7 +288,8 @@ int main(int argc, char** argv) {
     row("statements sent (pg_stat_statements calls)", t.statements, of(&Figures::statements), "%.1f");
     row("wall time, median (ms)", t.wall_ms_median, of(&Figures::wall_ms_median), "%.1f");
     row("wall time, 90th percentile (ms)", t.wall_ms_p90, of(&Figures::wall_ms_p90), "%.1f");
-    row("database CPU: serving backend utime+stime (ms)", t.backend_cpu_ms, of(&Figures::backend_cpu_ms), "%.2f");
+    row("database CPU: serving backend utime+stime (ms)", t.backend_cpu_ms, of(&Figures::backend_cpu_ms),
+        "%.2f");
     row("database execution time (pg_stat_statements, ms)", t.exec_ms, of(&Figures::exec_ms), "%.2f");
     row("collector CPU (ms)", t.client_cpu_ms, of(&Figures::client_cpu_ms), "%.2f");
     row("series produced", t.series, of(&Figures::series), "%.0f");

@@ -13,13 +13,43 @@ namespace {
 // The connection keywords libpq 15 (Debian 12's) accepts. The collector parses the dsn again with
 // libpq itself, so a keyword added by a newer libpq is still caught there; this list gives the
 // common mistakes a position in the config file.
-constexpr std::string_view kLibpqKeywords[] = {
-    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding", "connect_timeout",
-    "client_encoding", "options", "application_name", "fallback_application_name", "keepalives",
-    "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "replication",
-    "gssencmode", "sslmode", "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword", "sslrootcert",
-    "sslcrl", "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version",
-    "krbsrvname", "gsslib", "service", "target_session_attrs"};
+constexpr std::string_view kLibpqKeywords[] = {"host",
+                                               "hostaddr",
+                                               "port",
+                                               "dbname",
+                                               "user",
+                                               "password",
+                                               "passfile",
+                                               "channel_binding",
+                                               "connect_timeout",
+                                               "client_encoding",
+                                               "options",
+                                               "application_name",
+                                               "fallback_application_name",
+                                               "keepalives",
+                                               "keepalives_idle",
+                                               "keepalives_interval",
+                                               "keepalives_count",
+                                               "tcp_user_timeout",
+                                               "replication",
+                                               "gssencmode",
+                                               "sslmode",
+                                               "requiressl",
+                                               "sslcompression",
+                                               "sslcert",
+                                               "sslkey",
+                                               "sslpassword",
+                                               "sslrootcert",
+                                               "sslcrl",
+                                               "sslcrldir",
+                                               "sslsni",
+                                               "requirepeer",
+                                               "ssl_min_protocol_version",
+                                               "ssl_max_protocol_version",
+                                               "krbsrvname",
+                                               "gsslib",
+                                               "service",
+                                               "target_session_attrs"};
 
 bool known_keyword(std::string_view keyword) {
   return std::find(std::begin(kLibpqKeywords), std::end(kLibpqKeywords), keyword) != std::end(kLibpqKeywords);
@@ -207,11 +237,12 @@ void decode(const Node& node, PostgresTargetConfig& out) {
   bool dsn_has_password = false;
   if (auto dsn = map.get("dsn"); dsn && !dsn->is_null() && decode(*dsn, out.dsn)) {
     // The dsn is never quoted back: it may hold a password.
-    if (std::string error = check_dsn(out.dsn, dsn_has_password); !error.empty()) dsn->error("invalid dsn: " + error);
+    if (std::string error = check_dsn(out.dsn, dsn_has_password); !error.empty())
+      dsn->error("invalid dsn: " + error);
   }
   map.optional("host", out.host);
-  if (auto port = map.get("port"); port && !port->is_null() && decode(*port, out.port) &&
-                                   (out.port < 1 || out.port > 65535)) {
+  if (auto port = map.get("port");
+      port && !port->is_null() && decode(*port, out.port) && (out.port < 1 || out.port > 65535)) {
     port->error("must be between 1 and 65535");
   }
   map.optional("user", out.user);
@@ -221,14 +252,17 @@ void decode(const Node& node, PostgresTargetConfig& out) {
     where->error("the dsn already holds a password; give it in one place");
   }
   if (auto mode = map.get("sslmode"); mode && !mode->is_null() && decode(*mode, out.sslmode)) {
-    static const std::set<std::string> modes = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+    static const std::set<std::string> modes = {"disable", "allow",     "prefer",
+                                                "require", "verify-ca", "verify-full"};
     if (!modes.contains(out.sslmode)) {
-      mode->error("unknown sslmode " + quote(out.sslmode) + " (disable, allow, prefer, require, verify-ca, verify-full)");
+      mode->error("unknown sslmode " + quote(out.sslmode) +
+                  " (disable, allow, prefer, require, verify-ca, verify-full)");
     }
   }
   for (auto [key, field] : {std::pair{"sslrootcert", &out.sslrootcert}, std::pair{"sslcert", &out.sslcert},
                             std::pair{"sslkey", &out.sslkey}}) {
-    if (auto n = map.get(key); n && !n->is_null() && decode(*n, *field)) *field = resolve_path(node.context(), *field);
+    if (auto n = map.get(key); n && !n->is_null() && decode(*n, *field))
+      *field = resolve_path(node.context(), *field);
   }
   if (auto n = map.get("connect_timeout"); n && !n->is_null() && decode(*n, out.connect_timeout) &&
                                            out.connect_timeout < std::chrono::seconds(1)) {
@@ -254,7 +288,8 @@ void decode(const Node& node, PostgresTargetConfig& out) {
       std::string label;
       if (!decode(item, label)) continue;
       if (std::find_if(std::begin(kPostgresActivityLabels), std::end(kPostgresActivityLabels),
-                       [&](const char* known) { return label == known; }) == std::end(kPostgresActivityLabels)) {
+                       [&](const char* known) { return label == known; }) ==
+          std::end(kPostgresActivityLabels)) {
         std::string known;
         for (const char* k : kPostgresActivityLabels) known += (known.empty() ? "" : ", ") + std::string(k);
         item.error("unknown activity label " + quote(label) + " (" + known + ")");
@@ -282,8 +317,8 @@ void decode(const Node& node, PostgresTargetConfig& out) {
     s.finish();
   }
 
-  if (auto databases = map.get("databases"); databases && !databases->is_null() &&
-                                             decode(*databases, out.databases)) {
+  if (auto databases = map.get("databases");
+      databases && !databases->is_null() && decode(*databases, out.databases)) {
     std::set<std::string> seen;
     for (const std::string& db : out.databases) {
       if (db.empty()) databases->error("database names must not be empty");
@@ -293,8 +328,8 @@ void decode(const Node& node, PostgresTargetConfig& out) {
       databases->error("\"*\" means every database; list no others beside it");
     }
   }
-  if (auto limit = map.get("tables_limit"); limit && !limit->is_null() && decode(*limit, out.tables_limit) &&
-                                            out.tables_limit > 100000) {
+  if (auto limit = map.get("tables_limit");
+      limit && !limit->is_null() && decode(*limit, out.tables_limit) && out.tables_limit > 100000) {
     limit->error("must be at most 100000");
   }
 
@@ -305,7 +340,9 @@ void decode(const Node& node, PostgresTargetConfig& out) {
     for (std::size_t i = 0; i < out.queries.size() && i < items.size(); ++i) {
       const std::string& prefix = out.queries[i].prefix;
       if (!prefix.empty() && !prefixes.insert(prefix).second) {
-        items[i].child(items[i].yaml()["prefix"], "prefix").error("duplicate query prefix " + quote(prefix) + " (metric names would clash)");
+        items[i]
+            .child(items[i].yaml()["prefix"], "prefix")
+            .error("duplicate query prefix " + quote(prefix) + " (metric names would clash)");
       }
     }
   }

@@ -32,14 +32,13 @@ struct PostgresCustomQuery {
 void decode(const Node& node, PostgresCustomQuery& out);
 
 // Labels of pg_stat_activity_count, named after pg_stat_activity's columns.
-inline constexpr const char* kPostgresActivityLabels[] = {"datname",         "state",           "usename",
-                                                          "application_name", "wait_event_type", "backend_type",
-                                                          "client_addr"};
+inline constexpr const char* kPostgresActivityLabels[] = {
+    "datname", "state", "usename", "application_name", "wait_event_type", "backend_type", "client_addr"};
 
 struct PostgresStatementsConfig {
-  bool enabled = true;            // read pg_stat_statements when the extension is there
-  unsigned limit = 100;           // top-N statements by total time
-  bool query_text = false;        // pg_stat_statements_query_id{queryid,query}: may hold personal data
+  bool enabled = true;               // read pg_stat_statements when the extension is there
+  unsigned limit = 100;              // top-N statements by total time
+  bool query_text = false;           // pg_stat_statements_query_id{queryid,query}: may hold personal data
   unsigned query_text_length = 120;  // characters of query text kept
 };
 

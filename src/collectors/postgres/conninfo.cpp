@@ -31,9 +31,10 @@ ConnParams connection_parameters(const config::PostgresTargetConfig& config) {
       if (error != nullptr) PQfreemem(error);
       while (!message.empty() && message.back() == '\n') message.pop_back();
       // libpq's message may quote a piece of the dsn: only shown when the dsn holds no password.
-      const bool secret = config.dsn.find("password") != std::string::npos || config.dsn.find('@') != std::string::npos;
-      throw std::invalid_argument("postgres collector " + config.common.name + ": libpq cannot parse the dsn" +
-                                  (secret ? "" : ": " + message));
+      const bool secret =
+          config.dsn.find("password") != std::string::npos || config.dsn.find('@') != std::string::npos;
+      throw std::invalid_argument("postgres collector " + config.common.name +
+                                  ": libpq cannot parse the dsn" + (secret ? "" : ": " + message));
     }
     for (PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
       if (o->val != nullptr) params[o->keyword] = o->val;

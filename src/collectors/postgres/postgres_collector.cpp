@@ -44,7 +44,8 @@ class Emitter {
   Emitter(Batch& out, const std::string& target) : out_(out), target_(target) {}
 
   void describe(std::string_view family, MetricType type, std::string_view help) {
-    if (described_.insert(std::string(family)).second) out_.describe(std::string(family), type, std::string(help));
+    if (described_.insert(std::string(family)).second)
+      out_.describe(std::string(family), type, std::string(help));
   }
   void add(std::string_view name, std::vector<Label> labels, double value) {
     labels.push_back({"target", target_});
@@ -151,7 +152,8 @@ class PostgresCollector final : public Collector {
     parameters_.activity_labels = config.activity_labels;
     parameters_.settings = postgres::default_settings();
     parameters_.tables_limit = config.tables_limit;
-    for (const auto& query : config.queries) custom_.push_back(CustomQuery{.config = query, .next_run = {}, .rows = {}});
+    for (const auto& query : config.queries)
+      custom_.push_back(CustomQuery{.config = query, .next_run = {}, .rows = {}});
   }
 
   std::string_view kind() const override { return "postgres"; }
@@ -178,7 +180,8 @@ class PostgresCollector final : public Collector {
 
   void describe_down(Batch& out) override {
     Emitter emit(out, config_.common.name);
-    emit.gauge("pg_up", "Whether the last connection to the server and its first query succeeded (1) or not (0).", 0);
+    emit.gauge("pg_up",
+               "Whether the last connection to the server and its first query succeeded (1) or not (0).", 0);
   }
 
   void interrupt() override {
@@ -202,18 +205,20 @@ class PostgresCollector final : public Collector {
     std::optional<postgres::ServerSummary> server = connect_and_probe();
     Session& session = *main_.session;
     const int version = session.server_version();
-    emit.gauge("pg_up", "Whether the last connection to the server and its first query succeeded (1) or not (0).", 1);
+    emit.gauge("pg_up",
+               "Whether the last connection to the server and its first query succeeded (1) or not (0).", 1);
     if (server) emit_server(emit, *server, version);
 
-    std::vector<std::string> databases;      // every database, for the activity zeros
-    std::vector<std::string> collectable;    // those that allow connections, for databases: ["*"]
+    std::vector<std::string> databases;    // every database, for the activity zeros
+    std::vector<std::string> collectable;  // those that allow connections, for databases: ["*"]
     if (auto table = run_builtin(Query::databases)) {
       try {
         auto rows = postgres::parse_rows(*table, postgres::kDatabaseLabels, postgres::kDatabaseMetrics);
         emit.rows(rows, postgres::kDatabaseMetrics);
         emit.rows(postgres::parse_rows(*table, postgres::kDatnameLabel, postgres::kDatabaseSizeMetrics),
                   postgres::kDatabaseSizeMetrics);
-        for (const Row& row : postgres::parse_rows(*table, postgres::kDatnameLabel, postgres::kCollectableMetric)) {
+        for (const Row& row :
+             postgres::parse_rows(*table, postgres::kDatnameLabel, postgres::kCollectableMetric)) {
           if (row.labels.empty()) continue;
           databases.push_back(row.labels.front().value);
           if (row.values.front().value_or(0) != 0) collectable.push_back(row.labels.front().value);
@@ -251,7 +256,8 @@ class PostgresCollector final : public Collector {
     }
 
     if (auto table = run_builtin(Query::replication)) {
-      parse_and_emit(emit, Query::replication, *table, postgres::kReplicationLabels, postgres::kReplicationMetrics);
+      parse_and_emit(emit, Query::replication, *table, postgres::kReplicationLabels,
+                     postgres::kReplicationMetrics);
     }
     if (auto table = run_builtin(Query::slots)) {
       parse_and_emit(emit, Query::slots, *table, postgres::kSlotLabels, postgres::kSlotMetrics);
@@ -282,7 +288,8 @@ class PostgresCollector final : public Collector {
     emit.gauge("tocsin_pg_cycle_statements",
                "Statements the collector sent in its last cycle (connection set-up included).",
                static_cast<double>(statements_));
-    emit.describe("tocsin_pg_connects_total", MetricType::counter, "Connections the collector opened to the server.");
+    emit.describe("tocsin_pg_connects_total", MetricType::counter,
+                  "Connections the collector opened to the server.");
     emit.add("tocsin_pg_connects_total", {}, static_cast<double>(main_.connects));
   }
 
@@ -334,7 +341,8 @@ class PostgresCollector final : public Collector {
       }
       ++link.connects;
       link.backoff.reset();
-      if (!link.error.empty()) log_->info("postgres {}: connected to {} again", config_.common.name, link.describe);
+      if (!link.error.empty())
+        log_->info("postgres {}: connected to {} again", config_.common.name, link.describe);
       link.error.clear();
       return true;
     } catch (const postgres::ConnectError& e) {
@@ -357,7 +365,8 @@ class PostgresCollector final : public Collector {
 
   void check_cycle(std::string_view during) {
     if (interrupted_) throw CycleOver("interrupted during " + std::string(during));
-    if (SteadyClock::now() >= deadline_) throw CycleOver("the cycle's deadline passed during " + std::string(during));
+    if (SteadyClock::now() >= deadline_)
+      throw CycleOver("the cycle's deadline passed during " + std::string(during));
   }
 
   std::string sql(Query query) const {
@@ -382,7 +391,8 @@ class PostgresCollector final : public Collector {
   // Runs one statement on `link`: a lost main connection ends the cycle (CollectError, target
   // down); on another database's connection it returns nullopt with the session dropped.
   std::optional<Table> run(Link& link, QueryHealth& h, const std::string& sql, const std::string& what,
-                           SteadyClock::time_point deadline, bool prepared = true, Duration own_timeout = {}) {
+                           SteadyClock::time_point deadline, bool prepared = true,
+                           Duration own_timeout = {}) {
     bool lost = false;
     auto table = execute(link, h, sql, what, deadline, prepared, lost, own_timeout);
     if (lost && &link == &main_) throw CollectError(main_.error);
@@ -427,14 +437,15 @@ class PostgresCollector final : public Collector {
       lost = true;
       closed_by_watchdog_ = fired;
       drop(link);
-      link.error = fired ? "no answer to the cancel request during " + what + " (" +
-                               seconds_text(kAbortGrace) + " after its deadline): connection to " + link.describe +
-                               " closed"
-                         : "lost the connection to " + link.describe + " during " + what + ": " + error.message;
+      link.error = fired
+                       ? "no answer to the cancel request during " + what + " (" + seconds_text(kAbortGrace) +
+                             " after its deadline): connection to " + link.describe + " closed"
+                       : "lost the connection to " + link.describe + " during " + what + ": " + error.message;
       query_failed(h, what, link, link.error, false);
       return std::nullopt;
     }
-    const bool cycle_over = interrupted_ || (fired && deadline >= deadline_) || SteadyClock::now() >= deadline_;
+    const bool cycle_over =
+        interrupted_ || (fired && deadline >= deadline_) || SteadyClock::now() >= deadline_;
     std::string message = error.message;
     bool timeout = error.kind == QueryFailure::timeout;
     if (error.kind == QueryFailure::canceled && fired && !cycle_over) {
@@ -472,7 +483,8 @@ class PostgresCollector final : public Collector {
     QueryHealth& h = health(query, datname);
     std::string message = "unexpected result: " + std::string(e.what());
     if (h.up || h.error != message) {
-      log_->warn("postgres {}: query {} failed: {}", config_.common.name, postgres::query_name(query), message);
+      log_->warn("postgres {}: query {} failed: {}", config_.common.name, postgres::query_name(query),
+                 message);
     }
     h.up = false;
     h.errors += 1;
@@ -484,8 +496,9 @@ class PostgresCollector final : public Collector {
   }
 
   template <std::size_t L, std::size_t M>
-  void parse_and_emit(Emitter& emit, Query query, const Table& table, const postgres::LabelColumn (&labels)[L],
-                      const MetricColumn (&metrics)[M], std::string_view datname = {}) {
+  void parse_and_emit(Emitter& emit, Query query, const Table& table,
+                      const postgres::LabelColumn (&labels)[L], const MetricColumn (&metrics)[M],
+                      std::string_view datname = {}) {
     try {
       emit.rows(postgres::parse_rows(table, labels, metrics), metrics);
     } catch (const postgres::ParseError& e) {
@@ -496,7 +509,8 @@ class PostgresCollector final : public Collector {
   // ---- what the queries say -----------------------------------------------------------------------
 
   void emit_server(Emitter& emit, const postgres::ServerSummary& s, int version) {
-    const std::string short_version = std::to_string(version / 10000) + "." + std::to_string(version % 10000) + ".0";
+    const std::string short_version =
+        std::to_string(version / 10000) + "." + std::to_string(version % 10000) + ".0";
     emit.describe("pg_static", MetricType::untyped, "Version string as reported by postgres");
     emit.add("pg_static", {{"short_version", short_version}, {"version", s.version}}, 1);
     emit.gauge("pg_postmaster_start_time_seconds", "Time at which postmaster started", s.start_time_seconds);
@@ -504,18 +518,21 @@ class PostgresCollector final : public Collector {
     if (s.replication_lag_seconds) {
       emit.gauge("pg_replication_lag_seconds", "Replication lag behind master in seconds",
                  *s.replication_lag_seconds);
-      emit.gauge("pg_replication_lag", "Replication lag behind master in seconds (postgres_exporter 0.11's name)",
+      emit.gauge("pg_replication_lag",
+                 "Replication lag behind master in seconds (postgres_exporter 0.11's name)",
                  *s.replication_lag_seconds);
     }
     emit.gauge("pg_stat_activity_oldest_query_age_seconds",
-               "Age of the longest-running active query of a client (0 when none runs).", s.oldest_query_seconds);
+               "Age of the longest-running active query of a client (0 when none runs).",
+               s.oldest_query_seconds);
     emit.gauge("pg_stat_activity_oldest_idle_in_transaction_age_seconds",
                "How long the longest session idle in a transaction has been so (0 when none is).",
                s.oldest_idle_in_transaction_seconds);
     emit.gauge("pg_stat_activity_lock_waiting_sessions", "Sessions waiting for a heavyweight lock.",
                s.waiting_on_locks);
     emit.gauge("pg_stat_activity_blocking_sessions",
-               "Sessions holding a lock that another session waits for (pg_blocking_pids).", s.blocking_sessions);
+               "Sessions holding a lock that another session waits for (pg_blocking_pids).",
+               s.blocking_sessions);
     const double reserved = s.superuser_reserved_connections + s.reserved_connections;
     emit.gauge("pg_connections_used", "Client backends connected (max_connections counts them).",
                s.client_connections);
@@ -550,14 +567,17 @@ class PostgresCollector final : public Collector {
     const auto now = SteadyClock::now();
     if (!st.checked || (!st.available && now >= st.recheck)) {
       QueryHealth& h = health("statements_extension");
-      if (auto table = run(main_, h, std::string(postgres::kExtensionSql), "statements_extension", deadline_)) {
+      if (auto table =
+              run(main_, h, std::string(postgres::kExtensionSql), "statements_extension", deadline_)) {
         st.checked = true;
         if (table->rows.empty()) {
-          set_statements_availability(false, "the extension is not installed in database " + main_.session->dbname() +
+          set_statements_availability(false, "the extension is not installed in database " +
+                                                 main_.session->dbname() +
                                                  " (CREATE EXTENSION pg_stat_statements)");
         } else if (table->rows[0].size() > 2 && table->rows[0][2] != "t") {
-          set_statements_availability(false, "the library is not loaded (add pg_stat_statements to "
-                                             "shared_preload_libraries and restart the server)");
+          set_statements_availability(false,
+                                      "the library is not loaded (add pg_stat_statements to "
+                                      "shared_preload_libraries and restart the server)");
         } else {
           st.extension_version = postgres::extension_version_number(table->rows[0][0].value_or(""));
           st.schema = table->rows[0][1].value_or("public");
@@ -571,7 +591,8 @@ class PostgresCollector final : public Collector {
     if (!st.available) return;
 
     QueryHealth& h = health(Query::statements);
-    const std::string text = postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()));
+    const std::string text =
+        postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()));
     std::optional<Table> table = run(main_, h, text, "statements", deadline_, false);
     if (!table) {
       // Unloaded or dropped since the look at connect time ("must be loaded via
@@ -605,8 +626,8 @@ class PostgresCollector final : public Collector {
     static constexpr Family kFamilies[] = {
         {"pg_stat_statements_calls_total", MetricType::counter, "Number of times executed",
          &postgres::Statement::calls},
-        {"pg_stat_statements_seconds_total", MetricType::counter, "Total time spent in the statement, in seconds",
-         &postgres::Statement::total_seconds},
+        {"pg_stat_statements_seconds_total", MetricType::counter,
+         "Total time spent in the statement, in seconds", &postgres::Statement::total_seconds},
         {"pg_stat_statements_rows_total", MetricType::counter,
          "Total number of rows retrieved or affected by the statement", &postgres::Statement::rows},
         {"pg_stat_statements_block_read_seconds_total", MetricType::counter,
@@ -663,25 +684,26 @@ class PostgresCollector final : public Collector {
     std::erase_if(texts_, [&](const auto& entry) { return !wanted.contains(entry.first); });
     if (!missing.empty()) {
       // Reads the whole query text file, so only for statements new to the top N.
-      const std::string text =
-          postgres::statement_texts_sql(statements_state_.schema, missing, config_.statements.query_text_length * 4);
+      const std::string text = postgres::statement_texts_sql(statements_state_.schema, missing,
+                                                             config_.statements.query_text_length * 4);
       if (auto table = run(main_, health("statement_texts"), text, "statement_texts", deadline_, false)) {
         const int id = table->column("queryid");
         const int query = table->column("query");
         for (const auto& row : table->rows) {
           if (id < 0 || query < 0 || !row[static_cast<std::size_t>(id)]) continue;
-          texts_[*row[static_cast<std::size_t>(id)]] =
-              postgres::clean_query_text(row[static_cast<std::size_t>(query)].value_or(""),
-                                         config_.statements.query_text_length);
+          texts_[*row[static_cast<std::size_t>(id)]] = postgres::clean_query_text(
+              row[static_cast<std::size_t>(query)].value_or(""), config_.statements.query_text_length);
         }
       }
     }
     emit.describe("pg_stat_statements_query_id", MetricType::gauge,
                   "SQL query text of a reported statement, cut short (value 1).");
-    for (const auto& [id, text] : texts_) emit.add("pg_stat_statements_query_id", {{"queryid", id}, {"query", text}}, 1);
+    for (const auto& [id, text] : texts_)
+      emit.add("pg_stat_statements_query_id", {{"queryid", id}, {"query", text}}, 1);
   }
 
-  std::vector<std::string> extra_databases(const std::vector<std::string>& collectable, const std::string& main_db) const {
+  std::vector<std::string> extra_databases(const std::vector<std::string>& collectable,
+                                           const std::string& main_db) const {
     std::vector<std::string> out;
     const bool all = config_.databases.size() == 1 && config_.databases.front() == "*";
     for (const std::string& db : all ? collectable : config_.databases) {
@@ -713,7 +735,8 @@ class PostgresCollector final : public Collector {
         // One database out of reach is not the target down: its queries are reported failed.
         for (QueryHealth* h : {&tables, &unused}) {
           if (h->up || h->error != e.what()) {
-            if (h == &tables) log_->warn("postgres {}: tables of database {}: {}", config_.common.name, datname, e.what());
+            if (h == &tables)
+              log_->warn("postgres {}: tables of database {}: {}", config_.common.name, datname, e.what());
           }
           h->up = false;
           h->error = e.what();
@@ -723,7 +746,8 @@ class PostgresCollector final : public Collector {
       }
     }
     const int version = link.session->server_version();
-    if (auto table = run(link, tables, postgres::query_sql(Query::tables, version, parameters_), "tables", deadline_)) {
+    if (auto table = run(link, tables, postgres::query_sql(Query::tables, version, parameters_), "tables",
+                         deadline_)) {
       parse_and_emit(emit, Query::tables, *table, postgres::kTableLabels, postgres::kTableMetrics, datname);
     } else if (!link.session) {
       if (&link == &main_) throw CollectError(main_.error);
@@ -731,8 +755,8 @@ class PostgresCollector final : public Collector {
     }
     if (auto table = run(link, unused, postgres::query_sql(Query::unused_indexes, version, parameters_),
                          "unused_indexes", deadline_)) {
-      parse_and_emit(emit, Query::unused_indexes, *table, postgres::kDatnameLabel, postgres::kUnusedIndexMetrics,
-                     datname);
+      parse_and_emit(emit, Query::unused_indexes, *table, postgres::kDatnameLabel,
+                     postgres::kUnusedIndexMetrics, datname);
     } else if (!link.session && &link == &main_) {
       throw CollectError(main_.error);
     }
@@ -790,11 +814,13 @@ class PostgresCollector final : public Collector {
       const std::string metric = query.config.prefix + "_" + column.name;
       const std::string help =
           column.help.empty() ? column.name + " from custom query " + query.config.prefix : column.help;
-      emit.describe(metric,
-                    column.usage == config::PostgresColumnUsage::counter ? MetricType::counter : MetricType::gauge,
-                    help);
+      emit.describe(
+          metric,
+          column.usage == config::PostgresColumnUsage::counter ? MetricType::counter : MetricType::gauge,
+          help);
       for (const Row& row : query.rows) {
-        if (value_index < row.values.size() && row.values[value_index]) emit.add(metric, row.labels, *row.values[value_index]);
+        if (value_index < row.values.size() && row.values[value_index])
+          emit.add(metric, row.labels, *row.values[value_index]);
       }
       ++value_index;
     }
@@ -802,8 +828,8 @@ class PostgresCollector final : public Collector {
 
   void set_statement_timeout(Duration timeout) {
     QueryHealth& h = health("set_statement_timeout");
-    run(main_, h, "SET statement_timeout = " + std::to_string(timeout.count()), "set_statement_timeout", deadline_,
-        false);
+    run(main_, h, "SET statement_timeout = " + std::to_string(timeout.count()), "set_statement_timeout",
+        deadline_, false);
   }
 
   // ---- the collector's own health -----------------------------------------------------------------
@@ -811,12 +837,14 @@ class PostgresCollector final : public Collector {
   void emit_health(Emitter& emit) {
     emit.describe("tocsin_pg_query_up", MetricType::gauge,
                   "Whether the collector's query succeeded in its last run (1) or failed (0).");
-    emit.describe("tocsin_pg_query_duration_seconds", MetricType::gauge, "Wall time of the query's last run.");
+    emit.describe("tocsin_pg_query_duration_seconds", MetricType::gauge,
+                  "Wall time of the query's last run.");
     emit.describe("tocsin_pg_query_errors_total", MetricType::counter,
                   "Failed runs of the query, timeouts and cancellations included.");
-    emit.describe("tocsin_pg_query_timeouts_total", MetricType::counter,
-                  "Runs of the query ended by statement_timeout, lock_timeout, its own timeout or the cycle's "
-                  "deadline.");
+    emit.describe(
+        "tocsin_pg_query_timeouts_total", MetricType::counter,
+        "Runs of the query ended by statement_timeout, lock_timeout, its own timeout or the cycle's "
+        "deadline.");
     for (const std::string& key : seen_health_) {
       const QueryHealth& h = health_.at(key);
       const std::size_t sep = key.find('\x1f');
@@ -840,14 +868,15 @@ class PostgresCollector final : public Collector {
     if (!main_.error.empty()) {
       d["error"] = main_.error;
       d["reconnect_failures"] = main_.backoff.failures();
-      d["next_attempt_in_seconds"] = std::max(
-          0.0, std::chrono::duration<double>(main_.backoff.next() - SteadyClock::now()).count());
+      d["next_attempt_in_seconds"] =
+          std::max(0.0, std::chrono::duration<double>(main_.backoff.next() - SteadyClock::now()).count());
     }
     d["statements_last_cycle"] = statements_;
     if (config_.statements.enabled) {
-      d["pg_stat_statements"] = statements_state_.available
-                                    ? nlohmann::json{{"available", true}, {"reported", top_.size()}}
-                                    : nlohmann::json{{"available", false}, {"reason", statements_state_.reason}};
+      d["pg_stat_statements"] =
+          statements_state_.available
+              ? nlohmann::json{{"available", true}, {"reported", top_.size()}}
+              : nlohmann::json{{"available", false}, {"reason", statements_state_.reason}};
     }
     nlohmann::json failing = nlohmann::json::object();
     for (const auto& [key, h] : health_) {

@@ -25,14 +25,17 @@ SELECT pg_is_in_recovery() AS in_recovery,
   current_setting('reserved_connections')::int AS reserved_connections,
   CASE WHEN NOT pg_is_in_recovery() THEN 0
        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-       ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp())) END AS replication_lag_seconds,
+       ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp()))
+  END AS replication_lag_seconds,
   a.client_connections, a.oldest_query_seconds, a.oldest_idle_in_transaction_seconds, a.waiting_on_locks,
   b.blocking_sessions
 FROM (SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS client_connections,
         extract(epoch FROM now() - min(query_start) FILTER (
-          WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid())) AS oldest_query_seconds,
+          WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()))
+          AS oldest_query_seconds,
         extract(epoch FROM now() - min(state_change) FILTER (
-          WHERE state IN ('idle in transaction', 'idle in transaction (aborted)'))) AS oldest_idle_in_transaction_seconds,
+          WHERE state IN ('idle in transaction', 'idle in transaction (aborted)')))
+          AS oldest_idle_in_transaction_seconds,
         count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting_on_locks
       FROM pg_catalog.pg_stat_activity) a,
      (SELECT count(DISTINCT blocker) AS blocking_sessions
@@ -47,14 +50,17 @@ SELECT pg_is_in_recovery() AS in_recovery,
   0 AS reserved_connections,
   CASE WHEN NOT pg_is_in_recovery() THEN 0
        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-       ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp())) END AS replication_lag_seconds,
+       ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp()))
+  END AS replication_lag_seconds,
   a.client_connections, a.oldest_query_seconds, a.oldest_idle_in_transaction_seconds, a.waiting_on_locks,
   b.blocking_sessions
 FROM (SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS client_connections,
         extract(epoch FROM now() - min(query_start) FILTER (
-          WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid())) AS oldest_query_seconds,
+          WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()))
+          AS oldest_query_seconds,
         extract(epoch FROM now() - min(state_change) FILTER (
-          WHERE state IN ('idle in transaction', 'idle in transaction (aborted)'))) AS oldest_idle_in_transaction_seconds,
+          WHERE state IN ('idle in transaction', 'idle in transaction (aborted)')))
+          AS oldest_idle_in_transaction_seconds,
         count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting_on_locks
       FROM pg_catalog.pg_stat_activity) a,
      (SELECT count(DISTINCT blocker) AS blocking_sessions
@@ -74,7 +80,8 @@ FROM pg_catalog.pg_stat_activity WHERE datname IS NOT NULL{group_by})SQL"},
 SELECT d.datid, d.datname, d.numbackends, d.xact_commit, d.xact_rollback, d.blks_read, d.blks_hit,
   d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.tup_deleted, d.conflicts, d.temp_files,
   d.temp_bytes, d.deadlocks, coalesce(d.checksum_failures, 0) AS checksum_failures,
-  coalesce(extract(epoch FROM d.checksum_last_failure), 0) AS checksum_last_failure, d.blk_read_time, d.blk_write_time,
+  coalesce(extract(epoch FROM d.checksum_last_failure), 0) AS checksum_last_failure,
+  d.blk_read_time, d.blk_write_time,
   d.session_time, d.active_time, d.idle_in_transaction_time, d.sessions, d.sessions_abandoned,
   d.sessions_fatal, d.sessions_killed, coalesce(extract(epoch FROM d.stats_reset), 0) AS stats_reset,
   c.confl_tablespace, c.confl_lock, c.confl_snapshot, c.confl_bufferpin, c.confl_deadlock,
@@ -89,7 +96,8 @@ LEFT JOIN pg_catalog.pg_stat_database_conflicts c ON c.datid = d.datid)SQL"},
 SELECT d.datid, d.datname, d.numbackends, d.xact_commit, d.xact_rollback, d.blks_read, d.blks_hit,
   d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.tup_deleted, d.conflicts, d.temp_files,
   d.temp_bytes, d.deadlocks, coalesce(d.checksum_failures, 0) AS checksum_failures,
-  coalesce(extract(epoch FROM d.checksum_last_failure), 0) AS checksum_last_failure, d.blk_read_time, d.blk_write_time,
+  coalesce(extract(epoch FROM d.checksum_last_failure), 0) AS checksum_last_failure,
+  d.blk_read_time, d.blk_write_time,
   coalesce(extract(epoch FROM d.stats_reset), 0) AS stats_reset,
   c.confl_tablespace, c.confl_lock, c.confl_snapshot, c.confl_bufferpin, c.confl_deadlock,
   CASE WHEN has_database_privilege(d.datid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER')
@@ -120,8 +128,9 @@ WHERE vartype IN ('bool', 'integer', 'real'){settings_filter})SQL"},
     {Query::replication, 0, R"SQL(
 SELECT coalesce(application_name, '') AS application_name, coalesce(client_addr::text, '') AS client_addr,
   state, sync_state,
-  max(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END,
-                      replay_lsn)) AS lag_bytes,
+  max(pg_wal_lsn_diff(
+    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END,
+    replay_lsn)) AS lag_bytes,
   max(extract(epoch FROM write_lag)) AS write_lag_seconds,
   max(extract(epoch FROM flush_lag)) AS flush_lag_seconds,
   max(extract(epoch FROM replay_lag)) AS replay_lag_seconds
@@ -157,9 +166,11 @@ SELECT current_database() AS datname, t.schemaname, t.relname, t.seq_scan, t.seq
   t.n_mod_since_analyze, extract(epoch FROM coalesce(t.last_vacuum, 'epoch')) AS last_vacuum,
   extract(epoch FROM coalesce(t.last_autovacuum, 'epoch')) AS last_autovacuum,
   extract(epoch FROM coalesce(t.last_analyze, 'epoch')) AS last_analyze,
-  extract(epoch FROM coalesce(t.last_autoanalyze, 'epoch')) AS last_autoanalyze, t.vacuum_count, t.autovacuum_count,
+  extract(epoch FROM coalesce(t.last_autoanalyze, 'epoch')) AS last_autoanalyze,
+  t.vacuum_count, t.autovacuum_count,
   t.analyze_count, t.autoanalyze_count,
-  io.heap_blks_read, io.heap_blks_hit, io.idx_blks_read, io.idx_blks_hit, io.toast_blks_read, io.toast_blks_hit,
+  io.heap_blks_read, io.heap_blks_hit, io.idx_blks_read, io.idx_blks_hit,
+  io.toast_blks_read, io.toast_blks_hit,
   io.tidx_blks_read, io.tidx_blks_hit,
   CASE WHEN NOT t.locked THEN pg_table_size(t.relid) END AS table_size_bytes,
   CASE WHEN NOT t.locked THEN pg_indexes_size(t.relid) END AS index_size_bytes,
@@ -200,8 +211,10 @@ WITH s AS (
     sum(rows::float8) AS rows, sum({read}) AS read_ms, sum({write}) AS write_ms, max({max}) AS max_ms
   FROM {schema}.pg_stat_statements(false) WHERE queryid IS NOT NULL GROUP BY userid, dbid, queryid),
 t AS (SELECT s.*, sum(entries) OVER () AS tracked FROM s ORDER BY total_ms DESC, queryid LIMIT {limit})
-SELECT t.queryid, r.rolname, d.datname, t.calls, t.total_ms, t.rows, t.read_ms, t.write_ms, t.max_ms, t.tracked
-FROM t LEFT JOIN pg_catalog.pg_roles r ON r.oid = t.userid LEFT JOIN pg_catalog.pg_database d ON d.oid = t.dbid
+SELECT t.queryid, r.rolname, d.datname, t.calls, t.total_ms, t.rows, t.read_ms, t.write_ms, t.max_ms,
+  t.tracked
+FROM t LEFT JOIN pg_catalog.pg_roles r ON r.oid = t.userid
+  LEFT JOIN pg_catalog.pg_database d ON d.oid = t.dbid
 ORDER BY t.total_ms DESC, t.queryid)SQL";
 
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
@@ -224,16 +237,26 @@ std::string literal(std::string_view text) {
 
 std::string_view query_name(Query query) {
   switch (query) {
-    case Query::server: return "server";
-    case Query::activity: return "activity";
-    case Query::databases: return "databases";
-    case Query::locks: return "locks";
-    case Query::settings: return "settings";
-    case Query::replication: return "replication";
-    case Query::slots: return "slots";
-    case Query::statements: return "statements";
-    case Query::tables: return "tables";
-    case Query::unused_indexes: return "unused_indexes";
+    case Query::server:
+      return "server";
+    case Query::activity:
+      return "activity";
+    case Query::databases:
+      return "databases";
+    case Query::locks:
+      return "locks";
+    case Query::settings:
+      return "settings";
+    case Query::replication:
+      return "replication";
+    case Query::slots:
+      return "slots";
+    case Query::statements:
+      return "statements";
+    case Query::tables:
+      return "tables";
+    case Query::unused_indexes:
+      return "unused_indexes";
   }
   return "unknown";
 }
@@ -298,7 +321,8 @@ std::string statements_sql(int extension_version, std::string_view schema, unsig
   return sql;
 }
 
-std::string statement_texts_sql(std::string_view schema, const std::vector<std::string>& queryids, unsigned length) {
+std::string statement_texts_sql(std::string_view schema, const std::vector<std::string>& queryids,
+                                unsigned length) {
   std::string ids;
   for (const std::string& id : queryids) {
     // Query ids are decimal integers; anything else never reaches the SQL.
@@ -311,21 +335,61 @@ std::string statement_texts_sql(std::string_view schema, const std::vector<std::
 }
 
 const std::vector<std::string>& default_settings() {
-  static const std::vector<std::string> names = {
-      "max_connections", "superuser_reserved_connections", "reserved_connections", "shared_buffers", "work_mem",
-      "maintenance_work_mem", "effective_cache_size", "temp_buffers", "wal_buffers", "max_wal_size", "min_wal_size",
-      "wal_keep_size", "max_slot_wal_keep_size", "checkpoint_timeout", "checkpoint_completion_target",
-      "max_worker_processes", "max_parallel_workers", "max_parallel_workers_per_gather", "max_wal_senders",
-      "max_replication_slots", "max_locks_per_transaction", "max_pred_locks_per_transaction",
-      "max_prepared_transactions", "autovacuum", "autovacuum_max_workers", "autovacuum_naptime",
-      "autovacuum_vacuum_threshold", "autovacuum_vacuum_scale_factor", "autovacuum_analyze_threshold",
-      "autovacuum_analyze_scale_factor", "autovacuum_freeze_max_age", "autovacuum_multixact_freeze_max_age",
-      "autovacuum_vacuum_cost_delay", "autovacuum_vacuum_cost_limit", "statement_timeout", "lock_timeout",
-      "idle_in_transaction_session_timeout", "idle_session_timeout", "deadlock_timeout",
-      "log_min_duration_statement", "track_io_timing", "track_activity_query_size", "random_page_cost",
-      "seq_page_cost", "effective_io_concurrency", "temp_file_limit", "hot_standby", "hot_standby_feedback",
-      "max_standby_streaming_delay", "max_standby_archive_delay", "fsync", "full_page_writes", "block_size",
-      "wal_segment_size", "pg_stat_statements.max"};
+  static const std::vector<std::string> names = {"max_connections",
+                                                 "superuser_reserved_connections",
+                                                 "reserved_connections",
+                                                 "shared_buffers",
+                                                 "work_mem",
+                                                 "maintenance_work_mem",
+                                                 "effective_cache_size",
+                                                 "temp_buffers",
+                                                 "wal_buffers",
+                                                 "max_wal_size",
+                                                 "min_wal_size",
+                                                 "wal_keep_size",
+                                                 "max_slot_wal_keep_size",
+                                                 "checkpoint_timeout",
+                                                 "checkpoint_completion_target",
+                                                 "max_worker_processes",
+                                                 "max_parallel_workers",
+                                                 "max_parallel_workers_per_gather",
+                                                 "max_wal_senders",
+                                                 "max_replication_slots",
+                                                 "max_locks_per_transaction",
+                                                 "max_pred_locks_per_transaction",
+                                                 "max_prepared_transactions",
+                                                 "autovacuum",
+                                                 "autovacuum_max_workers",
+                                                 "autovacuum_naptime",
+                                                 "autovacuum_vacuum_threshold",
+                                                 "autovacuum_vacuum_scale_factor",
+                                                 "autovacuum_analyze_threshold",
+                                                 "autovacuum_analyze_scale_factor",
+                                                 "autovacuum_freeze_max_age",
+                                                 "autovacuum_multixact_freeze_max_age",
+                                                 "autovacuum_vacuum_cost_delay",
+                                                 "autovacuum_vacuum_cost_limit",
+                                                 "statement_timeout",
+                                                 "lock_timeout",
+                                                 "idle_in_transaction_session_timeout",
+                                                 "idle_session_timeout",
+                                                 "deadlock_timeout",
+                                                 "log_min_duration_statement",
+                                                 "track_io_timing",
+                                                 "track_activity_query_size",
+                                                 "random_page_cost",
+                                                 "seq_page_cost",
+                                                 "effective_io_concurrency",
+                                                 "temp_file_limit",
+                                                 "hot_standby",
+                                                 "hot_standby_feedback",
+                                                 "max_standby_streaming_delay",
+                                                 "max_standby_archive_delay",
+                                                 "fsync",
+                                                 "full_page_writes",
+                                                 "block_size",
+                                                 "wal_segment_size",
+                                                 "pg_stat_statements.max"};
   return names;
 }
 

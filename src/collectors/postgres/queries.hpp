@@ -11,10 +11,21 @@ namespace tocsin::collectors::postgres {
 
 // The built-in statements of a cycle, in the order they run. `tables` and `unused_indexes` run
 // once per collected database; `statements` only when pg_stat_statements is there.
-enum class Query { server, activity, databases, locks, settings, replication, slots, statements, tables, unused_indexes };
-inline constexpr Query kAllQueries[] = {Query::server,      Query::activity, Query::databases,  Query::locks,
-                                        Query::settings,    Query::replication, Query::slots, Query::statements,
-                                        Query::tables,      Query::unused_indexes};
+enum class Query {
+  server,
+  activity,
+  databases,
+  locks,
+  settings,
+  replication,
+  slots,
+  statements,
+  tables,
+  unused_indexes
+};
+inline constexpr Query kAllQueries[] = {
+    Query::server,      Query::activity, Query::databases,  Query::locks,  Query::settings,
+    Query::replication, Query::slots,    Query::statements, Query::tables, Query::unused_indexes};
 
 std::string_view query_name(Query query);  // "server", "activity", ... as the `query` label says
 
@@ -47,7 +58,8 @@ int extension_version_number(std::string_view extversion);
 // already quoted (quote_ident). Never reads the query texts.
 std::string statements_sql(int extension_version, std::string_view schema, unsigned fetch_limit);
 // The texts of the listed query ids (decimal, possibly negative), cut to `length` characters.
-std::string statement_texts_sql(std::string_view schema, const std::vector<std::string>& queryids, unsigned length);
+std::string statement_texts_sql(std::string_view schema, const std::vector<std::string>& queryids,
+                                unsigned length);
 
 // The settings exported by default: those on-call and capacity planning look at.
 const std::vector<std::string>& default_settings();

@@ -47,7 +47,8 @@ std::optional<double> number_at(const std::vector<Field>& row, int index, std::s
 }
 
 std::string text_at(const std::vector<Field>& row, int index) {
-  if (index < 0 || static_cast<std::size_t>(index) >= row.size() || !row[static_cast<std::size_t>(index)]) return {};
+  if (index < 0 || static_cast<std::size_t>(index) >= row.size() || !row[static_cast<std::size_t>(index)])
+    return {};
   return *row[static_cast<std::size_t>(index)];
 }
 
@@ -163,13 +164,13 @@ std::optional<SettingValue> normalize_setting(std::string_view name, std::string
     double factor;
   };
   static constexpr Unit kUnits[] = {
-      {"ms", "_seconds", 1e-3},         {"s", "_seconds", 1},           {"min", "_seconds", 60},
-      {"h", "_seconds", 3600},          {"d", "_seconds", 86400},       {"B", "_bytes", 1},
-      {"kB", "_bytes", 1024.0},         {"MB", "_bytes", 1048576.0},    {"GB", "_bytes", 1073741824.0},
-      {"TB", "_bytes", 1099511627776.0}, {"1kB", "_bytes", 1024.0},     {"2kB", "_bytes", 2048.0},
-      {"4kB", "_bytes", 4096.0},        {"8kB", "_bytes", 8192.0},      {"16kB", "_bytes", 16384.0},
-      {"32kB", "_bytes", 32768.0},      {"64kB", "_bytes", 65536.0},    {"16MB", "_bytes", 16777216.0},
-      {"32MB", "_bytes", 33554432.0},   {"64MB", "_bytes", 67108864.0},
+      {"ms", "_seconds", 1e-3},          {"s", "_seconds", 1},           {"min", "_seconds", 60},
+      {"h", "_seconds", 3600},           {"d", "_seconds", 86400},       {"B", "_bytes", 1},
+      {"kB", "_bytes", 1024.0},          {"MB", "_bytes", 1048576.0},    {"GB", "_bytes", 1073741824.0},
+      {"TB", "_bytes", 1099511627776.0}, {"1kB", "_bytes", 1024.0},      {"2kB", "_bytes", 2048.0},
+      {"4kB", "_bytes", 4096.0},         {"8kB", "_bytes", 8192.0},      {"16kB", "_bytes", 16384.0},
+      {"32kB", "_bytes", 32768.0},       {"64kB", "_bytes", 65536.0},    {"16MB", "_bytes", 16777216.0},
+      {"32MB", "_bytes", 33554432.0},    {"64MB", "_bytes", 67108864.0},
   };
   if (!unit.empty()) {
     const Unit* found = nullptr;
@@ -239,7 +240,8 @@ std::vector<std::size_t> TopStatements::select(const std::vector<Statement>& ran
   std::vector<std::size_t> chosen;
   std::set<std::size_t> chosen_set;
   for (const std::string& key : kept_) {
-    if (auto it = rank.find(key); it != rank.end() && chosen_set.insert(it->second).second) chosen.push_back(it->second);
+    if (auto it = rank.find(key); it != rank.end() && chosen_set.insert(it->second).second)
+      chosen.push_back(it->second);
   }
   const std::size_t top = std::min(window, limit_);
   for (std::size_t i = 0; i < top; ++i) {
@@ -312,7 +314,8 @@ std::vector<Row> parse_custom(const Table& table, const config::PostgresCustomQu
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (!seen.insert(rows[i].labels).second) {
       std::string shown;
-      for (const Label& l : rows[i].labels) shown += (shown.empty() ? "" : ", ") + l.name + "=\"" + l.value + "\"";
+      for (const Label& l : rows[i].labels)
+        shown += (shown.empty() ? "" : ", ") + l.name + "=\"" + l.value + "\"";
       throw ParseError("row " + std::to_string(i + 1) + " repeats the labels {" + shown +
                        "} of an earlier row (add a label column that tells them apart)");
     }

@@ -72,9 +72,9 @@ ServerSummary parse_server(const Table& table);
 // pg_stat_activity_count's zeros: postgres_exporter reports every state for every database, so that
 // a state that empties shows 0 rather than vanishing. Done only when the activity labels are
 // datname and/or state (with more labels there is no meaningful set of zeros).
-inline constexpr std::string_view kActivityStates[] = {"active", "idle", "idle in transaction",
-                                                      "idle in transaction (aborted)", "fastpath function call",
-                                                      "disabled"};
+inline constexpr std::string_view kActivityStates[] = {
+    "active",  "idle", "idle in transaction", "idle in transaction (aborted)", "fastpath function call",
+    "disabled"};
 void add_missing_activity_states(std::vector<Row>& rows, const std::vector<std::string>& activity_labels,
                                  const std::vector<std::string>& databases, std::size_t value_count);
 

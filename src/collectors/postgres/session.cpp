@@ -1,9 +1,9 @@
 #include "collectors/postgres/session.hpp"
 
-#include <pqxx/pqxx>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <pqxx/pqxx>
 #include <thread>
 
 namespace tocsin::collectors::postgres {
@@ -35,10 +35,14 @@ std::string milliseconds(Duration d) { return std::to_string(std::max<std::int64
 
 std::string_view to_string(QueryFailure failure) {
   switch (failure) {
-    case QueryFailure::connection: return "connection";
-    case QueryFailure::timeout: return "timeout";
-    case QueryFailure::canceled: return "canceled";
-    case QueryFailure::error: return "error";
+    case QueryFailure::connection:
+      return "connection";
+    case QueryFailure::timeout:
+      return "timeout";
+    case QueryFailure::canceled:
+      return "canceled";
+    case QueryFailure::error:
+      return "error";
   }
   return "error";
 }

@@ -7,19 +7,18 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cmath>
 #include <fstream>
+#include <future>
 #include <map>
 #include <pqxx/pqxx>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <future>
 
 #include "fixtures/postgres_server.hpp"
 #include "tocsin/collectors/postgres.hpp"
@@ -75,8 +74,10 @@ class PostgresCollectorTest : public ::testing::Test {
     server_->psql("CREATE ROLE tocsin_monitor LOGIN PASSWORD '" + std::string(kMonitorPassword) +
                   "' IN ROLE pg_monitor");
     const std::string hba = server_->psql("SHOW hba_file");
-    server_->psql("COPY (SELECT unnest(ARRAY['local all all trust', 'host all postgres 127.0.0.1/32 trust', "
-                  "'host all all 127.0.0.1/32 scram-sha-256'])) TO '" + hba + "'");
+    server_->psql(
+        "COPY (SELECT unnest(ARRAY['local all all trust', 'host all postgres 127.0.0.1/32 trust', "
+        "'host all all 127.0.0.1/32 scram-sha-256'])) TO '" +
+        hba + "'");
     server_->psql("SELECT pg_reload_conf()");
     const std::string wrong = "host=127.0.0.1 port=" + std::to_string(server_->port()) +
                               " user=tocsin_monitor dbname=postgres password=wrong";
@@ -109,7 +110,8 @@ class PostgresCollectorTest : public ::testing::Test {
 
   static Batch collect(Collector& collector, std::chrono::milliseconds budget = 20s) {
     Batch batch;
-    collector.collect({.timestamp = 1'700'000'000'000, .deadline = std::chrono::steady_clock::now() + budget}, batch);
+    collector.collect({.timestamp = 1'700'000'000'000, .deadline = std::chrono::steady_clock::now() + budget},
+                      batch);
     return batch;
   }
 
@@ -122,17 +124,21 @@ class PostgresCollectorTest : public ::testing::Test {
     return "no error";
   }
 
-  static std::string psql(const std::string& sql, const std::string& db = "postgres") { return server_->psql(sql, db); }
+  static std::string psql(const std::string& sql, const std::string& db = "postgres") {
+    return server_->psql(sql, db);
+  }
   // Read after a cycle, when the collector's own session, active during it, has turned idle.
   static double idle_sessions_but_the_collector() {
-    return psql_number("SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND state = 'idle' AND "
-                       "application_name <> 'tocsin'");
+    return psql_number(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' AND state = 'idle' AND "
+        "application_name <> 'tocsin'");
   }
   // A statement of known cost with a queryid of its own: a PL/pgSQL function sleeping `seconds`,
   // called once. Returns the queryid of `SELECT <name>()`.
   static std::string run_statement_of_known_cost(const std::string& name, double seconds) {
-    psql("CREATE OR REPLACE FUNCTION " + name + "() RETURNS int LANGUAGE plpgsql AS $$BEGIN PERFORM pg_sleep(" +
-         std::to_string(seconds) + "); RETURN 1; END$$");
+    psql("CREATE OR REPLACE FUNCTION " + name +
+         "() RETURNS int LANGUAGE plpgsql AS $$BEGIN PERFORM pg_sleep(" + std::to_string(seconds) +
+         "); RETURN 1; END$$");
     psql("SELECT " + name + "()");
     return psql("SELECT queryid FROM pg_stat_statements WHERE query = 'SELECT " + name + "()'");
   }
@@ -175,7 +181,8 @@ struct Family {
 };
 
 std::map<std::string, Family> exporter_families() {
-  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/tests/collectors/postgres/data/postgres_exporter-pgss.families.txt");
+  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) +
+                   "/tests/collectors/postgres/data/postgres_exporter-pgss.families.txt");
   std::map<std::string, Family> out;
   std::string line;
   while (std::getline(in, line)) {
@@ -194,9 +201,12 @@ std::map<std::string, Family> exporter_families() {
 }
 
 TEST_F(PostgresCollectorTest, NamesTypesAndLabelsAsPostgresExporterPrintsThem) {
-  psql("CREATE TABLE IF NOT EXISTS names_t (id int PRIMARY KEY, v text); CREATE INDEX IF NOT EXISTS names_v ON "
-       "names_t (v); INSERT INTO names_t SELECT g, g::text FROM generate_series(1, 100) g ON CONFLICT DO NOTHING; "
-       "ANALYZE names_t");
+  psql(
+      "CREATE TABLE IF NOT EXISTS names_t (id int PRIMARY KEY, v text); CREATE INDEX IF NOT EXISTS names_v "
+      "ON "
+      "names_t (v); INSERT INTO names_t SELECT g, g::text FROM generate_series(1, 100) g ON CONFLICT DO "
+      "NOTHING; "
+      "ANALYZE names_t");
   auto collector = make();
   Batch batch = collect(*collector);
   const auto exporter = exporter_families();
@@ -240,19 +250,21 @@ TEST_F(PostgresCollectorTest, NamesTypesAndLabelsAsPostgresExporterPrintsThem) {
   }
   EXPECT_GT(settings, 40u);
   // pg_stat_statements under the names of postgres_exporter's built-in collector.
-  for (const char* name : {"pg_stat_statements_calls_total", "pg_stat_statements_seconds_total",
-                           "pg_stat_statements_rows_total", "pg_stat_statements_block_read_seconds_total",
-                           "pg_stat_statements_block_write_seconds_total"}) {
+  for (const char* name :
+       {"pg_stat_statements_calls_total", "pg_stat_statements_seconds_total", "pg_stat_statements_rows_total",
+        "pg_stat_statements_block_read_seconds_total", "pg_stat_statements_block_write_seconds_total"}) {
     EXPECT_EQ(labels[name], (std::set<std::string>{"datname", "queryid", "user"})) << name;
     EXPECT_EQ(types[name], store::MetricType::counter) << name;
   }
   // What on-call needs beyond the exporter.
   for (const char* name :
-       {"pg_stat_activity_oldest_query_age_seconds", "pg_stat_activity_oldest_idle_in_transaction_age_seconds",
-        "pg_stat_activity_lock_waiting_sessions", "pg_stat_activity_blocking_sessions", "pg_connections_used",
-        "pg_connections_max", "pg_connections_reserved", "pg_connections_available", "pg_replication_is_replica",
+       {"pg_stat_activity_oldest_query_age_seconds",
+        "pg_stat_activity_oldest_idle_in_transaction_age_seconds", "pg_stat_activity_lock_waiting_sessions",
+        "pg_stat_activity_blocking_sessions", "pg_connections_used", "pg_connections_max",
+        "pg_connections_reserved", "pg_connections_available", "pg_replication_is_replica",
         "pg_replication_lag_seconds", "pg_database_wraparound_age_datfrozenxid_seconds",
-        "pg_stat_user_indexes_unused_count", "tocsin_pg_statements_tracked", "pg_stat_user_tables_total_size_bytes"}) {
+        "pg_stat_user_indexes_unused_count", "tocsin_pg_statements_tracked",
+        "pg_stat_user_tables_total_size_bytes"}) {
     EXPECT_TRUE(labels.contains(name)) << name;
   }
   // No series twice (the store would drop the second and complain every cycle).
@@ -262,17 +274,21 @@ TEST_F(PostgresCollectorTest, NamesTypesAndLabelsAsPostgresExporterPrintsThem) {
 
 TEST_F(PostgresCollectorTest, ValuesMatchTheViews) {
   std::vector<std::unique_ptr<pqxx::connection>> idle;
-  for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<pqxx::connection>(server_->dsn() + " application_name=idle-test"));
+  for (int i = 0; i < 3; ++i)
+    idle.push_back(std::make_unique<pqxx::connection>(server_->dsn() + " application_name=idle-test"));
   auto collector = make();
-  const double commits_before = psql_number("SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'");
+  const double commits_before =
+      psql_number("SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'");
   Batch batch = collect(*collector);
-  const double commits_after = psql_number("SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'");
+  const double commits_after =
+      psql_number("SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'");
 
   EXPECT_EQ(value(batch, "pg_stat_activity_count", {{"datname", "postgres"}, {"state", "idle"}}),
             idle_sessions_but_the_collector());
   EXPECT_GE(*value(batch, "pg_stat_activity_count", {{"datname", "postgres"}, {"state", "idle"}}), 3);
-  EXPECT_EQ(value(batch, "pg_stat_activity_count", {{"datname", "template1"}, {"state", "fastpath function call"}}),
-            0.0);
+  EXPECT_EQ(
+      value(batch, "pg_stat_activity_count", {{"datname", "template1"}, {"state", "fastpath function call"}}),
+      0.0);
   const double commits = *value(batch, "pg_stat_database_xact_commit", {{"datname", "postgres"}});
   EXPECT_LE(commits_before, commits);
   EXPECT_LE(commits, commits_after);
@@ -287,8 +303,9 @@ TEST_F(PostgresCollectorTest, ValuesMatchTheViews) {
             psql_number("SELECT extract(epoch FROM pg_postmaster_start_time())"));
   EXPECT_EQ(value(batch, "pg_database_wraparound_age_datfrozenxid_seconds", {{"datname", "template0"}}),
             psql_number("SELECT age(datfrozenxid) FROM pg_database WHERE datname = 'template0'"));
-  EXPECT_EQ(value(batch, "pg_static", {{"short_version", std::to_string(server_->version_num() / 10000) + "." +
-                                                               std::to_string(server_->version_num() % 10000) + ".0"}}),
+  EXPECT_EQ(value(batch, "pg_static",
+                  {{"short_version", std::to_string(server_->version_num() / 10000) + "." +
+                                         std::to_string(server_->version_num() % 10000) + ".0"}}),
             1.0);
   EXPECT_EQ(value(batch, "pg_up"), 1.0);
   // The collector's own session is recognisable.
@@ -313,8 +330,11 @@ TEST_F(PostgresCollectorTest, IdleInTransactionOfKnownAge) {
   const double age = *value(batch, "pg_stat_activity_oldest_idle_in_transaction_age_seconds");
   EXPECT_GE(age, 1.2);
   EXPECT_LE(age, elapsed);
-  EXPECT_GE(*value(batch, "pg_stat_activity_count", {{"datname", "postgres"}, {"state", "idle in transaction"}}), 1);
-  EXPECT_GE(*value(batch, "pg_stat_activity_max_tx_duration", {{"datname", "postgres"}, {"state", "idle in transaction"}}),
+  EXPECT_GE(
+      *value(batch, "pg_stat_activity_count", {{"datname", "postgres"}, {"state", "idle in transaction"}}),
+      1);
+  EXPECT_GE(*value(batch, "pg_stat_activity_max_tx_duration",
+                   {{"datname", "postgres"}, {"state", "idle in transaction"}}),
             1.2);
   tx.abort();
   Batch after = collect(*collector);
@@ -334,7 +354,8 @@ TEST_F(PostgresCollectorTest, ALockWaitBetweenTwoSessions) {
                   "SELECT count(*) FROM lockme"},
                  quiet);
   ASSERT_TRUE(wait_until(
-      [] { return psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") == "1"; }, 10s));
+      [] { return psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") == "1"; },
+      10s));
   auto collector = make();
   Batch batch = collect(*collector);
   EXPECT_EQ(value(batch, "pg_stat_activity_lock_waiting_sessions"), 1.0);
@@ -365,9 +386,11 @@ TEST_F(PostgresCollectorTest, StatementsOfKnownCostInTheTopN) {
   EXPECT_LE(entries_before, *value(batch, "tocsin_pg_statements_tracked"));
   EXPECT_LE(*value(batch, "tocsin_pg_statements_tracked"), entries_after);
   ASSERT_TRUE(value(batch, "pg_stat_statements_seconds_total", {{"queryid", id}})) << id;
-  EXPECT_DOUBLE_EQ(*value(batch, "pg_stat_statements_seconds_total", {{"queryid", id}}),
-                   psql_number("SELECT sum(total_exec_time) / 1000 FROM pg_stat_statements WHERE queryid = " + id));
-  EXPECT_EQ(value(batch, "pg_stat_statements_calls_total", {{"queryid", id}, {"user", "postgres"}, {"datname", "postgres"}}),
+  EXPECT_DOUBLE_EQ(
+      *value(batch, "pg_stat_statements_seconds_total", {{"queryid", id}}),
+      psql_number("SELECT sum(total_exec_time) / 1000 FROM pg_stat_statements WHERE queryid = " + id));
+  EXPECT_EQ(value(batch, "pg_stat_statements_calls_total",
+                  {{"queryid", id}, {"user", "postgres"}, {"datname", "postgres"}}),
             psql_number("SELECT sum(calls) FROM pg_stat_statements WHERE queryid = " + id));
   EXPECT_GE(*value(batch, "pg_stat_statements_mean_exec_seconds", {{"queryid", id}}), 0.3);
   EXPECT_GE(*value(batch, "pg_stat_statements_max_exec_seconds", {{"queryid", id}}), 0.3);
@@ -402,7 +425,8 @@ TEST_F(PostgresCollectorTest, TopNStaysStableAndALeaverTurnsStale) {
   auto series = store.select(matchers, 0, clock.now_ms());
   ASSERT_EQ(series.size(), 1u);
   ASSERT_FALSE(series.points(0).empty());
-  EXPECT_TRUE(is_stale_nan(series.points(0).back().v)) << "the statement that left should end with a staleness marker";
+  EXPECT_TRUE(is_stale_nan(series.points(0).back().v))
+      << "the statement that left should end with a staleness marker";
 }
 
 TEST_F(PostgresCollectorTest, QueryTextIsOptInAndCut) {
@@ -411,14 +435,16 @@ TEST_F(PostgresCollectorTest, QueryTextIsOptInAndCut) {
   config_.statements.query_text_length = 16;
   auto collector = make();
   Batch batch = collect(*collector);
-  EXPECT_EQ(value(batch, "pg_stat_statements_query_id", {{"queryid", id}, {"query", "SELECT with_text"}}), 1.0);
+  EXPECT_EQ(value(batch, "pg_stat_statements_query_id", {{"queryid", id}, {"query", "SELECT with_text"}}),
+            1.0);
   // Known texts are not read again.
   Batch again = collect(*collector);
   EXPECT_EQ(value(again, "pg_stat_statements_query_id", {{"queryid", id}}), 1.0);
 }
 
 TEST_F(PostgresCollectorTest, MissingExtensionIsReportedOnceNotAsAnError) {
-  if (psql("SELECT count(*) FROM pg_database WHERE datname = 'nopgss'") == "0") psql("CREATE DATABASE nopgss");
+  if (psql("SELECT count(*) FROM pg_database WHERE datname = 'nopgss'") == "0")
+    psql("CREATE DATABASE nopgss");
   config_.dbname = "nopgss";
   auto collector = make();
   for (int i = 0; i < 3; ++i) {
@@ -444,7 +470,8 @@ TEST_F(PostgresCollectorTest, ExtensionCreatedButNotPreloadedIsReportedOnce) {
     Batch batch = collect(*collector);
     EXPECT_EQ(value(batch, "tocsin_pg_stat_statements_available"), 0.0);
   }
-  EXPECT_EQ(log_count("pg_stat_statements is not available: the library is not loaded"), 1u) << log_lines_.str();
+  EXPECT_EQ(log_count("pg_stat_statements is not available: the library is not loaded"), 1u)
+      << log_lines_.str();
 }
 
 TEST_F(PostgresCollectorTest, StatementTimeoutIsCountedAndTheCollectorGoesOn) {
@@ -461,7 +488,8 @@ TEST_F(PostgresCollectorTest, StatementTimeoutIsCountedAndTheCollectorGoesOn) {
   Batch again = collect(*collector);
   EXPECT_EQ(value(again, "tocsin_pg_query_timeouts_total", {{"query", "custom:slow"}}), 2.0);
   EXPECT_EQ(value(again, "tocsin_pg_query_errors_total", {{"query", "custom:slow"}}), 2.0);
-  EXPECT_EQ(log_count("query custom:slow failed: "), 1u) << "logged once per change of state\n" << log_lines_.str();
+  EXPECT_EQ(log_count("query custom:slow failed: "), 1u) << "logged once per change of state\n"
+                                                         << log_lines_.str();
   EXPECT_EQ(log_count("canceling statement due to statement timeout"), 1u) << log_lines_.str();
 }
 
@@ -472,8 +500,9 @@ TEST_F(PostgresCollectorTest, ACustomQueryTimeoutCancelsItAndALongerOneIsAllowed
   // Longer than the session's statement_timeout: allowed for this statement alone.
   auto patient = custom("long_timeout", "SELECT 1 AS v FROM pg_sleep(0.8)", {gauge("v")});
   patient.timeout = 5s;
-  auto setting = custom("session", "SELECT extract(epoch FROM current_setting('statement_timeout')::interval) AS t",
-                        {gauge("t")});
+  auto setting =
+      custom("session", "SELECT extract(epoch FROM current_setting('statement_timeout')::interval) AS t",
+             {gauge("t")});
   config_.queries = {slow, patient, setting};
   auto collector = make();
   Batch batch = collect(*collector);
@@ -485,12 +514,14 @@ TEST_F(PostgresCollectorTest, ACustomQueryTimeoutCancelsItAndALongerOneIsAllowed
 }
 
 TEST_F(PostgresCollectorTest, AJobQueueQueryWithItsOwnInterval) {
-  psql("CREATE TABLE IF NOT EXISTS jobs (queue text, created_at timestamptz); TRUNCATE jobs; "
-       "INSERT INTO jobs VALUES ('mail', now() - interval '90 seconds'), ('mail', now()), ('sms', now())");
-  auto q = custom("app_jobs",
-                  "SELECT queue, count(*) AS depth, extract(epoch FROM now() - min(created_at)) AS oldest_age_seconds "
-                  "FROM jobs GROUP BY queue",
-                  {label("queue"), gauge("depth"), gauge("oldest_age_seconds")});
+  psql(
+      "CREATE TABLE IF NOT EXISTS jobs (queue text, created_at timestamptz); TRUNCATE jobs; "
+      "INSERT INTO jobs VALUES ('mail', now() - interval '90 seconds'), ('mail', now()), ('sms', now())");
+  auto q = custom(
+      "app_jobs",
+      "SELECT queue, count(*) AS depth, extract(epoch FROM now() - min(created_at)) AS oldest_age_seconds "
+      "FROM jobs GROUP BY queue",
+      {label("queue"), gauge("depth"), gauge("oldest_age_seconds")});
   q.interval = 1h;
   config_.queries = {q};
   auto collector = make();
@@ -524,8 +555,10 @@ TEST_F(PostgresCollectorTest, InterruptCancelsAPgSleepAndTheDeadlineEndsTheCycle
   EXPECT_NE(deadline.find("the cycle's deadline passed during custom:sleepy"), std::string::npos) << deadline;
   EXPECT_TRUE(wait_until(
       [] {
-        return psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' "
-                    "AND pid <> pg_backend_pid()") == "0";
+        return psql(
+                   "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE "
+                   "'%pg_sleep(30)%' "
+                   "AND pid <> pg_backend_pid()") == "0";
       },
       5s))
       << "the sleeping statements were cancelled on the server";
@@ -549,7 +582,8 @@ TEST_F(PostgresCollectorTest, AServerThatAnswersNothingHasTheConnectionClosedUnd
   ::kill(backend, SIGCONT);
   ::kill(postmaster, SIGCONT);
   EXPECT_NE(error.find("no answer to the cancel request during server (2s after its deadline): connection to "
-                       "127.0.0.1:" + std::to_string(server_->port()) + "/postgres closed"),
+                       "127.0.0.1:" +
+                       std::to_string(server_->port()) + "/postgres closed"),
             std::string::npos)
       << error;
   Batch batch = collect(*collector);
@@ -605,13 +639,15 @@ TEST_F(PostgresCollectorTest, AStoppedServerIsDownAndRecoveryFollowsItsReturn) {
   EXPECT_EQ(value(collect(*collector), "pg_up"), 1.0);
   bare_->stop();
   const std::string error = collect_error(*collector);
-  EXPECT_NE(error.find("127.0.0.1:" + std::to_string(bare_->port()) + "/postgres"), std::string::npos) << error;
+  EXPECT_NE(error.find("127.0.0.1:" + std::to_string(bare_->port()) + "/postgres"), std::string::npos)
+      << error;
   Batch down;
   collector->describe_down(down);
   EXPECT_EQ(value(down, "pg_up", {{"target", "main"}}), 0.0);
   // Further cycles fail fast with the same message (one log line from the scheduler, not one per cycle).
   const std::string again = collect_error(*collector);
-  EXPECT_NE(again.find("cannot connect to 127.0.0.1:" + std::to_string(bare_->port())), std::string::npos) << again;
+  EXPECT_NE(again.find("cannot connect to 127.0.0.1:" + std::to_string(bare_->port())), std::string::npos)
+      << again;
   EXPECT_EQ(collect_error(*collector), again);
   bare_->start();
   EXPECT_TRUE(wait_until([&] { return collect_error(*collector) == "no error"; }, 20s));
@@ -626,7 +662,8 @@ TEST_F(PostgresCollectorTest, AWrongPasswordIsAClearErrorThatNeverShowsThePasswo
   config_.password = config::Secret("not-the-password-42");
   auto collector = make();
   const std::string error = collect_error(*collector);
-  EXPECT_NE(error.find("password authentication failed for user \"tocsin_monitor\""), std::string::npos) << error;
+  EXPECT_NE(error.find("password authentication failed for user \"tocsin_monitor\""), std::string::npos)
+      << error;
   EXPECT_EQ(error.find("not-the-password-42"), std::string::npos);
   EXPECT_EQ(log_lines_.str().find("not-the-password-42"), std::string::npos);
   EXPECT_EQ(collector->details().dump().find("not-the-password-42"), std::string::npos);
@@ -687,7 +724,8 @@ TEST_F(PostgresCollectorTest, NoServerSidePreparedStatementsUnlessAllowed) {
 
 TEST_F(PostgresCollectorTest, UnderPgbenchLoad) {
   const std::string bin = PostgresServer::bin_dir();
-  const std::vector<std::string> conn = {"-h", server_->host(), "-p", std::to_string(server_->port()), "-U", "postgres"};
+  const std::vector<std::string> conn = {"-h", server_->host(), "-p", std::to_string(server_->port()),
+                                         "-U", "postgres"};
   std::vector<std::string> init = {bin + "/pgbench", "-i", "-q", "-s", "1"};
   init.insert(init.end(), conn.begin(), conn.end());
   init.push_back("postgres");
@@ -706,7 +744,8 @@ TEST_F(PostgresCollectorTest, UnderPgbenchLoad) {
   Batch second = collect(*collector);
   EXPECT_EQ(pgbench.wait(20s), 0);
   const std::vector<Label> db = {{"datname", "postgres"}};
-  EXPECT_GT(*value(second, "pg_stat_database_xact_commit", db), *value(first, "pg_stat_database_xact_commit", db));
+  EXPECT_GT(*value(second, "pg_stat_database_xact_commit", db),
+            *value(first, "pg_stat_database_xact_commit", db));
   EXPECT_GT(*value(second, "pg_stat_user_tables_n_tup_upd", {{"relname", "pgbench_accounts"}}), 0);
   EXPECT_GT(*value(second, "pg_statio_user_tables_heap_blks_hit", {{"relname", "pgbench_accounts"}}), 0);
   // pgbench's statements are the heaviest now: the UPDATE of pgbench_accounts is reported.
@@ -760,13 +799,15 @@ TEST_F(PostgresCollectorTest, SlowOrUnreachableTargetsNeverDelayAHealthyOne) {
   specs.push_back({make_named("hanging",
                               [](config::PostgresTargetConfig& c) {
                                 c.statement_timeout = 60s;
-                                c.queries = {custom("sleepy", "SELECT 1 AS v FROM pg_sleep(60)", {gauge("v")})};
+                                c.queries = {
+                                    custom("sleepy", "SELECT 1 AS v FROM pg_sleep(60)", {gauge("v")})};
                               }),
                    300ms, 400ms});
   specs.push_back({make_named("unreachable",
                               [](config::PostgresTargetConfig& c) {
-                                c.dsn = "host=127.0.0.1 port=" + std::to_string(tocsin::testing::free_port()) +
-                                        " dbname=postgres";
+                                c.dsn =
+                                    "host=127.0.0.1 port=" + std::to_string(tocsin::testing::free_port()) +
+                                    " dbname=postgres";
                               }),
                    300ms, 400ms});
   // Kept busy until stopped: run() must not return before the first handler is posted.
@@ -783,10 +824,12 @@ TEST_F(PostgresCollectorTest, SlowOrUnreachableTargetsNeverDelayAHealthyOne) {
     std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", "pg_up"),
                                   store::Matcher(store::MatchType::equal, "target", target)};
     auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
-    return set.empty() ? std::vector<Point>{} : std::vector<Point>(set.points(0).begin(), set.points(0).end());
+    return set.empty() ? std::vector<Point>{}
+                       : std::vector<Point>(set.points(0).begin(), set.points(0).end());
   };
   EXPECT_TRUE(wait_until([&] { return points("healthy").size() >= 8; }, 20s));
-  EXPECT_TRUE(wait_until([&] { return points("hanging").size() >= 2 && points("unreachable").size() >= 2; }, 20s));
+  EXPECT_TRUE(
+      wait_until([&] { return points("hanging").size() >= 2 && points("unreachable").size() >= 2; }, 20s));
   for (const Point& p : points("healthy")) EXPECT_EQ(p.v, 1);
   EXPECT_EQ(points("hanging").back().v, 0);
   EXPECT_EQ(points("unreachable").back().v, 0);
@@ -802,8 +845,10 @@ TEST_F(PostgresCollectorTest, SlowOrUnreachableTargetsNeverDelayAHealthyOne) {
   pool.join();
   EXPECT_TRUE(wait_until(
       [] {
-        return psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' "
-                    "AND pid <> pg_backend_pid()") == "0";
+        return psql(
+                   "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE "
+                   "'%pg_sleep(60)%' "
+                   "AND pid <> pg_backend_pid()") == "0";
       },
       5s));
 }

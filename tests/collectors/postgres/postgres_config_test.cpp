@@ -69,7 +69,8 @@ TEST(PostgresConfig, ReadsEveryKey) {
       dsn: "host=db.internal port=6432 application_name=app"
       user: tocsin
       dbname: app
-      password_file: )" + (dir / "pg.pw").string() + R"(
+      password_file: )" + (dir / "pg.pw").string() +
+                           R"(
       sslmode: verify-full
       sslrootcert: /etc/ssl/root.crt
       connect_timeout: 3s
@@ -127,7 +128,8 @@ TEST(PostgresConfig, ReadsEveryKey) {
 }
 
 TEST(PostgresConfig, PasswordFromTheEnvironment) {
-  PostgresTargetConfig c = valid("collectors:\n  postgres:\n    - { password: \"${PGPW}\" }\n", env({{"PGPW", "pw"}}));
+  PostgresTargetConfig c =
+      valid("collectors:\n  postgres:\n    - { password: \"${PGPW}\" }\n", env({{"PGPW", "pw"}}));
   EXPECT_EQ(c.password.reveal(), "pw");
 }
 
@@ -161,66 +163,86 @@ TEST_P(PostgresConfigErrors, NameTheKeyAndTheProblem) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, PostgresConfigErrors,
     ::testing::Values(
-        BadCase{"UnknownKey", "      sslmod: require\n", "tocsin.yaml:4:7: collectors.postgres[0].sslmod: unknown key"},
-        BadCase{"BadSslmode", "      sslmode: maybe\n",
-                "tocsin.yaml:4:16: collectors.postgres[0].sslmode: unknown sslmode \"maybe\" (disable, allow, "
-                "prefer, require, verify-ca, verify-full)"},
+        BadCase{"UnknownKey", "      sslmod: require\n",
+                "tocsin.yaml:4:7: collectors.postgres[0].sslmod: unknown key"},
+        BadCase{
+            "BadSslmode", "      sslmode: maybe\n",
+            "tocsin.yaml:4:16: collectors.postgres[0].sslmode: unknown sslmode \"maybe\" (disable, allow, "
+            "prefer, require, verify-ca, verify-full)"},
         BadCase{"BadPort", "      port: 70000\n",
                 "tocsin.yaml:4:13: collectors.postgres[0].port: must be between 1 and 65535"},
         BadCase{"DsnTypo", "      dsn: \"hots=db port=5432\"\n",
-                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unknown connection parameter \"hots\""},
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unknown connection parameter "
+                "\"hots\""},
         BadCase{"DsnMissingEquals", "      dsn: \"host db\"\n",
-                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: missing \"=\" after \"host\" (a dsn is "
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: missing \"=\" after \"host\" (a "
+                "dsn is "
                 "key=value pairs or a postgresql:// URI)"},
         BadCase{"DsnUnterminatedQuote", "      dsn: \"host='db\"\n",
-                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unterminated quoted value of \"host\""},
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unterminated quoted value of "
+                "\"host\""},
         BadCase{"UriUnknownParameter", "      dsn: \"postgresql://db/app?sslmod=require\"\n",
-                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unknown connection parameter \"sslmod\" "
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unknown connection parameter "
+                "\"sslmod\" "
                 "in the URI"},
-        BadCase{"PasswordTwice", "      dsn: \"host=db password=a\"\n      password: b\n",
-                "tocsin.yaml:5:17: collectors.postgres[0].password: the dsn already holds a password; give it in "
-                "one place"},
+        BadCase{
+            "PasswordTwice", "      dsn: \"host=db password=a\"\n      password: b\n",
+            "tocsin.yaml:5:17: collectors.postgres[0].password: the dsn already holds a password; give it in "
+            "one place"},
         BadCase{"NonPositiveTimeout", "      statement_timeout: 0s\n",
                 "tocsin.yaml:4:26: collectors.postgres[0].statement_timeout: must be positive"},
         BadCase{"ShortConnectTimeout", "      connect_timeout: 500ms\n",
-                "tocsin.yaml:4:24: collectors.postgres[0].connect_timeout: must be at least 1s (libpq counts whole "
+                "tocsin.yaml:4:24: collectors.postgres[0].connect_timeout: must be at least 1s (libpq counts "
+                "whole "
                 "seconds)"},
         BadCase{"BackoffMaxBelowInitial", "      reconnect_backoff: 10s\n      reconnect_backoff_max: 5s\n",
                 "tocsin.yaml:5:30: collectors.postgres[0].reconnect_backoff_max: must not be less than "
                 "reconnect_backoff (10s)"},
-        BadCase{"UnknownActivityLabel", "      activity_labels: [datname, query]\n",
-                "tocsin.yaml:4:34: collectors.postgres[0].activity_labels[1]: unknown activity label \"query\" "
-                "(datname, state, usename, application_name, wait_event_type, backend_type, client_addr)"},
+        BadCase{
+            "UnknownActivityLabel", "      activity_labels: [datname, query]\n",
+            "tocsin.yaml:4:34: collectors.postgres[0].activity_labels[1]: unknown activity label \"query\" "
+            "(datname, state, usename, application_name, wait_event_type, backend_type, client_addr)"},
         BadCase{"StatementsLimit", "      statements: { limit: 0 }\n",
                 "tocsin.yaml:4:28: collectors.postgres[0].statements.limit: must be between 1 and 10000"},
         BadCase{"StatementsUnknownKey", "      statements: { top: 5 }\n",
                 "tocsin.yaml:4:21: collectors.postgres[0].statements.top: unknown key"},
-        BadCase{"StarBesideNames", "      databases: [\"*\", app]\n",
-                "tocsin.yaml:4:18: collectors.postgres[0].databases: \"*\" means every database; list no others "
-                "beside it"},
+        BadCase{
+            "StarBesideNames", "      databases: [\"*\", app]\n",
+            "tocsin.yaml:4:18: collectors.postgres[0].databases: \"*\" means every database; list no others "
+            "beside it"},
         BadCase{"QueryWithoutSql", "      queries:\n        - prefix: q\n          columns: { v: gauge }\n",
                 "tocsin.yaml:5:11: collectors.postgres[0].queries[0].sql: missing required key"},
-        BadCase{"QueryBadPrefix", "      queries:\n        - { prefix: 1jobs, sql: SELECT 1 AS v, columns: { v: gauge } }\n",
-                "tocsin.yaml:5:21: collectors.postgres[0].queries[0].prefix: \"1jobs\" is not a valid metric name "
+        BadCase{"QueryBadPrefix",
+                "      queries:\n        - { prefix: 1jobs, sql: SELECT 1 AS v, columns: { v: gauge } }\n",
+                "tocsin.yaml:5:21: collectors.postgres[0].queries[0].prefix: \"1jobs\" is not a valid metric "
+                "name "
                 "prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)"},
-        BadCase{"QueryBadUsage", "      queries:\n        - { prefix: q, sql: SELECT 1 AS v, columns: { v: histogram } }\n",
-                "tocsin.yaml:5:58: collectors.postgres[0].queries[0].columns.v: unknown usage \"histogram\" (label, "
+        BadCase{"QueryBadUsage",
+                "      queries:\n        - { prefix: q, sql: SELECT 1 AS v, columns: { v: histogram } }\n",
+                "tocsin.yaml:5:58: collectors.postgres[0].queries[0].columns.v: unknown usage \"histogram\" "
+                "(label, "
                 "counter or gauge)"},
-        BadCase{"QueryOnlyLabels", "      queries:\n        - { prefix: q, sql: SELECT 1 AS v, columns: { v: label } }\n",
-                "tocsin.yaml:5:53: collectors.postgres[0].queries[0].columns: needs at least one counter or gauge "
+        BadCase{"QueryOnlyLabels",
+                "      queries:\n        - { prefix: q, sql: SELECT 1 AS v, columns: { v: label } }\n",
+                "tocsin.yaml:5:53: collectors.postgres[0].queries[0].columns: needs at least one counter or "
+                "gauge "
                 "column"},
-        BadCase{"QueryTargetLabel",
-                "      queries:\n        - { prefix: q, sql: SELECT 1, columns: { target: label, v: gauge } }\n",
-                "tocsin.yaml:5:58: collectors.postgres[0].queries[0].columns.target: label column \"target\" is "
-                "taken: tocsin labels every sample with its instance name"},
+        BadCase{
+            "QueryTargetLabel",
+            "      queries:\n        - { prefix: q, sql: SELECT 1, columns: { target: label, v: gauge } }\n",
+            "tocsin.yaml:5:58: collectors.postgres[0].queries[0].columns.target: label column \"target\" is "
+            "taken: tocsin labels every sample with its instance name"},
         BadCase{"QueryDuplicatePrefix",
                 "      queries:\n        - { prefix: q, sql: SELECT 1, columns: { v: gauge } }\n"
                 "        - { prefix: q, sql: SELECT 2, columns: { v: gauge } }\n",
-                "tocsin.yaml:6:21: collectors.postgres[0].queries[1].prefix: duplicate query prefix \"q\" (metric "
+                "tocsin.yaml:6:21: collectors.postgres[0].queries[1].prefix: duplicate query prefix \"q\" "
+                "(metric "
                 "names would clash)"},
-        BadCase{"QueryMinVersion", "      queries:\n        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, "
-                                   "min_server_version: -1 }\n",
-                "tocsin.yaml:5:82: collectors.postgres[0].queries[0].min_server_version: must be positive, e.g. 13 "
+        BadCase{"QueryMinVersion",
+                "      queries:\n        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, "
+                "min_server_version: -1 }\n",
+                "tocsin.yaml:5:82: collectors.postgres[0].queries[0].min_server_version: must be positive, "
+                "e.g. 13 "
                 "or 130000"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 

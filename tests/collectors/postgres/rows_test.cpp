@@ -34,8 +34,9 @@ TEST(ParseRows, LabelsSortedAndEmptyOnesLeftOut) {
   constexpr LabelColumn labels[] = {{"state", "state"}, {"datname", "datname"}};
   constexpr MetricColumn metrics[] = {{"count", "pg_stat_activity_count", MetricType::gauge, ""},
                                       {"absent_in_this_version", "x", MetricType::gauge, ""}};
-  auto rows = parse_rows(table({"datname", "state", "count"}, {{"app", "idle", "3"}, {"app", std::nullopt, "1"}}),
-                         labels, metrics);
+  auto rows =
+      parse_rows(table({"datname", "state", "count"}, {{"app", "idle", "3"}, {"app", std::nullopt, "1"}}),
+                 labels, metrics);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].labels, (std::vector<Label>{{"datname", "app"}, {"state", "idle"}}));
   EXPECT_EQ(rows[0].values[0], 3.0);
@@ -69,11 +70,12 @@ TEST(ParseRows, ErrorsNameTheColumn) {
 }
 
 TEST(ParseServer, OneRowWithZerosForNothingRunning) {
-  Table t = table({"in_recovery", "start_time_seconds", "version", "max_connections", "superuser_reserved_connections",
-                   "reserved_connections", "replication_lag_seconds", "client_connections", "oldest_query_seconds",
-                   "oldest_idle_in_transaction_seconds", "waiting_on_locks", "blocking_sessions"},
-                  {{"f", "1700000000.5", "PostgreSQL 15.10", "100", "3", "0", "0", "7", std::nullopt, "12.25", "2",
-                    "1"}});
+  Table t = table(
+      {"in_recovery", "start_time_seconds", "version", "max_connections", "superuser_reserved_connections",
+       "reserved_connections", "replication_lag_seconds", "client_connections", "oldest_query_seconds",
+       "oldest_idle_in_transaction_seconds", "waiting_on_locks", "blocking_sessions"},
+      {{"f", "1700000000.5", "PostgreSQL 15.10", "100", "3", "0", "0", "7", std::nullopt, "12.25", "2",
+        "1"}});
   ServerSummary s = parse_server(t);
   EXPECT_FALSE(s.in_recovery);
   EXPECT_EQ(s.start_time_seconds, 1700000000.5);
@@ -91,8 +93,9 @@ TEST(ParseServer, OneRowWithZerosForNothingRunning) {
 
 TEST(ActivityStates, ZerosForEveryDatabaseAndState) {
   constexpr LabelColumn labels[] = {{"datname", "datname"}, {"state", "state"}};
-  auto rows = parse_rows(table({"datname", "state", "count", "max_tx_duration"}, {{"app", "active", "2", "0.5"}}),
-                         labels, kActivityMetrics);
+  auto rows =
+      parse_rows(table({"datname", "state", "count", "max_tx_duration"}, {{"app", "active", "2", "0.5"}}),
+                 labels, kActivityMetrics);
   add_missing_activity_states(rows, {"datname", "state"}, {"app", "postgres"}, 2);
   EXPECT_EQ(rows.size(), 12u);  // 2 databases x 6 states
   int zeros = 0;
@@ -113,13 +116,19 @@ TEST(Settings, NormalisedAsPostgresExporterDoes) {
     auto s = normalize_setting(name, value, unit, type);
     return s ? s->metric + "=" + std::to_string(s->value) : std::string("none");
   };
-  EXPECT_EQ(setting("shared_buffers", "4096", "8kB", "integer"), "pg_settings_shared_buffers_bytes=33554432.000000");
+  EXPECT_EQ(setting("shared_buffers", "4096", "8kB", "integer"),
+            "pg_settings_shared_buffers_bytes=33554432.000000");
   EXPECT_EQ(setting("work_mem", "4096", "kB", "integer"), "pg_settings_work_mem_bytes=4194304.000000");
-  EXPECT_EQ(setting("max_wal_size", "1024", "MB", "integer"), "pg_settings_max_wal_size_bytes=1073741824.000000");
-  EXPECT_EQ(setting("checkpoint_timeout", "300", "s", "integer"), "pg_settings_checkpoint_timeout_seconds=300.000000");
-  EXPECT_EQ(setting("deadlock_timeout", "1000", "ms", "integer"), "pg_settings_deadlock_timeout_seconds=1.000000");
-  EXPECT_EQ(setting("autovacuum_naptime", "1", "min", "integer"), "pg_settings_autovacuum_naptime_seconds=60.000000");
-  EXPECT_EQ(setting("statement_timeout", "0", "ms", "integer"), "pg_settings_statement_timeout_seconds=0.000000");
+  EXPECT_EQ(setting("max_wal_size", "1024", "MB", "integer"),
+            "pg_settings_max_wal_size_bytes=1073741824.000000");
+  EXPECT_EQ(setting("checkpoint_timeout", "300", "s", "integer"),
+            "pg_settings_checkpoint_timeout_seconds=300.000000");
+  EXPECT_EQ(setting("deadlock_timeout", "1000", "ms", "integer"),
+            "pg_settings_deadlock_timeout_seconds=1.000000");
+  EXPECT_EQ(setting("autovacuum_naptime", "1", "min", "integer"),
+            "pg_settings_autovacuum_naptime_seconds=60.000000");
+  EXPECT_EQ(setting("statement_timeout", "0", "ms", "integer"),
+            "pg_settings_statement_timeout_seconds=0.000000");
   EXPECT_EQ(setting("max_slot_wal_keep_size", "-1", "MB", "integer"),
             "pg_settings_max_slot_wal_keep_size_bytes=-1.000000");  // -1 means off and stays
   EXPECT_EQ(setting("max_connections", "100", "", "integer"), "pg_settings_max_connections=100.000000");
@@ -139,8 +148,8 @@ Table statements_table(std::vector<std::vector<Field>> rows) {
 }
 
 TEST(Statements, TimesInSecondsAndTrackedCount) {
-  auto snapshot = parse_statements(statements_table(
-      {{"-42", "app", "shop", "10", "2500", "100", "30", "0", "900", "4321"}}));
+  auto snapshot = parse_statements(
+      statements_table({{"-42", "app", "shop", "10", "2500", "100", "30", "0", "900", "4321"}}));
   ASSERT_EQ(snapshot.ranked.size(), 1u);
   const Statement& s = snapshot.ranked[0];
   EXPECT_EQ(s.queryid, "-42");
@@ -182,19 +191,24 @@ TEST(TopStatements, FirstCycleTakesTheTopN) {
 
 TEST(TopStatements, TwoStatementsTakingTurnsAtTheBoundaryDoNotFlap) {
   TopStatements top(2);
-  EXPECT_EQ(chosen_ids(top, ranked({{"a", 100}, {"b", 50}, {"c", 49}})), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(chosen_ids(top, ranked({{"a", 100}, {"b", 50}, {"c", 49}})),
+            (std::vector<std::string>{"a", "b"}));
   // c passes b by a little, then b passes c again: b stays reported throughout.
-  EXPECT_EQ(chosen_ids(top, ranked({{"a", 101}, {"c", 51}, {"b", 50.5}})), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(chosen_ids(top, ranked({{"a", 101}, {"c", 51}, {"b", 50.5}})),
+            (std::vector<std::string>{"a", "b"}));
   EXPECT_TRUE(top.entered().empty());
-  EXPECT_EQ(chosen_ids(top, ranked({{"a", 102}, {"b", 52}, {"c", 51.5}})), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(chosen_ids(top, ranked({{"a", 103}, {"c", 53}, {"b", 52.5}})), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(chosen_ids(top, ranked({{"a", 102}, {"b", 52}, {"c", 51.5}})),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(chosen_ids(top, ranked({{"a", 103}, {"c", 53}, {"b", 52.5}})),
+            (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(TopStatements, AClearlyHeavierNewcomerTakesThePlaceOfTheLowest) {
   TopStatements top(2);
   chosen_ids(top, ranked({{"a", 100}, {"b", 50}, {"c", 10}}));
   // c now costs far more than b: it displaces b.
-  EXPECT_EQ(chosen_ids(top, ranked({{"c", 300}, {"a", 101}, {"b", 51}})), (std::vector<std::string>{"c", "a"}));
+  EXPECT_EQ(chosen_ids(top, ranked({{"c", 300}, {"a", 101}, {"b", 51}})),
+            (std::vector<std::string>{"c", "a"}));
   EXPECT_EQ(top.entered(), (std::vector<std::string>{ranked({{"c", 0}})[0].key()}));
 }
 
@@ -249,9 +263,11 @@ TEST(Custom, ErrorsSayWhatIsWrong) {
     return std::string("no error");
   };
   EXPECT_EQ(error(table({"queue", "depth"}, {{"a", "1"}})), "the result has no column \"done\"");
-  EXPECT_EQ(error(table({"queue", "depth", "done"}, {{"a", "lots", "1"}})), "column \"depth\": \"lots\" is not a number");
-  EXPECT_EQ(error(table({"queue", "depth", "done"}, {{"a", "1", "1"}, {"b", "1", "1"}, {"a", "2", "2"}})),
-            "row 3 repeats the labels {queue=\"a\"} of an earlier row (add a label column that tells them apart)");
+  EXPECT_EQ(error(table({"queue", "depth", "done"}, {{"a", "lots", "1"}})),
+            "column \"depth\": \"lots\" is not a number");
+  EXPECT_EQ(
+      error(table({"queue", "depth", "done"}, {{"a", "1", "1"}, {"b", "1", "1"}, {"a", "2", "2"}})),
+      "row 3 repeats the labels {queue=\"a\"} of an earlier row (add a label column that tells them apart)");
 }
 
 TEST(Conninfo, ConfigKeysOverTheDsnAndTocsinDefaultsUnderIt) {
