@@ -68,7 +68,7 @@ class Dispatcher::Impl {
                                   .Help("Failed writes of the alert state and outbox to state_dir.")
                                   .Register(registry)
                                   .Add({})),
-        engine_(config, external_url_of(config), log_,
+        engine_(config, options_.external_url, log_,
                 [this](const std::string& receiver, const std::string& result) { count(receiver, result); }) {
     std::error_code ec;
     std::filesystem::create_directories(options_.state_dir, ec);
@@ -79,10 +79,6 @@ class Dispatcher::Impl {
   }
 
   ~Impl() { stop(); }
-
-  std::string external_url_of(const config::AlertingConfig& c) const {
-    return c.external_url.empty() ? options_.external_url : c.external_url;
-  }
 
   void setup_receivers(const config::AlertingConfig& c) {
     auto zone = detail::TimeZone::load(c.time_zone);
@@ -126,9 +122,11 @@ class Dispatcher::Impl {
     notifications_.Add({{"receiver", receiver}, {"result", result}}).Increment();
   }
 
-  // Under mutex_.
-  void persist() {
-    if (!engine_.take_dirty()) return;
+  // Under mutex_. Delivery results alone are saved at most once per second (see take_dirty).
+  void persist(bool force = false) {
+    auto now = std::chrono::steady_clock::now();
+    if (!engine_.take_dirty(force || now - last_write_ >= std::chrono::seconds(1))) return;
+    last_write_ = now;
     try {
       detail::write_file_atomically(state_path_, detail::to_json(engine_.state()).dump());
       if (persist_failing_) log_->info("alert state written again to {}", state_path_);
@@ -163,7 +161,7 @@ class Dispatcher::Impl {
     }
     if (pool_) pool_->join();
     std::lock_guard lock(mutex_);
-    persist();
+    persist(true);
   }
 
   void run() {
@@ -286,6 +284,7 @@ class Dispatcher::Impl {
   std::map<std::uint64_t, std::shared_ptr<Cancellation>> cancels_;
   std::size_t concurrency_ = 4;
   bool persist_failing_ = false;
+  std::chrono::steady_clock::time_point last_write_{};
 
   // Guards what other threads hand to the decision thread; never held during I/O.
   std::mutex queue_mutex_;
@@ -315,11 +314,12 @@ Dispatcher::~Dispatcher() = default;
 void Dispatcher::start() { impl_->start(); }
 void Dispatcher::stop() { impl_->stop(); }
 
-void Dispatcher::reload(config::AlertingConfig config) {
+void Dispatcher::reload(config::AlertingConfig config, std::string external_url) {
   {
     std::lock_guard lock(impl_->mutex_);
     std::size_t running = impl_->concurrency_;
-    impl_->engine_.reconfigure(config, impl_->external_url_of(config));
+    if (!external_url.empty()) impl_->options_.external_url = std::move(external_url);
+    impl_->engine_.reconfigure(config, impl_->options_.external_url);
     impl_->setup_receivers(config);
     if (impl_->pool_ && config.outbox.concurrency > running) {
       impl_->log_->warn("alerting.outbox.concurrency {} takes effect after a restart (running with {})",

@@ -253,13 +253,27 @@ void Engine::ingest(const std::string& rule_group, const std::vector<Alert>& ale
     }
     i.restored = false;
   }
-  // An alert missing from its group's report without a resolve is gone (its rule was removed or it
-  // changed tier): resolve it now.
+  // An alert missing from its group's report without a resolve is gone: its rule was removed, or a
+  // tiered rule moved it to another severity (a new label set). Receivers key alerts by their labels
+  // (PagerDuty's dedup_key, Alertmanager), so the old tier is resolved there, said as a tier change,
+  // and the new one notified on its own; an acknowledgement still covers tiers up to its own.
+  std::set<std::string> firing_problems;
+  for (const Alert& a : alerts) {
+    if (a.state != AlertState::resolved) firing_problems.insert(a.rule_name + "\n" + problem_key(a.labels));
+  }
   std::vector<std::string> gone;
   for (auto& [fp, i] : state_.instances) {
     if (i.rule_group == rule_group && !reported.contains(fp) && i.state != AlertState::resolved) gone.push_back(fp);
   }
-  for (const auto& fp : gone) resolve(state_.instances.at(fp), now, now);
+  for (const auto& fp : gone) {
+    Instance& i = state_.instances.at(fp);
+    if (i.state == AlertState::firing && firing_problems.contains(i.rule_name + "\n" + problem_key(i.labels))) {
+      i.resolved_at = now;
+      finish_resolve(fp, now, "tier_changed");
+    } else {
+      resolve(i, now, now);
+    }
+  }
 }
 
 void Engine::resolve(Instance& i, Timestamp resolved_at, Timestamp now) {
@@ -279,7 +293,7 @@ void Engine::resolve(Instance& i, Timestamp resolved_at, Timestamp now) {
   finish_resolve(i.fingerprint, now);
 }
 
-void Engine::finish_resolve(const std::string& fingerprint, Timestamp now) {
+void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, const std::string& event) {
   auto it = state_.instances.find(fingerprint);
   if (it == state_.instances.end()) return;
   Instance& i = it->second;
@@ -290,7 +304,7 @@ void Engine::finish_resolve(const std::string& fingerprint, Timestamp now) {
     const auto* rc = receiver(r);
     if (rc != nullptr && rc->send_resolved) to.push_back(r);
   }
-  if (!to.empty()) emit({&i, "resolved", i.notified_step, to}, now);
+  if (!to.empty()) emit({&i, event, i.notified_step, to}, now);
   state_.instances.erase(it);
   dirty_ = true;
 }
@@ -593,7 +607,7 @@ Timestamp Engine::delivered(std::uint64_t id, Timestamp now) {
   if (it == state_.outbox.end()) return 0;
   Timestamp age = now - it->second.created_at;
   state_.outbox.erase(it);
-  dirty_ = true;
+  lazy_dirty_ = true;
   return age;
 }
 
@@ -604,7 +618,7 @@ void Engine::failed(std::uint64_t id, Timestamp now, const std::string& error, b
   OutboxEntry& e = it->second;
   e.last_error = error;
   ++e.attempts;
-  dirty_ = true;
+  lazy_dirty_ = true;
   if (!retryable) {
     log_->error("receiver {} rejected a notification; dropping it: {}", e.receiver, error);
     drop_entry(it, "rejected");

@@ -46,10 +46,13 @@ class Engine {
   void restore(State state, Timestamp now);
   const State& state() const { return state_; }
 
-  // Whether anything worth saving changed since the last take_dirty().
-  bool take_dirty() {
-    bool d = dirty_;
-    dirty_ = false;
+  // Whether anything must be saved before more is delivered: a decision, a new or dropped
+  // notification, an ack or a silence. Delivery results alone are `lazy`: losing them in a crash
+  // only sends a delivered notification once more (at least once), so they may wait for the next
+  // save. take_dirty(true) also counts them.
+  bool take_dirty(bool include_lazy) {
+    bool d = dirty_ || (include_lazy && lazy_dirty_);
+    if (d) dirty_ = lazy_dirty_ = false;
     return d;
   }
 
@@ -111,7 +114,8 @@ class Engine {
   void record_transition(const std::string& fingerprint, Timestamp now);
 
   void resolve(Instance& i, Timestamp resolved_at, Timestamp now);
-  void finish_resolve(const std::string& fingerprint, Timestamp now);
+  // `event` is "resolved", or "tier_changed" when the alert went on at another severity.
+  void finish_resolve(const std::string& fingerprint, Timestamp now, const std::string& event = "resolved");
   void start_episode(Instance& i, const Alert& a, Timestamp now);
   void emit(const Event& e, Timestamp now);
   NotifiedAlert notified(const Instance& i, const Plan& plan, const std::string& event, int step, Timestamp now) const;
@@ -134,6 +138,7 @@ class Engine {
   State state_;
   std::set<std::uint64_t> in_flight_;
   bool dirty_ = false;
+  bool lazy_dirty_ = false;
   std::mt19937_64 random_{std::random_device{}()};
 };
 

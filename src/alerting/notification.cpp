@@ -56,6 +56,7 @@ std::string headline(const std::string& event) {
   if (event == "rearmed") return "STILL FIRING (acknowledgement expired)";
   if (event == "acknowledged") return "ACKNOWLEDGED";
   if (event == "resolved") return "RESOLVED";
+  if (event == "tier_changed") return "RESOLVED AT THIS SEVERITY (went on at another)";
   return event;
 }
 

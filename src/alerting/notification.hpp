@@ -28,7 +28,8 @@ struct NotifiedAlert {
   Labels annotations;
   std::string status;  // firing or resolved
   // triggered (first notification), escalated (a later step), repeated, rearmed (an acknowledgement
-  // lapsed), acknowledged, resolved, or refreshed (an alertmanager resend).
+  // lapsed), acknowledged, resolved, tier_changed (resolved at this severity because the alert went
+  // on at another), or refreshed (an alertmanager resend).
   std::string event;
   Timestamp starts_at = 0;
   Timestamp ends_at = 0;

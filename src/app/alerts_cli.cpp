@@ -31,8 +31,13 @@ constexpr int kBadUsage = 2;
 constexpr const char* kDefaultConfig = "/etc/tocsin/tocsin.yaml";
 
 // Links in notifications need an address others can reach: a wildcard listen address becomes the
-// host name (alerting.external_url overrides all of this).
-std::string external_url_for(const std::string& address) {
+// host name. The config's external_url, when set, is used instead.
+std::string external_url_for(const config::Config& config, const std::string& address) {
+  if (!config.external_url.empty()) {
+    std::string url = config.external_url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+  }
   config::ListenAddress listen;
   if (config::parse_listen_address(address, listen)) return "http://" + address;
   if (listen.host == "0.0.0.0" || listen.host == "::") {
@@ -53,7 +58,8 @@ AlertDelivery::AlertDelivery(const config::Config& config, const std::string& li
                              prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log) {
   alerting::DispatcherOptions options;
   options.state_dir = config.state_dir;
-  options.external_url = external_url_for(listen_override.empty() ? config.listen.to_string() : listen_override);
+  options.external_url = external_url_for(config, listen_override.empty() ? config.listen.to_string() : listen_override);
+  listen_override_ = listen_override;
   try {
     dispatcher_ = std::make_unique<alerting::Dispatcher>(config.alerting, options, clock, registry, std::move(log));
   } catch (const std::exception& e) {
@@ -88,7 +94,10 @@ std::string AlertDelivery::start() {
 }
 
 void AlertDelivery::reload(const config::Config& config) {
-  if (dispatcher_) dispatcher_->reload(config.alerting);
+  if (dispatcher_) {
+    dispatcher_->reload(config.alerting,
+                        external_url_for(config, listen_override_.empty() ? config.listen.to_string() : listen_override_));
+  }
 }
 
 void AlertDelivery::stop() {

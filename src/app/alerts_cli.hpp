@@ -45,6 +45,7 @@ class AlertDelivery {
   std::unique_ptr<alerting::Dispatcher> dispatcher_;
   std::unique_ptr<alerting::AlertSink> null_sink_;
   std::string error_;
+  std::string listen_override_;
 };
 
 bool is_alerts_command(const std::string& command);

@@ -519,10 +519,6 @@ void decode_inhibit_rule(const Node& node, InhibitRuleConfig& out) {
 void decode_settings(const Node& node, AlertingConfig& out) {
   MapDecoder map(node);
   if (!map.valid()) return;
-  if (auto n = map.get("external_url"); n && !n->is_null() && decode(*n, out.external_url)) {
-    while (!out.external_url.empty() && out.external_url.back() == '/') out.external_url.pop_back();
-    check_url(*n, out.external_url, false);
-  }
   decode_label_names(map, "group_by", out.group_by);
   if (auto n = map.get("group_wait"); n && !n->is_null() && decode(*n, out.group_wait)) {
     if (out.group_wait < Duration(0)) n->error("must not be negative");

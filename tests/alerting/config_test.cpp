@@ -85,7 +85,6 @@ TEST(AlertingConfig, SettingsTimeIntervalsAndInhibition) {
   testing::TempDir dir;
   auto token = dir.write("token", "s3cret\n");
   Config c = valid(R"(alerting:
-  external_url: https://tocsin.example/
   group_by: [alertname, instance]
   group_wait: 2s
   resolve_timeout: 5m
@@ -115,7 +114,6 @@ routes:
     active_time_intervals: weekend
 )");
   const AlertingConfig& a = c.alerting;
-  EXPECT_EQ(a.external_url, "https://tocsin.example");
   EXPECT_EQ(a.group_wait, Duration(2s));
   EXPECT_EQ(a.severities, (std::vector<std::string>{"low", "high"}));
   EXPECT_EQ(severity_rank(a.severities, "high"), 2);

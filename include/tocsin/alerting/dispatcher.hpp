@@ -80,7 +80,7 @@ struct OutboxStatus {
 
 struct DispatcherOptions {
   std::string state_dir;     // created when missing
-  std::string external_url;  // links in notifications; the config's alerting.external_url wins
+  std::string external_url;  // the base of links in notifications, e.g. http://tocsin.example:9850
   // How often timers (escalation, repeats, expiries, windows) are checked when nothing else happens.
   std::chrono::milliseconds tick{1000};
 };
@@ -101,8 +101,9 @@ class Dispatcher final : public AlertSink {
   // Stops deciding and delivering; a delivery in flight is abandoned and stays in the outbox, so
   // it is sent again after a restart (at least once).
   void stop();
-  // Takes effect at the next decision; instances, acks, silences and the outbox carry over.
-  void reload(config::AlertingConfig config);
+  // Takes effect at the next decision; instances, acks, silences and the outbox carry over. An
+  // empty `external_url` keeps the current one.
+  void reload(config::AlertingConfig config, std::string external_url = "");
 
   void send(const std::string& rule_group, std::span<const Alert> alerts, Timestamp now) override;
 

@@ -132,7 +132,6 @@ struct OutboxConfig {
 
 struct AlertingConfig {
   // The `alerting:` block.
-  std::string external_url;  // base of links in notifications; default http://<listen address>
   std::vector<std::string> group_by = {"alertname"};
   Duration group_wait{0};
   Duration resolve_timeout = std::chrono::minutes(15);  // an alert no rule group reports any more is resolved
