@@ -140,16 +140,26 @@ std::vector<std::string> Engine::silenced_by(const Labels& labels, Timestamp now
   return out;
 }
 
-std::vector<std::string> Engine::inhibited_by(const Instance& target) const {
-  std::vector<std::string> out;
-  for (const auto& rule : inhibits_) {
-    if (!all_match(rule.target, target.labels)) continue;
+Engine::InhibitSources Engine::inhibit_sources() const {
+  InhibitSources out(inhibits_.size());
+  for (std::size_t r = 0; r < inhibits_.size(); ++r) {
     for (const auto& [fp, source] : state_.instances) {
-      if (fp == target.fingerprint || source.state != AlertState::firing) continue;
-      if (!all_match(rule.source, source.labels)) continue;
+      if (source.state == AlertState::firing && all_match(inhibits_[r].source, source.labels)) out[r].push_back(&source);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Engine::inhibited_by(const Instance& target, const InhibitSources& sources) const {
+  std::vector<std::string> out;
+  for (std::size_t r = 0; r < inhibits_.size(); ++r) {
+    const auto& rule = inhibits_[r];
+    if (!all_match(rule.target, target.labels)) continue;
+    for (const Instance* source : sources[r]) {
+      if (source->fingerprint == target.fingerprint) continue;
       bool equal = std::all_of(rule.equal.begin(), rule.equal.end(),
-                               [&](const std::string& n) { return source.labels.get(n) == target.labels.get(n); });
-      if (equal && std::find(out.begin(), out.end(), fp) == out.end()) out.push_back(fp);
+                               [&](const std::string& n) { return source->labels.get(n) == target.labels.get(n); });
+      if (equal && std::find(out.begin(), out.end(), source->fingerprint) == out.end()) out.push_back(source->fingerprint);
     }
   }
   return out;
@@ -447,6 +457,7 @@ void Engine::evaluate(Timestamp now) {
     }
   }
 
+  const InhibitSources sources = inhibit_sources();
   for (auto& [fp, i] : state_.instances) {
     if (i.state != AlertState::firing) continue;
     Plan plan = plan_for(i);
@@ -474,7 +485,7 @@ void Engine::evaluate(Timestamp now) {
         emit({&i, "refreshed", i.notified_step, {r}, true}, now);
       }
     }
-    if (acked || due < 0 || !silenced_by(i.labels, now).empty() || !inhibited_by(i).empty() ||
+    if (acked || due < 0 || !silenced_by(i.labels, now).empty() || !inhibited_by(i, sources).empty() ||
         !muted_by(plan, now).empty()) {
       continue;
     }
@@ -652,7 +663,7 @@ bool Engine::due_now(Timestamp now) const {
   return next != 0 && next <= now;
 }
 
-AlertView Engine::make_view(const Instance& i, Timestamp now) const {
+AlertView Engine::make_view(const Instance& i, Timestamp now, const InhibitSources& sources) const {
   Plan plan = plan_for(i);
   AlertView v;
   v.id = i.fingerprint;
@@ -678,7 +689,7 @@ AlertView Engine::make_view(const Instance& i, Timestamp now) const {
   v.notified.assign(i.receivers.begin(), i.receivers.end());
   if (const AckRecord* a = ack_for(i); a != nullptr && (a->ack.expires_at == 0 || now < a->ack.expires_at)) v.ack = a->ack;
   v.silenced_by = silenced_by(i.labels, now);
-  v.inhibited_by = inhibited_by(i);
+  v.inhibited_by = inhibited_by(i, sources);
   v.muted_by = muted_by(plan, now);
   v.state_changes = state_changes(i.fingerprint, now);
   v.flapping = flapping(i.fingerprint, now);
@@ -687,7 +698,8 @@ AlertView Engine::make_view(const Instance& i, Timestamp now) const {
 
 std::vector<AlertView> Engine::views(Timestamp now) const {
   std::vector<AlertView> out;
-  for (const auto& [fp, i] : state_.instances) out.push_back(make_view(i, now));
+  const InhibitSources sources = inhibit_sources();
+  for (const auto& [fp, i] : state_.instances) out.push_back(make_view(i, now, sources));
   std::stable_sort(out.begin(), out.end(), [&](const AlertView& a, const AlertView& b) {
     int ra = config::severity_rank(config_.severities, a.severity);
     int rb = config::severity_rank(config_.severities, b.severity);
@@ -701,7 +713,7 @@ std::vector<AlertView> Engine::views(Timestamp now) const {
 std::optional<AlertView> Engine::view(const std::string& id, Timestamp now) const {
   auto it = state_.instances.find(id);
   if (it == state_.instances.end()) return std::nullopt;
-  return make_view(it->second, now);
+  return make_view(it->second, now, inhibit_sources());
 }
 
 std::variant<AlertView, std::string> Engine::acknowledge(const std::string& id, const Dispatcher::AckRequest& request,
@@ -727,7 +739,7 @@ std::variant<AlertView, std::string> Engine::acknowledge(const std::string& id, 
   dirty_ = true;
   log_->info("alert {} {} acknowledged by {}{}", id, i.labels.to_string(), request.by,
              request.comment.empty() ? "" : ": " + request.comment);
-  return make_view(i, now);
+  return make_view(i, now, inhibit_sources());
 }
 
 std::variant<AlertView, std::string> Engine::unacknowledge(const std::string& id, Timestamp now) {
@@ -743,7 +755,7 @@ std::variant<AlertView, std::string> Engine::unacknowledge(const std::string& id
   }
   state_.acks.erase(ack);
   dirty_ = true;
-  return make_view(it->second, now);
+  return make_view(it->second, now, inhibit_sources());
 }
 
 std::variant<Silence, std::string> Engine::create_silence(Silence s, Timestamp now) {

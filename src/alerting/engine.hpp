@@ -106,7 +106,11 @@ class Engine {
   bool covered_by_ack(const Instance& i, Timestamp now) const;
   const AckRecord* ack_for(const Instance& i) const;
   std::vector<std::string> silenced_by(const Labels& labels, Timestamp now) const;
-  std::vector<std::string> inhibited_by(const Instance& i) const;
+  // Per inhibit rule, the firing alerts matching its source side: computed once per round, so that
+  // checking every target costs the sources, not every alert.
+  using InhibitSources = std::vector<std::vector<const Instance*>>;
+  InhibitSources inhibit_sources() const;
+  std::vector<std::string> inhibited_by(const Instance& i, const InhibitSources& sources) const;
   std::string muted_by(const Plan& plan, Timestamp now) const;
   int rank(const Instance& i) const;
   int state_changes(const std::string& fingerprint, Timestamp now) const;
@@ -123,7 +127,7 @@ class Engine {
                Timestamp now);
   void maintain_outbox(Timestamp now);
   void drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const std::string& result);
-  AlertView make_view(const Instance& i, Timestamp now) const;
+  AlertView make_view(const Instance& i, Timestamp now, const InhibitSources& sources) const;
   bool is_receiver(const std::string& name, config::ReceiverType type) const;
   const config::ReceiverConfig* receiver(const std::string& name) const;
 
