@@ -1,9 +1,9 @@
 #include "collectors/postgres/session.hpp"
 
+#include <libpq-fe.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <pqxx/pqxx>
 #include <thread>
 
 namespace tocsin::collectors::postgres {
@@ -31,6 +31,11 @@ std::string one_line(std::string text) {
 
 std::string milliseconds(Duration d) { return std::to_string(std::max<std::int64_t>(1, d.count())); }
 
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
 }  // namespace
 
 std::string_view to_string(QueryFailure failure) {
@@ -47,51 +52,66 @@ std::string_view to_string(QueryFailure failure) {
   return "error";
 }
 
-// Server notices (a WARNING from a custom query, say) would go to stderr by libpqxx's default; they
-// go to the debug log instead.
+// The libpq connection and what a cancel request needs, which outlives the session when a request
+// is in flight (PQcancel works on the PGcancel alone and is thread-safe).
 class Session::Connection {
  public:
-  Connection(const std::string& conninfo, std::shared_ptr<spdlog::logger> log, const std::string& describe)
-      : connection(conninfo), notices(connection, std::move(log), describe) {}
+  Connection(const std::string& conninfo, std::shared_ptr<spdlog::logger> log, std::string describe)
+      : conn_(PQconnectdb(conninfo.c_str())), log_(std::move(log)), describe_(std::move(describe)) {
+    if (conn_ == nullptr) throw ConnectError("out of memory");
+    if (PQstatus(conn_) != CONNECTION_OK) throw ConnectError(one_line(PQerrorMessage(conn_)));
+    // Server notices (a WARNING from a custom query, say) would go to stderr: the debug log instead.
+    PQsetNoticeProcessor(conn_, &Connection::notice, this);
+    cancel_ = PQgetCancel(conn_);
+  }
+  ~Connection() {
+    if (cancel_ != nullptr) PQfreeCancel(cancel_);
+    if (conn_ != nullptr) PQfinish(conn_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  class Notices final : public pqxx::errorhandler {
-   public:
-    Notices(pqxx::connection_base& c, std::shared_ptr<spdlog::logger> log, std::string describe)
-        : pqxx::errorhandler(c), log_(std::move(log)), describe_(std::move(describe)) {}
-    bool operator()(const char message[]) noexcept override {
-      try {
-        log_->debug("postgres {}: {}", describe_, one_line(message));
-      } catch (...) {  // a notice must never throw into libpq's callback
-      }
-      return false;
+  PGconn* get() const { return conn_; }
+  PGcancel* cancel_handle() const { return cancel_; }
+
+ private:
+  static void notice(void* self, const char* message) {
+    auto* c = static_cast<Connection*>(self);
+    try {
+      c->log_->debug("postgres {}: {}", c->describe_, one_line(message));
+    } catch (...) {  // never throw into libpq
     }
+  }
 
-   private:
-    std::shared_ptr<spdlog::logger> log_;
-    std::string describe_;
-  };
-
-  pqxx::connection connection;
-  Notices notices;  // declared after the connection: unregistered before it closes
+  PGconn* conn_;
+  PGcancel* cancel_ = nullptr;
+  std::shared_ptr<spdlog::logger> log_;
+  std::string describe_;
 };
 
 Session::Session(const SessionOptions& options, std::shared_ptr<spdlog::logger> log)
     : describe_(options.describe), prepared_statements_(options.prepared_statements), log_(std::move(log)) {
   try {
     connection_ = std::make_shared<Connection>(options.conninfo, log_, describe_);
-    server_version_ = connection_->connection.server_version();
-    backend_pid_ = connection_->connection.backendpid();
-    if (const char* db = connection_->connection.dbname(); db != nullptr) dbname_ = db;
-    // jit=off: JIT compilation costs more than these small catalog queries ever take. An idle
-    // session timeout on the server would close the connection between cycles.
-    std::string setup = "SET statement_timeout = " + milliseconds(options.statement_timeout) +
-                        "; SET lock_timeout = " + milliseconds(options.lock_timeout) + "; SET jit = off";
-    if (server_version_ >= 140000) setup += "; SET idle_session_timeout = 0";
-    pqxx::nontransaction tx(connection_->connection);
-    tx.exec(setup);
+  } catch (const ConnectError&) {
+    throw;
   } catch (const std::exception& e) {
+    throw ConnectError(e.what());
+  }
+  PGconn* conn = connection_->get();
+  server_version_ = PQserverVersion(conn);
+  backend_pid_ = PQbackendPID(conn);
+  if (const char* db = PQdb(conn); db != nullptr) dbname_ = db;
+  // jit=off: JIT compilation costs more than these small catalog queries ever take. An idle
+  // session timeout on the server would close the connection between cycles.
+  std::string setup = "SET statement_timeout = " + milliseconds(options.statement_timeout) +
+                      "; SET lock_timeout = " + milliseconds(options.lock_timeout) + "; SET jit = off";
+  if (server_version_ >= 140000) setup += "; SET idle_session_timeout = 0";
+  QueryResult set = query(setup);
+  if (set.error) {
+    std::lock_guard lock(cancel_mutex_);
     connection_.reset();
-    throw ConnectError(one_line(e.what()));
+    throw ConnectError("setting up the session: " + set.error->message);
   }
 }
 
@@ -106,81 +126,76 @@ QueryResult Session::query(const std::string& sql, std::string_view name) {
     out.error = QueryError{QueryFailure::connection, "connection to " + describe_ + " is closed", ""};
     return out;
   }
+  PGconn* conn = connection_->get();
   cancel_requested_ = false;
-  try {
-    pqxx::result result;
-    {
-      pqxx::nontransaction tx(connection_->connection);
-      if (prepared_statements_ && !name.empty()) {
-        std::string key(name);
-        if (std::find(prepared_.begin(), prepared_.end(), key) == prepared_.end()) {
-          connection_->connection.prepare(key, sql);
-          prepared_.push_back(key);
-        }
-        result = tx.exec_prepared(key);
+  Result result;
+  if (prepared_statements_ && !name.empty()) {
+    std::string key(name);
+    if (std::find(prepared_.begin(), prepared_.end(), key) == prepared_.end()) {
+      Result prepared(PQprepare(conn, key.c_str(), sql.c_str(), 0, nullptr));
+      if (prepared && PQresultStatus(prepared.get()) == PGRES_COMMAND_OK) {
+        prepared_.push_back(key);
       } else {
-        result = tx.exec(sql);
+        result = std::move(prepared);  // reported below like any failed statement
       }
     }
-    const auto columns = static_cast<std::size_t>(result.columns());
-    out.table.columns.reserve(columns);
-    for (std::size_t c = 0; c < columns; ++c) {
-      out.table.columns.emplace_back(result.column_name(static_cast<pqxx::row::size_type>(c)));
-    }
-    out.table.rows.reserve(result.size());
-    for (const auto& row : result) {
+    if (!result) result.reset(PQexecPrepared(conn, key.c_str(), 0, nullptr, nullptr, nullptr, 0));
+  } else {
+    result.reset(PQexec(conn, sql.c_str()));
+  }
+  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+    const int columns = PQnfields(result.get());
+    const int rows = PQntuples(result.get());
+    out.table.columns.reserve(static_cast<std::size_t>(columns));
+    for (int c = 0; c < columns; ++c) out.table.columns.emplace_back(PQfname(result.get(), c));
+    out.table.rows.reserve(static_cast<std::size_t>(rows));
+    for (int r = 0; r < rows; ++r) {
       std::vector<Field> fields;
-      fields.reserve(columns);
-      for (const auto& field : row) {
-        if (field.is_null()) {
+      fields.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        if (PQgetisnull(result.get(), r, c)) {
           fields.emplace_back(std::nullopt);
         } else {
-          fields.emplace_back(std::string(field.c_str(), field.size()));
+          fields.emplace_back(std::string(PQgetvalue(result.get(), r, c),
+                                          static_cast<std::size_t>(PQgetlength(result.get(), r, c))));
         }
       }
       out.table.rows.push_back(std::move(fields));
     }
-  } catch (const pqxx::broken_connection& e) {
-    usable_ = false;
-    out.error = QueryError{QueryFailure::connection, one_line(e.what()), ""};
-  } catch (const pqxx::sql_error& e) {
-    QueryError error{QueryFailure::error, one_line(e.what()), e.sqlstate()};
-    // 57014 is both statement_timeout and a cancel request; which one is known here, whatever the
-    // server's message language.
-    if (error.sqlstate == "57014") {
-      error.kind = cancel_requested_ ? QueryFailure::canceled : QueryFailure::timeout;
-    } else if (error.sqlstate == "55P03") {
-      error.kind = QueryFailure::timeout;  // lock_timeout
-    } else if (error.sqlstate.starts_with("08") || error.sqlstate == "57P01" || error.sqlstate == "57P02" ||
-               error.sqlstate == "57P03") {
-      usable_ = false;  // connection exception, admin shutdown, crash shutdown, cannot connect now
-      error.kind = QueryFailure::connection;
-    }
-    if (!connection_->connection.is_open()) {
-      usable_ = false;
-      error.kind = QueryFailure::connection;
-    }
-    out.error = std::move(error);
-  } catch (const std::exception& e) {
-    out.error = QueryError{QueryFailure::error, one_line(e.what()), ""};
-    if (!connection_->connection.is_open()) {
-      usable_ = false;
-      out.error->kind = QueryFailure::connection;
-    }
+    return out;
   }
+  QueryError error;
+  const char* message = result ? PQresultErrorMessage(result.get()) : nullptr;
+  error.message = one_line(message != nullptr && *message != '\0' ? message : PQerrorMessage(conn));
+  if (error.message.empty()) error.message = "the statement failed without a message";
+  if (const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr) error.sqlstate = state;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    usable_ = false;
+    error.kind = QueryFailure::connection;
+  } else if (error.sqlstate == "57014") {
+    // Both statement_timeout and a cancel request; which one is known here, whatever the server's
+    // message language.
+    error.kind = cancel_requested_ ? QueryFailure::canceled : QueryFailure::timeout;
+  } else if (error.sqlstate == "55P03") {
+    error.kind = QueryFailure::timeout;  // lock_timeout
+  } else if (error.sqlstate.starts_with("08") || error.sqlstate == "57P01" || error.sqlstate == "57P02" ||
+             error.sqlstate == "57P03") {
+    usable_ = false;  // connection exception, admin shutdown, crash shutdown, cannot connect now
+    error.kind = QueryFailure::connection;
+  }
+  out.error = std::move(error);
   return out;
 }
 
 bool Session::cancel() noexcept {
   std::lock_guard lock(cancel_mutex_);
-  if (!connection_ || cancel_in_flight_->exchange(true)) return false;
+  if (!connection_ || connection_->cancel_handle() == nullptr || cancel_in_flight_->exchange(true)) return false;
   cancel_requested_ = true;
   try {
     std::thread([connection = connection_, in_flight = cancel_in_flight_] {
-      try {
-        connection->connection.cancel_query();
-      } catch (...) {  // no server to send it to: abort() is the next step
-      }
+      char error[256];
+      PQcancel(connection->cancel_handle(), error, sizeof error);  // failure: abort() is the next step
       *in_flight = false;
     }).detach();
     return true;
@@ -194,8 +209,8 @@ void Session::abort() noexcept {
   std::lock_guard lock(cancel_mutex_);
   if (!connection_) return;
   cancel_requested_ = true;
-  // The descriptor stays open (libpq closes it): no other thread can be handed the same number.
-  if (const int fd = connection_->connection.sock(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  // The descriptor stays open (PQfinish closes it): no other thread can be handed the same number.
+  if (const int fd = PQsocket(connection_->get()); fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
 
 }  // namespace tocsin::collectors::postgres

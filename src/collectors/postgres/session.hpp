@@ -1,8 +1,14 @@
 #pragma once
-// The adapter between the collector and libpqxx: one connection to one database, queries returning
-// their rows as text, and cancellation from another thread. No libpqxx exception leaves this file;
-// failures come back as values (QueryError) or as ConnectError, whose messages name the server and
-// never hold the password.
+// The adapter between the collector and libpq: one connection to one database, queries returning
+// their rows as text, and cancellation from another thread. No failure leaves this file as anything
+// but a value (QueryError) or a ConnectError, whose messages name the server and never hold the
+// password.
+//
+// libpq rather than libpqxx 6.4 (Debian 12's): when a connection breaks during a statement, libpqxx
+// 6.4 asks the dead connection for its client encoding before taking ownership of libpq's result,
+// throws "Could not obtain client encoding: not connected." instead of libpq's message, and leaks the
+// result, once per outage (ASan shows it with a ten-line program). The collector meets broken
+// connections by design, so it talks to libpq, which libpqxx wraps anyway.
 
 #include <spdlog/logger.h>
 
