@@ -12,6 +12,7 @@
 //    moment is known exactly; each trial waits for the resolve before the next crossing.
 // Prints the figures docs/performance.md records.
 
+#include <prometheus/registry.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -22,7 +23,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <prometheus/registry.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -42,22 +42,28 @@ using Steady = std::chrono::steady_clock;
 using tocsin::testing::HttpReceiver;
 using tocsin::testing::TempDir;
 
-double ms_since(Steady::time_point t0) { return std::chrono::duration<double, std::milli>(Steady::now() - t0).count(); }
+double ms_since(Steady::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
+}
 
 struct Stats {
   double min, median, p95, max;
 };
 Stats stats(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))]; };
+  auto at = [&](double q) {
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  };
   return {v.front(), at(0.5), at(0.95), v.back()};
 }
 void print(const char* what, const Stats& s, const char* unit = "ms") {
-  std::printf("%-58s min %8.2f  median %8.2f  p95 %8.2f  max %8.2f %s\n", what, s.min, s.median, s.p95, s.max, unit);
+  std::printf("%-58s min %8.2f  median %8.2f  p95 %8.2f  max %8.2f %s\n", what, s.min, s.median, s.p95, s.max,
+              unit);
 }
 
 tocsin::config::AlertingConfig alerting_config(const std::string& yaml) {
-  auto result = tocsin::config::parse_config(yaml, "bench.yaml", [](const std::string&) { return std::nullopt; });
+  auto result =
+      tocsin::config::parse_config(yaml, "bench.yaml", [](const std::string&) { return std::nullopt; });
   if (auto* d = std::get_if<tocsin::config::Diagnostics>(&result)) {
     std::fprintf(stderr, "%s", d->to_string().c_str());
     std::exit(2);
@@ -67,7 +73,8 @@ tocsin::config::AlertingConfig alerting_config(const std::string& yaml) {
 
 tocsin::alerting::Alert firing(const std::string& name, int i) {
   tocsin::alerting::Alert a;
-  a.labels = tocsin::Labels{{"alertname", name}, {"severity", "critical"}, {"instance", "host-" + std::to_string(i)}};
+  a.labels = tocsin::Labels{
+      {"alertname", name}, {"severity", "critical"}, {"instance", "host-" + std::to_string(i)}};
   a.annotations = tocsin::Labels{{"summary", "benchmark alert"}};
   a.state = tocsin::alerting::AlertState::firing;
   a.fired_at = a.active_at = tocsin::SystemClock().now_ms();
@@ -111,30 +118,33 @@ void dispatcher_benchmarks(int trials) {
     std::exit(1);
   }
   double fan = ms_since(t0);
-  std::printf("%-58s %8.0f ms (%.0f notifications/s)\n", "1,000 alerts in 1,000 groups -> webhook has all", fan,
-              1000.0 / (fan / 1000.0));
+  std::printf("%-58s %8.0f ms (%.0f notifications/s)\n", "1,000 alerts in 1,000 groups -> webhook has all",
+              fan, 1000.0 / (fan / 1000.0));
 
   for (int held : {1000, 10000}) {
     std::vector<tocsin::alerting::Alert> bulk;
     for (int i = 0; i < held; ++i) bulk.push_back(firing("Held", i));
     // Logged rather than posted, so the outbox empties quickly; the state still holds every alert.
     prometheus::Registry own_registry;  // metric families register once per registry
-    tocsin::alerting::Dispatcher quiet(alerting_config("routes:\n  - { notify: [log] }\n"),
-                                       {(dir.path() / ("held" + std::to_string(held))).string(), "http://bench", 1000ms},
-                                       clock, own_registry, log);
+    tocsin::alerting::Dispatcher quiet(
+        alerting_config("routes:\n  - { notify: [log] }\n"),
+        {(dir.path() / ("held" + std::to_string(held))).string(), "http://bench", 1000ms}, clock,
+        own_registry, log);
     quiet.start();
     quiet.send("bench;held", bulk, clock.now_ms());
     quiet.flush(120s);
     std::vector<double> writes;
     for (int i = 0; i < trials; ++i) {
       auto ack_t0 = Steady::now();
-      auto r = quiet.acknowledge(tocsin::alerting::fingerprint(bulk[static_cast<std::size_t>(i)].labels), {"bench", "", {}});
+      auto r = quiet.acknowledge(tocsin::alerting::fingerprint(bulk[static_cast<std::size_t>(i)].labels),
+                                 {"bench", "", {}});
       writes.push_back(ms_since(ack_t0));
       if (!std::holds_alternative<tocsin::alerting::AlertView>(r)) std::exit(1);
     }
     auto size = std::filesystem::file_size(dir.path() / ("held" + std::to_string(held)) / "alerting.json");
     char label[100];
-    std::snprintf(label, sizeof label, "ack (durable state write) with %d alerts, %.1f MB state", held, static_cast<double>(size) / 1e6);
+    std::snprintf(label, sizeof label, "ack (durable state write) with %d alerts, %.1f MB state", held,
+                  static_cast<double>(size) / 1e6);
     print(label, stats(writes));
     quiet.stop();
   }
@@ -161,17 +171,20 @@ void end_to_end(int trials) {
         labels: { severity: critical }
         annotations: { summary: "{{ $value }} keys" }
 )");
-  dir.write("tocsin.yaml", "listen: 127.0.0.1:" + std::to_string(port) + "\nstate_dir: " + (dir.path() / "state").string() +
-                               "\ninterval: 1s\nrule_files: [rules.yaml]\n" +
-                               "collectors:\n  redis:\n    - { name: bench, address: \"" + redis.address() + "\" }\n" +
-                               "receivers:\n  hook: { type: webhook, url: \"" + hook.url("/hook") + "\" }\n" +
-                               "routes:\n  - { notify: [hook] }\n" +
-                               // Every trial fires and resolves: flapping damping would hold the resolves back.
-                               "alerting:\n  flapping: { enabled: false }\n");
+  dir.write("tocsin.yaml",
+            "listen: 127.0.0.1:" + std::to_string(port) + "\nstate_dir: " + (dir.path() / "state").string() +
+                "\ninterval: 1s\nrule_files: [rules.yaml]\n" +
+                "collectors:\n  redis:\n    - { name: bench, address: \"" + redis.address() + "\" }\n" +
+                "receivers:\n  hook: { type: webhook, url: \"" + hook.url("/hook") + "\" }\n" +
+                "routes:\n  - { notify: [hook] }\n" +
+                // Every trial fires and resolves: flapping damping would hold the resolves back.
+                "alerting:\n  flapping: { enabled: false }\n");
   tocsin::testing::ProcessOptions options;
   options.stderr_file = dir.path() / "tocsin.log";
-  tocsin::testing::Process daemon({TOCSIN_EXECUTABLE, "run", "--config", (dir.path() / "tocsin.yaml").string()}, options);
-  if (!tocsin::testing::wait_until([&] { return tocsin::testing::http_get(port, "/-/ready").status == 200; }, 20s)) {
+  tocsin::testing::Process daemon(
+      {TOCSIN_EXECUTABLE, "run", "--config", (dir.path() / "tocsin.yaml").string()}, options);
+  if (!tocsin::testing::wait_until([&] { return tocsin::testing::http_get(port, "/-/ready").status == 200; },
+                                   20s)) {
     throw std::runtime_error("tocsin did not start; see " + (dir.path() / "tocsin.log").string());
   }
   auto last_status = [&] {

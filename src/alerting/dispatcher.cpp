@@ -38,17 +38,18 @@ class Dispatcher::Impl {
     DeliveryOutcome outcome;
   };
 
-  Impl(config::AlertingConfig config, DispatcherOptions options, const Clock& clock, prometheus::Registry& registry,
-       std::shared_ptr<spdlog::logger> log)
+  Impl(config::AlertingConfig config, DispatcherOptions options, const Clock& clock,
+       prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log)
       : clock_(clock),
         log_(std::move(log)),
         options_(std::move(options)),
-        notifications_(prometheus::BuildCounter()
-                           .Name("tocsin_notifications_total")
-                           .Help("Notification delivery attempts by receiver and result: success, failure (will "
-                                 "be retried), rejected (a permanent error), expired, dropped (outbox full or "
-                                 "receiver removed).")
-                           .Register(registry)),
+        notifications_(
+            prometheus::BuildCounter()
+                .Name("tocsin_notifications_total")
+                .Help("Notification delivery attempts by receiver and result: success, failure (will "
+                      "be retried), rejected (a permanent error), expired, dropped (outbox full or "
+                      "receiver removed).")
+                .Register(registry)),
         queue_length_(prometheus::BuildGauge()
                           .Name("tocsin_notification_queue_length")
                           .Help("Notifications in the outbox waiting for delivery or a retry.")
@@ -59,10 +60,12 @@ class Dispatcher::Impl {
                             .Help("The most notifications the outbox holds before dropping the oldest.")
                             .Register(registry)
                             .Add({})),
-        latency_(prometheus::BuildHistogram()
-                     .Name("tocsin_notification_latency_seconds")
-                     .Help("From when a notification was queued to when its receiver accepted it, retries included.")
-                     .Register(registry)),
+        latency_(
+            prometheus::BuildHistogram()
+                .Name("tocsin_notification_latency_seconds")
+                .Help(
+                    "From when a notification was queued to when its receiver accepted it, retries included.")
+                .Register(registry)),
         state_write_failures_(prometheus::BuildCounter()
                                   .Name("tocsin_alerting_state_write_failures_total")
                                   .Help("Failed writes of the alert state and outbox to state_dir.")
@@ -89,9 +92,9 @@ class Dispatcher::Impl {
       receivers_[name] = detail::make_receiver(rc, ctx);
       for (const auto& result : kResults) notifications_.Add({{"receiver", name}, {"result", result}});
       if (!latencies_.contains(name)) {
-        latencies_[name] = &latency_.Add({{"receiver", name}},
-                                         prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5,
-                                                                                 10, 30, 60, 300, 1800, 3600});
+        latencies_[name] = &latency_.Add(
+            {{"receiver", name}}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5,
+                                                                          10, 30, 60, 300, 1800, 3600});
       }
     }
     queue_capacity_.Set(static_cast<double>(c.outbox.max_entries));
@@ -105,15 +108,15 @@ class Dispatcher::Impl {
     ss << in.rdbuf();
     try {
       detail::State state = detail::state_from_json(nlohmann::json::parse(ss.str()));
-      log_->info("alert state restored from {}: {} alert(s), {} silence(s), {} queued notification(s)", state_path_,
-                 state.instances.size(), state.silences.size(), state.outbox.size());
+      log_->info("alert state restored from {}: {} alert(s), {} silence(s), {} queued notification(s)",
+                 state_path_, state.instances.size(), state.silences.size(), state.outbox.size());
       engine_.restore(std::move(state), clock_.now_ms());
     } catch (const std::exception& e) {
       std::string aside = state_path_ + ".corrupt-" + std::to_string(clock_.now_ms());
       std::error_code ec;
       std::filesystem::rename(state_path_, aside, ec);
-      log_->error("cannot read the alert state {} ({}); moved it to {} and starting without it", state_path_, e.what(),
-                  aside);
+      log_->error("cannot read the alert state {} ({}); moved it to {} and starting without it", state_path_,
+                  e.what(), aside);
     }
     queue_length_.Set(static_cast<double>(engine_.state().outbox.size()));
   }
@@ -133,7 +136,8 @@ class Dispatcher::Impl {
       persist_failing_ = false;
     } catch (const std::exception& e) {
       state_write_failures_.Increment();
-      if (!persist_failing_) log_->error("{}; alert state and outbox are not durable until this is fixed", e.what());
+      if (!persist_failing_)
+        log_->error("{}; alert state and outbox are not durable until this is fixed", e.what());
       persist_failing_ = true;
     }
   }
@@ -256,7 +260,8 @@ class Dispatcher::Impl {
       std::uint64_t generation = ++requested_;
       wake_ = true;
       cv_.notify_all();
-      if (!idle_cv_.wait_until(q, deadline, [&] { return stopping_ || completed_ >= generation; })) return false;
+      if (!idle_cv_.wait_until(q, deadline, [&] { return stopping_ || completed_ >= generation; }))
+        return false;
       if (idle_) return true;
       // Deliveries are in flight: wait for the pass their results trigger.
       std::uint64_t passes = passes_;
@@ -346,7 +351,8 @@ std::optional<AlertView> Dispatcher::alert(const std::string& id) const {
   return impl_->engine_.view(id, impl_->clock_.now_ms());
 }
 
-std::variant<AlertView, std::string> Dispatcher::acknowledge(const std::string& id, const AckRequest& request) {
+std::variant<AlertView, std::string> Dispatcher::acknowledge(const std::string& id,
+                                                             const AckRequest& request) {
   std::variant<AlertView, std::string> result;
   {
     std::lock_guard lock(impl_->mutex_);
@@ -397,7 +403,8 @@ std::optional<std::string> Dispatcher::expire_silence(const std::string& id) {
 
 OutboxStatus Dispatcher::outbox() const {
   std::lock_guard lock(impl_->mutex_);
-  return {impl_->engine_.state().outbox.size(), impl_->engine_.in_flight(), impl_->engine_.config().outbox.max_entries};
+  return {impl_->engine_.state().outbox.size(), impl_->engine_.in_flight(),
+          impl_->engine_.config().outbox.max_entries};
 }
 
 std::string Dispatcher::api_token() const {

@@ -30,11 +30,16 @@ std::vector<store::Matcher> compile_matchers(const std::vector<config::LabelMatc
 
 }  // namespace
 
-std::string problem_key(const Labels& labels) { return hex16(LabelsBuilder(labels).del("severity").build().hash()); }
+std::string problem_key(const Labels& labels) {
+  return hex16(LabelsBuilder(labels).del("severity").build().hash());
+}
 
 Engine::Engine(config::AlertingConfig config, std::string external_url, std::shared_ptr<spdlog::logger> log,
                Counter count)
-    : config_(std::move(config)), external_url_(std::move(external_url)), log_(std::move(log)), count_(std::move(count)) {
+    : config_(std::move(config)),
+      external_url_(std::move(external_url)),
+      log_(std::move(log)),
+      count_(std::move(count)) {
   compile();
 }
 
@@ -72,7 +77,9 @@ bool Engine::is_receiver(const std::string& name, config::ReceiverType type) con
   return r != nullptr && r->type == type;
 }
 
-int Engine::rank(const Instance& i) const { return config::severity_rank(config_.severities, i.labels.get("severity")); }
+int Engine::rank(const Instance& i) const {
+  return config::severity_rank(config_.severities, i.labels.get("severity"));
+}
 
 Plan Engine::plan_for(const Instance& i) const {
   Plan plan;
@@ -144,7 +151,8 @@ Engine::InhibitSources Engine::inhibit_sources() const {
   InhibitSources out(inhibits_.size());
   for (std::size_t r = 0; r < inhibits_.size(); ++r) {
     for (const auto& [fp, source] : state_.instances) {
-      if (source.state == AlertState::firing && all_match(inhibits_[r].source, source.labels)) out[r].push_back(&source);
+      if (source.state == AlertState::firing && all_match(inhibits_[r].source, source.labels))
+        out[r].push_back(&source);
     }
   }
   return out;
@@ -157,9 +165,11 @@ std::vector<std::string> Engine::inhibited_by(const Instance& target, const Inhi
     if (!all_match(rule.target, target.labels)) continue;
     for (const Instance* source : sources[r]) {
       if (source->fingerprint == target.fingerprint) continue;
-      bool equal = std::all_of(rule.equal.begin(), rule.equal.end(),
-                               [&](const std::string& n) { return source->labels.get(n) == target.labels.get(n); });
-      if (equal && std::find(out.begin(), out.end(), source->fingerprint) == out.end()) out.push_back(source->fingerprint);
+      bool equal = std::all_of(rule.equal.begin(), rule.equal.end(), [&](const std::string& n) {
+        return source->labels.get(n) == target.labels.get(n);
+      });
+      if (equal && std::find(out.begin(), out.end(), source->fingerprint) == out.end())
+        out.push_back(source->fingerprint);
     }
   }
   return out;
@@ -171,10 +181,11 @@ std::string Engine::muted_by(const Plan& plan, Timestamp now) const {
     if (it != config_.time_intervals.end() && interval_contains(it->second, now)) return name;
   }
   if (!plan.active_time_intervals.empty()) {
-    bool active = std::any_of(plan.active_time_intervals.begin(), plan.active_time_intervals.end(), [&](const auto& name) {
-      auto it = config_.time_intervals.find(name);
-      return it != config_.time_intervals.end() && interval_contains(it->second, now);
-    });
+    bool active = std::any_of(
+        plan.active_time_intervals.begin(), plan.active_time_intervals.end(), [&](const auto& name) {
+          auto it = config_.time_intervals.find(name);
+          return it != config_.time_intervals.end() && interval_contains(it->second, now);
+        });
     if (!active) return "outside " + plan.active_time_intervals.front();
   }
   return "";
@@ -184,7 +195,8 @@ int Engine::state_changes(const std::string& fingerprint, Timestamp now) const {
   auto it = state_.transitions.find(fingerprint);
   if (it == state_.transitions.end()) return 0;
   Timestamp since = now - config_.flapping.window.count();
-  return static_cast<int>(std::count_if(it->second.begin(), it->second.end(), [&](Timestamp t) { return t > since; }));
+  return static_cast<int>(
+      std::count_if(it->second.begin(), it->second.end(), [&](Timestamp t) { return t > since; }));
 }
 
 bool Engine::flapping(const std::string& fingerprint, Timestamp now) const {
@@ -195,7 +207,8 @@ void Engine::record_transition(const std::string& fingerprint, Timestamp now) {
   auto& times = state_.transitions[fingerprint];
   times.push_back(now);
   Timestamp since = now - config_.flapping.window.count();
-  times.erase(times.begin(), std::find_if(times.begin(), times.end(), [&](Timestamp t) { return t > since; }));
+  times.erase(times.begin(),
+              std::find_if(times.begin(), times.end(), [&](Timestamp t) { return t > since; }));
 }
 
 void Engine::start_episode(Instance& i, const Alert& a, Timestamp now) {
@@ -273,11 +286,13 @@ void Engine::ingest(const std::string& rule_group, const std::vector<Alert>& ale
   }
   std::vector<std::string> gone;
   for (auto& [fp, i] : state_.instances) {
-    if (i.rule_group == rule_group && !reported.contains(fp) && i.state != AlertState::resolved) gone.push_back(fp);
+    if (i.rule_group == rule_group && !reported.contains(fp) && i.state != AlertState::resolved)
+      gone.push_back(fp);
   }
   for (const auto& fp : gone) {
     Instance& i = state_.instances.at(fp);
-    if (i.state == AlertState::firing && firing_problems.contains(i.rule_name + "\n" + problem_key(i.labels))) {
+    if (i.state == AlertState::firing &&
+        firing_problems.contains(i.rule_name + "\n" + problem_key(i.labels))) {
       i.resolved_at = now;
       finish_resolve(fp, now, "tier_changed");
     } else {
@@ -358,8 +373,8 @@ void Engine::emit(const Event& e, Timestamp now) {
   }
 }
 
-void Engine::enqueue(const std::string& receiver_name, const Plan& plan, const Instance& i, NotifiedAlert alert,
-                     bool resend, Timestamp now) {
+void Engine::enqueue(const std::string& receiver_name, const Plan& plan, const Instance& i,
+                     NotifiedAlert alert, bool resend, Timestamp now) {
   LabelsBuilder group(i.labels);
   std::vector<std::string> names = plan.group_by;
   std::sort(names.begin(), names.end());
@@ -373,10 +388,12 @@ void Engine::enqueue(const std::string& receiver_name, const Plan& plan, const I
   for (auto it = state_.outbox.rbegin(); it != state_.outbox.rend(); ++it) {
     OutboxEntry& e = it->second;
     if (e.order_key() != order_key) continue;
-    bool open = e.attempts == 0 && !in_flight_.contains(e.id) && (e.next_attempt_at > now || e.created_at == now);
+    bool open =
+        e.attempts == 0 && !in_flight_.contains(e.id) && (e.next_attempt_at > now || e.created_at == now);
     if (!open || e.resend != resend) break;
     auto& alerts = e.notification.alerts;
-    auto same = std::find_if(alerts.begin(), alerts.end(), [&](const NotifiedAlert& a) { return a.fingerprint == alert.fingerprint; });
+    auto same = std::find_if(alerts.begin(), alerts.end(),
+                             [&](const NotifiedAlert& a) { return a.fingerprint == alert.fingerprint; });
     if (same != alerts.end()) {
       if (!resend) break;
       *same = std::move(alert);  // a newer refresh of the same alert replaces the queued one
@@ -406,17 +423,19 @@ void Engine::evaluate(Timestamp now) {
   // Alerts no rule group has reported for resolve_timeout (their group was removed) are gone.
   std::vector<std::string> stale;
   for (auto& [fp, i] : state_.instances) {
-    if (i.state != AlertState::resolved && now - i.last_seen > config_.resolve_timeout.count()) stale.push_back(fp);
+    if (i.state != AlertState::resolved && now - i.last_seen > config_.resolve_timeout.count())
+      stale.push_back(fp);
   }
   for (const auto& fp : stale) {
-    log_->info("alert {} {} was not reported for {}; resolving it", fp, state_.instances.at(fp).labels.to_string(),
-               format_duration(config_.resolve_timeout));
+    log_->info("alert {} {} was not reported for {}; resolving it", fp,
+               state_.instances.at(fp).labels.to_string(), format_duration(config_.resolve_timeout));
     resolve(state_.instances.at(fp), now, now);
   }
   // Flapping alerts that stayed resolved long enough: their resolve goes out now.
   std::vector<std::string> settled;
   for (auto& [fp, i] : state_.instances) {
-    if (i.state == AlertState::resolved && i.resolved_at + config_.flapping.settle.count() <= now) settled.push_back(fp);
+    if (i.state == AlertState::resolved && i.resolved_at + config_.flapping.settle.count() <= now)
+      settled.push_back(fp);
   }
   for (const auto& fp : settled) finish_resolve(fp, now);
 
@@ -433,7 +452,8 @@ void Engine::evaluate(Timestamp now) {
       }
     }
     if (expired || !any) {
-      if (expired) log_->info("acknowledgement of {} by {} expired", it->second.fingerprint, it->second.ack.by);
+      if (expired)
+        log_->info("acknowledgement of {} by {} expired", it->second.fingerprint, it->second.ack.by);
       it = state_.acks.erase(it);
       dirty_ = true;
     } else {
@@ -461,7 +481,8 @@ void Engine::evaluate(Timestamp now) {
   for (auto& [fp, i] : state_.instances) {
     if (i.state != AlertState::firing) continue;
     Plan plan = plan_for(i);
-    if (!i.escalation.empty() && plan.policy != i.escalation && warned_policies_.insert(i.escalation).second) {
+    if (!i.escalation.empty() && plan.policy != i.escalation &&
+        warned_policies_.insert(i.escalation).second) {
       log_->warn("alert {} names escalation policy \"{}\", which is not configured; its route decides",
                  i.labels.to_string(), i.escalation);
     }
@@ -480,7 +501,8 @@ void Engine::evaluate(Timestamp now) {
     // Alertmanager owns its own silencing and expects a firing alert to be re-sent before its endsAt.
     for (auto& [r, at] : i.resent_at) {
       const auto* rc = receiver(r);
-      if (rc != nullptr && rc->type == config::ReceiverType::alertmanager && now >= at + rc->resend_interval.count()) {
+      if (rc != nullptr && rc->type == config::ReceiverType::alertmanager &&
+          now >= at + rc->resend_interval.count()) {
         at = now;
         emit({&i, "refreshed", i.notified_step, {r}, true}, now);
       }
@@ -593,8 +615,8 @@ void Engine::maintain_outbox(Timestamp now) {
     auto it = std::find_if(state_.outbox.begin(), state_.outbox.end(),
                            [&](const auto& kv) { return !in_flight_.contains(kv.first); });
     if (it == state_.outbox.end()) break;
-    log_->error("outbox full ({} entries): dropping the oldest notification, to {}", config_.outbox.max_entries,
-                it->second.receiver);
+    log_->error("outbox full ({} entries): dropping the oldest notification, to {}",
+                config_.outbox.max_entries, it->second.receiver);
     drop_entry(it, "dropped");
   }
 }
@@ -642,7 +664,8 @@ void Engine::failed(std::uint64_t id, Timestamp now, const std::string& error, b
   Timestamp delay = base;
   for (int k = 1; k < e.attempts && delay < cap; ++k) delay *= 2;
   delay = std::min(delay, cap);
-  Timestamp jitter = delay / 2 > 0 ? static_cast<Timestamp>(random_() % static_cast<std::uint64_t>(delay / 2 + 1)) : 0;
+  Timestamp jitter =
+      delay / 2 > 0 ? static_cast<Timestamp>(random_() % static_cast<std::uint64_t>(delay / 2 + 1)) : 0;
   e.next_attempt_at = now + delay / 2 + jitter;
   log_->warn("notification to {} failed (attempt {}), retrying in {}: {}", e.receiver, e.attempts,
              format_duration(Duration(e.next_attempt_at - now)), error);
@@ -687,7 +710,8 @@ AlertView Engine::make_view(const Instance& i, Timestamp now, const InhibitSourc
     if (step + 1 < v.steps) v.next_step_at = i.fired_at + plan.steps[step + 1].after.count();
   }
   v.notified.assign(i.receivers.begin(), i.receivers.end());
-  if (const AckRecord* a = ack_for(i); a != nullptr && (a->ack.expires_at == 0 || now < a->ack.expires_at)) v.ack = a->ack;
+  if (const AckRecord* a = ack_for(i); a != nullptr && (a->ack.expires_at == 0 || now < a->ack.expires_at))
+    v.ack = a->ack;
   v.silenced_by = silenced_by(i.labels, now);
   v.inhibited_by = inhibited_by(i, sources);
   v.muted_by = muted_by(plan, now);
@@ -704,7 +728,8 @@ std::vector<AlertView> Engine::views(Timestamp now) const {
     int ra = config::severity_rank(config_.severities, a.severity);
     int rb = config::severity_rank(config_.severities, b.severity);
     if (ra != rb) return ra > rb;
-    if ((a.state == AlertState::firing) != (b.state == AlertState::firing)) return a.state == AlertState::firing;
+    if ((a.state == AlertState::firing) != (b.state == AlertState::firing))
+      return a.state == AlertState::firing;
     return a.fired_at != b.fired_at ? a.fired_at < b.fired_at : a.active_at < b.active_at;
   });
   return out;
@@ -716,16 +741,19 @@ std::optional<AlertView> Engine::view(const std::string& id, Timestamp now) cons
   return make_view(it->second, now, inhibit_sources());
 }
 
-std::variant<AlertView, std::string> Engine::acknowledge(const std::string& id, const Dispatcher::AckRequest& request,
+std::variant<AlertView, std::string> Engine::acknowledge(const std::string& id,
+                                                         const Dispatcher::AckRequest& request,
                                                          Timestamp now) {
   auto it = state_.instances.find(id);
   if (it == state_.instances.end()) return "no alert with id " + id;
   Instance& i = it->second;
-  if (i.state != AlertState::firing) return "alert " + id + " is " + std::string(to_string(i.state)) + ", not firing";
+  if (i.state != AlertState::firing)
+    return "alert " + id + " is " + std::string(to_string(i.state)) + ", not firing";
   if (request.by.empty()) return "say who acknowledges (by)";
   if (request.expires_at && *request.expires_at <= now) return "the expiry is in the past";
   AckRecord record;
-  record.ack = {request.by, request.comment, now, request.expires_at.value_or(0), std::string(i.labels.get("severity"))};
+  record.ack = {request.by, request.comment, now, request.expires_at.value_or(0),
+                std::string(i.labels.get("severity"))};
   record.rank = rank(i);
   record.fingerprint = id;
   std::string key = problem_key(i.labels);
@@ -746,9 +774,11 @@ std::variant<AlertView, std::string> Engine::unacknowledge(const std::string& id
   auto it = state_.instances.find(id);
   if (it == state_.instances.end()) return "no alert with id " + id;
   auto ack = state_.acks.find(problem_key(it->second.labels));
-  if (ack == state_.acks.end() || rank(it->second) > ack->second.rank) return "alert " + id + " is not acknowledged";
+  if (ack == state_.acks.end() || rank(it->second) > ack->second.rank)
+    return "alert " + id + " is not acknowledged";
   for (auto& [fp, other] : state_.instances) {
-    if (problem_key(other.labels) == ack->first && rank(other) <= ack->second.rank && other.state == AlertState::firing) {
+    if (problem_key(other.labels) == ack->first && rank(other) <= ack->second.rank &&
+        other.state == AlertState::firing) {
       other.rearm = true;
       other.ack_notified = false;
     }
@@ -766,7 +796,8 @@ std::variant<Silence, std::string> Engine::create_silence(Silence s, Timestamp n
   } catch (const std::invalid_argument& e) {
     return std::string(e.what());
   }
-  if (std::all_of(compiled.begin(), compiled.end(), [](const store::Matcher& m) { return m.matches_empty(); })) {
+  if (std::all_of(compiled.begin(), compiled.end(),
+                  [](const store::Matcher& m) { return m.matches_empty(); })) {
     return std::string("a silence must have at least one matcher that does not match the empty string");
   }
   if (s.created_by.empty()) return std::string("say who creates the silence (createdBy)");
@@ -785,8 +816,8 @@ std::variant<Silence, std::string> Engine::create_silence(Silence s, Timestamp n
   dirty_ = true;
   std::string matchers;
   for (const auto& m : s.matchers) matchers += (matchers.empty() ? "" : ", ") + config::to_string(m);
-  log_->info("silence {} created by {} until {}: {{{}}} {}", s.id, s.created_by, format_rfc3339(s.ends_at), matchers,
-             s.comment);
+  log_->info("silence {} created by {} until {}: {{{}}} {}", s.id, s.created_by, format_rfc3339(s.ends_at),
+             matchers, s.comment);
   return s;
 }
 
@@ -806,7 +837,8 @@ std::optional<std::string> Engine::expire_silence(const std::string& id, Timesta
 std::vector<Silence> Engine::silences(Timestamp) const {
   std::vector<Silence> out;
   for (const auto& [id, s] : state_.silences) out.push_back(s);
-  std::sort(out.begin(), out.end(), [](const Silence& a, const Silence& b) { return a.updated_at > b.updated_at; });
+  std::sort(out.begin(), out.end(),
+            [](const Silence& a, const Silence& b) { return a.updated_at > b.updated_at; });
   return out;
 }
 

@@ -36,7 +36,8 @@ class Engine {
   // Called with (receiver, result) for outcomes the engine decides itself: expired, dropped.
   using Counter = std::function<void(const std::string& receiver, const std::string& result)>;
 
-  Engine(config::AlertingConfig config, std::string external_url, std::shared_ptr<spdlog::logger> log, Counter count);
+  Engine(config::AlertingConfig config, std::string external_url, std::shared_ptr<spdlog::logger> log,
+         Counter count);
 
   void reconfigure(config::AlertingConfig config, std::string external_url);
   const config::AlertingConfig& config() const { return config_; }
@@ -63,8 +64,8 @@ class Engine {
 
   std::vector<AlertView> views(Timestamp now) const;
   std::optional<AlertView> view(const std::string& id, Timestamp now) const;
-  std::variant<AlertView, std::string> acknowledge(const std::string& id, const Dispatcher::AckRequest& request,
-                                                   Timestamp now);
+  std::variant<AlertView, std::string> acknowledge(const std::string& id,
+                                                   const Dispatcher::AckRequest& request, Timestamp now);
   std::variant<AlertView, std::string> unacknowledge(const std::string& id, Timestamp now);
   std::variant<Silence, std::string> create_silence(Silence silence, Timestamp now);
   std::optional<std::string> expire_silence(const std::string& id, Timestamp now);
@@ -122,9 +123,10 @@ class Engine {
   void finish_resolve(const std::string& fingerprint, Timestamp now, const std::string& event = "resolved");
   void start_episode(Instance& i, const Alert& a, Timestamp now);
   void emit(const Event& e, Timestamp now);
-  NotifiedAlert notified(const Instance& i, const Plan& plan, const std::string& event, int step, Timestamp now) const;
-  void enqueue(const std::string& receiver, const Plan& plan, const Instance& i, NotifiedAlert alert, bool resend,
-               Timestamp now);
+  NotifiedAlert notified(const Instance& i, const Plan& plan, const std::string& event, int step,
+                         Timestamp now) const;
+  void enqueue(const std::string& receiver, const Plan& plan, const Instance& i, NotifiedAlert alert,
+               bool resend, Timestamp now);
   void maintain_outbox(Timestamp now);
   void drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const std::string& result);
   AlertView make_view(const Instance& i, Timestamp now, const InhibitSources& sources) const;

@@ -68,7 +68,8 @@ std::optional<std::string> parse_url(const std::string& url, ParsedUrl& out) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view target = slash == std::string_view::npos ? "/" : rest.substr(slash);
   if (auto hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
-  if (authority.find('@') != std::string_view::npos) return "user:password@ in URLs is not supported; use headers";
+  if (authority.find('@') != std::string_view::npos)
+    return "user:password@ in URLs is not supported; use headers";
   std::string_view port;
   if (authority.starts_with('[')) {
     std::size_t close = authority.find(']');
@@ -130,7 +131,9 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(config::TlsConfig tls) : impl_(std::make_unique<Impl>()) { impl_->tls = std::move(tls); }
+HttpClient::HttpClient(config::TlsConfig tls) : impl_(std::make_unique<Impl>()) {
+  impl_->tls = std::move(tls);
+}
 HttpClient::~HttpClient() = default;
 
 namespace {
@@ -139,7 +142,8 @@ std::string describe(const boost::system::error_code& ec) {
   if (ec.category() == asio::error::get_ssl_category()) {
     std::string reason = ec.message();
     if (reason.find("certificate verify failed") != std::string::npos) {
-      return "TLS certificate verification failed (" + reason + "); set tls.ca_file or tls.insecure_skip_verify";
+      return "TLS certificate verification failed (" + reason +
+             "); set tls.ca_file or tls.insecure_skip_verify";
     }
     return "TLS: " + reason;
   }
@@ -147,7 +151,8 @@ std::string describe(const boost::system::error_code& ec) {
 }
 
 template <typename Stream>
-asio::awaitable<void> exchange(Stream& stream, const http::request<http::string_body>& req, HttpResponse& out) {
+asio::awaitable<void> exchange(Stream& stream, const http::request<http::string_body>& req,
+                               HttpResponse& out) {
   co_await http::async_write(stream, req, asio::use_awaitable);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -209,7 +214,8 @@ HttpResponse HttpClient::send(const HttpRequest& request, Cancellation* cancel) 
       if (ip_ec) {  // SNI only for names, never for address literals
         SSL_set_tlsext_host_name(stream.native_handle(), server_name.c_str());
       }
-      if (!impl_->tls.insecure_skip_verify) stream.set_verify_callback(ssl::host_name_verification(server_name));
+      if (!impl_->tls.insecure_skip_verify)
+        stream.set_verify_callback(ssl::host_name_verification(server_name));
       co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
       co_await stream.async_handshake(ssl::stream_base::client, asio::use_awaitable);
       co_await exchange(stream, req, out);

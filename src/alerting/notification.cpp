@@ -77,7 +77,8 @@ std::string format_age(Timestamp from, Timestamp now) {
 }
 
 std::string Notification::status() const {
-  bool firing = std::any_of(alerts.begin(), alerts.end(), [](const NotifiedAlert& a) { return a.status == "firing"; });
+  bool firing =
+      std::any_of(alerts.begin(), alerts.end(), [](const NotifiedAlert& a) { return a.status == "firing"; });
   return firing ? "firing" : "resolved";
 }
 
@@ -161,7 +162,8 @@ Notification notification_from_json(const json& j) {
     out.escalation.next_receivers = e.at("nextReceivers").get<std::vector<std::string>>();
     if (const json& ack = a.at("acknowledged"); !ack.is_null()) {
       out.ack = Acknowledgement{ack.at("by").get<std::string>(), ack.at("comment").get<std::string>(),
-                                time_from(ack, "at"), time_from(ack, "expiresAt"), ack.at("severity").get<std::string>()};
+                                time_from(ack, "at"), time_from(ack, "expiresAt"),
+                                ack.at("severity").get<std::string>()};
     }
     if (const json& f = a.at("flapping"); !f.is_null()) {
       out.flapping_changes = f.at("changes").get<int>();
@@ -174,7 +176,8 @@ Notification notification_from_json(const json& j) {
 }
 
 std::string render_title(const Notification& n) {
-  std::size_t firing = std::count_if(n.alerts.begin(), n.alerts.end(), [](const NotifiedAlert& a) { return a.status == "firing"; });
+  std::size_t firing = std::count_if(n.alerts.begin(), n.alerts.end(),
+                                     [](const NotifiedAlert& a) { return a.status == "firing"; });
   std::string title = firing > 0 ? "[FIRING:" + std::to_string(firing) + "]" : "[RESOLVED]";
   std::vector<std::string> names;
   for (const NotifiedAlert& a : n.alerts) {
@@ -197,10 +200,12 @@ std::string render_text(const Notification& n, const TimeZone& zone, Timestamp n
   for (const NotifiedAlert& a : n.alerts) {
     if (!out.empty()) out += "\n";
     std::string sev(a.labels.get("severity"));
-    std::string line = headline(a.event) + (sev.empty() ? "" : " " + sev) + ": " + bold(std::string(a.labels.get("alertname")));
+    std::string line = headline(a.event) + (sev.empty() ? "" : " " + sev) + ": " +
+                       bold(std::string(a.labels.get("alertname")));
     if (auto where = where_of(a.labels); !where.empty()) line += " on " + where;
     out += line + "\n";
-    if (auto summary = a.annotations.get("summary"); !summary.empty()) out += "  " + std::string(summary) + "\n";
+    if (auto summary = a.annotations.get("summary"); !summary.empty())
+      out += "  " + std::string(summary) + "\n";
     std::string labels;
     for (const Label& l : a.labels) {
       if (l.name == "alertname" || l.name == "severity") continue;
@@ -208,20 +213,21 @@ std::string render_text(const Notification& n, const TimeZone& zone, Timestamp n
     }
     if (!labels.empty()) out += "  Labels: " + labels + "\n";
     if (a.status == "firing") {
-      out += "  Value: " + format_value(a.value) + ", firing since " + format_local(a.starts_at, zone) + " (" +
-             format_age(a.starts_at, now) + ")\n";
+      out += "  Value: " + format_value(a.value) + ", firing since " + format_local(a.starts_at, zone) +
+             " (" + format_age(a.starts_at, now) + ")\n";
     } else {
-      out += "  Resolved at " + format_local(a.ends_at, zone) + " after " + format_age(a.starts_at, a.ends_at) +
-             " (last value " + format_value(a.value) + ")\n";
+      out += "  Resolved at " + format_local(a.ends_at, zone) + " after " +
+             format_age(a.starts_at, a.ends_at) + " (last value " + format_value(a.value) + ")\n";
     }
     if (auto description = a.annotations.get("description"); !description.empty() && a.status == "firing") {
       out += "  Check first: " + std::string(description) + "\n";
     }
-    if (auto runbook = a.annotations.get("runbook_url"); !runbook.empty()) out += "  Runbook: " + std::string(runbook) + "\n";
+    if (auto runbook = a.annotations.get("runbook_url"); !runbook.empty())
+      out += "  Runbook: " + std::string(runbook) + "\n";
     const EscalationInfo& e = a.escalation;
     if (!e.policy.empty() && a.status == "firing") {
-      std::string esc = "  Escalation: step " + std::to_string(e.step) + " of " + std::to_string(e.steps) + " (policy " +
-                        e.policy + ", since " + format_local(e.step_at, zone) + ")";
+      std::string esc = "  Escalation: step " + std::to_string(e.step) + " of " + std::to_string(e.steps) +
+                        " (policy " + e.policy + ", since " + format_local(e.step_at, zone) + ")";
       if (e.next_step_at != 0) {
         esc += "; next step at " + format_local(e.next_step_at, zone);
         std::string who;
@@ -241,7 +247,8 @@ std::string render_text(const Notification& n, const TimeZone& zone, Timestamp n
     }
     if (a.flapping_changes > 0) {
       out += "  Flapping: " + std::to_string(a.flapping_changes) + " state changes in the last " +
-             format_duration(Duration(a.flapping_window)) + "; repeat notifications and resolves are held back\n";
+             format_duration(Duration(a.flapping_window)) +
+             "; repeat notifications and resolves are held back\n";
     }
     out += "  Details: " + n.alert_url(a) + "\n";
   }
@@ -254,8 +261,9 @@ json to_alertmanager_json(const Notification& n, Timestamp now, Duration valid_f
     LabelsBuilder annotations(a.annotations);
     if (!a.escalation.policy.empty() && annotations.get("escalation").empty()) {
       annotations.set("escalation", "step " + std::to_string(a.escalation.step) + " of " +
-                                        std::to_string(a.escalation.steps) + " of policy " + a.escalation.policy +
-                                        " since " + format_rfc3339(a.escalation.step_at));
+                                        std::to_string(a.escalation.steps) + " of policy " +
+                                        a.escalation.policy + " since " +
+                                        format_rfc3339(a.escalation.step_at));
     }
     Timestamp ends = a.status == "firing" ? now + valid_for.count() : a.ends_at;
     out.push_back({{"labels", labels_to_json(a.labels)},
@@ -269,7 +277,9 @@ json to_alertmanager_json(const Notification& n, Timestamp now, Duration valid_f
 
 json to_pagerduty_event(const Notification& n, const NotifiedAlert& a, const std::string& routing_key,
                         const std::string& source, const TimeZone& zone, Timestamp now) {
-  std::string action = a.status == "resolved" ? "resolve" : a.event == "acknowledged" ? "acknowledge" : "trigger";
+  std::string action = a.status == "resolved"      ? "resolve"
+                       : a.event == "acknowledged" ? "acknowledge"
+                                                   : "trigger";
   json event = {{"routing_key", routing_key}, {"event_action", action}, {"dedup_key", a.fingerprint}};
   if (action != "trigger") return event;
   std::string sev(a.labels.get("severity"));
@@ -287,8 +297,8 @@ json to_pagerduty_event(const Notification& n, const NotifiedAlert& a, const std
                   {"firing_since", format_local(a.starts_at, zone)},
                   {"text", render_text(single, zone, now, false)}};
   if (!a.escalation.policy.empty()) {
-    details["escalation"] = "step " + std::to_string(a.escalation.step) + " of " + std::to_string(a.escalation.steps) +
-                            " (" + a.escalation.policy + ")";
+    details["escalation"] = "step " + std::to_string(a.escalation.step) + " of " +
+                            std::to_string(a.escalation.steps) + " (" + a.escalation.policy + ")";
   }
   json payload = {{"summary", summary},
                   {"source", src},

@@ -3,7 +3,6 @@
 // escalated, repeated, acknowledged, resolved, ...), and the shapes receivers want it in.
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +36,7 @@ struct NotifiedAlert {
   std::string rule_group;
   EscalationInfo escalation;
   std::optional<Acknowledgement> ack;
-  int flapping_changes = 0;     // > 0: flapping, with this many changes ...
+  int flapping_changes = 0;       // > 0: flapping, with this many changes ...
   Timestamp flapping_window = 0;  // ... in this window (ms)
 };
 
@@ -68,8 +67,9 @@ std::string render_text(const Notification& n, const TimeZone& zone, Timestamp n
 // they stay active between resends.
 nlohmann::json to_alertmanager_json(const Notification& n, Timestamp now, Duration valid_for);
 // PagerDuty Events API v2: one event per alert.
-nlohmann::json to_pagerduty_event(const Notification& n, const NotifiedAlert& a, const std::string& routing_key,
-                                  const std::string& source, const TimeZone& zone, Timestamp now);
+nlohmann::json to_pagerduty_event(const Notification& n, const NotifiedAlert& a,
+                                  const std::string& routing_key, const std::string& source,
+                                  const TimeZone& zone, Timestamp now);
 // Slack incoming webhook body.
 nlohmann::json to_slack_json(const Notification& n, const std::string& channel, const std::string& username,
                              const TimeZone& zone, Timestamp now);

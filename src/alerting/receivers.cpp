@@ -74,12 +74,14 @@ class LogReceiver final : public Receiver {
       for (char& c : text) {
         if (c == '\n') c = ';';
       }
-      auto level = a.status == "resolved" || a.event == "acknowledged" ? spdlog::level::info : spdlog::level::warn;
-      ctx_.log->log(level,
-                    "alert notification receiver={} status={} event={} alertname={} severity={} fingerprint={} "
-                    "step={}/{} labels={} text=\"{}\"",
-                    name_, a.status, a.event, a.labels.get("alertname"), a.labels.get("severity"), a.fingerprint,
-                    a.escalation.step, a.escalation.steps, a.labels.to_string(), text);
+      auto level =
+          a.status == "resolved" || a.event == "acknowledged" ? spdlog::level::info : spdlog::level::warn;
+      ctx_.log->log(
+          level,
+          "alert notification receiver={} status={} event={} alertname={} severity={} fingerprint={} "
+          "step={}/{} labels={} text=\"{}\"",
+          name_, a.status, a.event, a.labels.get("alertname"), a.labels.get("severity"), a.fingerprint,
+          a.escalation.step, a.escalation.steps, a.labels.to_string(), text);
     }
     return DeliveryOutcome::ok();
   }
@@ -93,7 +95,8 @@ class WebhookReceiver final : public Receiver {
  public:
   explicit WebhookReceiver(const config::ReceiverConfig& c) : config_(c), client_(c.tls) {}
   DeliveryOutcome deliver(const Notification& n, Timestamp, Cancellation& cancel) override {
-    return outcome_of(client_.send(base_request(config_, config_.url.reveal(), to_webhook_json(n).dump()), &cancel));
+    return outcome_of(
+        client_.send(base_request(config_, config_.url.reveal(), to_webhook_json(n).dump()), &cancel));
   }
 
  private:
@@ -103,7 +106,8 @@ class WebhookReceiver final : public Receiver {
 
 class SlackReceiver final : public Receiver {
  public:
-  SlackReceiver(const config::ReceiverConfig& c, ReceiverContext ctx) : config_(c), ctx_(std::move(ctx)), client_(c.tls) {}
+  SlackReceiver(const config::ReceiverConfig& c, ReceiverContext ctx)
+      : config_(c), ctx_(std::move(ctx)), client_(c.tls) {}
   DeliveryOutcome deliver(const Notification& n, Timestamp now, Cancellation& cancel) override {
     json body = to_slack_json(n, config_.channel, config_.username, *ctx_.zone, now);
     return outcome_of(client_.send(base_request(config_, config_.url.reveal(), body.dump()), &cancel));
@@ -124,7 +128,8 @@ class PagerDutyReceiver final : public Receiver {
     // that already went through is harmless.
     for (const NotifiedAlert& a : n.alerts) {
       json event = to_pagerduty_event(n, a, config_.routing_key.reveal(), config_.source, *ctx_.zone, now);
-      DeliveryOutcome o = outcome_of(client_.send(base_request(config_, config_.url.reveal(), event.dump()), &cancel));
+      DeliveryOutcome o =
+          outcome_of(client_.send(base_request(config_, config_.url.reveal(), event.dump()), &cancel));
       if (o.kind != DeliveryOutcome::Kind::delivered) return o;
     }
     return DeliveryOutcome::ok();
@@ -176,7 +181,8 @@ class ExecReceiver final : public Receiver {
     std::string input = to_webhook_json(n).dump();
     int in_pipe[2];
     int out_pipe[2];
-    if (::pipe2(in_pipe, O_CLOEXEC) != 0) return DeliveryOutcome::retry(std::string("pipe: ") + std::strerror(errno));
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0)
+      return DeliveryOutcome::retry(std::string("pipe: ") + std::strerror(errno));
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
       ::close(in_pipe[0]);
       ::close(in_pipe[1]);
@@ -226,7 +232,8 @@ class ExecReceiver final : public Receiver {
     std::string output;
     bool timed_out = false;
     while (out_fd >= 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         timed_out = true;
         break;
@@ -249,7 +256,9 @@ class ExecReceiver final : public Receiver {
         }
       }
       if (in_fd >= 0 && count > 1 && fds[1].revents != 0) {
-        ssize_t w = (fds[1].revents & POLLOUT) ? write_no_sigpipe(in_fd, input.data() + written, input.size() - written) : -1;
+        ssize_t w = (fds[1].revents & POLLOUT)
+                        ? write_no_sigpipe(in_fd, input.data() + written, input.size() - written)
+                        : -1;
         if (w > 0) written += static_cast<std::size_t>(w);
         if (w < 0 && errno == EAGAIN) continue;
         if (w < 0 || written == input.size()) {  // done, or the command stopped reading
@@ -277,12 +286,14 @@ class ExecReceiver final : public Receiver {
     cancel.clear_hook();
     if (cancel.cancelled()) return DeliveryOutcome::retry("cancelled");
     if (timed_out) {
-      return DeliveryOutcome::retry(config_.command[0] + " timed out after " + format_duration(config_.timeout));
+      return DeliveryOutcome::retry(config_.command[0] + " timed out after " +
+                                    format_duration(config_.timeout));
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return DeliveryOutcome::ok();
     std::string why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
                                         : "killed by signal " + std::to_string(WTERMSIG(status));
-    return DeliveryOutcome::retry(config_.command[0] + " " + why + (output.empty() ? "" : ": " + truncate(output)));
+    return DeliveryOutcome::retry(config_.command[0] + " " + why +
+                                  (output.empty() ? "" : ": " + truncate(output)));
   }
 
  private:
@@ -301,12 +312,18 @@ DeliveryOutcome outcome_of(const HttpResponse& r) {
 
 std::shared_ptr<Receiver> make_receiver(const config::ReceiverConfig& c, const ReceiverContext& ctx) {
   switch (c.type) {
-    case config::ReceiverType::log: return std::make_shared<LogReceiver>(c, ctx);
-    case config::ReceiverType::webhook: return std::make_shared<WebhookReceiver>(c);
-    case config::ReceiverType::slack: return std::make_shared<SlackReceiver>(c, ctx);
-    case config::ReceiverType::pagerduty: return std::make_shared<PagerDutyReceiver>(c, ctx);
-    case config::ReceiverType::alertmanager: return std::make_shared<AlertmanagerReceiver>(c, ctx);
-    case config::ReceiverType::exec: return std::make_shared<ExecReceiver>(c);
+    case config::ReceiverType::log:
+      return std::make_shared<LogReceiver>(c, ctx);
+    case config::ReceiverType::webhook:
+      return std::make_shared<WebhookReceiver>(c);
+    case config::ReceiverType::slack:
+      return std::make_shared<SlackReceiver>(c, ctx);
+    case config::ReceiverType::pagerduty:
+      return std::make_shared<PagerDutyReceiver>(c, ctx);
+    case config::ReceiverType::alertmanager:
+      return std::make_shared<AlertmanagerReceiver>(c, ctx);
+    case config::ReceiverType::exec:
+      return std::make_shared<ExecReceiver>(c);
   }
   return std::make_shared<LogReceiver>(c, ctx);
 }

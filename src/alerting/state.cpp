@@ -78,8 +78,12 @@ json to_json(const State& state) {
   }
   json acks = json::object();
   for (const auto& [key, a] : state.acks) {
-    acks[key] = {{"by", a.ack.by},           {"comment", a.ack.comment},    {"at", a.ack.at},
-                 {"expires_at", a.ack.expires_at}, {"severity", a.ack.severity}, {"rank", a.rank},
+    acks[key] = {{"by", a.ack.by},
+                 {"comment", a.ack.comment},
+                 {"at", a.ack.at},
+                 {"expires_at", a.ack.expires_at},
+                 {"severity", a.ack.severity},
+                 {"rank", a.rank},
                  {"fingerprint", a.fingerprint}};
   }
   json silences = json::array();
@@ -118,7 +122,8 @@ json to_json(const State& state) {
 
 State state_from_json(const json& j) {
   if (j.at("format").get<int>() > kFormat) {
-    throw std::invalid_argument("written by a newer tocsin (format " + std::to_string(j.at("format").get<int>()) + ")");
+    throw std::invalid_argument("written by a newer tocsin (format " +
+                                std::to_string(j.at("format").get<int>()) + ")");
   }
   State state;
   for (const json& i : j.at("instances")) {
@@ -127,7 +132,9 @@ State state_from_json(const json& j) {
     out.labels = labels_from_json(i.at("labels"));
     out.annotations = labels_from_json(i.at("annotations"));
     std::string s = i.at("state").get<std::string>();
-    out.state = s == "firing" ? AlertState::firing : s == "resolved" ? AlertState::resolved : AlertState::pending;
+    out.state = s == "firing"     ? AlertState::firing
+                : s == "resolved" ? AlertState::resolved
+                                  : AlertState::pending;
     out.active_at = i.at("active_at").get<Timestamp>();
     out.fired_at = i.at("fired_at").get<Timestamp>();
     out.resolved_at = i.at("resolved_at").get<Timestamp>();
@@ -186,7 +193,8 @@ State state_from_json(const json& j) {
     state.outbox[out.id] = std::move(out);
   }
   state.next_entry_id = j.at("next_entry_id").get<std::uint64_t>();
-  if (!state.outbox.empty()) state.next_entry_id = std::max(state.next_entry_id, state.outbox.rbegin()->first + 1);
+  if (!state.outbox.empty())
+    state.next_entry_id = std::max(state.next_entry_id, state.outbox.rbegin()->first + 1);
   return state;
 }
 

@@ -2,10 +2,9 @@
 // What alert delivery remembers across restarts, and its file format. Only the decision thread
 // touches a State; it is saved whole to <state_dir>/alerting.json (temp file, fsync, rename).
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -30,31 +29,31 @@ struct Instance {
   std::string rule_name;
   std::string escalation;  // the rule's policy; empty: the route's
   Timestamp last_seen = 0;
-  bool restored = false;   // loaded from disk and not yet reported again by the rule engine
+  bool restored = false;  // loaded from disk and not yet reported again by the rule engine
 
-  int notified_step = -1;          // the highest escalation step notified in this episode (0-based)
-  int repeats = 0;                 // repeat notifications of that step
-  Timestamp last_notified_at = 0;  // the last firing notification (step, repeat or re-arm)
-  bool rearm = false;              // an acknowledgement lapsed: notify the current step again
-  bool ack_notified = false;       // receivers were told of the acknowledgement
-  std::set<std::string> receivers;               // told of the firing; they get the resolve
-  std::map<std::string, Timestamp> resent_at;    // alertmanager receivers: last (re)send
+  int notified_step = -1;           // the highest escalation step notified in this episode (0-based)
+  int repeats = 0;                  // repeat notifications of that step
+  Timestamp last_notified_at = 0;   // the last firing notification (step, repeat or re-arm)
+  bool rearm = false;               // an acknowledgement lapsed: notify the current step again
+  bool ack_notified = false;        // receivers were told of the acknowledgement
+  std::set<std::string> receivers;  // told of the firing; they get the resolve
+  std::map<std::string, Timestamp> resent_at;  // alertmanager receivers: last (re)send
 };
 
 struct AckRecord {
   Acknowledgement ack;
-  int rank = 0;  // severity rank acknowledged
+  int rank = 0;             // severity rank acknowledged
   std::string fingerprint;  // the alert the acknowledgement was given on
 };
 
 // A queued notification; each receiver renders it into its own format at delivery time. On disk
 // the notification is the generic webhook JSON.
 struct OutboxEntry {
-  std::uint64_t id = 0;          // increasing; within an order key entries go out in id order
+  std::uint64_t id = 0;  // increasing; within an order key entries go out in id order
   std::string receiver;
   std::string group_key;
   Notification notification;
-  bool resend = false;           // an alertmanager refresh, replaced by a newer one while queued
+  bool resend = false;  // an alertmanager refresh, replaced by a newer one while queued
   Timestamp created_at = 0;
   Timestamp next_attempt_at = 0;
   Timestamp expires_at = 0;
@@ -65,11 +64,11 @@ struct OutboxEntry {
 };
 
 struct State {
-  std::map<std::string, Instance> instances;        // by fingerprint
-  std::map<std::string, AckRecord> acks;            // by problem key (labels without severity)
-  std::map<std::string, Silence> silences;          // by id
+  std::map<std::string, Instance> instances;                  // by fingerprint
+  std::map<std::string, AckRecord> acks;                      // by problem key (labels without severity)
+  std::map<std::string, Silence> silences;                    // by id
   std::map<std::string, std::vector<Timestamp>> transitions;  // fire/resolve times, by fingerprint
-  std::map<std::uint64_t, OutboxEntry> outbox;      // by id
+  std::map<std::uint64_t, OutboxEntry> outbox;                // by id
   std::uint64_t next_entry_id = 1;
 };
 

@@ -1,7 +1,5 @@
 #include "time_zone.hpp"
 
-#include "tocsin/alerting/time_format.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -10,6 +8,8 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+
+#include "tocsin/alerting/time_format.hpp"
 
 namespace tocsin::alerting::detail {
 
@@ -46,7 +46,9 @@ int weekday_of(std::int64_t days) {  // 1970-01-01 was a Thursday
   return static_cast<int>(((days % 7) + 11) % 7);
 }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 }  // namespace
 
@@ -205,7 +207,8 @@ std::shared_ptr<const TimeZone> TimeZone::load(const std::string& name) {
   zone->name_ = name;
   // Header: magic, version, 15 unused bytes, then six counts.
   auto header = [&](std::size_t at, std::int64_t counts[6]) {
-    if (data.size() < at + 44 || std::string_view(reinterpret_cast<const char*>(&data[at]), 4) != "TZif") return false;
+    if (data.size() < at + 44 || std::string_view(reinterpret_cast<const char*>(&data[at]), 4) != "TZif")
+      return false;
     for (int i = 0; i < 6; ++i) counts[i] = be(&data[at + 20 + 4 * i], 4);
     return true;
   };
@@ -220,9 +223,11 @@ std::shared_ptr<const TimeZone> TimeZone::load(const std::string& name) {
     pos += 44;
     width = 8;
   }
-  std::size_t need = c[timecnt] * (width + 1) + c[typecnt] * 6 + c[charcnt] + c[leap] * (width + 4) + c[isstd] + c[isut];
+  std::size_t need =
+      c[timecnt] * (width + 1) + c[typecnt] * 6 + c[charcnt] + c[leap] * (width + 4) + c[isstd] + c[isut];
   if (data.size() < pos + need || c[typecnt] < 1) return nullptr;
-  for (std::int64_t i = 0; i < c[timecnt]; ++i) zone->transitions_.push_back(be(&data[pos + i * width], width));
+  for (std::int64_t i = 0; i < c[timecnt]; ++i)
+    zone->transitions_.push_back(be(&data[pos + i * width], width));
   pos += c[timecnt] * width;
   for (std::int64_t i = 0; i < c[timecnt]; ++i) {
     std::uint8_t type = data[pos + i];
@@ -236,14 +241,16 @@ std::shared_ptr<const TimeZone> TimeZone::load(const std::string& name) {
     Offset o;
     o.utc_offset = static_cast<int>(be(p, 4));
     std::size_t idx = p[5];
-    for (std::size_t k = chars + idx; k < chars + c[charcnt] && data[k] != 0; ++k) o.abbreviation += static_cast<char>(data[k]);
+    for (std::size_t k = chars + idx; k < chars + c[charcnt] && data[k] != 0; ++k)
+      o.abbreviation += static_cast<char>(data[k]);
     zone->types_.push_back(std::move(o));
   }
   pos += need - c[timecnt] * (width + 1);
   if (width == 8 && pos < data.size() && data[pos] == '\n') {
     std::size_t end = pos + 1;
     while (end < data.size() && data[end] != '\n') ++end;
-    std::string footer(data.begin() + static_cast<std::ptrdiff_t>(pos + 1), data.begin() + static_cast<std::ptrdiff_t>(end));
+    std::string footer(data.begin() + static_cast<std::ptrdiff_t>(pos + 1),
+                       data.begin() + static_cast<std::ptrdiff_t>(end));
     if (auto rule = Rule::parse(footer)) zone->rule_ = std::make_shared<const Rule>(*rule);
   }
   cache[name] = zone;
@@ -281,14 +288,16 @@ namespace {
 
 bool in_ranges(const std::vector<config::IntRange>& ranges, int value) {
   if (ranges.empty()) return true;
-  return std::any_of(ranges.begin(), ranges.end(), [&](const config::IntRange& r) { return value >= r.begin && value <= r.end; });
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const config::IntRange& r) { return value >= r.begin && value <= r.end; });
 }
 
 bool spec_contains(const config::TimeIntervalSpec& spec, Timestamp t) {
   auto zone = TimeZone::load(spec.location);
   if (!zone) zone = TimeZone::utc();
   LocalTime lt = zone->to_local(t);
-  if (!spec.times.empty() && std::none_of(spec.times.begin(), spec.times.end(), [&](const config::TimeOfDayRange& r) {
+  if (!spec.times.empty() &&
+      std::none_of(spec.times.begin(), spec.times.end(), [&](const config::TimeOfDayRange& r) {
         return lt.minute_of_day >= r.start_minute && lt.minute_of_day < r.end_minute;
       })) {
     return false;
@@ -296,12 +305,13 @@ bool spec_contains(const config::TimeIntervalSpec& spec, Timestamp t) {
   if (!in_ranges(spec.weekdays, lt.weekday) || !in_ranges(spec.months, lt.month)) return false;
   if (!spec.days_of_month.empty()) {
     int last = days_in_month(lt.year, lt.month);
-    bool any = std::any_of(spec.days_of_month.begin(), spec.days_of_month.end(), [&](const config::IntRange& r) {
-      // Negative days count from the month's end: -1 is its last day.
-      int b = r.begin < 0 ? last + 1 + r.begin : r.begin;
-      int e = r.end < 0 ? last + 1 + r.end : r.end;
-      return lt.day >= b && lt.day <= e;
-    });
+    bool any =
+        std::any_of(spec.days_of_month.begin(), spec.days_of_month.end(), [&](const config::IntRange& r) {
+          // Negative days count from the month's end: -1 is its last day.
+          int b = r.begin < 0 ? last + 1 + r.begin : r.begin;
+          int e = r.end < 0 ? last + 1 + r.end : r.end;
+          return lt.day >= b && lt.day <= e;
+        });
     if (!any) return false;
   }
   return true;
@@ -318,8 +328,8 @@ std::string format_rfc3339(Timestamp t) {
   if (t == 0) return "0001-01-01T00:00:00Z";
   LocalTime lt = TimeZone::utc()->to_local(t);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", lt.year, lt.month, lt.day, lt.minute_of_day / 60,
-                lt.minute_of_day % 60, lt.second, lt.millisecond);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", lt.year, lt.month, lt.day,
+                lt.minute_of_day / 60, lt.minute_of_day % 60, lt.second, lt.millisecond);
   return buf;
 }
 
@@ -335,7 +345,8 @@ std::optional<Timestamp> parse_rfc3339(const std::string& s) {
       s[16] != ':' || !num(17, 2, sec)) {
     return std::nullopt;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+    return std::nullopt;
   std::size_t i = 19;
   int ms = 0;
   if (i < s.size() && s[i] == '.') {
@@ -368,8 +379,8 @@ std::optional<Timestamp> parse_rfc3339(const std::string& s) {
 std::string format_local(Timestamp t, const TimeZone& zone) {
   LocalTime lt = zone.to_local(t);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d %s", lt.year, lt.month, lt.day, lt.minute_of_day / 60,
-                lt.minute_of_day % 60, lt.abbreviation.c_str());
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d %s", lt.year, lt.month, lt.day,
+                lt.minute_of_day / 60, lt.minute_of_day % 60, lt.abbreviation.c_str());
   return buf;
 }
 

@@ -15,13 +15,13 @@ namespace tocsin::alerting::detail {
 
 struct LocalTime {
   int year = 1970;
-  int month = 1;         // 1..12
-  int day = 1;           // 1..31
-  int weekday = 4;       // 0 = Sunday
-  int minute_of_day = 0; // 0..1439
+  int month = 1;          // 1..12
+  int day = 1;            // 1..31
+  int weekday = 4;        // 0 = Sunday
+  int minute_of_day = 0;  // 0..1439
   int second = 0;
   int millisecond = 0;
-  int utc_offset = 0;    // seconds east of UTC
+  int utc_offset = 0;  // seconds east of UTC
   std::string abbreviation;
 };
 

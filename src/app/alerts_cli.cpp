@@ -54,14 +54,17 @@ class AlertDelivery::NullSink final : public alerting::AlertSink {
   void send(const std::string&, std::span<const alerting::Alert>, Timestamp) override {}
 };
 
-AlertDelivery::AlertDelivery(const config::Config& config, const std::string& listen_override, const Clock& clock,
-                             prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log) {
+AlertDelivery::AlertDelivery(const config::Config& config, const std::string& listen_override,
+                             const Clock& clock, prometheus::Registry& registry,
+                             std::shared_ptr<spdlog::logger> log) {
   alerting::DispatcherOptions options;
   options.state_dir = config.state_dir;
-  options.external_url = external_url_for(config, listen_override.empty() ? config.listen.to_string() : listen_override);
+  options.external_url =
+      external_url_for(config, listen_override.empty() ? config.listen.to_string() : listen_override);
   listen_override_ = listen_override;
   try {
-    dispatcher_ = std::make_unique<alerting::Dispatcher>(config.alerting, options, clock, registry, std::move(log));
+    dispatcher_ =
+        std::make_unique<alerting::Dispatcher>(config.alerting, options, clock, registry, std::move(log));
   } catch (const std::exception& e) {
     error_ = std::string("cannot start alert delivery: ") + e.what();
     null_sink_ = std::make_unique<NullSink>();
@@ -74,7 +77,8 @@ alerting::AlertSink* AlertDelivery::sink() {
   return dispatcher_ ? static_cast<alerting::AlertSink*>(dispatcher_.get()) : null_sink_.get();
 }
 
-void AlertDelivery::add_routes(http::Router& router, const Clock& clock, const collectors::Scheduler& scheduler) {
+void AlertDelivery::add_routes(http::Router& router, const Clock& clock,
+                               const collectors::Scheduler& scheduler) {
   if (!dispatcher_) return;
   http::add_alerts_api(router, *dispatcher_, clock);
   http::add_status_page(router, *dispatcher_, clock, [&scheduler] {
@@ -95,8 +99,9 @@ std::string AlertDelivery::start() {
 
 void AlertDelivery::reload(const config::Config& config) {
   if (dispatcher_) {
-    dispatcher_->reload(config.alerting,
-                        external_url_for(config, listen_override_.empty() ? config.listen.to_string() : listen_override_));
+    dispatcher_->reload(
+        config.alerting,
+        external_url_for(config, listen_override_.empty() ? config.listen.to_string() : listen_override_));
   }
 }
 
@@ -129,7 +134,8 @@ prefix is enough).
       --expires D       re-arm escalation after D (e.g. 1h) if the alert still fires
       --undo            withdraw the acknowledgement
 )"},
-    {"silence", R"(Usage: tocsin silence add MATCHER... (--duration D | --until TIME) --by NAME [--comment TEXT]
+    {"silence",
+     R"(Usage: tocsin silence add MATCHER... (--duration D | --until TIME) --by NAME [--comment TEXT]
        tocsin silence list [--all]
        tocsin silence expire ID
        each with [--url URL] [--config FILE] [--token-file FILE]
@@ -173,7 +179,8 @@ std::optional<std::string> parse(const std::vector<std::string>& args, const std
       continue;
     }
     if (a == "--") {
-      out.positional.insert(out.positional.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      out.positional.insert(out.positional.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                            args.end());
       break;
     }
     if (a.starts_with("--")) {
@@ -238,7 +245,8 @@ std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
     t.base_url = "http://127.0.0.1:9850";
   }
   while (!t.base_url.empty() && t.base_url.back() == '/') t.base_url.pop_back();
-  if (!t.base_url.starts_with("http://") && !t.base_url.starts_with("https://")) t.base_url = "http://" + t.base_url;
+  if (!t.base_url.starts_with("http://") && !t.base_url.starts_with("https://"))
+    t.base_url = "http://" + t.base_url;
   if (auto file = args.get("token-file")) {
     std::ifstream in(*file);
     if (!in) {
@@ -256,8 +264,8 @@ std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
 }
 
 // Calls the API; prints why on failure. Returns the "data" member.
-std::optional<json> call(const Target& t, const std::string& method, const std::string& path, const json& body,
-                         std::ostream& err) {
+std::optional<json> call(const Target& t, const std::string& method, const std::string& path,
+                         const json& body, std::ostream& err) {
   alerting::HttpRequest req;
   req.method = method;
   req.url = t.base_url + path;
@@ -273,13 +281,15 @@ std::optional<json> call(const Target& t, const std::string& method, const std::
   try {
     j = json::parse(r.body);
   } catch (const json::exception&) {
-    err << "unexpected answer from " << req.url << " (HTTP " << r.status << "): " << r.body.substr(0, 200) << "\n";
+    err << "unexpected answer from " << req.url << " (HTTP " << r.status << "): " << r.body.substr(0, 200)
+        << "\n";
     return std::nullopt;
   }
   if (r.status != 200 || j.value("status", "") != "success") {
     err << "tocsin: " << j.value("error", "HTTP " + std::to_string(r.status)) << "\n";
     if (r.status == 401 || r.status == 403) {
-      err << "(changes need the API token: --token-file, $TOCSIN_API_TOKEN or the config's alerting.api_token_file)\n";
+      err << "(changes need the API token: --token-file, $TOCSIN_API_TOKEN or the config's "
+             "alerting.api_token_file)\n";
     }
     return std::nullopt;
   }
@@ -336,7 +346,8 @@ int cmd_alerts(const CliArgs& args, std::ostream& out, std::ostream& err) {
   auto target = resolve_target(args, err);
   if (!target) return kBadUsage;
   std::string query;
-  for (const auto& f : args.options.count("filter") ? args.options.at("filter") : std::vector<std::string>{}) {
+  for (const auto& f :
+       args.options.count("filter") ? args.options.at("filter") : std::vector<std::string>{}) {
     config::LabelMatcher m;
     if (auto e = config::parse_label_matcher(f, m)) {
       err << "tocsin alerts: --filter: " << *e << "\n";
@@ -362,13 +373,15 @@ int cmd_alerts(const CliArgs& args, std::ostream& out, std::ostream& err) {
     return kOk;
   }
   Timestamp now = SystemClock().now_ms();
-  std::vector<std::vector<std::string>> rows = {{"ID", "SEVERITY", "ALERT", "WHERE", "SINCE", "STEP", "STATE", "SUMMARY"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "SEVERITY", "ALERT", "WHERE", "SINCE", "STEP", "STATE", "SUMMARY"}};
   for (const json& a : alerts) {
     std::string st = a["state"];
     std::string since = st == "pending" ? a["activeAt"].get<std::string>() : a["firedAt"].get<std::string>();
     const json& esc = a["escalation"];
-    std::string step = esc["step"].get<int>() == 0 ? "-" : std::to_string(esc["step"].get<int>()) + "/" +
-                                                             std::to_string(esc["steps"].get<int>());
+    std::string step = esc["step"].get<int>() == 0 ? "-"
+                                                   : std::to_string(esc["step"].get<int>()) + "/" +
+                                                         std::to_string(esc["steps"].get<int>());
     if (esc["step"].get<int>() > 0 && !esc["receivers"].empty()) {
       std::string who;
       for (const auto& r : esc["receivers"]) who += (who.empty() ? " " : ",") + r.get<std::string>();
@@ -382,8 +395,9 @@ int cmd_alerts(const CliArgs& args, std::ostream& out, std::ostream& err) {
     if (a["flapping"].get<bool>()) status += ", flapping";
     std::string summary = a["annotations"].value("summary", "");
     if (summary.size() > 60) summary = summary.substr(0, 57) + "...";
-    rows.push_back({a["id"], a["severity"].get<std::string>().empty() ? "-" : a["severity"].get<std::string>(),
-                    a["labels"].value("alertname", ""), where_of(a["labels"]), age(since, now), step, status, summary});
+    rows.push_back(
+        {a["id"], a["severity"].get<std::string>().empty() ? "-" : a["severity"].get<std::string>(),
+         a["labels"].value("alertname", ""), where_of(a["labels"]), age(since, now), step, status, summary});
   }
   print_table(rows, out);
   return kOk;
@@ -400,7 +414,9 @@ std::optional<std::string> resolve_id(const Target& t, const std::string& prefix
     if (id.starts_with(prefix)) matches.push_back(id);
   }
   if (matches.size() == 1) return matches[0];
-  err << "tocsin: " << (matches.empty() ? "no firing alert with an id starting with " : "more than one alert's id starts with ")
+  err << "tocsin: "
+      << (matches.empty() ? "no firing alert with an id starting with "
+                          : "more than one alert's id starts with ")
       << prefix << "\n";
   return std::nullopt;
 }
@@ -469,21 +485,24 @@ int cmd_silence(const CliArgs& args, std::ostream& out, std::ostream& err) {
       err << "tocsin silence add: give either --duration (e.g. 2h) or --until (RFC 3339)\n";
       return kBadUsage;
     }
-    json body = {{"matchers", matchers}, {"createdBy", *args.get("by")}, {"comment", args.get("comment").value_or("")}};
+    json body = {{"matchers", matchers},
+                 {"createdBy", *args.get("by")},
+                 {"comment", args.get("comment").value_or("")}};
     if (auto d = args.get("duration")) body["duration"] = *d;
     if (auto u = args.get("until")) body["endsAt"] = *u;
     auto target = resolve_target(args, err);
     if (!target) return kBadUsage;
     auto data = call(*target, "POST", "/api/v1/silences", body, err);
     if (!data) return kFailure;
-    out << "Silence " << (*data)["silenceID"].get<std::string>() << " active until " << (*data)["endsAt"].get<std::string>()
-        << "\n";
+    out << "Silence " << (*data)["silenceID"].get<std::string>() << " active until "
+        << (*data)["endsAt"].get<std::string>() << "\n";
     return kOk;
   }
   if (sub == "list") {
     auto target = resolve_target(args, err);
     if (!target) return kBadUsage;
-    auto data = call(*target, "GET", std::string("/api/v1/silences") + (args.flag("all") ? "?all=true" : ""), nullptr, err);
+    auto data = call(*target, "GET", std::string("/api/v1/silences") + (args.flag("all") ? "?all=true" : ""),
+                     nullptr, err);
     if (!data) return kFailure;
     if (data->empty()) {
       out << "No silences.\n";
@@ -492,7 +511,8 @@ int cmd_silence(const CliArgs& args, std::ostream& out, std::ostream& err) {
     std::vector<std::vector<std::string>> rows = {{"ID", "STATE", "ENDS", "BY", "MATCHERS", "COMMENT"}};
     for (const json& s : *data) {
       std::string matchers;
-      for (const auto& m : s["matchersText"]) matchers += (matchers.empty() ? "" : " ") + m.get<std::string>();
+      for (const auto& m : s["matchersText"])
+        matchers += (matchers.empty() ? "" : " ") + m.get<std::string>();
       rows.push_back({s["id"], s["status"]["state"], s["endsAt"], s["createdBy"], matchers, s["comment"]});
     }
     print_table(rows, out);

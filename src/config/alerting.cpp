@@ -89,7 +89,8 @@ bool check_url(const Node& node, const std::string& url, bool secret) {
   } else if (rest.starts_with("https://")) {
     rest.remove_prefix(8);
   } else {
-    node.error(secret ? "expected an http:// or https:// URL" : "expected an http:// or https:// URL, got " + quote(url));
+    node.error(secret ? "expected an http:// or https:// URL"
+                      : "expected an http:// or https:// URL, got " + quote(url));
     return false;
   }
   std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
@@ -291,7 +292,8 @@ void decode_receiver(const std::string& name, const Node& node, ReceiverConfig& 
 
 // ---- escalation policies and routes ----
 
-void decode_policy(const std::string& name, const Node& node, const AlertingConfig& cfg, EscalationPolicy& out) {
+void decode_policy(const std::string& name, const Node& node, const AlertingConfig& cfg,
+                   EscalationPolicy& out) {
   out.name = name;
   MapDecoder map(node);
   if (!map.valid()) return;
@@ -385,7 +387,8 @@ void decode_route(const Node& node, const AlertingConfig& cfg, RouteConfig& out)
     if (decode(*n, d)) out.group_wait = d;
   }
   if (auto n = map.get("mute_time_intervals")) {
-    out.mute_time_intervals = decode_names(*n, cfg.time_intervals, "time interval", known_list(cfg.time_intervals));
+    out.mute_time_intervals =
+        decode_names(*n, cfg.time_intervals, "time interval", known_list(cfg.time_intervals));
   }
   if (auto n = map.get("active_time_intervals")) {
     out.active_time_intervals =
@@ -396,10 +399,11 @@ void decode_route(const Node& node, const AlertingConfig& cfg, RouteConfig& out)
 
 // ---- time intervals ----
 
-const std::vector<std::string> kWeekdays = {"sunday", "monday", "tuesday", "wednesday",
+const std::vector<std::string> kWeekdays = {"sunday",   "monday", "tuesday", "wednesday",
                                             "thursday", "friday", "saturday"};
-const std::vector<std::string> kMonths = {"january", "february", "march",     "april",   "may",      "june",
-                                          "july",    "august",   "september", "october", "november", "december"};
+const std::vector<std::string> kMonths = {"january",   "february", "march",    "april",
+                                          "may",       "june",     "july",     "august",
+                                          "september", "october",  "november", "december"};
 
 std::optional<int> parse_int(std::string_view s) {
   int v = 0;
@@ -408,7 +412,8 @@ std::optional<int> parse_int(std::string_view s) {
   return v;
 }
 
-std::optional<int> parse_named(const std::string& s, const std::vector<std::string>& names, int first_number) {
+std::optional<int> parse_named(const std::string& s, const std::vector<std::string>& names,
+                               int first_number) {
   std::string l = lower(trim(s));
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (l == names[i]) return static_cast<int>(i) + first_number;
@@ -417,7 +422,8 @@ std::optional<int> parse_named(const std::string& s, const std::vector<std::stri
 }
 
 // "monday:friday", "saturday", "1:7", "-1"; `names` empty for plain numbers.
-std::optional<IntRange> parse_range(const std::string& text, const std::vector<std::string>& names, int first_number) {
+std::optional<IntRange> parse_range(const std::string& text, const std::vector<std::string>& names,
+                                    int first_number) {
   std::size_t colon = text.find(':');
   auto begin = parse_named(text.substr(0, colon), names, first_number);
   auto end = colon == std::string::npos ? begin : parse_named(text.substr(colon + 1), names, first_number);
@@ -495,7 +501,8 @@ void decode_time_interval(const std::string& name, const Node& node, TimeInterva
     if (auto n = map.get("months")) decode_ranges(*n, kMonths, 1, 1, 12, false, "month", spec.months);
     if (auto n = map.get("location"); n && !n->is_null() && decode(*n, spec.location)) {
       if (!time_zone_exists(spec.location)) {
-        n->error("unknown time zone " + quote(spec.location) + " (an IANA name like Europe/Berlin, UTC or Local)");
+        n->error("unknown time zone " + quote(spec.location) +
+                 " (an IANA name like Europe/Berlin, UTC or Local)");
       }
     }
     map.finish();
@@ -531,12 +538,12 @@ void decode_settings(const Node& node, AlertingConfig& out) {
     MapDecoder f(*n);
     f.optional("enabled", out.flapping.enabled);
     at_least(f, "window", out.flapping.window, 1s);
-    if (auto c = f.get("changes"); c && !c->is_null() && decode(*c, out.flapping.changes) &&
-                                   out.flapping.changes < 2) {
+    if (auto c = f.get("changes");
+        c && !c->is_null() && decode(*c, out.flapping.changes) && out.flapping.changes < 2) {
       c->error("must be at least 2");
     }
-    if (auto s = f.get("settle"); s && !s->is_null() && decode(*s, out.flapping.settle) &&
-                                  out.flapping.settle < Duration(0)) {
+    if (auto s = f.get("settle");
+        s && !s->is_null() && decode(*s, out.flapping.settle) && out.flapping.settle < Duration(0)) {
       s->error("must not be negative");
     }
     f.finish();
@@ -647,12 +654,18 @@ std::string to_string(const LabelMatcher& matcher) {
 
 std::string_view to_string(ReceiverType type) {
   switch (type) {
-    case ReceiverType::log: return "log";
-    case ReceiverType::webhook: return "webhook";
-    case ReceiverType::alertmanager: return "alertmanager";
-    case ReceiverType::pagerduty: return "pagerduty";
-    case ReceiverType::slack: return "slack";
-    case ReceiverType::exec: return "exec";
+    case ReceiverType::log:
+      return "log";
+    case ReceiverType::webhook:
+      return "webhook";
+    case ReceiverType::alertmanager:
+      return "alertmanager";
+    case ReceiverType::pagerduty:
+      return "pagerduty";
+    case ReceiverType::slack:
+      return "slack";
+    case ReceiverType::exec:
+      return "exec";
   }
   return "?";
 }

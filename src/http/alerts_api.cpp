@@ -12,8 +12,8 @@ namespace tocsin::http {
 
 namespace {
 
-using nlohmann::json;
 using alerting::format_rfc3339;
+using nlohmann::json;
 
 json time_or_null(Timestamp t) { return t == 0 ? json(nullptr) : json(format_rfc3339(t)); }
 
@@ -27,7 +27,9 @@ Response error(int status, const std::string& type, const std::string& message) 
   return Response::json(status, json{{"status", "error"}, {"errorType", type}, {"error", message}}.dump());
 }
 
-Response success(json data) { return Response::json(200, json{{"status", "success"}, {"data", std::move(data)}}.dump()); }
+Response success(json data) {
+  return Response::json(200, json{{"status", "success"}, {"data", std::move(data)}}.dump());
+}
 
 json alert_json(const alerting::AlertView& a) {
   json ack = nullptr;
@@ -95,8 +97,9 @@ bool same_secret(const std::string& a, const std::string& b) {
 std::optional<Response> check_token(const Request& req, const alerting::Dispatcher& dispatcher) {
   std::string token = dispatcher.api_token();
   if (token.empty()) {
-    return error(403, "disabled",
-                 "changes through the API are disabled: set alerting.api_token_file in the config to enable them");
+    return error(
+        403, "disabled",
+        "changes through the API are disabled: set alerting.api_token_file in the config to enable them");
   }
   auto header = req.header("authorization");
   if (!header || !header->starts_with("Bearer ") || !same_secret(header->substr(7), token)) {
@@ -140,13 +143,14 @@ std::optional<std::string> string_field(const json& j, const char* key, std::str
 }
 
 // "expires": "1h" (from now) or "expiresAt" / "endsAt": RFC 3339.
-std::optional<std::string> time_field(const json& j, const char* absolute, const char* relative, Timestamp now,
-                                      std::optional<Timestamp>& out) {
+std::optional<std::string> time_field(const json& j, const char* absolute, const char* relative,
+                                      Timestamp now, std::optional<Timestamp>& out) {
   std::string text;
   if (auto e = string_field(j, absolute, text)) return e;
   if (!text.empty()) {
     auto t = alerting::parse_rfc3339(text);
-    if (!t) return std::string(absolute) + ": invalid time \"" + text + "\" (RFC 3339, e.g. 2024-03-04T12:00:00Z)";
+    if (!t)
+      return std::string(absolute) + ": invalid time \"" + text + "\" (RFC 3339, e.g. 2024-03-04T12:00:00Z)";
     out = *t;
   }
   text.clear();
@@ -154,7 +158,8 @@ std::optional<std::string> time_field(const json& j, const char* absolute, const
   if (!text.empty()) {
     if (out) return "give either " + std::string(absolute) + " or " + relative + ", not both";
     auto d = parse_duration(text);
-    if (!d || d->count() <= 0) return std::string(relative) + ": invalid duration \"" + text + "\" (e.g. 30m, 2h)";
+    if (!d || d->count() <= 0)
+      return std::string(relative) + ": invalid duration \"" + text + "\" (e.g. 30m, 2h)";
     out = now + d->count();
   }
   return std::nullopt;
@@ -214,13 +219,15 @@ void add_alerts_api(Router& router, alerting::Dispatcher& dispatcher, const Cloc
     std::vector<store::Matcher> filters;
     for (auto [it, end] = req.params.equal_range("filter"); it != end; ++it) {
       config::LabelMatcher m;
-      if (auto err = config::parse_label_matcher(it->second, m)) return error(400, "bad_data", "filter: " + *err);
+      if (auto err = config::parse_label_matcher(it->second, m))
+        return error(400, "bad_data", "filter: " + *err);
       filters.emplace_back(m.type, m.name, m.value);
     }
     json alerts = json::array();
     for (const auto& a : dispatcher.alerts()) {
       // Resolved alerts still settling (flapping) only when asked for, as Prometheus lists active ones.
-      if (state ? (*state != "all" && alerting::to_string(a.state) != *state) : a.state == alerting::AlertState::resolved) {
+      if (state ? (*state != "all" && alerting::to_string(a.state) != *state)
+                : a.state == alerting::AlertState::resolved) {
         continue;
       }
       bool match = std::all_of(filters.begin(), filters.end(),
@@ -242,11 +249,13 @@ void add_alerts_api(Router& router, alerting::Dispatcher& dispatcher, const Cloc
     alerting::Dispatcher::AckRequest ack;
     if (auto e = string_field(j, "by", ack.by)) return error(400, "bad_data", *e);
     if (auto e = string_field(j, "comment", ack.comment)) return error(400, "bad_data", *e);
-    if (auto e = time_field(j, "expiresAt", "expires", clock.now_ms(), ack.expires_at)) return error(400, "bad_data", *e);
+    if (auto e = time_field(j, "expiresAt", "expires", clock.now_ms(), ack.expires_at))
+      return error(400, "bad_data", *e);
     if (ack.by.empty()) return error(400, "bad_data", "say who acknowledges: by");
     auto result = dispatcher.acknowledge(req.path_params.at("id"), ack);
     if (auto* e = std::get_if<std::string>(&result)) {
-      return error(e->starts_with("no alert") ? 404 : 409, e->starts_with("no alert") ? "not_found" : "conflict", *e);
+      return error(e->starts_with("no alert") ? 404 : 409,
+                   e->starts_with("no alert") ? "not_found" : "conflict", *e);
     }
     return success(alert_json(std::get<alerting::AlertView>(result)));
   });
@@ -254,7 +263,8 @@ void add_alerts_api(Router& router, alerting::Dispatcher& dispatcher, const Cloc
     if (auto denied = check_token(req, dispatcher)) return *denied;
     auto result = dispatcher.unacknowledge(req.path_params.at("id"));
     if (auto* e = std::get_if<std::string>(&result)) {
-      return error(e->starts_with("no alert") ? 404 : 409, e->starts_with("no alert") ? "not_found" : "conflict", *e);
+      return error(e->starts_with("no alert") ? 404 : 409,
+                   e->starts_with("no alert") ? "not_found" : "conflict", *e);
     }
     return success(alert_json(std::get<alerting::AlertView>(result)));
   });
@@ -281,7 +291,8 @@ void add_alerts_api(Router& router, alerting::Dispatcher& dispatcher, const Cloc
     if (auto* e = std::get_if<std::string>(&silence)) return error(400, "bad_data", *e);
     auto created = dispatcher.create_silence(std::get<alerting::Silence>(std::move(silence)));
     if (auto* e = std::get_if<std::string>(&created)) {
-      return error(e->starts_with("no silence") ? 404 : 400, e->starts_with("no silence") ? "not_found" : "bad_data", *e);
+      return error(e->starts_with("no silence") ? 404 : 400,
+                   e->starts_with("no silence") ? "not_found" : "bad_data", *e);
     }
     const auto& s = std::get<alerting::Silence>(created);
     json data = silence_json(s, clock.now_ms());
@@ -291,7 +302,8 @@ void add_alerts_api(Router& router, alerting::Dispatcher& dispatcher, const Cloc
   router.add("DELETE", "/api/v1/silences/{id}", [&dispatcher](const Request& req) {
     if (auto denied = check_token(req, dispatcher)) return *denied;
     if (auto e = dispatcher.expire_silence(req.path_params.at("id"))) {
-      return error(e->starts_with("no silence") ? 404 : 409, e->starts_with("no silence") ? "not_found" : "conflict", *e);
+      return error(e->starts_with("no silence") ? 404 : 409,
+                   e->starts_with("no silence") ? "not_found" : "conflict", *e);
     }
     return success(nullptr);
   });

@@ -17,12 +17,23 @@ std::string esc(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -57,13 +68,18 @@ header{background:#1d232a;color:#fff;padding:12px 20px}header h1{margin:0;font-s
 header p{margin:4px 0 0;color:#c4cad2}main{padding:8px 20px 40px;max-width:1400px}
 h2{font-size:16px;margin:24px 0 8px}table{border-collapse:collapse;width:100%;background:#fff;
 box-shadow:0 1px 2px rgba(0,0,0,.08)}th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e4e7eb;
-vertical-align:top}th{background:#eef0f3;font-weight:600;font-size:12px;text-transform:uppercase;color:#4a5561}
-.sev{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;background:#6b7785}
-.sev-critical{background:#c62828}.sev-error{background:#d84315}.sev-warning{background:#ef8f00}.sev-info{background:#1565c0}
-.tag{display:inline-block;padding:0 6px;margin:1px 2px 1px 0;border-radius:4px;font-size:12px;background:#e8eaed}
+vertical-align:top}
+th{background:#eef0f3;font-weight:600;font-size:12px;text-transform:uppercase;color:#4a5561}
+.sev{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;
+background:#6b7785}
+.sev-critical{background:#c62828}.sev-error{background:#d84315}.sev-warning{background:#ef8f00}
+.sev-info{background:#1565c0}
+.tag{display:inline-block;padding:0 6px;margin:1px 2px 1px 0;border-radius:4px;font-size:12px;
+background:#e8eaed}
 .ack{background:#c8e6c9}.silenced{background:#d1c4e9}.inhibited{background:#e0e0e0}.flap{background:#ffe0b2}
 .up{color:#2e7d32;font-weight:600}.down{color:#c62828;font-weight:600}.muted{color:#6b7785}
-.labels{color:#4a5561;font-size:12px}.nowrap{white-space:nowrap}code{font-size:12px;background:#eef0f3;padding:0 4px;border-radius:3px}
+.labels{color:#4a5561;font-size:12px}.nowrap{white-space:nowrap}
+code{font-size:12px;background:#eef0f3;padding:0 4px;border-radius:3px}
 details summary{cursor:pointer;color:#1565c0}.empty{padding:12px;background:#fff;color:#2e7d32}
 tr:target{outline:2px solid #1565c0}
 )";
@@ -80,15 +96,20 @@ std::string labels_line(const Labels& labels) {
 std::string state_tags(const alerting::AlertView& a, const alerting::Dispatcher& d) {
   std::string out;
   if (a.ack) {
-    out += "<span class=\"tag ack\">acknowledged by " + esc(a.ack->by) + " at " + esc(d.display_time(a.ack->at));
+    out +=
+        "<span class=\"tag ack\">acknowledged by " + esc(a.ack->by) + " at " + esc(d.display_time(a.ack->at));
     if (a.ack->expires_at != 0) out += " until " + esc(d.display_time(a.ack->expires_at));
     out += "</span>";
-    if (!a.ack->comment.empty()) out += " <span class=\"muted\">&ldquo;" + esc(a.ack->comment) + "&rdquo;</span>";
+    if (!a.ack->comment.empty())
+      out += " <span class=\"muted\">&ldquo;" + esc(a.ack->comment) + "&rdquo;</span>";
   }
-  for (const auto& s : a.silenced_by) out += "<span class=\"tag silenced\">silenced (" + esc(s.substr(0, 8)) + ")</span>";
-  if (!a.inhibited_by.empty()) out += "<span class=\"tag inhibited\">inhibited by " + esc(a.inhibited_by[0]) + "</span>";
+  for (const auto& s : a.silenced_by)
+    out += "<span class=\"tag silenced\">silenced (" + esc(s.substr(0, 8)) + ")</span>";
+  if (!a.inhibited_by.empty())
+    out += "<span class=\"tag inhibited\">inhibited by " + esc(a.inhibited_by[0]) + "</span>";
   if (!a.muted_by.empty()) out += "<span class=\"tag silenced\">muted: " + esc(a.muted_by) + "</span>";
-  if (a.flapping) out += "<span class=\"tag flap\">flapping (" + std::to_string(a.state_changes) + " changes)</span>";
+  if (a.flapping)
+    out += "<span class=\"tag flap\">flapping (" + std::to_string(a.state_changes) + " changes)</span>";
   if (a.state == alerting::AlertState::resolved) out += "<span class=\"tag\">resolved, settling</span>";
   if (out.empty()) out = "<span class=\"muted\">unacknowledged</span>";
   return out;
@@ -105,19 +126,21 @@ std::string step_cell(const alerting::AlertView& a, const alerting::Dispatcher& 
     for (const auto& r : a.step_receivers) who += (who.empty() ? "" : ", ") + esc(r);
     if (!who.empty()) out += "<br>" + who;
   }
-  if (a.next_step_at != 0 && !a.ack) out += "<br><span class=\"muted\">next at " + esc(d.display_time(a.next_step_at)) + "</span>";
+  if (a.next_step_at != 0 && !a.ack)
+    out += "<br><span class=\"muted\">next at " + esc(d.display_time(a.next_step_at)) + "</span>";
   return out;
 }
 
-void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alerts, const alerting::Dispatcher& d,
-                Timestamp now) {
-  html += "<table><thead><tr><th>Severity</th><th>Alert</th><th>Where</th><th>Since</th><th>Value</th>"
-          "<th>Escalation</th><th>State</th></tr></thead><tbody>\n";
+void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alerts,
+                const alerting::Dispatcher& d, Timestamp now) {
+  html +=
+      "<table><thead><tr><th>Severity</th><th>Alert</th><th>Where</th><th>Since</th><th>Value</th>"
+      "<th>Escalation</th><th>State</th></tr></thead><tbody>\n";
   for (const auto& a : alerts) {
     std::string sev = a.severity.empty() ? "none" : a.severity;
     Timestamp since = a.state == alerting::AlertState::pending ? a.active_at : a.fired_at;
-    html += "<tr id=\"alert-" + esc(a.id) + "\"><td><span class=\"sev sev-" + esc(sev) + "\">" + esc(sev) + "</span></td><td><b>" +
-            esc(a.labels.get("alertname")) + "</b>";
+    html += "<tr id=\"alert-" + esc(a.id) + "\"><td><span class=\"sev sev-" + esc(sev) + "\">" + esc(sev) +
+            "</span></td><td><b>" + esc(a.labels.get("alertname")) + "</b>";
     if (auto summary = a.annotations.get("summary"); !summary.empty()) html += "<br>" + esc(summary);
     html += "<br><span class=\"labels\">" + labels_line(a.labels) + "</span>";
     auto description = a.annotations.get("description");
@@ -132,9 +155,10 @@ void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alert
       for (const auto& r : a.notified) who += (who.empty() ? "" : ", ") + esc(r);
       html += "<p>notified: " + who + "</p>";
     }
-    html += "</details></td><td class=\"nowrap\">" + esc(where_of(a.labels)) + "</td><td>" + esc(d.display_time(since)) +
-            "<br><span class=\"muted\">" + esc(age(since, now)) + " ago</span></td><td>" + esc(human_value(a.value)) +
-            "</td><td>" + step_cell(a, d) + "</td><td>" + state_tags(a, d) + "</td></tr>\n";
+    html += "</details></td><td class=\"nowrap\">" + esc(where_of(a.labels)) + "</td><td>" +
+            esc(d.display_time(since)) + "<br><span class=\"muted\">" + esc(age(since, now)) +
+            " ago</span></td><td>" + esc(human_value(a.value)) + "</td><td>" + step_cell(a, d) + "</td><td>" +
+            state_tags(a, d) + "</td></tr>\n";
   }
   html += "</tbody></table>\n";
 }
@@ -158,15 +182,17 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
                                             [](const CollectorStatus& c) { return c.collected && !c.up; }));
   std::string summary = std::to_string(firing.size()) + " firing";
   for (const auto& [sev, n] : by_severity) summary += ", " + std::to_string(n) + " " + sev;
-  summary += "; " + std::to_string(unacked) + " unacknowledged; " + std::to_string(pending.size()) + " pending; " +
-             std::to_string(down) + " of " + std::to_string(collectors.size()) + " collectors down";
+  summary += "; " + std::to_string(unacked) + " unacknowledged; " + std::to_string(pending.size()) +
+             " pending; " + std::to_string(down) + " of " + std::to_string(collectors.size()) +
+             " collectors down";
 
-  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                     "<meta http-equiv=\"refresh\" content=\"30\"><title>tocsin: " +
-                     esc(summary) + "</title><style>" + kStyle + "</style></head><body>\n";
-  html += "<header><h1>tocsin</h1><p>" + esc(summary) + " &middot; as of " + esc(dispatcher.display_time(now)) +
-          "</p></header><main>\n";
+  std::string html =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<meta http-equiv=\"refresh\" content=\"30\"><title>tocsin: " +
+      esc(summary) + "</title><style>" + kStyle + "</style></head><body>\n";
+  html += "<header><h1>tocsin</h1><p>" + esc(summary) + " &middot; as of " +
+          esc(dispatcher.display_time(now)) + "</p></header><main>\n";
 
   html += "<h2>Firing</h2>\n";
   if (firing.empty()) {
@@ -187,13 +213,16 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
   if (silences.empty()) {
     html += "<div class=\"empty muted\">No active silences.</div>\n";
   } else {
-    html += "<table><thead><tr><th>Matchers</th><th>State</th><th>From</th><th>Until</th><th>By</th><th>Comment</th>"
-            "<th>Id</th></tr></thead><tbody>\n";
+    html +=
+        "<table><thead><tr><th>Matchers</th><th>State</th><th>From</th><th>Until</th><th>By</th><th>Comment</"
+        "th>"
+        "<th>Id</th></tr></thead><tbody>\n";
     for (const auto& s : silences) {
       std::string matchers;
       for (const auto& m : s.matchers) matchers += "<code>" + esc(config::to_string(m)) + "</code> ";
-      html += "<tr><td>" + matchers + "</td><td>" + esc(s.status(now)) + "</td><td>" + esc(dispatcher.display_time(s.starts_at)) +
-              "</td><td>" + esc(dispatcher.display_time(s.ends_at)) + "</td><td>" + esc(s.created_by) + "</td><td>" +
+      html += "<tr><td>" + matchers + "</td><td>" + esc(s.status(now)) + "</td><td>" +
+              esc(dispatcher.display_time(s.starts_at)) + "</td><td>" +
+              esc(dispatcher.display_time(s.ends_at)) + "</td><td>" + esc(s.created_by) + "</td><td>" +
               esc(s.comment) + "</td><td><code>" + esc(s.id) + "</code></td></tr>\n";
     }
     html += "</tbody></table>\n";
@@ -203,8 +232,9 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
   if (collectors.empty()) {
     html += "<div class=\"empty muted\">No collectors configured.</div>\n";
   } else {
-    html += "<table><thead><tr><th>Collector</th><th>Target</th><th>Health</th><th>Last success</th>"
-            "<th>Last cycle</th><th>Interval</th><th>Last error</th></tr></thead><tbody>\n";
+    html +=
+        "<table><thead><tr><th>Collector</th><th>Target</th><th>Health</th><th>Last success</th>"
+        "<th>Last cycle</th><th>Interval</th><th>Last error</th></tr></thead><tbody>\n";
     for (const auto& c : collectors) {
       std::string health = !c.collected ? "<span class=\"muted\">starting</span>"
                            : c.up       ? "<span class=\"up\">up</span>"
@@ -212,17 +242,18 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
       char duration[32];
       std::snprintf(duration, sizeof duration, "%.3fs", c.last_duration_seconds);
       html += "<tr><td>" + esc(c.kind) + "</td><td>" + esc(c.name) + "</td><td>" + health + "</td><td>" +
-              (c.last_success == 0 ? std::string("never") : esc(age(c.last_success, now)) + " ago") + "</td><td>" +
-              (c.collected ? duration : "") + "</td><td>" + esc(format_duration(c.interval)) + "</td><td>" +
-              esc(c.last_error) + "</td></tr>\n";
+              (c.last_success == 0 ? std::string("never") : esc(age(c.last_success, now)) + " ago") +
+              "</td><td>" + (c.collected ? duration : "") + "</td><td>" + esc(format_duration(c.interval)) +
+              "</td><td>" + esc(c.last_error) + "</td></tr>\n";
     }
     html += "</tbody></table>\n";
   }
 
   alerting::OutboxStatus outbox = dispatcher.outbox();
-  html += "<h2>Notifications</h2>\n<p>" + std::to_string(outbox.queued) + " queued (" + std::to_string(outbox.in_flight) +
-          " in flight) of at most " + std::to_string(outbox.capacity) +
-          ". APIs: <a href=\"/api/v1/alerts\">/api/v1/alerts</a>, <a href=\"/api/v1/silences\">/api/v1/silences</a>, "
+  html += "<h2>Notifications</h2>\n<p>" + std::to_string(outbox.queued) + " queued (" +
+          std::to_string(outbox.in_flight) + " in flight) of at most " + std::to_string(outbox.capacity) +
+          ". APIs: <a href=\"/api/v1/alerts\">/api/v1/alerts</a>, <a "
+          "href=\"/api/v1/silences\">/api/v1/silences</a>, "
           "<a href=\"/metrics\">/metrics</a>.</p>\n";
   html += "</main></body></html>\n";
   return html;
@@ -231,7 +262,9 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
 void add_status_page(Router& router, const alerting::Dispatcher& dispatcher, const Clock& clock,
                      CollectorStatusSource collectors) {
   router.add("GET", "/", [&dispatcher, &clock, collectors = std::move(collectors)](const Request&) {
-    Response r = Response::html(200, render_status_page(dispatcher, clock.now_ms(), collectors ? collectors() : std::vector<CollectorStatus>{}));
+    Response r =
+        Response::html(200, render_status_page(dispatcher, clock.now_ms(),
+                                               collectors ? collectors() : std::vector<CollectorStatus>{}));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   });

@@ -19,16 +19,17 @@
 namespace tocsin::alerting::testing {
 namespace {
 
+using nlohmann::json;
 using tocsin::testing::http_get;
 using tocsin::testing::http_request;
-using nlohmann::json;
 
 class Api : public ::testing::Test {
  protected:
   void SetUp() override { token_file = token_dir.write("token", "t0ken\n"); }
   void start(const std::string& extra = "") {
     harness = std::make_unique<Harness>(R"(receivers:
-  hook: { type: webhook, url: ")" + hook.url() + R"(" }
+  hook: { type: webhook, url: ")" + hook.url() +
+                                        R"(" }
 escalation_policies:
   default:
     steps:
@@ -42,9 +43,11 @@ routes:
     http::add_status_page(router, harness->d(), harness->clock, [] {
       return std::vector<http::CollectorStatus>{
           {"host", "local", true, true, "", kStart - 5000, 0.004, 15s},
-          {"postgres", "orders-db", false, true, "connection refused (127.0.0.1:5432)", kStart - 600'000, 5.0, 15s}};
+          {"postgres", "orders-db", false, true, "connection refused (127.0.0.1:5432)", kStart - 600'000, 5.0,
+           15s}};
     });
-    server = std::make_unique<http::Server>(io, pool, router, http::ServerOptions{}, spdlog::default_logger());
+    server =
+        std::make_unique<http::Server>(io, pool, router, http::ServerOptions{}, spdlog::default_logger());
     server->listen("127.0.0.1", 0);
     port = server->port();
     io_thread = std::thread([this] { io.run(); });
@@ -56,7 +59,8 @@ routes:
     pool.join();
   }
   std::string token_config() const { return "alerting:\n  api_token_file: " + token_file.string() + "\n"; }
-  tocsin::testing::HttpResult post(const std::string& target, const json& body, const std::string& token = "t0ken") {
+  tocsin::testing::HttpResult post(const std::string& target, const json& body,
+                                   const std::string& token = "t0ken") {
     std::map<std::string, std::string> headers{{"Content-Type", "application/json"}};
     if (!token.empty()) headers["Authorization"] = "Bearer " + token;
     return http_request(port, "POST", target, body.dump(), headers);
@@ -97,7 +101,10 @@ TEST_F(Api, AlertsInPrometheusShapeWithEscalationFields) {
   EXPECT_TRUE(first["acknowledged"].is_null());
   EXPECT_EQ(j["data"]["alerts"][1]["state"], "pending");
   EXPECT_EQ(json::parse(http_get(port, "/api/v1/alerts?state=pending").body)["data"]["alerts"].size(), 1u);
-  EXPECT_EQ(json::parse(http_get(port, "/api/v1/alerts?filter=instance%3D~%22db-.*%22").body)["data"]["alerts"].size(), 1u);
+  EXPECT_EQ(
+      json::parse(http_get(port, "/api/v1/alerts?filter=instance%3D~%22db-.*%22").body)["data"]["alerts"]
+          .size(),
+      1u);
   EXPECT_EQ(http_get(port, "/api/v1/alerts?filter=%3Dx").status, 400);
   EXPECT_EQ(http_get(port, "/api/v1/alerts/" + fingerprint(a.labels)).status, 200);
   EXPECT_EQ(http_get(port, "/api/v1/alerts/0000000000000000").status, 404);
@@ -106,7 +113,8 @@ TEST_F(Api, AlertsInPrometheusShapeWithEscalationFields) {
 TEST_F(Api, MutationsAreDisabledWithoutAToken) {
   start();
   harness->report({alert("HighLatency", "critical", kStart)});
-  auto r = post("/api/v1/alerts/" + fingerprint(alert("HighLatency", "critical", kStart).labels) + "/ack", {{"by", "a"}});
+  auto r = post("/api/v1/alerts/" + fingerprint(alert("HighLatency", "critical", kStart).labels) + "/ack",
+                {{"by", "a"}});
   EXPECT_EQ(r.status, 403);
   EXPECT_NE(r.body.find("api_token_file"), std::string::npos);
 }
@@ -131,8 +139,9 @@ TEST_F(Api, AckNeedsTheBearerTokenAndStopsEscalation) {
   harness->run_for(20min, 5min, {a});
   EXPECT_EQ(harness->log().find("receiver=log"), std::string::npos);  // step 2 never came
   // Form-encoded works too (curl -d by=bob).
-  auto form = http_request(port, "POST", target, "by=bob&comment=taking+over",
-                           {{"Authorization", "Bearer t0ken"}, {"Content-Type", "application/x-www-form-urlencoded"}});
+  auto form = http_request(
+      port, "POST", target, "by=bob&comment=taking+over",
+      {{"Authorization", "Bearer t0ken"}, {"Content-Type", "application/x-www-form-urlencoded"}});
   ASSERT_EQ(form.status, 200) << form.body;
   EXPECT_EQ(json::parse(form.body)["data"]["acknowledged"]["comment"], "taking over");
   auto del = http_request(port, "DELETE", target, "", {{"Authorization", "Bearer t0ken"}});
@@ -144,7 +153,8 @@ TEST_F(Api, SilencesCreateListExpire) {
   start(token_config());
   auto bad = post("/api/v1/silences", {{"matchers", {"alertname="}}, {"duration", "2h"}, {"createdBy", "x"}});
   EXPECT_EQ(bad.status, 400);
-  EXPECT_EQ(post("/api/v1/silences", {{"matchers", {"job=\"pg\""}}, {"createdBy", "x"}}).status, 400);  // no end
+  EXPECT_EQ(post("/api/v1/silences", {{"matchers", {"job=\"pg\""}}, {"createdBy", "x"}}).status,
+            400);  // no end
   auto created = post("/api/v1/silences", {{"matchers", {"alertname=\"Deploy\"", "env=~\"stag.*\""}},
                                            {"duration", "2h"},
                                            {"createdBy", "dave"},
@@ -165,22 +175,30 @@ TEST_F(Api, SilencesCreateListExpire) {
   EXPECT_EQ(one["endsAt"], "2024-03-04T12:00:00.000Z");
   EXPECT_EQ(one["status"]["state"], "active");
   EXPECT_EQ(http_request(port, "DELETE", "/api/v1/silences/" + id).status, 401);
-  EXPECT_EQ(http_request(port, "DELETE", "/api/v1/silences/" + id, "", {{"Authorization", "Bearer t0ken"}}).status, 200);
-  EXPECT_EQ(http_request(port, "DELETE", "/api/v1/silences/" + id, "", {{"Authorization", "Bearer t0ken"}}).status, 409);
+  EXPECT_EQ(
+      http_request(port, "DELETE", "/api/v1/silences/" + id, "", {{"Authorization", "Bearer t0ken"}}).status,
+      200);
+  EXPECT_EQ(
+      http_request(port, "DELETE", "/api/v1/silences/" + id, "", {{"Authorization", "Bearer t0ken"}}).status,
+      409);
   EXPECT_EQ(json::parse(http_get(port, "/api/v1/silences").body)["data"].size(), 1u);
   EXPECT_EQ(json::parse(http_get(port, "/api/v1/silences?all=true").body)["data"].size(), 2u);
 }
 
 void fill_for_page(Harness& h, int port) {
-  Alert critical = alert("HighLatency", "critical", kStart - 20 * 60'000, {{"instance", "db-1:5432"}, {"job", "postgres"}});
-  critical.annotations = Labels{{"summary", "p99 query latency 734ms (threshold 500ms)"},
-                                {"description", "check pg_stat_activity for lock waits <and> long transactions"},
-                                {"runbook_url", "https://runbooks.example/pg-latency"}};
+  Alert critical = alert("HighLatency", "critical", kStart - 20 * 60'000,
+                         {{"instance", "db-1:5432"}, {"job", "postgres"}});
+  critical.annotations =
+      Labels{{"summary", "p99 query latency 734ms (threshold 500ms)"},
+             {"description", "check pg_stat_activity for lock waits <and> long transactions"},
+             {"runbook_url", "https://runbooks.example/pg-latency"}};
   Alert acked = alert("ReplicationLag", "critical", kStart - 40 * 60'000, {{"instance", "db-2:5432"}});
-  Alert warning = alert("DiskFilling", "warning", kStart - 5 * 60'000, {{"instance", "app-3"}, {"mountpoint", "/var"}});
+  Alert warning =
+      alert("DiskFilling", "warning", kStart - 5 * 60'000, {{"instance", "app-3"}, {"mountpoint", "/var"}});
   Alert pending = alert("QueueBacklog", "warning", kStart, {{"instance", "redis-1"}}, AlertState::pending);
   h.report({critical, acked, warning, pending});
-  ASSERT_TRUE(std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(acked.labels), {"alice", "failover running", {}})));
+  ASSERT_TRUE(std::holds_alternative<AlertView>(
+      h.d().acknowledge(fingerprint(acked.labels), {"alice", "failover running", {}})));
   Silence s;
   config::LabelMatcher m;
   ASSERT_EQ(config::parse_label_matcher("mountpoint=\"/var\"", m), std::nullopt);
@@ -202,8 +220,12 @@ TEST_F(Api, TheStatusPageShowsWhatOnCallNeeds) {
   EXPECT_NE(page.find("3 firing, 2 critical, 1 warning; 1 unacknowledged; 1 pending; 1 of 2 collectors down"),
             std::string::npos)
       << page;
-  EXPECT_NE(page.find("id=\"alert-" + fingerprint(alert("HighLatency", "critical", 0, {{"instance", "db-1:5432"}, {"job", "postgres"}}).labels)),
-            std::string::npos);
+  EXPECT_NE(
+      page.find(
+          "id=\"alert-" +
+          fingerprint(
+              alert("HighLatency", "critical", 0, {{"instance", "db-1:5432"}, {"job", "postgres"}}).labels)),
+      std::string::npos);
   EXPECT_NE(page.find("lock waits &lt;and&gt; long transactions"), std::string::npos);  // escaped
   EXPECT_NE(page.find("acknowledged by alice"), std::string::npos);
   EXPECT_NE(page.find("silenced ("), std::string::npos);
@@ -229,9 +251,10 @@ TEST_F(Api, HeadlessChromiumRendersTheStatusPage) {
   tocsin::testing::ProcessOptions options;
   options.env = {"HOME=" + profile.path().string()};
   auto result = tocsin::testing::run_command(
-      {*chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-       "--user-data-dir=" + (profile.path() / "data").string(),
-       "--window-size=1400,1000", "--screenshot=" + png.string(), "http://127.0.0.1:" + std::to_string(port) + "/"},
+      {*chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+       "--hide-scrollbars", "--user-data-dir=" + (profile.path() / "data").string(),
+       "--window-size=1400,1000", "--screenshot=" + png.string(),
+       "http://127.0.0.1:" + std::to_string(port) + "/"},
       options, 90s);
   ASSERT_TRUE(std::filesystem::exists(png)) << result.output;
   EXPECT_GT(std::filesystem::file_size(png), 10'000u);

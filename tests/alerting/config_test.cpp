@@ -1,9 +1,10 @@
 // The alerting part of the config: the issue's example, every key, and errors with their positions.
 
+#include "tocsin/config/config.hpp"
+
 #include <gtest/gtest.h>
 
 #include "fixtures/process.hpp"
-#include "tocsin/config/config.hpp"
 
 namespace tocsin::config {
 namespace {
@@ -92,7 +93,8 @@ TEST(AlertingConfig, SettingsTimeIntervalsAndInhibition) {
   severities: [low, high]
   flapping: { window: 10m, changes: 3, settle: 1m }
   outbox: { expiry: 1h, max_entries: 50, initial_backoff: 100ms, max_backoff: 10s, concurrency: 2 }
-  api_token_file: )" + token.string() + R"(
+  api_token_file: )" +
+                   token.string() + R"(
 time_intervals:
   maintenance:
     - weekdays: ["saturday", "monday:friday"]
@@ -179,7 +181,8 @@ alerting:
   outbox: { expiry: 0s }
   api_token_file: /nonexistent/token
 )");
-  EXPECT_NE(errors.find("tocsin.yaml:2:9: receivers.hook.url: missing required key"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("tocsin.yaml:2:9: receivers.hook.url: missing required key"), std::string::npos)
+      << errors;
   EXPECT_NE(errors.find("tocsin.yaml:3:17: receivers.what.type: unknown receiver type \"carrier-pigeon\""),
             std::string::npos)
       << errors;
@@ -187,9 +190,10 @@ alerting:
             std::string::npos)
       << errors;
   EXPECT_NE(errors.find("receivers.pd.routing_key: missing required key"), std::string::npos) << errors;
-  EXPECT_NE(errors.find("tocsin.yaml:10:18: escalation_policies.p.steps[1].after: steps must come in increasing "
-                        "order"),
-            std::string::npos)
+  EXPECT_NE(
+      errors.find("tocsin.yaml:10:18: escalation_policies.p.steps[1].after: steps must come in increasing "
+                  "order"),
+      std::string::npos)
       << errors;
   EXPECT_NE(errors.find("tocsin.yaml:12:5: routes[0]: give a policy"), std::string::npos) << errors;
   EXPECT_NE(errors.find("routes[1]: give either policy (escalation) or notify (receivers), not both"),
@@ -199,10 +203,12 @@ alerting:
   EXPECT_NE(errors.find("invalid start_time \"25:00\""), std::string::npos) << errors;
   EXPECT_NE(errors.find("time_intervals.t[0].weekdays[0]: invalid weekday \"funday\""), std::string::npos)
       << errors;
-  EXPECT_NE(errors.find("time_intervals.t[0].location: unknown time zone \"Mars/Olympus\""), std::string::npos)
+  EXPECT_NE(errors.find("time_intervals.t[0].location: unknown time zone \"Mars/Olympus\""),
+            std::string::npos)
       << errors;
   EXPECT_NE(errors.find("alerting.outbox.expiry: must be at least 1s"), std::string::npos) << errors;
-  EXPECT_NE(errors.find("alerting.api_token_file: cannot read /nonexistent/token"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("alerting.api_token_file: cannot read /nonexistent/token"), std::string::npos)
+      << errors;
   EXPECT_EQ(errors.find("the API token file is empty"), std::string::npos) << errors;
 }
 

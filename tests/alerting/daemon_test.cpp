@@ -2,10 +2,10 @@
 // a SIGKILL in the middle of an outage: nothing lost, nothing sent twice.
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "fixtures/http_client.hpp"
 #include "fixtures/http_receiver.hpp"
@@ -39,16 +39,20 @@ class TocsinProcess {
         labels: { severity: critical, instance: "redis-2" }
 )");
     dir_.write("token", "t0ken\n");
-    dir_.write("tocsin.yaml", "listen: 127.0.0.1:" + std::to_string(port_) + "\nstate_dir: " + (dir_.path() / "state").string() +
-                                  "\ninterval: 1s\nrule_files: [rules.yaml]\ncollectors: {}\nalerting:\n  api_token_file: token\n" +
-                                  "  outbox: { initial_backoff: 100ms, max_backoff: 500ms }\n" + receivers_and_routes);
+    dir_.write(
+        "tocsin.yaml",
+        "listen: 127.0.0.1:" + std::to_string(port_) + "\nstate_dir: " + (dir_.path() / "state").string() +
+            "\ninterval: 1s\nrule_files: [rules.yaml]\ncollectors: {}\nalerting:\n  api_token_file: token\n" +
+            "  outbox: { initial_backoff: 100ms, max_backoff: 500ms }\n" + receivers_and_routes);
   }
   void start() {
     ProcessOptions options;
     options.stderr_file = dir_.path() / ("stderr-" + std::to_string(++runs_) + ".log");
-    process_ = std::make_unique<Process>(std::vector<std::string>{TOCSIN_EXECUTABLE, "run", "--config", config()}, options);
-    ASSERT_TRUE(wait_until([&] { return !process_->running() || http_get(port_, "/-/ready").status == 200; }, 20s) &&
-                process_->running())
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{TOCSIN_EXECUTABLE, "run", "--config", config()}, options);
+    ASSERT_TRUE(
+        wait_until([&] { return !process_->running() || http_get(port_, "/-/ready").status == 200; }, 20s) &&
+        process_->running())
         << log();
   }
   void kill9() {
@@ -83,8 +87,9 @@ std::vector<std::string> events(const HttpReceiver& r) {
   for (const auto& req : r.requests()) {
     json body = json::parse(req.body);
     for (const auto& a : body["alerts"]) {
-      out.push_back(req.target + " " + a["event"].get<std::string>() + " " + a["labels"]["alertname"].get<std::string>() +
-                    " " + std::to_string(a["escalation"]["step"].get<int>()));
+      out.push_back(req.target + " " + a["event"].get<std::string>() + " " +
+                    a["labels"]["alertname"].get<std::string>() + " " +
+                    std::to_string(a["escalation"]["step"].get<int>()));
     }
   }
   std::sort(out.begin(), out.end());
@@ -94,8 +99,8 @@ std::vector<std::string> events(const HttpReceiver& r) {
 TEST(DaemonAlerting, EscalatesUntilAcknowledgedThroughTheCli) {
   HttpReceiver hook;
   TempDir dir("tocsin-alerting-daemon");
-  TocsinProcess tocsin(dir, "receivers:\n  primary: { type: webhook, url: \"" + hook.url("/primary") + "\" }\n" +
-                                "  lead: { type: webhook, url: \"" + hook.url("/lead") + "\" }\n" +
+  TocsinProcess tocsin(dir, "receivers:\n  primary: { type: webhook, url: \"" + hook.url("/primary") +
+                                "\" }\n" + "  lead: { type: webhook, url: \"" + hook.url("/lead") + "\" }\n" +
                                 R"(escalation_policies:
   default:
     steps:
@@ -108,7 +113,8 @@ routes:
 )");
   tocsin.start();
   ASSERT_TRUE(wait_until([&] { return events(hook).size() >= 2; }, 20s)) << tocsin.log();
-  EXPECT_EQ(events(hook), (std::vector<std::string>{"/lead escalated CheckoutLatency 2", "/primary triggered CheckoutLatency 1"}));
+  EXPECT_EQ(events(hook), (std::vector<std::string>{"/lead escalated CheckoutLatency 2",
+                                                    "/primary triggered CheckoutLatency 1"}));
   auto body = json::parse(hook.requests()[0].body);
   EXPECT_EQ(body["alerts"][0]["annotations"]["summary"], "p99 checkout latency 0.734s");
   EXPECT_EQ(body["alerts"][0]["value"], 0.734);
@@ -124,13 +130,16 @@ routes:
   ASSERT_EQ(id.size(), 16u);
   auto ack = tocsin.cli({"ack", id.substr(0, 6), "--by", "alice", "--comment", "failing over"});
   ASSERT_EQ(ack.status, 0) << ack.output;
-  EXPECT_NE(ack.output.find("Acknowledged CheckoutLatency on db-1:5432 (" + id + ") as alice."), std::string::npos)
+  EXPECT_NE(ack.output.find("Acknowledged CheckoutLatency on db-1:5432 (" + id + ") as alice."),
+            std::string::npos)
       << ack.output;
   ASSERT_TRUE(wait_until([&] { return events(hook).size() >= 4; }, 10s));
-  EXPECT_EQ(events(hook), (std::vector<std::string>{"/lead acknowledged CheckoutLatency 2", "/lead escalated CheckoutLatency 2",
-                                                    "/primary acknowledged CheckoutLatency 2",
-                                                    "/primary triggered CheckoutLatency 1"}));
-  auto silence = tocsin.cli({"silence", "add", "alertname=\"QueueDepth\"", "--duration", "1h", "--by", "bob"});
+  EXPECT_EQ(events(hook),
+            (std::vector<std::string>{
+                "/lead acknowledged CheckoutLatency 2", "/lead escalated CheckoutLatency 2",
+                "/primary acknowledged CheckoutLatency 2", "/primary triggered CheckoutLatency 1"}));
+  auto silence =
+      tocsin.cli({"silence", "add", "alertname=\"QueueDepth\"", "--duration", "1h", "--by", "bob"});
   ASSERT_EQ(silence.status, 0) << silence.output;
   auto list = tocsin.cli({"silence", "list"});
   EXPECT_NE(list.output.find("alertname=\"QueueDepth\""), std::string::npos) << list.output;
@@ -158,8 +167,9 @@ TEST(DaemonAlerting, KilledMidOutageNothingIsLostOrDuplicated) {
   tocsin.start();
   ASSERT_TRUE(wait_until([&] { return hook.count() >= 3; }, 20s)) << tocsin.log();
   std::this_thread::sleep_for(3s);  // let any duplicate show up
-  EXPECT_EQ(events(hook), (std::vector<std::string>{"/hook triggered CacheEvictions 1", "/hook triggered CheckoutLatency 1",
-                                                    "/hook triggered QueueDepth 1"}))
+  EXPECT_EQ(events(hook),
+            (std::vector<std::string>{"/hook triggered CacheEvictions 1", "/hook triggered CheckoutLatency 1",
+                                      "/hook triggered QueueDepth 1"}))
       << tocsin.log();
   EXPECT_NE(tocsin.log().find("3 queued notification(s)"), std::string::npos) << tocsin.log();
 }
@@ -168,8 +178,8 @@ TEST(DaemonAlerting, KilledWhileDeliveringSendsTheInFlightOneAtLeastOnce) {
   HttpReceiver hook;
   hook.delay(30s);  // the first delivery hangs in flight
   TempDir dir("tocsin-alerting-daemon");
-  TocsinProcess tocsin(dir, "receivers:\n  hook: { type: webhook, url: \"" + hook.url("/hook") + "\", timeout: 1m }\n" +
-                                "routes:\n  - { notify: [hook], group_by: [] }\n");
+  TocsinProcess tocsin(dir, "receivers:\n  hook: { type: webhook, url: \"" + hook.url("/hook") +
+                                "\", timeout: 1m }\n" + "routes:\n  - { notify: [hook], group_by: [] }\n");
   tocsin.start();
   ASSERT_TRUE(wait_until([&] { return hook.count() >= 1; }, 20s)) << tocsin.log();
   tocsin.kill9();

@@ -14,7 +14,8 @@ using Steps = std::vector<Seen>;
 
 std::string receivers_yaml(const std::vector<std::pair<std::string, const HttpReceiver*>>& receivers) {
   std::string out = "receivers:\n";
-  for (const auto& [name, r] : receivers) out += "  " + name + ": { type: webhook, url: \"" + r->url("/" + name) + "\" }\n";
+  for (const auto& [name, r] : receivers)
+    out += "  " + name + ": { type: webhook, url: \"" + r->url("/" + name) + "\" }\n";
   return out;
 }
 
@@ -42,7 +43,9 @@ routes:
 alerting:
   outbox: { initial_backoff: 1s, max_backoff: 8s }
 )";
-  std::size_t total() const { return primary.count() + lead.count() + commander.count() + vp.count() + team.count(); }
+  std::size_t total() const {
+    return primary.count() + lead.count() + commander.count() + vp.count() + team.count();
+  }
 };
 
 TEST_F(Escalation, StepsFollowTheTimersFromWhenTheAlertStartedFiring) {
@@ -95,7 +98,8 @@ TEST_F(Escalation, StepsFollowTheTimersFromWhenTheAlertStartedFiring) {
   EXPECT_EQ(seen(vp).back().status, "resolved");
   EXPECT_EQ(total(), 9u);
   EXPECT_TRUE(h.d().alerts().empty());
-  EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "vp-engineering"}, {"result", "success"}}), 3);
+  EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "vp-engineering"}, {"result", "success"}}),
+            3);
   EXPECT_EQ(h.metric("tocsin_notification_queue_length"), 0);
   EXPECT_EQ(h.metric("tocsin_notification_latency_seconds", {{"receiver", "oncall-primary"}}), 2);
 }
@@ -163,12 +167,14 @@ TEST_F(Escalation, AnAckThatExpiresReArmsEscalation) {
 
 TEST_F(Escalation, AWorseTierAfterAnAckReopensPaging) {
   std::string tiered = yaml;
-  tiered.replace(tiered.find("match: { severity: critical }"), 29, "match_re: { severity: \"warning|critical\" }");
+  tiered.replace(tiered.find("match: { severity: critical }"), 29,
+                 "match_re: { severity: \"warning|critical\" }");
   Harness h(tiered);
   Alert warning = alert("DiskFilling", "warning", kStart, {{"instance", "db-1"}});
   h.report({warning});
   ASSERT_EQ(primary.count(), 1u);
-  ASSERT_TRUE(std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(warning.labels), {"bob", "", {}})));
+  ASSERT_TRUE(
+      std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(warning.labels), {"bob", "", {}})));
   h.run_for(20min, 5min, {warning});
   EXPECT_EQ(lead.count(), 0u);
   // The tiered rule moves to critical: a new label set, firing from now, not covered by the ack.
@@ -186,7 +192,8 @@ TEST_F(Escalation, AWorseTierAfterAnAckReopensPaging) {
   h.run_for(15min, 5min, {critical});
   EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
   // An ack of the critical one also covers a warning of the same alert again.
-  ASSERT_TRUE(std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(critical.labels), {"bob", "", {}})));
+  ASSERT_TRUE(
+      std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(critical.labels), {"bob", "", {}})));
   h.run_for(1h, 5min, {critical});
   EXPECT_EQ(commander.count(), 0u);
 }
@@ -254,8 +261,8 @@ TEST_F(Escalation, RepeatedReportsNeverNotifyTwiceForTheSameStep) {
 TEST(Grouping, AlertsOfOneEvaluationGoOutAsOneNotification) {
   HttpReceiver hook;
   Harness h(receivers_yaml({{"hook", &hook}}) + "routes:\n  - { notify: [hook] }\n");
-  h.report({alert("DiskFull", "warning", kStart, {{"instance", "a"}}), alert("DiskFull", "warning", kStart, {{"instance", "b"}}),
-            alert("Other", "warning", kStart)});
+  h.report({alert("DiskFull", "warning", kStart, {{"instance", "a"}}),
+            alert("DiskFull", "warning", kStart, {{"instance", "b"}}), alert("Other", "warning", kStart)});
   ASSERT_EQ(hook.count(), 2u);  // grouped by alertname
   auto first = nlohmann::json::parse(hook.requests()[0].body);
   auto second = nlohmann::json::parse(hook.requests()[1].body);
@@ -268,7 +275,8 @@ TEST(Grouping, AlertsOfOneEvaluationGoOutAsOneNotification) {
 
 TEST(Grouping, GroupWaitGathersAlertsArrivingWithinTheWindow) {
   HttpReceiver hook;
-  Harness h(receivers_yaml({{"hook", &hook}}) + "routes:\n  - { notify: [hook], group_wait: 30s, group_by: [job] }\n");
+  Harness h(receivers_yaml({{"hook", &hook}}) +
+            "routes:\n  - { notify: [hook], group_wait: 30s, group_by: [job] }\n");
   Alert a = alert("A", "warning", kStart, {{"job", "pg"}});
   h.report({a});
   h.advance(10s);
@@ -299,11 +307,14 @@ inhibit_rules:
   std::vector<std::string> got;
   for (const auto& r : hook.requests()) {
     auto j = nlohmann::json::parse(r.body);
-    for (const auto& a : j["alerts"]) got.push_back(a["labels"]["alertname"].get<std::string>() + "@" + a["labels"]["instance"].get<std::string>());
+    for (const auto& a : j["alerts"])
+      got.push_back(a["labels"]["alertname"].get<std::string>() + "@" +
+                    a["labels"]["instance"].get<std::string>());
   }
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, (std::vector<std::string>{"HighLatency@db-2", "TargetDown@db-1"}));
-  EXPECT_EQ(h.d().alert(fingerprint(latency_a.labels))->inhibited_by, std::vector<std::string>{fingerprint(down.labels)});
+  EXPECT_EQ(h.d().alert(fingerprint(latency_a.labels))->inhibited_by,
+            std::vector<std::string>{fingerprint(down.labels)});
   // The target comes back: the inhibited alert is notified if it still fires.
   hook.clear();
   h.report({resolved(down, h.clock.now_ms()), latency_a, latency_b});
@@ -336,17 +347,18 @@ routes:
 
 TEST(Flapping, RepeatedFireAndResolveIsDampedAndSaidSo) {
   HttpReceiver hook;
-  Harness h(receivers_yaml({{"hook", &hook}}) +
-            "routes:\n  - { notify: [hook] }\nalerting:\n  flapping: { window: 30m, changes: 4, settle: 5m }\n");
+  Harness h(
+      receivers_yaml({{"hook", &hook}}) +
+      "routes:\n  - { notify: [hook] }\nalerting:\n  flapping: { window: 30m, changes: 4, settle: 5m }\n");
   Alert a = alert("Flappy", "warning", kStart);
-  h.report({a});                                   // change 1
+  h.report({a});  // change 1
   h.advance(1min);
-  h.report({resolved(a, h.clock.now_ms())});       // change 2: resolve sent
+  h.report({resolved(a, h.clock.now_ms())});  // change 2: resolve sent
   h.advance(1min);
   a.fired_at = h.clock.now_ms();
-  h.report({a});                                   // change 3: triggered again
+  h.report({a});  // change 3: triggered again
   h.advance(1min);
-  h.report({resolved(a, h.clock.now_ms())});       // change 4: flapping, resolve held back
+  h.report({resolved(a, h.clock.now_ms())});  // change 4: flapping, resolve held back
   EXPECT_EQ(seen(hook), (Steps{{"firing", "triggered", "Flappy", "warning", 1},
                                {"resolved", "resolved", "Flappy", "warning", 1},
                                {"firing", "triggered", "Flappy", "warning", 1}}));
@@ -416,7 +428,8 @@ TEST_F(Outbox, AReceiverDownThenUpGetsEveryNotificationOnceInOrder) {
     }
     return out;
   };
-  EXPECT_EQ(of("A"), (Steps{{"firing", "triggered", "A", "critical", 1}, {"resolved", "resolved", "A", "critical", 2}}));
+  EXPECT_EQ(of("A"), (Steps{{"firing", "triggered", "A", "critical", 1},
+                            {"resolved", "resolved", "A", "critical", 2}}));
   EXPECT_EQ(of("B"), (Steps{{"firing", "triggered", "B", "critical", 1}}));
   EXPECT_EQ(primary.count(), 3u);
   EXPECT_EQ(h.metric("tocsin_notification_queue_length"), 0);

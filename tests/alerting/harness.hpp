@@ -3,12 +3,12 @@
 // loopback receivers, alerts as the rule engine would report them, and metric readers.
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <prometheus/registry.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -42,7 +42,8 @@ inline Alert alert(const std::string& name, const std::string& severity, Timesta
   for (const Label& l : extra) b.set(l.name, l.value);
   Alert a;
   a.labels = b.build();
-  a.annotations = Labels{{"summary", name + " is happening"}, {"description", "look at the " + name + " dashboard"}};
+  a.annotations =
+      Labels{{"summary", name + " is happening"}, {"description", "look at the " + name + " dashboard"}};
   a.state = state;
   a.active_at = fired_at;
   a.fired_at = state == AlertState::firing ? fired_at : 0;
@@ -60,10 +61,12 @@ inline Alert resolved(Alert a, Timestamp at) {
 
 class Harness {
  public:
-  explicit Harness(std::string yaml, std::shared_ptr<TempDir> dir = std::make_shared<TempDir>("tocsin-alerting"))
+  explicit Harness(std::string yaml,
+                   std::shared_ptr<TempDir> dir = std::make_shared<TempDir>("tocsin-alerting"))
       : dir_(std::move(dir)), yaml_(std::move(yaml)) {
     log_stream_ = std::make_shared<std::ostringstream>();
-    log_ = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log_stream_));
+    log_ = std::make_shared<spdlog::logger>("test",
+                                            std::make_shared<spdlog::sinks::ostream_sink_mt>(*log_stream_));
     log_->set_level(spdlog::level::debug);
     restart();
   }
@@ -76,8 +79,10 @@ class Harness {
     if (dispatcher_) dispatcher_->stop();
     dispatcher_.reset();
     registry_ = std::make_shared<prometheus::Registry>();
-    dispatcher_ = std::make_unique<Dispatcher>(alerting_config(yaml_), DispatcherOptions{(dir_->path() / "state").string(), "http://tocsin.test:9850", 1000ms},
-                                               clock, *registry_, log_);
+    dispatcher_ = std::make_unique<Dispatcher>(
+        alerting_config(yaml_),
+        DispatcherOptions{(dir_->path() / "state").string(), "http://tocsin.test:9850", 1000ms}, clock,
+        *registry_, log_);
     dispatcher_->start();
   }
 
@@ -94,7 +99,8 @@ class Harness {
     ASSERT_TRUE(dispatcher_->flush());
   }
   // Advances in steps of `step`, reporting `alerts` each time (as the rule engine re-evaluates).
-  void run_for(std::chrono::milliseconds total, std::chrono::milliseconds step, const std::vector<Alert>& alerts) {
+  void run_for(std::chrono::milliseconds total, std::chrono::milliseconds step,
+               const std::vector<Alert>& alerts) {
     for (auto t = 0ms; t < total; t += step) {
       clock.advance(step);
       report(alerts);
@@ -140,8 +146,8 @@ struct Seen {
   int step;
   friend bool operator==(const Seen&, const Seen&) = default;
   friend std::ostream& operator<<(std::ostream& os, const Seen& s) {
-    return os << "{" << s.status << " " << s.event << " " << s.alertname << " " << s.severity << " step " << s.step
-              << "}";
+    return os << "{" << s.status << " " << s.event << " " << s.alertname << " " << s.severity << " step "
+              << s.step << "}";
   }
 };
 

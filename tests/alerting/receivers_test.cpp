@@ -1,6 +1,8 @@
 // Each receiver against a loopback server (or a real Alertmanager when Debian's is installed):
 // the wire format, TLS verification, headers, timeouts, and the exec receiver's child process.
 
+#include "alerting/receivers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -8,7 +10,6 @@
 
 #include "alerting/harness.hpp"
 #include "alerting/notification.hpp"
-#include "alerting/receivers.hpp"
 #include "fixtures/http_client.hpp"
 
 namespace tocsin::alerting::testing {
@@ -26,7 +27,8 @@ Notification sample(const std::string& status = "firing", const std::string& eve
   n.external_url = "http://tocsin.test:9850";
   n.created_at = kStart;
   NotifiedAlert a;
-  a.labels = Labels{{"alertname", "HighLatency"}, {"severity", "critical"}, {"instance", "db-1:5432"}, {"job", "pg"}};
+  a.labels = Labels{
+      {"alertname", "HighLatency"}, {"severity", "critical"}, {"instance", "db-1:5432"}, {"job", "pg"}};
   a.annotations = Labels{{"summary", "p99 latency above 500ms"},
                          {"description", "check pg_stat_activity for lock waits"},
                          {"runbook_url", "https://runbooks.example/latency"}};
@@ -76,8 +78,10 @@ TEST(Receivers, WebhookSendsTheGenericJsonWithHeaders) {
   EXPECT_EQ(a["value"], 0.734);
   EXPECT_EQ(a["escalation"]["step"], 2);
   EXPECT_EQ(a["escalation"]["nextStepAt"], "2024-03-04T10:30:00.000Z");
-  EXPECT_EQ(a["fingerprint"], fingerprint(Labels{{"alertname", "HighLatency"}, {"severity", "critical"},
-                                                 {"instance", "db-1:5432"}, {"job", "pg"}}));
+  EXPECT_EQ(
+      a["fingerprint"],
+      fingerprint(Labels{
+          {"alertname", "HighLatency"}, {"severity", "critical"}, {"instance", "db-1:5432"}, {"job", "pg"}}));
   EXPECT_EQ(a["generatorURL"], "http://tocsin.test:9850/#alert-" + a["fingerprint"].get<std::string>());
   // Stored and read back unchanged (the outbox keeps this format).
   EXPECT_EQ(detail::to_webhook_json(detail::notification_from_json(j)), j);
@@ -118,10 +122,13 @@ TEST(Receivers, HttpsVerifiesCertificatesUnlessToldOtherwise) {
   EXPECT_EQ(o.kind, DeliveryOutcome::Kind::retry);
   EXPECT_NE(o.error.find("certificate verification failed"), std::string::npos) << o.error;
   EXPECT_EQ(server.count(), 0u);
-  EXPECT_EQ(deliver(receiver("{ type: webhook, url: \"" + server.url() + "\", tls: { ca_file: " + tls->certificate + " } }"))
+  EXPECT_EQ(deliver(receiver("{ type: webhook, url: \"" + server.url() +
+                             "\", tls: { ca_file: " + tls->certificate + " } }"))
                 .kind,
             DeliveryOutcome::Kind::delivered);
-  EXPECT_EQ(deliver(receiver("{ type: webhook, url: \"" + server.url() + "\", tls: { insecure_skip_verify: true } }")).kind,
+  EXPECT_EQ(deliver(receiver("{ type: webhook, url: \"" + server.url() +
+                             "\", tls: { insecure_skip_verify: true } }"))
+                .kind,
             DeliveryOutcome::Kind::delivered);
   // The name is checked: the certificate is for 127.0.0.1 and localhost, not for other.example.
   o = deliver(receiver("{ type: webhook, url: \"" + server.url() + "\", tls: { ca_file: " + tls->certificate +
@@ -145,7 +152,8 @@ TEST(Receivers, SlackGetsReadableText) {
             "  Value: 0.734, firing since 2024-03-04 11:00 CET (20m)\n"
             "  Check first: check pg_stat_activity for lock waits\n"
             "  Runbook: https://runbooks.example/latency\n"
-            "  Escalation: step 2 of 4 (policy default, since 2024-03-04 11:15 CET); next step at 2024-03-04 11:30 CET "
+            "  Escalation: step 2 of 4 (policy default, since 2024-03-04 11:15 CET); next step at 2024-03-04 "
+            "11:30 CET "
             "to incident-commander unless acknowledged\n"
             "  Details: http://tocsin.test:9850/#alert-" +
                 fingerprint(sample().alerts[0].labels) + "\n");
@@ -155,7 +163,8 @@ TEST(Receivers, PagerDutyEventsV2TriggerAcknowledgeResolve) {
   HttpReceiver server;
   TempDir dir;
   auto key = dir.write("pd-key", "R0UT1NGKEY\n");
-  auto r = receiver("{ type: pagerduty, url: \"" + server.url("/v2/enqueue") + "\", routing_key_file: " + key.string() + " }");
+  auto r = receiver("{ type: pagerduty, url: \"" + server.url("/v2/enqueue") +
+                    "\", routing_key_file: " + key.string() + " }");
   ASSERT_EQ(deliver(r).kind, DeliveryOutcome::Kind::delivered);
   ASSERT_EQ(deliver(r, sample("firing", "acknowledged")).kind, DeliveryOutcome::Kind::delivered);
   ASSERT_EQ(deliver(r, sample("resolved", "resolved")).kind, DeliveryOutcome::Kind::delivered);
@@ -169,19 +178,22 @@ TEST(Receivers, PagerDutyEventsV2TriggerAcknowledgeResolve) {
   EXPECT_EQ(trigger["dedup_key"], fp);
   EXPECT_EQ(trigger["payload"]["severity"], "critical");
   EXPECT_EQ(trigger["payload"]["source"], "db-1:5432");
-  EXPECT_EQ(trigger["payload"]["summary"], "[FIRING:1] HighLatency (critical) on db-1:5432: p99 latency above 500ms");
+  EXPECT_EQ(trigger["payload"]["summary"],
+            "[FIRING:1] HighLatency (critical) on db-1:5432: p99 latency above 500ms");
   EXPECT_EQ(trigger["payload"]["component"], "pg");
   EXPECT_EQ(trigger["payload"]["custom_details"]["escalation"], "step 2 of 4 (default)");
   EXPECT_EQ(trigger["links"][1]["href"], "https://runbooks.example/latency");
-  EXPECT_EQ(nlohmann::json::parse(reqs[1].body),
-            nlohmann::json({{"routing_key", "R0UT1NGKEY"}, {"event_action", "acknowledge"}, {"dedup_key", fp}}));
+  EXPECT_EQ(
+      nlohmann::json::parse(reqs[1].body),
+      nlohmann::json({{"routing_key", "R0UT1NGKEY"}, {"event_action", "acknowledge"}, {"dedup_key", fp}}));
   EXPECT_EQ(nlohmann::json::parse(reqs[2].body)["event_action"], "resolve");
 }
 
 TEST(Receivers, ExecRunsTheCommandWithTheJsonOnStdin) {
   TempDir dir;
   std::string out = (dir.path() / "out.json").string();
-  auto r = receiver("{ type: exec, command: [/bin/sh, -c, 'cat > " + out + "; echo \"$TOCSIN_STATUS\" >> " + out + ".status'] }");
+  auto r = receiver("{ type: exec, command: [/bin/sh, -c, 'cat > " + out + "; echo \"$TOCSIN_STATUS\" >> " +
+                    out + ".status'] }");
   ASSERT_EQ(deliver(r).kind, DeliveryOutcome::Kind::delivered);
   std::ifstream in(out);
   auto j = nlohmann::json::parse(in);
@@ -191,7 +203,8 @@ TEST(Receivers, ExecRunsTheCommandWithTheJsonOnStdin) {
   std::getline(status, line);
   EXPECT_EQ(line, "firing");
 
-  auto failing = deliver(receiver("{ type: exec, command: [/bin/sh, -c, 'echo no route to pager >&2; exit 3'] }"));
+  auto failing =
+      deliver(receiver("{ type: exec, command: [/bin/sh, -c, 'echo no route to pager >&2; exit 3'] }"));
   EXPECT_EQ(failing.kind, DeliveryOutcome::Kind::retry);
   EXPECT_EQ(failing.error, "/bin/sh exited with status 3: no route to pager ");
   auto slow = deliver(receiver("{ type: exec, command: [/bin/sleep, '10'], timeout: 200ms }"));
@@ -205,8 +218,8 @@ TEST(Receivers, ExecRunsTheCommandWithTheJsonOnStdin) {
 
 TEST(Receivers, AlertmanagerResendsFiringAlertsWithEndsAtAhead) {
   HttpReceiver am;
-  Harness h("receivers:\n  fleet: { type: alertmanager, urls: [\"" + am.url() + "\"], resend_interval: 1m }\n" +
-            "routes:\n  - { notify: [fleet] }\n");
+  Harness h("receivers:\n  fleet: { type: alertmanager, urls: [\"" + am.url() +
+            "\"], resend_interval: 1m }\n" + "routes:\n  - { notify: [fleet] }\n");
   Alert a = alert("HighLatency", "critical", kStart);
   h.report({a});
   ASSERT_EQ(am.count(), 1u);
@@ -232,9 +245,10 @@ TEST(Receivers, RealAlertmanagerAcceptsAndShowsTheAlert) {
   int port = tocsin::testing::free_port();
   tocsin::testing::ProcessOptions options;
   options.stderr_file = dir.path() / "am.log";
-  tocsin::testing::Process am({binary, "--config.file=" + config.string(), "--storage.path=" + (dir.path() / "data").string(),
-                               "--web.listen-address=127.0.0.1:" + std::to_string(port), "--cluster.listen-address="},
-                              options);
+  tocsin::testing::Process am(
+      {binary, "--config.file=" + config.string(), "--storage.path=" + (dir.path() / "data").string(),
+       "--web.listen-address=127.0.0.1:" + std::to_string(port), "--cluster.listen-address="},
+      options);
   ASSERT_TRUE(tocsin::testing::wait_until(
       [&] { return tocsin::testing::http_get(port, "/-/ready").status == 200; }, 20s))
       << "alertmanager did not become ready";
@@ -253,7 +267,8 @@ TEST(Receivers, RealAlertmanagerAcceptsAndShowsTheAlert) {
   EXPECT_EQ(alerts[0]["labels"]["alertname"], "HighLatency");
   EXPECT_EQ(alerts[0]["labels"]["instance"], "db-1:5432");
   EXPECT_EQ(alerts[0]["annotations"]["summary"], "p99 latency above 500ms");
-  EXPECT_EQ(alerts[0]["annotations"]["escalation"].get<std::string>().substr(0, 24), "step 2 of 4 of policy de");
+  EXPECT_EQ(alerts[0]["annotations"]["escalation"].get<std::string>().substr(0, 24),
+            "step 2 of 4 of policy de");
   EXPECT_EQ(alerts[0]["status"]["state"], "active");
   EXPECT_EQ(alerts[0]["generatorURL"], "http://tocsin.test:9850/#alert-" + n.alerts[0].fingerprint);
   // Resolved: it leaves Alertmanager's active alerts.
@@ -261,7 +276,10 @@ TEST(Receivers, RealAlertmanagerAcceptsAndShowsTheAlert) {
   n.alerts[0].ends_at = SystemClock().now_ms();
   ASSERT_EQ(r->deliver(n, SystemClock().now_ms(), cancel).kind, DeliveryOutcome::Kind::delivered);
   EXPECT_TRUE(tocsin::testing::wait_until(
-      [&] { return nlohmann::json::parse(tocsin::testing::http_get(port, "/api/v2/alerts?active=true").body).empty(); },
+      [&] {
+        return nlohmann::json::parse(tocsin::testing::http_get(port, "/api/v2/alerts?active=true").body)
+            .empty();
+      },
       10s));
 }
 

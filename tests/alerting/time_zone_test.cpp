@@ -1,13 +1,15 @@
 // Time zones from the system's TZif files, time intervals, and RFC 3339.
 
-#include <gtest/gtest.h>
-
 #include "alerting/time_zone.hpp"
+
+#include <gtest/gtest.h>
 
 namespace tocsin::alerting::detail {
 namespace {
 
-Timestamp utc(int y, int mo, int d, int h, int mi) { return (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60) * 1000; }
+Timestamp utc(int y, int mo, int d, int h, int mi) {
+  return (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60) * 1000;
+}
 
 TEST(TimeZone, OffsetsAcrossDaylightSavingTime) {
   auto berlin = TimeZone::load("Europe/Berlin");

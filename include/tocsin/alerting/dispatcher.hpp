@@ -63,8 +63,8 @@ struct AlertView {
   Timestamp step_at = 0;
   Timestamp next_step_at = 0;
   std::vector<std::string> step_receivers;
-  std::vector<std::string> notified;  // receivers told about this firing so far
-  std::optional<Acknowledgement> ack;  // when it covers this alert
+  std::vector<std::string> notified;      // receivers told about this firing so far
+  std::optional<Acknowledgement> ack;     // when it covers this alert
   std::vector<std::string> silenced_by;   // silence ids
   std::vector<std::string> inhibited_by;  // fingerprints of inhibiting alerts
   std::string muted_by;                   // the time interval muting its route, if any

@@ -53,11 +53,11 @@ struct ReceiverConfig {
   Duration timeout = std::chrono::seconds(10);
   TlsConfig tls;
   Duration resend_interval = std::chrono::minutes(1);  // alertmanager: how often firing alerts are re-posted
-  Secret routing_key;                                   // pagerduty: the integration key
-  std::string source;                                   // pagerduty: payload.source; default: the instance label
-  std::string channel;                                  // slack: override the webhook's channel
-  std::string username;                                 // slack: override the webhook's user name
-  std::vector<std::string> command;                     // exec: argv; the notification JSON on stdin
+  Secret routing_key;                                  // pagerduty: the integration key
+  std::string source;                // pagerduty: payload.source; default: the instance label
+  std::string channel;               // slack: override the webhook's channel
+  std::string username;              // slack: override the webhook's user name
+  std::vector<std::string> command;  // exec: argv; the notification JSON on stdin
 };
 
 struct EscalationStep {
@@ -144,7 +144,7 @@ struct AlertingConfig {
   Secret api_token;  // bearer token for mutating API calls; without one they are disabled
 
   std::map<std::string, EscalationPolicy> escalation_policies;
-  std::vector<RouteConfig> routes;                   // first match wins
+  std::vector<RouteConfig> routes;                  // first match wins
   std::map<std::string, ReceiverConfig> receivers;  // always holds a `log` receiver
   std::map<std::string, TimeIntervalConfig> time_intervals;
   std::vector<InhibitRuleConfig> inhibit_rules;
