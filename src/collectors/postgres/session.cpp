@@ -59,7 +59,12 @@ class Session::Connection {
   Connection(const std::string& conninfo, std::shared_ptr<spdlog::logger> log, std::string describe)
       : conn_(PQconnectdb(conninfo.c_str())), log_(std::move(log)), describe_(std::move(describe)) {
     if (conn_ == nullptr) throw ConnectError("out of memory");
-    if (PQstatus(conn_) != CONNECTION_OK) throw ConnectError(one_line(PQerrorMessage(conn_)));
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      // A constructor that throws runs no destructor: the failed connection is freed here.
+      std::string message = one_line(PQerrorMessage(conn_));
+      PQfinish(conn_);
+      throw ConnectError(message);
+    }
     // Server notices (a WARNING from a custom query, say) would go to stderr: the debug log instead.
     PQsetNoticeProcessor(conn_, &Connection::notice, this);
     cancel_ = PQgetCancel(conn_);
