@@ -29,6 +29,9 @@ Usage:
   tocsin check   [--config FILE]
   tocsin test    [--compat prometheus3|prometheus2] TEST_FILE...
   tocsin once    [--config FILE]
+  tocsin alerts  [--state STATE] [--filter MATCHER]... [--json] [--url URL]
+  tocsin ack     ID --by NAME [--comment TEXT] [--expires DURATION] [--undo]
+  tocsin silence add|list|expire ...
   tocsin version
   tocsin COMMAND --help
 
@@ -37,6 +40,9 @@ Commands:
   check    validate the config and every rule file; print OK or every error
   test     run rule unit tests in promtool's format (alert_rule_test, promql_expr_test)
   once     run one collection cycle of every collector and print the exposition to stdout
+  alerts   list the running daemon's alerts with their escalation step, ack and silence state
+  ack      acknowledge an alert (stops its escalation)
+  silence  create, list or expire silences
   version  print the version
 
 Options:
