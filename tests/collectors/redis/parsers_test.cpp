@@ -322,7 +322,8 @@ TEST(SlowlogTracker, CountsEachEntryOnceAcrossResetRotationAndRestart) {
 TEST(SlowlogTracker, WithoutRunIdAnIdGoingBackwardsIsARestart) {
   SlowlogTracker t;
   t.observe("", log_of({40}));
-  auto u = t.observe("", log_of({2, 1, 0}));
+  const auto after_restart = log_of({2, 1, 0});  // the update points into these entries
+  auto u = t.observe("", after_restart);
   EXPECT_TRUE(u.restarted);
   EXPECT_EQ(ids(u).size(), 3u);
 }
