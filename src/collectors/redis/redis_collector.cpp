@@ -671,7 +671,8 @@ class RedisCollector final : public Collector {
     const auto limit = std::min(start + config_.big_keys.budget, ctx.deadline - (ctx.deadline - start) / 4);
     const std::string samples = std::to_string(config_.big_keys.samples);
     const std::string count = std::to_string(config_.big_keys.scan_count);
-    while (SteadyClock::now() < limit) {
+    // At least one round trip per cycle, so the pass progresses however slow the machine.
+    do {
       if (big_pass_.started_ms == 0) big_pass_.started_ms = ctx.timestamp;
       std::vector<Command> commands;
       for (const std::string& key : pending_keys_) commands.push_back({"MEMORY", "USAGE", key, "SAMPLES", samples});
@@ -720,7 +721,7 @@ class RedisCollector final : public Collector {
         scan_cursor_ = "0";
         break;  // one pass per cycle at most, however small the keyspace
       }
-    }
+    } while (SteadyClock::now() < limit);
   }
 
   void add_big_key_metrics(Batch& out) {
