@@ -251,9 +251,16 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
         }
         a.active_at = std::min(a.active_at, first);
       }
+      // A pending alert carries the severity it is heading for: the most severe tier that holds now.
+      int shown = a.tier;
+      if (a.state == AlertState::pending) {
+        for (std::size_t k = 0; k < rule.tiers.size(); ++k) {
+          if (a.tier_since[k] != kNever) shown = static_cast<int>(k);
+        }
+      }
       LabelsBuilder b(a.labels);
       b.del("severity");
-      if (a.tier >= 0) b.set("severity", rule.tiers[static_cast<std::size_t>(a.tier)].severity);
+      if (shown >= 0) b.set("severity", rule.tiers[static_cast<std::size_t>(shown)].severity);
       a.labels = b.build();
       if (present) {  // annotations see the tier's severity
         TemplateData data{&a.labels, a.value, &settings.external_labels, settings.external_url};

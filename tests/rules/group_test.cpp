@@ -113,8 +113,10 @@ TEST_F(GroupTest, TiersMoveWithoutResolving) {
                 "          warning: { above: 0.80, for: 2m }\n          critical: { above: 0.95, for: 1m }\n"
                 "        annotations: {summary: \"{{ $labels.severity }} {{ $value }}\"}\n");
   EXPECT_EQ(states(run(*g, 0, 0)), "");
-  EXPECT_EQ(states(run(*g, 1, 1)), ":pending");
-  EXPECT_EQ(states(run(*g, 2, 2)), ":pending");
+  auto pending = run(*g, 1, 1);  // heading for warning: its severity and annotations say so already
+  EXPECT_EQ(states(pending), "warning:pending");
+  EXPECT_EQ(pending[0].annotations.get("summary"), "warning 0.85");
+  EXPECT_EQ(states(run(*g, 2, 2)), "warning:pending");
   auto warning = run(*g, 3, 3);
   EXPECT_EQ(states(warning), "warning:firing");
   EXPECT_EQ(warning[0].annotations.get("summary"), "warning 0.85");
@@ -129,6 +131,20 @@ TEST_F(GroupTest, TiersMoveWithoutResolving) {
   EXPECT_EQ(states(run(*g, 7, 7)), "warning:resolved");
 }
 
+TEST_F(GroupTest, APendingAlertShowsTheMostSevereTierThatHolds) {
+  // 0.97 holds both tiers: critical (1m) fires before warning (3m), so pending says critical; when the
+  // value falls to 0.85 only warning holds, and the pending instance says warning.
+  load("ratio", "0.97 0.85 0.85 0.85 0.85");
+  auto g = make("      - alert: Full\n        expr: ratio\n        tiers:\n"
+                "          warning: { above: 0.80, for: 3m }\n          critical: { above: 0.95, for: 1m }\n");
+  auto first = run(*g, 0, 0);
+  EXPECT_EQ(states(first), "critical:pending");
+  EXPECT_EQ(states(run(*g, 1, 1)), "warning:pending");
+  auto fired = run(*g, 3, 3);
+  EXPECT_EQ(states(fired), "warning:firing");
+  EXPECT_EQ(fired[0].active_at, 0);  // one instance from the first evaluation on
+}
+
 TEST_F(GroupTest, ClearAddsHysteresis) {
   load("cpu", "0.95 0.95 0.85 0.85 0.7 0.7 0.7 0.95");
   auto g = make("      - alert: Cpu\n        expr: cpu\n        tiers:\n          warning: { above: 0.9, for: 1m }\n"
@@ -137,7 +153,7 @@ TEST_F(GroupTest, ClearAddsHysteresis) {
   EXPECT_EQ(states(run(*g, 2, 3)), "warning:firing");  // below the tier but not below clear
   EXPECT_EQ(states(run(*g, 4, 5)), "warning:firing");  // below clear, not yet for 2m
   EXPECT_EQ(states(run(*g, 6, 6)), "warning:resolved");
-  EXPECT_EQ(states(run(*g, 7, 7)), ":pending");  // a new instance
+  EXPECT_EQ(states(run(*g, 7, 7)), "warning:pending");  // a new instance
 }
 
 TEST_F(GroupTest, RecordingRulesFeedLaterRulesAndFailuresAreRecorded) {
