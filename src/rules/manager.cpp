@@ -126,11 +126,21 @@ class RuleManager::Output final : public RuleOutput {
       live_.insert(key);
     }
     store::Batch batch;
+    // A rule's output shares one name (ALERTS and ALERTS_FOR_STATE for an alerting rule, two at most).
+    std::string_view described;
     for (const auto& s : samples) {
-      if (s.labels.metric_name() == "ALERTS" || s.labels.metric_name() == "ALERTS_FOR_STATE") {
-        batch.describe(std::string(s.labels.metric_name()), store::MetricType::gauge,
-                       s.labels.metric_name() == "ALERTS" ? "Alerts pending or firing, by rule and labels."
-                                                          : "The time an alert became active, in seconds.");
+      const std::string_view name = s.labels.metric_name();
+      if (name != described) {
+        described = name;
+        if (name == "ALERTS" || name == "ALERTS_FOR_STATE") {
+          batch.describe(std::string(name), store::MetricType::gauge,
+                         name == "ALERTS" ? "Alerts pending or firing, by rule and labels."
+                                          : "The time an alert became active, in seconds.");
+        } else if (name.find(':') != std::string_view::npos) {
+          // level:metric:operations, the recording rules' naming convention; the key is file;group;rule;index
+          batch.describe(std::string(name), store::MetricType::untyped,
+                         "Recorded by rule group " + key.substr(0, key.rfind(';', key.rfind(';') - 1)) + ".");
+        }
       }
       batch.add(s.labels, s.v);
     }

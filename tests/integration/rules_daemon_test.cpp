@@ -165,6 +165,12 @@ TEST_F(RulesDaemon, BrokenRuleReloadKeepsTheRunningRules) {
   EXPECT_EQ(q["data"]["resultType"], "vector");
   EXPECT_EQ(q["data"]["result"][0]["value"][1], "3");
   EXPECT_EQ(daemon_->get("/api/v1/query?query=sum(").status, 400);
+  // /metrics exports the recorded series with a help line naming its group.
+  const std::string metrics = daemon_->get("/metrics").body;
+  EXPECT_NE(metrics.find("# HELP load:x2 Recorded by rule group " + (daemon_->dir() / "rules.yaml").string() + ";load."),
+            std::string::npos)
+      << metrics.substr(0, 2000);
+  EXPECT_NE(metrics.find("\nload:x2 3\n"), std::string::npos);
 }
 
 }  // namespace
