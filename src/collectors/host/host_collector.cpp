@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "collectors/host/proc_parsers.hpp"
+#include "collectors/problem_log.hpp"
 #include "tocsin/collectors/host.hpp"
 
 namespace tocsin::collectors {
@@ -74,39 +75,6 @@ void append_error(std::string& errors, const std::string& error) {
 
 // Label sets built in sorted order (`__name__` sorts first), skipping the sort of Labels' constructor.
 Labels series(std::string_view name) { return Labels::from_sorted({{std::string(kMetricNameLabel), std::string(name)}}); }
-
-// Keeps the last problem reported per subject, so a lasting problem is logged once when it starts or
-// changes, and once when it ends, not every cycle.
-class ProblemLog {
- public:
-  ProblemLog(std::shared_ptr<spdlog::logger> log, std::string prefix)
-      : log_(std::move(log)), prefix_(std::move(prefix)) {}
-
-  void report(std::string_view subject, spdlog::level::level_enum level, const std::string& message) {
-    if (auto it = active_.find(subject); it == active_.end()) {
-      active_.emplace(std::string(subject), message);
-    } else if (it->second == message) {
-      return;
-    } else {
-      it->second = message;
-    }
-    log_->log(level, "{}: {}", prefix_, message);
-  }
-
-  // `message()` builds the line only when there was a problem, so a healthy cycle allocates nothing.
-  template <typename MessageFn>
-  void clear(std::string_view subject, MessageFn message) {
-    auto it = active_.find(subject);
-    if (it == active_.end()) return;
-    active_.erase(it);
-    log_->info("{}: {}", prefix_, message());
-  }
-
- private:
-  std::shared_ptr<spdlog::logger> log_;
-  std::string prefix_;
-  std::map<std::string, std::string, std::less<>> active_;
-};
 
 class HostCollector final : public Collector {
  public:

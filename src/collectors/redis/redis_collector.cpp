@@ -11,6 +11,7 @@
 #include "collectors/redis/info_metrics.hpp"
 #include "collectors/redis/parsers.hpp"
 #include "collectors/redis/slowlog_tracker.hpp"
+#include "collectors/problem_log.hpp"
 #include "tocsin/collectors/redis.hpp"
 
 namespace tocsin::collectors {
@@ -41,36 +42,6 @@ class Failure : public std::runtime_error {
 Labels series(std::string_view name) {
   return Labels::from_sorted({{std::string(kMetricNameLabel), std::string(name)}});
 }
-
-// Keeps the last problem reported per subject, so a lasting problem is logged once when it starts or
-// changes, and once when it ends, not every cycle.
-class ProblemLog {
- public:
-  ProblemLog(std::shared_ptr<spdlog::logger> log, std::string prefix)
-      : log_(std::move(log)), prefix_(std::move(prefix)) {}
-
-  void report(std::string_view subject, spdlog::level::level_enum level, const std::string& message) {
-    if (auto it = active_.find(subject); it == active_.end()) {
-      active_.emplace(std::string(subject), message);
-    } else if (it->second == message) {
-      return;
-    } else {
-      it->second = message;
-    }
-    log_->log(level, "{}: {}", prefix_, message);
-  }
-  void clear(std::string_view subject, std::string_view message) {
-    auto it = active_.find(subject);
-    if (it == active_.end()) return;
-    active_.erase(it);
-    if (!message.empty()) log_->info("{}: {}", prefix_, message);
-  }
-
- private:
-  std::shared_ptr<spdlog::logger> log_;
-  std::string prefix_;
-  std::map<std::string, std::string, std::less<>> active_;
-};
 
 // An error reply that will not change while the connection lasts: the command is renamed, disabled
 // or not granted to the user. Other errors (LOADING, BUSY) are passing.
@@ -364,7 +335,7 @@ class RedisCollector final : public Collector {
     check_info_reply(replies[plan.info]);
     info_ = parse_info(expect_string(replies[plan.info], "INFO ALL"));
     if (info_.problems.empty()) {
-      problems_.clear("info lines", "INFO reads cleanly again");
+      problems_.clear("info lines", [] { return "INFO reads cleanly again"; });
     } else {
       problems_.report("info lines", spdlog::level::warn,
                        "INFO: skipped " + std::to_string(info_.problems.size()) + " unreadable line(s), first " +
@@ -421,7 +392,7 @@ class RedisCollector final : public Collector {
   bool feature_reply(Feature& feature, std::string_view name, const Reply& reply, std::string_view left_out) {
     const std::string subject(name);
     if (!reply.is_error()) {
-      problems_.clear(subject, std::string(name) + " works again");
+      problems_.clear(subject, [&] { return std::string(name) + " works again"; });
       return true;
     }
     if (is_refusal(reply.str)) {
