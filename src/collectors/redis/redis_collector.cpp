@@ -7,11 +7,11 @@
 #include <mutex>
 #include <set>
 
+#include "collectors/problem_log.hpp"
 #include "collectors/redis/connection.hpp"
 #include "collectors/redis/info_metrics.hpp"
 #include "collectors/redis/parsers.hpp"
 #include "collectors/redis/slowlog_tracker.hpp"
-#include "collectors/problem_log.hpp"
 #include "tocsin/collectors/redis.hpp"
 
 namespace tocsin::collectors {
