@@ -585,11 +585,15 @@ class PostgresCollector final : public Collector {
         }
       }
     }
+    if (st.available) read_statements(emit);  // may find it gone since
     emit.gauge("tocsin_pg_stat_statements_available",
                "Whether pg_stat_statements can be read (1) or is missing or not preloaded (0).",
                st.available ? 1 : 0);
-    if (!st.available) return;
+  }
 
+  // The top N statements of pg_stat_statements, known to be installed and loaded.
+  void read_statements(Emitter& emit) {
+    const auto& st = statements_state_;
     QueryHealth& h = health(Query::statements);
     const std::string text =
         postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()));
@@ -600,7 +604,11 @@ class PostgresCollector final : public Collector {
       // again later rather than failing every cycle.
       if (main_.session && (h.error.find("shared_preload_libraries") != std::string::npos ||
                             h.error.find("does not exist") != std::string::npos)) {
-        set_statements_availability(false, h.error);
+        std::string reason = std::move(h.error);
+        h.up = true;  // missing is reported by tocsin_pg_stat_statements_available, not as a failure
+        h.errors -= 1;
+        h.error.clear();
+        set_statements_availability(false, reason);
       }
       return;
     }

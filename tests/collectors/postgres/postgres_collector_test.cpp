@@ -462,6 +462,28 @@ TEST_F(PostgresCollectorTest, MissingExtensionIsReportedOnceNotAsAnError) {
   EXPECT_EQ(log_count("not installed in database nopgss (CREATE EXTENSION pg_stat_statements)"), 1u);
 }
 
+// Dropped while tocsin runs: missing from the next cycle on, said once, and not a failing query.
+TEST_F(PostgresCollectorTest, ExtensionDroppedWhileRunningIsMissingNotFailing) {
+  if (psql("SELECT count(*) FROM pg_database WHERE datname = 'droppgss'") == "0")
+    psql("CREATE DATABASE droppgss");
+  psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", "droppgss");
+  config_.dbname = "droppgss";
+  auto collector = make();
+  EXPECT_EQ(value(collect(*collector), "tocsin_pg_stat_statements_available"), 1.0);
+  psql("DROP EXTENSION pg_stat_statements", "droppgss");
+  for (int i = 0; i < 3; ++i) {
+    Batch batch = collect(*collector);
+    EXPECT_EQ(value(batch, "tocsin_pg_stat_statements_available"), 0.0) << "cycle " << i;
+    EXPECT_EQ(count(batch, "pg_stat_statements_calls_total"), 0u);
+    if (i == 0) {  // the cycle that found it gone; later ones do not run the query
+      EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "statements"}}), 1.0);
+      EXPECT_EQ(value(batch, "tocsin_pg_query_errors_total", {{"query", "statements"}}), 0.0);
+    }
+  }
+  EXPECT_EQ(log_count("pg_stat_statements is not available"), 1u) << log_lines_.str();
+  EXPECT_FALSE(collector->details()["failing_queries"].contains("statements")) << collector->details().dump();
+}
+
 TEST_F(PostgresCollectorTest, ExtensionCreatedButNotPreloadedIsReportedOnce) {
   bare_->psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
   config_.dsn = bare_->dsn();
