@@ -31,8 +31,9 @@ constexpr int kBadUsage = 2;
 constexpr const char* kDefaultConfig = "/etc/tocsin/tocsin.yaml";
 
 // Links in notifications need an address others can reach: a wildcard listen address becomes the
-// host name. The config's external_url, when set, is used instead.
-std::string external_url_for(const config::Config& config, const std::string& address) {
+// host name. The config's external_url, when set, is used instead. `listen_override` is --listen's.
+std::string external_url_for(const config::Config& config, const std::string& listen_override) {
+  const std::string address = listen_override.empty() ? config.listen.to_string() : listen_override;
   if (!config.external_url.empty()) {
     std::string url = config.external_url;
     while (!url.empty() && url.back() == '/') url.pop_back();
@@ -59,8 +60,7 @@ AlertDelivery::AlertDelivery(const config::Config& config, const std::string& li
                              std::shared_ptr<spdlog::logger> log) {
   alerting::DispatcherOptions options;
   options.state_dir = config.state_dir;
-  options.external_url =
-      external_url_for(config, listen_override.empty() ? config.listen.to_string() : listen_override);
+  options.external_url = external_url_for(config, listen_override);
   listen_override_ = listen_override;
   try {
     dispatcher_ =
@@ -98,11 +98,7 @@ std::string AlertDelivery::start() {
 }
 
 void AlertDelivery::reload(const config::Config& config) {
-  if (dispatcher_) {
-    dispatcher_->reload(
-        config.alerting,
-        external_url_for(config, listen_override_.empty() ? config.listen.to_string() : listen_override_));
-  }
+  if (dispatcher_) dispatcher_->reload(config.alerting, external_url_for(config, listen_override_));
 }
 
 void AlertDelivery::stop() {

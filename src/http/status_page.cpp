@@ -214,9 +214,8 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
     html += "<div class=\"empty muted\">No active silences.</div>\n";
   } else {
     html +=
-        "<table><thead><tr><th>Matchers</th><th>State</th><th>From</th><th>Until</th><th>By</th><th>Comment</"
-        "th>"
-        "<th>Id</th></tr></thead><tbody>\n";
+        "<table><thead><tr><th>Matchers</th><th>State</th><th>From</th><th>Until</th><th>By</th>"
+        "<th>Comment</th><th>Id</th></tr></thead><tbody>\n";
     for (const auto& s : silences) {
       std::string matchers;
       for (const auto& m : s.matchers) matchers += "<code>" + esc(config::to_string(m)) + "</code> ";

@@ -131,6 +131,24 @@ TEST_F(GroupTest, TiersMoveWithoutResolving) {
   EXPECT_EQ(states(run(*g, 7, 7)), "warning:resolved");
 }
 
+// Prometheus 3's query_offset: the group queries as of that long ago, so data arriving late is not
+// missed; the alert's times stay the evaluation's.
+TEST_F(GroupTest, QueryOffsetEvaluatesThatFarInThePast) {
+  load("errors", "0 0 5 5 5");
+  config::Diagnostics d;
+  auto groups = parse_rule_text("groups:\n  - name: g\n    query_offset: 2m\n    rules:\n"
+                                "      - alert: Errors\n        expr: errors > 1\n",
+                                "r.yaml", d);
+  ASSERT_TRUE(d.empty()) << d.to_string();
+  Group g(groups.at(0), 1min);
+  EXPECT_EQ(states(run(g, 2, 3)), "") << "at 3m the query sees 1m, where errors was 0";
+  auto firing = run(g, 4, 4);  // sees 2m
+  ASSERT_EQ(firing.size(), 1u);
+  EXPECT_EQ(firing[0].state, AlertState::firing);
+  EXPECT_EQ(firing[0].value, 5);
+  EXPECT_EQ(firing[0].active_at, 240'000);
+}
+
 TEST_F(GroupTest, APendingAlertShowsTheMostSevereTierThatHolds) {
   // 0.97 holds both tiers: critical (1m) fires before warning (3m), so pending says critical; when the
   // value falls to 0.85 only warning holds, and the pending instance says warning.
