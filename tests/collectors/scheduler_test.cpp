@@ -6,12 +6,14 @@
 #include <prometheus/text_serializer.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -86,6 +88,7 @@ class SchedulerTest : public ::testing::Test {
   }
   ~SchedulerTest() override {
     scheduler.stop();
+    work.reset();
     io.stop();
     if (io_thread.joinable()) io_thread.join();
     pool.join();
@@ -125,6 +128,9 @@ class SchedulerTest : public ::testing::Test {
   std::ostringstream log_text;
   std::shared_ptr<spdlog::logger> log = make_log(log_text);
   boost::asio::io_context io;
+  // Keeps io.run() from returning before the first replace() is posted (it returns at once when
+  // the context has nothing to do, and the posted work would then never run).
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{io.get_executor()};
   boost::asio::thread_pool pool{4};
   Scheduler scheduler{io, pool, store, clock, registry, log};
   std::thread io_thread;

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -612,6 +613,7 @@ TEST(RedisCollectorServers, AStalledRedisNeverStallsAnotherUnderTheScheduler) {
   };
   auto processed = [&] { return latest("redis_commands_processed_total", "healthy"); };
 
+  auto work = boost::asio::make_work_guard(io);  // io.run() must not return before replace() is posted
   io_thread = std::thread([&] { io.run(); });
   std::promise<void> started;
   boost::asio::post(io, [&] {
