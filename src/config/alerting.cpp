@@ -82,25 +82,6 @@ std::string known_list(const Map& map) {
   return out.empty() ? " (none are defined)" : " (defined: " + out + ")";
 }
 
-bool check_url(const Node& node, const std::string& url, bool secret) {
-  std::string_view rest = url;
-  if (rest.starts_with("http://")) {
-    rest.remove_prefix(7);
-  } else if (rest.starts_with("https://")) {
-    rest.remove_prefix(8);
-  } else {
-    node.error(secret ? "expected an http:// or https:// URL"
-                      : "expected an http:// or https:// URL, got " + quote(url));
-    return false;
-  }
-  std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
-  if (host.empty() || host.starts_with(':')) {
-    node.error(secret ? "URL has no host" : "URL has no host: " + quote(url));
-    return false;
-  }
-  return true;
-}
-
 void decode_matcher_map(const Node& node, store::MatchType type, std::vector<LabelMatcher>& out) {
   for_each_entry(node, [&](const std::string& key, const Node& child) {
     std::string value;
@@ -249,7 +230,7 @@ void decode_receiver(const std::string& name, const Node& node, ReceiverConfig& 
         map.missing("url");
       } else if (has_url && map.secret("url", out.url)) {
         auto n = map.has("url") ? map.get("url") : map.get("url_file");
-        if (!out.url.empty()) check_url(*n, out.url.reveal(), true);
+        if (!out.url.empty()) check_http_url(*n, out.url.reveal(), true);
       }
       if (out.type == ReceiverType::slack) {
         map.optional("channel", out.channel);
@@ -268,7 +249,7 @@ void decode_receiver(const std::string& name, const Node& node, ReceiverConfig& 
           std::string url;
           if (!decode(item, url)) continue;
           while (url.size() > 1 && url.back() == '/') url.pop_back();
-          if (check_url(item, url, false)) out.alertmanager_urls.push_back(url);
+          if (check_http_url(item, url, false)) out.alertmanager_urls.push_back(url);
         }
         if (!n->is_scalar() && n->is_sequence() && n->yaml().size() == 0) n->error("give at least one URL");
       }

@@ -127,7 +127,10 @@ void decode_root(const Node& root, Config& config) {
       if (!is_valid_label_name(name)) n->error("invalid label name \"" + name + "\"");
     }
   }
-  map.optional("external_url", config.external_url);
+  if (auto n = map.get("external_url"); n && !n->is_null() && decode(*n, config.external_url)) {
+    while (config.external_url.size() > 1 && config.external_url.back() == '/') config.external_url.pop_back();
+    check_http_url(*n, config.external_url, false);
+  }
   decode_alerting(map, config.alerting);
   map.finish();
 }

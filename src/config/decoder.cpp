@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tocsin/core/labels.hpp"
+
 namespace tocsin::config {
 
 EnvLookup process_environment() {
@@ -355,6 +357,30 @@ YAML::Node parse_yaml_file(const std::string& path, Diagnostics& diagnostics) {
 std::string resolve_path(const DecodeContext& ctx, const std::string& path) {
   if (path.empty() || path[0] == '/' || ctx.base_dir.empty()) return path;
   return (std::filesystem::path(ctx.base_dir) / path).lexically_normal().string();
+}
+
+bool check_http_url(const Node& node, const std::string& url, bool secret) {
+  auto quoted = [&] {
+    std::string out = "\"";
+    append_escaped_label_value(out, url);
+    return out + '"';
+  };
+  std::string_view rest = url;
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else {
+    node.error(secret ? "expected an http:// or https:// URL"
+                      : "expected an http:// or https:// URL, got " + quoted());
+    return false;
+  }
+  std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
+  if (host.empty() || host.starts_with(':')) {
+    node.error(secret ? "URL has no host" : "URL has no host: " + quoted());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace tocsin::config

@@ -114,6 +114,16 @@ TEST(Config, BadValues) {
             "instance a distinct name)\n");
 }
 
+TEST(Config, ExternalUrlIsAnHttpUrlWithoutTrailingSlash) {
+  EXPECT_EQ(valid("external_url: https://tocsin.example:9850/\n").external_url, "https://tocsin.example:9850");
+  EXPECT_EQ(valid("external_url: http://10.0.0.5/tocsin\n").external_url, "http://10.0.0.5/tocsin");
+  EXPECT_EQ(errors_of("external_url: tocsin.example:9850\n"),
+            "config/tocsin.yaml:1:15: external_url: expected an http:// or https:// URL, got "
+            "\"tocsin.example:9850\"\n");
+  EXPECT_EQ(errors_of("external_url: \"https://:9850\"\n"),
+            "config/tocsin.yaml:1:15: external_url: URL has no host: \"https://:9850\"\n");
+}
+
 TEST(Config, EveryErrorIsReportedAtOnce) {
   std::string errors = errors_of("interval: 1q\nretention: x\nlisten: nope\nbogus: 1\n");
   EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 4) << errors;

@@ -165,4 +165,8 @@ YAML::Node parse_yaml_string(const std::string& text, const std::string& file, D
 // Resolves `path` against the context's base_dir unless it is absolute.
 std::string resolve_path(const DecodeContext& ctx, const std::string& path);
 
+// Checks that `url` is an http:// or https:// URL with a host, reporting on `node` when not. A secret
+// URL (it may carry a token) is never repeated in the message.
+bool check_http_url(const Node& node, const std::string& url, bool secret);
+
 }  // namespace tocsin::config
