@@ -14,6 +14,7 @@
 
 #include "engine.hpp"
 #include "receivers.hpp"
+#include "tocsin/core/json_text.hpp"
 
 namespace tocsin::alerting {
 
@@ -131,7 +132,7 @@ class Dispatcher::Impl {
     if (!engine_.take_dirty(force || now - last_write_ >= std::chrono::seconds(1))) return;
     last_write_ = now;
     try {
-      detail::write_file_atomically(state_path_, detail::to_json(engine_.state()).dump());
+      detail::write_file_atomically(state_path_, json_text(detail::to_json(engine_.state())));
       if (persist_failing_) log_->info("alert state written again to {}", state_path_);
       persist_failing_ = false;
     } catch (const std::exception& e) {

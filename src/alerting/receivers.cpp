@@ -13,6 +13,8 @@
 #include <cstring>
 #include <thread>
 
+#include "tocsin/core/json_text.hpp"
+
 extern char** environ;
 
 namespace tocsin::alerting::detail {
@@ -96,7 +98,7 @@ class WebhookReceiver final : public Receiver {
   explicit WebhookReceiver(const config::ReceiverConfig& c) : config_(c), client_(c.tls) {}
   DeliveryOutcome deliver(const Notification& n, Timestamp, Cancellation& cancel) override {
     return outcome_of(
-        client_.send(base_request(config_, config_.url.reveal(), to_webhook_json(n).dump()), &cancel));
+        client_.send(base_request(config_, config_.url.reveal(), json_text(to_webhook_json(n))), &cancel));
   }
 
  private:
@@ -110,7 +112,7 @@ class SlackReceiver final : public Receiver {
       : config_(c), ctx_(std::move(ctx)), client_(c.tls) {}
   DeliveryOutcome deliver(const Notification& n, Timestamp now, Cancellation& cancel) override {
     json body = to_slack_json(n, config_.channel, config_.username, *ctx_.zone, now);
-    return outcome_of(client_.send(base_request(config_, config_.url.reveal(), body.dump()), &cancel));
+    return outcome_of(client_.send(base_request(config_, config_.url.reveal(), json_text(body)), &cancel));
   }
 
  private:
@@ -129,7 +131,7 @@ class PagerDutyReceiver final : public Receiver {
     for (const NotifiedAlert& a : n.alerts) {
       json event = to_pagerduty_event(n, a, config_.routing_key.reveal(), config_.source, *ctx_.zone, now);
       DeliveryOutcome o =
-          outcome_of(client_.send(base_request(config_, config_.url.reveal(), event.dump()), &cancel));
+          outcome_of(client_.send(base_request(config_, config_.url.reveal(), json_text(event)), &cancel));
       if (o.kind != DeliveryOutcome::Kind::delivered) return o;
     }
     return DeliveryOutcome::ok();
@@ -149,7 +151,7 @@ class AlertmanagerReceiver final : public Receiver {
     // As Prometheus does: firing alerts stay valid for four resend intervals, so one lost resend
     // does not resolve them in Alertmanager; success when any Alertmanager of the cluster took them
     // (they gossip), the periodic resend reaches the others.
-    std::string body = to_alertmanager_json(n, now, config_.resend_interval * 4).dump();
+    std::string body = json_text(to_alertmanager_json(n, now, config_.resend_interval * 4));
     std::string errors;
     DeliveryOutcome worst = DeliveryOutcome::reject("");
     for (const auto& base : config_.alertmanager_urls) {
@@ -178,7 +180,7 @@ class ExecReceiver final : public Receiver {
  public:
   explicit ExecReceiver(const config::ReceiverConfig& c) : config_(c) {}
   DeliveryOutcome deliver(const Notification& n, Timestamp, Cancellation& cancel) override {
-    std::string input = to_webhook_json(n).dump();
+    std::string input = json_text(to_webhook_json(n));
     int in_pipe[2];
     int out_pipe[2];
     if (::pipe2(in_pipe, O_CLOEXEC) != 0)

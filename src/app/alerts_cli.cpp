@@ -15,6 +15,7 @@
 
 #include "tocsin/alerting/http_client.hpp"
 #include "tocsin/alerting/time_format.hpp"
+#include "tocsin/core/json_text.hpp"
 #include "tocsin/core/duration.hpp"
 #include "tocsin/http/alerts_api.hpp"
 #include "tocsin/http/status_page.hpp"
@@ -265,7 +266,7 @@ std::optional<json> call(const Target& t, const std::string& method, const std::
   alerting::HttpRequest req;
   req.method = method;
   req.url = t.base_url + path;
-  if (!body.is_null()) req.body = body.dump();
+  if (!body.is_null()) req.body = json_text(body);
   if (!t.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + t.token);
   alerting::HttpClient client;
   alerting::HttpResponse r = client.send(req);

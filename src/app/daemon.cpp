@@ -20,6 +20,7 @@
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
 #include "tocsin/collectors/scheduler.hpp"
+#include "tocsin/core/json_text.hpp"
 #include "tocsin/http/metrics_endpoint.hpp"
 #include "tocsin/http/query_api.hpp"
 #include "tocsin/http/server.hpp"
@@ -162,7 +163,7 @@ class Daemon {
       return engine_options_;
     });
     router_.add("GET", "/api/v1/rules", [this](const http::Request&) {
-      return http::Response::json(200, rules_.rules_json().dump());
+      return http::Response::json(200, json_text(rules_.rules_json()));
     });
     router_.add("GET", "/api/v1/collectors", [this](const http::Request&) {
       nlohmann::json out = nlohmann::json::array();
@@ -176,17 +177,16 @@ class Daemon {
                        {"last_duration_seconds", h.last_duration_seconds},
                        {"last_success", h.last_success / 1000.0}});
       }
-      return http::Response::json(200, nlohmann::json{{"status", "success"}, {"data", out}}.dump());
+      return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", out}}));
     });
     router_.add("GET", "/api/v1/collectors/{kind}/{name}", [this](const http::Request& req) {
       nlohmann::json details = scheduler_.details(req.path_params.at("kind"), req.path_params.at("name"));
       if (details.is_null()) {
-        return http::Response::json(404, nlohmann::json{{"status", "error"},
-                                                        {"errorType", "not_found"},
-                                                        {"error", "no such collector or no details"}}
-                                             .dump());
+        return http::Response::json(404, json_text(nlohmann::json{{"status", "error"},
+                                                                  {"errorType", "not_found"},
+                                                                  {"error", "no such collector or no details"}}));
       }
-      return http::Response::json(200, nlohmann::json{{"status", "success"}, {"data", details}}.dump());
+      return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", details}}));
     });
   }
 

@@ -163,3 +163,82 @@ std::string sanitize_metric_name(std::string_view name) {
 }
 
 }  // namespace tocsin
+
+namespace tocsin {
+
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the start of `s`, or 0 when it is not one.
+std::size_t utf8_sequence_length(std::string_view s) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  std::size_t length;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;  // the allowed range of the second byte (RFC 3629, table 3-7 of Unicode)
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    length = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    length = 3;
+    if (b0 == 0xE0) low = 0xA0;   // no overlongs
+    if (b0 == 0xED) high = 0x9F;  // no surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    length = 4;
+    if (b0 == 0xF0) low = 0x90;   // no overlongs
+    if (b0 == 0xF4) high = 0x8F;  // nothing past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence_length(s.substr(i));
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string to_valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t n = utf8_sequence_length(s.substr(i));
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+Labels with_valid_utf8_values(Labels labels) {
+  const auto& items = labels.items();
+  if (std::all_of(items.begin(), items.end(), [](const Label& l) { return is_valid_utf8(l.value); })) {
+    return labels;
+  }
+  std::vector<Label> repaired = items;
+  for (Label& l : repaired) {
+    if (!is_valid_utf8(l.value)) l.value = to_valid_utf8(l.value);
+  }
+  return Labels::from_sorted(std::move(repaired));  // names and their order are unchanged
+}
+
+}  // namespace tocsin

@@ -6,6 +6,7 @@
 
 #include "tocsin/alerting/time_format.hpp"
 #include "tocsin/core/duration.hpp"
+#include "tocsin/core/json_text.hpp"
 #include "tocsin/store/matcher.hpp"
 
 namespace tocsin::http {
@@ -24,11 +25,11 @@ json labels_json(const Labels& labels) {
 }
 
 Response error(int status, const std::string& type, const std::string& message) {
-  return Response::json(status, json{{"status", "error"}, {"errorType", type}, {"error", message}}.dump());
+  return Response::json(status, json_text(json{{"status", "error"}, {"errorType", type}, {"error", message}}));
 }
 
 Response success(json data) {
-  return Response::json(200, json{{"status", "success"}, {"data", std::move(data)}}.dump());
+  return Response::json(200, json_text(json{{"status", "success"}, {"data", std::move(data)}}));
 }
 
 json alert_json(const alerting::AlertView& a) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tocsin/core/duration.hpp"
+#include "tocsin/core/json_text.hpp"
 #include "tocsin/promql/parser.hpp"
 
 namespace tocsin::http {
@@ -17,11 +18,11 @@ namespace {
 constexpr Timestamp kMaxPoints = 11'000;
 
 Response api_error(int status, const std::string& type, const std::string& message) {
-  return Response::json(status, nlohmann::json{{"status", "error"}, {"errorType", type}, {"error", message}}.dump());
+  return Response::json(status, json_text(nlohmann::json{{"status", "error"}, {"errorType", type}, {"error", message}}));
 }
 
 Response success(nlohmann::json data) {
-  return Response::json(200, nlohmann::json{{"status", "success"}, {"data", std::move(data)}}.dump());
+  return Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", std::move(data)}}));
 }
 
 nlohmann::json metric_json(const Labels& labels) {

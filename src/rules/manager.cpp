@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include "tocsin/core/json_text.hpp"
+
 namespace tocsin::rules {
 
 namespace asio = boost::asio;
@@ -348,7 +350,7 @@ void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
     }
   }
   if (!settings.state_file.empty()) {
-    std::string state = s->group->save_state().dump();
+    std::string state = json_text(s->group->save_state());
     if (state != s->last_state) {
       s->last_state = std::move(state);
       persist_state();
@@ -374,7 +376,7 @@ void RuleManager::persist_state() {
     nlohmann::json g = s->group->save_state();
     if (!g["rules"].empty()) groups.push_back(std::move(g));
   }
-  const std::string content = nlohmann::json{{"version", 1}, {"groups", groups}}.dump(1) + "\n";
+  const std::string content = json_text(nlohmann::json{{"version", 1}, {"groups", groups}}, 1) + "\n";
   if (content == last_state_) return;
   try {
     write_file_atomically(settings_.state_file, content);

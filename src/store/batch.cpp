@@ -19,7 +19,11 @@ void Batch::describe(std::string family, MetricType type, std::string help) {
 
 void Batch::add(std::string_view name, std::vector<Label> labels, double value) {
   labels.push_back({std::string(kMetricNameLabel), std::string(name)});
-  samples_.push_back({Labels::from_unsorted(std::move(labels)), value});
+  add(Labels::from_unsorted(std::move(labels)), value);
+}
+
+void Batch::add(Labels labels, double value) {
+  samples_.push_back({with_valid_utf8_values(std::move(labels)), value});
 }
 
 }  // namespace tocsin::store

@@ -51,5 +51,27 @@ TEST(Names, ValidationAndSanitising) {
   EXPECT_EQ(sanitize_metric_name("9lives"), "_9lives");
 }
 
+TEST(Utf8, ValidationFollowsTheStandard) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("café ☕ \xF0\x9F\x94\xA5"));  // 2, 3 and 4 bytes
+  EXPECT_FALSE(is_valid_utf8("caf\xE9"));                 // LATIN1 é
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));                // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));            // a surrogate
+  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));        // past U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xE2\x98"));                // cut short
+  EXPECT_FALSE(is_valid_utf8("\xFF\xFE"));
+}
+
+TEST(Utf8, RepairReplacesEachBadByteAndKeepsTheRest) {
+  EXPECT_EQ(to_valid_utf8("caf\xE9!"), "caf\xEF\xBF\xBD!");
+  EXPECT_EQ(to_valid_utf8("\xFF\xFE" "big"), "\xEF\xBF\xBD\xEF\xBF\xBD" "big");
+  EXPECT_EQ(to_valid_utf8("a\xE2\x98"), "a\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(to_valid_utf8("ok ☕"), "ok ☕");
+  Labels repaired = with_valid_utf8_values({{"__name__", "redis_key_size"}, {"key", "\xFF" "k"}, {"db", "db0"}});
+  EXPECT_EQ(repaired.get("key"), "\xEF\xBF\xBD" "k");
+  EXPECT_EQ(repaired.get("db"), "db0");
+  EXPECT_EQ(repaired.size(), 3u);
+}
+
 }  // namespace
 }  // namespace tocsin

@@ -58,5 +58,21 @@ TEST(Exposition, Values) {
   EXPECT_EQ(out, "0.1 -Inf NaN 1e+21");
 }
 
+// Prometheus fails a whole scrape on one label value that is not UTF-8, so a key or table name in
+// another encoding must not reach /metrics as it came.
+TEST(Exposition, LabelValuesThatAreNotUtf8AreRepairedOnTheWayIn) {
+  ManualClock clock(1000);
+  Store store(StoreOptions{1h}, clock);
+  auto writer = store.register_writer("test", 15s);
+  Batch batch;
+  batch.describe("pg_stat_user_tables_n_live_tup", MetricType::gauge, "Live rows.");
+  batch.add("pg_stat_user_tables_n_live_tup", {{"relname", "caf\xE9"}}, 3);
+  store.commit(writer, batch, 1000);
+  std::string text;
+  render_exposition(store, text);
+  EXPECT_NE(text.find("pg_stat_user_tables_n_live_tup{relname=\"caf\xEF\xBF\xBD\"} 3"), std::string::npos) << text;
+  EXPECT_EQ(text.find("caf\xE9"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tocsin::store

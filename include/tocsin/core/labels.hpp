@@ -82,6 +82,14 @@ bool is_valid_label_name(std::string_view name);
 // leading digit): for names derived from data, like custom SQL column names.
 std::string sanitize_metric_name(std::string_view name);
 
+// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+// `s` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD, as Prometheus
+// requires label values to be UTF-8 (a scrape with one invalid value fails whole).
+std::string to_valid_utf8(std::string_view s);
+// `labels` with every value made valid UTF-8; unchanged (and not copied) when all already are.
+Labels with_valid_utf8_values(Labels labels);
+
 // Appends `value` escaped for the exposition format / PromQL string syntax (\\, \", \n).
 void append_escaped_label_value(std::string& out, std::string_view value);
 

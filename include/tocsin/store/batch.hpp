@@ -30,7 +30,9 @@ class Batch {
   // Declares a family's type and help text (once per family per batch is enough; repeats are
   // ignored).
   void describe(std::string family, MetricType type, std::string help);
-  void add(Labels labels, double value) { samples_.push_back({std::move(labels), value}); }
+  // Label values that are not valid UTF-8 (a Redis key, a device name) are repaired with U+FFFD, so
+  // the store only ever holds what Prometheus and JSON accept.
+  void add(Labels labels, double value);
   // Shorthand: the metric name plus other labels.
   void add(std::string_view name, std::vector<Label> labels, double value);
 
