@@ -89,7 +89,13 @@ std::vector<SeriesValue> expand_series_values(std::string_view text) {
       step = *b;
     }
     if (*n > 1'000'000) throw bad("too many values");
-    for (std::uint64_t k = 0; k <= *n; ++k) out.push_back({SeriesValue::Kind::value, start + static_cast<double>(k) * step});
+    // Accumulated, not start + k*step: promtool adds the step n times, and the rounding of repeated
+    // addition (0+0.1x30 reaches 3.0000000000000013) is what test files written against it expect.
+    double v = start;
+    for (std::uint64_t k = 0; k <= *n; ++k) {
+      out.push_back({SeriesValue::Kind::value, v});
+      v += step;
+    }
   }
   return out;
 }

@@ -1,0 +1,82 @@
+// `tocsin test` run in-process on promtool-format files, each checked against promtool itself when it
+// is installed (Debian's is 2.42, hence Compat::prometheus2): a file promtool passes must pass here.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "fixtures/process.hpp"
+#include "tocsin/promql/series_notation.hpp"
+#include "tocsin/rules/unit_test.hpp"
+
+namespace tocsin::rules {
+namespace {
+
+struct Outcome {
+  int status = 0;
+  std::string output;
+};
+
+class UnitTestRunner : public ::testing::Test {
+ protected:
+  // Writes the rule file (as r.yaml) and the test file, runs tocsin's runner on it.
+  Outcome ours(const std::string& rules, const std::string& tests,
+               promql::Compat compat = promql::Compat::prometheus2) {
+    dir_.write("r.yaml", rules);
+    test_file_ = dir_.write("t_test.yaml", tests).string();
+    std::ostringstream out;
+    UnitTestOptions options;
+    options.compat = compat;
+    const int status = run_unit_tests({test_file_}, out, options);
+    return {status, out.str()};
+  }
+  // promtool on the file `ours` last wrote; nullopt when promtool is not installed.
+  std::optional<Outcome> theirs() {
+    static const auto promtool = testing::find_executable("promtool");
+    if (!promtool) return std::nullopt;
+    testing::CommandResult r = testing::run_command({*promtool, "test", "rules", test_file_});
+    return Outcome{r.status, r.output};
+  }
+  // Both runners pass the file.
+  void expect_both_pass(const std::string& rules, const std::string& tests) {
+    Outcome o = ours(rules, tests);
+    EXPECT_EQ(o.status, 0) << o.output;
+    if (auto t = theirs()) {
+      EXPECT_EQ(t->status, 0) << "promtool:\n" << t->output;
+    }
+  }
+
+  testing::TempDir dir_;
+  std::string test_file_;
+};
+
+const std::string kNoRules = "groups: []\n";
+
+TEST(SeriesNotation, AccumulatesTheStepAsPromtoolDoes) {
+  // v += step, n times (promtool's parser), not start + k*step: the rounding differs.
+  auto tenths = promql::expand_series_values("0+0.1x30 3-0.1x30");
+  ASSERT_EQ(tenths.size(), 62u);
+  EXPECT_EQ(tenths[30].v, 3.0000000000000013);
+  double v = 3;
+  for (int k = 0; k < 30; ++k) v -= 0.1;
+  EXPECT_EQ(tenths[61].v, v);
+  EXPECT_NE(tenths[61].v, 3 - 30 * 0.1);
+}
+
+TEST_F(UnitTestRunner, SeriesNotationAccumulatesAsPromtoolDoes) {
+  expect_both_pass(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'tenths'
+        values: '0+0.1x30'
+    promql_expr_test:
+      - expr: tenths
+        eval_time: 30m
+        exp_samples:
+          - labels: 'tenths'
+            value: 3.0000000000000013
+)yaml");
+}
+
+}  // namespace
+}  // namespace tocsin::rules
