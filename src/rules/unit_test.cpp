@@ -113,22 +113,49 @@ struct TestFile {
   std::vector<TestCase> tests;
 };
 
+// Test files are read as promtool reads them: strings verbatim, no ${VAR} expansion, so that PromQL
+// such as label_replace(..., "${1}x", ...) and templates keep their dollars.
+void raw(config::MapDecoder& map, std::string_view key, std::string& out, bool required = false) {
+  auto n = map.get(key);
+  if (!n || n->is_null()) {
+    if (required) map.missing(key);
+    return;
+  }
+  if (auto s = n->as_raw_string()) out = *s;
+}
+
+void raw_list(const config::Node& node, std::vector<std::string>& out) {
+  if (node.is_null()) return;
+  if (!node.is_sequence()) {
+    node.error("expected a list, got " + node.kind());
+    return;
+  }
+  for (const config::Node& item : node.items()) {
+    if (auto s = item.as_raw_string()) out.push_back(*s);
+  }
+}
+
 Labels labels_map(const config::Node& node) {
-  std::map<std::string, std::string> m;
-  config::decode(node, m);
   LabelsBuilder b;
-  for (const auto& [k, v] : m) b.set(k, v);
+  if (!node.is_map()) {
+    node.error("expected a mapping of label names to values, got " + node.kind());
+    return b.build();
+  }
+  for (const auto& entry : node.yaml()) {
+    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    if (auto v = node.child(entry.second, key).as_raw_string()) b.set(key, *v);
+  }
   return b.build();
 }
 
 TestFile decode_test_file(const config::Node& root) {
   TestFile file;
   config::MapDecoder map(root);
-  if (auto n = map.get("rule_files")) config::decode(*n, file.rule_files);
+  if (auto n = map.get("rule_files")) raw_list(*n, file.rule_files);
   if (auto n = map.get("evaluation_interval"); n && !n->is_null()) {
     if (auto d = duration_of(*n)) file.evaluation_interval = *d;
   }
-  if (auto n = map.get("group_eval_order")) config::decode(*n, file.group_eval_order);
+  if (auto n = map.get("group_eval_order")) raw_list(*n, file.group_eval_order);
   map.optional("fuzzy_compare", file.fuzzy_compare);
   if (auto tests = map.get("tests"); tests && !tests->is_null()) {
     for (const config::Node& t : tests->items()) {
@@ -136,18 +163,18 @@ TestFile decode_test_file(const config::Node& root) {
       tc.interval = file.evaluation_interval;
       config::MapDecoder tm(t);
       if (!tm.valid()) continue;
-      tm.optional("name", tc.name);
+      raw(tm, "name", tc.name);
       if (auto n = tm.get("interval"); n && !n->is_null()) {
         if (auto d = duration_of(*n)) tc.interval = *d;
       }
       if (auto n = tm.get("external_labels"); n && !n->is_null()) tc.external_labels = labels_map(*n);
-      tm.optional("external_url", tc.external_url);
+      raw(tm, "external_url", tc.external_url);
       if (auto list = tm.get("input_series"); list && !list->is_null()) {
         for (const config::Node& s : list->items()) {
           config::MapDecoder sm(s);
           std::string series, values;
-          sm.required("series", series);
-          sm.optional("values", values);
+          raw(sm, "series", series, true);
+          raw(sm, "values", values);
           sm.finish();
           try {
             tc.input.push_back({promql::parse_series_labels(series), promql::expand_series_values(values)});
@@ -163,7 +190,7 @@ TestFile decode_test_file(const config::Node& root) {
           if (auto n = am.get("eval_time"); n && !n->is_null()) {
             if (auto d = duration_of(*n)) at.eval_time = d->count();
           }
-          am.required("alertname", at.alertname);
+          raw(am, "alertname", at.alertname, true);
           if (auto exp = am.get("exp_alerts"); exp && !exp->is_null()) {
             for (const config::Node& e : exp->items()) {
               config::MapDecoder em(e);
@@ -185,7 +212,7 @@ TestFile decode_test_file(const config::Node& root) {
         for (const config::Node& e : list->items()) {
           ExprTest et;
           config::MapDecoder em(e);
-          em.required("expr", et.expr);
+          raw(em, "expr", et.expr, true);
           if (auto n = em.get("eval_time"); n && !n->is_null()) {
             if (auto d = duration_of(*n)) et.eval_time = d->count();
           }
@@ -194,7 +221,7 @@ TestFile decode_test_file(const config::Node& root) {
               config::MapDecoder sm(s);
               ExprSample x;
               std::string labels;
-              sm.optional("labels", labels);
+              raw(sm, "labels", labels);
               if (auto n = sm.get("value"); n && !n->is_null()) {
                 if (auto v = value_of(*n)) x.value = *v;
               }

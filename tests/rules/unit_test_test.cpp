@@ -78,5 +78,40 @@ tests:
 )yaml");
 }
 
+// Strings are read verbatim, as promtool reads them: "${1}" is a regex group, "$$" two dollars.
+TEST_F(UnitTestRunner, DollarsAreNotEnvironmentVariables) {
+  expect_both_pass(R"yaml(groups:
+  - name: g
+    rules:
+      - alert: Renamed
+        expr: label_replace(up, "dst", "${1}-$$", "job", "(.*)")
+        annotations: {summary: "{{ $labels.dst }}"}
+)yaml", R"yaml(rule_files: [r.yaml]
+tests:
+  - name: ${NOT_SET} stays as written
+    interval: 1m
+    input_series:
+      - series: 'up{job="api"}'
+        values: '1'
+    alert_rule_test:
+      - eval_time: 0
+        alertname: Renamed
+        exp_alerts:
+          - exp_labels: {job: api, dst: "api-$"}
+            exp_annotations: {summary: "api-$"}
+    promql_expr_test:
+      - expr: label_replace(up, "dst", "${1}x", "job", "(.*)")
+        eval_time: 0
+        exp_samples:
+          - labels: 'up{job="api", dst="apix"}'
+            value: 1
+      - expr: label_replace(up, "dst", "$$1", "job", "(.*)")
+        eval_time: 0
+        exp_samples:
+          - labels: 'up{job="api", dst="$1"}'
+            value: 1
+)yaml");
+}
+
 }  // namespace
 }  // namespace tocsin::rules
