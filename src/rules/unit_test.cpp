@@ -1,6 +1,7 @@
 // The rule unit-test runner, following promtool's unittest.go: rules are evaluated at every
-// evaluation_interval from 0 to the last eval_time; alerts are compared at the evaluation at or
-// just before each eval_time; expressions are evaluated afterwards over input and recorded series.
+// evaluation_interval from 0 to the last eval_time, each seeing the input only up to its own time;
+// alerts are compared at the evaluation at or just before each eval_time; expressions are evaluated
+// afterwards over the input loaded so far and the recorded series.
 
 #include "tocsin/rules/unit_test.hpp"
 
@@ -265,12 +266,40 @@ std::string samples_text(const std::vector<ExprSample>& samples) {
   return out;
 }
 
+// The input series, appended to `data` only up to a time, as promtool's lazy loader does: rules
+// evaluated at ts see the samples at or before ts, never later ones (`x offset -1m` included).
+class InputLoader {
+ public:
+  InputLoader(const std::vector<InputSeries>& input, Duration interval, promql::MemoryQuerier& data)
+      : input_(input), interval_(interval), data_(data), next_(input.size(), 0) {}
+  void load_till(Timestamp ts) {
+    for (std::size_t s = 0; s < input_.size(); ++s) {
+      const auto& values = input_[s].values;
+      for (std::size_t& i = next_[s]; i < values.size(); ++i) {
+        const Timestamp t = static_cast<Timestamp>(i) * interval_.count();
+        if (t > ts) break;
+        switch (values[i].kind) {
+          case promql::SeriesValue::Kind::value: data_.add(input_[s].labels, {t, values[i].v}); break;
+          case promql::SeriesValue::Kind::stale: data_.add(input_[s].labels, {t, stale_nan()}); break;
+          case promql::SeriesValue::Kind::missing: break;
+        }
+      }
+    }
+  }
+
+ private:
+  const std::vector<InputSeries>& input_;
+  Duration interval_;
+  promql::MemoryQuerier& data_;
+  std::vector<std::size_t> next_;
+};
+
 // Runs one test case; returns the failure messages.
 std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDefinition>& definitions,
                                   const TestFile& file, const UnitTestOptions& options) {
   std::vector<std::string> errors;
   promql::MemoryQuerier data;
-  for (const InputSeries& s : tc.input) data.add_series(s.labels, s.values, 0, tc.interval);
+  InputLoader input(tc.input, tc.interval, data);
   MemoryOutput output(data);
   promql::EngineOptions engine_options;
   engine_options.compat = options.compat;
@@ -291,6 +320,7 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
   std::size_t next = 0;
   const Timestamp step = file.evaluation_interval.count();
   for (Timestamp ts = 0; ts <= max_time; ts += step) {
+    input.load_till(ts);
     for (auto& g : groups) {
       g->evaluate(engine, data, output, ts, settings);
       for (const RuleHealth& h : g->health()) {
@@ -325,6 +355,8 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
     }
   }
 
+  // As in promtool, expressions run after the loop: they see the input up to its last evaluation, which
+  // for a file's latest eval_time is that eval_time, and for an earlier one includes later samples.
   for (const ExprTest& et : tc.expr_tests) {
     std::vector<ExprSample> got;
     try {

@@ -113,5 +113,53 @@ tests:
 )yaml");
 }
 
+// Rules evaluated at ts see the input up to ts only; expressions run after the loop see the input up
+// to the last evaluation (promtool's lazy loading), so `a offset -1m` at 5m is 6 when 5m is the last
+// eval_time and 7 when a later one loaded more.
+TEST_F(UnitTestRunner, InputIsLoadedOnlyUpToEachEvaluation) {
+  const std::string rules = R"yaml(groups:
+  - name: g
+    rules:
+      - record: ahead
+        expr: a offset -1m
+)yaml";
+  expect_both_pass(rules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'a'
+        values: '1+1x10'
+    promql_expr_test:
+      - expr: a offset -1m
+        eval_time: 5m
+        exp_samples:
+          - labels: 'a'
+            value: 6
+)yaml");
+  expect_both_pass(rules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'a'
+        values: '1+1x10'
+    promql_expr_test:
+      - expr: ahead
+        eval_time: 5m
+        exp_samples:
+          - labels: 'ahead'
+            value: 6
+      - expr: a offset -1m
+        eval_time: 5m
+        exp_samples:
+          - labels: 'a'
+            value: 7
+      - expr: a
+        eval_time: 10m
+        exp_samples:
+          - labels: 'a'
+            value: 11
+)yaml");
+}
+
 }  // namespace
 }  // namespace tocsin::rules
