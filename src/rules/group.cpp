@@ -5,6 +5,7 @@
 #include "tocsin/rules/group.hpp"
 
 #include <chrono>
+#include <iterator>
 #include <set>
 
 namespace tocsin::rules {
@@ -53,6 +54,22 @@ Labels labels_from(const nlohmann::json& j) {
   return Labels::from_unsorted(std::move(out));
 }
 
+alerting::Alert alert_of(const RuleDefinition& rule, const AlertInstance& a, const std::string& group) {
+  return {a.labels, a.annotations, a.state, a.active_at, a.fired_at, a.resolved_at, a.value,
+          rule.escalation, group, rule.name};
+}
+
+// ALERTS and ALERTS_FOR_STATE of an active alert at t.
+void append_series(const AlertInstance& a, Timestamp t, std::vector<promql::Sample>& series) {
+  LabelsBuilder alerts_series(a.labels);
+  alerts_series.set(kMetricNameLabel, "ALERTS");
+  alerts_series.set("alertstate", state_name(a.state));
+  series.push_back({alerts_series.build(), 1, t});
+  LabelsBuilder for_state(a.labels);
+  for_state.set(kMetricNameLabel, "ALERTS_FOR_STATE");
+  series.push_back({for_state.build(), seconds(a.active_at), t});
+}
+
 }  // namespace
 
 Group::Group(GroupDefinition definition, Duration default_interval)
@@ -80,6 +97,20 @@ std::vector<alerting::Alert> Group::evaluate(const promql::Engine& engine, const
     } catch (const std::exception& e) {
       state.health.last_error = e.what();
       ++state.health.failures;
+      // A failed query says nothing about the alerts: they stay as they are (as in Prometheus), are
+      // reported again so that alerting does not take them for gone, and their series go on.
+      if (rule.kind == RuleDefinition::Kind::alerting) {
+        std::vector<promql::Sample> series;
+        for (const auto& [fp, a] : state.alerts) {
+          sent.push_back(alert_of(rule, a, key_));
+          append_series(a, t, series);
+        }
+        try {
+          out.write(output_key(i), series, t);
+        } catch (const std::exception&) {
+          // The store refused the write: the series go stale, the failure is already recorded.
+        }
+      }
     }
     ++state.health.evaluations;
     state.health.last_evaluation = t;
@@ -115,7 +146,11 @@ void Group::eval_recording(const RuleDefinition& rule, RuleState& /*state*/, con
     throw std::runtime_error("exceeded limit of " + std::to_string(def_.limit) + " with " +
                              std::to_string(vec.size()) + " series");
   }
-  out.write(key_ + ";" + rule.name + ";" + std::to_string(&rule - def_.rules.data()), vec, t);
+  out.write(output_key(static_cast<std::size_t>(&rule - def_.rules.data())), vec, t);
+}
+
+std::string Group::output_key(std::size_t rule_index) const {
+  return key_ + ";" + def_.rules[rule_index].name + ";" + std::to_string(rule_index);
 }
 
 void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const promql::Engine& engine,
@@ -149,7 +184,9 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
                              std::to_string(seen.size()) + " alerts");
   }
 
-  auto& alerts = state.alerts;
+  // The new state is built on a copy and takes effect only once the whole evaluation succeeded.
+  std::map<std::uint64_t, AlertInstance> alerts = state.alerts;
+  std::vector<alerting::Alert> report;
   // New and continuing label sets.
   for (auto& [fp, entry] : seen) {
     auto it = alerts.find(fp);
@@ -274,22 +311,17 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
       a.state = AlertState::resolved;
       a.resolved_at = t;
     }
-    sent.push_back({a.labels, a.annotations, a.state, a.active_at, a.fired_at, a.resolved_at, a.value,
-                    rule.escalation, key_, rule.name});
+    report.push_back(alert_of(rule, a, key_));
     if (a.state == AlertState::resolved) {
       it = alerts.erase(it);
       continue;
     }
-    LabelsBuilder alerts_series(a.labels);
-    alerts_series.set(kMetricNameLabel, "ALERTS");
-    alerts_series.set("alertstate", state_name(a.state));
-    series.push_back({alerts_series.build(), 1, t});
-    LabelsBuilder for_state(a.labels);
-    for_state.set(kMetricNameLabel, "ALERTS_FOR_STATE");
-    series.push_back({for_state.build(), seconds(a.active_at), t});
+    append_series(a, t, series);
     ++it;
   }
-  out.write(key_ + ";" + rule.name + ";" + std::to_string(&rule - def_.rules.data()), series, t);
+  out.write(output_key(static_cast<std::size_t>(&rule - def_.rules.data())), series, t);
+  state.alerts = std::move(alerts);
+  sent.insert(sent.end(), std::make_move_iterator(report.begin()), std::make_move_iterator(report.end()));
 }
 
 std::vector<std::pair<const RuleDefinition*, AlertInstance>> Group::active_alerts() const {

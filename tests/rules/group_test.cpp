@@ -188,6 +188,32 @@ TEST_F(GroupTest, RecordingRulesFeedLaterRulesAndFailuresAreRecorded) {
   EXPECT_NE(health[2].last_error.find("many-to-many"), std::string::npos) << health[2].last_error;
 }
 
+// A failed evaluation says nothing about the alerts: they are reported unchanged (alerting would
+// otherwise take them as gone, resolve them and page again on the next good evaluation), and their
+// ALERTS series go on.
+TEST_F(GroupTest, AFailedEvaluationReportsTheActiveAlertsUnchanged) {
+  load("x", "5x6");
+  load("y{a=\"1\"}", "0x6");
+  load("y{a=\"2\"}", "_ _ _ 0 stale");  // at 3m `on()` matches two series: the query fails
+  auto g = make("      - alert: X\n        expr: x + on() y > 1\n        for: 1m\n");
+  auto firing = run(*g, 0, 2);
+  ASSERT_EQ(states(firing), ":firing");
+  auto failed = run(*g, 3, 3);
+  EXPECT_FALSE(g->health()[0].last_error.empty());
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].state, AlertState::firing);
+  EXPECT_EQ(failed[0].active_at, 0);
+  EXPECT_EQ(failed[0].fired_at, 60'000);
+  auto stamp = promql::Engine().instant(data_, *promql::parse("timestamp(ALERTS)"), 180'000);
+  ASSERT_EQ(std::get<promql::Vector>(stamp).size(), 1u);
+  EXPECT_EQ(std::get<promql::Vector>(stamp)[0].v, 180);
+  auto after = run(*g, 4, 4);
+  EXPECT_TRUE(g->health()[0].last_error.empty());
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].state, AlertState::firing);
+  EXPECT_EQ(after[0].fired_at, 60'000);
+}
+
 TEST_F(GroupTest, StateSurvivesReloadAndRestart) {
   load("x", "5x10");
   const std::string rule = "      - alert: X\n        expr: x > 1\n        for: 5m\n";

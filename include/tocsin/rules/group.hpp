@@ -64,10 +64,13 @@ class Group {
   const GroupDefinition& definition() const { return def_; }
   const std::string& key() const { return key_; }
   Duration interval() const { return interval_; }
+  // The RuleOutput key the rule at `rule_index` writes under: "<group key>;<rule name>;<index>".
+  std::string output_key(std::size_t rule_index) const;
 
   // Evaluates every rule in order at t. Rule failures are recorded in the rule's health and never
   // stop the group. Returns the alerts to hand to alerting: every active one and each that resolved
-  // in this evaluation.
+  // in this evaluation. An alerting rule whose evaluation fails keeps its alerts as they were and
+  // reports them (and writes their ALERTS series) unchanged.
   std::vector<alerting::Alert> evaluate(const promql::Engine& engine, const store::Querier& querier, RuleOutput& out,
                                         Timestamp t, const EvalSettings& settings);
 
