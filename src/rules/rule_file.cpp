@@ -6,8 +6,12 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tocsin/config/decoder.hpp"
 #include "tocsin/core/labels.hpp"
@@ -26,21 +30,78 @@ namespace {
 
 using config::Node;
 
+// The position in the file of byte `offset` of a block scalar's value (| or >, header at `header`):
+// the value's characters are walked against the content lines, so a line break that folding (>) turned
+// into a space, or dropped, still maps each character back to its own line and column.
+std::optional<std::pair<std::size_t, std::size_t>> block_position(const std::string& file_text, std::size_t header,
+                                                                  const std::string& value, std::size_t offset) {
+  std::size_t line_start = file_text.find('\n', header);
+  if (line_start == std::string::npos) return std::nullopt;
+  ++line_start;
+  std::vector<std::string_view> lines;  // the block's lines, up to the first one indented less
+  std::size_t indent = std::string::npos;
+  for (std::size_t at = line_start; at < file_text.size();) {
+    std::size_t end = file_text.find('\n', at);
+    if (end == std::string::npos) end = file_text.size();
+    const std::string_view line(file_text.data() + at, end - at);
+    const std::size_t spaces = std::min(line.find_first_not_of(' '), line.size());
+    if (spaces < line.size()) {
+      if (indent == std::string::npos) indent = spaces;
+      if (spaces < indent) break;
+    }
+    lines.push_back(line);
+    at = end + 1;
+  }
+  if (indent == std::string::npos) return std::nullopt;
+  std::size_t row = 0, col = indent;  // col: into lines[row], which holds the indentation too
+  for (std::size_t i = 0; i < value.size() && row < lines.size();) {
+    const std::string_view line = lines[row];
+    if (col < line.size()) {
+      if (value[i] != line[col]) return std::nullopt;
+      if (i == offset) return std::pair{row + 1, col + 1};
+      ++i;
+      ++col;
+      continue;
+    }
+    // The end of a content line: the value holds its break as '\n' or (folded) ' ', or not at all.
+    if (value[i] == '\n' || value[i] == ' ') {
+      if (i == offset) return std::pair{row + 1, col + 1};
+      ++i;
+    }
+    ++row;
+    col = indent;
+  }
+  return std::nullopt;
+}
+
 // The position in the file of a PromQL error at (line, column) of an expression written as the YAML
 // scalar `node`: plain, quoted, or a block scalar (| or >) whose content starts on the next line.
-config::Position expr_position(const Node& node, const std::string& file_text, std::size_t line, std::size_t column) {
+config::Position expr_position(const Node& node, const std::string& file_text, const std::string& expr,
+                               std::size_t line, std::size_t column) {
   config::Position p = node.position();
   const YAML::Mark mark = node.yaml().Mark();
   if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) >= file_text.size()) return p;
   const char first = file_text[static_cast<std::size_t>(mark.pos)];
   if (first == '|' || first == '>') {
-    const std::size_t next = file_text.find('\n', static_cast<std::size_t>(mark.pos));
-    std::size_t indent = 0;
-    if (next != std::string::npos) {
-      while (next + 1 + indent < file_text.size() && file_text[next + 1 + indent] == ' ') ++indent;
+    std::size_t offset = 0;
+    for (std::size_t l = 1; l < line && offset != std::string::npos; ++l) {
+      offset = expr.find('\n', offset);
+      if (offset != std::string::npos) ++offset;
     }
-    p.line = p.line + static_cast<int>(line);
-    p.column = static_cast<int>(indent + column);
+    if (offset != std::string::npos) offset += column > 0 ? column - 1 : 0;
+    // Past the end of the text (e.g. "unexpected end of input"): just after its last visible character.
+    const bool at_end = offset != std::string::npos && offset >= expr.size();
+    if (at_end) offset = expr.find_last_not_of(" \n");
+    auto found = offset == std::string::npos
+                     ? std::nullopt
+                     : block_position(file_text, static_cast<std::size_t>(mark.pos), expr, offset);
+    if (found) {
+      p.line += static_cast<int>(found->first);
+      p.column = static_cast<int>(found->second + (at_end ? 1 : 0));
+    } else {
+      p.line += 1;
+      p.column = 1;
+    }
     return p;
   }
   const int quote = first == '"' || first == '\'' ? 1 : 0;
@@ -212,7 +273,7 @@ void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file
                       std::string(promql::to_string(type)));
         }
       } catch (const promql::ParseError& e) {
-        config::Position p = expr_position(*expr, file_text, e.line(), e.column());
+        config::Position p = expr_position(*expr, file_text, *text, e.line(), e.column());
         node.context().diagnostics->error(p, expr->path(), "could not parse expression: " + e.message());
       }
     }

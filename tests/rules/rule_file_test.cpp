@@ -116,6 +116,18 @@ TEST(RuleFile, ErrorsNameFileLineColumnAndPath) {
             "r.yaml:5:15: groups[0].rules[0].expr: an alerting rule's expression must be an instant vector, got range vector\n");
 }
 
+// A folded (>) expression is one line to the parser; its errors still point at the file's own line.
+TEST(RuleFile, ErrorsInFoldedExpressionsPointAtTheirLine) {
+  const std::string head = "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: >-\n";
+  EXPECT_EQ(errors_of(head + "          sum(x)\n          / nope(y)\n"),
+            "r.yaml:7:13: groups[0].rules[0].expr: could not parse expression: unknown function with name \"nope\"\n");
+  // A more-indented line keeps its break; an empty line becomes one.
+  EXPECT_EQ(errors_of(head + "          sum(x)\n\n          / sum(y)\n            / nope(z)\n"),
+            "r.yaml:9:15: groups[0].rules[0].expr: could not parse expression: unknown function with name \"nope\"\n");
+  EXPECT_EQ(errors_of(head + "          sum(x)\n          /\n"),
+            "r.yaml:7:12: groups[0].rules[0].expr: could not parse expression: unexpected end of input, expected expression\n");
+}
+
 TEST(RuleFile, TierErrors) {
   const std::string head = "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n";
   EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.95, for: 5m }\n          critical: { above: 0.9, for: 5m }\n"),
