@@ -119,6 +119,7 @@ void decode_templates(const Node& node, bool is_labels, std::vector<std::pair<st
     node.error("expected a mapping of names to strings, got " + node.kind());
     return;
   }
+  config::MapDecoder keys(node);  // reports a name given twice (the keys are read below)
   for (const auto& entry : node.yaml()) {
     const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
     Node child = node.child(entry.second, key);
@@ -176,6 +177,7 @@ void decode_tiers(const Node& node, RuleDefinition& rule) {
     node.error("expected a mapping of severities to {above|below, for}, e.g. warning: { above: 0.8, for: 5m }");
     return;
   }
+  config::MapDecoder keys(node);  // reports a severity given twice (the keys are read below)
   for (const auto& entry : node.yaml()) {
     const std::string severity = entry.first.IsScalar() ? entry.first.Scalar() : "";
     Node child = node.child(entry.second, severity);

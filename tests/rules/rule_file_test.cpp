@@ -145,6 +145,10 @@ TEST(RuleFile, TierErrors) {
   EXPECT_EQ(errors_of(head + "        for: 1m\n        tiers:\n          warning: { above: 0.8 }\n"),
             "r.yaml:8:11: groups[0].rules[0].tiers: a tiered rule takes `for` per tier, not on the rule\n");
   EXPECT_EQ(errors_of(head + "        clear: { below: 1 }\n"), "r.yaml:6:16: groups[0].rules[0].clear: `clear` needs `tiers`\n");
+  EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.8 }\n          warning: { above: 0.9 }\n"),
+            "r.yaml:8:11: groups[0].rules[0].tiers.warning: duplicate key\n");
+  EXPECT_EQ(errors_of(head + "        labels: {team: a, team: b}\n"),
+            "r.yaml:6:27: groups[0].rules[0].labels.team: duplicate key\n");
 }
 
 }  // namespace
