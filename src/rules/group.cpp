@@ -70,6 +70,17 @@ void append_series(const AlertInstance& a, Timestamp t, std::vector<promql::Samp
   series.push_back({for_state.build(), seconds(a.active_at), t});
 }
 
+// A template that fails with this alert's data still yields a value, Prometheus's error text, so the
+// alert fires anyway; `error` keeps the first failure for the rule's health.
+std::string expand(const Template& tmpl, const TemplateData& data, std::string& error) {
+  try {
+    return tmpl.render(data);
+  } catch (const TemplateError& e) {
+    if (error.empty()) error = e.what();
+    return std::string("<error expanding template: ") + e.what() + ">";
+  }
+}
+
 }  // namespace
 
 Group::Group(GroupDefinition definition, Duration default_interval)
@@ -159,6 +170,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
   const promql::Vector result =
       std::get<promql::Vector>(engine.instant(querier, *rule.expr, t - def_.query_offset.count()));
   const bool tiered = !rule.tiers.empty();
+  std::string template_error;
 
   // Label sets of this evaluation, with their values.
   std::map<std::uint64_t, std::pair<Labels, double>> seen;
@@ -167,7 +179,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
     const Labels base = without_name(s.labels);
     TemplateData data{&base, s.v, &settings.external_labels, settings.external_url};
     LabelsBuilder b(base);
-    for (const auto& [name, tmpl] : rule.labels) b.set(name, tmpl.render(data));
+    for (const auto& [name, tmpl] : rule.labels) b.set(name, expand(tmpl, data, template_error));
     b.set("alertname", rule.name);
     if (tiered) b.del("severity");
     Labels labels = b.build();
@@ -175,7 +187,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
     if (seen.count(fp)) throw std::runtime_error("vector contains metrics with the same labelset after applying alert labels");
     LabelsBuilder a;
     TemplateData adata{&labels, s.v, &settings.external_labels, settings.external_url};
-    for (const auto& [name, tmpl] : rule.annotations) a.set(name, tmpl.render(adata));
+    for (const auto& [name, tmpl] : rule.annotations) a.set(name, expand(tmpl, adata, template_error));
     annotations[fp] = a.build();
     seen.emplace(fp, std::make_pair(std::move(labels), s.v));
   }
@@ -302,7 +314,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
       if (present) {  // annotations see the tier's severity
         TemplateData data{&a.labels, a.value, &settings.external_labels, settings.external_url};
         LabelsBuilder rendered;
-        for (const auto& [name, tmpl] : rule.annotations) rendered.set(name, tmpl.render(data));
+        for (const auto& [name, tmpl] : rule.annotations) rendered.set(name, expand(tmpl, data, template_error));
         a.annotations = rendered.build();
       }
     }
@@ -321,6 +333,8 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
   }
   out.write(output_key(static_cast<std::size_t>(&rule - def_.rules.data())), series, t);
   state.alerts = std::move(alerts);
+  state.health.template_error = template_error;
+  if (!template_error.empty()) ++state.health.template_failures;
   sent.insert(sent.end(), std::make_move_iterator(report.begin()), std::make_move_iterator(report.end()));
 }
 

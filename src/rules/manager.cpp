@@ -348,6 +348,10 @@ void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
     if (!h.last_error.empty() && h.failures == 1) {
       log_->warn("rule {} in group {} failed: {}", s->group->definition().rules[i].name, s->group->key(), h.last_error);
     }
+    if (!h.template_error.empty() && h.template_failures == 1) {
+      log_->warn("rule {} in group {}: error expanding template: {}", s->group->definition().rules[i].name,
+                 s->group->key(), h.template_error);
+    }
   }
   if (!settings.state_file.empty()) {
     std::string state = json_text(s->group->save_state());

@@ -214,6 +214,24 @@ TEST_F(GroupTest, AFailedEvaluationReportsTheActiveAlertsUnchanged) {
   EXPECT_EQ(after[0].fired_at, 60'000);
 }
 
+// A template that fails with an alert's data (humanize of a non-number) does not stop the alert: the
+// value says what went wrong, as in Prometheus, and the rule's health keeps the error.
+TEST_F(GroupTest, ATemplateErrorFiresTheAlertWithTheErrorAsValue) {
+  load("up{instance=\"h:1\"}", "0x3");
+  auto g = make("      - alert: Down\n        expr: up == 0\n        labels: {host: \"{{ $labels.instance | humanize }}\"}\n"
+                "        annotations: {summary: \"{{ $labels.instance | humanize }} down\", ok: \"{{ $labels.instance }}\"}\n");
+  auto sent = run(*g, 0, 1);
+  ASSERT_EQ(states(sent), ":firing");
+  const std::string error = "<error expanding template: humanize: cannot convert \"h:1\" to a number>";
+  EXPECT_EQ(sent[0].labels.get("host"), error);
+  EXPECT_EQ(sent[0].annotations.get("summary"), error);
+  EXPECT_EQ(sent[0].annotations.get("ok"), "h:1");
+  const auto health = g->health()[0];
+  EXPECT_TRUE(health.last_error.empty());
+  EXPECT_EQ(health.template_error, "humanize: cannot convert \"h:1\" to a number");
+  EXPECT_EQ(health.template_failures, 2u);
+}
+
 TEST_F(GroupTest, StateSurvivesReloadAndRestart) {
   load("x", "5x10");
   const std::string rule = "      - alert: X\n        expr: x > 1\n        for: 5m\n";

@@ -55,6 +55,10 @@ struct RuleHealth {
   double last_duration_seconds = 0;
   std::uint64_t failures = 0;
   std::uint64_t evaluations = 0;
+  // A label or annotation template that failed in the last evaluation (the alert fires with
+  // "<error expanding template: ...>" as that value), and the evaluations in which one failed.
+  std::string template_error;
+  std::uint64_t template_failures = 0;
 };
 
 class Group {
