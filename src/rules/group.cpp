@@ -243,10 +243,13 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
         }
       }
     } else {
-      // Tiers: track since when each threshold holds; the active tier is the most severe one whose
-      // threshold has held for its `for`.
+      // Tiers: track since when each threshold holds. A pending alert fires at the most severe tier
+      // whose threshold has held for its `for`. A firing one moves up to a tier only after that tier's
+      // `for`, but down at once to the most severe tier that holds (it has been firing, at a more
+      // severe level, all along); without `clear` it resolves when no tier holds any more.
       a.tier_since.resize(rule.tiers.size(), kNever);
-      int satisfied = -1;
+      int satisfied = -1;  // the most severe tier held for its `for`
+      int step = -1;       // firing: the tier to be at now
       bool any = false;
       for (std::size_t k = 0; k < rule.tiers.size(); ++k) {
         const bool holds = present && rule.tiers[k].threshold.holds(a.value);
@@ -256,7 +259,9 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
         }
         if (a.tier_since[k] == kNever) a.tier_since[k] = t;
         any = true;
-        if (t - a.tier_since[k] >= rule.tiers[k].for_duration.count()) satisfied = static_cast<int>(k);
+        const bool held = t - a.tier_since[k] >= rule.tiers[k].for_duration.count();
+        if (held) satisfied = static_cast<int>(k);
+        if (held || static_cast<int>(k) <= a.tier) step = static_cast<int>(k);
       }
       if (rule.clear) {
         const bool holds = present && rule.clear->threshold.holds(a.value);
@@ -269,7 +274,7 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
         } else if (rule.clear) {
           done = a.clear_since != kNever && t - a.clear_since >= rule.clear->for_duration.count();
         } else {
-          done = satisfied < 0;
+          done = !any;
         }
         if (done) {
           bool keep_firing = false;
@@ -280,7 +285,9 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
           if (!keep_firing) resolve_now = true;
         } else {
           a.keep_firing_since = kNever;
-          const int tier = satisfied >= 0 ? satisfied : 0;  // below every tier but not cleared: the lowest
+          // Only a more severe tier holds, not yet for its `for`: stay. Below every tier but not
+          // cleared: the lowest.
+          const int tier = step >= 0 ? step : any ? a.tier : 0;
           if (tier != a.tier) {
             a.tier = tier;
             a.fired_at = t;

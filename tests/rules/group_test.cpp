@@ -131,6 +131,22 @@ TEST_F(GroupTest, TiersMoveWithoutResolving) {
   EXPECT_EQ(states(run(*g, 7, 7)), "warning:resolved");
 }
 
+// Stepping down from a more severe tier does not wait for the lower tier's `for` again: the alert goes
+// on at that tier (no resolve and re-fire), and resolves only once no tier's threshold holds.
+TEST_F(GroupTest, StepsDownToALowerTierWithoutWaitingForItsFor) {
+  load("ratio", "0.5 0.5 0.97 0.97 0.85 0.85 0.85 0.85 0.85 0.85 0.85 0.5");
+  auto g = make("      - alert: Full\n        expr: ratio\n        tiers:\n"
+                "          warning: { above: 0.80, for: 5m }\n          critical: { above: 0.95, for: 1m }\n");
+  EXPECT_EQ(states(run(*g, 0, 2)), "critical:pending");
+  EXPECT_EQ(states(run(*g, 3, 3)), "critical:firing");
+  auto down = run(*g, 4, 4);
+  ASSERT_EQ(states(down), "warning:firing");
+  EXPECT_EQ(down[0].active_at, 120'000);
+  EXPECT_EQ(down[0].fired_at, 240'000);
+  for (int m = 5; m <= 10; ++m) EXPECT_EQ(states(run(*g, m, m)), "warning:firing") << m;
+  EXPECT_EQ(states(run(*g, 11, 11)), "warning:resolved");
+}
+
 // Prometheus 3's query_offset: the group queries as of that long ago, so data arriving late is not
 // missed; the alert's times stay the evaluation's.
 TEST_F(GroupTest, QueryOffsetEvaluatesThatFarInThePast) {
