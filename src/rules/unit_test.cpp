@@ -75,6 +75,25 @@ bool same_value(double a, double b, bool fuzzy) {
 
 std::string format_time(Timestamp t) { return format_duration(Duration(t)); }
 
+// Go's time.Duration.String() of t milliseconds ("0s", "500ms", "1.5s", "1m0s", "1h0m0s"), as
+// promtool prints the time of a rule evaluation error.
+std::string go_duration(Timestamp t) {
+  if (t == 0) return "0s";
+  std::string sign = t < 0 ? "-" : "";
+  const std::uint64_t ms = t < 0 ? static_cast<std::uint64_t>(-(t + 1)) + 1 : static_cast<std::uint64_t>(t);
+  if (ms < 1000) return sign + std::to_string(ms) + "ms";
+  std::string seconds = std::to_string(ms / 1000 % 60);
+  if (ms % 1000 != 0) {
+    std::string frac = std::to_string(1000 + ms % 1000).substr(1);
+    while (frac.back() == '0') frac.pop_back();
+    seconds += "." + frac;
+  }
+  const std::uint64_t minutes = ms / 60'000 % 60, hours = ms / 3'600'000;
+  if (hours > 0) return sign + std::to_string(hours) + "h" + std::to_string(minutes) + "m" + seconds + "s";
+  if (minutes > 0) return sign + std::to_string(minutes) + "m" + seconds + "s";
+  return sign + seconds + "s";
+}
+
 struct AlertExpectation {
   Labels labels;
   Labels annotations;
@@ -321,15 +340,20 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
   const Timestamp step = file.evaluation_interval.count();
   for (Timestamp ts = 0; ts <= max_time; ts += step) {
     input.load_till(ts);
+    const std::size_t errors_before = errors.size();
     for (auto& g : groups) {
       g->evaluate(engine, data, output, ts, settings);
-      for (const RuleHealth& h : g->health()) {
+      const std::vector<RuleHealth> health = g->health();  // parallel to the group's rules
+      for (std::size_t r = 0; r < health.size(); ++r) {
+        const RuleHealth& h = health[r];
         if (!h.last_error.empty() && h.last_evaluation == ts) {
-          errors.push_back("    group " + g->definition().name + ", rule evaluation failed at " + format_time(ts) +
-                           ": " + h.last_error);
+          errors.push_back("    rule: " + g->definition().rules[r].name + ", time: " + go_duration(ts) +
+                           ", err: " + h.last_error);
         }
       }
     }
+    // As promtool: the first evaluation with errors ends the test case (what follows would be noise).
+    if (errors.size() > errors_before) return errors;
     while (next < alert_tests.size() && alert_tests[next]->eval_time >= ts && alert_tests[next]->eval_time < ts + step) {
       const AlertTest& at = *alert_tests[next++];
       std::vector<AlertExpectation> got;

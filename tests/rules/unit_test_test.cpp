@@ -161,5 +161,41 @@ tests:
 )yaml");
 }
 
+// A rule that fails to evaluate is named, with promtool's line: "rule: NAME, time: 1m0s, err: ...".
+TEST_F(UnitTestRunner, EvaluationErrorsNameTheRule) {
+  Outcome o = ours(R"yaml(groups:
+  - name: g
+    rules:
+      - record: fine
+        expr: up
+      - record: clash
+        expr: label_replace(up, "job", "same", "", "")
+)yaml", R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job="a"}'
+        values: '1 1'
+      - series: 'up{job="b"}'
+        values: '1 1'
+    promql_expr_test:
+      - expr: fine
+        eval_time: 1m
+        exp_samples:
+          - labels: 'fine{job="a"}'
+            value: 1
+          - labels: 'fine{job="b"}'
+            value: 1
+)yaml");
+  EXPECT_EQ(o.status, 1);
+  // As promtool, the first evaluation with errors ends the test case.
+  const std::string line = "    rule: clash, time: 0s, err: vector cannot contain metrics with the same labelset\n";
+  EXPECT_NE(o.output.find("  FAILED:\n" + line + "\n"), std::string::npos) << o.output;
+  if (auto t = theirs()) {
+    EXPECT_EQ(t->status, 1);
+    EXPECT_NE(t->output.find(line), std::string::npos) << t->output;
+  }
+}
+
 }  // namespace
 }  // namespace tocsin::rules
