@@ -55,6 +55,11 @@ ConnParams connection_parameters(const config::PostgresTargetConfig& config) {
   // Defaults of tocsin's own, below anything the dsn says. application_name makes the collector's
   // sessions recognisable in pg_stat_activity (PGAPPNAME is not consulted for it).
   params.try_emplace("application_name", "tocsin");
+  // Label values must be UTF-8: the server converts names and texts from the database's encoding
+  // (LATIN1, say) when the session asks for UTF8. Without it the client encoding defaults to the
+  // database's, and a table named café would arrive as the bytes "caf\xe9". A SQL_ASCII database
+  // is not converted (its bytes have no known encoding): the store replaces invalid UTF-8 there.
+  params.try_emplace("client_encoding", "UTF8");
   params.try_emplace("connect_timeout", seconds(config.connect_timeout));
   // A server that vanishes from the network (no RST) would otherwise hold a blocked read until the
   // kernel's default keepalive, two hours later.

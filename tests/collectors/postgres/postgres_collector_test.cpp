@@ -731,6 +731,27 @@ TEST_F(PostgresCollectorTest, TablesOfOtherDatabases) {
   EXPECT_NE(log_count("database \"missing_db\" does not exist"), 0u) << log_lines_.str();
 }
 
+// A LATIN1 database's names reach the labels as UTF-8: the session asks the server to convert.
+TEST_F(PostgresCollectorTest, NamesFromALatin1DatabaseAreUtf8) {
+  const std::string cafe = "caf\xc3\xa9";  // café in UTF-8; "caf\xe9" in LATIN1
+  if (psql("SELECT count(*) FROM pg_database WHERE datname = 'latin1_db'") == "0") {
+    psql("CREATE DATABASE latin1_db ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+  }
+  {
+    pqxx::connection c(server_->dsn() + " dbname=latin1_db client_encoding=UTF8");
+    pqxx::nontransaction tx(c);
+    tx.exec("CREATE TABLE IF NOT EXISTS \"" + cafe + "\" (id int)");
+  }
+  ASSERT_EQ(psql("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'latin1_db'"),
+            "LATIN1");
+  config_.dbname = "latin1_db";
+  auto collector = make();
+  Batch batch = collect(*collector);
+  const auto relnames = label_values(batch, "pg_stat_user_tables_n_tup_ins", "relname");
+  EXPECT_EQ(relnames, std::set<std::string>{cafe});
+  EXPECT_TRUE(value(batch, "pg_stat_user_tables_n_tup_ins", {{"datname", "latin1_db"}, {"relname", cafe}}));
+}
+
 TEST_F(PostgresCollectorTest, NoServerSidePreparedStatementsUnlessAllowed) {
   // pg_prepared_statements shows the statements prepared in the session that reads it: the
   // collector's own, since custom queries run on its connection.

@@ -299,6 +299,7 @@ TEST(Conninfo, UriAndDefaults) {
   EXPECT_EQ(p["sslmode"], "require");
   EXPECT_EQ(p["application_name"], "tocsin");
   EXPECT_EQ(p["connect_timeout"], "5");
+  EXPECT_EQ(p["client_encoding"], "UTF8");
   EXPECT_EQ(p.count("password"), 0u);
 }
 
