@@ -337,12 +337,21 @@ void decode(const Node& node, PostgresTargetConfig& out) {
     decode(*queries, out.queries);
     std::set<std::string> prefixes;
     auto items = queries->is_sequence() ? queries->items() : std::vector<Node>{};
+    // The cycle's deadline, when this block sets it (else the top-level interval, unknown here).
+    const std::optional<Duration> cycle = out.common.timeout ? out.common.timeout : out.common.interval;
     for (std::size_t i = 0; i < out.queries.size() && i < items.size(); ++i) {
       const std::string& prefix = out.queries[i].prefix;
       if (!prefix.empty() && !prefixes.insert(prefix).second) {
         items[i]
             .child(items[i].yaml()["prefix"], "prefix")
             .error("duplicate query prefix " + quote(prefix) + " (metric names would clash)");
+      }
+      if (const auto& timeout = out.queries[i].timeout; timeout && cycle && *timeout >= *cycle) {
+        items[i]
+            .child(items[i].yaml()["timeout"], "timeout")
+            .error("must be shorter than the collector's " +
+                   std::string(out.common.timeout ? "timeout" : "interval") + " (" + format_duration(*cycle) +
+                   "), the deadline of every query in the cycle");
       }
     }
   }

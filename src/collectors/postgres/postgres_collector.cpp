@@ -36,6 +36,12 @@ constexpr Duration kAbortGrace = std::chrono::seconds(2);
 // installed while tocsin runs (CREATE EXTENSION), and looking costs one catalog query.
 constexpr auto kExtensionRecheck = std::chrono::minutes(5);
 
+// Custom queries end this share of the cycle's budget (at most kCustomMarginMax) before its
+// deadline: one slow custom query fails on its own instead of taking the cycle, and every metric
+// already read, down with it.
+constexpr int kCustomMarginDivisor = 5;
+constexpr Duration kCustomMarginMax = std::chrono::seconds(1);
+
 std::string seconds_text(Duration d) { return format_duration(d); }
 
 // Adds the instance's `target` label to every sample and describes each family once per batch.
@@ -162,6 +168,8 @@ class PostgresCollector final : public Collector {
   void collect(const CollectContext& ctx, Batch& out) override {
     interrupted_ = false;
     deadline_ = ctx.deadline;
+    const auto budget = std::chrono::duration_cast<Duration>(deadline_ - SteadyClock::now());
+    custom_margin_ = std::clamp(budget / kCustomMarginDivisor, Duration{0}, kCustomMarginMax);
     statements_ = 0;
     seen_health_.clear();
     Emitter emit(out, config_.common.name);
@@ -392,20 +400,21 @@ class PostgresCollector final : public Collector {
   // down); on another database's connection it returns nullopt with the session dropped.
   std::optional<Table> run(Link& link, QueryHealth& h, const std::string& sql, const std::string& what,
                            SteadyClock::time_point deadline, bool prepared = true,
-                           Duration own_timeout = {}) {
+                           const std::string& own_limit = {}) {
     bool lost = false;
-    auto table = execute(link, h, sql, what, deadline, prepared, lost, own_timeout);
+    auto table = execute(link, h, sql, what, deadline, prepared, lost, own_limit);
     if (lost && &link == &main_) throw CollectError(main_.error);
     return table;
   }
 
-  // Runs one statement with the watchdog armed for `deadline` (a custom query's own timeout,
-  // `own_timeout`, or the cycle's). A lost connection drops the session, sets `lost` and returns
-  // nullopt; other failures are counted on `h`, logged once per change and return nullopt; the
-  // cycle's deadline or interrupt() throws CycleOver.
+  // Runs one statement with the watchdog armed for `deadline` (a custom query's own limit, or the
+  // cycle's). A lost connection drops the session, sets `lost` and returns nullopt; other failures
+  // are counted on `h`, logged once per change and return nullopt; the cycle's deadline or
+  // interrupt() throws CycleOver. A statement cancelled at a `deadline` before the cycle's is that
+  // statement's own timeout, reported as "cancelled when <own_limit> passed".
   std::optional<Table> execute(Link& link, QueryHealth& h, const std::string& sql, const std::string& what,
                                SteadyClock::time_point deadline, bool prepared, bool& lost,
-                               Duration own_timeout = {}) {
+                               const std::string& own_limit = {}) {
     check_cycle(what);
     if (!link.session) {
       lost = true;
@@ -449,7 +458,7 @@ class PostgresCollector final : public Collector {
     std::string message = error.message;
     bool timeout = error.kind == QueryFailure::timeout;
     if (error.kind == QueryFailure::canceled && fired && !cycle_over) {
-      message = "cancelled when its timeout of " + seconds_text(own_timeout) + " passed";
+      message = "cancelled when " + own_limit + " passed";
       timeout = true;
     }
     if (cycle_over) {
@@ -786,13 +795,26 @@ class PostgresCollector final : public Collector {
     if (now >= query.next_run || !query.has_rows) {
       query.next_run = now + query.config.interval.value_or(Duration{0});
       const Duration timeout = query.config.timeout.value_or(config_.statement_timeout);
+      // No custom query runs into the cycle's deadline: it is cancelled custom_margin_ before, as
+      // if its own timeout had passed, and the cycle keeps what it read.
+      const SteadyClock::time_point cap = deadline_ - custom_margin_;
+      const std::string before_deadline = seconds_text(custom_margin_) + " before the cycle's deadline";
+      if (now >= cap) {
+        query_failed(h, what, main_, "not run: less than " + before_deadline + " was left", true);
+        query.has_rows = false;
+        query.rows.clear();
+        return;
+      }
       // A timeout longer than the session's statement_timeout needs the server's limit raised for
       // this statement (two more statements); a shorter one is the watchdog's job; an equal one the
       // server's alone.
       const bool raise = timeout > config_.statement_timeout;
       const bool watch = timeout < config_.statement_timeout;
+      const bool own_first = watch && now + timeout < cap;
+      const std::string own_limit =
+          own_first ? "its timeout of " + seconds_text(timeout) : "the point " + before_deadline;
       if (raise) set_statement_timeout(timeout);
-      auto table = run(main_, h, query.config.sql, what, watch ? now + timeout : deadline_, false, timeout);
+      auto table = run(main_, h, query.config.sql, what, own_first ? now + timeout : cap, false, own_limit);
       if (raise && main_.session) set_statement_timeout(config_.statement_timeout);
       if (!table) {
         if (!main_.session) throw CollectError(main_.error);
@@ -911,6 +933,7 @@ class PostgresCollector final : public Collector {
   std::atomic<bool> interrupted_{false};
   bool closed_by_watchdog_ = false;  // the last lost connection was the watchdog's doing
   SteadyClock::time_point deadline_{};
+  Duration custom_margin_{0};
   std::size_t statements_ = 0;
 
   std::map<std::string, QueryHealth> health_;  // by query and database

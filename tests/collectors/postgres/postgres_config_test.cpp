@@ -243,7 +243,17 @@ INSTANTIATE_TEST_SUITE_P(
                 "min_server_version: -1 }\n",
                 "tocsin.yaml:5:82: collectors.postgres[0].queries[0].min_server_version: must be positive, "
                 "e.g. 13 "
-                "or 130000"}),
+                "or 130000"},
+        BadCase{"QueryTimeoutNotShorterThanTheCycle",
+                "      timeout: 2s\n      queries:\n"
+                "        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, timeout: 2s }\n",
+                "tocsin.yaml:6:71: collectors.postgres[0].queries[0].timeout: must be shorter than the "
+                "collector's timeout (2s), the deadline of every query in the cycle"},
+        BadCase{"QueryTimeoutNotShorterThanTheInterval",
+                "      interval: 10s\n      queries:\n"
+                "        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, timeout: 1m }\n",
+                "tocsin.yaml:6:71: collectors.postgres[0].queries[0].timeout: must be shorter than the "
+                "collector's interval (10s), the deadline of every query in the cycle"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(PostgresConfig, ErrorsNeverQuoteAPassword) {
