@@ -2,8 +2,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "tocsin/core/duration.hpp"
@@ -33,6 +35,60 @@ nlohmann::json metric_json(const Labels& labels) {
 
 nlohmann::json point_json(Timestamp t, double v) {
   return nlohmann::json::array({static_cast<double>(t) / 1000.0, promql::format_value(v)});
+}
+
+// A JSON string, bad UTF-8 replaced as json_text does.
+void append_json_string(std::string& out, const std::string& s) {
+  out += json_text(nlohmann::json(s));
+}
+
+// Prometheus's marshalTimestamp: seconds, and milliseconds as three digits when not zero ("60.500").
+void append_timestamp(std::string& out, Timestamp t) {
+  if (t < 0) {
+    out += '-';
+    t = -t;
+  }
+  out += std::to_string(t / 1000);
+  if (const Timestamp ms = t % 1000; ms != 0) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, ".%03lld", static_cast<long long>(ms));
+    out += buf;
+  }
+}
+
+// A matrix written straight to text: a tree of nlohmann::json values costs ~100 bytes per point, and a
+// range query's reply can hold millions of points.
+std::string matrix_reply(const promql::Matrix& m) {
+  std::size_t points = 0;
+  for (const auto& series : m) points += series.points.size();
+  std::string out;
+  out.reserve(64 + m.size() * 128 + points * 24);
+  out += R"({"status":"success","data":{"resultType":"matrix","result":[)";
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (i > 0) out += ',';
+    out += R"({"metric":{)";
+    bool first = true;
+    for (const Label& l : m[i].labels) {
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, l.name);
+      out += ':';
+      append_json_string(out, l.value);
+    }
+    out += R"(},"values":[)";
+    for (std::size_t j = 0; j < m[i].points.size(); ++j) {
+      const Point& p = m[i].points[j];
+      if (j > 0) out += ',';
+      out += '[';
+      append_timestamp(out, p.t);
+      out += ",\"";
+      out += promql::format_value(p.v);
+      out += "\"]";
+    }
+    out += "]}";
+  }
+  out += "]}}";
+  return out;
 }
 
 Response query_error(const std::exception& e) {
@@ -152,13 +208,7 @@ void add_query_routes(Router& router, const store::Querier& querier, const Clock
         result = nlohmann::json::array();
         for (const auto& s : *vec) result.push_back({{"metric", metric_json(s.labels)}, {"value", point_json(t, s.v)}});
       } else {
-        type = "matrix";
-        result = nlohmann::json::array();
-        for (const auto& series : std::get<promql::Matrix>(v)) {
-          nlohmann::json values = nlohmann::json::array();
-          for (const Point& p : series.points) values.push_back(point_json(p.t, p.v));
-          result.push_back({{"metric", metric_json(series.labels)}, {"values", values}});
-        }
+        return Response::json(200, matrix_reply(std::get<promql::Matrix>(v)));
       }
       return success({{"resultType", type}, {"result", result}});
     } catch (const std::exception& e) {
@@ -194,13 +244,7 @@ void add_query_routes(Router& router, const store::Querier& querier, const Clock
     try {
       promql::ExprPtr expr = promql::parse(*query);
       promql::Matrix m = promql::Engine(engine_options).range(querier, *expr, *start, *end, *step);
-      nlohmann::json result = nlohmann::json::array();
-      for (const auto& series : m) {
-        nlohmann::json values = nlohmann::json::array();
-        for (const Point& p : series.points) values.push_back(point_json(p.t, p.v));
-        result.push_back({{"metric", metric_json(series.labels)}, {"values", values}});
-      }
-      return success({{"resultType", "matrix"}, {"result", result}});
+      return Response::json(200, matrix_reply(m));
     } catch (const std::exception& e) {
       if (dynamic_cast<const promql::QueryError*>(&e) && std::string(e.what()).starts_with("invalid expression type")) {
         return api_error(400, "bad_data", e.what());

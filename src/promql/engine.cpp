@@ -119,6 +119,14 @@ Evaluator::Evaluator(const store::Querier& querier, const EngineOptions& options
       step_(step),
       deadline_(std::chrono::steady_clock::now() + options.timeout) {}
 
+void Evaluator::count_samples(std::size_t n, const char* where) {
+  samples_loaded_ += n;
+  if (samples_loaded_ > options_.max_samples) {
+    throw QueryError(QueryError::Kind::too_many_samples,
+                     std::string("query processing would load too many samples into memory in ") + where);
+  }
+}
+
 void Evaluator::check_deadline() const {
   if (std::chrono::steady_clock::now() > deadline_) {
     throw QueryError(QueryError::Kind::timeout, "query timed out in expression evaluation");
@@ -181,12 +189,7 @@ void Evaluator::prefetch(const Expr& expr) {
   walk(expr, start_, end_);
   for (const auto& [vs, w] : windows) {
     store::SeriesSet set = querier_.select(vs->matchers, w.mint, w.maxt);
-    samples_loaded_ += set.total_points();
-
-    if (samples_loaded_ > options_.max_samples) {
-      throw QueryError(QueryError::Kind::too_many_samples,
-                       "query processing would load too many samples into memory in query execution");
-    }
+    count_samples(set.total_points(), "query execution");
     selections_.emplace(vs, std::move(set));
   }
   check_deadline();
@@ -288,10 +291,7 @@ MatrixView Evaluator::eval_subquery(const Subquery& sq, Timestamp t) {
       owned->points[slot].push_back({ts, s.v});
       // Subquery results count against the sample bound like loaded samples (x[100d:1ms] must fail, not
       // exhaust memory).
-      if (++samples_loaded_ > options_.max_samples) {
-        throw QueryError(QueryError::Kind::too_many_samples,
-                         "query processing would load too many samples into memory in subquery evaluation");
-      }
+      count_samples(1, "subquery evaluation");
     }
   }
   MatrixView out;
@@ -674,6 +674,7 @@ Value Engine::instant(const store::Querier& querier, const Expr& expr, Timestamp
   ev.prefetch(expr);
   detail::EvalValue v = ev.eval(expr, t);
   if (auto* vec = std::get_if<Vector>(&v)) {
+    ev.count_samples(vec->size(), "query execution");
     detail::check_unique_labels(*vec);
     for (Sample& s : *vec) s.t = t;  // the API reports the evaluation time
   }
@@ -695,12 +696,16 @@ Matrix Engine::range(const store::Querier& querier, const Expr& expr, Timestamp 
   for (Timestamp ts = start; ts <= end; ts += step.count()) {
     ev.check_deadline();
     detail::EvalValue v = ev.eval(expr, ts);
+    // Every step's output stays in memory until the reply is written: it counts against the bound
+    // (a lookback repeats one loaded sample at every step).
     if (auto* s = std::get_if<Scalar>(&v)) {
+      ev.count_samples(1, "query execution");
       if (out.empty()) out.push_back({Labels{}, {}});
       out[0].points.push_back({ts, s->v});
       continue;
     }
     Vector& vec = std::get<Vector>(v);
+    ev.count_samples(vec.size(), "query execution");
     detail::check_unique_labels(vec);
     for (Sample& s : vec) {
       auto& slots = index[s.labels.hash()];

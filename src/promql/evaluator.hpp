@@ -47,6 +47,9 @@ class Evaluator {
   Timestamp query_end() const { return end_; }
   bool left_open() const { return options_.compat == Compat::prometheus3; }
   void check_deadline() const;
+  // Counts `n` more samples held in memory against max_samples, as Prometheus counts currentSamples;
+  // `where` ends the error message ("query execution", "subquery evaluation").
+  void count_samples(std::size_t n, const char* where);
 
   // Scratch buffer for functions (quantile_over_time sorts values), reused across calls.
   std::vector<double>& scratch() { return scratch_; }

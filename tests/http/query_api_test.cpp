@@ -96,6 +96,26 @@ TEST_F(QueryApiTest, ErrorsInPrometheusShape) {
                "invalid parameter \"timeout\": cannot parse \"soon\" to a valid duration");
 }
 
+TEST_F(QueryApiTest, RangeQueryOutputCountsAgainstTheSampleLimit) {
+  Router bounded;
+  add_query_routes(bounded, data_, clock_, [] { return promql::EngineOptions{.max_samples = 100}; });
+  Request req;
+  req.method = "GET";
+  req.path = req.target = "/api/v1/query_range";
+  req.params = {{"query", "up"}, {"start", "0"}, {"end", "300"}, {"step", "1"}};  // 21 loaded, 602 output
+  Response r = bounded.handle(req);
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(nlohmann::json::parse(r.body),
+            nlohmann::json::parse(R"({"status":"error","errorType":"execution","error":)"
+                                  R"("query processing would load too many samples into memory in query execution"})"));
+  // The reply is written as text, in Prometheus's form (milliseconds as three digits).
+  req.params = {{"query", "up{job=\"api\"}"}, {"start", "0.5"}, {"end", "1.5"}, {"step", "1"}};
+  r = bounded.handle(req);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"status":"success","data":{"resultType":"matrix","result":[)"
+                    R"({"metric":{"__name__":"up","instance":"a","job":"api"},"values":[[0.500,"1"],[1.500,"1"]]}]}})");
+}
+
 TEST_F(QueryApiTest, SeriesAndLabels) {
   auto [s1, series] = call("GET", "/api/v1/series", {{"match[]", "up{job=\"api\"}"}, {"start", "0"}, {"end", "300"}});
   EXPECT_EQ(series["data"], (nlohmann::json::parse(R"([{"__name__":"up","instance":"a","job":"api"}])")));

@@ -244,6 +244,16 @@ TEST_F(EngineTest, RangeQueriesAndLimits) {
   } catch (const QueryError& e) {
     EXPECT_EQ(e.kind(), QueryError::Kind::too_many_samples);
   }
+  // A range query's output counts: 9 loaded points, but the lookback repeats them at every step.
+  Engine bounded(EngineOptions{.max_samples = 100});
+  EXPECT_EQ(bounded.range(data_, *parse("c"), 0, 60'000, 1s)[0].points.size(), 61u);  // 9 + 61 samples
+  try {
+    bounded.range(data_, *parse("c"), 0, 400'000, 1s);
+    FAIL() << "expected too many samples in the output";
+  } catch (const QueryError& e) {
+    EXPECT_EQ(e.kind(), QueryError::Kind::too_many_samples);
+    EXPECT_STREQ(e.what(), "query processing would load too many samples into memory in query execution");
+  }
   load("x{a=\"1\"}", "1");
   load("other{a=\"1\"}", "1");
   EXPECT_EQ(error("abs({a=\"1\"})", 0), "vector cannot contain metrics with the same labelset");

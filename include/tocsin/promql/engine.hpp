@@ -26,7 +26,10 @@ std::optional<Compat> parse_compat(std::string_view text);
 struct EngineOptions {
   Duration lookback_delta = std::chrono::minutes(5);
   Compat compat = Compat::prometheus3;
-  std::size_t max_samples = 50'000'000;            // points loaded from the store by one query
+  // Points one query holds in memory: those loaded from the store, subquery points and the points of
+  // its result (a range query's output at every step). Prometheus counts the last two kinds
+  // (currentSamples); tocsin also holds the loaded points for the query's lifetime, so they count too.
+  std::size_t max_samples = 50'000'000;
   std::chrono::milliseconds timeout = std::chrono::minutes(2);
   Duration default_subquery_step = std::chrono::minutes(1);  // `[30m:]`: the rule group's interval
 };
