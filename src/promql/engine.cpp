@@ -306,6 +306,13 @@ MatrixView Evaluator::eval_subquery(const Subquery& sq, Timestamp t) {
 }
 
 EvalValue Evaluator::eval(const Expr& expr, Timestamp t) {
+  // Where Prometheus checks a node's output at every step (rangeEval, unary minus, label_replace,
+  // functions over range vectors), so sum(rate({__name__=~"f|g"}[5m])) fails as it does there
+  // instead of adding both series up once the name is dropped.
+  auto unique = [](EvalValue v) {
+    if (const auto* vec = std::get_if<Vector>(&v)) check_unique_labels(*vec);
+    return v;
+  };
   return std::visit(
       [&](const auto& n) -> EvalValue {
         using T = std::decay_t<decltype(n)>;
@@ -330,13 +337,14 @@ EvalValue Evaluator::eval(const Expr& expr, Timestamp t) {
             s.labels = drop_name(s.labels);
             s.t = t;
           }
+          check_unique_labels(vec);
           return v;
         } else if constexpr (std::is_same_v<T, Binary>) {
-          return eval_binary(n, t);
+          return unique(eval_binary(n, t));
         } else if constexpr (std::is_same_v<T, Aggregate>) {
-          return eval_aggregate(n, t);
+          return eval_aggregate(n, t);  // one element per group, or topk's input elements
         } else {
-          return call_function(*this, n, expr, t);
+          return unique(call_function(*this, n, expr, t));
         }
       },
       expr.node);

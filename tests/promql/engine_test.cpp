@@ -153,8 +153,29 @@ TEST_F(EngineTest, BinaryOperatorsAndMatching) {
             "allowed: matching labels must be unique on one side");
   EXPECT_EQ(error("errors + ignoring(code) requests", 0),
             "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
-  EXPECT_EQ(error("rate({__name__=~\"errors|requests\"}[1m]) or vector(1) + abs({__name__=~\"requests|team\"})", 0),
-            "no error");
+  EXPECT_EQ(error("sum(label_replace(requests, \"job\", \"all\", \"\", \"\"))", 0),
+            "vector cannot contain metrics with the same labelset");
+  EXPECT_EQ(eval("sum(abs(errors) or abs(requests))", 0), "{} 153");  // four label sets without names
+
+}
+
+// Prometheus checks for duplicate label sets after each function, operator and label function, not
+// only in the final result.
+TEST_F(EngineTest, DuplicateLabelSetsFailWhereTheyArise) {
+  load("f{job=\"a\"}", "0+1x10");
+  load("g{job=\"a\"}", "0+2x10");
+  const std::string duplicate = "vector cannot contain metrics with the same labelset";
+  EXPECT_EQ(error("sum(rate({__name__=~\"f|g\"}[1m]))", 60), duplicate);
+  EXPECT_EQ(error("sum(abs({__name__=~\"f|g\"}))", 60), duplicate);
+  EXPECT_EQ(error("sum(-{__name__=~\"f|g\"})", 60), duplicate);
+  EXPECT_EQ(error("sum({__name__=~\"f|g\"} * 2)", 60), duplicate);
+  EXPECT_EQ(error("count(label_replace({__name__=~\"f|g\"}, \"__name__\", \"\", \"\", \"\"))", 60), duplicate);
+  EXPECT_EQ(error("max_over_time(sum(abs({__name__=~\"f|g\"}))[1m:15s])", 60), duplicate);
+  EXPECT_THROW(Engine().range(data_, *parse("sum(rate({__name__=~\"f|g\"}[1m]))"), 0, 60'000, 15s), QueryError);
+  // Names kept, or grouped before they go: no duplicates.
+  EXPECT_EQ(eval("sum(last_over_time({__name__=~\"f|g\"}[1m]))", 60), "{} 12");
+  EXPECT_EQ(eval("sum(rate(f[1m]) or rate(g[1m]))", 60), "{} 0.06666666666666665");
+  EXPECT_EQ(eval("sum by (job) ({__name__=~\"f|g\"})", 60), "{job=\"a\"} 12");
 }
 
 TEST_F(EngineTest, Aggregations) {
