@@ -197,6 +197,9 @@ class Daemon {
     settings.engine.compat = *promql::parse_compat(options_.compat_override.empty() ? config.compat
                                                                                      : options_.compat_override);
     settings.engine.default_subquery_step = config.evaluation_interval;
+    settings.engine.lookback_delta = config.query.lookback_delta;
+    settings.engine.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.query.timeout);
+    settings.engine.max_samples = static_cast<std::size_t>(config.query.max_samples);
     LabelsBuilder external;
     for (const auto& [name, value] : config.external_labels) external.set(name, value);
     settings.eval.external_labels = external.build();

@@ -88,6 +88,23 @@ void check_unique_names(const Node& parent, std::string_view kind, const std::ve
   }
 }
 
+void decode_query(const Node& node, QueryConfig& out) {
+  MapDecoder map(node);
+  if (auto n = map.get("lookback_delta"); n && !n->is_null() && decode(*n, out.lookback_delta) &&
+                                          out.lookback_delta.count() <= 0) {
+    n->error("must be positive");
+  }
+  if (auto n = map.get("timeout"); n && !n->is_null() && decode(*n, out.timeout) &&
+                                   out.timeout.count() <= 0) {
+    n->error("must be positive");
+  }
+  if (auto n = map.get("max_samples"); n && !n->is_null() && decode(*n, out.max_samples) &&
+                                       out.max_samples < 1) {
+    n->error("must be at least 1");
+  }
+  map.finish();
+}
+
 void decode_collectors(const Node& node, CollectorsConfig& out) {
   MapDecoder map(node);
   decode_instances(map, "host", out.host);
@@ -132,6 +149,7 @@ void decode_root(const Node& root, Config& config) {
     check_http_url(*n, config.external_url, false);
   }
   decode_alerting(map, config.alerting);
+  if (auto n = map.get("query"); n && !n->is_null()) decode_query(*n, config.query);
   map.finish();
 }
 

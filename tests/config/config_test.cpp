@@ -114,6 +114,22 @@ TEST(Config, BadValues) {
             "instance a distinct name)\n");
 }
 
+TEST(Config, QueryEngineLimits) {
+  Config defaults = valid("collectors: {}\n");
+  EXPECT_EQ(defaults.query.lookback_delta, Duration(5min));
+  EXPECT_EQ(defaults.query.timeout, Duration(2min));
+  EXPECT_EQ(defaults.query.max_samples, 50'000'000);
+  Config c = valid("query: { lookback_delta: 10m, timeout: 30s, max_samples: 1000000 }\n");
+  EXPECT_EQ(c.query.lookback_delta, Duration(10min));
+  EXPECT_EQ(c.query.timeout, Duration(30s));
+  EXPECT_EQ(c.query.max_samples, 1'000'000);
+  EXPECT_EQ(errors_of("query: { lookback_delta: 0s, timeout: 0s, max_samples: 0 }\n"),
+            "config/tocsin.yaml:1:26: query.lookback_delta: must be positive\n"
+            "config/tocsin.yaml:1:39: query.timeout: must be positive\n"
+            "config/tocsin.yaml:1:56: query.max_samples: must be at least 1\n");
+  EXPECT_EQ(errors_of("query: { lookback: 5m }\n"), "config/tocsin.yaml:1:10: query.lookback: unknown key\n");
+}
+
 TEST(Config, ExternalUrlIsAnHttpUrlWithoutTrailingSlash) {
   EXPECT_EQ(valid("external_url: https://tocsin.example:9850/\n").external_url, "https://tocsin.example:9850");
   EXPECT_EQ(valid("external_url: http://10.0.0.5/tocsin\n").external_url, "http://10.0.0.5/tocsin");

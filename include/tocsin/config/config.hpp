@@ -27,6 +27,13 @@ struct LogConfig {
   std::string format = "text";  // text or json
 };
 
+// PromQL engine limits for the query API and the rule engine, as Prometheus's --query.* flags.
+struct QueryConfig {
+  Duration lookback_delta = std::chrono::minutes(5);  // how far back an instant selector finds a sample
+  Duration timeout = std::chrono::minutes(2);         // one query's evaluation
+  long long max_samples = 50'000'000;                 // points one query may hold in memory
+};
+
 struct Config {
   std::string file;      // where it was read from
   std::string base_dir;  // its directory; relative paths resolve against it
@@ -42,6 +49,7 @@ struct Config {
   std::map<std::string, std::string> external_labels;  // $externalLabels in templates, added to alerts
   std::string external_url;                            // $externalURL; links in notifications
   AlertingConfig alerting;
+  QueryConfig query;
 };
 
 // Reads and validates a config file. On failure returns every error found.
