@@ -28,12 +28,49 @@ ValueType type_of(const Value& value) {
   }
 }
 
-std::string format_value(double v) {
+namespace {
+
+// Go's strconv.FormatFloat(v, 'e' or 'f', -1, 64): the shortest digits that read back as v. For 'f'
+// they are laid out by hand: std::to_chars's fixed form prints a large value's exact digits
+// (999999999999999868928 where Go writes 999999999999999900000).
+std::string format_float(double v, std::chars_format format) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[512];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-  return std::string(buf, end);
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string sci(buf, end);
+  if (format == std::chars_format::scientific) return sci;
+  const std::size_t e = sci.find('e');
+  const int exponent = std::stoi(sci.substr(e + 1));
+  std::string digits;
+  for (std::size_t i = 0; i < e; ++i) {
+    if (sci[i] >= '0' && sci[i] <= '9') digits += sci[i];
+  }
+  std::string out = v < 0 || std::signbit(v) ? "-" : "";
+  if (exponent < 0) {
+    out += "0.";
+    out.append(static_cast<std::size_t>(-exponent - 1), '0');
+    out += digits;
+    return out;
+  }
+  const auto integer = static_cast<std::size_t>(exponent) + 1;
+  if (digits.size() <= integer) {
+    out += digits;
+    out.append(integer - digits.size(), '0');
+  } else {
+    out += digits.substr(0, integer);
+    out += '.';
+    out += digits.substr(integer);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_value(double v) {
+  const double abs = std::fabs(v);
+  const bool exponent = abs != 0 && (abs < 1e-6 || abs >= 1e21);
+  return format_float(v, exponent ? std::chars_format::scientific : std::chars_format::fixed);
 }
 
 namespace detail {
@@ -537,7 +574,7 @@ Vector Evaluator::eval_aggregate(const Aggregate& a, Timestamp t) {
     std::map<Labels, double> counts;
     for (const Sample& s : input) {
       LabelsBuilder b(group_labels(s.labels));
-      b.set(label_param, format_value(s.v));
+      b.set(label_param, format_float(s.v, std::chars_format::fixed));  // FormatFloat(f, 'f', -1, 64)
       counts[b.build()] += 1;
     }
     Vector out;

@@ -56,6 +56,30 @@ TEST_F(QueryApiTest, InstantVectorScalarAndString) {
   EXPECT_EQ(inf["data"]["result"][1], "+Inf");
 }
 
+// Prometheus's jsonutil.MarshalValue: exponent form below 1e-6 and from 1e21 on; count_values labels
+// keep FormatFloat's fixed form.
+TEST_F(QueryApiTest, ValuesAreFormattedAsPrometheusWritesThem) {
+  auto value = [&](const std::string& query) {
+    auto [status, j] = call("GET", "/api/v1/query", {{"query", query}, {"time", "60"}});
+    EXPECT_EQ(status, 200) << j.dump();
+    return j["data"]["result"][1].get<std::string>();
+  };
+  EXPECT_EQ(value("1e-7"), "1e-07");
+  EXPECT_EQ(value("-1.5e-7"), "-1.5e-07");
+  EXPECT_EQ(value("0.000001"), "0.000001");
+  EXPECT_EQ(value("1e21"), "1e+21");
+  EXPECT_EQ(value("999999999999999900000"), "999999999999999900000");
+  EXPECT_EQ(value("1e-300"), "1e-300");
+  EXPECT_EQ(value("0"), "0");
+  EXPECT_EQ(value("-1/0"), "-Inf");
+  EXPECT_EQ(value("0/0"), "NaN");
+  auto [status, j] = call("GET", "/api/v1/query_range",
+                          {{"query", "vector(1e-7)"}, {"start", "0"}, {"end", "0"}, {"step", "1"}});
+  EXPECT_EQ(j["data"]["result"][0]["values"][0][1], "1e-07");
+  auto [s2, counts] = call("GET", "/api/v1/query", {{"query", "count_values(\"v\", vector(1e-7))"}, {"time", "60"}});
+  EXPECT_EQ(counts["data"]["result"][0]["metric"], (nlohmann::json{{"v", "0.0000001"}}));
+}
+
 TEST_F(QueryApiTest, RangeQueries) {
   auto [status, j] = call("GET", "/api/v1/query_range",
                           {{"query", "sum(up)"}, {"start", "0"}, {"end", "60"}, {"step", "30s"}});

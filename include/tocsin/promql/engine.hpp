@@ -87,7 +87,9 @@ class Engine {
   EngineOptions options_;
 };
 
-// Prometheus's formatting of sample values in its JSON API ("1.5", "+Inf", "NaN", "1e+21").
+// Sample values as Prometheus's JSON API writes them (jsonutil.MarshalValue): the shortest decimal
+// that reads back as `v`, in exponent form when 0 < |v| < 1e-6 or |v| >= 1e21 ("1.5", "1e-07",
+// "1e+21", "+Inf", "-Inf", "NaN").
 std::string format_value(double v);
 
 }  // namespace tocsin::promql
