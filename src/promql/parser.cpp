@@ -766,7 +766,9 @@ class Parser {
     if (tok_.kind == Tok::lbrace) {
       advance();
       while (tok_.kind != Tok::rbrace) {
-        if (tok_.kind != Tok::ident) unexpected("label matching", "label name");
+        // Inside braces `inf` and `nan` (any case) are label names, as Prometheus lexes them there.
+        const bool word = tok_.kind == Tok::number && !tok_.text.empty() && is_alpha(tok_.text[0]);
+        if (tok_.kind != Tok::ident && !word) unexpected("label matching", "label name");
         std::string label(tok_.text);
         if (label.find(':') != std::string::npos) unexpected("label matching", "label name");
         advance();

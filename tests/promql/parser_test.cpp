@@ -55,6 +55,13 @@ TEST(Parser, SelectorsModifiersAndAggregations) {
   EXPECT_EQ(to_string(*parse("`raw\\n`")), "\"raw\\\\n\"");
 }
 
+TEST(Parser, InfAndNanAreLabelNamesInsideBraces) {
+  EXPECT_EQ(to_string(*parse("a{nan=\"x\"}")), "a{nan=\"x\"}");
+  EXPECT_EQ(to_string(*parse("{Inf!=\"1\", NaN=~\"y\", INF=\"z\"}")), "{Inf!=\"1\", NaN=~\"y\", INF=\"z\"}");
+  EXPECT_EQ(to_string(*parse("a{inf=\"1\"} + Inf")), "a{inf=\"1\"} + +Inf");  // a number outside braces
+  EXPECT_EQ(error_of("a{1=\"x\"}"), "1:3: unexpected number \"1\" in label matching, expected label name");
+}
+
 TEST(Parser, ErrorsNamePositionAndExpectation) {
   EXPECT_EQ(error_of("sum by (job,,) (x)"), "1:13: unexpected \",\" in aggregation, expected label name");
   EXPECT_EQ(error_of("sum(rate(x[5m])) by (instance,)"), "no error");
