@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 #include <numbers>
+#include <unordered_set>
 
 #include <re2/re2.h>
 
@@ -300,14 +301,20 @@ Labels absent_labels(const Expr& arg) {
   if (const auto* s = std::get_if<VectorSelector>(&arg.node)) vs = s;
   if (const auto* m = std::get_if<MatrixSelector>(&arg.node)) vs = &m->selector;
   if (vs == nullptr) return Labels{};
+  // Prometheus's createLabelsForAbsentFunction, in matcher order: the first = matcher of a name sets it,
+  // any later matcher of that name, and any other matcher before it, removes it
+  // (absent(x{job="a",job=~"b"}) is {}, absent(x{job=~"b",job="a"}) is {job="a"}).
   LabelsBuilder b;
-  std::vector<std::string> repeated;
+  std::unordered_set<std::string> has;
   for (const auto& m : vs->matchers) {
     if (m.name() == kMetricNameLabel) continue;
-    if (m.type() == store::MatchType::equal && !b.get(m.name()).empty()) repeated.push_back(m.name());
-    if (m.type() == store::MatchType::equal) b.set(m.name(), m.value());
+    if (m.type() == store::MatchType::equal && !has.contains(m.name())) {
+      b.set(m.name(), m.value());
+      has.insert(m.name());
+    } else {
+      b.del(m.name());
+    }
   }
-  for (const auto& name : repeated) b.del(name);
   return b.build();
 }
 

@@ -118,6 +118,13 @@ TEST_F(EngineTest, OverTimeFunctions) {
   EXPECT_EQ(eval("absent_over_time(g[1m])", 45), "");
   EXPECT_EQ(eval("absent_over_time(nope{job=\"x\"}[1m])", 45), "{job=\"x\"} 1");
   EXPECT_EQ(eval("absent(nope{job=\"x\",i=~\"a.*\"})", 45), "{job=\"x\"} 1");
+  // Prometheus's rules for repeated names: an = matcher sets the label, any later matcher drops it.
+  EXPECT_EQ(eval("absent(nope{job=\"a\",job=~\"b\"})", 45), "{} 1");
+  EXPECT_EQ(eval("absent(nope{job=\"a\",job!=\"b\",i=\"1\"})", 45), "{i=\"1\"} 1");
+  EXPECT_EQ(eval("absent(nope{job=\"a\",job=\"a\"})", 45), "{} 1");
+  EXPECT_EQ(eval("absent(nope{job=~\"b\",job=\"a\"})", 45), "{job=\"a\"} 1");
+  EXPECT_EQ(eval("absent_over_time(nope{job=\"a\",job=~\"b\"}[1m])", 45), "{} 1");
+  EXPECT_EQ(eval("absent(nope{nan=\"x\",Inf=\"y\"})", 45), "{Inf=\"y\", nan=\"x\"} 1");
   EXPECT_EQ(eval("absent(g)", 45), "");
   EXPECT_EQ(eval("last_over_time(g[1m])", 45), "g{} 4");  // keeps the name
   EXPECT_NEAR(value("deriv(g[1m])", 45), 1.0 / 15, 1e-12);
