@@ -132,6 +132,56 @@ std::vector<std::vector<store::Matcher>> parse_match_params(const Request& req, 
 
 }  // namespace
 
+void add_metadata_routes(Router& router, const store::Store& store, BuildInfo build) {
+  router.add("GET", "/api/v1/metadata", [&store](const Request& req) {
+    std::optional<long long> limit, per_metric;
+    for (auto [name, out] : {std::pair{"limit", &limit}, std::pair{"limit_per_metric", &per_metric}}) {
+      auto text = req.param(name);
+      if (!text) continue;
+      long long n = 0;
+      auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+      if (ec != std::errc() || end != text->data() + text->size()) {
+        return api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": cannot parse \"" + *text +
+                                              "\" to a valid integer");
+      }
+      if (n >= 0) *out = n;  // Prometheus: a negative limit means none
+    }
+    const std::string metric(req.param("metric").value_or(""));
+    // Ordered by family name; one entry per distinct (type, help) of a family.
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> families;
+    store.for_each_latest([&](const store::LatestSample& s) {
+      const store::FamilyMetadata& f = *s.family;
+      if (f.type == store::MetricType::untyped && f.help.empty()) return;
+      if (!metric.empty() && f.name != metric) return;
+      auto& entries = families[f.name];
+      const std::string type = f.type == store::MetricType::untyped ? "unknown" : std::string(store::to_string(f.type));
+      for (const auto& e : entries) {
+        if (e.first == type && e.second == f.help) return;
+      }
+      entries.emplace_back(type, f.help);
+    });
+    nlohmann::json data = nlohmann::json::object();
+    for (const auto& [name, entries] : families) {
+      if (limit && static_cast<long long>(data.size()) >= *limit) break;
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& [type, help] : entries) {
+        if (per_metric && static_cast<long long>(list.size()) >= *per_metric) break;
+        list.push_back({{"type", type}, {"help", help}, {"unit", ""}});
+      }
+      data[name] = std::move(list);
+    }
+    return success(std::move(data));
+  });
+  router.add("GET", "/api/v1/status/buildinfo", [build = std::move(build)](const Request&) {
+    return success({{"version", build.version},
+                    {"revision", build.revision},
+                    {"branch", build.branch},
+                    {"buildUser", build.build_user},
+                    {"buildDate", build.build_date},
+                    {"goVersion", build.go_version}});
+  });
+}
+
 std::optional<Timestamp> parse_api_time(std::string_view text) {
   double seconds = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);

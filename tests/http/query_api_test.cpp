@@ -152,5 +152,54 @@ TEST_F(QueryApiTest, SeriesAndLabels) {
   EXPECT_EQ(parse_api_duration("0.25"), std::chrono::milliseconds(250));
 }
 
+TEST(MetadataApi, FamiliesTheCollectorsDescribedAndBuildInfo) {
+  ManualClock clock{120'000};
+  store::Store store(store::StoreOptions{}, clock);
+  store::Batch batch;
+  batch.describe("requests_total", store::MetricType::counter, "Requests served.");
+  batch.describe("latency_seconds", store::MetricType::histogram, "Request latency.");
+  batch.describe("queue", store::MetricType::untyped, "Jobs waiting.");
+  batch.add("requests_total", {{"code", "200"}}, 5);
+  batch.add("requests_total", {{"code", "500"}}, 1);
+  batch.add("latency_seconds_bucket", {{"le", "+Inf"}}, 3);
+  batch.add("queue", {}, 2);
+  batch.add("job:requests:rate5m", {}, 0.5);  // nobody described it: no metadata, as in Prometheus
+  store.commit(store.register_writer("c", std::chrono::seconds(15)), batch, 120'000);
+  Router router;
+  BuildInfo info;
+  info.version = "0.1.0";
+  info.revision = "abc";
+  info.go_version = "GNU 12";
+  add_metadata_routes(router, store, info);
+  auto get = [&](const std::string& path, std::multimap<std::string, std::string> params) {
+    Request req;
+    req.method = "GET";
+    req.path = req.target = path;
+    req.params = std::move(params);
+    Response r = router.handle(req);
+    EXPECT_EQ(r.content_type.rfind("application/json", 0), 0u);
+    return std::pair{r.status, nlohmann::json::parse(r.body)};
+  };
+  auto [s1, all] = get("/api/v1/metadata", {});
+  EXPECT_EQ(s1, 200);
+  EXPECT_EQ(all, nlohmann::json::parse(R"({"status":"success","data":{
+      "latency_seconds":[{"type":"histogram","help":"Request latency.","unit":""}],
+      "queue":[{"type":"unknown","help":"Jobs waiting.","unit":""}],
+      "requests_total":[{"type":"counter","help":"Requests served.","unit":""}]}})"));
+  auto [s2, one] = get("/api/v1/metadata", {{"metric", "queue"}});
+  EXPECT_EQ(one["data"].size(), 1u);
+  EXPECT_TRUE(one["data"].contains("queue"));
+  auto [s3, limited] = get("/api/v1/metadata", {{"limit", "2"}});
+  EXPECT_EQ(limited["data"].size(), 2u);
+  auto [s4, bad] = get("/api/v1/metadata", {{"limit", "x"}});
+  EXPECT_EQ(s4, 400);
+  EXPECT_EQ(bad["error"], "invalid parameter \"limit\": cannot parse \"x\" to a valid integer");
+  auto [s5, build] = get("/api/v1/status/buildinfo", {});
+  EXPECT_EQ(s5, 200);
+  EXPECT_EQ(build["data"]["version"], "0.1.0");
+  EXPECT_EQ(build["data"]["revision"], "abc");
+  EXPECT_EQ(build["data"]["goVersion"], "GNU 12");
+}
+
 }  // namespace
 }  // namespace tocsin::http

@@ -5,6 +5,7 @@
 //   GET|POST /api/v1/query_range   query, start, end, step, timeout
 //   GET|POST /api/v1/series        match[], start, end
 //   GET      /api/v1/labels, /api/v1/label/{name}/values
+//   GET      /api/v1/metadata, /api/v1/status/buildinfo (add_metadata_routes)
 // Responses and errors in Prometheus's JSON shapes (status, data.resultType, data.result, errorType, error).
 
 #include <functional>
@@ -13,6 +14,7 @@
 #include "tocsin/http/router.hpp"
 #include "tocsin/promql/engine.hpp"
 #include "tocsin/store/querier.hpp"
+#include "tocsin/store/store.hpp"
 
 namespace tocsin::http {
 
@@ -20,6 +22,22 @@ namespace tocsin::http {
 // outlive the router.
 void add_query_routes(Router& router, const store::Querier& querier, const Clock& clock,
                       std::function<promql::EngineOptions()> options);
+
+// What /api/v1/status/buildinfo reports (Prometheus's field names; Grafana reads `version`).
+struct BuildInfo {
+  std::string version;
+  std::string revision;
+  std::string branch;
+  std::string build_user;
+  std::string build_date;
+  std::string go_version;  // the compiler, in Prometheus's field
+};
+
+// GET /api/v1/metadata (metric, limit, limit_per_metric): type and help of every family a collector
+// described, of the series the store holds now, in Prometheus's shape ({"name": [{"type", "help",
+// "unit"}]}; untyped is "unknown"). Families nobody described (recording rules' outputs) are left out,
+// as Prometheus has no metadata for them. GET /api/v1/status/buildinfo. `store` must outlive the router.
+void add_metadata_routes(Router& router, const store::Store& store, BuildInfo build);
 
 // Parses a time as the API accepts it: Unix seconds with an optional fraction, or RFC 3339.
 std::optional<Timestamp> parse_api_time(std::string_view text);
