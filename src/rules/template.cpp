@@ -195,11 +195,13 @@ std::string humanize_duration(double v) {
 }
 
 // A pipeline: commands separated by '|'; the output of one is the last argument of the next.
+struct Command;
 struct Operand {
   enum class Kind { literal_string, literal_number, labels_field, value, external_labels_field, external_url,
-                    labels_map, function } kind;
+                    labels_map, function, pipeline } kind;
   std::string text;  // literal, field name or function name
   double number = 0;
+  std::vector<Command> pipeline;  // a parenthesised pipeline: (humanize $value)
 };
 struct Command {
   std::vector<Operand> operands;  // a function with its arguments, or one operand
@@ -222,12 +224,13 @@ bool known_function(const std::string& name) {
   return false;
 }
 
-std::vector<Command> parse_action(std::string_view action) {
+// Parses a pipeline from action[i]; a nested one (inside parentheses) ends at its ")".
+std::vector<Command> parse_pipeline(std::string_view action, std::size_t& i, bool nested) {
   std::vector<Command> pipeline(1);
-  std::size_t i = 0;
   auto fail = [&](const std::string& why) {
     throw TemplateError("template action {{" + std::string(action) + "}}: " + why);
   };
+  bool closed = false;
   while (i < action.size()) {
     const char c = action[i];
     if (std::isspace(static_cast<unsigned char>(c))) {
@@ -240,8 +243,18 @@ std::vector<Command> parse_action(std::string_view action) {
       ++i;
       continue;
     }
+    if (c == ')') {
+      if (!nested) fail("unexpected \")\"");
+      ++i;
+      closed = true;
+      break;
+    }
     Operand op{};
-    if (c == '"' || c == '`') {
+    if (c == '(') {
+      ++i;
+      op.kind = Operand::Kind::pipeline;
+      op.pipeline = parse_pipeline(action, i, true);
+    } else if (c == '"' || c == '`') {
       std::string s;
       std::size_t j = i + 1;
       for (; j < action.size() && action[j] != c; ++j) {
@@ -262,7 +275,10 @@ std::vector<Command> parse_action(std::string_view action) {
       i = j + 1;
     } else {
       std::size_t j = i;
-      while (j < action.size() && !std::isspace(static_cast<unsigned char>(action[j])) && action[j] != '|') ++j;
+      while (j < action.size() && !std::isspace(static_cast<unsigned char>(action[j])) && action[j] != '|' &&
+             action[j] != '(' && action[j] != ')') {
+        ++j;
+      }
       const std::string word(action.substr(i, j - i));
       i = j;
       double number = 0;
@@ -292,12 +308,15 @@ std::vector<Command> parse_action(std::string_view action) {
         op.text = word;
       } else if (word.starts_with("$") && word.find(":=") == std::string::npos) {
         fail("undefined variable \"" + word + "\"");
+      } else if (word.find(":=") != std::string::npos || word == "=") {
+        fail("variables are not supported in tocsin templates");
       } else {
         fail("function \"" + word + "\" not defined");
       }
     }
     pipeline.back().operands.push_back(std::move(op));
   }
+  if (nested && !closed) fail("unclosed left paren");
   if (pipeline.back().operands.empty()) fail("missing value for command");
   for (const Command& cmd : pipeline) {
     if (cmd.operands.size() > 1 && cmd.operands[0].kind != Operand::Kind::function) {
@@ -305,6 +324,11 @@ std::vector<Command> parse_action(std::string_view action) {
     }
   }
   return pipeline;
+}
+
+std::vector<Command> parse_action(std::string_view action) {
+  std::size_t i = 0;
+  return parse_pipeline(action, i, false);
 }
 
 Value call(const std::string& name, const std::vector<Value>& args, const TemplateData& data) {
@@ -403,6 +427,8 @@ Value call(const std::string& name, const std::vector<Value>& args, const Templa
   throw TemplateError("function \"" + name + "\" not defined");
 }
 
+Value run_pipeline(const std::vector<Command>& pipeline, const TemplateData& data);
+
 Value eval_operand(const Operand& op, const TemplateData& data) {
   switch (op.kind) {
     case Operand::Kind::literal_string: return op.text;
@@ -414,8 +440,30 @@ Value eval_operand(const Operand& op, const TemplateData& data) {
     case Operand::Kind::external_url: return data.external_url;
     case Operand::Kind::labels_map: return data.labels ? data.labels->to_string() : std::string("{}");
     case Operand::Kind::function: return call(op.text, {}, data);
+    case Operand::Kind::pipeline: return run_pipeline(op.pipeline, data);
   }
   return std::string();
+}
+
+Value run_pipeline(const std::vector<Command>& pipeline, const TemplateData& data) {
+  std::optional<Value> piped;
+  for (const Command& cmd : pipeline) {
+    const Operand& head = cmd.operands[0];
+    if (head.kind != Operand::Kind::function) {
+      piped = eval_operand(head, data);
+      continue;
+    }
+    std::vector<Value> args;
+    if (head.text == "index" && cmd.operands.size() == 3 && cmd.operands[1].kind == Operand::Kind::labels_map) {
+      const std::string key = to_text(eval_operand(cmd.operands[2], data));
+      piped = std::string(data.labels ? data.labels->get(key) : "");
+      continue;
+    }
+    for (std::size_t k = 1; k < cmd.operands.size(); ++k) args.push_back(eval_operand(cmd.operands[k], data));
+    if (piped) args.push_back(*piped);
+    piped = call(head.text, args, data);
+  }
+  return piped ? *piped : Value(std::string());
 }
 
 }  // namespace
@@ -476,24 +524,7 @@ std::string Template::render(const TemplateData& data) const {
       out += n.text;
       continue;
     }
-    std::optional<Value> piped;
-    for (const Command& cmd : n.pipeline) {
-      const Operand& head = cmd.operands[0];
-      if (head.kind != Operand::Kind::function) {
-        piped = eval_operand(head, data);
-        continue;
-      }
-      std::vector<Value> args;
-      if (head.text == "index" && cmd.operands.size() == 3 && cmd.operands[1].kind == Operand::Kind::labels_map) {
-        const std::string key = to_text(eval_operand(cmd.operands[2], data));
-        piped = std::string(data.labels ? data.labels->get(key) : "");
-        continue;
-      }
-      for (std::size_t k = 1; k < cmd.operands.size(); ++k) args.push_back(eval_operand(cmd.operands[k], data));
-      if (piped) args.push_back(*piped);
-      piped = call(head.text, args, data);
-    }
-    if (piped) out += to_text(*piped);
+    out += to_text(run_pipeline(n.pipeline, data));
   }
   return out;
 }

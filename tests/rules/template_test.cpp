@@ -56,6 +56,18 @@ TEST(Template, UnsupportedAndBrokenTemplatesAreRejected) {
   EXPECT_EQ(error_of("{{ \"x }}"), "template action {{ \"x }}: unterminated string");
 }
 
+// Go's parenthesised arguments: a nested pipeline whose result is one argument.
+TEST(Template, ParenthesisedPipelines) {
+  EXPECT_EQ(render("{{ printf \"%s free\" (humanize $value) }}", 1234567), "1.235M free");
+  EXPECT_EQ(render("{{ printf \"%s/%s\" ($labels.instance | stripPort) (index $labels \"job\") }}", 0), "db-1/pg");
+  EXPECT_EQ(render("{{ (humanizePercentage $value) | toUpper }}", 0.5), "50%");
+  EXPECT_EQ(render("{{ printf \"%s\" (toUpper (printf \"%.1f\" $value)) }}", 2.25), "2.2");
+  EXPECT_EQ(error_of("{{ printf \"%s\" (humanize $value }}"),
+            "template action {{ printf \"%s\" (humanize $value }}: unclosed left paren");
+  EXPECT_EQ(error_of("{{ humanize $value) }}"), "template action {{ humanize $value) }}: unexpected \")\"");
+  EXPECT_EQ(error_of("{{ () }}"), "template action {{ () }}: missing value for command");
+}
+
 TEST(Template, GoFloatFormatting) {
   EXPECT_EQ(go_float(0.1), "0.1");
   EXPECT_EQ(go_float(100000), "100000");

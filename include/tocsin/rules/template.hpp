@@ -1,9 +1,10 @@
 #pragma once
 // Alert label and annotation templates: the subset of Go's text/template that Prometheus rule files
 // use, with Prometheus's functions. `{{ $labels.instance }}`, `{{ $value | humanizePercentage }}`,
-// `{{ printf "%.2f" $value }}`, `{{ $externalLabels.cluster }}`, `{{- ... -}}` trimming.
-// Control structures (if/range/with), `query` and template definitions are not supported; a template
-// using them is rejected at load time with a message saying so.
+// `{{ printf "%.2f" $value }}`, `{{ printf "%s" (humanize $value) }}` (parenthesised pipelines),
+// `{{ $externalLabels.cluster }}`, `{{- ... -}}` trimming.
+// Control structures (if/range/with), variables, `query` and template definitions are not supported; a
+// template using them is rejected at load time with a message saying so.
 
 #include <map>
 #include <memory>
