@@ -308,6 +308,7 @@ class PostgresCollector final : public Collector {
     for (int attempt = 0;; ++attempt) {
       const bool fresh = ensure_connected(main_);
       if (fresh) on_main_connected();
+      end_open_transaction();  // one a custom query left when interrupt() ended the last cycle
       bool lost = false;
       auto table = execute(main_, health(Query::server), sql(Query::server), "server", deadline_, true, lost);
       if (table) {
@@ -815,6 +816,13 @@ class PostgresCollector final : public Collector {
           own_first ? "its timeout of " + seconds_text(timeout) : "the point " + before_deadline;
       if (raise) set_statement_timeout(timeout);
       auto table = run(main_, h, query.config.sql, what, own_first ? now + timeout : cap, false, own_limit);
+      if (end_open_transaction() && table) {
+        query_failed(h, what, main_,
+                     "left a transaction open (BEGIN without COMMIT or ROLLBACK): rolled back, its result "
+                     "dropped",
+                     false);
+        table.reset();
+      }
       if (raise && main_.session) set_statement_timeout(config_.statement_timeout);
       if (!table) {
         if (!main_.session) throw CollectError(main_.error);
@@ -854,6 +862,16 @@ class PostgresCollector final : public Collector {
       }
       ++value_index;
     }
+  }
+
+  // Rolls back the transaction block a custom query left the main session in (its BEGIN without a
+  // COMMIT, or a statement failing after it), which would otherwise stay open between cycles and
+  // freeze the statistics the session sees. Returns whether there was one.
+  bool end_open_transaction() {
+    if (!main_.session || !main_.session->in_transaction()) return false;
+    QueryHealth rollback;  // not reported: a failure shows in the query that left it open
+    run(main_, rollback, "ROLLBACK", "rollback", deadline_, false);
+    return true;
   }
 
   void set_statement_timeout(Duration timeout) {

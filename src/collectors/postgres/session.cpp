@@ -193,6 +193,12 @@ QueryResult Session::query(const std::string& sql, std::string_view name) {
   return out;
 }
 
+bool Session::in_transaction() const {
+  if (!usable_ || !connection_) return false;
+  const PGTransactionStatusType status = PQtransactionStatus(connection_->get());
+  return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
+}
+
 bool Session::cancel() noexcept {
   std::lock_guard lock(cancel_mutex_);
   if (!connection_ || connection_->cancel_handle() == nullptr || cancel_in_flight_->exchange(true)) return false;

@@ -75,6 +75,9 @@ class Session {
   const std::string& dbname() const { return dbname_; }  // the database connected to
   // False once a query found the connection lost.
   bool usable() const { return usable_; }
+  // True inside a transaction block, open or failed: custom SQL with a BEGIN and no COMMIT leaves the
+  // session so, which freezes what the statistics views show it. Asks libpq, not the server.
+  bool in_transaction() const;
 
   // Runs one statement with the simple query protocol (no server-side prepared statement), or, with
   // prepared_statements on and a non-empty `name`, as a prepared statement made once per session.

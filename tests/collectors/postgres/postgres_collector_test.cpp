@@ -556,6 +556,30 @@ TEST_F(PostgresCollectorTest, SlowCustomQueriesFailAloneBeforeTheCycleDeadline) 
   EXPECT_EQ(collector->details()["connected"], true);
 }
 
+// Custom SQL that opens a transaction block and leaves it open (or failed) would keep the
+// collector's session idle in transaction, and its view of the statistics frozen, for good.
+TEST_F(PostgresCollectorTest, ATransactionACustomQueryLeavesOpenIsRolledBack) {
+  config_.queries = {custom("open_tx", "BEGIN; SELECT 1 AS v", {gauge("v")}),
+                     custom("failed_tx", "BEGIN; SELECT 1/0 AS v", {gauge("v")}),
+                     custom("after", "SELECT CASE WHEN now() = statement_timestamp() THEN 1 ELSE 0 END AS v",
+                            {gauge("v")})};
+  auto collector = make();
+  Batch batch = collect(*collector);
+  EXPECT_EQ(value(batch, "pg_up"), 1.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "custom:open_tx"}}), 0.0);
+  EXPECT_FALSE(value(batch, "open_tx_v"));
+  EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "custom:failed_tx"}}), 0.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_errors_total", {{"query", "custom:failed_tx"}}), 1.0);
+  // Not inside the earlier transaction: the next query is a transaction of its own.
+  EXPECT_EQ(value(batch, "after_v"), 1.0);
+  EXPECT_EQ(log_count("query custom:open_tx failed: left a transaction open (BEGIN without COMMIT or "
+                      "ROLLBACK): rolled back"),
+            1u)
+      << log_lines_.str();
+  const int pid = collector->details()["backend_pid"];
+  EXPECT_EQ(psql("SELECT state FROM pg_stat_activity WHERE pid = " + std::to_string(pid)), "idle");
+}
+
 TEST_F(PostgresCollectorTest, AJobQueueQueryWithItsOwnInterval) {
   psql(
       "CREATE TABLE IF NOT EXISTS jobs (queue text, created_at timestamptz); TRUNCATE jobs; "
