@@ -10,6 +10,13 @@ namespace {
 
 // Expired silences stay listed this long, as in Alertmanager.
 constexpr Timestamp kSilenceRetention = 5LL * 24 * 3600 * 1000;
+// A group's interval is the longest of its last few report gaps (one early evaluation, after a
+// reload, must not shorten it); an alert is gone after this many intervals without a report.
+constexpr std::size_t kReportGaps = 5;
+constexpr Timestamp kMissedReports = 3;
+// Until a group has reported twice its interval is unknown: its alerts wait this long rather than
+// resolve_timeout, which a group evaluated less often would exceed before its second report.
+constexpr Timestamp kUnknownInterval = 24LL * 3600 * 1000;
 
 std::string hex16(std::uint64_t v) {
   char buf[17];
@@ -63,6 +70,8 @@ void Engine::compile() {
 void Engine::restore(State state, Timestamp now) {
   state_ = std::move(state);
   for (auto& [fp, i] : state_.instances) i.last_seen = now;
+  last_report_.clear();
+  for (const auto& [group, gaps] : state_.report_gaps) last_report_[group] = now;
   silence_matchers_.clear();
   in_flight_.clear();
 }
@@ -226,7 +235,29 @@ void Engine::start_episode(Instance& i, const Alert& a, Timestamp now) {
   dirty_ = true;
 }
 
+Timestamp Engine::stale_after(const std::string& rule_group) const {
+  Timestamp after = config_.resolve_timeout.count();
+  if (auto it = state_.report_gaps.find(rule_group); it != state_.report_gaps.end() && !it->second.empty()) {
+    after = std::max(after, kMissedReports * *std::max_element(it->second.begin(), it->second.end()));
+  } else if (last_report_.contains(rule_group)) {
+    after = std::max(after, kUnknownInterval);  // reported once since the start
+  }
+  return after;
+}
+
+void Engine::note_report(const std::string& rule_group, Timestamp now) {
+  auto [last, first] = last_report_.try_emplace(rule_group, now);
+  if (first || now <= last->second) return;
+  auto& gaps = state_.report_gaps[rule_group];
+  Timestamp before = gaps.empty() ? 0 : *std::max_element(gaps.begin(), gaps.end());
+  gaps.push_back(now - last->second);
+  if (gaps.size() > kReportGaps) gaps.erase(gaps.begin());
+  last->second = now;
+  if (*std::max_element(gaps.begin(), gaps.end()) != before) lazy_dirty_ = true;
+}
+
 void Engine::ingest(const std::string& rule_group, const std::vector<Alert>& alerts, Timestamp now) {
+  note_report(rule_group, now);
   std::set<std::string> reported;
   for (const Alert& a : alerts) {
     std::string fp = fingerprint(a.labels);
@@ -420,16 +451,31 @@ void Engine::enqueue(const std::string& receiver_name, const Plan& plan, const I
 }
 
 void Engine::evaluate(Timestamp now) {
-  // Alerts no rule group has reported for resolve_timeout (their group was removed) are gone.
+  // Alerts their rule group has not reported for resolve_timeout, or several of the group's
+  // intervals when it is evaluated less often (the group was removed), are gone.
   std::vector<std::string> stale;
+  std::set<std::string> groups;
   for (auto& [fp, i] : state_.instances) {
-    if (i.state != AlertState::resolved && now - i.last_seen > config_.resolve_timeout.count())
-      stale.push_back(fp);
+    groups.insert(i.rule_group);
+    if (i.state != AlertState::resolved && now - i.last_seen > stale_after(i.rule_group)) stale.push_back(fp);
   }
   for (const auto& fp : stale) {
-    log_->info("alert {} {} was not reported for {}; resolving it", fp,
-               state_.instances.at(fp).labels.to_string(), format_duration(config_.resolve_timeout));
+    const Instance& i = state_.instances.at(fp);
+    log_->info("alert {} {} was not reported for {}; resolving it", fp, i.labels.to_string(),
+               format_duration(Duration(now - i.last_seen)));
     resolve(state_.instances.at(fp), now, now);
+  }
+  // The intervals of groups that have no alerts and stopped reporting (removed) are forgotten.
+  for (auto it = state_.report_gaps.begin(); it != state_.report_gaps.end();) {
+    auto last = last_report_.find(it->first);
+    if (!groups.contains(it->first) &&
+        (last == last_report_.end() || now - last->second > stale_after(it->first))) {
+      if (last != last_report_.end()) last_report_.erase(last);
+      it = state_.report_gaps.erase(it);
+      lazy_dirty_ = true;
+    } else {
+      ++it;
+    }
   }
   // Flapping alerts that stayed resolved long enough: their resolve goes out now.
   std::vector<std::string> settled;

@@ -118,6 +118,11 @@ class Engine {
   bool flapping(const std::string& fingerprint, Timestamp now) const;
   void record_transition(const std::string& fingerprint, Timestamp now);
 
+  // How long an alert of `rule_group` may go unreported before it counts as gone: resolve_timeout,
+  // or more for a group evaluated less often than that.
+  Timestamp stale_after(const std::string& rule_group) const;
+  void note_report(const std::string& rule_group, Timestamp now);
+
   void resolve(Instance& i, Timestamp resolved_at, Timestamp now);
   // `event` is "resolved", or "tier_changed" when the alert went on at another severity.
   void finish_resolve(const std::string& fingerprint, Timestamp now, const std::string& event = "resolved");
@@ -143,6 +148,7 @@ class Engine {
   std::set<std::string> warned_policies_;
   State state_;
   std::set<std::uint64_t> in_flight_;
+  std::map<std::string, Timestamp> last_report_;  // by rule group, since this process started
   bool dirty_ = false;
   bool lazy_dirty_ = false;
   std::mt19937_64 random_{std::random_device{}()};

@@ -98,6 +98,8 @@ json to_json(const State& state) {
   }
   json transitions = json::object();
   for (const auto& [fp, times] : state.transitions) transitions[fp] = times;
+  json gaps = json::object();
+  for (const auto& [group, g] : state.report_gaps) gaps[group] = g;
   json outbox = json::array();
   for (const auto& [id, e] : state.outbox) {
     outbox.push_back({{"id", e.id},
@@ -117,7 +119,8 @@ json to_json(const State& state) {
           {"silences", silences},
           {"transitions", transitions},
           {"outbox", outbox},
-          {"next_entry_id", state.next_entry_id}};
+          {"next_entry_id", state.next_entry_id},
+          {"report_gaps", gaps}};
 }
 
 State state_from_json(const json& j) {
@@ -193,6 +196,10 @@ State state_from_json(const json& j) {
     state.outbox[out.id] = std::move(out);
   }
   state.next_entry_id = j.at("next_entry_id").get<std::uint64_t>();
+  if (j.contains("report_gaps")) {  // absent in files written before it was kept
+    for (auto it = j.at("report_gaps").begin(); it != j.at("report_gaps").end(); ++it)
+      state.report_gaps[it.key()] = it.value().get<std::vector<Timestamp>>();
+  }
   if (!state.outbox.empty())
     state.next_entry_id = std::max(state.next_entry_id, state.outbox.rbegin()->first + 1);
   return state;

@@ -70,6 +70,10 @@ struct State {
   std::map<std::string, std::vector<Timestamp>> transitions;  // fire/resolve times, by fingerprint
   std::map<std::uint64_t, OutboxEntry> outbox;                // by id
   std::uint64_t next_entry_id = 1;
+  // The last few gaps between successive reports of each rule group, newest last: how often the
+  // group is evaluated, which the rule engine does not tell alert delivery. An alert is resolved as
+  // gone only after several of its group's intervals without a report.
+  std::map<std::string, std::vector<Timestamp>> report_gaps;
 };
 
 nlohmann::json to_json(const State& state);

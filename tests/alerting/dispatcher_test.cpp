@@ -524,5 +524,45 @@ TEST_F(Outbox, AnAlertNoLongerReportedByItsGroupIsResolved) {
   EXPECT_EQ(h.d().alerts().size(), 1u);
 }
 
+TEST(ResolveTimeout, AGroupEvaluatedLessOftenThanTheTimeoutDoesNotFlap) {
+  HttpReceiver hook;
+  // resolve_timeout is 15m by default; this group is evaluated every 30m.
+  Harness h(receivers_yaml({{"hook", &hook}}) + "routes:\n  - { notify: [hook] }\n");
+  Alert a = alert("Nightly", "warning", kStart);
+  h.report({a});
+  for (int k = 0; k < 6; ++k) {
+    h.advance(20min);
+    h.advance(10min);
+    h.report({a});
+  }
+  EXPECT_EQ(seen(hook), (Steps{{"firing", "triggered", "Nightly", "warning", 1}}));
+  // The group goes away: its alert is resolved after three of its intervals without a report.
+  h.advance(60min);
+  EXPECT_EQ(hook.count(), 1u);
+  h.advance(31min);
+  EXPECT_EQ(seen(hook).back(), (Seen{"resolved", "resolved", "Nightly", "warning", 1}));
+  EXPECT_NE(h.log().find("was not reported for 1h31m"), std::string::npos) << h.log();
+}
+
+TEST(ResolveTimeout, TheLearntIntervalSurvivesARestart) {
+  HttpReceiver hook;
+  auto dir = std::make_shared<TempDir>("tocsin-alerting");
+  std::string yaml = receivers_yaml({{"hook", &hook}}) + "routes:\n  - { notify: [hook] }\n";
+  Alert a = alert("Nightly", "warning", kStart);
+  Timestamp at = kStart;
+  {
+    Harness h(yaml, dir);
+    h.report({a});
+    h.advance(30min);
+    h.report({a});
+    at = h.clock.now_ms();
+  }
+  Harness h(yaml, dir);
+  h.clock.set(at);
+  h.advance(29min);
+  h.report({a});
+  EXPECT_EQ(seen(hook), (Steps{{"firing", "triggered", "Nightly", "warning", 1}}));
+}
+
 }  // namespace
 }  // namespace tocsin::alerting::testing
