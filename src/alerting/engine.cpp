@@ -126,10 +126,16 @@ Plan Engine::plan_for(const Instance& i) const {
   return plan;
 }
 
+Timestamp Engine::step_time(const Instance& i, const Plan& plan, int k) const {
+  int base = std::min(i.rearmed_step, static_cast<int>(plan.steps.size()) - 1);
+  if (i.rearmed_at == 0 || base < 0 || k <= base) return i.fired_at + plan.steps[k].after.count();
+  return i.rearmed_at + (plan.steps[k].after - plan.steps[base].after).count();
+}
+
 int Engine::due_step(const Instance& i, const Plan& plan, Timestamp now) const {
   int due = -1;
   for (std::size_t k = 0; k < plan.steps.size(); ++k) {
-    if (i.fired_at + plan.steps[k].after.count() <= now) due = static_cast<int>(k);
+    if (step_time(i, plan, static_cast<int>(k)) <= now) due = static_cast<int>(k);
   }
   return due;
 }
@@ -228,6 +234,8 @@ void Engine::start_episode(Instance& i, const Alert& a, Timestamp now) {
   i.repeats = 0;
   i.last_notified_at = 0;
   i.rearm = false;
+  i.rearmed_at = 0;
+  i.rearmed_step = -1;
   i.ack_notified = false;
   i.receivers.clear();
   i.resent_at.clear();
@@ -381,9 +389,9 @@ NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, const std::s
   a.escalation.steps = static_cast<int>(plan.steps.size());
   if (step >= 0 && step < static_cast<int>(plan.steps.size())) {
     a.escalation.step = step + 1;
-    a.escalation.step_at = i.fired_at + plan.steps[step].after.count();
+    a.escalation.step_at = step_time(i, plan, step);
     if (step + 1 < static_cast<int>(plan.steps.size())) {
-      a.escalation.next_step_at = i.fired_at + plan.steps[step + 1].after.count();
+      a.escalation.next_step_at = step_time(i, plan, step + 1);
       a.escalation.next_receivers = plan.steps[step + 1].notify;
     }
   }
@@ -559,19 +567,31 @@ void Engine::evaluate(Timestamp now) {
     }
     std::vector<std::string> to;
     std::string event;
-    if (due > i.notified_step) {
-      // Every step that came due since the last notification, each receiver once.
-      for (int k = std::max(0, i.notified_step + 1); k <= due; ++k) {
+    auto add_steps = [&](int from, int until) {  // each receiver once
+      for (int k = std::max(0, from); k <= until; ++k) {
         for (const auto& r : plan.steps[k].notify) {
           if (std::find(to.begin(), to.end(), r) == to.end()) to.push_back(r);
         }
       }
+    };
+    if (i.rearm && i.notified_step >= 0) {
+      // The acknowledgement lapsed (or was withdrawn): the step reached is told again, and the later
+      // steps' timers start over from now, so whoever acked gets the time their step had before the
+      // next one is paged, rather than every overdue step at once.
+      int current = std::min(i.notified_step, static_cast<int>(plan.steps.size()) - 1);
+      i.rearmed_at = now;
+      i.rearmed_step = current;
+      due = std::max(current, due_step(i, plan, now));
+      add_steps(current, due);
+      event = "rearmed";
+      i.notified_step = due;
+      i.repeats = 0;
+    } else if (due > i.notified_step) {
+      // Every step that came due since the last notification.
+      add_steps(i.notified_step + 1, due);
       event = i.notified_step < 0 ? "triggered" : "escalated";
       i.notified_step = due;
       i.repeats = 0;
-    } else if (i.rearm) {
-      to = plan.steps[due].notify;
-      event = "rearmed";
     } else if (plan.repeat && now >= i.last_notified_at + plan.repeat->count()) {
       to = plan.steps[due].notify;
       event = "repeated";
@@ -750,10 +770,10 @@ AlertView Engine::make_view(const Instance& i, Timestamp now, const InhibitSourc
     int step = std::min(i.notified_step, v.steps - 1);
     v.step = step + 1;
     if (step >= 0) {
-      v.step_at = i.fired_at + plan.steps[step].after.count();
+      v.step_at = step_time(i, plan, step);
       v.step_receivers = plan.steps[step].notify;
     }
-    if (step + 1 < v.steps) v.next_step_at = i.fired_at + plan.steps[step + 1].after.count();
+    if (step + 1 < v.steps) v.next_step_at = step_time(i, plan, step + 1);
   }
   v.notified.assign(i.receivers.begin(), i.receivers.end());
   if (const AckRecord* a = ack_for(i); a != nullptr && (a->ack.expires_at == 0 || now < a->ack.expires_at))

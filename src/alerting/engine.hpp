@@ -103,6 +103,8 @@ class Engine {
 
   void compile();
   Plan plan_for(const Instance& i) const;
+  // When step k (0-based) of the plan is due for `i`.
+  Timestamp step_time(const Instance& i, const Plan& plan, int k) const;
   int due_step(const Instance& i, const Plan& plan, Timestamp now) const;
   bool covered_by_ack(const Instance& i, Timestamp now) const;
   const AckRecord* ack_for(const Instance& i) const;

@@ -72,6 +72,8 @@ json to_json(const State& state) {
                          {"repeats", i.repeats},
                          {"last_notified_at", i.last_notified_at},
                          {"rearm", i.rearm},
+                         {"rearmed_at", i.rearmed_at},
+                         {"rearmed_step", i.rearmed_step},
                          {"ack_notified", i.ack_notified},
                          {"receivers", i.receivers},
                          {"resent_at", resent}});
@@ -150,6 +152,8 @@ State state_from_json(const json& j) {
     out.repeats = i.at("repeats").get<int>();
     out.last_notified_at = i.at("last_notified_at").get<Timestamp>();
     out.rearm = i.at("rearm").get<bool>();
+    out.rearmed_at = i.value("rearmed_at", Timestamp{0});  // absent in older files
+    out.rearmed_step = i.value("rearmed_step", -1);
     out.ack_notified = i.at("ack_notified").get<bool>();
     out.receivers = i.at("receivers").get<std::set<std::string>>();
     for (auto it = i.at("resent_at").begin(); it != i.at("resent_at").end(); ++it) {

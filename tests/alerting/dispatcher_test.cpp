@@ -160,9 +160,49 @@ TEST_F(Escalation, AnAckThatExpiresReArmsEscalation) {
   EXPECT_EQ(primary.count(), 2u);  // triggered, acknowledged
   h.run_for(1min, 1min, {a});
   EXPECT_EQ(seen(primary).back(), (Seen{"firing", "rearmed", "HighLatency", "critical", 1}));
-  h.run_for(5min, 1min, {a});
-  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "HighLatency", "critical", 2}}));
   EXPECT_FALSE(h.d().alert(fingerprint(a.labels))->ack);
+  // The next step's timer runs from the expiry: 15m after it, not at 15m after firing.
+  EXPECT_EQ(h.d().alert(fingerprint(a.labels))->next_step_at, kStart + 25 * 60'000);
+  h.run_for(14min, 1min, {a});
+  EXPECT_EQ(lead.count(), 0u);
+  h.run_for(1min, 1min, {a});
+  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "HighLatency", "critical", 2}}));
+}
+
+TEST(AckExpiry, StepsThatCameDueDuringTheAckDoNotAllPageAtOnce) {
+  HttpReceiver primary, lead, ic;
+  Harness h(receivers_yaml({{"primary", &primary}, {"lead", &lead}, {"ic", &ic}}) + R"(escalation_policies:
+  p:
+    steps:
+      - { after: 0s, notify: [primary] }
+      - { after: 4s, notify: [lead] }
+      - { after: 8s, notify: [ic] }
+routes:
+  - { policy: p }
+)");
+  Alert a = alert("A", "critical", kStart);
+  h.report({a});
+  h.advance(1s);
+  ASSERT_TRUE(std::holds_alternative<AlertView>(
+      h.d().acknowledge(fingerprint(a.labels), {"alice", "", kStart + 12'000})));
+  h.run_for(11s, 1s, {a});  // the ack expires at 12s
+  EXPECT_EQ(seen(primary), (Steps{{"firing", "triggered", "A", "critical", 1},
+                                  {"firing", "acknowledged", "A", "critical", 1},
+                                  {"firing", "rearmed", "A", "critical", 1}}));
+  EXPECT_EQ(lead.count() + ic.count(), 0u);
+  auto view = h.d().alert(fingerprint(a.labels));
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->step, 1);
+  EXPECT_EQ(view->next_step_at, kStart + 16'000);
+  // Later steps follow on their timers, from the expiry.
+  h.run_for(3s, 1s, {a});
+  EXPECT_EQ(lead.count(), 0u);
+  h.run_for(1s, 1s, {a});
+  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "A", "critical", 2}}));
+  EXPECT_EQ(ic.count(), 0u);
+  h.run_for(4s, 1s, {a});
+  EXPECT_EQ(seen(ic), (Steps{{"firing", "escalated", "A", "critical", 3}}));
+  EXPECT_EQ(primary.count(), 3u);
 }
 
 TEST_F(Escalation, AWorseTierAfterAnAckReopensPaging) {
