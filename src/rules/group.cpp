@@ -414,16 +414,23 @@ void Group::restore_state(const nlohmann::json& state) {
   std::lock_guard lock(mutex_);
   if (!state.is_object() || !state.contains("rules") || !state["rules"].is_array()) return;
   for (const auto& r : state["rules"]) {
+    if (!r.is_object()) throw std::runtime_error("a rule entry is not an object");
     const std::string name = r.value("rule", "");
     const std::size_t index = r.value("index", std::size_t{0});
+    auto fits = [&](std::size_t i) {
+      return def_.rules[i].name == name && def_.rules[i].kind == RuleDefinition::Kind::alerting;
+    };
     // The rule at the same index if its name still matches, else the first of that name.
     std::size_t target = def_.rules.size();
-    if (index < def_.rules.size() && def_.rules[index].name == name) target = index;
+    if (index < def_.rules.size() && fits(index)) target = index;
     for (std::size_t i = 0; i < def_.rules.size() && target == def_.rules.size(); ++i) {
-      if (def_.rules[i].name == name && def_.rules[i].kind == RuleDefinition::Kind::alerting) target = i;
+      if (fits(i)) target = i;
     }
     if (target == def_.rules.size() || !r.contains("alerts") || !r["alerts"].is_array()) continue;
+    const RuleDefinition& rule = def_.rules[target];
+    const auto tiers = static_cast<std::int64_t>(rule.tiers.size());
     for (const auto& j : r["alerts"]) {
+      if (!j.is_object()) throw std::runtime_error("an alert entry of rule " + name + " is not an object");
       AlertInstance a;
       a.labels = labels_from(j.value("labels", nlohmann::json::object()));
       a.state = state_from(j.value("state", "pending"));
@@ -431,15 +438,23 @@ void Group::restore_state(const nlohmann::json& state) {
       a.active_at = j.value("active_at", Timestamp{0});
       a.fired_at = j.value("fired_at", Timestamp{0});
       a.keep_firing_since = time_from(j, "keep_firing_since");
-      a.tier = j.value("tier", -1);
+      const std::int64_t tier = j.value("tier", std::int64_t{-1});
       if (j.contains("tier_since") && j["tier_since"].is_array()) {
         for (const auto& s : j["tier_since"]) a.tier_since.push_back(s.is_number_integer() ? s.get<Timestamp>() : kNever);
       }
       a.clear_since = time_from(j, "clear_since");
       if (a.labels.empty() || a.state == AlertState::resolved) continue;
+      // State saved for another shape of the rule (its tiers edited since) does not fit it: that alert
+      // starts afresh rather than index past the rule's tiers.
+      const bool fits_tiers =
+          tiers == 0 ? tier == -1 && a.tier_since.empty()
+                     : tier >= -1 && tier < tiers && a.tier_since.size() == rule.tiers.size() &&
+                           (a.state != AlertState::firing || tier >= 0);
+      if (!fits_tiers) continue;
+      a.tier = static_cast<int>(tier);
       // Tiered alerts are identified without their (changing) severity label.
       LabelsBuilder identity(a.labels);
-      if (!def_.rules[target].tiers.empty()) identity.del("severity");
+      if (tiers > 0) identity.del("severity");
       states_[target].alerts[identity.build().hash()] = std::move(a);
     }
   }

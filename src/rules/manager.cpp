@@ -94,7 +94,9 @@ nlohmann::json alert_json(const RuleDefinition& rule, const AlertInstance& a) {
                       {"activeAt", rfc3339(a.active_at)},
                       {"value", alert_value(a.value)}};
   if (a.state == alerting::AlertState::firing) j["firedAt"] = rfc3339(a.fired_at);
-  if (!rule.tiers.empty() && a.tier >= 0) j["tier"] = rule.tiers[static_cast<std::size_t>(a.tier)].severity;
+  if (a.tier >= 0 && static_cast<std::size_t>(a.tier) < rule.tiers.size()) {
+    j["tier"] = rule.tiers[static_cast<std::size_t>(a.tier)].severity;
+  }
   if (!rule.escalation.empty()) j["escalation"] = rule.escalation;
   if (a.keep_firing_since != AlertInstance::kNever) j["keepFiringSince"] = rfc3339(a.keep_firing_since);
   return j;
@@ -393,29 +395,51 @@ void RuleManager::persist_state() {
 void RuleManager::restore_state(std::vector<std::shared_ptr<Scheduled>>& groups) {
   const std::string& path = settings_.state_file;
   if (path.empty()) return;
+  // A state file that cannot be used is moved aside (kept for a post-mortem, and not in the way of
+  // the next save) and the daemon starts without it: alert state is worth less than running.
+  auto move_aside = [&](const std::string& why) {
+    const std::string aside = path + ".corrupt-" + std::to_string(clock_.now_ms() / 1000);
+    std::error_code ec;
+    fs::rename(path, aside, ec);
+    if (ec) {
+      log_->error("alert state {} is corrupt ({}) and cannot be moved to {}: {}; starting without it", path, why,
+                  aside, ec.message());
+    } else {
+      log_->error("alert state {} is corrupt; moved it to {} and starting without it: {}", path, aside, why);
+    }
+  };
   std::ifstream in(path);
   if (!in) {
-    if (errno != ENOENT) log_->warn("cannot read alert state {}: {}", path, std::strerror(errno));
+    if (errno != ENOENT) move_aside(std::string("cannot read it: ") + std::strerror(errno));
     return;
   }
   std::stringstream text;
   text << in.rdbuf();
+  if (in.bad()) {
+    move_aside("cannot read it");
+    return;
+  }
   nlohmann::json state = nlohmann::json::parse(text.str(), nullptr, false);
   if (state.is_discarded() || !state.is_object() || !state.contains("groups") || !state["groups"].is_array()) {
-    const std::string aside = path + ".corrupt-" + std::to_string(clock_.now_ms() / 1000);
-    std::error_code ec;
-    fs::rename(path, aside, ec);
-    log_->error("alert state {} is corrupt; moved it to {} and starting without it", path, aside);
+    move_aside(state.is_discarded() ? "not JSON" : "no \"groups\" list");
     return;
   }
   std::size_t restored = 0;
-  for (const auto& g : state["groups"]) {
-    const std::string key = g.value("group", "");
-    for (auto& s : groups) {
-      if (s->group->key() != key) continue;
-      s->group->restore_state(g);
-      restored += s->group->active_alerts().size();
+  try {
+    for (const auto& g : state["groups"]) {
+      if (!g.is_object()) throw std::runtime_error("a group entry is not an object");
+      const std::string key = g.value("group", "");
+      for (auto& s : groups) {
+        if (s->group->key() != key) continue;
+        s->group->restore_state(g);
+        restored += s->group->active_alerts().size();
+      }
     }
+  } catch (const std::exception& e) {
+    // All or nothing: the groups are not scheduled yet, fresh ones replace the partly restored.
+    for (auto& s : groups) s->group = std::make_unique<Group>(s->group->definition(), s->group->interval());
+    move_aside(e.what());
+    return;
   }
   last_state_ = text.str();
   log_->info("restored {} active alert(s) from {}", restored, path);

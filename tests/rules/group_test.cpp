@@ -271,6 +271,22 @@ TEST_F(GroupTest, StateSurvivesReloadAndRestart) {
   EXPECT_EQ(after[0].state, AlertState::firing);
   EXPECT_EQ(after[0].active_at, 0);
   EXPECT_EQ(after[0].fired_at, 300'000);
+  // Tier state saved for another shape of the rule (3 tiers, now 2) is dropped: that alert starts afresh.
+  load("ratio", "0.97x10");
+  const std::string two = "      - alert: Full\n        expr: ratio\n        tiers:\n"
+                          "          warning: { above: 0.80, for: 1m }\n          critical: { above: 0.95, for: 1m }\n";
+  for (const char* alert : {R"({"labels":{"alertname":"Full","severity":"page"},"state":"firing","tier":2,
+                                "tier_since":[0,0,0]})",
+                            R"({"labels":{"alertname":"Full","severity":"page"},"state":"firing","tier":1,
+                                "tier_since":[0,0,0]})",
+                            R"({"labels":{"alertname":"Full"},"state":"firing","tier":-1,"tier_since":[0,0]})"}) {
+    auto edited = make(two);
+    edited->restore_state(nlohmann::json::parse(std::string(R"({"rules":[{"rule":"Full","index":0,"alerts":[)") +
+                                                alert + "]}]}"));
+    EXPECT_TRUE(edited->active_alerts().empty()) << alert;
+    EXPECT_EQ(states(run(*edited, 7, 7)), "critical:pending") << alert;
+    EXPECT_TRUE(edited->health()[0].last_error.empty()) << edited->health()[0].last_error;
+  }
   // Garbage in the state is ignored, not fatal.
   auto fresh = make(rule);
   fresh->restore_state(nlohmann::json::parse(R"({"rules":[{"rule":"X","alerts":[{"labels":7}]},{"rule":"Nope"}]})"));

@@ -88,7 +88,8 @@ class Group {
   // (hot reload), so `for` clocks and firing alerts carry on.
   void take_state_from(Group& old);
   // Alert state as JSON, and back (restart safety). restore_state ignores entries of rules that no
-  // longer exist.
+  // longer exist and alerts whose saved tier state does not fit the rule's tiers; it throws
+  // (std::exception) for JSON of the wrong shape, having restored part of it.
   nlohmann::json save_state() const;
   void restore_state(const nlohmann::json& state);
 

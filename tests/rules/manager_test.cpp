@@ -1,0 +1,128 @@
+// The rule manager against a real store: alert state restored from (and kept out of) a bad state file,
+// writers of removed rules retired, the state file written only on changes, ring buffers sized by the
+// group's interval, and unique metric series.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fixtures/process.hpp"
+#include "tocsin/promql/parser.hpp"
+#include "tocsin/rules/manager.hpp"
+
+namespace tocsin::rules {
+namespace {
+
+using namespace std::chrono_literals;
+using tocsin::testing::TempDir;
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<RuleManager> start(const std::string& rules, bool persist = true) {
+    dir_.write("rules.yaml", rules);
+    auto m = std::make_unique<RuleManager>(io_, pool_, store_, clock_, log_, nullptr);
+    ManagerSettings settings;
+    settings.evaluation_interval = 1s;
+    if (persist) settings.state_file = state_file();
+    auto d = m->load({(dir_ / "rules.yaml").string()}, settings);
+    EXPECT_TRUE(d.empty()) << d.to_string();
+    return m;
+  }
+  config::Diagnostics reload(RuleManager& m, const std::string& rules) {
+    dir_.write("rules.yaml", rules);
+    ManagerSettings settings;
+    settings.evaluation_interval = 1s;
+    settings.state_file = state_file();
+    return m.load({(dir_ / "rules.yaml").string()}, settings);
+  }
+  // Sets `name` (no labels) to v at the clock's time, through the store like a collector.
+  void set(const std::string& name, double v) {
+    if (!writer_) writer_ = store_.register_writer("test", 1s);
+    store::Batch b;
+    b.add(Labels{{std::string(kMetricNameLabel), name}}, v);
+    store_.commit(*writer_, b, clock_.now_ms());
+  }
+  promql::Vector query(const std::string& q) {
+    return std::get<promql::Vector>(promql::Engine().instant(store_, *promql::parse(q), clock_.now_ms()));
+  }
+  std::string state_file() const { return (dir_ / "alerts.json").string(); }
+  std::string log() const { return log_text_.str(); }
+  bool moved_aside() const {
+    for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+      if (e.path().filename().string().starts_with("alerts.json.corrupt-")) return true;
+    }
+    return false;
+  }
+
+  TempDir dir_{"tocsin-rules"};
+  ManualClock clock_{1'000'000'000};
+  store::Store store_{store::StoreOptions{1min}, clock_};
+  std::optional<store::WriterId> writer_;
+  boost::asio::io_context io_;
+  boost::asio::thread_pool pool_{1};
+  std::ostringstream log_text_;
+  std::shared_ptr<spdlog::logger> log_ =
+      std::make_shared<spdlog::logger>("rules", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text_));
+};
+
+const char* kTiered = R"(groups:
+  - name: g
+    rules:
+      - alert: Full
+        expr: ratio
+        tiers:
+          warning: { above: 0.80, for: 0s }
+          critical: { above: 0.95, for: 0s }
+)";
+
+// A state file that does not fit (valid JSON of the wrong shape, a tier the rule no longer has, a file
+// that cannot be read) never stops the daemon: it is moved aside and said so, or the misfit alert dropped.
+TEST_F(ManagerTest, AStateFileOfTheWrongShapeIsMovedAside) {
+  dir_.write("alerts.json", R"({"version":1,"groups":[1]})");
+  auto m = start(kTiered);
+  EXPECT_TRUE(moved_aside());
+  EXPECT_NE(log().find("is corrupt; moved it to"), std::string::npos) << log();
+  EXPECT_FALSE(std::filesystem::exists(state_file()));
+}
+
+TEST_F(ManagerTest, AGroupEntryOfTheWrongShapeRestoresNothing) {
+  const std::string key = (dir_ / "rules.yaml").string() + ";g";
+  dir_.write("alerts.json", R"({"version":1,"groups":[{"group":")" + key +
+                                R"(","rules":[{"rule":"Full","index":0,"alerts":[{"labels":{"alertname":"Full",
+                                "severity":"warning"},"state":"firing","tier":0,"tier_since":[0,null]}]}]},
+                                {"group":")" + key + R"(","rules":[{"rule":"Full","alerts":[{"tier":"x"}]}]}]})");
+  auto m = start(kTiered);
+  EXPECT_TRUE(moved_aside()) << log();
+  EXPECT_EQ(m->rules_json()["data"]["groups"][0]["rules"][0]["alerts"].size(), 0u);
+}
+
+TEST_F(ManagerTest, ARestoredTierTheRuleNoLongerHasIsDropped) {
+  const std::string key = (dir_ / "rules.yaml").string() + ";g";
+  dir_.write("alerts.json", R"({"version":1,"groups":[{"group":")" + key +
+                                R"(","rules":[{"rule":"Full","index":0,"alerts":[{"labels":{"alertname":"Full",
+                                "severity":"page"},"state":"firing","tier":2,"tier_since":[0,0,0]}]}]}]})");
+  auto m = start(kTiered);
+  EXPECT_FALSE(moved_aside());
+  auto rules = m->rules_json();
+  EXPECT_EQ(rules["data"]["groups"][0]["rules"][0]["alerts"].size(), 0u);
+  set("ratio", 0.97);
+  m->evaluate_all_now();
+  rules = m->rules_json();
+  const auto& rule = rules["data"]["groups"][0]["rules"][0];
+  EXPECT_EQ(rule["health"], "ok") << rule.dump();
+  ASSERT_EQ(rule["alerts"].size(), 1u);
+  EXPECT_EQ(rule["alerts"][0]["tier"], "critical");
+}
+
+TEST_F(ManagerTest, AStateFileThatCannotBeOpenedIsMovedAside) {
+  std::filesystem::create_symlink("alerts.json", state_file());  // a loop: open() fails with ELOOP
+  auto m = start(kTiered);
+  EXPECT_TRUE(moved_aside()) << log();
+  EXPECT_NE(log().find("cannot read it"), std::string::npos) << log();
+}
+
+}  // namespace
+}  // namespace tocsin::rules
