@@ -149,21 +149,30 @@ class AlertmanagerReceiver final : public Receiver {
       : config_(c), ctx_(std::move(ctx)), client_(c.tls) {}
   DeliveryOutcome deliver(const Notification& n, Timestamp now, Cancellation& cancel) override {
     // As Prometheus does: firing alerts stay valid for four resend intervals, so one lost resend
-    // does not resolve them in Alertmanager; success when any Alertmanager of the cluster took them
-    // (they gossip), the periodic resend reaches the others.
+    // does not resolve them in Alertmanager. Members of an Alertmanager cluster gossip silences and
+    // notification logs but not alerts, so every member is sent every notification (its HA guide:
+    // send to all). Success when any of them took it, so that one member down does not hold back
+    // the others; a member that missed a firing alert gets it with the periodic resend. Each
+    // member's failure is logged by URL.
     std::string body = json_text(to_alertmanager_json(n, now, config_.resend_interval * 4));
     std::string errors;
+    bool any = false;
     DeliveryOutcome worst = DeliveryOutcome::reject("");
     for (const auto& base : config_.alertmanager_urls) {
+      if (cancel.cancelled()) break;
       HttpResponse r = client_.send(base_request(config_, base + "/api/v2/alerts", body), &cancel);
       DeliveryOutcome o = outcome_of(r);
       if (o.kind == DeliveryOutcome::Kind::delivered) {
-        if (!errors.empty()) ctx_.log->warn("alertmanager receiver {}: {}", config_.name, errors);
-        return o;
+        any = true;
+        continue;
       }
+      ctx_.log->warn("alertmanager receiver {}: {} did not take the notification: {}", config_.name, base,
+                     o.error);
       errors += (errors.empty() ? "" : "; ") + base + ": " + o.error;
       if (o.kind == DeliveryOutcome::Kind::retry) worst.kind = DeliveryOutcome::Kind::retry;
     }
+    if (any) return DeliveryOutcome::ok();
+    if (cancel.cancelled() && errors.empty()) return DeliveryOutcome::retry("cancelled");
     worst.error = errors;
     return worst;
   }

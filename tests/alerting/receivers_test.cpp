@@ -236,51 +236,95 @@ TEST(Receivers, AlertmanagerResendsFiringAlertsWithEndsAtAhead) {
   EXPECT_EQ(resolved_body[0]["endsAt"], "2024-03-04T10:03:00.000Z");
 }
 
-// Debian's prometheus-alertmanager, when installed: the alert posted is read back from its API.
-TEST(Receivers, RealAlertmanagerAcceptsAndShowsTheAlert) {
+TEST(Receivers, AlertmanagerPostsToEveryUrlAndSucceedsWhenAnyTakesIt) {
+  HttpReceiver am1, am2;
+  auto stream = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*stream);
+  auto log = std::make_shared<spdlog::logger>("am", sink);
+  auto config = alerting_config("receivers:\n  r: { type: alertmanager, urls: [\"" + am1.url() + "\", \"" +
+                                am2.url() + "\"] }\n");
+  auto r = detail::make_receiver(config.receivers.at("r"), {log, detail::TimeZone::load("UTC")});
+  // Cluster members do not share alerts: both get it.
+  ASSERT_EQ(deliver(r).kind, DeliveryOutcome::Kind::delivered);
+  EXPECT_EQ(am1.count(), 1u);
+  EXPECT_EQ(am2.count(), 1u);
+  // The first one down: the second still gets it, and the first one's failure is logged by URL.
+  am1.respond(503, "not ready");
+  ASSERT_EQ(deliver(r).kind, DeliveryOutcome::Kind::delivered);
+  EXPECT_EQ(am2.count(), 2u);
+  std::string am1_base = "http://127.0.0.1:" + std::to_string(am1.port());
+  EXPECT_NE(stream->str().find(am1_base + " did not take the notification: HTTP 503: not ready"),
+            std::string::npos)
+      << stream->str();
+  // Both down: retried, with both errors.
+  am2.stop();
+  auto both = deliver(r);
+  EXPECT_EQ(both.kind, DeliveryOutcome::Kind::retry);
+  EXPECT_NE(both.error.find("127.0.0.1:" + std::to_string(am1.port())), std::string::npos) << both.error;
+  EXPECT_NE(both.error.find("127.0.0.1:" + std::to_string(am2.port())), std::string::npos) << both.error;
+}
+
+// Debian's prometheus-alertmanager, when installed: two of them, as two members of a cluster; the alert
+// posted is read back from each one's API.
+TEST(Receivers, RealAlertmanagersEachGetTheAlert) {
   const std::string binary = "/usr/bin/prometheus-alertmanager";
   if (!std::filesystem::exists(binary)) GTEST_SKIP() << binary << " is not installed";
   TempDir dir;
   auto config = dir.write("am.yml", "route: { receiver: blackhole }\nreceivers: [{ name: blackhole }]\n");
-  int port = tocsin::testing::free_port();
-  tocsin::testing::ProcessOptions options;
-  options.stderr_file = dir.path() / "am.log";
-  tocsin::testing::Process am(
-      {binary, "--config.file=" + config.string(), "--storage.path=" + (dir.path() / "data").string(),
-       "--web.listen-address=127.0.0.1:" + std::to_string(port), "--cluster.listen-address="},
-      options);
-  ASSERT_TRUE(tocsin::testing::wait_until(
-      [&] { return tocsin::testing::http_get(port, "/-/ready").status == 200; }, 20s))
-      << "alertmanager did not become ready";
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  auto r = receiver("{ type: alertmanager, urls: [\"http://127.0.0.1:1\", \"" + base + "\"] }");
+  std::vector<int> ports;
+  std::vector<std::unique_ptr<tocsin::testing::Process>> ams;
+  for (int k = 0; k < 2; ++k) {
+    int port = tocsin::testing::free_port();
+    ports.push_back(port);
+    tocsin::testing::ProcessOptions options;
+    options.stderr_file = dir.path() / ("am" + std::to_string(k) + ".log");
+    ams.push_back(std::make_unique<tocsin::testing::Process>(
+        std::vector<std::string>{binary, "--config.file=" + config.string(),
+                                 "--storage.path=" + (dir.path() / ("data" + std::to_string(k))).string(),
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                                 "--cluster.listen-address="},
+        options));
+  }
+  for (int port : ports) {
+    ASSERT_TRUE(tocsin::testing::wait_until(
+        [&] { return tocsin::testing::http_get(port, "/-/ready").status == 200; }, 20s))
+        << "alertmanager did not become ready";
+  }
+  std::string urls = "\"http://127.0.0.1:1\"";
+  for (int port : ports) urls += ", \"http://127.0.0.1:" + std::to_string(port) + "\"";
+  auto r = receiver("{ type: alertmanager, urls: [" + urls + "] }");
   Notification n = sample();
   Cancellation cancel;
   // Alertmanager rejects alerts that ended in the past: deliver at the real time.
   Timestamp now = SystemClock().now_ms();
   n.alerts[0].starts_at = now - 60'000;
   ASSERT_EQ(r->deliver(n, now, cancel).kind, DeliveryOutcome::Kind::delivered);
-  auto got = tocsin::testing::http_get(port, "/api/v2/alerts");
-  ASSERT_EQ(got.status, 200) << got.body;
-  auto alerts = nlohmann::json::parse(got.body);
-  ASSERT_EQ(alerts.size(), 1u) << got.body;
-  EXPECT_EQ(alerts[0]["labels"]["alertname"], "HighLatency");
-  EXPECT_EQ(alerts[0]["labels"]["instance"], "db-1:5432");
-  EXPECT_EQ(alerts[0]["annotations"]["summary"], "p99 latency above 500ms");
-  EXPECT_EQ(alerts[0]["annotations"]["escalation"].get<std::string>().substr(0, 24),
-            "step 2 of 4 of policy de");
-  EXPECT_EQ(alerts[0]["status"]["state"], "active");
-  EXPECT_EQ(alerts[0]["generatorURL"], "http://tocsin.test:9850/#alert-" + n.alerts[0].fingerprint);
-  // Resolved: it leaves Alertmanager's active alerts.
+  for (int port : ports) {
+    auto got = tocsin::testing::http_get(port, "/api/v2/alerts");
+    ASSERT_EQ(got.status, 200) << got.body;
+    auto alerts = nlohmann::json::parse(got.body);
+    ASSERT_EQ(alerts.size(), 1u) << "port " << port << ": " << got.body;
+    EXPECT_EQ(alerts[0]["labels"]["alertname"], "HighLatency");
+    EXPECT_EQ(alerts[0]["labels"]["instance"], "db-1:5432");
+    EXPECT_EQ(alerts[0]["annotations"]["summary"], "p99 latency above 500ms");
+    EXPECT_EQ(alerts[0]["annotations"]["escalation"].get<std::string>().substr(0, 24),
+              "step 2 of 4 of policy de");
+    EXPECT_EQ(alerts[0]["status"]["state"], "active");
+    EXPECT_EQ(alerts[0]["generatorURL"], "http://tocsin.test:9850/#alert-" + n.alerts[0].fingerprint);
+  }
+  // Resolved: it leaves each Alertmanager's active alerts.
   n.alerts[0].status = "resolved";
   n.alerts[0].ends_at = SystemClock().now_ms();
   ASSERT_EQ(r->deliver(n, SystemClock().now_ms(), cancel).kind, DeliveryOutcome::Kind::delivered);
-  EXPECT_TRUE(tocsin::testing::wait_until(
-      [&] {
-        return nlohmann::json::parse(tocsin::testing::http_get(port, "/api/v2/alerts?active=true").body)
-            .empty();
-      },
-      10s));
+  for (int port : ports) {
+    EXPECT_TRUE(tocsin::testing::wait_until(
+        [&] {
+          return nlohmann::json::parse(tocsin::testing::http_get(port, "/api/v2/alerts?active=true").body)
+              .empty();
+        },
+        10s))
+        << "port " << port;
+  }
 }
 
 }  // namespace
