@@ -24,6 +24,15 @@ std::string hex16(std::uint64_t v) {
   return buf;
 }
 
+// Whether no older entry (their order keys are in `seen`) holds `e` back; adds e's keys to `seen`.
+bool first_of_its_keys(const OutboxEntry& e, std::set<std::string>& seen) {
+  bool first = true;
+  for (auto& key : e.order_keys()) {
+    if (!seen.insert(std::move(key)).second) first = false;
+  }
+  return first;
+}
+
 bool all_match(const std::vector<store::Matcher>& matchers, const Labels& labels) {
   return std::all_of(matchers.begin(), matchers.end(),
                      [&](const store::Matcher& m) { return m.matches(labels.get(m.name())); });
@@ -420,13 +429,35 @@ void Engine::enqueue(const std::string& receiver_name, const Plan& plan, const I
   group.keep_only(names);
   Labels group_labels = group.build();
   std::string group_key = "route" + std::to_string(plan.route) + ":" + group_labels.to_string();
-  std::string order_key = receiver_name + "\n" + group_key;
   dirty_ = true;
+  if (resend) {
+    // A refresh only restates that the alert fires: at most one waits per receiver and group, and a
+    // newer one replaces the alert in it (even while it is retried through an outage), rather than
+    // queueing another behind it at every resend interval.
+    for (auto& [id, e] : state_.outbox) {
+      if (!e.resend || e.receiver != receiver_name || e.group_key != group_key || in_flight_.contains(id))
+        continue;
+      auto& alerts = e.notification.alerts;
+      auto same = std::find_if(alerts.begin(), alerts.end(),
+                               [&](const NotifiedAlert& a) { return a.fingerprint == alert.fingerprint; });
+      if (same != alerts.end()) {
+        *same = std::move(alert);
+      } else {
+        alerts.push_back(std::move(alert));
+      }
+      return;
+    }
+  }
   // Join the newest entry of the same receiver and group while it waits out group_wait (or was made
-  // in this same pass) and has not been tried yet; an alert appears at most once per entry.
+  // in this same pass) and has not been tried yet, unless a newer entry of the receiver carries the
+  // alert (order per alert); an alert appears at most once per entry.
   for (auto it = state_.outbox.rbegin(); it != state_.outbox.rend(); ++it) {
     OutboxEntry& e = it->second;
-    if (e.order_key() != order_key) continue;
+    if (e.receiver != receiver_name) continue;
+    if (e.group_key != group_key) {
+      if (e.carries(alert.fingerprint)) break;
+      continue;
+    }
     bool open =
         e.attempts == 0 && !in_flight_.contains(e.id) && (e.next_attempt_at > now || e.created_at == now);
     if (!open || e.resend != resend) break;
@@ -614,17 +645,17 @@ void Engine::evaluate(Timestamp now) {
 void Engine::drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const std::string& result) {
   // A resolve or acknowledgement must never reach a receiver that missed the trigger: drop them
   // from the later entries of the same order key, up to the next firing notification of that alert.
+  // A dropped refresh loses nothing: the receiver had the alert from an earlier notification.
   std::set<std::string> lost;
   for (const auto& a : it->second.notification.alerts) {
-    if (a.status == "firing" && a.event != "acknowledged") lost.insert(a.fingerprint);
+    if (a.status == "firing" && a.event != "acknowledged" && !it->second.resend) lost.insert(a.fingerprint);
   }
-  std::string key = it->second.order_key();
   std::string receiver_name = it->second.receiver;
   count_(receiver_name, result);
   it = state_.outbox.erase(it);
   dirty_ = true;
   for (; it != state_.outbox.end() && !lost.empty();) {
-    if (it->second.order_key() != key || in_flight_.contains(it->first)) {
+    if (it->second.receiver != receiver_name || in_flight_.contains(it->first)) {
       ++it;
       continue;
     }
@@ -676,10 +707,16 @@ void Engine::maintain_outbox(Timestamp now) {
     }
     ++it;
   }
-  // Bounded: beyond max_entries the oldest waiting entries go.
+  // Bounded: beyond max_entries the oldest waiting refreshes go (the alert reached the receiver
+  // before), then the oldest waiting entries.
   while (state_.outbox.size() > config_.outbox.max_entries) {
-    auto it = std::find_if(state_.outbox.begin(), state_.outbox.end(),
-                           [&](const auto& kv) { return !in_flight_.contains(kv.first); });
+    auto it = std::find_if(state_.outbox.begin(), state_.outbox.end(), [&](const auto& kv) {
+      return kv.second.resend && !in_flight_.contains(kv.first);
+    });
+    if (it == state_.outbox.end()) {
+      it = std::find_if(state_.outbox.begin(), state_.outbox.end(),
+                        [&](const auto& kv) { return !in_flight_.contains(kv.first); });
+    }
     if (it == state_.outbox.end()) break;
     log_->error("outbox full ({} entries): dropping the oldest notification, to {}",
                 config_.outbox.max_entries, it->second.receiver);
@@ -689,10 +726,10 @@ void Engine::maintain_outbox(Timestamp now) {
 
 std::vector<OutboxEntry> Engine::take_due(Timestamp now, std::size_t limit) {
   std::vector<OutboxEntry> out;
-  std::set<std::string> heads;  // order keys whose oldest entry was seen
+  std::set<std::string> seen;  // order keys of the older entries
   for (auto& [id, e] : state_.outbox) {
     if (out.size() >= limit) break;
-    if (!heads.insert(e.order_key()).second) continue;
+    if (!first_of_its_keys(e, seen)) continue;
     if (in_flight_.contains(id) || e.next_attempt_at > now) continue;
     in_flight_.insert(id);
     out.push_back(e);
@@ -739,9 +776,9 @@ void Engine::failed(std::uint64_t id, Timestamp now, const std::string& error, b
 
 Timestamp Engine::next_attempt(Timestamp) const {
   Timestamp next = 0;
-  std::set<std::string> heads;
+  std::set<std::string> seen;
   for (const auto& [id, e] : state_.outbox) {
-    if (!heads.insert(e.order_key()).second || in_flight_.contains(id)) continue;
+    if (!first_of_its_keys(e, seen) || in_flight_.contains(id)) continue;
     if (next == 0 || e.next_attempt_at < next) next = e.next_attempt_at;
   }
   return next;

@@ -2,6 +2,7 @@
 // What alert delivery remembers across restarts, and its file format. Only the decision thread
 // touches a State; it is saved whole to <state_dir>/alerting.json (temp file, fsync, rename).
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -64,7 +65,18 @@ struct OutboxEntry {
   int attempts = 0;
   std::string last_error;
 
-  std::string order_key() const { return receiver + "\n" + group_key; }
+  // Delivery order is kept per receiver and alert: an entry goes out only after every older entry
+  // of its receiver that carries one of its alerts. Groups and route positions play no part, so a
+  // reload that moves routes cannot let a resolve overtake its trigger.
+  std::vector<std::string> order_keys() const {
+    std::vector<std::string> out;
+    for (const auto& a : notification.alerts) out.push_back(receiver + "\n" + a.fingerprint);
+    return out;
+  }
+  bool carries(const std::string& fingerprint) const {
+    return std::any_of(notification.alerts.begin(), notification.alerts.end(),
+                       [&](const NotifiedAlert& a) { return a.fingerprint == fingerprint; });
+  }
 };
 
 struct State {

@@ -604,5 +604,97 @@ TEST(ResolveTimeout, TheLearntIntervalSurvivesARestart) {
   EXPECT_EQ(seen(hook), (Steps{{"firing", "triggered", "Nightly", "warning", 1}}));
 }
 
+TEST(Order, AReloadThatMovesRoutesCannotLetAResolveOvertakeItsTrigger) {
+  HttpReceiver hook, other;
+  std::string receivers = receivers_yaml({{"hook", &hook}, {"other", &other}});
+  std::string tail = "alerting:\n  outbox: { initial_backoff: 20s, max_backoff: 20s }\n";
+  Harness h(receivers + "routes:\n  - { notify: [hook] }\n" + tail);
+  hook.respond(503, "busy");
+  Alert a = alert("A", "warning", kStart);
+  h.report({a});
+  ASSERT_EQ(hook.count(), 1u);  // the trigger failed and waits for its retry
+  // A route is added above the one that sent the trigger.
+  h.d().reload(alerting_config(receivers + "routes:\n  - { match: { team: x }, notify: [other] }\n" +
+                               "  - { notify: [hook] }\n" + tail));
+  hook.clear();
+  hook.respond(200);
+  h.report({resolved(a, h.clock.now_ms())});
+  EXPECT_EQ(hook.count(), 0u);  // the resolve waits behind the trigger
+  h.advance(20s);
+  EXPECT_EQ(seen(hook), (Steps{{"firing", "triggered", "A", "warning", 1},
+                               {"resolved", "resolved", "A", "warning", 1}}));
+  EXPECT_EQ(h.d().outbox().queued, 0u);
+}
+
+TEST(Order, AlertsOfOneReceiverThatShareNoAlertDoNotWaitForEachOther) {
+  HttpReceiver hook;
+  Harness h(receivers_yaml({{"hook", &hook}}) + "routes:\n  - { notify: [hook] }\n" +
+            "alerting:\n  outbox: { initial_backoff: 1m, max_backoff: 1m }\n");
+  hook.respond(503);
+  h.report({alert("A", "warning", kStart)});
+  hook.respond(200);
+  h.report({alert("A", "warning", kStart), alert("B", "warning", kStart)});
+  EXPECT_EQ(seen(hook).back(), (Seen{"firing", "triggered", "B", "warning", 1}));
+  EXPECT_EQ(h.d().outbox().queued, 1u);
+}
+
+class Refresh : public ::testing::Test {
+ protected:
+  HttpReceiver am, hook;
+  std::string yaml = "receivers:\n  fleet: { type: alertmanager, urls: [\"" + am.url() +
+                     "\"], resend_interval: 5s }\n  hook: { type: webhook, url: \"" + hook.url() +
+                     "\" }\nroutes:\n  - { match: { alertname: A }, notify: [fleet] }\n"
+                     "  - { notify: [hook] }\n";
+};
+
+TEST_F(Refresh, AnOutageKeepsOneWaitingRefreshReplacedInPlace) {
+  Harness h(yaml + "alerting:\n  outbox: { initial_backoff: 2s, max_backoff: 30s }\n");
+  Alert a = alert("A", "critical", kStart);
+  h.report({a});
+  ASSERT_EQ(am.count(), 1u);
+  am.respond(503, "down");
+  h.run_for(2min, 1s, {a});
+  EXPECT_EQ(h.d().outbox().queued, 1u);
+  EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "fleet"}, {"result", "dropped"}}), 0);
+  am.clear();
+  am.respond(200);
+  h.run_for(40s, 1s, {a});
+  EXPECT_EQ(h.d().outbox().queued, 0u);
+  ASSERT_GE(am.count(), 1u);
+  // What went out first after the outage restates the alert with an endsAt ahead of now.
+  auto first = nlohmann::json::parse(am.requests()[0].body);
+  EXPECT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0]["labels"]["alertname"], "A");
+}
+
+TEST_F(Refresh, AFullOutboxDropsRefreshesFirst) {
+  Harness h(yaml + "alerting:\n  outbox: { initial_backoff: 1m, max_backoff: 1m, max_entries: 3 }\n");
+  Alert a = alert("A", "critical", kStart);
+  h.report({a});
+  ASSERT_EQ(am.count(), 1u);
+  am.respond(503, "down");
+  h.run_for(6s, 1s, {a});
+  EXPECT_EQ(h.d().outbox().queued, 1u);  // the refresh
+  hook.respond(503, "down");
+  Alert b = alert("B", "critical", h.clock.now_ms());
+  Alert c = alert("C", "critical", h.clock.now_ms());
+  Alert d = alert("D", "critical", h.clock.now_ms());
+  h.report({a, b, c, d});
+  EXPECT_EQ(h.d().outbox().queued, 3u);
+  EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "fleet"}, {"result", "dropped"}}), 1);
+  EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "hook"}, {"result", "dropped"}}), 0);
+  // Dropping a refresh loses nothing: A's resolve still goes to the Alertmanager.
+  am.respond(200);
+  hook.respond(200);
+  h.advance(1min);
+  EXPECT_EQ(h.d().outbox().queued, 0u);
+  am.clear();
+  h.report({resolved(a, h.clock.now_ms()), b, c, d});
+  ASSERT_EQ(am.count(), 1u);
+  auto last = nlohmann::json::parse(am.requests()[0].body);
+  EXPECT_EQ(last[0]["labels"]["alertname"], "A");
+  EXPECT_NE(last[0]["endsAt"], "0001-01-01T00:00:00Z");
+}
+
 }  // namespace
 }  // namespace tocsin::alerting::testing
