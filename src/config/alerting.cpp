@@ -165,6 +165,18 @@ std::optional<ReceiverType> receiver_type(std::string_view s) {
   return std::nullopt;
 }
 
+// The HTTP client refuses URLs with credentials in them (user:password@host) on every send, so they
+// are refused here, without echoing them: headers or bearer_token carry credentials.
+bool check_no_userinfo(const Node& node, const std::string& url) {
+  std::string_view rest = url;
+  if (auto scheme = rest.find("://"); scheme != std::string_view::npos) rest.remove_prefix(scheme + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') == std::string_view::npos) return true;
+  node.error("credentials in the URL (user:password@host) are not supported; give them as bearer_token or "
+             "an Authorization header");
+  return false;
+}
+
 void decode_tls(const Node& node, TlsConfig& out) {
   MapDecoder map(node);
   map.optional("insecure_skip_verify", out.insecure_skip_verify);
@@ -220,9 +232,12 @@ void decode_receiver(const std::string& name, const Node& node, ReceiverConfig& 
     case ReceiverType::pagerduty: {
       if (out.type == ReceiverType::pagerduty) {
         out.url = Secret("https://events.pagerduty.com/v2/enqueue");
-        if (map.secret("routing_key", out.routing_key, true) && out.routing_key.empty() &&
-            map.has("routing_key_file")) {
-          map.get("routing_key_file")->error("the routing key file is empty");
+        if (map.secret("routing_key", out.routing_key, true) && out.routing_key.empty()) {
+          if (map.has("routing_key_file")) {
+            map.get("routing_key_file")->error("the routing key file is empty");
+          } else {
+            map.get("routing_key")->error("must not be empty: PagerDuty rejects every event without one");
+          }
         }
       }
       bool has_url = map.has("url") || map.has("url_file");
@@ -230,7 +245,8 @@ void decode_receiver(const std::string& name, const Node& node, ReceiverConfig& 
         map.missing("url");
       } else if (has_url && map.secret("url", out.url)) {
         auto n = map.has("url") ? map.get("url") : map.get("url_file");
-        if (!out.url.empty()) check_http_url(*n, out.url.reveal(), true);
+        if (!out.url.empty() && check_http_url(*n, out.url.reveal(), true))
+          check_no_userinfo(*n, out.url.reveal());
       }
       if (out.type == ReceiverType::slack) {
         map.optional("channel", out.channel);
@@ -249,7 +265,8 @@ void decode_receiver(const std::string& name, const Node& node, ReceiverConfig& 
           std::string url;
           if (!decode(item, url)) continue;
           while (url.size() > 1 && url.back() == '/') url.pop_back();
-          if (check_http_url(item, url, false)) out.alertmanager_urls.push_back(url);
+          if (check_http_url(item, url, false) && check_no_userinfo(item, url))
+            out.alertmanager_urls.push_back(url);
         }
         if (!n->is_scalar() && n->is_sequence() && n->yaml().size() == 0) n->error("give at least one URL");
       }
@@ -343,8 +360,10 @@ void decode_route(const Node& node, const AlertingConfig& cfg, RouteConfig& out)
       out.policy.clear();
     }
   }
-  if (auto n = map.get("notify"); n && !n->is_null()) {
-    out.notify = decode_names(*n, cfg.receivers, "receiver", known_list(cfg.receivers));
+  if (auto n = map.get("notify")) {
+    if (!n->is_null()) out.notify = decode_names(*n, cfg.receivers, "receiver", known_list(cfg.receivers));
+    if (n->is_null() || (n->is_sequence() && n->yaml().size() == 0))
+      n->error("give at least one receiver (notify: [log] to only log what it matches)");
   }
   if (auto n = map.get("repeat"); n && !n->is_null()) {
     Duration d{};

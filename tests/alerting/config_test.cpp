@@ -212,6 +212,32 @@ alerting:
   EXPECT_EQ(errors.find("the API token file is empty"), std::string::npos) << errors;
 }
 
+// Configs that load but could never deliver anything are refused at load, by key, without secrets.
+TEST(AlertingConfig, ConfigsThatCanNeverDeliverAreRefused) {
+  std::string errors = errors_of(R"(receivers:
+  pd: { type: pagerduty, routing_key: "" }
+  hook: { type: webhook, url: "https://alice:pa55word@hooks.example/x" }
+  am: { type: alertmanager, urls: ["http://ops:s3cr3t@am1:9093"] }
+  fine: { type: webhook, url: "https://hooks.example/x?from=a@b" }
+routes:
+  - { match: { severity: info }, notify: [] }
+  - { notify: [fine] }
+)");
+  EXPECT_NE(errors.find("tocsin.yaml:2:39: receivers.pd.routing_key: must not be empty"), std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("tocsin.yaml:3:31: receivers.hook.url: credentials in the URL (user:password@host) "
+                        "are not supported"),
+            std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("receivers.am.urls[0]: credentials in the URL"), std::string::npos) << errors;
+  EXPECT_EQ(errors.find("receivers.fine"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("tocsin.yaml:7:42: routes[0].notify: give at least one receiver"), std::string::npos)
+      << errors;
+  EXPECT_EQ(errors.find("routes[1]"), std::string::npos) << errors;
+  for (const char* secret : {"pa55word", "s3cr3t", "alice"})
+    EXPECT_EQ(errors.find(secret), std::string::npos) << errors;
+}
+
 TEST(AlertingConfig, UnknownKeysInsideReceiversAndRoutes) {
   EXPECT_EQ(errors_of(R"(receivers:
   hook: { type: webhook, url: "http://x/", tiemout: 5s }
