@@ -373,15 +373,33 @@ Timestamp Group::last_evaluation() const {
 
 void Group::take_state_from(Group& old) {
   std::scoped_lock lock(mutex_, old.mutex_);
-  for (std::size_t i = 0; i < def_.rules.size(); ++i) {
-    const RuleDefinition& rule = def_.rules[i];
-    for (std::size_t j = 0; j < old.def_.rules.size(); ++j) {
-      const RuleDefinition& before = old.def_.rules[j];
-      if (before.kind != rule.kind || before.name != rule.name || before.tiers.size() != rule.tiers.size()) continue;
-      if (old.states_[j].alerts.empty() && old.states_[j].health.evaluations == 0) continue;
-      states_[i].alerts = std::move(old.states_[j].alerts);
-      old.states_[j].alerts.clear();
-      break;
+  // As Prometheus's CopyState: a rule takes the state of an old rule with the same kind, name and
+  // labels (and tiers), each old rule's at most once, so that rules sharing a name (one alert with a
+  // warning and a critical variant) each keep their own. A rule whose expression is unchanged is
+  // matched first.
+  auto same = [](const RuleDefinition& a, const RuleDefinition& b) {
+    if (a.kind != b.kind || a.name != b.name || a.label_texts != b.label_texts || a.tiers.size() != b.tiers.size()) {
+      return false;
+    }
+    for (std::size_t k = 0; k < a.tiers.size(); ++k) {
+      if (a.tiers[k].severity != b.tiers[k].severity) return false;
+    }
+    return true;
+  };
+  std::vector<bool> taken(def_.rules.size(), false);
+  std::vector<bool> given(old.def_.rules.size(), false);
+  for (const bool same_expr : {true, false}) {
+    for (std::size_t i = 0; i < def_.rules.size(); ++i) {
+      if (taken[i]) continue;
+      for (std::size_t j = 0; j < old.def_.rules.size(); ++j) {
+        const RuleDefinition& before = old.def_.rules[j];
+        if (given[j] || !same(before, def_.rules[i])) continue;
+        if (same_expr && before.expr_text != def_.rules[i].expr_text) continue;
+        states_[i].alerts = std::move(old.states_[j].alerts);
+        old.states_[j].alerts.clear();
+        taken[i] = given[j] = true;
+        break;
+      }
     }
   }
 }

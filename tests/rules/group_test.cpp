@@ -248,6 +248,20 @@ TEST_F(GroupTest, ATemplateErrorFiresTheAlertWithTheErrorAsValue) {
   EXPECT_EQ(health.template_failures, 2u);
 }
 
+// The same alert at two severities (two rules of one name): a reload keeps each one's state.
+TEST_F(GroupTest, AReloadKeepsTheStateOfEveryRuleOfOneName) {
+  load("x", "5x10");
+  const std::string rules = "      - alert: X\n        expr: x > 1\n        for: 5m\n        labels: {severity: warning}\n"
+                            "      - alert: X\n        expr: x > 3\n        for: 5m\n        labels: {severity: critical}\n";
+  auto g = make(rules);
+  EXPECT_EQ(states(run(*g, 0, 3)), "warning:pending critical:pending");
+  auto reloaded = make(rules);
+  reloaded->take_state_from(*g);
+  auto fired = run(*reloaded, 4, 5);
+  EXPECT_EQ(states(fired), "warning:firing critical:firing");
+  for (const auto& a : fired) EXPECT_EQ(a.active_at, 0) << a.labels.to_string();
+}
+
 TEST_F(GroupTest, StateSurvivesReloadAndRestart) {
   load("x", "5x10");
   const std::string rule = "      - alert: X\n        expr: x > 1\n        for: 5m\n";

@@ -84,8 +84,8 @@ class Group {
   double last_duration_seconds() const;
   Timestamp last_evaluation() const;
 
-  // Takes over the alert state of rules with the same name and kind from a group being replaced
-  // (hot reload), so `for` clocks and firing alerts carry on.
+  // Takes over the alert state of rules with the same kind, name, labels and tiers from a group being
+  // replaced (hot reload), each old rule's at most once, so `for` clocks and firing alerts carry on.
   void take_state_from(Group& old);
   // Alert state as JSON, and back (restart safety). restore_state ignores entries of rules that no
   // longer exist and alerts whose saved tier state does not fit the rule's tiers; it throws
