@@ -807,15 +807,19 @@ class PostgresCollector final : public Collector {
         return;
       }
       // A timeout longer than the session's statement_timeout needs the server's limit raised for
-      // this statement (two more statements); a shorter one is the watchdog's job; an equal one the
-      // server's alone.
+      // this statement: by a SET LOCAL sent with it, in the one implicit transaction a query string
+      // runs in, so that nothing is left to restore, whatever ends the query (a cancel, interrupt(),
+      // a lost connection, a BEGIN in the custom SQL rolled back below). A shorter one is the
+      // watchdog's job; an equal one the server's alone.
       const bool raise = timeout > config_.statement_timeout;
       const bool watch = timeout < config_.statement_timeout;
       const bool own_first = watch && now + timeout < cap;
       const std::string own_limit =
           own_first ? "its timeout of " + seconds_text(timeout) : "the point " + before_deadline;
-      if (raise) set_statement_timeout(timeout);
-      auto table = run(main_, h, query.config.sql, what, own_first ? now + timeout : cap, false, own_limit);
+      const std::string sql =
+          raise ? "SET LOCAL statement_timeout = " + std::to_string(timeout.count()) + "; " + query.config.sql
+                : query.config.sql;
+      auto table = run(main_, h, sql, what, own_first ? now + timeout : cap, false, own_limit);
       if (end_open_transaction() && table) {
         query_failed(h, what, main_,
                      "left a transaction open (BEGIN without COMMIT or ROLLBACK): rolled back, its result "
@@ -823,7 +827,6 @@ class PostgresCollector final : public Collector {
                      false);
         table.reset();
       }
-      if (raise && main_.session) set_statement_timeout(config_.statement_timeout);
       if (!table) {
         if (!main_.session) throw CollectError(main_.error);
         query.has_rows = false;
@@ -872,12 +875,6 @@ class PostgresCollector final : public Collector {
     QueryHealth rollback;  // not reported: a failure shows in the query that left it open
     run(main_, rollback, "ROLLBACK", "rollback", deadline_, false);
     return true;
-  }
-
-  void set_statement_timeout(Duration timeout) {
-    QueryHealth& h = health("set_statement_timeout");
-    run(main_, h, "SET statement_timeout = " + std::to_string(timeout.count()), "set_statement_timeout",
-        deadline_, false);
   }
 
   // ---- the collector's own health -----------------------------------------------------------------

@@ -580,6 +580,38 @@ TEST_F(PostgresCollectorTest, ATransactionACustomQueryLeavesOpenIsRolledBack) {
   EXPECT_EQ(psql("SELECT state FROM pg_stat_activity WHERE pid = " + std::to_string(pid)), "idle");
 }
 
+// A custom timeout longer than statement_timeout is raised for that statement alone, and nothing is
+// left raised when the statement is cut off (interrupt()) or opens a transaction of its own.
+TEST_F(PostgresCollectorTest, ARaisedStatementTimeoutNeverOutlivesItsQuery) {
+  config_.statement_timeout = 500ms;
+  config_.lock_timeout = 60s;
+  auto setting =
+      custom("session", "SELECT extract(epoch FROM current_setting('statement_timeout')::interval) AS t",
+             {gauge("t")});
+  auto sleepy = custom("sleepy", "SELECT 1 AS v FROM pg_sleep(30)", {gauge("v")});
+  sleepy.timeout = 30s;
+  auto open_tx = custom("open_tx", "BEGIN; SELECT 1 AS v", {gauge("v")});
+  open_tx.timeout = 20s;
+  config_.queries = {setting, open_tx, sleepy};
+  auto collector = make();
+  std::thread interrupter([&] {
+    wait_until(
+        [] {
+          return psql(
+                     "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND application_name = "
+                     "'tocsin' AND query LIKE '%pg_sleep(30)%'") != "0";
+        },
+        10s);
+    collector->interrupt();
+  });
+  const std::string error = collect_error(*collector, 60s);
+  interrupter.join();
+  EXPECT_NE(error.find("interrupted during custom:sleepy"), std::string::npos) << error;
+  Batch batch = collect(*collector, 2s);
+  EXPECT_EQ(value(batch, "session_t"), 0.5) << "the session's statement_timeout is the configured one";
+  EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "custom:open_tx"}}), 0.0);
+}
+
 TEST_F(PostgresCollectorTest, AJobQueueQueryWithItsOwnInterval) {
   psql(
       "CREATE TABLE IF NOT EXISTS jobs (queue text, created_at timestamptz); TRUNCATE jobs; "
