@@ -649,7 +649,10 @@ class RedisCollector final : public Collector {
       for (const std::string& key : pending_keys_) commands.push_back({"MEMORY", "USAGE", key, "SAMPLES", samples});
       const bool scan = !scan_done_;
       if (scan) commands.push_back({"SCAN", scan_cursor_, "COUNT", count});
-      if (commands.empty()) break;
+      if (commands.empty()) {  // not reached: an empty last page completes the pass when it arrives
+        finish_big_key_pass(ctx);
+        break;
+      }
       std::vector<Reply> replies = connection_.pipeline(commands, ctx.deadline);
       for (std::size_t i = 0; i < pending_keys_.size(); ++i) {
         const Reply& r = replies[i];
@@ -682,17 +685,27 @@ class RedisCollector final : public Collector {
         pending_keys_ = std::move(page.keys);
         scan_cursor_ = page.cursor;
         scan_done_ = page.cursor == "0";
+        // The last page may be empty (always on an empty db; elsewhere as the hash table happens to
+        // be laid out): nothing is left to size, so the pass is complete now.
+        if (scan_done_ && pending_keys_.empty()) {
+          finish_big_key_pass(ctx);
+          break;
+        }
       } else {
         // The last page is sized: the pass is complete.
-        big_pass_.finished_ms = ctx.timestamp;
-        last_big_pass_ = std::move(big_pass_);
-        big_pass_ = BigKeyPass();
-        ++big_key_passes_;
-        scan_done_ = false;
-        scan_cursor_ = "0";
+        finish_big_key_pass(ctx);
         break;  // one pass per cycle at most, however small the keyspace
       }
     } while (SteadyClock::now() < limit);
+  }
+
+  void finish_big_key_pass(const CollectContext& ctx) {
+    big_pass_.finished_ms = ctx.timestamp;
+    last_big_pass_ = std::move(big_pass_);
+    big_pass_ = BigKeyPass();
+    ++big_key_passes_;
+    scan_done_ = false;
+    scan_cursor_ = "0";
   }
 
   void add_big_key_metrics(Batch& out) {

@@ -368,6 +368,45 @@ TEST_F(RedisCollectorTest, BigKeyScanSpreadsOverCyclesAndReportsNamesOnlyInTheAp
   EXPECT_GE(big["keys"][1]["bytes"].get<double>(), 1'200'000);
 }
 
+// An empty db's SCAN is one empty last page: the pass completes there.
+TEST_F(RedisCollectorTest, BigKeyScanOfAnEmptyDbCompletesEachCycle) {
+  config_.big_keys.enabled = true;
+  auto c = make();
+  Batch b = collect(*c);
+  EXPECT_EQ(value(b, "redis_big_keys_scan_passes_total"), 1);
+  EXPECT_EQ(value(b, "redis_big_keys", {{"db", "db0"}}), 0);
+  b = collect(*c);
+  EXPECT_EQ(value(b, "redis_big_keys_scan_passes_total"), 2);
+  EXPECT_TRUE(c->details()["big_keys"]["last_complete"]["keys"].empty());
+}
+
+// A FLUSHALL in the middle of a pass: SCAN's next page is the empty last one; the pass completes
+// and the next one reports the db as it now is, not the deleted keys.
+TEST_F(RedisCollectorTest, BigKeyScanCompletesWhenTheDbIsFlushedMidPass) {
+  server_->cli({"DEBUG", "POPULATE", "3000", "small", "10"});
+  server_->cli({"SETRANGE", "blob:report", "1200000", "r"});
+  config_.big_keys.enabled = true;
+  config_.big_keys.scan_count = 10;
+  config_.big_keys.budget = 1ms;
+  auto c = make();
+  Batch b;
+  ASSERT_TRUE(wait_until([&] {
+    b = collect(*c);
+    return value(b, "redis_big_keys_scan_passes_total") == 1;
+  }, 60s));
+  EXPECT_EQ(value(b, "redis_big_keys", {{"db", "db0"}}), 1);
+  b = collect(*c);  // the second pass has begun (3000 keys take more than one 1 ms budget)
+  const double passes = *value(b, "redis_big_keys_scan_passes_total");
+  server_->cli({"FLUSHALL"});
+  // The pass under way completes, then one over the empty db.
+  ASSERT_TRUE(wait_until([&] {
+    b = collect(*c);
+    return value(b, "redis_big_keys_scan_passes_total") >= passes + 2;
+  }, 10s)) << c->details()["big_keys"].dump();
+  EXPECT_EQ(value(b, "redis_big_keys", {{"db", "db0"}}), 0);
+  EXPECT_TRUE(c->details()["big_keys"]["last_complete"]["keys"].empty());
+}
+
 TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
   server_->cli({"ACL", "SETUSER", "tocsin", "reset", "on", ">monitor-pw", "+info", "+slowlog", "+config|get",
                 "+latency", "+client|setname", "+ping"});
