@@ -124,10 +124,11 @@ class RuleManager::Output final : public RuleOutput {
     store::WriterId writer;
     {
       std::lock_guard lock(mutex_);
+      // An evaluation of a group replaced by a reload, finishing late: its removed rules stay retired.
+      if (!current_.contains(key)) return;
       auto it = writers_.find(key);
       if (it == writers_.end()) it = writers_.emplace(key, store_.register_writer("rule:" + key, interval_)).first;
       writer = it->second;
-      live_.insert(key);
     }
     store::Batch batch;
     // A rule's output shares one name (ALERTS and ALERTS_FOR_STATE for an alerting rule, two at most).
@@ -150,19 +151,19 @@ class RuleManager::Output final : public RuleOutput {
     }
     store_.commit(writer, batch, t);
   }
-  // Retires the writers of rules that no longer exist.
-  void retire_except(const std::set<std::string>& keep_prefixes, Timestamp t) {
+  // The rules' keys after a load: the writers of every other key (rules removed, or moved within
+  // their group) are retired, their series turn stale, and writes under them are ignored from now on.
+  void set_rules(std::set<std::string> keys, Timestamp t) {
     std::lock_guard lock(mutex_);
     for (auto it = writers_.begin(); it != writers_.end();) {
-      bool keep = false;
-      for (const auto& p : keep_prefixes) keep = keep || it->first.starts_with(p);
-      if (keep) {
+      if (keys.contains(it->first)) {
         ++it;
         continue;
       }
       store_.retire_writer(it->second, t);
       it = writers_.erase(it);
     }
+    current_ = std::move(keys);
   }
 
  private:
@@ -170,7 +171,7 @@ class RuleManager::Output final : public RuleOutput {
   Duration interval_;
   std::mutex mutex_;
   std::map<std::string, store::WriterId> writers_;
-  std::set<std::string> live_;
+  std::set<std::string> current_;
 };
 
 class RuleManager::Metrics final : public prometheus::Collectable {
@@ -293,8 +294,10 @@ config::Diagnostics RuleManager::load(const std::vector<std::string>& files, con
     o->timer.cancel();
   }
   std::set<std::string> keys;
-  for (auto& n : next) keys.insert(n->group->key() + ";");
-  output_->retire_except(keys, clock_.now_ms());
+  for (auto& n : next) {
+    for (std::size_t i = 0; i < n->group->definition().rules.size(); ++i) keys.insert(n->group->output_key(i));
+  }
+  output_->set_rules(std::move(keys), clock_.now_ms());
   metrics_->reload_ok = true;
   for (auto& n : next) schedule(n);
   std::size_t rules = 0;

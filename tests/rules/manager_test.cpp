@@ -124,5 +124,24 @@ TEST_F(ManagerTest, AStateFileThatCannotBeOpenedIsMovedAside) {
   EXPECT_NE(log().find("cannot read it"), std::string::npos) << log();
 }
 
+// A rule removed by a reload stops being exported at once, though its group goes on.
+TEST_F(ManagerTest, ARemovedRuleStopsBeingExported) {
+  const std::string kept = "      - alert: Kept\n        expr: vector(1)\n";
+  auto m = start("groups:\n  - name: g\n    rules:\n" + kept +
+                 "      - alert: Removed\n        expr: vector(1)\n      - record: removed:one\n        expr: vector(1)\n");
+  m->evaluate_all_now();
+  EXPECT_EQ(query("ALERTS").size(), 2u);
+  EXPECT_EQ(query("removed:one").size(), 1u);
+  clock_.advance(1s);
+  auto d = reload(*m, "groups:\n  - name: g\n    rules:\n" + kept);
+  ASSERT_TRUE(d.empty()) << d.to_string();
+  auto alerts = query("ALERTS");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].labels.get("alertname"), "Kept");
+  EXPECT_TRUE(query("removed:one").empty());
+  m->evaluate_all_now();
+  EXPECT_EQ(query("ALERTS").size(), 1u);
+}
+
 }  // namespace
 }  // namespace tocsin::rules
