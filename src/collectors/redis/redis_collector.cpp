@@ -80,6 +80,7 @@ struct KeyState {
   int db = 0;
   std::string type;  // from TYPE; empty until known
   std::optional<std::int64_t> size;
+  std::string error;  // why the size is unknown this cycle, when it is not the key's own doing
 };
 
 struct BigKey {
@@ -130,7 +131,7 @@ class RedisCollector final : public Collector {
     slowlog_feature_.wanted = config.slowlog.enabled;
     latency_feature_.wanted = config.latency;
     big_keys_feature_.wanted = config.big_keys.enabled;
-    for (const auto& key : config.keys) keys_.push_back({key, key.db.value_or(config.db), {}, {}});
+    for (const auto& key : config.keys) keys_.push_back({key, key.db.value_or(config.db), {}, {}, {}});
   }
 
   std::string_view kind() const override { return "redis"; }
@@ -295,6 +296,7 @@ class RedisCollector final : public Collector {
     std::optional<std::size_t> slowlog_get;
     std::optional<std::size_t> latency;
     std::vector<std::pair<std::size_t, std::size_t>> keys;  // (key index, reply index)
+    std::vector<std::pair<int, std::size_t>> selects;        // (db, reply index) of each SELECT
   };
 
   void collect_cycle(const CollectContext& ctx, Batch& out) {
@@ -564,6 +566,7 @@ class RedisCollector final : public Collector {
         const char* size = size_command(k.type);
         if (sizes_only && size == nullptr) continue;
         if (!any && db != current) {
+          plan.selects.emplace_back(db, commands.size());
           commands.push_back({"SELECT", std::to_string(db)});
           current = db;
         }
@@ -576,16 +579,57 @@ class RedisCollector final : public Collector {
         }
       }
     }
-    if (current != config_.db) commands.push_back({"SELECT", std::to_string(config_.db)});
+    if (current != config_.db) {
+      plan.selects.emplace_back(config_.db, commands.size());
+      commands.push_back({"SELECT", std::to_string(config_.db)});
+    }
+  }
+
+  // The dbs whose SELECT failed, with the reason: their keys' replies are about whichever db the
+  // connection was on, so they are left out. Reported once per db (until SELECT works again). A
+  // SELECT that fails while the connection is on that db already is harmless (a user without +select
+  // on its own db). A failed SELECT back to the target's db would leave the connection on another db:
+  // it is closed, so the next cycle's handshake starts clean.
+  std::map<int, std::string> check_selects(const Plan& plan, const std::vector<Reply>& replies) {
+    std::map<int, std::string> failed;
+    int current = config_.db;
+    for (std::size_t i = 0; i < plan.selects.size(); ++i) {
+      const int db = plan.selects[i].first;
+      const std::size_t reply_index = plan.selects[i].second;
+      const Reply& r = replies[reply_index];
+      const std::string subject = "select db " + std::to_string(db);
+      if (!r.is_error()) {
+        current = db;
+        problems_.clear(subject, [&] { return "SELECT " + std::to_string(db) + " works again"; });
+        continue;
+      }
+      if (current == db) continue;
+      const std::string message = "SELECT " + std::to_string(db) + " failed (" + first_line(r.str) + ")";
+      if (i + 1 == plan.selects.size() && db == config_.db) {
+        connection_.close();
+        throw Failure(message + " after reading the named keys of other dbs");
+      }
+      failed[db] = message;
+      problems_.report(subject, spdlog::level::warn,
+                       message + "; the named keys in db " + std::to_string(db) +
+                           " are left out (grant +select, or check the db number)");
+    }
+    return failed;
   }
 
   void read_keys(const CollectContext& ctx, const Plan& plan, const std::vector<Reply>& replies, Batch& out) {
     bool typed = false;
+    const std::map<int, std::string> unselected = check_selects(plan, replies);
     for (auto [index, reply_index] : plan.keys) {
       KeyState& k = keys_[index];
       const Reply& r = replies[reply_index];
       const std::string subject = "key " + std::to_string(k.db) + "/" + k.key.key;
       k.size.reset();
+      k.error.clear();
+      if (auto it = unselected.find(k.db); it != unselected.end()) {
+        k.error = it->second;
+        continue;
+      }
       if (r.is_error()) {
         if (r.str.starts_with("WRONGTYPE")) {
           k.type.clear();  // the key was replaced by one of another type: TYPE it next cycle
@@ -614,9 +658,15 @@ class RedisCollector final : public Collector {
       std::vector<Command> commands;
       plan_keys(commands, second, true);
       std::vector<Reply> sizes = connection_.pipeline(commands, ctx.deadline);
+      const std::map<int, std::string> unselected_now = check_selects(second, sizes);
       for (auto [index, reply_index] : second.keys) {
         KeyState& k = keys_[index];
         const Reply& r = sizes[reply_index];
+        if (auto it = unselected_now.find(k.db); it != unselected_now.end()) {
+          k.size.reset();
+          k.error = it->second;
+          continue;
+        }
         if (r.is_error()) {
           if (r.str.starts_with("WRONGTYPE")) k.type.clear();
           continue;
@@ -789,6 +839,7 @@ class RedisCollector final : public Collector {
                         {"key", k.key.key},
                         {"type", k.type.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.type)},
                         {"size", k.size ? nlohmann::json(*k.size) : nlohmann::json(nullptr)}});
+        if (!k.error.empty()) keys.back()["error"] = k.error;
       }
       j["keys"] = keys;
     }

@@ -337,6 +337,38 @@ TEST_F(RedisCollectorTest, NamedKeySizesByTypeInAnyDb) {
   EXPECT_EQ(value(b, "redis_db_keys", {{"db", "db0"}}), 7);
 }
 
+// A SELECT that fails (a db out of range, a user without +select) must not let the keys of that db
+// be read from whichever db the connection is on: they are left out, and that is reported once.
+TEST_F(RedisCollectorTest, NamedKeysInADbThatCannotBeSelectedAreLeftOut) {
+  server_->cli({"RPUSH", "q", "a", "b", "c"});
+  server_->cli({"-n", "1", "RPUSH", "q", "1"});
+  config_.keys.push_back({"q", std::nullopt});
+  config_.keys.push_back({"q", 99});
+  auto c = make();
+  Batch b;
+  for (int i = 0; i < 3; ++i) b = collect(*c);
+  EXPECT_EQ(value(b, "redis_key_size", {{"db", "db0"}, {"key", "q"}}), 3);
+  EXPECT_FALSE(value(b, "redis_key_size", {{"db", "db99"}, {"key", "q"}}));
+  EXPECT_EQ(log_count("SELECT 99 failed (ERR DB index is out of range)"), 1u) << log_lines_.str();
+  nlohmann::json keys = c->details()["keys"];
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[1]["size"], nullptr);
+  EXPECT_NE(keys[1]["error"].get<std::string>().find("SELECT 99 failed"), std::string::npos) << keys.dump();
+  EXPECT_FALSE(keys[0].contains("error"));
+
+  server_->cli({"ACL", "SETUSER", "noselect", "reset", "on", ">pw", "~*", "+info", "+client|setname", "+type",
+                "+llen"});
+  config_.keys = {{"q", 1}};
+  config_.user = "noselect";
+  config_.password = config::Secret("pw");
+  auto narrow = make();
+  for (int i = 0; i < 2; ++i) b = collect(*narrow);
+  EXPECT_EQ(value(b, "redis_up"), 1);
+  EXPECT_FALSE(value(b, "redis_key_size", {{"db", "db1"}, {"key", "q"}}));  // not db0's 3
+  EXPECT_EQ(log_count("SELECT 1 failed (NOPERM"), 1u) << log_lines_.str();
+  server_->cli({"ACL", "DELUSER", "noselect"});
+}
+
 TEST_F(RedisCollectorTest, BigKeyScanSpreadsOverCyclesAndReportsNamesOnlyInTheApi) {
   server_->cli({"DEBUG", "POPULATE", "3000", "small", "10"});
   server_->cli({"SETRANGE", "blob:report", "1200000", "r"});
