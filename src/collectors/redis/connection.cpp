@@ -163,7 +163,17 @@ std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands, St
     void* raw = nullptr;
     errno = 0;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
-      fail("reading the reply to " + command_name(command));
+      // A server that turns a connection away (ERR max number of clients reached) answers the first
+      // command with an error and closes: that answer, not the broken read after it, is the cause.
+      std::string doing = "reading the reply to " + command_name(command);
+      for (std::size_t i = 0; i < replies.size(); ++i) {
+        if (!replies[i].is_error()) continue;
+        const std::string& said = replies[i].str;
+        doing = "the server replied to " + command_name(commands[i]) + " with \"" +
+                said.substr(0, std::min(said.find_first_of("\r\n"), std::size_t{200})) + "\" and then " + doing;
+        break;
+      }
+      fail(doing);
     }
     std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw), &freeReplyObject);
     replies.push_back(from_hiredis(*reply));

@@ -571,6 +571,39 @@ TEST(RedisCollectorServers, UnreachableBacksOffAndRestartRecoversWithSlowlogCoun
   EXPECT_EQ(value(b, "redis_slowlog_entries_total", {{"cmd", "debug"}}), 2);
 }
 
+// Redis turns a connection over maxclients away with an error reply, then closes it: the error says
+// so, not only that the read after it failed.
+TEST(RedisCollectorServers, ConnectionTurnedAwayAtMaxclientsSaysWhy) {
+  RedisServer server(RedisOptions{{"--maxclients", "2"}, ""});
+  std::vector<int> sockets;
+  for (int i = 0; i < 2; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    sockets.push_back(fd);
+    // Accepted, not turned away: it answers PING.
+    ASSERT_EQ(::write(fd, "PING\r\n", 6), 6);
+    char buf[64] = {};
+    ASSERT_GT(::read(fd, buf, sizeof buf - 1), 0);
+    ASSERT_EQ(std::string(buf), "+PONG\r\n");
+  }
+  config::RedisTargetConfig config;
+  config.endpoint = {server.host(), server.port(), ""};
+  auto c = make_redis_collector(config, std::make_shared<spdlog::logger>("redis"));
+  Batch b;
+  std::string error;
+  try {
+    c->collect({0, std::chrono::steady_clock::now() + 5s}, b);
+  } catch (const CollectError& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("ERR max number of clients reached"), std::string::npos) << error;
+  for (int fd : sockets) ::close(fd);
+}
+
 TEST(RedisCollectorServers, PasswordRenamedConfigAndUnixSocket) {
   TempDir dir("tocsin-redis-sock");
   const std::string socket = (dir / "redis.sock").string();
