@@ -100,6 +100,7 @@ struct BigKeyPass {
 struct Details {
   bool connected = false;
   std::string last_error;
+  std::optional<std::int64_t> next_attempt_ms;  // while disconnected: time left of the reconnect backoff
   std::string version;
   std::string role;
   std::string run_id;
@@ -193,10 +194,8 @@ class RedisCollector final : public Collector {
   void ensure_connected(const CollectContext& ctx) {
     if (connection_.connected()) return;
     const auto now = SteadyClock::now();
-    if (now < next_connect_) {
-      throw Failure(last_connect_error_ + " (next attempt in " +
-                    std::to_string((to_ms(next_connect_ - now) + 999) / 1000) + "s)");
-    }
+    // The same text every cycle of an outage, so it is logged once; details() has the countdown.
+    if (now < next_connect_) throw Failure(last_connect_error_);
     try {
       connection_.connect(ctx.deadline);
       handshake(ctx);
@@ -365,6 +364,10 @@ class RedisCollector final : public Collector {
     std::lock_guard lock(details_mutex_);
     details_.connected = connection_.connected();
     details_.last_error = error;
+    details_.next_attempt_ms.reset();
+    if (!connection_.connected()) {
+      details_.next_attempt_ms = std::max<std::int64_t>(0, to_ms(next_connect_ - SteadyClock::now()));
+    }
     details_.commands_last_cycle = connection_.commands_sent() - commands_this_cycle_;
     details_.round_trips_last_cycle = connection_.round_trips() - round_trips_this_cycle_;
     if (!error.empty()) return;
@@ -803,6 +806,7 @@ class RedisCollector final : public Collector {
                         {"commands_last_cycle", d.commands_last_cycle},
                         {"round_trips_last_cycle", d.round_trips_last_cycle}};
     if (!d.last_error.empty()) j["last_error"] = d.last_error;
+    if (d.next_attempt_ms) j["next_attempt_in_seconds"] = (*d.next_attempt_ms + 999) / 1000;
     if (!d.version.empty()) j["server"] = {{"version", d.version}, {"role", d.role}, {"run_id", d.run_id}};
     j["unavailable"] = d.unavailable;
     j["config"] = d.config;

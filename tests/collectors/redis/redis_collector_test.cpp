@@ -604,6 +604,31 @@ TEST(RedisCollectorServers, ConnectionTurnedAwayAtMaxclientsSaysWhy) {
   for (int fd : sockets) ::close(fd);
 }
 
+// The scheduler logs a collector's error when its text changes: during an outage the text stays the
+// same cycle after cycle (the backoff's countdown is in the API, not in the error).
+TEST(RedisCollectorServers, ErrorTextStaysTheSameWhileDown) {
+  config::RedisTargetConfig config;
+  config.endpoint = {"127.0.0.1", tocsin::testing::free_port(), ""};
+  config.max_reconnect_backoff = 30s;
+  auto c = make_redis_collector(config, std::make_shared<spdlog::logger>("redis"));
+  auto error = [&] {
+    Batch b;
+    try {
+      c->collect({0, std::chrono::steady_clock::now() + 5s}, b);
+    } catch (const CollectError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string first = error();
+  EXPECT_NE(first.find("Connection refused"), std::string::npos) << first;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(error(), first);  // within the backoff: not attempted, same text
+  nlohmann::json details = c->details();
+  EXPECT_EQ(details["connected"], false);
+  EXPECT_EQ(details["last_error"], first.substr(first.find("): ") + 3));
+  EXPECT_TRUE(details["next_attempt_in_seconds"].is_number()) << details.dump();
+}
+
 TEST(RedisCollectorServers, PasswordRenamedConfigAndUnixSocket) {
   TempDir dir("tocsin-redis-sock");
   const std::string socket = (dir / "redis.sock").string();
