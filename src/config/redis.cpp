@@ -90,7 +90,15 @@ std::optional<std::string> parse_unix_path(std::string_view path, RedisEndpoint&
 }
 
 std::optional<std::string> parse_url(std::string_view rest, RedisAddressParts& out) {
-  // rest is what follows "redis://".
+  // rest is what follows "redis://". Neither host, port nor db holds an '@': the user info ends at the
+  // last one, so a password with an unescaped '/', '?' or '#' still is the password.
+  std::string_view userinfo;
+  bool has_userinfo = false;
+  if (std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    has_userinfo = true;
+  }
   if (rest.find_first_of("?#") != std::string_view::npos) {
     return "query parameters and fragments are not supported in a redis:// URL (use the db, user and password "
            "keys)";
@@ -101,9 +109,7 @@ std::optional<std::string> parse_url(std::string_view rest, RedisAddressParts& o
     authority = rest.substr(0, slash);
     path = rest.substr(slash + 1);
   }
-  if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
-    std::string_view userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
+  if (has_userinfo) {
     std::string_view user = userinfo;
     std::optional<std::string_view> password;
     if (std::size_t colon = userinfo.find(':'); colon != std::string_view::npos) {
@@ -138,16 +144,15 @@ std::string lowercase(std::string_view text) {
 }
 
 // The address as given, with the password of a URL cut out (and the user info, when only a password
-// was there).
+// was there). The user info ends at the last '@', as parse_url reads it, whatever the password holds.
 std::string without_password(std::string_view text) {
   std::size_t scheme = text.find("://");
-  if (scheme == std::string_view::npos) return std::string(text);
+  if (scheme == std::string_view::npos || lowercase(text.substr(0, scheme)) == "unix") return std::string(text);
   std::size_t start = scheme + 3;
-  std::size_t end = text.find('/', start);
-  std::string_view authority = text.substr(start, end == std::string_view::npos ? end : end - start);
-  std::size_t at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(text);
-  std::string_view userinfo = authority.substr(0, at);
+  std::size_t at = text.rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(text);
+  at -= start;
+  std::string_view userinfo = text.substr(start, at);
   std::size_t colon = userinfo.find(':');
   if (colon == std::string_view::npos) return std::string(text);
   std::string out(text.substr(0, start));

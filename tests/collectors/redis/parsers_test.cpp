@@ -389,6 +389,28 @@ TEST(RedisConfig, AddressesAndUrls) {
   EXPECT_TRUE(c.user.empty());
 }
 
+// The user info ends at the last '@': an unescaped '/', '?' or '#' in the password is the password's,
+// and an error about the rest of the URL never quotes it.
+TEST(RedisConfig, UnescapedSlashOrHashInAUrlPasswordIsNeverPrinted) {
+  auto c = valid("    - address: \"redis://u:pa/ss@host:6379/1\"\n");
+  EXPECT_EQ(c.user, "u");
+  EXPECT_EQ(c.password.reveal(), "pa/ss");
+  EXPECT_EQ(c.endpoint.to_string(), "host:6379");
+  EXPECT_EQ(c.db, 1);
+  EXPECT_EQ(c.address, "redis://u@host:6379/1");
+  EXPECT_EQ(valid("    - address: \"redis://:p#w?x@h\"\n").password.reveal(), "p#w?x");
+
+  EXPECT_EQ(errors_of("    - address: \"redis://u:pa/ss@host:63x9/0\"\n"),
+            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"redis://u@host:63x9/0\": invalid port "
+            "\"63x9\"\n");
+  std::string error = errors_of("    - address: \"redis://:p/w@h/zero\"\n");
+  EXPECT_EQ(error.find("p/w"), std::string::npos) << error;
+  EXPECT_NE(error.find("invalid address \"redis://h/zero\""), std::string::npos) << error;
+  error = errors_of("    - address: \"redis://u:a/b@c@h:1/0?x=1\"\n");
+  EXPECT_EQ(error.find("a/b@c"), std::string::npos) << error;
+  EXPECT_NE(error.find("query parameters"), std::string::npos) << error;
+}
+
 TEST(RedisConfig, DefaultsAndNestedBlocks) {
   auto c = valid(
       "    - name: sessions\n      keys: [\"queue:default\", {key: jobs, db: 1}]\n      slowlog: {entries: 5, "
