@@ -443,14 +443,21 @@ class RedisCollector final : public Collector {
     const std::int64_t length = expect_integer(len_reply, "SLOWLOG LEN");
     std::vector<SlowlogEntry> entries = parse_slowlog_get(get_reply);
     const std::string run_id = info_.text("run_id");
-    if (page < config_.slowlog.max_fetch && tracker_.needs_longer_page(run_id, entries, page, length)) {
+    const SlowlogTracker::Look look{info_.number("uptime_in_seconds"),
+                                    std::chrono::duration<double>(SteadyClock::now().time_since_epoch()).count()};
+    if (page < config_.slowlog.max_fetch && tracker_.needs_longer_page(run_id, entries, page, length, look)) {
       // A burst: more new entries than the first page holds. One more round trip, bounded by max_fetch.
       std::vector<Reply> more =
           connection_.pipeline({{"SLOWLOG", "GET", std::to_string(config_.slowlog.max_fetch)}}, ctx.deadline);
       if (!feature_reply(slowlog_feature_, "SLOWLOG", more[0], "redis_slowlog_*")) return;
       entries = parse_slowlog_get(more[0]);
     }
-    SlowlogTracker::Update update = tracker_.observe(run_id, entries);
+    SlowlogTracker::Update update = tracker_.observe(run_id, entries, look);
+    if (update.other_server) {
+      log_->info("{}: another server (run_id {}, up since before the last look): its slow log is history, not "
+                 "counted",
+                 target_, run_id);
+    }
     for (const SlowlogEntry* e : update.fresh) count_slow_entry(*e);
     slowlog_missed_ += update.missed;
     remember_newest(entries, update);

@@ -319,6 +319,35 @@ TEST(SlowlogTracker, CountsEachEntryOnceAcrossResetRotationAndRestart) {
   EXPECT_TRUE(ids(observe("run-b", log_of({1, 0}))).empty());
 }
 
+// A new run_id whose uptime is longer than the time since the last look is another server (a
+// failover, a moved address): its log is history, like the first look's.
+TEST(SlowlogTracker, ANewRunIdUpSinceBeforeTheLastLookIsAnotherServerNotARestart) {
+  SlowlogTracker t;
+  std::deque<std::vector<SlowlogEntry>> logs;
+  auto observe = [&](std::string_view run_id, std::vector<SlowlogEntry> entries, double uptime, double now) {
+    logs.push_back(std::move(entries));
+    return t.observe(run_id, logs.back(), {uptime, now});
+  };
+  observe("a", log_of({5, 4}), 100, 1000);
+  EXPECT_FALSE(t.needs_longer_page("b", log_of({40, 39}), 2, 50, {3600, 1010}));
+  auto u = observe("b", log_of({40, 39, 38}), 3600, 1010);
+  EXPECT_TRUE(u.baseline);
+  EXPECT_TRUE(u.other_server);
+  EXPECT_FALSE(u.restarted);
+  EXPECT_TRUE(ids(u).empty());
+  EXPECT_EQ(u.missed, 0u);
+  u = observe("b", log_of({41, 40, 39}), 3610, 1020);
+  EXPECT_EQ(ids(u), (std::vector<std::int64_t>{41}));
+  EXPECT_EQ(u.missed, 0u);
+
+  // Up for less than the 10 s since the last look (whole seconds, so 11 still fits): a restart.
+  u = observe("c", log_of({1, 0}), 11, 1030);
+  EXPECT_TRUE(u.restarted);
+  EXPECT_FALSE(u.baseline);
+  EXPECT_EQ(ids(u), (std::vector<std::int64_t>{0, 1}));
+  EXPECT_EQ(u.missed, 0u);
+}
+
 TEST(SlowlogTracker, WithoutRunIdAnIdGoingBackwardsIsARestart) {
   SlowlogTracker t;
   t.observe("", log_of({40}));

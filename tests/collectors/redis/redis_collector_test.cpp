@@ -629,6 +629,55 @@ TEST(RedisCollectorServers, ErrorTextStaysTheSameWhileDown) {
   EXPECT_TRUE(details["next_attempt_in_seconds"].is_number()) << details.dump();
 }
 
+// The address leads to another, long-running server (a symlinked socket moved, as after a failover):
+// its slow log is history, not a restart's new entries, and nothing is counted as missed.
+TEST(RedisCollectorServers, SwitchingToAnotherLongRunningServerCountsNoneOfItsHistory) {
+  ::signal(SIGPIPE, SIG_IGN);  // as tocsin's main() does: a write to the killed connection fails with EPIPE
+  TempDir dir("tocsin-redis-switch");
+  const std::string b_socket = (dir / "b.sock").string();
+  RedisServer b(RedisOptions{{"--enable-debug-command", "yes", "--unixsocket", b_socket}, ""});
+  const std::string a_socket = (dir / "a.sock").string();
+  RedisServer a(RedisOptions{{"--enable-debug-command", "yes", "--unixsocket", a_socket}, ""});
+  const std::string link = (dir / "redis.sock").string();
+  ASSERT_EQ(::symlink(a_socket.c_str(), link.c_str()), 0);
+  for (int i = 0; i < 3; ++i) b.cli({"DEBUG", "SLEEP", "0.02"});  // b's history
+
+  config::RedisTargetConfig config;
+  config.endpoint = {"", 0, link};
+  config.max_reconnect_backoff = 50ms;
+  auto c = make_redis_collector(config, std::make_shared<spdlog::logger>("redis"));
+  Batch batch;
+  auto collect = [&] {
+    batch.clear();
+    c->collect({0, std::chrono::steady_clock::now() + 5s}, batch);
+  };
+  collect();
+  a.cli({"DEBUG", "SLEEP", "0.02"});
+  // b must have been up for clearly longer than the time between two looks.
+  ASSERT_TRUE(wait_until([&] { return info_number(b, "uptime_in_seconds") >= 4; }, 10s));
+  collect();
+  EXPECT_EQ(value(batch, "redis_slowlog_entries_total", {{"cmd", "debug"}}), 1);
+  const std::string a_run_id = info_text(a, "run_id");
+
+  ASSERT_EQ(::unlink(link.c_str()), 0);
+  ASSERT_EQ(::symlink(b_socket.c_str(), link.c_str()), 0);
+  a.cli({"CLIENT", "KILL", "TYPE", "normal"});  // the collector reconnects, through the link, to b
+  ASSERT_TRUE(wait_until([&] {
+    try {
+      collect();
+    } catch (const CollectError&) {
+      return false;
+    }
+    return c->details()["server"]["run_id"] != a_run_id;
+  }, 10s));
+  EXPECT_EQ(value(batch, "redis_slowlog_entries_total", {{"cmd", "debug"}}), 1);
+  EXPECT_EQ(value(batch, "redis_slowlog_entries_missed_total"), 0);
+  b.cli({"DEBUG", "SLEEP", "0.02"});  // new on b: counted
+  collect();
+  EXPECT_EQ(value(batch, "redis_slowlog_entries_total", {{"cmd", "debug"}}), 2);
+  EXPECT_EQ(value(batch, "redis_slowlog_entries_missed_total"), 0);
+}
+
 TEST(RedisCollectorServers, PasswordRenamedConfigAndUnixSocket) {
   TempDir dir("tocsin-redis-sock");
   const std::string socket = (dir / "redis.sock").string();
