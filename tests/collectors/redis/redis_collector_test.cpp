@@ -440,6 +440,9 @@ TEST_F(RedisCollectorTest, BigKeyScanCompletesWhenTheDbIsFlushedMidPass) {
 }
 
 TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
+  // A latency event, so that its absence for the narrow user means the refusal, not an empty monitor.
+  server_->cli({"CONFIG", "SET", "latency-monitor-threshold", "10"});
+  server_->cli({"DEBUG", "SLEEP", "0.03"});
   server_->cli({"ACL", "SETUSER", "tocsin", "reset", "on", ">monitor-pw", "+info", "+slowlog", "+config|get",
                 "+latency", "+client|setname", "+ping"});
   server_->cli({"ACL", "SETUSER", "narrow", "reset", "on", ">narrow-pw", "+info", "+slowlog", "+client|setname"});
@@ -450,6 +453,7 @@ TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
   EXPECT_EQ(value(b, "redis_up"), 1);
   EXPECT_TRUE(value(b, "redis_config_io_threads"));
   EXPECT_TRUE(value(b, "redis_slowlog_length"));
+  EXPECT_TRUE(has_family(b, "redis_latency_spike_last"));
   EXPECT_TRUE(full->details()["unavailable"].empty());
 
   config_.user = "narrow";
@@ -554,6 +558,9 @@ TEST(RedisCollectorServers, UnreachableBacksOffAndRestartRecoversWithSlowlogCoun
     error = e.what();
   }
   EXPECT_NE(error.find("cannot connect to " + server.address() + ": Connection refused"), std::string::npos) << error;
+  Batch down;  // what the scheduler stores for a failed cycle
+  c->describe_down(down);
+  EXPECT_EQ(value(down, "redis_up"), 0);
 
   server.start();
   server.cli({"DEBUG", "SLEEP", "0.02"});  // the new server's slow log: new entries
