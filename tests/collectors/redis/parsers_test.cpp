@@ -509,7 +509,7 @@ TEST(RedisConfig, BundledAndExampleConfigsDecode) {
   ASSERT_EQ(redis.size(), 1u);
   EXPECT_EQ(redis[0].endpoint.to_string(), "cache.internal:6379");
   EXPECT_EQ(redis[0].user, "tocsin");
-  EXPECT_EQ(redis[0].keys.size(), 2u);
+  EXPECT_TRUE(redis[0].keys.empty());  // the example's keys are commented out: names of this site's choosing
   EXPECT_FALSE(redis[0].big_keys.enabled);
 
   auto bundled = config::load_config(std::string(TOCSIN_SOURCE_DIR) + "/config/tocsin.yaml", env);
