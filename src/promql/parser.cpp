@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 
@@ -250,50 +251,80 @@ class Parser {
         value += c;
         continue;
       }
-      if (cur_ >= text_.size()) fail(start, "unterminated quoted string");
-      char e = text_[cur_++];
+      // Escapes as Prometheus's lexEscape validates them; errors point at the string, as there.
+      if (cur_ >= text_.size()) fail(start, "escape sequence not terminated");
+      const char e = text_[cur_++];
       switch (e) {
-        case 'a': value += '\a'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'n': value += '\n'; break;
-        case 'r': value += '\r'; break;
-        case 't': value += '\t'; break;
-        case 'v': value += '\v'; break;
-        case '\\': value += '\\'; break;
-        case '"': case '\'': value += e; break;
-        case 'x': case 'u': case 'U': {
-          const std::size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-          if (cur_ + n > text_.size()) fail(cur_ - 2, "invalid escape sequence in string");
-          std::uint32_t code = 0;
-          auto [p, ec] = std::from_chars(text_.data() + cur_, text_.data() + cur_ + n, code, 16);
-          if (ec != std::errc() || p != text_.data() + cur_ + n) fail(cur_ - 2, "invalid escape sequence in string");
-          cur_ += n;
-          if (e == 'x') {
-            value += static_cast<char>(code);
-          } else {
-            append_utf8(value, code);
-          }
-          break;
-        }
-        default:
-          if (e >= '0' && e <= '7' && cur_ + 1 < text_.size()) {
-            std::uint32_t code = static_cast<std::uint32_t>(e - '0');
-            for (int i = 0; i < 2; ++i) {
-              char d = text_[cur_++];
-              if (d < '0' || d > '7') fail(cur_ - 1, "invalid escape sequence in string");
-              code = code * 8 + static_cast<std::uint32_t>(d - '0');
-            }
-            if (code > 255) fail(cur_ - 4, "invalid escape sequence in string");
-            value += static_cast<char>(code);
-            break;
-          }
-          fail(cur_ - 2, std::string("unknown escape sequence \"\\") + e + "\"");
+        case 'a': value += '\a'; continue;
+        case 'b': value += '\b'; continue;
+        case 'f': value += '\f'; continue;
+        case 'n': value += '\n'; continue;
+        case 'r': value += '\r'; continue;
+        case 't': value += '\t'; continue;
+        case 'v': value += '\v'; continue;
+        case '\\': value += '\\'; continue;
+        default: break;
+      }
+      if (e == quote) {
+        value += e;
+        continue;
+      }
+      std::size_t n = 0;
+      std::uint32_t base = 16, max = 0x10FFFF;
+      if (e >= '0' && e <= '7') {
+        n = 3, base = 8, max = 255;
+        --cur_;  // the first digit is part of the number
+      } else if (e == 'x') {
+        n = 2, max = 255;
+      } else if (e == 'u') {
+        n = 4;
+      } else if (e == 'U') {
+        n = 8;
+      } else {
+        fail(start, "unknown escape sequence " + go_rune(cur_ - 1));
+      }
+      std::uint32_t code = 0;
+      for (; n > 0; --n) {
+        if (cur_ >= text_.size()) fail(start, "escape sequence not terminated");
+        const char d = text_[cur_];
+        const std::uint32_t digit = d >= '0' && d <= '9'   ? static_cast<std::uint32_t>(d - '0')
+                                    : d >= 'a' && d <= 'f' ? static_cast<std::uint32_t>(d - 'a' + 10)
+                                    : d >= 'A' && d <= 'F' ? static_cast<std::uint32_t>(d - 'A' + 10)
+                                                           : 16;
+        if (digit >= base) fail(start, "illegal character " + go_rune(cur_) + " in escape sequence");
+        code = code * base + digit;
+        ++cur_;
+      }
+      if (code > max || (code >= 0xD800 && code < 0xE000)) fail(start, "escape sequence is an invalid Unicode code point");
+      if (e == 'u' || e == 'U') {
+        append_utf8(value, code);
+      } else {
+        value += static_cast<char>(code);  // \x and octal escapes are bytes, as in Go
       }
     }
     tok_.kind = Tok::string;
     tok_.text = text_.substr(start, cur_ - start);
     tok_.value = std::move(value);
+  }
+
+  // Go's %#U of the character at `pos`: U+0071 'q' (the quoted form only for printable characters).
+  std::string go_rune(std::size_t pos) const {
+    const auto b = static_cast<unsigned char>(text_[pos]);
+    std::uint32_t code = b;
+    std::size_t len = 1;
+    if (b >= 0xC0 && b < 0xF8) {
+      len = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+      code = b & (0x7F >> len);
+      for (std::size_t i = 1; i < len && pos + i < text_.size(); ++i) {
+        code = (code << 6) | (static_cast<unsigned char>(text_[pos + i]) & 0x3F);
+      }
+    }
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "U+%04X", code);
+    std::string out = buf;
+    const bool printable = code >= 0x80 ? code >= 0xA0 : code >= 0x20 && code < 0x7F;
+    if (printable) out += " '" + std::string(text_.substr(pos, std::min(len, text_.size() - pos))) + "'";
+    return out;
   }
 
   static void append_utf8(std::string& out, std::uint32_t code) {
@@ -553,7 +584,18 @@ class Parser {
       }
       if (tok_.kind != Tok::number) unexpected("@ modifier", "timestamp");
       double v = negative ? -tok_.number : tok_.number;
-      if (!std::isfinite(v)) fail(tok_.pos, "timestamp out of bounds for @ modifier: " + std::string(tok_.text));
+      if (!std::isfinite(v) || std::fabs(v) >= 9.223372036854775807e18) {
+        // Go's %f: "+Inf", "-Inf", "NaN", or six decimals.
+        char buf[400];
+        if (std::isnan(v)) {
+          std::snprintf(buf, sizeof buf, "NaN");
+        } else if (std::isinf(v)) {
+          std::snprintf(buf, sizeof buf, "%s", v > 0 ? "+Inf" : "-Inf");
+        } else {
+          std::snprintf(buf, sizeof buf, "%f", v);
+        }
+        fail(tok_.pos, std::string("timestamp out of bounds for @ modifier: ") + buf);
+      }
       at.t = static_cast<Timestamp>(std::llround(v * 1000.0));
       advance();
     }

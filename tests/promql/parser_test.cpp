@@ -62,6 +62,32 @@ TEST(Parser, InfAndNanAreLabelNamesInsideBraces) {
   EXPECT_EQ(error_of("a{1=\"x\"}"), "1:3: unexpected number \"1\" in label matching, expected label name");
 }
 
+TEST(Parser, ModifierSubqueryEscapeAndMatchingErrors) {
+  EXPECT_EQ(error_of("x @ start() @ end()"), "1:13: @ <timestamp> may not be set multiple times");
+  EXPECT_EQ(error_of("x @ bar"), "1:5: unexpected identifier \"bar\" in @ modifier, expected timestamp");
+  EXPECT_EQ(error_of("sum(x) @ 10"),
+            "1:8: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+  EXPECT_EQ(error_of("x @ Inf"), "1:5: timestamp out of bounds for @ modifier: +Inf");
+  EXPECT_EQ(error_of("x @ -Inf"), "1:6: timestamp out of bounds for @ modifier: -Inf");
+  EXPECT_EQ(error_of("x @ 1e19"), "1:5: timestamp out of bounds for @ modifier: 10000000000000000000.000000");
+  EXPECT_EQ(error_of("x[5m:1x]"), "1:6: bad number or duration syntax: \"1x\"");
+  EXPECT_EQ(error_of("x[5m:-1m]"), "1:6: unexpected \"-\" in subquery, expected \"]\"");
+  EXPECT_EQ(error_of("x[5m:1m:1m]"), "1:8: unexpected \":\" in subquery, expected \"]\"");
+  EXPECT_EQ(error_of("x[5m][1m:]"), "1:6: subquery is only allowed on instant vector, got range vector");
+  // Escapes as Prometheus's lexer checks them (Go's %#U), at the string's start.
+  EXPECT_EQ(error_of("\"\\q\""), "1:1: unknown escape sequence U+0071 'q'");
+  EXPECT_EQ(error_of("x{a=\"\\xZZ\"}"), "1:5: illegal character U+005A 'Z' in escape sequence");
+  EXPECT_EQ(error_of("\"\\x4\""), "1:1: illegal character U+0022 '\"' in escape sequence");
+  EXPECT_EQ(error_of("\"\\'\""), "1:1: unknown escape sequence U+0027 '''");
+  EXPECT_EQ(error_of("'\\\"'"), "1:1: unknown escape sequence U+0022 '\"'");
+  EXPECT_EQ(error_of("\"\\400\""), "1:1: escape sequence is an invalid Unicode code point");
+  EXPECT_EQ(error_of("\"\\uD800\""), "1:1: escape sequence is an invalid Unicode code point");
+  EXPECT_EQ(std::get<StringLiteral>(parse("\"\\u00e9\\101\\x41\\t\\\"\"")->node).value, "\xc3\xa9" "AA\t\"");
+  EXPECT_EQ(error_of("sum()"), "1:5: no arguments for aggregate expression provided");
+  EXPECT_EQ(error_of("1 + on(a) x"), "1:3: vector matching only allowed between instant vectors");
+  EXPECT_EQ(error_of("x + ignoring(a) 1"), "1:3: vector matching only allowed between instant vectors");
+}
+
 TEST(Parser, ErrorsNamePositionAndExpectation) {
   EXPECT_EQ(error_of("sum by (job,,) (x)"), "1:13: unexpected \",\" in aggregation, expected label name");
   EXPECT_EQ(error_of("sum(rate(x[5m])) by (instance,)"), "no error");
