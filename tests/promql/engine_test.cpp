@@ -185,6 +185,19 @@ TEST_F(EngineTest, DuplicateLabelSetsFailWhereTheyArise) {
   EXPECT_EQ(eval("sum by (job) ({__name__=~\"f|g\"})", 60), "{job=\"a\"} 12");
 }
 
+TEST_F(EngineTest, GroupLeftNeedsUniqueResultLabels) {
+  load("a{job=\"x\"}", "1");
+  load("b{job=\"x\"}", "2");
+  load("c{job=\"x\",team=\"t\"}", "10");
+  // a and b both become {job="x"} once + drops the name.
+  EXPECT_EQ(error("{__name__=~\"a|b\"} + on(job) group_left c", 0),
+            "multiple matches for labels: grouping labels must ensure unique matches");
+  EXPECT_EQ(error("{__name__=~\"a|b\"} + on(job) group_right c", 0),
+            "found duplicate series for the match group {job=\"x\"} on the left hand-side of the operation: "
+            "[b{job=\"x\"}, a{job=\"x\"}];many-to-many matching not allowed: matching labels must be unique on one side");
+  EXPECT_EQ(eval("{__name__=~\"a|b\"} >= on(job) group_left(team) (c / 10)", 0), "a{job=\"x\", team=\"t\"} 1\nb{job=\"x\", team=\"t\"} 2");
+}
+
 TEST_F(EngineTest, Aggregations) {
   for (int i = 1; i <= 4; ++i) load("v{i=\"" + std::to_string(i) + "\",g=\"" + (i % 2 ? "odd" : "even") + "\"}", std::to_string(i));
   EXPECT_EQ(eval("sum(v)", 0), "{} 10");
