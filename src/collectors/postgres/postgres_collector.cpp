@@ -343,11 +343,27 @@ class PostgresCollector final : public Collector {
     options.prepared_statements = config_.prepared_statements;
     try {
       auto session = std::make_unique<Session>(options, log_);
-      ++statements_;  // the SET statement
+      Session* raw = session.get();
       {
+        // Published before its set-up statement, so that interrupt() reaches that too.
         std::lock_guard lock(links_mutex_);
         link.session = std::move(session);
       }
+      // A server (or a proxy) that lets the login through and then answers nothing would hold the
+      // set-up statement for good: the watchdog bounds it as any statement.
+      std::atomic<bool> fired{false};
+      arm_watchdog(raw, deadline_, fired);
+      try {
+        raw->set_up();
+      } catch (const postgres::ConnectError& e) {
+        watchdog_.disarm();
+        drop(link);
+        if (interrupted_) throw postgres::ConnectError("interrupted while setting up the session");
+        if (fired) throw postgres::ConnectError("no answer to the session's set-up by the cycle's deadline");
+        throw;
+      }
+      watchdog_.disarm();
+      ++statements_;  // the SET statement
       ++link.connects;
       link.backoff.reset();
       if (!link.error.empty())
@@ -423,16 +439,7 @@ class PostgresCollector final : public Collector {
     }
     Session* session = link.session.get();
     std::atomic<bool> fired{false};
-    watchdog_.arm(std::min(deadline, deadline_),
-                  [session, &fired, stage = 0]() mutable -> std::optional<SteadyClock::time_point> {
-                    fired = true;
-                    if (stage++ == 0) {
-                      session->cancel();
-                      return SteadyClock::now() + kAbortGrace;
-                    }
-                    session->abort();
-                    return std::nullopt;
-                  });
+    arm_watchdog(session, std::min(deadline, deadline_), fired);
     const auto started = SteadyClock::now();
     QueryResult result = session->query(sql, prepared ? what : std::string_view());
     watchdog_.disarm();
@@ -468,6 +475,20 @@ class PostgresCollector final : public Collector {
     query_failed(h, what, link, message, timeout || error.kind == QueryFailure::canceled);
     if (cycle_over) throw CycleOver(message);
     return std::nullopt;
+  }
+
+  // At `when`, cancels the statement running on `session` and sets `fired`; kAbortGrace later, if
+  // it still runs, shuts the connection down under it. The caller disarms before `session` goes.
+  void arm_watchdog(Session* session, SteadyClock::time_point when, std::atomic<bool>& fired) {
+    watchdog_.arm(when, [session, &fired, stage = 0]() mutable -> std::optional<SteadyClock::time_point> {
+      fired = true;
+      if (stage++ == 0) {
+        session->cancel();
+        return SteadyClock::now() + kAbortGrace;
+      }
+      session->abort();
+      return std::nullopt;
+    });
   }
 
   void query_succeeded(QueryHealth& h, const std::string& what, const Link& link) {

@@ -95,7 +95,11 @@ class Session::Connection {
 };
 
 Session::Session(const SessionOptions& options, std::shared_ptr<spdlog::logger> log)
-    : describe_(options.describe), prepared_statements_(options.prepared_statements), log_(std::move(log)) {
+    : describe_(options.describe),
+      prepared_statements_(options.prepared_statements),
+      statement_timeout_(options.statement_timeout),
+      lock_timeout_(options.lock_timeout),
+      log_(std::move(log)) {
   try {
     connection_ = std::make_shared<Connection>(options.conninfo, log_, describe_);
   } catch (const ConnectError&) {
@@ -107,15 +111,17 @@ Session::Session(const SessionOptions& options, std::shared_ptr<spdlog::logger> 
   server_version_ = PQserverVersion(conn);
   backend_pid_ = PQbackendPID(conn);
   if (const char* db = PQdb(conn); db != nullptr) dbname_ = db;
+}
+
+void Session::set_up() {
   // jit=off: JIT compilation costs more than these small catalog queries ever take. An idle
   // session timeout on the server would close the connection between cycles.
-  std::string setup = "SET statement_timeout = " + milliseconds(options.statement_timeout) +
-                      "; SET lock_timeout = " + milliseconds(options.lock_timeout) + "; SET jit = off";
+  std::string setup = "SET statement_timeout = " + milliseconds(statement_timeout_) +
+                      "; SET lock_timeout = " + milliseconds(lock_timeout_) + "; SET jit = off";
   if (server_version_ >= 140000) setup += "; SET idle_session_timeout = 0";
   QueryResult set = query(setup);
   if (set.error) {
-    std::lock_guard lock(cancel_mutex_);
-    connection_.reset();
+    usable_ = false;
     throw ConnectError("setting up the session: " + set.error->message);
   }
 }

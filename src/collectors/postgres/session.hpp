@@ -62,12 +62,17 @@ struct QueryResult {
 // Not thread-safe, except cancel(), which any thread may call while another runs a query.
 class Session {
  public:
-  // Connects, names the session application_name (set in the conninfo) and sets statement_timeout,
-  // lock_timeout and jit=off on it. Throws ConnectError.
+  // Connects (bounded by the conninfo's connect_timeout); the session is named by application_name in
+  // the conninfo. Throws ConnectError.
   Session(const SessionOptions& options, std::shared_ptr<spdlog::logger> log);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
+
+  // Sets statement_timeout, lock_timeout and jit=off on the session: one statement, which a server
+  // that let the login through can leave unanswered, so the caller may cancel() or abort() it from
+  // another thread as any query. Throws ConnectError.
+  void set_up();
 
   int server_version() const { return server_version_; }  // server_version_num, e.g. 150010
   int backend_pid() const { return backend_pid_; }
@@ -99,6 +104,8 @@ class Session {
   std::string describe_;
   std::string dbname_;
   bool prepared_statements_;
+  Duration statement_timeout_;
+  Duration lock_timeout_;
   std::vector<std::string> prepared_;  // names prepared on this session
   int server_version_ = 0;
   int backend_pid_ = 0;

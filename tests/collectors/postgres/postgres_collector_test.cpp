@@ -3,7 +3,11 @@
 // names as postgres_exporter prints them, values as the views say, top-N stability and staleness,
 // timeouts, cancellation, locked catalogs, outages, authentication and grants.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -63,6 +67,97 @@ std::set<std::string> label_values(const Batch& batch, std::string_view name, st
   }
   return out;
 }
+
+// A TCP proxy in front of the server that forwards each connection's startup packet and the
+// server's answers, then nothing more from the client: the login succeeds and every statement
+// after it goes unanswered, as behind a proxy or middlebox that hangs mid-session.
+class StallingProxy {
+ public:
+  explicit StallingProxy(int server_port) : server_port_(server_port) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 16) != 0)
+      throw std::runtime_error("proxy: cannot listen");
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    threads_.emplace_back([this] { accept_loop(); });
+  }
+  ~StallingProxy() { stop(); }
+
+  int port() const { return port_; }
+  // Closes every connection (a statement waiting on one returns) and joins the threads.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      stopped_ = true;
+      ::shutdown(listener_, SHUT_RDWR);
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& t : threads_) t.join();
+    for (int fd : fds_) ::close(fd);
+    ::close(listener_);
+  }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      const int client = ::accept(listener_, nullptr, nullptr);
+      if (client < 0) return;
+      const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<std::uint16_t>(server_port_));
+      std::lock_guard lock(mutex_);
+      fds_.push_back(client);
+      fds_.push_back(server);
+      if (stopped_ || ::connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::shutdown(client, SHUT_RDWR);
+        continue;
+      }
+      threads_.emplace_back([client, server] { forward(server, client, SIZE_MAX); });
+      threads_.emplace_back([client, server] { forward_startup(client, server); });
+    }
+  }
+  // Copies up to `limit` bytes from one socket to the other, until either end closes.
+  static void forward(int from, int to, std::size_t limit) {
+    char buf[4096];
+    while (limit > 0) {
+      const ssize_t n = ::recv(from, buf, std::min(sizeof buf, limit), 0);
+      if (n <= 0 || ::send(to, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) return;
+      limit -= static_cast<std::size_t>(n);
+    }
+  }
+  // The startup packet (its length first), then everything else from the client is swallowed.
+  static void forward_startup(int client, int server) {
+    unsigned char length[4];
+    std::size_t got = 0;
+    while (got < 4) {
+      const ssize_t n = ::recv(client, length + got, 4 - got, 0);
+      if (n <= 0) return;
+      got += static_cast<std::size_t>(n);
+    }
+    if (::send(server, length, 4, MSG_NOSIGNAL) != 4) return;
+    const std::size_t total = (std::size_t{length[0]} << 24) | (std::size_t{length[1]} << 16) |
+                              (std::size_t{length[2]} << 8) | length[3];
+    if (total > 4) forward(client, server, total - 4);
+    char buf[4096];
+    while (::recv(client, buf, sizeof buf, 0) > 0) {
+    }
+  }
+
+  int server_port_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::mutex mutex_;
+  bool stopped_ = false;
+  std::vector<int> fds_;
+  std::vector<std::thread> threads_;
+};
 
 class PostgresCollectorTest : public ::testing::Test {
  protected:
@@ -691,6 +786,25 @@ TEST_F(PostgresCollectorTest, AServerThatAnswersNothingHasTheConnectionClosedUnd
   Batch batch = collect(*collector);
   EXPECT_EQ(value(batch, "pg_up"), 1.0);
   EXPECT_EQ(value(batch, "tocsin_pg_connects_total"), 2.0);
+}
+
+// The login goes through, the session's set-up statement gets no answer: the watchdog ends it as
+// any statement, instead of the worker thread waiting for good.
+TEST_F(PostgresCollectorTest, ASessionSetUpThatGetsNoAnswerEndsAtTheDeadline) {
+  StallingProxy proxy(server_->port());
+  config_.dsn = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+                " user=postgres dbname=postgres sslmode=disable gssencmode=disable";
+  auto collector = make();
+  auto result = std::async(std::launch::async, [&] { return collect_error(*collector, 1s); });
+  const bool returned = result.wait_for(30s) == std::future_status::ready;
+  proxy.stop();  // lets a collector that would wait for good return, so that the test ends
+  EXPECT_TRUE(returned) << "the collector waited on the set-up past its deadline";
+  const std::string error = result.get();
+  EXPECT_NE(error.find("cannot connect to 127.0.0.1:" + std::to_string(proxy.port()) +
+                       "/postgres: no answer to the session's set-up by the cycle's deadline"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(collector->details()["connected"], false);
 }
 
 TEST_F(PostgresCollectorTest, ALockedCatalogNeverHoldsTheCollectorPastItsDeadline) {
