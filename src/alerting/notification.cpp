@@ -53,7 +53,8 @@ std::string headline(const std::string& event) {
   if (event == "triggered" || event == "refreshed") return "FIRING";
   if (event == "escalated") return "ESCALATED";
   if (event == "repeated") return "STILL FIRING";
-  if (event == "rearmed") return "STILL FIRING (acknowledgement expired)";
+  // Said the same whether the acknowledgement expired or was withdrawn (--undo).
+  if (event == "rearmed") return "STILL FIRING (no longer acknowledged)";
   if (event == "acknowledged") return "ACKNOWLEDGED";
   if (event == "resolved") return "RESOLVED";
   if (event == "tier_changed") return "RESOLVED AT THIS SEVERITY (went on at another)";
@@ -248,7 +249,7 @@ std::string render_text(const Notification& n, const TimeZone& zone, Timestamp n
     if (a.flapping_changes > 0) {
       out += "  Flapping: " + std::to_string(a.flapping_changes) + " state changes in the last " +
              format_duration(Duration(a.flapping_window)) +
-             "; repeat notifications and resolves are held back\n";
+             "; its resolve is held back until it stays resolved\n";
     }
     out += "  Details: " + n.alert_url(a) + "\n";
   }
@@ -288,7 +289,12 @@ json to_pagerduty_event(const Notification& n, const NotifiedAlert& a, const std
   single.alerts = {a};
   std::string summary = render_title(single);
   if (auto s = a.annotations.get("summary"); !s.empty()) summary += ": " + std::string(s);
-  if (summary.size() > 1024) summary.resize(1024);
+  if (summary.size() > 1024) {
+    // PagerDuty's limit is 1024 bytes; cut before a UTF-8 continuation byte never inside a character.
+    std::size_t cut = 1024;
+    while (cut > 0 && (static_cast<unsigned char>(summary[cut]) & 0xC0) == 0x80) --cut;
+    summary.resize(cut);
+  }
   std::string src = source.empty() ? where_of(a.labels) : source;
   if (src.empty()) src = "tocsin";
   json details = {{"labels", labels_to_json(a.labels)},

@@ -189,6 +189,37 @@ TEST(Receivers, PagerDutyEventsV2TriggerAcknowledgeResolve) {
   EXPECT_EQ(nlohmann::json::parse(reqs[2].body)["event_action"], "resolve");
 }
 
+TEST(Receivers, PagerDutySummaryIsCutOnACharacterBoundary) {
+  auto zone = detail::TimeZone::load("UTC");
+  for (const std::string lead : {"", "x"}) {  // one of the two puts a character across byte 1024
+    Notification n = sample();
+    std::string summary = lead;
+    for (int k = 0; k < 600; ++k) summary += "\xC3\xA9";  // é
+    n.alerts[0].annotations = Labels{{"summary", summary}};
+    std::string got =
+        detail::to_pagerduty_event(n, n.alerts[0], "k", "", *zone, kStart)["payload"]["summary"];
+    EXPECT_LE(got.size(), 1024u);
+    EXPECT_GE(got.size(), 1023u);
+    EXPECT_TRUE(got.ends_with("\xC3\xA9")) << lead;
+  }
+}
+
+TEST(Receivers, TextSaysWhatHappened) {
+  auto zone = detail::TimeZone::load("UTC");
+  Notification n = sample("firing", "rearmed");
+  n.alerts[0].flapping_changes = 5;
+  n.alerts[0].flapping_window = 30 * 60'000;
+  std::string text = detail::render_text(n, *zone, kStart + 1'200'000, false);
+  // Re-armed by an expiry or by --undo: the text does not claim which.
+  EXPECT_TRUE(text.starts_with("STILL FIRING (no longer acknowledged) critical")) << text;
+  // Flapping holds back the resolve only; repeats go out as usual.
+  EXPECT_NE(text.find("  Flapping: 5 state changes in the last 30m; its resolve is held back until it stays "
+                      "resolved\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("repeat"), std::string::npos) << text;
+}
+
 TEST(Receivers, ExecRunsTheCommandWithTheJsonOnStdin) {
   TempDir dir;
   std::string out = (dir.path() / "out.json").string();
