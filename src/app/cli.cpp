@@ -64,8 +64,10 @@ is rejected and the running one kept); SIGTERM or SIGINT stops within 5 seconds.
       --compat MODE     override the config's PromQL compatibility: prometheus3 or prometheus2
 )"},
     {"check", R"(Usage: tocsin check [--config FILE]
+       tocsin check rules RULE_FILE...
 
-Validates the config file and every rule file it names. Prints OK, or every error as
+Validates the config file and every rule file it names, or (check rules) the rule files given, on
+their own, as `promtool check rules` does. Prints OK, or every error as
 FILE:LINE:COLUMN: KEY.PATH: MESSAGE. Exit status 0 when valid, 2 otherwise.
 
   -c, --config FILE   the config file (default /etc/tocsin/tocsin.yaml)
@@ -155,6 +157,25 @@ int cmd_check(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitBadInput;
   }
   out << "OK: " << path << " (" << rule_files.size() << " rule file(s), " << rule_count << " rule(s))\n";
+  return kExitOk;
+}
+
+// `tocsin check rules FILE...`: rule files without a config (escalation names are not checked).
+int cmd_check_rules(const Args& args, std::ostream& out, std::ostream& err) {
+  if (args.positional[0] != "rules" || args.positional.size() < 2) {
+    err << "tocsin check: expected no arguments, or `rules` and rule files\n\n" << kCommandHelp.at("check");
+    return kExitBadInput;
+  }
+  const std::vector<std::string> files(args.positional.begin() + 1, args.positional.end());
+  config::Diagnostics diagnostics;
+  std::size_t rule_count = 0;
+  for (const auto& group : rules::load_rule_files(files, diagnostics)) rule_count += group.rules.size();
+  if (!diagnostics.empty()) {
+    diagnostics.sort();
+    err << diagnostics.to_string();
+    return kExitBadInput;
+  }
+  out << "OK: " << files.size() << " rule file(s), " << rule_count << " rule(s)\n";
   return kExitOk;
 }
 
@@ -259,6 +280,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return kExitOk;
   }
   if (parsed.command == "test") return cmd_test(parsed, out, err);
+  if (parsed.command == "check" && !parsed.positional.empty()) return cmd_check_rules(parsed, out, err);
   if (!parsed.positional.empty()) {
     err << "tocsin " << parsed.command << ": unexpected argument \"" << parsed.positional[0] << "\"\n\n"
         << kCommandHelp.at(parsed.command);
