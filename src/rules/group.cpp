@@ -415,7 +415,6 @@ nlohmann::json Group::save_state() const {
       for (Timestamp s : a.tier_since) tier_since.push_back(time_json(s));
       alerts.push_back({{"labels", labels_json(a.labels)},
                         {"state", state_name(a.state)},
-                        {"value", std::isfinite(a.value) ? nlohmann::json(a.value) : nlohmann::json(nullptr)},
                         {"active_at", a.active_at},
                         {"fired_at", a.fired_at},
                         {"keep_firing_since", time_json(a.keep_firing_since)},

@@ -378,18 +378,28 @@ void RuleManager::evaluate_all_now() {
 }
 
 void RuleManager::persist_state() {
-  std::lock_guard lock(mutex_);
-  if (settings_.state_file.empty()) return;
-  nlohmann::json groups = nlohmann::json::array();
-  for (const auto& s : groups_) {
-    nlohmann::json g = s->group->save_state();
-    if (!g["rules"].empty()) groups.push_back(std::move(g));
+  // One writer at a time, so that the newest state is the one left on disk; the manager's lock (the
+  // APIs, /metrics, reloads) is not held across the write and its fsyncs.
+  std::lock_guard write_lock(state_mutex_);
+  std::string path;
+  std::vector<std::shared_ptr<Scheduled>> groups;
+  {
+    std::lock_guard lock(mutex_);
+    path = settings_.state_file;
+    groups = groups_;
   }
-  const std::string content = json_text(nlohmann::json{{"version", 1}, {"groups", groups}}, 1) + "\n";
+  if (path.empty()) return;
+  nlohmann::json saved = nlohmann::json::array();
+  for (const auto& s : groups) {
+    nlohmann::json g = s->group->save_state();
+    if (!g["rules"].empty()) saved.push_back(std::move(g));
+  }
+  const std::string content = json_text(nlohmann::json{{"version", 1}, {"groups", saved}}, 1) + "\n";
   if (content == last_state_) return;
   try {
-    write_file_atomically(settings_.state_file, content);
+    write_file_atomically(path, content);
     last_state_ = content;
+    ++state_writes_;
   } catch (const std::exception& e) {
     log_->error("cannot save alert state: {}", e.what());
   }
@@ -444,6 +454,7 @@ void RuleManager::restore_state(std::vector<std::shared_ptr<Scheduled>>& groups)
     move_aside(e.what());
     return;
   }
+  // No evaluation runs yet (this is the first load): persist_state cannot race with this.
   last_state_ = text.str();
   log_->info("restored {} active alert(s) from {}", restored, path);
 }

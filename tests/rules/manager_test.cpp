@@ -143,5 +143,36 @@ TEST_F(ManagerTest, ARemovedRuleStopsBeingExported) {
   EXPECT_EQ(query("ALERTS").size(), 1u);
 }
 
+// The state file is written when an alert changes state, not at every evaluation of a firing alert
+// whose value moves.
+TEST_F(ManagerTest, TheStateFileIsWrittenOnlyWhenAnAlertChanges) {
+  auto m = start("groups:\n  - name: g\n    rules:\n      - alert: V\n        expr: v > 0\n");
+  auto inode = [&] {
+    struct stat st {};
+    return ::stat(state_file().c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  set("v", 1);
+  m->evaluate_all_now();
+  ASSERT_NE(inode(), 0u);
+  const auto writes = m->state_writes();
+  const auto first = inode();  // a write renames a new file over it: the inode changes
+  for (double v : {2.0, 3.0, 4.0}) {
+    clock_.advance(1s);
+    set("v", v);
+    m->evaluate_all_now();
+  }
+  EXPECT_EQ(m->state_writes(), writes);
+  EXPECT_EQ(inode(), first);
+  std::ifstream in(state_file());
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_NE(content.str().find("\"firing\""), std::string::npos) << content.str();
+  clock_.advance(1s);
+  set("v", 0);
+  m->evaluate_all_now();  // resolved: the state changes
+  EXPECT_EQ(m->state_writes(), writes + 1);
+  EXPECT_NE(inode(), first);
+}
+
 }  // namespace
 }  // namespace tocsin::rules

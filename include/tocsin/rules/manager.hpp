@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
@@ -56,6 +57,8 @@ class RuleManager {
 
   // Evaluates every group once now, on the calling thread (tests, `tocsin once`).
   void evaluate_all_now();
+  // How many times the alert state file was written (it is written when an alert changes state).
+  std::uint64_t state_writes() const { return state_writes_.load(); }
 
  private:
   struct Scheduled;
@@ -75,11 +78,13 @@ class RuleManager {
   std::unique_ptr<Output> output_;
   std::shared_ptr<Metrics> metrics_;
 
-  mutable std::mutex mutex_;  // guards groups_, settings_, the state file
+  mutable std::mutex mutex_;  // guards groups_, settings_
   std::vector<std::shared_ptr<Scheduled>> groups_;
   ManagerSettings settings_;
   bool restored_ = false;
+  std::mutex state_mutex_;  // serializes writes of the state file; taken before mutex_, never after
   std::string last_state_;  // the state file's content, to skip writes that change nothing
+  std::atomic<std::uint64_t> state_writes_{0};
 };
 
 // Writes `content` to `path` atomically: a temp file in the same directory, fsync, rename, fsync of
