@@ -173,7 +173,8 @@ TestFile decode_test_file(const config::Node& root) {
   config::MapDecoder map(root);
   if (auto n = map.get("rule_files")) raw_list(*n, file.rule_files);
   if (auto n = map.get("evaluation_interval"); n && !n->is_null()) {
-    if (auto d = duration_of(*n)) file.evaluation_interval = *d;
+    // 0 is promtool's "unset" (1m); it must never become the step of the evaluation loop.
+    if (auto d = duration_of(*n); d && *d > Duration(0)) file.evaluation_interval = *d;
   }
   if (auto n = map.get("group_eval_order")) raw_list(*n, file.group_eval_order);
   map.optional("fuzzy_compare", file.fuzzy_compare);

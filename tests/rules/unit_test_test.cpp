@@ -197,5 +197,24 @@ tests:
   }
 }
 
+// evaluation_interval: 0 means the default (1m), as in promtool, rather than an endless loop; an
+// input interval of 0 puts every value at time 0, where the first one stays.
+TEST_F(UnitTestRunner, ZeroIntervalsDoNotHang) {
+  expect_both_pass(kNoRules, R"yaml(rule_files: [r.yaml]
+evaluation_interval: 0
+tests:
+  - interval: 0
+    input_series:
+      - series: 'a'
+        values: '1 2 3'
+    promql_expr_test:
+      - expr: a
+        eval_time: 2m
+        exp_samples:
+          - labels: 'a'
+            value: 1
+)yaml");
+}
+
 }  // namespace
 }  // namespace tocsin::rules
