@@ -123,13 +123,24 @@ bool drops_name(BinaryOp op) {
 
 void check_unique_labels(const Vector& v) {
   if (v.size() < 2) return;
-  std::unordered_map<std::uint64_t, std::size_t> seen;
-  seen.reserve(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    auto [it, inserted] = seen.emplace(v[i].labels.hash(), i);
-    if (!inserted && v[it->second].labels == v[i].labels) {
-      execution_error("vector cannot contain metrics with the same labelset");
+  // Runs after every function and operator at every step: sorted hashes in a reused buffer, so the
+  // check allocates nothing once the buffer has grown (a hash map would allocate per element).
+  thread_local std::vector<std::pair<std::uint64_t, std::size_t>> hashes;
+  hashes.clear();
+  hashes.reserve(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) hashes.emplace_back(v[i].labels.hash(), i);
+  std::sort(hashes.begin(), hashes.end());
+  for (std::size_t run = 0; run < hashes.size();) {
+    std::size_t end = run + 1;
+    while (end < hashes.size() && hashes[end].first == hashes[run].first) ++end;
+    for (std::size_t i = run; i < end; ++i) {
+      for (std::size_t j = i + 1; j < end; ++j) {
+        if (v[hashes[i].second].labels == v[hashes[j].second].labels) {
+          execution_error("vector cannot contain metrics with the same labelset");
+        }
+      }
     }
+    run = end;
   }
 }
 
