@@ -43,7 +43,8 @@ std::optional<std::pair<std::size_t, std::size_t>> block_position(const std::str
   for (std::size_t at = line_start; at < file_text.size();) {
     std::size_t end = file_text.find('\n', at);
     if (end == std::string::npos) end = file_text.size();
-    const std::string_view line(file_text.data() + at, end - at);
+    std::string_view line(file_text.data() + at, end - at);
+    if (line.ends_with('\r')) line.remove_suffix(1);  // CRLF files: the break is "\r\n"
     const std::size_t spaces = std::min(line.find_first_not_of(' '), line.size());
     if (spaces < line.size()) {
       if (indent == std::string::npos) indent = spaces;

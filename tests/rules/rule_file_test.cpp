@@ -124,6 +124,9 @@ TEST(RuleFile, ErrorsInFoldedExpressionsPointAtTheirLine) {
   // A more-indented line keeps its break; an empty line becomes one.
   EXPECT_EQ(errors_of(head + "          sum(x)\n\n          / sum(y)\n            / nope(z)\n"),
             "r.yaml:9:15: groups[0].rules[0].expr: could not parse expression: unknown function with name \"nope\"\n");
+  EXPECT_EQ(errors_of("groups:\r\n  - name: a\r\n    rules:\r\n      - alert: X\r\n        expr: >-\r\n"
+                      "          sum(x)\r\n          / nope(y)\r\n"),
+            "r.yaml:7:13: groups[0].rules[0].expr: could not parse expression: unknown function with name \"nope\"\n");
   EXPECT_EQ(errors_of(head + "          sum(x)\n          /\n"),
             "r.yaml:7:12: groups[0].rules[0].expr: could not parse expression: unexpected end of input, expected expression\n");
 }
