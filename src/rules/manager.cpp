@@ -118,16 +118,16 @@ struct RuleManager::Scheduled {
 // visible to the next rule at once and a series a rule stops producing turns stale.
 class RuleManager::Output final : public RuleOutput {
  public:
-  Output(store::Store& store, Duration interval) : store_(store), interval_(interval) {}
-  void set_interval(Duration interval) { interval_ = interval; }
+  explicit Output(store::Store& store) : store_(store) {}
   void write(const std::string& key, const std::vector<promql::Sample>& samples, Timestamp t) override {
     store::WriterId writer;
     {
       std::lock_guard lock(mutex_);
       // An evaluation of a group replaced by a reload, finishing late: its removed rules stay retired.
-      if (!current_.contains(key)) return;
+      auto rule = current_.find(key);
+      if (rule == current_.end()) return;
       auto it = writers_.find(key);
-      if (it == writers_.end()) it = writers_.emplace(key, store_.register_writer("rule:" + key, interval_)).first;
+      if (it == writers_.end()) it = writers_.emplace(key, store_.register_writer("rule:" + key, rule->second)).first;
       writer = it->second;
     }
     store::Batch batch;
@@ -151,12 +151,14 @@ class RuleManager::Output final : public RuleOutput {
     }
     store_.commit(writer, batch, t);
   }
-  // The rules' keys after a load: the writers of every other key (rules removed, or moved within
-  // their group) are retired, their series turn stale, and writes under them are ignored from now on.
-  void set_rules(std::set<std::string> keys, Timestamp t) {
+  // The rules' keys after a load, with their group's interval (it sizes the ring buffers of their
+  // series to the retention). The writers of every other key (rules removed, or moved within their
+  // group) are retired, their series turn stale, and writes under them are ignored from now on.
+  void set_rules(std::map<std::string, Duration> keys, Timestamp t) {
     std::lock_guard lock(mutex_);
     for (auto it = writers_.begin(); it != writers_.end();) {
-      if (keys.contains(it->first)) {
+      if (auto rule = keys.find(it->first); rule != keys.end()) {
+        if (current_.at(it->first) != rule->second) store_.register_writer("rule:" + it->first, rule->second);
         ++it;
         continue;
       }
@@ -168,10 +170,9 @@ class RuleManager::Output final : public RuleOutput {
 
  private:
   store::Store& store_;
-  Duration interval_;
   std::mutex mutex_;
   std::map<std::string, store::WriterId> writers_;
-  std::set<std::string> current_;
+  std::map<std::string, Duration> current_;  // the rules' keys and their group's interval
 };
 
 class RuleManager::Metrics final : public prometheus::Collectable {
@@ -256,7 +257,7 @@ RuleManager::RuleManager(asio::io_context& io, asio::thread_pool& pool, store::S
       clock_(clock),
       log_(std::move(log)),
       sink_(sink),
-      output_(std::make_unique<Output>(store, std::chrono::seconds(15))),
+      output_(std::make_unique<Output>(store)),
       metrics_(std::make_shared<Metrics>(*this)) {}
 
 RuleManager::~RuleManager() { stop(); }
@@ -293,9 +294,11 @@ config::Diagnostics RuleManager::load(const std::vector<std::string>& files, con
     o->cancelled = true;
     o->timer.cancel();
   }
-  std::set<std::string> keys;
+  std::map<std::string, Duration> keys;
   for (auto& n : next) {
-    for (std::size_t i = 0; i < n->group->definition().rules.size(); ++i) keys.insert(n->group->output_key(i));
+    for (std::size_t i = 0; i < n->group->definition().rules.size(); ++i) {
+      keys.emplace(n->group->output_key(i), n->group->interval());
+    }
   }
   output_->set_rules(std::move(keys), clock_.now_ms());
   metrics_->reload_ok = true;

@@ -174,5 +174,20 @@ TEST_F(ManagerTest, TheStateFileIsWrittenOnlyWhenAnAlertChanges) {
   EXPECT_NE(inode(), first);
 }
 
+// A group evaluated every second keeps the whole retention (1m) of what it records.
+TEST_F(ManagerTest, RecordedSeriesKeepTheRetentionOfAFastGroup) {
+  auto m = start("groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: rec\n        expr: vector(1)\n"
+                 "      - alert: A\n        expr: vector(1)\n");
+  for (int i = 0; i < 90; ++i) {
+    clock_.advance(1s);
+    m->evaluate_all_now();
+  }
+  for (const char* q : {"count_over_time(rec[1m])", "count_over_time(ALERTS[1m])"}) {
+    auto v = query(q);
+    ASSERT_EQ(v.size(), 1u) << q;
+    EXPECT_GE(v[0].v, 59) << q;
+  }
+}
+
 }  // namespace
 }  // namespace tocsin::rules
