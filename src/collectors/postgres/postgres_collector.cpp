@@ -119,7 +119,13 @@ struct QueryHealth {
   double duration = 0;
   double errors = 0;
   double timeouts = 0;
-  std::string error;  // the last failure; empty while up
+  std::string error;  // the last failure's message; empty while up
+  // The last failure's kind: its SQLSTATE, or what ended it ("timeout", "connection", "unexpected
+  // result", ...). Logged when it changes; a new message alone (it may quote changing data) is not.
+  std::string failure;
+  // A failure was logged and no recovery since. Recovery is logged at the end of a cycle, so that a
+  // statement that succeeds and whose result then fails to parse is not "succeeds again" each time.
+  bool logged_down = false;
 };
 
 struct CustomQuery {
@@ -446,7 +452,7 @@ class PostgresCollector final : public Collector {
     ++statements_;
     h.duration = std::chrono::duration<double>(SteadyClock::now() - started).count();
     if (result.ok()) {
-      query_succeeded(h, what, link);
+      query_succeeded(h);
       return std::move(result.table);
     }
     const postgres::QueryError& error = *result.error;
@@ -458,21 +464,24 @@ class PostgresCollector final : public Collector {
                        ? "no answer to the cancel request during " + what + " (" + seconds_text(kAbortGrace) +
                              " after its deadline): connection to " + link.describe + " closed"
                        : "lost the connection to " + link.describe + " during " + what + ": " + error.message;
-      query_failed(h, what, link, link.error, false);
+      query_failed(h, what, link, link.error, false, "connection");
       return std::nullopt;
     }
     const bool cycle_over =
         interrupted_ || (fired && deadline >= deadline_) || SteadyClock::now() >= deadline_;
     std::string message = error.message;
+    std::string failure = error.sqlstate.empty() ? std::string(postgres::to_string(error.kind)) : error.sqlstate;
     bool timeout = error.kind == QueryFailure::timeout;
     if (error.kind == QueryFailure::canceled && fired && !cycle_over) {
       message = "cancelled when " + own_limit + " passed";
+      failure = "own timeout";
       timeout = true;
     }
     if (cycle_over) {
       message = interrupted_ ? "interrupted during " + what : "the cycle's deadline passed during " + what;
+      failure = interrupted_ ? "interrupted" : "cycle deadline";
     }
-    query_failed(h, what, link, message, timeout || error.kind == QueryFailure::canceled);
+    query_failed(h, what, link, message, timeout || error.kind == QueryFailure::canceled, failure);
     if (cycle_over) throw CycleOver(message);
     return std::nullopt;
   }
@@ -491,35 +500,34 @@ class PostgresCollector final : public Collector {
     });
   }
 
-  void query_succeeded(QueryHealth& h, const std::string& what, const Link& link) {
-    if (!h.up) {
-      log_->info("postgres {}: query {}{} succeeds again", config_.common.name, what, on_database(link));
-    }
+  void query_succeeded(QueryHealth& h) {
     h.up = true;
     h.error.clear();
   }
 
-  void query_failed(QueryHealth& h, const std::string& what, const Link& link, const std::string& message,
-                    bool timeout) {
+  // Counts a failure on `h`, logged when the query was up or failed in another way (`failure`)
+  // last time: a query failing the same way every cycle logs once, however its message changes.
+  void query_failed(QueryHealth& h, const std::string& what, std::string_view on_database,
+                    const std::string& message, bool timeout, std::string_view failure) {
     h.errors += 1;
     if (timeout) h.timeouts += 1;
-    if (h.up || h.error != message) {
-      log_->warn("postgres {}: query {}{} failed: {}", config_.common.name, what, on_database(link), message);
+    if (!h.logged_down || h.failure != failure) {
+      log_->warn("postgres {}: query {}{} failed: {}", config_.common.name, what, on_database, message);
     }
     h.up = false;
     h.error = message;
+    h.failure = failure;
+    h.logged_down = true;
+  }
+  void query_failed(QueryHealth& h, const std::string& what, const Link& link, const std::string& message,
+                    bool timeout, std::string_view failure) {
+    query_failed(h, what, on_database(link), message, timeout, failure);
   }
 
   void parse_failed(Query query, const postgres::ParseError& e, std::string_view datname = {}) {
     QueryHealth& h = health(query, datname);
-    std::string message = "unexpected result: " + std::string(e.what());
-    if (h.up || h.error != message) {
-      log_->warn("postgres {}: query {} failed: {}", config_.common.name, postgres::query_name(query),
-                 message);
-    }
-    h.up = false;
-    h.errors += 1;
-    h.error = message;
+    query_failed(h, std::string(postgres::query_name(query)), "", "unexpected result: " + std::string(e.what()),
+                 false, "unexpected result");
   }
 
   std::string on_database(const Link& link) const {
@@ -639,6 +647,8 @@ class PostgresCollector final : public Collector {
         h.up = true;  // missing is reported by tocsin_pg_stat_statements_available, not as a failure
         h.errors -= 1;
         h.error.clear();
+        h.failure.clear();
+        h.logged_down = false;
         set_statements_availability(false, reason);
       }
       return;
@@ -773,12 +783,12 @@ class PostgresCollector final : public Collector {
       } catch (const CollectError& e) {
         // One database out of reach is not the target down: its queries are reported failed.
         for (QueryHealth* h : {&tables, &unused}) {
-          if (h->up || h->error != e.what()) {
-            if (h == &tables)
-              log_->warn("postgres {}: tables of database {}: {}", config_.common.name, datname, e.what());
-          }
+          if (h == &tables && (!h->logged_down || h->failure != "connection"))
+            log_->warn("postgres {}: tables of database {}: {}", config_.common.name, datname, e.what());
           h->up = false;
           h->error = e.what();
+          h->failure = "connection";
+          h->logged_down = true;
           h->errors += 1;
         }
         return;
@@ -822,7 +832,7 @@ class PostgresCollector final : public Collector {
       const SteadyClock::time_point cap = deadline_ - custom_margin_;
       const std::string before_deadline = seconds_text(custom_margin_) + " before the cycle's deadline";
       if (now >= cap) {
-        query_failed(h, what, main_, "not run: less than " + before_deadline + " was left", true);
+        query_failed(h, what, main_, "not run: less than " + before_deadline + " was left", true, "not run");
         query.has_rows = false;
         query.rows.clear();
         return;
@@ -845,7 +855,7 @@ class PostgresCollector final : public Collector {
         query_failed(h, what, main_,
                      "left a transaction open (BEGIN without COMMIT or ROLLBACK): rolled back, its result "
                      "dropped",
-                     false);
+                     false, "transaction left open");
         table.reset();
       }
       if (!table) {
@@ -857,13 +867,7 @@ class PostgresCollector final : public Collector {
           query.rows = postgres::parse_custom(*table, query.config);
           query.has_rows = true;
         } catch (const postgres::ParseError& e) {
-          const std::string message = "unexpected result: " + std::string(e.what());
-          if (h.up || h.error != message) {
-            log_->warn("postgres {}: query {} failed: {}", config_.common.name, what, message);
-          }
-          h.up = false;
-          h.errors += 1;
-          h.error = message;
+          query_failed(h, what, "", "unexpected result: " + std::string(e.what()), false, "unexpected result");
           query.has_rows = false;
           query.rows.clear();
         }
@@ -912,8 +916,15 @@ class PostgresCollector final : public Collector {
         "Runs of the query ended by statement_timeout, lock_timeout, its own timeout or the cycle's "
         "deadline.");
     for (const std::string& key : seen_health_) {
-      const QueryHealth& h = health_.at(key);
+      QueryHealth& h = health_.at(key);
       const std::size_t sep = key.find('\x1f');
+      if (h.up && h.logged_down) {
+        const std::string db = key.substr(sep + 1);
+        log_->info("postgres {}: query {}{} succeeds again", config_.common.name, key.substr(0, sep),
+                   db.empty() ? std::string() : " on database " + db);
+        h.logged_down = false;
+        h.failure.clear();
+      }
       std::vector<Label> labels = {{"query", key.substr(0, sep)}, {"datname", key.substr(sep + 1)}};
       emit.add("tocsin_pg_query_up", labels, h.up ? 1 : 0);
       emit.add("tocsin_pg_query_duration_seconds", labels, h.duration);

@@ -707,6 +707,30 @@ TEST_F(PostgresCollectorTest, ARaisedStatementTimeoutNeverOutlivesItsQuery) {
   EXPECT_EQ(value(batch, "tocsin_pg_query_up", {{"query", "custom:open_tx"}}), 0.0);
 }
 
+// Error messages that quote changing data are logged once per failure kind, not once per message.
+TEST_F(PostgresCollectorTest, AQueryFailingTheSameWayWithChangingMessagesLogsOnce) {
+  psql("CREATE TABLE IF NOT EXISTS flip_flag (x int); TRUNCATE flip_flag");
+  config_.queries = {custom("bad_cast", "SELECT (random()::text)::int AS v", {gauge("v")}),
+                     custom("bad_number", "SELECT md5(random()::text) AS v", {gauge("v")}),
+                     custom("flip", "SELECT 1 / (SELECT count(*) FROM flip_flag)::int AS v", {gauge("v")})};
+  auto collector = make();
+  Batch batch;
+  for (int i = 0; i < 3; ++i) batch = collect(*collector);
+  EXPECT_EQ(log_count("query custom:flip failed: ERROR:  division by zero"), 1u) << log_lines_.str();
+  psql("INSERT INTO flip_flag VALUES (1)");
+  EXPECT_EQ(value(collect(*collector), "flip_v"), 1.0);
+  EXPECT_EQ(log_count("query custom:flip succeeds again"), 1u) << log_lines_.str();
+  EXPECT_EQ(log_count("succeeds again"), 1u) << "only a query that failed and succeeds\n" << log_lines_.str();
+  EXPECT_EQ(value(batch, "tocsin_pg_query_errors_total", {{"query", "custom:bad_cast"}}), 3.0);
+  EXPECT_EQ(value(batch, "tocsin_pg_query_errors_total", {{"query", "custom:bad_number"}}), 3.0);
+  EXPECT_EQ(log_count("query custom:bad_cast failed: ERROR:  invalid input syntax for type integer"), 1u)
+      << log_lines_.str();
+  EXPECT_EQ(log_count("query custom:bad_number failed: unexpected result: "), 1u) << log_lines_.str();
+  // The latest message is still shown where one looks for it.
+  EXPECT_NE(collector->details()["failing_queries"]["custom:bad_number"].get<std::string>().find("is not a number"),
+            std::string::npos);
+}
+
 TEST_F(PostgresCollectorTest, AJobQueueQueryWithItsOwnInterval) {
   psql(
       "CREATE TABLE IF NOT EXISTS jobs (queue text, created_at timestamptz); TRUNCATE jobs; "
