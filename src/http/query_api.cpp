@@ -141,8 +141,9 @@ void add_metadata_routes(Router& router, const store::Store& store, BuildInfo bu
       long long n = 0;
       auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
       if (ec != std::errc() || end != text->data() + text->size()) {
-        return api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": cannot parse \"" + *text +
-                                              "\" to a valid integer");
+        return api_error(400, "bad_data",
+                         std::string("invalid parameter \"") + name + "\": cannot parse \"" + *text +
+                             "\" to a valid integer");
       }
       if (n >= 0) *out = n;  // Prometheus: a negative limit means none
     }
@@ -154,7 +155,8 @@ void add_metadata_routes(Router& router, const store::Store& store, BuildInfo bu
       if (f.type == store::MetricType::untyped && f.help.empty()) return;
       if (!metric.empty() && f.name != metric) return;
       auto& entries = families[f.name];
-      const std::string type = f.type == store::MetricType::untyped ? "unknown" : std::string(store::to_string(f.type));
+      const std::string type =
+          f.type == store::MetricType::untyped ? "unknown" : std::string(store::to_string(f.type));
       for (const auto& e : entries) {
         if (e.first == type && e.second == f.help) return;
       }

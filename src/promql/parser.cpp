@@ -295,7 +295,9 @@ class Parser {
         code = code * base + digit;
         ++cur_;
       }
-      if (code > max || (code >= 0xD800 && code < 0xE000)) fail(start, "escape sequence is an invalid Unicode code point");
+      if (code > max || (code >= 0xD800 && code < 0xE000)) {
+        fail(start, "escape sequence is an invalid Unicode code point");
+      }
       if (e == 'u' || e == 'U') {
         append_utf8(value, code);
       } else {
