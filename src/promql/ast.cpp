@@ -165,8 +165,11 @@ std::string to_string(const Expr& expr) {
           return to_string(*n.lhs) + " " + op + " " + to_string(*n.rhs);
         } else if constexpr (std::is_same_v<T, Aggregate>) {
           std::string out(to_string(n.op));
-          if (n.without || !n.grouping.empty()) out += std::string(n.without ? " without " : " by ") + label_list(n.grouping);
-          out += " (";
+          // As Prometheus's printer: "sum(x)", "sum by (job) (x)", "sum without () (x)".
+          if (n.without || !n.grouping.empty()) {
+            out += std::string(n.without ? " without " : " by ") + label_list(n.grouping) + " ";
+          }
+          out += "(";
           if (n.param) out += to_string(*n.param) + ", ";
           return out + to_string(*n.expr) + ")";
         } else {
