@@ -227,11 +227,14 @@ class RuleManager::Metrics final : public prometheus::Collectable {
         missed.metric.push_back(metric({{"rule_group", key}}, static_cast<double>(s->missed.load()), true));
         const auto health = g.health();
         double evals = 0;
+        // By rule name: rules of one name in a group (an alert at two severities) add up, so that
+        // every series is unique.
+        std::map<std::string, double> failed;
         for (std::size_t i = 0; i < health.size(); ++i) {
           evals += static_cast<double>(health[i].evaluations);
-          failures.metric.push_back(metric({{"rule", g.definition().rules[i].name}, {"rule_group", key}},
-                                           static_cast<double>(health[i].failures), true));
+          failed[g.definition().rules[i].name] += static_cast<double>(health[i].failures);
         }
+        for (const auto& [name, n] : failed) failures.metric.push_back(metric({{"rule", name}, {"rule_group", key}}, n, true));
         evaluations.metric.push_back(metric({{"rule_group", key}}, evals, true));
         for (const auto& [rule, a] : g.active_alerts()) {
           (a.state == alerting::AlertState::firing ? firing : pending) += 1;

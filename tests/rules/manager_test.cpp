@@ -2,6 +2,7 @@
 // writers of removed rules retired, the state file written only on changes, ring buffers sized by the
 // group's interval, and unique metric series.
 #include <gtest/gtest.h>
+#include <prometheus/metric_family.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <sys/stat.h>
 
@@ -187,6 +188,30 @@ TEST_F(ManagerTest, RecordedSeriesKeepTheRetentionOfAFastGroup) {
     ASSERT_EQ(v.size(), 1u) << q;
     EXPECT_GE(v[0].v, 59) << q;
   }
+}
+
+// Two rules of one name in a group: one failures series for the name, counting both.
+TEST_F(ManagerTest, FailuresOfRulesSharingANameAreOneSeries) {
+  const std::string two = "label_replace(vector(1), \"a\", \"1\", \"\", \"\") or "
+                          "label_replace(vector(1), \"a\", \"2\", \"\", \"\")";
+  auto m = start("groups:\n  - name: g\n    limit: 1\n    rules:\n"
+                 "      - alert: X\n        expr: '" + two + "'\n        labels: {severity: warning}\n"
+                 "      - alert: X\n        expr: '" + two + "'\n        labels: {severity: critical}\n"
+                 "      - alert: Y\n        expr: vector(1)\n");
+  m->evaluate_all_now();
+  std::map<std::string, double> failures;
+  for (const auto& family : m->metrics()->Collect()) {
+    if (family.name != "tocsin_rule_evaluation_failures_total") continue;
+    for (const auto& metric : family.metric) {
+      std::string labels;
+      for (const auto& l : metric.label) labels += l.name + "=" + l.value + ",";
+      EXPECT_TRUE(failures.emplace(labels, metric.counter.value).second) << "repeated: " << labels;
+    }
+  }
+  const std::string group = "rule_group=" + (dir_ / "rules.yaml").string() + ";g,";
+  EXPECT_EQ(failures.size(), 2u);
+  EXPECT_EQ(failures["rule=X," + group], 2);
+  EXPECT_EQ(failures["rule=Y," + group], 0);
 }
 
 }  // namespace
