@@ -57,6 +57,55 @@ bool known_keyword(std::string_view keyword) {
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+const std::set<std::string, std::less<>> kSslmodes = {"disable", "allow",     "prefer",
+                                                      "require", "verify-ca", "verify-full"};
+constexpr const char* kSslmodeList = "disable, allow, prefer, require, verify-ca, verify-full";
+
+// Checks the value of a dsn parameter libpq would refuse only when connecting, every cycle; returns
+// an error message or "". Only the values of port and sslmode are checked (and quoted): never a
+// password's.
+std::string check_dsn_value(std::string_view key, std::string_view value) {
+  if (key == "port") {
+    // One port per host, comma-separated; an empty entry means the default.
+    while (true) {
+      const std::size_t comma = value.find(',');
+      const std::string_view port = value.substr(0, comma);
+      if (!port.empty()) {
+        const bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+                              return std::isdigit(static_cast<unsigned char>(c));
+                            });
+        if (!digits || std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535)
+          return "port " + quote(port) + " is not a number between 1 and 65535";
+      }
+      if (comma == std::string_view::npos) return "";
+      value = value.substr(comma + 1);
+    }
+  }
+  if (key == "sslmode" && !kSslmodes.contains(value)) {
+    return "unknown sslmode " + quote(value) + " (" + kSslmodeList + ")";
+  }
+  return "";
+}
+
+// The ports of a URI's host list: "h1:5432,[::1]:5433,h3" gives "5432,5433,".
+std::string uri_ports(std::string_view hosts) {
+  std::string ports;
+  bool first = true;
+  while (true) {
+    const std::size_t comma = hosts.find(',', hosts.starts_with('[') ? hosts.find(']') : 0);
+    std::string_view host = hosts.substr(0, comma);
+    if (!first) ports += ',';
+    first = false;
+    const std::size_t after = host.starts_with('[') ? host.find(']') : 0;
+    if (after != std::string_view::npos) {
+      if (const std::size_t colon = host.find(':', after); colon != std::string_view::npos)
+        ports += host.substr(colon + 1);
+    }
+    if (comma == std::string_view::npos) return ports;
+    hosts = hosts.substr(comma + 1);
+  }
+}
+
 // Checks a dsn's syntax and keywords as libpq reads them; returns an error message or "". Sets
 // `has_password` when the dsn carries a password (whose value is never quoted in a message).
 std::string check_dsn(std::string_view dsn, bool& has_password) {
@@ -65,9 +114,12 @@ std::string check_dsn(std::string_view dsn, bool& has_password) {
     std::string_view rest = dsn.substr(dsn.find("://") + 3);
     std::size_t query = rest.find('?');
     std::string_view authority = rest.substr(0, std::min(rest.find('/'), query));
+    std::string_view hosts = authority;
     if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
       has_password = authority.substr(0, at).find(':') != std::string_view::npos;
+      hosts = authority.substr(at + 1);
     }
+    if (std::string error = check_dsn_value("port", uri_ports(hosts)); !error.empty()) return error;
     if (query == std::string_view::npos) return "";
     std::string_view params = rest.substr(query + 1);
     while (!params.empty()) {
@@ -78,6 +130,8 @@ std::string check_dsn(std::string_view dsn, bool& has_password) {
       std::string_view key = param.substr(0, eq);
       if (!known_keyword(key)) return "unknown connection parameter " + quote(key) + " in the URI";
       if (key == "password") has_password = true;
+      if (std::string error = check_dsn_value(key, param.substr(eq + 1)); !error.empty())
+        return error + " in the URI";
       params = amp == std::string_view::npos ? std::string_view() : params.substr(amp + 1);
     }
     return "";
@@ -102,25 +156,30 @@ std::string check_dsn(std::string_view dsn, bool& has_password) {
     if (key == "password") has_password = true;
     ++i;
     skip_space();
+    std::string value;  // unquoted and unescaped, as libpq reads it
     if (i < dsn.size() && dsn[i] == '\'') {
       ++i;
       bool closed = false;
       while (i < dsn.size()) {
         if (dsn[i] == '\\' && i + 1 < dsn.size()) {
+          value += dsn[i + 1];
           i += 2;
         } else if (dsn[i] == '\'') {
           ++i;
           closed = true;
           break;
         } else {
-          ++i;
+          value += dsn[i++];
         }
       }
       if (!closed) return "unterminated quoted value of " + quote(key);
     } else {
-      while (i < dsn.size() && !std::isspace(static_cast<unsigned char>(dsn[i]))) i += dsn[i] == '\\' ? 2 : 1;
-      i = std::min(i, dsn.size());
+      while (i < dsn.size() && !std::isspace(static_cast<unsigned char>(dsn[i]))) {
+        if (dsn[i] == '\\' && i + 1 < dsn.size()) ++i;
+        value += dsn[i++];
+      }
     }
+    if (std::string error = check_dsn_value(key, value); !error.empty()) return error;
   }
 }
 
@@ -252,11 +311,8 @@ void decode(const Node& node, PostgresTargetConfig& out) {
     where->error("the dsn already holds a password; give it in one place");
   }
   if (auto mode = map.get("sslmode"); mode && !mode->is_null() && decode(*mode, out.sslmode)) {
-    static const std::set<std::string> modes = {"disable", "allow",     "prefer",
-                                                "require", "verify-ca", "verify-full"};
-    if (!modes.contains(out.sslmode)) {
-      mode->error("unknown sslmode " + quote(out.sslmode) +
-                  " (disable, allow, prefer, require, verify-ca, verify-full)");
+    if (!kSslmodes.contains(out.sslmode)) {
+      mode->error("unknown sslmode " + quote(out.sslmode) + " (" + kSslmodeList + ")");
     }
   }
   for (auto [key, field] : {std::pair{"sslrootcert", &out.sslrootcert}, std::pair{"sslcert", &out.sslcert},

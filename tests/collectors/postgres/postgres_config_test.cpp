@@ -181,6 +181,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"DsnUnterminatedQuote", "      dsn: \"host='db\"\n",
                 "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unterminated quoted value of "
                 "\"host\""},
+        BadCase{"DsnPortNotANumber", "      dsn: \"host=db port=abc\"\n",
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: port \"abc\" is not a number "
+                "between 1 and 65535"},
+        BadCase{"DsnSecondPortOutOfRange", "      dsn: \"host=a,b port='5432,70000'\"\n",
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: port \"70000\" is not a number "
+                "between 1 and 65535"},
+        BadCase{"DsnBadSslmode", "      dsn: \"host=db sslmode=bogus\"\n",
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unknown sslmode \"bogus\" "
+                "(disable, allow, prefer, require, verify-ca, verify-full)"},
+        BadCase{"UriPortNotANumber", "      dsn: \"postgresql://u:pw@db:54x2/app\"\n",
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: port \"54x2\" is not a number "
+                "between 1 and 65535"},
+        BadCase{"UriBadSslmode", "      dsn: \"postgresql://db/app?sslmode=bogus\"\n",
+                "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unknown sslmode \"bogus\" "
+                "(disable, allow, prefer, require, verify-ca, verify-full) in the URI"},
         BadCase{"UriUnknownParameter", "      dsn: \"postgresql://db/app?sslmod=require\"\n",
                 "tocsin.yaml:4:12: collectors.postgres[0].dsn: invalid dsn: unknown connection parameter "
                 "\"sslmod\" "
@@ -255,6 +270,15 @@ INSTANTIATE_TEST_SUITE_P(
                 "tocsin.yaml:6:71: collectors.postgres[0].queries[0].timeout: must be shorter than the "
                 "collector's interval (10s), the deadline of every query in the cycle"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
+
+TEST(PostgresConfig, DsnPortsAndSslmodesLibpqAccepts) {
+  for (const std::string dsn : {"host=a,b port=5432,5433 sslmode=verify-full", "host=a,b port=',5433'",
+                                "port = '6432' sslmode='require'",
+                                "postgresql://u:p@a:5432,[::1]:5433,c/app?sslmode=disable&port=5434",
+                                "postgresql://[::1]/app", "postgresql:///app"}) {
+    EXPECT_EQ(errors_of("collectors:\n  postgres:\n    - dsn: \"" + dsn + "\"\n"), "") << dsn;
+  }
+}
 
 TEST(PostgresConfig, ErrorsNeverQuoteAPassword) {
   // A password with a space, unquoted: the rest of it looks like a keyword to libpq.
