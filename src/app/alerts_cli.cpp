@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -218,13 +219,22 @@ std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
   std::optional<config::Config> config;
   std::string path = args.get("config").value_or(kDefaultConfig);
   bool explicit_config = args.get("config").has_value();
-  if (explicit_config || std::ifstream(path).good()) {
+  std::error_code exists_error;
+  bool default_exists = std::filesystem::exists(path, exists_error);
+  // Why the default config was not used, said when falling back matters (the daemon's address, the token).
+  std::string unused_reason = default_exists ? ""
+                              : exists_error ? exists_error.message()
+                                             : "it does not exist";
+  if (explicit_config || default_exists) {
     auto loaded = config::load_config(path);
     if (auto* d = std::get_if<config::Diagnostics>(&loaded)) {
       if (explicit_config) {
         err << d->to_string();
         return std::nullopt;
       }
+      std::string why = d->to_string();
+      while (!why.empty() && why.back() == '\n') why.pop_back();
+      err << "tocsin: cannot load " << path << ", going on without it:\n" << why << "\n";
     } else {
       config = std::get<config::Config>(std::move(loaded));
     }
@@ -240,6 +250,10 @@ std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
     t.base_url = "http://" + listen.to_string();
   } else {
     t.base_url = "http://127.0.0.1:9850";
+    if (!unused_reason.empty()) {
+      err << "tocsin: not using " << path << " (" << unused_reason << "); trying " << t.base_url
+          << " (give --url or set TOCSIN_URL)\n";
+    }
   }
   while (!t.base_url.empty() && t.base_url.back() == '/') t.base_url.pop_back();
   if (!t.base_url.starts_with("http://") && !t.base_url.starts_with("https://"))

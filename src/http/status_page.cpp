@@ -125,9 +125,14 @@ std::string step_cell(const alerting::AlertView& a, const alerting::Dispatcher& 
     std::string who;
     for (const auto& r : a.step_receivers) who += (who.empty() ? "" : ", ") + esc(r);
     if (!who.empty()) out += "<br>" + who;
+    if (a.step_at != 0)
+      out += "<br><span class=\"muted\">since " + esc(d.display_time(a.step_at)) + "</span>";
   }
-  if (a.next_step_at != 0 && !a.ack)
-    out += "<br><span class=\"muted\">next at " + esc(d.display_time(a.next_step_at)) + "</span>";
+  // While acknowledged nothing escalates; the next step's time is known again once it re-arms.
+  if (a.next_step_at != 0) {
+    out += a.ack ? "<br><span class=\"muted\">next step paused while acknowledged</span>"
+                 : "<br><span class=\"muted\">next at " + esc(d.display_time(a.next_step_at)) + "</span>";
+  }
   return out;
 }
 

@@ -230,6 +230,8 @@ TEST_F(Api, TheStatusPageShowsWhatOnCallNeeds) {
   EXPECT_NE(page.find("acknowledged by alice"), std::string::npos);
   EXPECT_NE(page.find("silenced ("), std::string::npos);
   EXPECT_NE(page.find("step 2/2"), std::string::npos);  // fired 20 minutes ago: past the 15m step
+  // When the step was reached: 15m after it fired.
+  EXPECT_NE(page.find("since 2024-03-04 09:55 UTC"), std::string::npos) << page;
   EXPECT_NE(page.find("connection refused (127.0.0.1:5432)"), std::string::npos);
   EXPECT_NE(page.find("log rotation fix deploying"), std::string::npos);
   // No script and nothing loaded from elsewhere: it works offline and with JavaScript off.

@@ -97,10 +97,11 @@ std::vector<std::string> events(const HttpReceiver& r) {
 }
 
 TEST(DaemonAlerting, EscalatesUntilAcknowledgedThroughTheCli) {
-  HttpReceiver hook;
+  HttpReceiver hook, team;
   TempDir dir("tocsin-alerting-daemon");
   TocsinProcess tocsin(dir, "receivers:\n  primary: { type: webhook, url: \"" + hook.url("/primary") +
                                 "\" }\n" + "  lead: { type: webhook, url: \"" + hook.url("/lead") + "\" }\n" +
+                                "  team: { type: webhook, url: \"" + team.url("/team") + "\" }\n" +
                                 R"(escalation_policies:
   default:
     steps:
@@ -109,6 +110,7 @@ TEST(DaemonAlerting, EscalatesUntilAcknowledgedThroughTheCli) {
       - { after: 1h, notify: [lead] }
 routes:
   - { match: { alertname: CheckoutLatency }, policy: default }
+  - { match: { alertname: QueueDepth }, notify: [team], repeat: 1s }
   - { notify: [log] }
 )");
   tocsin.start();
@@ -144,12 +146,39 @@ routes:
   auto list = tocsin.cli({"silence", "list"});
   EXPECT_NE(list.output.find("alertname=\"QueueDepth\""), std::string::npos) << list.output;
   std::string silence_id = silence.output.substr(std::string("Silence ").size(), 24);
+  auto queue_depth_silenced = [&] {
+    for (const auto& a : tocsin.alerts()) {
+      if (a["labels"]["alertname"] == "QueueDepth") return !a["silencedBy"].empty();
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_until(queue_depth_silenced, 10s));
+  // QueueDepth repeats every second; silenced, it notifies nobody (one decided just before the silence
+  // may still be on its way).
+  std::size_t before = team.count();
+  ASSERT_GE(before, 1u);
+  std::this_thread::sleep_for(3s);
+  EXPECT_LE(team.count(), before + 1);
   EXPECT_EQ(tocsin.cli({"silence", "expire", silence_id}).status, 0);
+  // Once it has expired, the repeats come again.
+  EXPECT_TRUE(wait_until([&] { return team.count() >= before + 2; }, 10s));
+  EXPECT_EQ(json::parse(team.requests().back().body)["alerts"][0]["event"], "repeated");
   EXPECT_EQ(tocsin.cli({"ack", "ffffffffffff", "--by", "x"}).status, 1);
   EXPECT_EQ(tocsin.cli({"ack", id}).status, 2);  // --by is required
   // The status page shows it, acknowledged.
   auto page = http_get(tocsin.port(), "/");
   EXPECT_NE(page.body.find("acknowledged by alice"), std::string::npos);
+}
+
+TEST(DaemonAlerting, TheCliSaysWhyItFallsBackToTheDefaultAddress) {
+  const std::string config = "/etc/tocsin/tocsin.yaml";
+  if (std::filesystem::exists(config)) GTEST_SKIP() << config << " exists here";
+  ProcessOptions options;
+  options.env = {"TOCSIN_URL=", "TOCSIN_API_TOKEN="};
+  auto r = run_command({TOCSIN_EXECUTABLE, "alerts"}, options, 30s);
+  EXPECT_NE(r.output.find("not using " + config + " (it does not exist); trying http://127.0.0.1:9850"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(DaemonAlerting, KilledMidOutageNothingIsLostOrDuplicated) {
