@@ -470,7 +470,8 @@ class PostgresCollector final : public Collector {
     const bool cycle_over =
         interrupted_ || (fired && deadline >= deadline_) || SteadyClock::now() >= deadline_;
     std::string message = error.message;
-    std::string failure = error.sqlstate.empty() ? std::string(postgres::to_string(error.kind)) : error.sqlstate;
+    std::string failure =
+        error.sqlstate.empty() ? std::string(postgres::to_string(error.kind)) : error.sqlstate;
     bool timeout = error.kind == QueryFailure::timeout;
     if (error.kind == QueryFailure::canceled && fired && !cycle_over) {
       message = "cancelled when " + own_limit + " passed";
@@ -526,8 +527,8 @@ class PostgresCollector final : public Collector {
 
   void parse_failed(Query query, const postgres::ParseError& e, std::string_view datname = {}) {
     QueryHealth& h = health(query, datname);
-    query_failed(h, std::string(postgres::query_name(query)), "", "unexpected result: " + std::string(e.what()),
-                 false, "unexpected result");
+    query_failed(h, std::string(postgres::query_name(query)), "",
+                 "unexpected result: " + std::string(e.what()), false, "unexpected result");
   }
 
   std::string on_database(const Link& link) const {
@@ -867,7 +868,8 @@ class PostgresCollector final : public Collector {
           query.rows = postgres::parse_custom(*table, query.config);
           query.has_rows = true;
         } catch (const postgres::ParseError& e) {
-          query_failed(h, what, "", "unexpected result: " + std::string(e.what()), false, "unexpected result");
+          query_failed(h, what, "", "unexpected result: " + std::string(e.what()), false,
+                       "unexpected result");
           query.has_rows = false;
           query.rows.clear();
         }

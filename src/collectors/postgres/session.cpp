@@ -180,7 +180,8 @@ QueryResult Session::query(const std::string& sql, std::string_view name) {
   const char* message = result ? PQresultErrorMessage(result.get()) : nullptr;
   error.message = one_line(message != nullptr && *message != '\0' ? message : PQerrorMessage(conn));
   if (error.message.empty()) error.message = "the statement failed without a message";
-  if (const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr) error.sqlstate = state;
+  if (const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr)
+    error.sqlstate = state;
   if (PQstatus(conn) != CONNECTION_OK) {
     usable_ = false;
     error.kind = QueryFailure::connection;
@@ -207,7 +208,8 @@ bool Session::in_transaction() const {
 
 bool Session::cancel() noexcept {
   std::lock_guard lock(cancel_mutex_);
-  if (!connection_ || connection_->cancel_handle() == nullptr || cancel_in_flight_->exchange(true)) return false;
+  if (!connection_ || connection_->cancel_handle() == nullptr || cancel_in_flight_->exchange(true))
+    return false;
   cancel_requested_ = true;
   try {
     std::thread([connection = connection_, in_flight = cancel_in_flight_] {

@@ -2,14 +2,14 @@
 // pg_stat_statements preloaded, shared by the suite; one without, also used for the outage test):
 // names as postgres_exporter prints them, values as the views say, top-N stability and staleness,
 // timeouts, cancellation, locked catalogs, outages, authentication and grants.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -78,7 +78,8 @@ class StallingProxy {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 16) != 0)
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_, 16) != 0)
       throw std::runtime_error("proxy: cannot listen");
     socklen_t len = sizeof addr;
     ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -654,10 +655,10 @@ TEST_F(PostgresCollectorTest, SlowCustomQueriesFailAloneBeforeTheCycleDeadline) 
 // Custom SQL that opens a transaction block and leaves it open (or failed) would keep the
 // collector's session idle in transaction, and its view of the statistics frozen, for good.
 TEST_F(PostgresCollectorTest, ATransactionACustomQueryLeavesOpenIsRolledBack) {
-  config_.queries = {custom("open_tx", "BEGIN; SELECT 1 AS v", {gauge("v")}),
-                     custom("failed_tx", "BEGIN; SELECT 1/0 AS v", {gauge("v")}),
-                     custom("after", "SELECT CASE WHEN now() = statement_timestamp() THEN 1 ELSE 0 END AS v",
-                            {gauge("v")})};
+  config_.queries = {
+      custom("open_tx", "BEGIN; SELECT 1 AS v", {gauge("v")}),
+      custom("failed_tx", "BEGIN; SELECT 1/0 AS v", {gauge("v")}),
+      custom("after", "SELECT CASE WHEN now() = statement_timestamp() THEN 1 ELSE 0 END AS v", {gauge("v")})};
   auto collector = make();
   Batch batch = collect(*collector);
   EXPECT_EQ(value(batch, "pg_up"), 1.0);
@@ -727,8 +728,9 @@ TEST_F(PostgresCollectorTest, AQueryFailingTheSameWayWithChangingMessagesLogsOnc
       << log_lines_.str();
   EXPECT_EQ(log_count("query custom:bad_number failed: unexpected result: "), 1u) << log_lines_.str();
   // The latest message is still shown where one looks for it.
-  EXPECT_NE(collector->details()["failing_queries"]["custom:bad_number"].get<std::string>().find("is not a number"),
-            std::string::npos);
+  EXPECT_NE(
+      collector->details()["failing_queries"]["custom:bad_number"].get<std::string>().find("is not a number"),
+      std::string::npos);
 }
 
 TEST_F(PostgresCollectorTest, AJobQueueQueryWithItsOwnInterval) {
