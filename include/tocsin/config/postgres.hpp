@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tocsin/config/common.hpp"
@@ -30,6 +31,10 @@ struct PostgresCustomQuery {
   std::optional<Duration> timeout{};          // default: the collector's statement_timeout
 };
 void decode(const Node& node, PostgresCustomQuery& out);
+
+// Whether the postgres collector reports a family of this name itself (every pg_settings_* and
+// tocsin_pg_* name included): a custom query's metric of the same name would clash with it.
+bool is_postgres_builtin_family(std::string_view name);
 
 // Labels of pg_stat_activity_count, named after pg_stat_activity's columns.
 inline constexpr const char* kPostgresActivityLabels[] = {

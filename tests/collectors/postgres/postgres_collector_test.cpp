@@ -27,6 +27,7 @@
 #include "fixtures/postgres_server.hpp"
 #include "tocsin/collectors/postgres.hpp"
 #include "tocsin/collectors/scheduler.hpp"
+#include "tocsin/config/postgres.hpp"
 #include "tocsin/core/clock.hpp"
 #include "tocsin/store/matcher.hpp"
 #include "tocsin/store/store.hpp"
@@ -366,6 +367,23 @@ TEST_F(PostgresCollectorTest, NamesTypesAndLabelsAsPostgresExporterPrintsThem) {
   // No series twice (the store would drop the second and complain every cycle).
   std::set<Labels> seen;
   for (const auto& s : batch.samples()) EXPECT_TRUE(seen.insert(s.labels).second) << s.labels.to_string();
+}
+
+// The config rejects custom metric names that clash with the collector's own; its list of those
+// must name every family the collector emits.
+TEST_F(PostgresCollectorTest, EveryFamilyEmittedIsKnownToTheConfigAsBuiltIn) {
+  if (psql("SELECT count(*) FROM pg_database WHERE datname = 'shop'") == "0") psql("CREATE DATABASE shop");
+  config_.statements.query_text = true;
+  config_.databases = {"*"};
+  auto collector = make();
+  Batch batch = collect(*collector);
+  std::set<std::string> unknown;
+  for (const auto& s : batch.samples()) {
+    const std::string name(s.labels.metric_name());
+    if (!config::is_postgres_builtin_family(name)) unknown.insert(name);
+  }
+  EXPECT_TRUE(unknown.empty()) << ::testing::PrintToString(unknown);
+  EXPECT_GT(batch.samples().size(), 100u);
 }
 
 TEST_F(PostgresCollectorTest, ValuesMatchTheViews) {

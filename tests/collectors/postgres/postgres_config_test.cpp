@@ -247,6 +247,16 @@ INSTANTIATE_TEST_SUITE_P(
             "      queries:\n        - { prefix: q, sql: SELECT 1, columns: { target: label, v: gauge } }\n",
             "tocsin.yaml:5:58: collectors.postgres[0].queries[0].columns.target: label column \"target\" is "
             "taken: tocsin labels every sample with its instance name"},
+        BadCase{
+            "QueryBuiltinName",
+            "      queries:\n        - { prefix: pg, sql: SELECT 1 AS up, columns: { up: gauge } }\n",
+            "tocsin.yaml:5:61: collectors.postgres[0].queries[0].columns.up: metric name \"pg_up\" is one "
+            "the postgres collector reports itself (choose another prefix)"},
+        BadCase{
+            "QueryBuiltinSettingName",
+            "      queries:\n        - { prefix: pg_settings, sql: SELECT 1 AS x, columns: { x: gauge } }\n",
+            "tocsin.yaml:5:68: collectors.postgres[0].queries[0].columns.x: metric name \"pg_settings_x\" is "
+            "one the postgres collector reports itself (choose another prefix)"},
         BadCase{"QueryDuplicatePrefix",
                 "      queries:\n        - { prefix: q, sql: SELECT 1, columns: { v: gauge } }\n"
                 "        - { prefix: q, sql: SELECT 2, columns: { v: gauge } }\n",
