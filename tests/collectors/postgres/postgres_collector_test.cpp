@@ -901,9 +901,6 @@ TEST_F(PostgresCollectorTest, AStoppedServerIsDownAndRecoveryFollowsItsReturn) {
   const std::string error = collect_error(*collector);
   EXPECT_NE(error.find("127.0.0.1:" + std::to_string(bare_->port()) + "/postgres"), std::string::npos)
       << error;
-  Batch down;
-  collector->describe_down(down);
-  EXPECT_EQ(value(down, "pg_up", {{"target", "main"}}), 0.0);
   // Further cycles fail fast with the same message (one log line from the scheduler, not one per cycle).
   const std::string again = collect_error(*collector);
   EXPECT_NE(again.find("cannot connect to 127.0.0.1:" + std::to_string(bare_->port())), std::string::npos)
@@ -914,6 +911,64 @@ TEST_F(PostgresCollectorTest, AStoppedServerIsDownAndRecoveryFollowsItsReturn) {
   Batch batch = collect(*collector);
   EXPECT_EQ(value(batch, "pg_up"), 1.0);
   EXPECT_EQ(value(batch, "tocsin_pg_connects_total"), 2.0);
+}
+
+// Under the real scheduler, next to a healthy target: the store shows the stopped server's pg_up
+// go from 1 to 0 and back to 1 when it returns, and the healthy target's stay 1.
+TEST_F(PostgresCollectorTest, AStoppedServerIsPgUpZeroInTheStoreUntilItReturns) {
+  SystemClock clock;
+  store::Store store(store::StoreOptions{1h}, clock);
+  prometheus::Registry registry;
+  boost::asio::io_context io;
+  boost::asio::thread_pool pool(2);
+  Scheduler scheduler(io, pool, store, clock, registry, log_);
+  std::vector<CollectorSpec> specs;
+  for (const auto& [name, dsn] :
+       {std::pair{"healthy", server_->dsn()}, std::pair{"stopping", bare_->dsn()}}) {
+    config::PostgresTargetConfig c = config_;
+    c.common.name = name;
+    c.dsn = dsn;
+    c.reconnect_backoff = 50ms;
+    c.reconnect_backoff_max = 200ms;
+    specs.push_back({make_postgres_collector(c, log_), 100ms, 2s});
+  }
+  auto work = boost::asio::make_work_guard(io);
+  std::thread io_thread([&] { io.run(); });
+  boost::asio::post(io, [&] { scheduler.replace(std::move(specs)); });
+
+  auto points = [&](const std::string& target) {
+    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", "pg_up"),
+                                  store::Matcher(store::MatchType::equal, "target", target)};
+    auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
+    return set.empty() ? std::vector<Point>{}
+                       : std::vector<Point>(set.points(0).begin(), set.points(0).end());
+  };
+  auto last = [&](const std::string& target) {
+    auto p = points(target);
+    return p.empty() ? -1.0 : p.back().v;
+  };
+  EXPECT_TRUE(wait_until([&] { return last("stopping") == 1; }, 10s));
+  bare_->stop();
+  EXPECT_TRUE(wait_until([&] { return last("stopping") == 0; }, 10s));
+  bare_->start();
+  EXPECT_TRUE(wait_until([&] { return last("stopping") == 1; }, 20s));
+  for (const Point& p : points("healthy")) EXPECT_EQ(p.v, 1);
+  // 1, then 0 for the outage, then 1 again: the values the store holds, in order.
+  std::vector<double> changes;
+  for (const Point& p : points("stopping")) {
+    if (changes.empty() || changes.back() != p.v) changes.push_back(p.v);
+  }
+  EXPECT_EQ(changes, (std::vector<double>{1, 0, 1}));
+
+  std::promise<void> stopped;
+  boost::asio::post(io, [&] {
+    scheduler.stop();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  io.stop();
+  io_thread.join();
+  pool.join();
 }
 
 TEST_F(PostgresCollectorTest, AWrongPasswordIsAClearErrorThatNeverShowsThePassword) {
