@@ -55,8 +55,8 @@ Labels labels_from(const nlohmann::json& j) {
 }
 
 alerting::Alert alert_of(const RuleDefinition& rule, const AlertInstance& a, const std::string& group) {
-  return {a.labels, a.annotations, a.state, a.active_at, a.fired_at, a.resolved_at, a.value,
-          rule.escalation, group, rule.name};
+  return {a.labels,      a.annotations, a.state,         a.active_at, a.fired_at,
+          a.resolved_at, a.value,       rule.escalation, group,       rule.name};
 }
 
 // ALERTS and ALERTS_FOR_STATE of an active alert at t.
@@ -321,7 +321,8 @@ void Group::eval_alerting(const RuleDefinition& rule, RuleState& state, const pr
       if (present) {  // annotations see the tier's severity
         TemplateData data{&a.labels, a.value, &settings.external_labels, settings.external_url};
         LabelsBuilder rendered;
-        for (const auto& [name, tmpl] : rule.annotations) rendered.set(name, expand(tmpl, data, template_error));
+        for (const auto& [name, tmpl] : rule.annotations)
+          rendered.set(name, expand(tmpl, data, template_error));
         a.annotations = rendered.build();
       }
     }
@@ -378,7 +379,8 @@ void Group::take_state_from(Group& old) {
   // warning and a critical variant) each keep their own. A rule whose expression is unchanged is
   // matched first.
   auto same = [](const RuleDefinition& a, const RuleDefinition& b) {
-    if (a.kind != b.kind || a.name != b.name || a.label_texts != b.label_texts || a.tiers.size() != b.tiers.size()) {
+    if (a.kind != b.kind || a.name != b.name || a.label_texts != b.label_texts ||
+        a.tiers.size() != b.tiers.size()) {
       return false;
     }
     for (std::size_t k = 0; k < a.tiers.size(); ++k) {
@@ -463,10 +465,10 @@ void Group::restore_state(const nlohmann::json& state) {
       if (a.labels.empty() || a.state == AlertState::resolved) continue;
       // State saved for another shape of the rule (its tiers edited since) does not fit it: that alert
       // starts afresh rather than index past the rule's tiers.
-      const bool fits_tiers =
-          tiers == 0 ? tier == -1 && a.tier_since.empty()
-                     : tier >= -1 && tier < tiers && a.tier_since.size() == rule.tiers.size() &&
-                           (a.state != AlertState::firing || tier >= 0);
+      const bool fits_tiers = tiers == 0
+                                  ? tier == -1 && a.tier_since.empty()
+                                  : tier >= -1 && tier < tiers && a.tier_since.size() == rule.tiers.size() &&
+                                        (a.state != AlertState::firing || tier >= 0);
       if (!fits_tiers) continue;
       a.tier = static_cast<int>(tier);
       // Tiered alerts are identified without their (changing) severity label.

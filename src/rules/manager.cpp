@@ -127,7 +127,8 @@ class RuleManager::Output final : public RuleOutput {
       auto rule = current_.find(key);
       if (rule == current_.end()) return;
       auto it = writers_.find(key);
-      if (it == writers_.end()) it = writers_.emplace(key, store_.register_writer("rule:" + key, rule->second)).first;
+      if (it == writers_.end())
+        it = writers_.emplace(key, store_.register_writer("rule:" + key, rule->second)).first;
       writer = it->second;
     }
     store::Batch batch;
@@ -234,7 +235,8 @@ class RuleManager::Metrics final : public prometheus::Collectable {
           evals += static_cast<double>(health[i].evaluations);
           failed[g.definition().rules[i].name] += static_cast<double>(health[i].failures);
         }
-        for (const auto& [name, n] : failed) failures.metric.push_back(metric({{"rule", name}, {"rule_group", key}}, n, true));
+        for (const auto& [name, n] : failed)
+          failures.metric.push_back(metric({{"rule", name}, {"rule_group", key}}, n, true));
         evaluations.metric.push_back(metric({{"rule_group", key}}, evals, true));
         for (const auto& [rule, a] : g.active_alerts()) {
           (a.state == alerting::AlertState::firing ? firing : pending) += 1;
@@ -252,8 +254,8 @@ class RuleManager::Metrics final : public prometheus::Collectable {
   const RuleManager& manager_;
 };
 
-RuleManager::RuleManager(asio::io_context& io, asio::thread_pool& pool, store::Store& store, const Clock& clock,
-                         std::shared_ptr<spdlog::logger> log, alerting::AlertSink* sink)
+RuleManager::RuleManager(asio::io_context& io, asio::thread_pool& pool, store::Store& store,
+                         const Clock& clock, std::shared_ptr<spdlog::logger> log, alerting::AlertSink* sink)
     : io_(io),
       pool_(pool),
       store_(store),
@@ -421,8 +423,8 @@ void RuleManager::restore_state(std::vector<std::shared_ptr<Scheduled>>& groups)
     std::error_code ec;
     fs::rename(path, aside, ec);
     if (ec) {
-      log_->error("alert state {} is corrupt ({}) and cannot be moved to {}: {}; starting without it", path, why,
-                  aside, ec.message());
+      log_->error("alert state {} is corrupt ({}) and cannot be moved to {}: {}; starting without it", path,
+                  why, aside, ec.message());
     } else {
       log_->error("alert state {} is corrupt; moved it to {} and starting without it: {}", path, aside, why);
     }

@@ -135,8 +135,9 @@ TEST_F(GroupTest, TiersMoveWithoutResolving) {
 // on at that tier (no resolve and re-fire), and resolves only once no tier's threshold holds.
 TEST_F(GroupTest, StepsDownToALowerTierWithoutWaitingForItsFor) {
   load("ratio", "0.5 0.5 0.97 0.97 0.85 0.85 0.85 0.85 0.85 0.85 0.85 0.5");
-  auto g = make("      - alert: Full\n        expr: ratio\n        tiers:\n"
-                "          warning: { above: 0.80, for: 5m }\n          critical: { above: 0.95, for: 1m }\n");
+  auto g = make(
+      "      - alert: Full\n        expr: ratio\n        tiers:\n"
+      "          warning: { above: 0.80, for: 5m }\n          critical: { above: 0.95, for: 1m }\n");
   EXPECT_EQ(states(run(*g, 0, 2)), "critical:pending");
   EXPECT_EQ(states(run(*g, 3, 3)), "critical:firing");
   auto down = run(*g, 4, 4);
@@ -234,8 +235,11 @@ TEST_F(GroupTest, AFailedEvaluationReportsTheActiveAlertsUnchanged) {
 // value says what went wrong, as in Prometheus, and the rule's health keeps the error.
 TEST_F(GroupTest, ATemplateErrorFiresTheAlertWithTheErrorAsValue) {
   load("up{instance=\"h:1\"}", "0x3");
-  auto g = make("      - alert: Down\n        expr: up == 0\n        labels: {host: \"{{ $labels.instance | humanize }}\"}\n"
-                "        annotations: {summary: \"{{ $labels.instance | humanize }} down\", ok: \"{{ $labels.instance }}\"}\n");
+  auto g = make(
+      "      - alert: Down\n        expr: up == 0\n        labels: {host: \"{{ $labels.instance | humanize "
+      "}}\"}\n"
+      "        annotations: {summary: \"{{ $labels.instance | humanize }} down\", ok: \"{{ $labels.instance "
+      "}}\"}\n");
   auto sent = run(*g, 0, 1);
   ASSERT_EQ(states(sent), ":firing");
   const std::string error = "<error expanding template: humanize: cannot convert \"h:1\" to a number>";
@@ -251,8 +255,9 @@ TEST_F(GroupTest, ATemplateErrorFiresTheAlertWithTheErrorAsValue) {
 // The same alert at two severities (two rules of one name): a reload keeps each one's state.
 TEST_F(GroupTest, AReloadKeepsTheStateOfEveryRuleOfOneName) {
   load("x", "5x10");
-  const std::string rules = "      - alert: X\n        expr: x > 1\n        for: 5m\n        labels: {severity: warning}\n"
-                            "      - alert: X\n        expr: x > 3\n        for: 5m\n        labels: {severity: critical}\n";
+  const std::string rules =
+      "      - alert: X\n        expr: x > 1\n        for: 5m\n        labels: {severity: warning}\n"
+      "      - alert: X\n        expr: x > 3\n        for: 5m\n        labels: {severity: critical}\n";
   auto g = make(rules);
   EXPECT_EQ(states(run(*g, 0, 3)), "warning:pending critical:pending");
   auto reloaded = make(rules);
@@ -287,16 +292,18 @@ TEST_F(GroupTest, StateSurvivesReloadAndRestart) {
   EXPECT_EQ(after[0].fired_at, 300'000);
   // Tier state saved for another shape of the rule (3 tiers, now 2) is dropped: that alert starts afresh.
   load("ratio", "0.97x10");
-  const std::string two = "      - alert: Full\n        expr: ratio\n        tiers:\n"
-                          "          warning: { above: 0.80, for: 1m }\n          critical: { above: 0.95, for: 1m }\n";
-  for (const char* alert : {R"({"labels":{"alertname":"Full","severity":"page"},"state":"firing","tier":2,
+  const std::string two =
+      "      - alert: Full\n        expr: ratio\n        tiers:\n"
+      "          warning: { above: 0.80, for: 1m }\n          critical: { above: 0.95, for: 1m }\n";
+  for (const char* alert :
+       {R"({"labels":{"alertname":"Full","severity":"page"},"state":"firing","tier":2,
                                 "tier_since":[0,0,0]})",
-                            R"({"labels":{"alertname":"Full","severity":"page"},"state":"firing","tier":1,
+        R"({"labels":{"alertname":"Full","severity":"page"},"state":"firing","tier":1,
                                 "tier_since":[0,0,0]})",
-                            R"({"labels":{"alertname":"Full"},"state":"firing","tier":-1,"tier_since":[0,0]})"}) {
+        R"({"labels":{"alertname":"Full"},"state":"firing","tier":-1,"tier_since":[0,0]})"}) {
     auto edited = make(two);
-    edited->restore_state(nlohmann::json::parse(std::string(R"({"rules":[{"rule":"Full","index":0,"alerts":[)") +
-                                                alert + "]}]}"));
+    edited->restore_state(nlohmann::json::parse(
+        std::string(R"({"rules":[{"rule":"Full","index":0,"alerts":[)") + alert + "]}]}"));
     EXPECT_TRUE(edited->active_alerts().empty()) << alert;
     EXPECT_EQ(states(run(*edited, 7, 7)), "critical:pending") << alert;
     EXPECT_TRUE(edited->health()[0].last_error.empty()) << edited->health()[0].last_error;

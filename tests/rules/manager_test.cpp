@@ -1,6 +1,8 @@
 // The rule manager against a real store: alert state restored from (and kept out of) a bad state file,
 // writers of removed rules retired, the state file written only on changes, ring buffers sized by the
 // group's interval, and unique metric series.
+#include "tocsin/rules/manager.hpp"
+
 #include <gtest/gtest.h>
 #include <prometheus/metric_family.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -12,7 +14,6 @@
 
 #include "fixtures/process.hpp"
 #include "tocsin/promql/parser.hpp"
-#include "tocsin/rules/manager.hpp"
 
 namespace tocsin::rules {
 namespace {
@@ -91,10 +92,12 @@ TEST_F(ManagerTest, AStateFileOfTheWrongShapeIsMovedAside) {
 
 TEST_F(ManagerTest, AGroupEntryOfTheWrongShapeRestoresNothing) {
   const std::string key = (dir_ / "rules.yaml").string() + ";g";
-  dir_.write("alerts.json", R"({"version":1,"groups":[{"group":")" + key +
-                                R"(","rules":[{"rule":"Full","index":0,"alerts":[{"labels":{"alertname":"Full",
+  dir_.write("alerts.json",
+             R"({"version":1,"groups":[{"group":")" + key +
+                 R"(","rules":[{"rule":"Full","index":0,"alerts":[{"labels":{"alertname":"Full",
                                 "severity":"warning"},"state":"firing","tier":0,"tier_since":[0,null]}]}]},
-                                {"group":")" + key + R"(","rules":[{"rule":"Full","alerts":[{"tier":"x"}]}]}]})");
+                                {"group":")" +
+                 key + R"(","rules":[{"rule":"Full","alerts":[{"tier":"x"}]}]}]})");
   auto m = start(kTiered);
   EXPECT_TRUE(moved_aside()) << log();
   EXPECT_EQ(m->rules_json()["data"]["groups"][0]["rules"][0]["alerts"].size(), 0u);
@@ -102,8 +105,9 @@ TEST_F(ManagerTest, AGroupEntryOfTheWrongShapeRestoresNothing) {
 
 TEST_F(ManagerTest, ARestoredTierTheRuleNoLongerHasIsDropped) {
   const std::string key = (dir_ / "rules.yaml").string() + ";g";
-  dir_.write("alerts.json", R"({"version":1,"groups":[{"group":")" + key +
-                                R"(","rules":[{"rule":"Full","index":0,"alerts":[{"labels":{"alertname":"Full",
+  dir_.write("alerts.json",
+             R"({"version":1,"groups":[{"group":")" + key +
+                 R"(","rules":[{"rule":"Full","index":0,"alerts":[{"labels":{"alertname":"Full",
                                 "severity":"page"},"state":"firing","tier":2,"tier_since":[0,0,0]}]}]}]})");
   auto m = start(kTiered);
   EXPECT_FALSE(moved_aside());
@@ -129,7 +133,8 @@ TEST_F(ManagerTest, AStateFileThatCannotBeOpenedIsMovedAside) {
 TEST_F(ManagerTest, ARemovedRuleStopsBeingExported) {
   const std::string kept = "      - alert: Kept\n        expr: vector(1)\n";
   auto m = start("groups:\n  - name: g\n    rules:\n" + kept +
-                 "      - alert: Removed\n        expr: vector(1)\n      - record: removed:one\n        expr: vector(1)\n");
+                 "      - alert: Removed\n        expr: vector(1)\n      - record: removed:one\n        "
+                 "expr: vector(1)\n");
   m->evaluate_all_now();
   EXPECT_EQ(query("ALERTS").size(), 2u);
   EXPECT_EQ(query("removed:one").size(), 1u);
@@ -177,8 +182,9 @@ TEST_F(ManagerTest, TheStateFileIsWrittenOnlyWhenAnAlertChanges) {
 
 // A group evaluated every second keeps the whole retention (1m) of what it records.
 TEST_F(ManagerTest, RecordedSeriesKeepTheRetentionOfAFastGroup) {
-  auto m = start("groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: rec\n        expr: vector(1)\n"
-                 "      - alert: A\n        expr: vector(1)\n");
+  auto m = start(
+      "groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: rec\n        expr: vector(1)\n"
+      "      - alert: A\n        expr: vector(1)\n");
   for (int i = 0; i < 90; ++i) {
     clock_.advance(1s);
     m->evaluate_all_now();
@@ -192,12 +198,18 @@ TEST_F(ManagerTest, RecordedSeriesKeepTheRetentionOfAFastGroup) {
 
 // Two rules of one name in a group: one failures series for the name, counting both.
 TEST_F(ManagerTest, FailuresOfRulesSharingANameAreOneSeries) {
-  const std::string two = "label_replace(vector(1), \"a\", \"1\", \"\", \"\") or "
-                          "label_replace(vector(1), \"a\", \"2\", \"\", \"\")";
-  auto m = start("groups:\n  - name: g\n    limit: 1\n    rules:\n"
-                 "      - alert: X\n        expr: '" + two + "'\n        labels: {severity: warning}\n"
-                 "      - alert: X\n        expr: '" + two + "'\n        labels: {severity: critical}\n"
-                 "      - alert: Y\n        expr: vector(1)\n");
+  const std::string two =
+      "label_replace(vector(1), \"a\", \"1\", \"\", \"\") or "
+      "label_replace(vector(1), \"a\", \"2\", \"\", \"\")";
+  auto m = start(
+      "groups:\n  - name: g\n    limit: 1\n    rules:\n"
+      "      - alert: X\n        expr: '" +
+      two +
+      "'\n        labels: {severity: warning}\n"
+      "      - alert: X\n        expr: '" +
+      two +
+      "'\n        labels: {severity: critical}\n"
+      "      - alert: Y\n        expr: vector(1)\n");
   m->evaluate_all_now();
   std::map<std::string, double> failures;
   for (const auto& family : m->metrics()->Collect()) {

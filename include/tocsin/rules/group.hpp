@@ -88,9 +88,9 @@ class Group {
   // replaced (hot reload), each old rule's at most once, so `for` clocks and firing alerts carry on.
   void take_state_from(Group& old);
   // Alert state as JSON, and back (restart safety). The saved state changes only when an alert changes
-  // state (not with its value, which the next evaluation sets again), so that it is written only then. restore_state ignores entries of rules that no
-  // longer exist and alerts whose saved tier state does not fit the rule's tiers; it throws
-  // (std::exception) for JSON of the wrong shape, having restored part of it.
+  // state (not with its value, which the next evaluation sets again), so that it is written only then.
+  // restore_state ignores entries of rules that no longer exist and alerts whose saved tier state does not
+  // fit the rule's tiers; it throws (std::exception) for JSON of the wrong shape, having restored part of it.
   nlohmann::json save_state() const;
   void restore_state(const nlohmann::json& state);
 

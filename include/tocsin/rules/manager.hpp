@@ -6,9 +6,9 @@
 #include <prometheus/collectable.h>
 #include <spdlog/logger.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
