@@ -226,5 +226,23 @@ TEST_F(ManagerTest, FailuresOfRulesSharingANameAreOneSeries) {
   EXPECT_EQ(failures["rule=Y," + group], 0);
 }
 
+// A template failing at every evaluation is logged once for the rule, not at every evaluation.
+TEST_F(ManagerTest, ATemplateErrorIsLoggedOncePerRule) {
+  auto m = start(
+      "groups:\n  - name: g\n    rules:\n      - alert: T\n        expr: vector(1)\n"
+      "        annotations: {summary: '{{ \"h:1\" | humanize }}'}\n");
+  for (int i = 0; i < 3; ++i) {
+    clock_.advance(1s);
+    m->evaluate_all_now();
+  }
+  const std::string text = log();
+  const std::string line = "rule T in group " + (dir_ / "rules.yaml").string() +
+                           ";g: error expanding template: humanize: cannot convert \"h:1\" to a number";
+  const auto first = text.find(line);
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find(line, first + 1), std::string::npos) << text;
+  EXPECT_EQ(m->rules_json()["data"]["groups"][0]["rules"][0]["health"], "ok");
+}
+
 }  // namespace
 }  // namespace tocsin::rules
