@@ -148,13 +148,26 @@ int cmd_check(const Args& args, std::ostream& out, std::ostream& err) {
   std::vector<std::string> rule_files =
       rules::expand_rule_globs(config->rule_files, config->base_dir, config->file, diagnostics);
   std::size_t rule_count = 0;
-  if (diagnostics.empty()) {
-    for (const auto& group : rules::load_rule_files(rule_files, diagnostics)) rule_count += group.rules.size();
-  }
+  std::vector<rules::GroupDefinition> groups;
+  if (diagnostics.empty()) groups = rules::load_rule_files(rule_files, diagnostics);
   if (!diagnostics.empty()) {
     diagnostics.sort();
     err << diagnostics.to_string();
     return kExitBadInput;
+  }
+  // A rule naming a policy the config lacks falls back to its route's: worth a warning once alerting
+  // is set up (a typo), not on an install that has no policies yet.
+  const auto& policies = config->alerting.escalation_policies;
+  for (const auto& group : groups) {
+    rule_count += group.rules.size();
+    for (const auto& rule : group.rules) {
+      if (policies.empty() || rule.escalation.empty() || policies.contains(rule.escalation)) continue;
+      std::string defined;
+      for (const auto& [name, _] : policies) defined += (defined.empty() ? "" : ", ") + name;
+      err << "warning: " << rule.position.file << ":" << rule.position.line << ":" << rule.position.column << ": "
+          << rule.name << ": escalation policy \"" << rule.escalation << "\" is not defined (defined: " << defined
+          << "); the matching route decides\n";
+    }
   }
   out << "OK: " << path << " (" << rule_files.size() << " rule file(s), " << rule_count << " rule(s))\n";
   return kExitOk;

@@ -162,6 +162,11 @@ class Daemon {
       std::lock_guard lock(engine_mutex_);
       return engine_options_;
     });
+    http::BuildInfo build;
+    build.version = kVersion;
+    build.revision = kRevision;
+    build.go_version = kCompiler;
+    http::add_metadata_routes(router_, store_, std::move(build));
     router_.add("GET", "/api/v1/rules", [this](const http::Request&) {
       return http::Response::json(200, json_text(rules_.rules_json()));
     });

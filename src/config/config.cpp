@@ -88,6 +88,28 @@ void check_unique_names(const Node& parent, std::string_view kind, const std::ve
   }
 }
 
+// A custom Postgres query's timeout must leave room in the cycle. A block that sets its own timeout
+// or interval is checked as it is decoded; one that inherits the top-level interval is checked here.
+void check_inherited_query_timeouts(const Node& collectors, const Config& config) {
+  if (!collectors.is_map() || !collectors.yaml()["postgres"] || !collectors.yaml()["postgres"].IsSequence()) return;
+  const std::vector<Node> blocks = collectors.child(collectors.yaml()["postgres"], "postgres").items();
+  for (std::size_t i = 0; i < blocks.size() && i < config.collectors.postgres.size(); ++i) {
+    const auto& target = config.collectors.postgres[i];
+    if (target.common.timeout || target.common.interval) continue;
+    const YAML::Node queries = blocks[i].is_map() ? blocks[i].yaml()["queries"] : YAML::Node();
+    if (!queries || !queries.IsSequence()) continue;
+    const std::vector<Node> items = blocks[i].child(queries, "queries").items();
+    for (std::size_t j = 0; j < items.size() && j < target.queries.size(); ++j) {
+      const auto& timeout = target.queries[j].timeout;
+      if (!timeout || *timeout < config.interval) continue;
+      items[j]
+          .child(items[j].yaml()["timeout"], "timeout")
+          .error("must be shorter than the collector's interval (" + format_duration(config.interval) +
+                 ", from the top-level interval), the deadline of every query in the cycle");
+    }
+  }
+}
+
 void decode_query(const Node& node, QueryConfig& out) {
   MapDecoder map(node);
   if (auto n = map.get("lookback_delta"); n && !n->is_null() && decode(*n, out.lookback_delta) &&
@@ -129,7 +151,10 @@ void decode_root(const Node& root, Config& config) {
   }
   map.optional("state_dir", config.state_dir);
   if (auto n = map.get("log"); n && !n->is_null()) decode_log(*n, config.log);
-  if (auto n = map.get("collectors"); n && !n->is_null()) decode_collectors(*n, config.collectors);
+  if (auto n = map.get("collectors"); n && !n->is_null()) {
+    decode_collectors(*n, config.collectors);
+    check_inherited_query_timeouts(*n, config);
+  }
   map.optional("rule_files", config.rule_files);
   if (auto n = map.get("evaluation_interval"); n && !n->is_null() && decode(*n, config.evaluation_interval) &&
                                                config.evaluation_interval.count() <= 0) {

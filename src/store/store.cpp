@@ -134,6 +134,10 @@ class Store::Impl {
       Writer& w = writers_[it->second];
       w.max_points = points;
       w.active = true;
+      // A new interval (a reloaded group or collector) resizes the rings of the series it already has.
+      for (SeriesId id : w.series) {
+        if (series_[id].writer == it->second) series_[id].max_points = points;
+      }
       return it->second;
     }
     auto id = static_cast<WriterId>(writers_.size());

@@ -55,6 +55,17 @@ TEST(Daemon, ServesMetricsThatPassPromtool) {
   expect_families_unique(r.body);
   EXPECT_EQ(d.get("/-/healthy").status, 200);
 
+  // Grafana reads metric help and the server's version from these.
+  HttpResult metadata = d.get("/api/v1/metadata?metric=node_load1");
+  ASSERT_EQ(metadata.status, 200) << metadata.body;
+  auto node_load1 = nlohmann::json::parse(metadata.body)["data"]["node_load1"];
+  ASSERT_EQ(node_load1.size(), 1u) << metadata.body;
+  EXPECT_EQ(node_load1[0]["type"], "gauge");
+  EXPECT_FALSE(node_load1[0]["help"].get<std::string>().empty());
+  HttpResult build = d.get("/api/v1/status/buildinfo");
+  ASSERT_EQ(build.status, 200) << build.body;
+  EXPECT_FALSE(nlohmann::json::parse(build.body)["data"]["version"].get<std::string>().empty());
+
   if (auto promtool = find_executable("promtool")) {
     auto file = d.dir().write("metrics.txt", r.body);
     CommandResult check = run_command({"sh", "-c", *promtool + " check metrics < " + file.string()});

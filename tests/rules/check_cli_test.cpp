@@ -34,5 +34,30 @@ TEST(CheckRules, ChecksRuleFilesWithoutAConfig) {
   EXPECT_NE(other.output.find("tocsin check rules RULE_FILE"), std::string::npos) << other.output;
 }
 
+// An escalation name the config does not define falls back to the route: a warning, not an error, and
+// only once the config defines policies (the bundled rules name `default` before anyone has set one up).
+TEST(CheckConfig, WarnsOfAnEscalationPolicyTheConfigLacks) {
+  TempDir dir;
+  dir.write("rules.yaml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n"
+                          "        escalation: primray\n      - alert: B\n        expr: up == 0\n"
+                          "        escalation: primary\n");
+  auto with_policies = dir.write("tocsin.yaml", "rule_files: [rules.yaml]\nescalation_policies:\n  primary:\n"
+                                                "    steps:\n      - { after: 0m, notify: [log] }\n");
+  CommandResult r = run_command({TOCSIN_EXECUTABLE, "check", "--config", with_policies.string()});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: " + (dir / "rules.yaml").string() +
+                          ":4:9: A: escalation policy \"primray\" is not defined (defined: primary); the matching "
+                          "route decides\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find(": B:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("OK: "), std::string::npos) << r.output;
+
+  auto without = dir.write("bare.yaml", "rule_files: [rules.yaml]\n");
+  CommandResult quiet = run_command({TOCSIN_EXECUTABLE, "check", "--config", without.string()});
+  EXPECT_EQ(quiet.status, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("warning"), std::string::npos) << quiet.output;
+}
+
 }  // namespace
 }  // namespace tocsin::testing

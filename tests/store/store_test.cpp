@@ -113,6 +113,16 @@ TEST_F(StoreTest, RingBufferIsBoundedByRetentionOverInterval) {
   EXPECT_EQ(set.points(0).front().v, 759);
 }
 
+TEST_F(StoreTest, RegisteringAWriterAgainWithAShorterIntervalGrowsItsSeriesRings) {
+  Labels a{{"__name__", "m"}};
+  store.commit(writer, batch({{a, 0}}), 1000);
+  EXPECT_EQ(store.register_writer("collector/test/a", 1s), writer);  // a reload: now every second
+  for (int i = 1; i <= 1000; ++i) store.commit(writer, batch({{a, double(i)}}), 1000 + i * 1000);
+  SeriesSet set = select_all("m");
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set.points(0).size(), 1001u);  // 1h / 1s + 2 = 3602 fit; at 15s only 242 did
+}
+
 TEST_F(StoreTest, GarbageCollectionDropsOldPointsAndEndedSeries) {
   Labels a{{"__name__", "m"}, {"i", "a"}};
   Labels b{{"__name__", "m"}, {"i", "b"}};

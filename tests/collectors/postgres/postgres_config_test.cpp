@@ -281,6 +281,18 @@ INSTANTIATE_TEST_SUITE_P(
                 "collector's interval (10s), the deadline of every query in the cycle"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
+// A block that sets neither timeout nor interval runs on the top-level interval; its queries are
+// held to that.
+TEST(PostgresConfig, QueryTimeoutNotShorterThanTheTopLevelInterval) {
+  EXPECT_EQ(errors_of("interval: 10s\ncollectors:\n  postgres:\n    - name: db\n      queries:\n"
+                      "        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, timeout: 10s }\n"),
+            "tocsin.yaml:6:71: collectors.postgres[0].queries[0].timeout: must be shorter than the collector's "
+            "interval (10s, from the top-level interval), the deadline of every query in the cycle\n");
+  EXPECT_EQ(errors_of("interval: 10s\ncollectors:\n  postgres:\n    - name: db\n      queries:\n"
+                      "        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, timeout: 5s }\n"),
+            "");
+}
+
 TEST(PostgresConfig, DsnPortsAndSslmodesLibpqAccepts) {
   for (const std::string dsn : {"host=a,b port=5432,5433 sslmode=verify-full", "host=a,b port=',5433'",
                                 "port = '6432' sslmode='require'",
