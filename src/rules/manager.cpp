@@ -306,6 +306,15 @@ config::Diagnostics RuleManager::load(const std::vector<std::string>& files, con
     }
   }
   output_->set_rules(std::move(keys), clock_.now_ms());
+  // Alerting learns that a removed group's alerts are gone from an empty report, at once, rather than
+  // by their absence over several of the group's intervals.
+  if (sink_ != nullptr) {
+    std::set<std::string> kept;
+    for (auto& n : next) kept.insert(n->group->key());
+    for (auto& o : old) {
+      if (!kept.contains(o->group->key())) sink_->send(o->group->key(), {}, clock_.now_ms());
+    }
+  }
   metrics_->reload_ok = true;
   for (auto& n : next) schedule(n);
   std::size_t rules = 0;
@@ -373,7 +382,8 @@ void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
       persist_state();
     }
   }
-  if (sink_ != nullptr) sink_->send(s->group->key(), alerts, clock_.now_ms());
+  // A group a reload replaced has handed its state on; what it found late is not news.
+  if (sink_ != nullptr && !s->cancelled) sink_->send(s->group->key(), alerts, clock_.now_ms());
 }
 
 void RuleManager::evaluate_all_now() {

@@ -23,9 +23,10 @@ using tocsin::testing::TempDir;
 
 class ManagerTest : public ::testing::Test {
  protected:
-  std::unique_ptr<RuleManager> start(const std::string& rules, bool persist = true) {
+  std::unique_ptr<RuleManager> start(const std::string& rules, bool persist = true,
+                                     alerting::AlertSink* sink = nullptr) {
     dir_.write("rules.yaml", rules);
-    auto m = std::make_unique<RuleManager>(io_, pool_, store_, clock_, log_, nullptr);
+    auto m = std::make_unique<RuleManager>(io_, pool_, store_, clock_, log_, sink);
     ManagerSettings settings;
     settings.evaluation_interval = 1s;
     if (persist) settings.state_file = state_file();
@@ -147,6 +148,27 @@ TEST_F(ManagerTest, ARemovedRuleStopsBeingExported) {
   EXPECT_TRUE(query("removed:one").empty());
   m->evaluate_all_now();
   EXPECT_EQ(query("ALERTS").size(), 1u);
+}
+
+// What alerting is told: each group's alerts, and for a group a reload removed, an empty report at
+// once (its alerts are gone), not silence that alerting would have to time out.
+TEST_F(ManagerTest, ARemovedGroupIsReportedEmptyToAlerting) {
+  struct Recorder : alerting::AlertSink {
+    void send(const std::string& group, std::span<const alerting::Alert> alerts, Timestamp) override {
+      reports.emplace_back(group, alerts.size());
+    }
+    std::vector<std::pair<std::string, std::size_t>> reports;
+  } sink;
+  const std::string a = "  - name: a\n    rules:\n      - alert: A\n        expr: vector(1)\n";
+  const std::string b = "  - name: b\n    rules:\n      - alert: B\n        expr: vector(1)\n";
+  auto m = start("groups:\n" + a + b, true, &sink);
+  m->evaluate_all_now();
+  const std::string file = (dir_ / "rules.yaml").string();
+  EXPECT_EQ(sink.reports, (std::vector<std::pair<std::string, std::size_t>>{{file + ";a", 1}, {file + ";b", 1}}));
+  sink.reports.clear();
+  ASSERT_TRUE(reload(*m, "groups:\n" + a).empty());
+  EXPECT_EQ(sink.reports, (std::vector<std::pair<std::string, std::size_t>>{{file + ";b", 0}}));
+  m->stop();
 }
 
 // The state file is written when an alert changes state, not at every evaluation of a firing alert
