@@ -732,6 +732,10 @@ TEST(RedisCollectorServers, ReplicationFromBothSides) {
   RedisServer primary(RedisOptions{{"--repl-diskless-sync-delay", "0"}, ""});
   RedisServer replica(RedisOptions{{"--replicaof", primary.host(), std::to_string(primary.port())}, ""});
   ASSERT_TRUE(wait_until([&] { return info_text(replica, "master_link_status") == "up"; }, 20s));
+  // The primary calls the replica online only once it has acknowledged the end of the sync, a moment
+  // after the replica calls its link up.
+  ASSERT_TRUE(wait_until(
+      [&] { return primary.cli({"INFO", "replication"}).find("state=online") != std::string::npos; }, 20s));
   auto log = std::make_shared<spdlog::logger>("redis");
   config::RedisTargetConfig config;
   config.endpoint = {replica.host(), replica.port(), ""};
