@@ -57,7 +57,7 @@ tocsin demo
   Redis           127.0.0.1:$redisport (redis-benchmark load)
   tocsin          http://$listen/          status page
                   http://$listen/metrics   Prometheus exposition
-                  http://$listen/api/v1/query?query=up
+                  http://$listen/api/v1/query?query=pg_up
                   http://$listen/-/healthy
   config          $root/config/tocsin.yaml, rules in $root/rules/
 Press Ctrl-C to stop.
