@@ -161,6 +161,56 @@ class StallingProxy {
   std::vector<std::thread> threads_;
 };
 
+// Collector instances under the real scheduler, with their own store, for the tests that need the
+// scheduler's deadlines and isolation: started with start(), stopped (and joined) by stop() or at the end.
+class ScheduledTargets {
+ public:
+  explicit ScheduledTargets(std::shared_ptr<spdlog::logger> log, std::size_t threads)
+      : pool_(threads), scheduler_(io_, pool_, store_, clock_, registry_, std::move(log)) {}
+  ~ScheduledTargets() { stop(); }
+
+  void start(std::vector<CollectorSpec> specs) {
+    io_thread_ = std::thread([this] { io_.run(); });
+    std::promise<void> started;
+    boost::asio::post(io_, [&] {
+      scheduler_.replace(std::move(specs));
+      started.set_value();
+    });
+    started.get_future().wait();
+  }
+  void stop() {
+    if (!io_thread_.joinable()) return;
+    std::promise<void> stopped;
+    boost::asio::post(io_, [&] {
+      scheduler_.stop();
+      stopped.set_value();
+    });
+    stopped.get_future().wait();
+    io_.stop();
+    io_thread_.join();
+    pool_.join();
+  }
+  // The pg_up points the store holds for a target, oldest first.
+  std::vector<Point> pg_up(const std::string& target) const {
+    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", "pg_up"),
+                                  store::Matcher(store::MatchType::equal, "target", target)};
+    auto set = store_.select(m, 0, std::numeric_limits<Timestamp>::max());
+    return set.empty() ? std::vector<Point>{} : std::vector<Point>(set.points(0).begin(), set.points(0).end());
+  }
+
+ private:
+  SystemClock clock_;
+  store::Store store_{store::StoreOptions{1h}, clock_};
+  prometheus::Registry registry_;
+  boost::asio::io_context io_;
+  // Kept busy until stopped: run() must not return before the first handler is posted.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  boost::asio::thread_pool pool_;
+  Scheduler scheduler_;
+  std::thread io_thread_;
+};
+
 class PostgresCollectorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -916,12 +966,7 @@ TEST_F(PostgresCollectorTest, AStoppedServerIsDownAndRecoveryFollowsItsReturn) {
 // Under the real scheduler, next to a healthy target: the store shows the stopped server's pg_up
 // go from 1 to 0 and back to 1 when it returns, and the healthy target's stay 1.
 TEST_F(PostgresCollectorTest, AStoppedServerIsPgUpZeroInTheStoreUntilItReturns) {
-  SystemClock clock;
-  store::Store store(store::StoreOptions{1h}, clock);
-  prometheus::Registry registry;
-  boost::asio::io_context io;
-  boost::asio::thread_pool pool(2);
-  Scheduler scheduler(io, pool, store, clock, registry, log_);
+  ScheduledTargets targets(log_, 2);
   std::vector<CollectorSpec> specs;
   for (const auto& [name, dsn] :
        {std::pair{"healthy", server_->dsn()}, std::pair{"stopping", bare_->dsn()}}) {
@@ -932,19 +977,10 @@ TEST_F(PostgresCollectorTest, AStoppedServerIsPgUpZeroInTheStoreUntilItReturns) 
     c.reconnect_backoff_max = 200ms;
     specs.push_back({make_postgres_collector(c, log_), 100ms, 2s});
   }
-  auto work = boost::asio::make_work_guard(io);
-  std::thread io_thread([&] { io.run(); });
-  boost::asio::post(io, [&] { scheduler.replace(std::move(specs)); });
+  targets.start(std::move(specs));
 
-  auto points = [&](const std::string& target) {
-    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", "pg_up"),
-                                  store::Matcher(store::MatchType::equal, "target", target)};
-    auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
-    return set.empty() ? std::vector<Point>{}
-                       : std::vector<Point>(set.points(0).begin(), set.points(0).end());
-  };
   auto last = [&](const std::string& target) {
-    auto p = points(target);
+    auto p = targets.pg_up(target);
     return p.empty() ? -1.0 : p.back().v;
   };
   EXPECT_TRUE(wait_until([&] { return last("stopping") == 1; }, 10s));
@@ -952,23 +988,13 @@ TEST_F(PostgresCollectorTest, AStoppedServerIsPgUpZeroInTheStoreUntilItReturns) 
   EXPECT_TRUE(wait_until([&] { return last("stopping") == 0; }, 10s));
   bare_->start();
   EXPECT_TRUE(wait_until([&] { return last("stopping") == 1; }, 20s));
-  for (const Point& p : points("healthy")) EXPECT_EQ(p.v, 1);
+  for (const Point& p : targets.pg_up("healthy")) EXPECT_EQ(p.v, 1);
   // 1, then 0 for the outage, then 1 again: the values the store holds, in order.
   std::vector<double> changes;
-  for (const Point& p : points("stopping")) {
+  for (const Point& p : targets.pg_up("stopping")) {
     if (changes.empty() || changes.back() != p.v) changes.push_back(p.v);
   }
   EXPECT_EQ(changes, (std::vector<double>{1, 0, 1}));
-
-  std::promise<void> stopped;
-  boost::asio::post(io, [&] {
-    scheduler.stop();
-    stopped.set_value();
-  });
-  stopped.get_future().wait();
-  io.stop();
-  io_thread.join();
-  pool.join();
 }
 
 TEST_F(PostgresCollectorTest, AWrongPasswordIsAClearErrorThatNeverShowsThePassword) {
@@ -1117,13 +1143,7 @@ TEST_F(PostgresCollectorTest, ConnectionSettingsLeftOutComeFromThePgEnvironment)
 // Under the real scheduler: a target whose query hangs, and one that cannot be reached, never delay
 // a healthy one, and the hanging statement is cancelled on the server.
 TEST_F(PostgresCollectorTest, SlowOrUnreachableTargetsNeverDelayAHealthyOne) {
-  SystemClock clock;
-  store::Store store(store::StoreOptions{1h}, clock);
-  prometheus::Registry registry;
-  boost::asio::io_context io;
-  boost::asio::thread_pool pool(4);
-  Scheduler scheduler(io, pool, store, clock, registry, log_);
-
+  ScheduledTargets targets(log_, 4);
   auto make_named = [&](const std::string& name, auto change) {
     config::PostgresTargetConfig c = config_;
     c.common.name = name;
@@ -1146,40 +1166,17 @@ TEST_F(PostgresCollectorTest, SlowOrUnreachableTargetsNeverDelayAHealthyOne) {
                                     " dbname=postgres";
                               }),
                    300ms, 400ms});
-  // Kept busy until stopped: run() must not return before the first handler is posted.
-  auto work = boost::asio::make_work_guard(io);
-  std::thread io_thread([&] { io.run(); });
-  std::promise<void> started;
-  boost::asio::post(io, [&] {
-    scheduler.replace(std::move(specs));
-    started.set_value();
-  });
-  started.get_future().wait();
+  targets.start(std::move(specs));
 
-  auto points = [&](const std::string& target) {
-    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", "pg_up"),
-                                  store::Matcher(store::MatchType::equal, "target", target)};
-    auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
-    return set.empty() ? std::vector<Point>{}
-                       : std::vector<Point>(set.points(0).begin(), set.points(0).end());
-  };
-  EXPECT_TRUE(wait_until([&] { return points("healthy").size() >= 8; }, 20s));
-  EXPECT_TRUE(
-      wait_until([&] { return points("hanging").size() >= 2 && points("unreachable").size() >= 2; }, 20s));
-  for (const Point& p : points("healthy")) EXPECT_EQ(p.v, 1);
+  EXPECT_TRUE(wait_until([&] { return targets.pg_up("healthy").size() >= 8; }, 20s));
+  EXPECT_TRUE(wait_until(
+      [&] { return targets.pg_up("hanging").size() >= 2 && targets.pg_up("unreachable").size() >= 2; }, 20s));
+  for (const Point& p : targets.pg_up("healthy")) EXPECT_EQ(p.v, 1);
   // The hanging target's own pg_up depends on how much of its 400ms the built-in queries take on
   // this machine (its custom query is cut short before the deadline): not asserted.
-  EXPECT_EQ(points("unreachable").back().v, 0);
+  EXPECT_EQ(targets.pg_up("unreachable").back().v, 0);
 
-  std::promise<void> stopped;
-  boost::asio::post(io, [&] {
-    scheduler.stop();
-    stopped.set_value();
-  });
-  stopped.get_future().wait();
-  io.stop();
-  io_thread.join();
-  pool.join();
+  targets.stop();
   EXPECT_TRUE(wait_until(
       [] {
         return psql(
