@@ -195,7 +195,8 @@ class ScheduledTargets {
     std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", "pg_up"),
                                   store::Matcher(store::MatchType::equal, "target", target)};
     auto set = store_.select(m, 0, std::numeric_limits<Timestamp>::max());
-    return set.empty() ? std::vector<Point>{} : std::vector<Point>(set.points(0).begin(), set.points(0).end());
+    return set.empty() ? std::vector<Point>{}
+                       : std::vector<Point>(set.points(0).begin(), set.points(0).end());
   }
 
  private:
