@@ -7,7 +7,6 @@ find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(PkgConfig REQUIRED)
-pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 # RE2 rather than std::regex: PromQL's regexes are RE2 syntax (Go's regexp), RE2 matches in linear time
 # and never overflows the stack on long label values, where libstdc++'s std::regex is recursive.

@@ -64,7 +64,7 @@ void print(const char* what, const Stats& s, const char* unit = "ms") {
 tocsin::config::AlertingConfig alerting_config(const std::string& yaml) {
   auto result =
       tocsin::config::parse_config(yaml, "bench.yaml", [](const std::string&) { return std::nullopt; });
-  if (auto* d = std::get_if<tocsin::config::Diagnostics>(&result)) {
+  if (auto* d = std::get_if<tocsin::yaml::Diagnostics>(&result)) {
     std::fprintf(stderr, "%s", d->to_string().c_str());
     std::exit(2);
   }

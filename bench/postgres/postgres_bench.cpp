@@ -28,7 +28,7 @@
 #include "fixtures/http_client.hpp"
 #include "fixtures/postgres_server.hpp"
 #include "fixtures/process.hpp"
-#include "tocsin/collectors/postgres.hpp"
+#include "collectors/postgres/postgres.hpp"
 
 namespace {
 

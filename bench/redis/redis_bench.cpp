@@ -32,7 +32,7 @@
 
 #include "collectors/redis/connection.hpp"
 #include "collectors/redis/parsers.hpp"
-#include "tocsin/collectors/redis.hpp"
+#include "collectors/redis/redis.hpp"
 
 namespace {
 

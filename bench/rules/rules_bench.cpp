@@ -116,7 +116,7 @@ void BM_BundledRulesRound(benchmark::State& state) {
   for (const auto& e : std::filesystem::directory_iterator(std::string(TOCSIN_SOURCE_DIR) + "/rules")) {
     if (e.path().extension() == ".yaml") files.push_back(e.path().string());
   }
-  config::Diagnostics d;
+  yaml::Diagnostics d;
   std::vector<std::unique_ptr<rules::Group>> groups;
   std::size_t rule_count = 0;
   for (auto& g : rules::load_rule_files(files, d)) {

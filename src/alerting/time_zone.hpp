@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tocsin/config/alerting.hpp"
+#include "tocsin/alerting/config.hpp"
 #include "tocsin/core/sample.hpp"
 
 namespace tocsin::alerting::detail {

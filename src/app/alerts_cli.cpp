@@ -227,7 +227,7 @@ std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
                                              : "it does not exist";
   if (explicit_config || default_exists) {
     auto loaded = config::load_config(path);
-    if (auto* d = std::get_if<config::Diagnostics>(&loaded)) {
+    if (auto* d = std::get_if<yaml::Diagnostics>(&loaded)) {
       if (explicit_config) {
         err << d->to_string();
         return std::nullopt;

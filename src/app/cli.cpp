@@ -5,10 +5,10 @@
 #include <optional>
 
 #include "app/alerts_cli.hpp"
-#include "app/collector_factory.hpp"
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
 #include "app/version.hpp"
+#include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/config/config.hpp"
 #include "tocsin/promql/engine.hpp"
@@ -133,7 +133,7 @@ std::optional<std::string> parse_args(const std::vector<std::string>& args, cons
 
 std::optional<config::Config> load_or_report(const std::string& path, std::ostream& err) {
   auto loaded = config::load_config(path);
-  if (auto* diagnostics = std::get_if<config::Diagnostics>(&loaded)) {
+  if (auto* diagnostics = std::get_if<yaml::Diagnostics>(&loaded)) {
     err << diagnostics->to_string();
     return std::nullopt;
   }
@@ -144,7 +144,7 @@ int cmd_check(const Args& args, std::ostream& out, std::ostream& err) {
   const std::string path = args.options.count("config") ? args.options.at("config") : kDefaultConfig;
   auto config = load_or_report(path, err);
   if (!config) return kExitBadInput;
-  config::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   std::vector<std::string> rule_files =
       rules::expand_rule_globs(config->rule_files, config->base_dir, config->file, diagnostics);
   std::size_t rule_count = 0;
@@ -180,7 +180,7 @@ int cmd_check_rules(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitBadInput;
   }
   const std::vector<std::string> files(args.positional.begin() + 1, args.positional.end());
-  config::Diagnostics diagnostics;
+  yaml::Diagnostics diagnostics;
   std::size_t rule_count = 0;
   for (const auto& group : rules::load_rule_files(files, diagnostics)) rule_count += group.rules.size();
   if (!diagnostics.empty()) {
@@ -216,7 +216,7 @@ int cmd_once(const Args& args, std::ostream& out, std::ostream& err) {
   auto log = make_logger("text", config->log.level);
   std::vector<collectors::CollectorSpec> specs;
   try {
-    specs = make_collectors(*config, log);
+    specs = collectors::make_specs(config->collectors.instances, config->interval, log);
   } catch (const std::exception& e) {
     err << e.what() << "\n";
     return kExitBadInput;

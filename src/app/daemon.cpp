@@ -15,10 +15,10 @@
 #include <thread>
 
 #include "app/alerts_cli.hpp"
-#include "app/collector_factory.hpp"
 #include "app/logging.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
+#include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/core/json_text.hpp"
 #include "tocsin/http/metrics_endpoint.hpp"
@@ -41,8 +41,7 @@ std::size_t pool_size(const config::Config& config) {
   // One thread per collector instance would let every target hang at once without starving the
   // others; bounded so a large config cannot spawn hundreds of threads. Two more for HTTP handlers
   // and store maintenance.
-  std::size_t instances = config.collectors.host.size() + config.collectors.postgres.size() +
-                          config.collectors.redis.size();
+  std::size_t instances = config.collectors.instances.size();
   return std::clamp<std::size_t>(instances + 2, 4, 32);
 }
 
@@ -93,7 +92,7 @@ class Daemon {
       return 1;
     }
     try {
-      scheduler_.replace(make_collectors(config_, log_));
+      scheduler_.replace(collectors::make_specs(config_.collectors.instances, config_.interval, log_));
     } catch (const std::exception& e) {
       log_->error("cannot start collectors: {}", e.what());
       return 1;
@@ -220,7 +219,7 @@ class Daemon {
 
   // Loads the config's rule files into the rule engine; returns the errors, empty on success.
   std::string load_rules(const config::Config& config) {
-    config::Diagnostics diagnostics;
+    yaml::Diagnostics diagnostics;
     auto files = rules::expand_rule_globs(config.rule_files, config.base_dir, config.file, diagnostics);
     rules::ManagerSettings settings = rule_settings(config);
     if (diagnostics.empty()) diagnostics = rules_.load(files, settings);
@@ -263,13 +262,13 @@ class Daemon {
     notifier_.notify("RELOADING=1");
     auto loaded = config::load_config(options_.config_path);
     std::string error;
-    if (auto* diagnostics = std::get_if<config::Diagnostics>(&loaded)) {
+    if (auto* diagnostics = std::get_if<yaml::Diagnostics>(&loaded)) {
       error = diagnostics->to_string();
       if (!error.empty() && error.back() == '\n') error.pop_back();
     } else {
       config::Config next = std::get<config::Config>(std::move(loaded));
       try {
-        auto specs = make_collectors(next, log_);
+        auto specs = collectors::make_specs(next.collectors.instances, next.interval, log_);
         if (next.listen.to_string() != config_.listen.to_string() && options_.listen_override.empty()) {
           log_->warn("listen address changed to {}: takes effect after a restart", next.listen.to_string());
         }

@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "tocsin/collectors/kind.hpp"
+
 namespace tocsin::collectors {
 
 namespace asio = boost::asio;
@@ -60,6 +62,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
         collector_(std::move(spec.collector)),
         interval_(spec.interval),
         timeout_(spec.timeout),
+        identity_(std::move(spec.identity)),
         labels_{{"collector", std::string(collector_->kind())}, {"target", collector_->name()}},
         timer_(owner.io_),
         deadline_timer_(owner.io_),
@@ -89,6 +92,10 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   // On the I/O thread. In-flight work finishes on the pool and is discarded.
   void stop() {
     stopped_ = true;
+    {
+      std::lock_guard lock(settle_mutex_);
+      settled_stopped_ = true;
+    }
     timer_.cancel();
     deadline_timer_.cancel();
     if (running_) interrupt_async();
@@ -136,38 +143,54 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     deadline_timer_.async_wait([self = shared_from_this(), cycle](boost::system::error_code ec) {
       if (!ec) self->on_deadline(cycle);
     });
-    asio::post(owner_.pool_, [self = shared_from_this(), ctx, cycle, started] {
-      auto batch = std::make_shared<store::Batch>();
-      std::string error;
-      try {
-        self->collector_->collect(ctx, *batch);
-      } catch (const std::exception& e) {
-        error = e.what();
-        if (error.empty()) error = "collection failed";
-      } catch (...) {
-        error = "collection failed with an unknown exception";
-      }
-      const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
-      if (!error.empty()) {
-        batch->clear();
-        self->collector_->describe_down(*batch);
-      }
-      asio::post(self->owner_.io_, [self, batch, error = std::move(error), cycle, seconds, ctx] {
-        self->on_done(cycle, *batch, error, seconds, ctx.timestamp);
-      });
-    });
+    asio::post(owner_.pool_, [self = shared_from_this(), ctx, cycle, started] { self->collect(ctx, cycle, started); });
   }
 
-  // On the I/O thread.
-  void on_done(std::uint64_t cycle, const store::Batch& batch, const std::string& error, double seconds,
+  // On a worker. Collects, and commits the cycle unless its deadline (or stop()) got there first.
+  void collect(const CollectContext& ctx, std::uint64_t cycle, SteadyClock::time_point started) {
+    store::Batch batch;
+    std::string error;
+    try {
+      collector_->collect(ctx, batch);
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.empty()) error = "collection failed";
+    } catch (...) {
+      error = "collection failed with an unknown exception";
+    }
+    const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    const bool committed = settle(cycle);
+    std::size_t samples = 0;
+    if (committed) {
+      if (!error.empty()) {
+        batch.clear();
+        collector_->describe_down(batch);
+      }
+      samples = batch.size();
+      commit(batch, ctx.timestamp);
+    }
+    asio::post(owner_.io_, [self = shared_from_this(), committed, error = std::move(error), cycle, seconds, samples,
+                            t = ctx.timestamp] { self->on_done(cycle, committed, error, seconds, samples, t); });
+  }
+
+  // Any thread. The first of the worker's finish, the deadline and stop() to settle a cycle decides
+  // what becomes of it; the others then leave it alone.
+  bool settle(std::uint64_t cycle) {
+    std::lock_guard lock(settle_mutex_);
+    if (settled_stopped_ || settled_ >= cycle) return false;
+    settled_ = cycle;
+    return true;
+  }
+
+  // On the I/O thread, after the worker settled (committed) or lost the cycle.
+  void on_done(std::uint64_t cycle, bool committed, const std::string& error, double seconds, std::size_t samples,
                Timestamp t) {
     running_ = false;
-    if (stopped_ || cycle != cycle_ || timed_out_ == cycle) return;  // deadline already reported it
+    if (stopped_ || cycle != cycle_ || !committed) return;  // the deadline already reported it
     deadline_timer_.cancel();
     duration_.Set(seconds);
-    commit_async(batch, t);
     if (error.empty()) {
-      samples_.Set(static_cast<double>(batch.size()));
+      samples_.Set(static_cast<double>(samples));
       last_success_.Set(static_cast<double>(t) / 1000.0);
       set_state(true, "", seconds, t);
     } else {
@@ -178,8 +201,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
 
   // On the I/O thread.
   void on_deadline(std::uint64_t cycle) {
-    if (stopped_ || !running_ || cycle != cycle_) return;
-    timed_out_ = cycle;
+    if (stopped_ || !running_ || cycle != cycle_ || !settle(cycle)) return;
     errors_.Increment();
     deadline_misses_.Increment();
     const double seconds = std::chrono::duration<double>(timeout_).count();
@@ -187,22 +209,21 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     auto batch = std::make_shared<store::Batch>();
     collector_->describe_down(*batch);
     const Timestamp t = owner_.clock_.now_ms();
-    commit_async(*batch, t);
+    asio::post(owner_.pool_, [self = shared_from_this(), batch, t] { self->commit(*batch, t); });
     set_state(false, "deadline of " + format_duration(timeout_) + " exceeded", seconds, t);
     interrupt_async();
   }
 
-  void commit_async(const store::Batch& batch, Timestamp t) {
-    auto copy = std::make_shared<store::Batch>(batch);
-    asio::post(owner_.pool_, [self = shared_from_this(), copy, t] {
-      auto result = self->owner_.store_.commit(self->writer_, *copy, t);
-      if (result.invalid + result.conflicts + result.duplicates > 0) {
-        self->owner_.log_->warn("{} collector {}: dropped {} samples with invalid names, {} duplicates, {} owned by "
-                                "another collector",
-                                self->collector_->kind(), self->collector_->name(), result.invalid,
-                                result.duplicates, result.conflicts);
-      }
-    });
+  // On a worker.
+  void commit(store::Batch& batch, Timestamp t) {
+    add_identity(batch, identity_);
+    auto result = owner_.store_.commit(writer_, batch, t);
+    if (result.invalid + result.conflicts + result.duplicates > 0) {
+      owner_.log_->warn("{} collector {}: dropped {} samples with invalid names, {} duplicates, {} owned by "
+                        "another collector",
+                        collector_->kind(), collector_->name(), result.invalid, result.duplicates,
+                        result.conflicts);
+    }
   }
 
   void interrupt_async() {
@@ -233,6 +254,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   std::unique_ptr<Collector> collector_;
   Duration interval_;
   Duration timeout_;
+  Labels identity_;
   std::map<std::string, std::string> labels_;
   asio::steady_timer timer_;
   asio::steady_timer deadline_timer_;
@@ -242,7 +264,11 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   bool running_ = false;
   bool stopped_ = false;
   std::uint64_t cycle_ = 0;
-  std::uint64_t timed_out_ = 0;
+  // Which cycle was settled last, and whether stop() settled them all; shared by the worker, the
+  // deadline timer and stop().
+  std::mutex settle_mutex_;
+  std::uint64_t settled_ = 0;
+  bool settled_stopped_ = false;
 
   prometheus::Gauge& up_;
   prometheus::Gauge& duration_;
@@ -316,6 +342,7 @@ bool Scheduler::run_once(std::vector<CollectorSpec>& specs, store::Store& store,
       c.describe_down(batch);
       all_ok = false;
     }
+    add_identity(batch, spec.identity);
     store.commit(writer, batch, ctx.timestamp);
   }
   return all_ok;

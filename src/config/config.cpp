@@ -8,9 +8,18 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
+#include "collectors/registry/registry.hpp"
 #include "tocsin/core/labels.hpp"
 
 namespace tocsin::config {
+
+using yaml::DecodeContext;
+using yaml::EnvLookup;
+using yaml::Diagnostics;
+using yaml::MapDecoder;
+using yaml::Node;
 
 std::string ListenAddress::to_string() const {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
@@ -68,48 +77,6 @@ void decode_log(const Node& node, LogConfig& out) {
   map.finish();
 }
 
-template <typename T>
-void decode_instances(MapDecoder& map, std::string_view key, std::vector<T>& out) {
-  map.optional(key, out);
-}
-
-// Instance names must be unique per kind: they label tocsin_collector_* and key the store's writers.
-template <typename T>
-void check_unique_names(const Node& parent, std::string_view kind, const std::vector<T>& instances,
-                        Diagnostics& diagnostics) {
-  std::set<std::string> names;
-  for (std::size_t i = 0; i < instances.size(); ++i) {
-    if (!names.insert(instances[i].common.name).second) {
-      std::string path = parent.path() + "." + std::string(kind) + "[" + std::to_string(i) + "].name";
-      diagnostics.error(parent.position(), path,
-                        "duplicate " + std::string(kind) + " collector name \"" + instances[i].common.name +
-                            "\" (give each instance a distinct name)");
-    }
-  }
-}
-
-// A custom Postgres query's timeout must leave room in the cycle. A block that sets its own timeout
-// or interval is checked as it is decoded; one that inherits the top-level interval is checked here.
-void check_inherited_query_timeouts(const Node& collectors, const Config& config) {
-  if (!collectors.is_map() || !collectors.yaml()["postgres"] || !collectors.yaml()["postgres"].IsSequence()) return;
-  const std::vector<Node> blocks = collectors.child(collectors.yaml()["postgres"], "postgres").items();
-  for (std::size_t i = 0; i < blocks.size() && i < config.collectors.postgres.size(); ++i) {
-    const auto& target = config.collectors.postgres[i];
-    if (target.common.timeout || target.common.interval) continue;
-    const YAML::Node queries = blocks[i].is_map() ? blocks[i].yaml()["queries"] : YAML::Node();
-    if (!queries || !queries.IsSequence()) continue;
-    const std::vector<Node> items = blocks[i].child(queries, "queries").items();
-    for (std::size_t j = 0; j < items.size() && j < target.queries.size(); ++j) {
-      const auto& timeout = target.queries[j].timeout;
-      if (!timeout || *timeout < config.interval) continue;
-      items[j]
-          .child(items[j].yaml()["timeout"], "timeout")
-          .error("must be shorter than the collector's interval (" + format_duration(config.interval) +
-                 ", from the top-level interval), the deadline of every query in the cycle");
-    }
-  }
-}
-
 void decode_query(const Node& node, QueryConfig& out) {
   MapDecoder map(node);
   if (auto n = map.get("lookback_delta"); n && !n->is_null() && decode(*n, out.lookback_delta) &&
@@ -127,16 +94,38 @@ void decode_query(const Node& node, QueryConfig& out) {
   map.finish();
 }
 
-void decode_collectors(const Node& node, CollectorsConfig& out) {
+void decode_collectors(const Node& node, Duration default_interval, CollectorsConfig& out) {
   MapDecoder map(node);
-  decode_instances(map, "host", out.host);
-  decode_instances(map, "postgres", out.postgres);
-  decode_instances(map, "redis", out.redis);
+  for (const collectors::Kind* kind : collectors::registry()) {
+    if (auto list = map.get(kind->name)) {
+      auto instances = collectors::decode_instances(*kind, *list, default_interval);
+      std::move(instances.begin(), instances.end(), std::back_inserter(out.instances));
+    }
+  }
   map.finish();
-  Diagnostics& d = *node.context().diagnostics;
-  check_unique_names(node, "host", out.host, d);
-  check_unique_names(node, "postgres", out.postgres, d);
-  check_unique_names(node, "redis", out.redis, d);
+}
+
+// `labels` (or its older name `external_labels`): the host's identity.
+void decode_host_labels(MapDecoder& map, Config& config) {
+  auto labels = map.get("labels");
+  auto external = map.get("external_labels");
+  if (labels && !labels->is_null() && external && !external->is_null()) {
+    external->error("give labels or external_labels (its older name), not both");
+    return;
+  }
+  auto n = labels && !labels->is_null() ? labels : external;
+  if (!n || n->is_null()) {
+    if (std::string host = host_name(); !host.empty()) config.external_labels = {{"host", host}};
+    return;
+  }
+  if (!decode(*n, config.external_labels)) return;
+  for (const auto& [name, value] : config.external_labels) {
+    if (!is_valid_label_name(name)) {
+      n->error("invalid label name \"" + name + "\"");
+    } else if (name.starts_with("__")) {
+      n->error("label name \"" + name + "\" is reserved (names starting with __ are internal)");
+    }
+  }
 }
 
 void decode_root(const Node& root, Config& config) {
@@ -151,10 +140,7 @@ void decode_root(const Node& root, Config& config) {
   }
   map.optional("state_dir", config.state_dir);
   if (auto n = map.get("log"); n && !n->is_null()) decode_log(*n, config.log);
-  if (auto n = map.get("collectors"); n && !n->is_null()) {
-    decode_collectors(*n, config.collectors);
-    check_inherited_query_timeouts(*n, config);
-  }
+  if (auto n = map.get("collectors"); n && !n->is_null()) decode_collectors(*n, config.interval, config.collectors);
   map.optional("rule_files", config.rule_files);
   if (auto n = map.get("evaluation_interval"); n && !n->is_null() && decode(*n, config.evaluation_interval) &&
                                                config.evaluation_interval.count() <= 0) {
@@ -164,11 +150,7 @@ void decode_root(const Node& root, Config& config) {
                                   config.compat != "prometheus3" && config.compat != "prometheus2") {
     n->error("must be prometheus3 or prometheus2, got \"" + config.compat + "\"");
   }
-  if (auto n = map.get("external_labels"); n && !n->is_null() && decode(*n, config.external_labels)) {
-    for (const auto& [name, value] : config.external_labels) {
-      if (!is_valid_label_name(name)) n->error("invalid label name \"" + name + "\"");
-    }
-  }
+  decode_host_labels(map, config);
   if (auto n = map.get("external_url"); n && !n->is_null() && decode(*n, config.external_url)) {
     while (config.external_url.size() > 1 && config.external_url.back() == '/') config.external_url.pop_back();
     check_http_url(*n, config.external_url, false);
@@ -218,6 +200,12 @@ Duration effective_interval(const Config& config, const CollectorCommon& common)
 
 Duration effective_timeout(const Config& config, const CollectorCommon& common) {
   return common.timeout.value_or(effective_interval(config, common));
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
 }
 
 }  // namespace tocsin::config

@@ -70,8 +70,8 @@ json silence_json(const alerting::Silence& s, Timestamp now) {
   json matchers = json::array();
   json text = json::array();
   for (const auto& m : s.matchers) {
-    bool regex = m.type == store::MatchType::regex || m.type == store::MatchType::not_regex;
-    bool equal = m.type == store::MatchType::equal || m.type == store::MatchType::regex;
+    bool regex = m.type == MatchType::regex || m.type == MatchType::not_regex;
+    bool equal = m.type == MatchType::equal || m.type == MatchType::regex;
     matchers.push_back({{"name", m.name}, {"value", m.value}, {"isRegex", regex}, {"isEqual", equal}});
     text.push_back(config::to_string(m));
   }
@@ -186,8 +186,8 @@ std::variant<alerting::Silence, std::string> silence_from(const json& j, Timesta
       bool equal = m.value("isEqual", true);
       out.name = m["name"].get<std::string>();
       out.value = m["value"].get<std::string>();
-      out.type = regex ? (equal ? store::MatchType::regex : store::MatchType::not_regex)
-                       : (equal ? store::MatchType::equal : store::MatchType::not_equal);
+      out.type = regex ? (equal ? MatchType::regex : MatchType::not_regex)
+                       : (equal ? MatchType::equal : MatchType::not_equal);
       if (!is_valid_label_name(out.name)) return "matchers: invalid label name \"" + out.name + "\"";
     } else {
       return std::string("each matcher is a string like name=\"value\" or {name, value, isRegex, isEqual}");

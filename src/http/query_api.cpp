@@ -328,7 +328,7 @@ void add_query_routes(Router& router, const store::Querier& querier, const Clock
     }
     return out;
   };
-  auto all_series = [] { return std::vector<std::vector<store::Matcher>>{{store::Matcher(store::MatchType::regex, "__name__", ".+")}}; };
+  auto all_series = [] { return std::vector<std::vector<store::Matcher>>{{store::Matcher(MatchType::regex, "__name__", ".+")}}; };
   auto series = [window, collect](const Request& req) {
     Timestamp mint, maxt;
     if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);

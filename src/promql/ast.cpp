@@ -123,9 +123,9 @@ std::string selector(const VectorSelector& vs) {
   std::string out = vs.name;
   std::string matchers;
   for (const auto& m : vs.matchers) {
-    if (!vs.name.empty() && m.name() == kMetricNameLabel && m.type() == store::MatchType::equal) continue;
+    if (!vs.name.empty() && m.name() == kMetricNameLabel && m.type() == MatchType::equal) continue;
     if (!matchers.empty()) matchers += ", ";
-    matchers += m.name() + std::string(store::to_string(m.type())) + quote(m.value());
+    matchers += m.name() + std::string(tocsin::to_string(m.type())) + quote(m.value());
   }
   if (!matchers.empty() || vs.name.empty()) out += "{" + matchers + "}";
   return out;

@@ -308,7 +308,7 @@ Labels absent_labels(const Expr& arg) {
   std::unordered_set<std::string> has;
   for (const auto& m : vs->matchers) {
     if (m.name() == kMetricNameLabel) continue;
-    if (m.type() == store::MatchType::equal && !has.contains(m.name())) {
+    if (m.type() == MatchType::equal && !has.contains(m.name())) {
       b.set(m.name(), m.value());
       has.insert(m.name());
     } else {

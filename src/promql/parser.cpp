@@ -796,7 +796,7 @@ class Parser {
     if (fn.id == FunctionId::label_replace) {
       if (const std::string* regex = literal(args[4])) {
         try {
-          store::Matcher(store::MatchType::regex, "x", *regex);
+          store::Matcher(MatchType::regex, "x", *regex);
         } catch (const std::exception& e) {
           fail(args[4]->pos.offset, "invalid regular expression in label_replace(): " + *regex + ": " + e.what());
         }
@@ -816,12 +816,12 @@ class Parser {
         std::string label(tok_.text);
         if (label.find(':') != std::string::npos) unexpected("label matching", "label name");
         advance();
-        store::MatchType type;
+        MatchType type;
         switch (tok_.kind) {
-          case Tok::eql: type = store::MatchType::equal; break;
-          case Tok::neq: type = store::MatchType::not_equal; break;
-          case Tok::eql_regex: type = store::MatchType::regex; break;
-          case Tok::neq_regex: type = store::MatchType::not_regex; break;
+          case Tok::eql: type = MatchType::equal; break;
+          case Tok::neq: type = MatchType::not_equal; break;
+          case Tok::eql_regex: type = MatchType::regex; break;
+          case Tok::neq_regex: type = MatchType::not_regex; break;
           default: unexpected("label matching", "label matching operator");
         }
         advance();
@@ -844,7 +844,7 @@ class Parser {
       for (const auto& m : vs.matchers) {
         if (m.name() == kMetricNameLabel) fail(pos, "metric name must not be set twice: \"" + name + "\"");
       }
-      vs.matchers.emplace(vs.matchers.begin(), store::MatchType::equal, std::string(kMetricNameLabel), name);
+      vs.matchers.emplace(vs.matchers.begin(), MatchType::equal, std::string(kMetricNameLabel), name);
     } else {
       bool non_empty = false;
       for (const auto& m : vs.matchers) non_empty = non_empty || !m.matches_empty();

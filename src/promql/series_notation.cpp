@@ -118,7 +118,7 @@ Labels parse_series_labels(std::string_view text) {
   }
   LabelsBuilder b;
   for (const auto& m : vs->matchers) {
-    if (m.type() != store::MatchType::equal) {
+    if (m.type() != MatchType::equal) {
       throw std::invalid_argument("invalid series \"" + std::string(text) + "\": only = is allowed in a series");
     }
     b.set(m.name(), m.value());

@@ -267,8 +267,8 @@ RuleManager::RuleManager(asio::io_context& io, asio::thread_pool& pool, store::S
 
 RuleManager::~RuleManager() { stop(); }
 
-config::Diagnostics RuleManager::load(const std::vector<std::string>& files, const ManagerSettings& settings) {
-  config::Diagnostics diagnostics;
+yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const ManagerSettings& settings) {
+  yaml::Diagnostics diagnostics;
   std::vector<GroupDefinition> definitions = load_rule_files(files, diagnostics);
   if (!diagnostics.empty()) {
     diagnostics.sort();

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "tocsin/config/decoder.hpp"
+#include "tocsin/yaml/decoder.hpp"
 #include "tocsin/core/labels.hpp"
 #include "tocsin/promql/parser.hpp"
 
@@ -28,7 +28,7 @@ std::string Threshold::to_string() const {
 
 namespace {
 
-using config::Node;
+using yaml::Node;
 
 // The position in the file of byte `offset` of a block scalar's value (| or >, header at `header`):
 // the value's characters are walked against the content lines, so a line break that folding (>) turned
@@ -77,9 +77,9 @@ std::optional<std::pair<std::size_t, std::size_t>> block_position(const std::str
 
 // The position in the file of a PromQL error at (line, column) of an expression written as the YAML
 // scalar `node`: plain, quoted, or a block scalar (| or >) whose content starts on the next line.
-config::Position expr_position(const Node& node, const std::string& file_text, const std::string& expr,
+yaml::Position expr_position(const Node& node, const std::string& file_text, const std::string& expr,
                                std::size_t line, std::size_t column) {
-  config::Position p = node.position();
+  yaml::Position p = node.position();
   const YAML::Mark mark = node.yaml().Mark();
   if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) >= file_text.size()) return p;
   const char first = file_text[static_cast<std::size_t>(mark.pos)];
@@ -120,7 +120,7 @@ void decode_templates(const Node& node, bool is_labels, std::vector<std::pair<st
     node.error("expected a mapping of names to strings, got " + node.kind());
     return;
   }
-  config::MapDecoder keys(node);  // reports a name given twice (the keys are read below)
+  yaml::MapDecoder keys(node);  // reports a name given twice (the keys are read below)
   for (const auto& entry : node.yaml()) {
     const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
     Node child = node.child(entry.second, key);
@@ -142,7 +142,7 @@ void decode_templates(const Node& node, bool is_labels, std::vector<std::pair<st
   std::sort(texts.begin(), texts.end(), by_name);
 }
 
-std::optional<Threshold> decode_threshold(config::MapDecoder& map, const Node& node) {
+std::optional<Threshold> decode_threshold(yaml::MapDecoder& map, const Node& node) {
   struct Key {
     const char* name;
     Threshold::Direction direction;
@@ -178,7 +178,7 @@ void decode_tiers(const Node& node, RuleDefinition& rule) {
     node.error("expected a mapping of severities to {above|below, for}, e.g. warning: { above: 0.8, for: 5m }");
     return;
   }
-  config::MapDecoder keys(node);  // reports a severity given twice (the keys are read below)
+  yaml::MapDecoder keys(node);  // reports a severity given twice (the keys are read below)
   for (const auto& entry : node.yaml()) {
     const std::string severity = entry.first.IsScalar() ? entry.first.Scalar() : "";
     Node child = node.child(entry.second, severity);
@@ -186,7 +186,7 @@ void decode_tiers(const Node& node, RuleDefinition& rule) {
       child.error("empty severity name");
       continue;
     }
-    config::MapDecoder map(child);
+    yaml::MapDecoder map(child);
     if (!map.valid()) continue;
     Tier tier;
     tier.severity = severity;
@@ -239,7 +239,7 @@ void check_tiers(const Node& node, const RuleDefinition& rule) {
 }
 
 void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file_text) {
-  config::MapDecoder map(node);
+  yaml::MapDecoder map(node);
   if (!map.valid()) return;
   rule.position = node.position();
   auto record = map.get("record");
@@ -276,7 +276,7 @@ void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file
                       std::string(promql::to_string(type)));
         }
       } catch (const promql::ParseError& e) {
-        config::Position p = expr_position(*expr, file_text, *text, e.line(), e.column());
+        yaml::Position p = expr_position(*expr, file_text, *text, e.line(), e.column());
         node.context().diagnostics->error(p, expr->path(), "could not parse expression: " + e.message());
       }
     }
@@ -318,7 +318,7 @@ void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file
     if (rule.tiers.empty()) {
       n->error("`clear` needs `tiers`");
     } else {
-      config::MapDecoder clear_map(*n);
+      yaml::MapDecoder clear_map(*n);
       if (clear_map.valid()) {
         Clear clear;
         auto threshold = decode_threshold(clear_map, *n);
@@ -336,7 +336,7 @@ void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file
 }
 
 void decode_group(const Node& node, GroupDefinition& group, const std::string& file_text) {
-  config::MapDecoder map(node);
+  yaml::MapDecoder map(node);
   if (!map.valid()) return;
   if (auto n = map.get("name"); n && !n->is_null()) {
     if (auto s = raw_string(*n)) group.name = *s;
@@ -400,12 +400,12 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
 }
 
 std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::string& file, const std::string& text,
-                                            config::Diagnostics& diagnostics) {
+                                            yaml::Diagnostics& diagnostics) {
   std::vector<GroupDefinition> groups;
-  config::DecodeContext ctx{file, "", &diagnostics, nullptr};
+  yaml::DecodeContext ctx{file, "", &diagnostics, nullptr};
   Node node(root, "", &ctx);
   if (node.is_null()) return groups;  // an empty file holds no groups
-  config::MapDecoder map(node);
+  yaml::MapDecoder map(node);
   if (!map.valid()) return groups;
   if (auto list = map.get("groups"); list && !list->is_null()) {
     std::set<std::string> names;
@@ -426,13 +426,13 @@ std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::s
 }  // namespace
 
 std::vector<GroupDefinition> parse_rule_text(const std::string& text, const std::string& file,
-                                             config::Diagnostics& diagnostics) {
-  YAML::Node root = config::parse_yaml_string(text, file, diagnostics);
+                                             yaml::Diagnostics& diagnostics) {
+  YAML::Node root = yaml::parse_yaml_string(text, file, diagnostics);
   if (!root) return {};
   return parse_document(root, file, text, diagnostics);
 }
 
-std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files, config::Diagnostics& diagnostics) {
+std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files, yaml::Diagnostics& diagnostics) {
   std::vector<GroupDefinition> groups;
   for (const std::string& file : files) {
     std::ifstream in(file);
@@ -449,7 +449,7 @@ std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& fil
 }
 
 std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patterns, const std::string& base_dir,
-                                           const std::string& config_file, config::Diagnostics& diagnostics) {
+                                           const std::string& config_file, yaml::Diagnostics& diagnostics) {
   std::vector<std::string> files;
   for (std::size_t i = 0; i < patterns.size(); ++i) {
     const std::string& pattern = patterns[i];

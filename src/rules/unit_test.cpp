@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "tocsin/config/decoder.hpp"
+#include "tocsin/yaml/decoder.hpp"
 #include "tocsin/promql/parser.hpp"
 #include "tocsin/promql/series_notation.hpp"
 #include "tocsin/rules/group.hpp"
@@ -45,12 +45,12 @@ class MemoryOutput final : public RuleOutput {
   std::map<std::string, std::set<Labels>> previous_;
 };
 
-std::optional<Duration> duration_of(const config::Node& node) {
+std::optional<Duration> duration_of(const yaml::Node& node) {
   if (node.is_scalar() && node.yaml().Scalar() == "0") return Duration(0);
   return node.as_duration();
 }
 
-std::optional<double> value_of(const config::Node& node) {
+std::optional<double> value_of(const yaml::Node& node) {
   if (!node.is_scalar()) {
     node.error("expected a number, got " + node.kind());
     return std::nullopt;
@@ -135,7 +135,7 @@ struct TestFile {
 
 // Test files are read as promtool reads them: strings verbatim, no ${VAR} expansion, so that PromQL
 // such as label_replace(..., "${1}x", ...) and templates keep their dollars.
-void raw(config::MapDecoder& map, std::string_view key, std::string& out, bool required = false) {
+void raw(yaml::MapDecoder& map, std::string_view key, std::string& out, bool required = false) {
   auto n = map.get(key);
   if (!n || n->is_null()) {
     if (required) map.missing(key);
@@ -144,18 +144,18 @@ void raw(config::MapDecoder& map, std::string_view key, std::string& out, bool r
   if (auto s = n->as_raw_string()) out = *s;
 }
 
-void raw_list(const config::Node& node, std::vector<std::string>& out) {
+void raw_list(const yaml::Node& node, std::vector<std::string>& out) {
   if (node.is_null()) return;
   if (!node.is_sequence()) {
     node.error("expected a list, got " + node.kind());
     return;
   }
-  for (const config::Node& item : node.items()) {
+  for (const yaml::Node& item : node.items()) {
     if (auto s = item.as_raw_string()) out.push_back(*s);
   }
 }
 
-Labels labels_map(const config::Node& node) {
+Labels labels_map(const yaml::Node& node) {
   LabelsBuilder b;
   if (!node.is_map()) {
     node.error("expected a mapping of label names to values, got " + node.kind());
@@ -168,9 +168,9 @@ Labels labels_map(const config::Node& node) {
   return b.build();
 }
 
-TestFile decode_test_file(const config::Node& root) {
+TestFile decode_test_file(const yaml::Node& root) {
   TestFile file;
-  config::MapDecoder map(root);
+  yaml::MapDecoder map(root);
   if (auto n = map.get("rule_files")) raw_list(*n, file.rule_files);
   if (auto n = map.get("evaluation_interval"); n && !n->is_null()) {
     // 0 is promtool's "unset" (1m); it must never become the step of the evaluation loop.
@@ -179,10 +179,10 @@ TestFile decode_test_file(const config::Node& root) {
   if (auto n = map.get("group_eval_order")) raw_list(*n, file.group_eval_order);
   map.optional("fuzzy_compare", file.fuzzy_compare);
   if (auto tests = map.get("tests"); tests && !tests->is_null()) {
-    for (const config::Node& t : tests->items()) {
+    for (const yaml::Node& t : tests->items()) {
       TestCase tc;
       tc.interval = file.evaluation_interval;
-      config::MapDecoder tm(t);
+      yaml::MapDecoder tm(t);
       if (!tm.valid()) continue;
       raw(tm, "name", tc.name);
       if (auto n = tm.get("interval"); n && !n->is_null()) {
@@ -191,8 +191,8 @@ TestFile decode_test_file(const config::Node& root) {
       if (auto n = tm.get("external_labels"); n && !n->is_null()) tc.external_labels = labels_map(*n);
       raw(tm, "external_url", tc.external_url);
       if (auto list = tm.get("input_series"); list && !list->is_null()) {
-        for (const config::Node& s : list->items()) {
-          config::MapDecoder sm(s);
+        for (const yaml::Node& s : list->items()) {
+          yaml::MapDecoder sm(s);
           std::string series, values;
           raw(sm, "series", series, true);
           raw(sm, "values", values);
@@ -205,16 +205,16 @@ TestFile decode_test_file(const config::Node& root) {
         }
       }
       if (auto list = tm.get("alert_rule_test"); list && !list->is_null()) {
-        for (const config::Node& a : list->items()) {
+        for (const yaml::Node& a : list->items()) {
           AlertTest at;
-          config::MapDecoder am(a);
+          yaml::MapDecoder am(a);
           if (auto n = am.get("eval_time"); n && !n->is_null()) {
             if (auto d = duration_of(*n)) at.eval_time = d->count();
           }
           raw(am, "alertname", at.alertname, true);
           if (auto exp = am.get("exp_alerts"); exp && !exp->is_null()) {
-            for (const config::Node& e : exp->items()) {
-              config::MapDecoder em(e);
+            for (const yaml::Node& e : exp->items()) {
+              yaml::MapDecoder em(e);
               AlertExpectation x;
               if (auto n = em.get("exp_labels"); n && !n->is_null()) x.labels = labels_map(*n);
               if (auto n = em.get("exp_annotations"); n && !n->is_null()) x.annotations = labels_map(*n);
@@ -230,16 +230,16 @@ TestFile decode_test_file(const config::Node& root) {
         }
       }
       if (auto list = tm.get("promql_expr_test"); list && !list->is_null()) {
-        for (const config::Node& e : list->items()) {
+        for (const yaml::Node& e : list->items()) {
           ExprTest et;
-          config::MapDecoder em(e);
+          yaml::MapDecoder em(e);
           raw(em, "expr", et.expr, true);
           if (auto n = em.get("eval_time"); n && !n->is_null()) {
             if (auto d = duration_of(*n)) et.eval_time = d->count();
           }
           if (auto exp = em.get("exp_samples"); exp && !exp->is_null()) {
-            for (const config::Node& s : exp->items()) {
-              config::MapDecoder sm(s);
+            for (const yaml::Node& s : exp->items()) {
+              yaml::MapDecoder sm(s);
               ExprSample x;
               std::string labels;
               raw(sm, "labels", labels);
@@ -422,12 +422,12 @@ int run_unit_tests(const std::vector<std::string>& files, std::ostream& out, con
   bool failed = false;
   for (const std::string& path : files) {
     out << "Unit Testing:  " << path << "\n";
-    config::Diagnostics diagnostics;
-    YAML::Node root = config::parse_yaml_file(path, diagnostics);
+    yaml::Diagnostics diagnostics;
+    YAML::Node root = yaml::parse_yaml_file(path, diagnostics);
     TestFile file;
     if (root) {
-      config::DecodeContext ctx{path, fs::path(path).parent_path().string(), &diagnostics, nullptr};
-      file = decode_test_file(config::Node(root, "", &ctx));
+      yaml::DecodeContext ctx{path, fs::path(path).parent_path().string(), &diagnostics, nullptr};
+      file = decode_test_file(yaml::Node(root, "", &ctx));
     }
     std::vector<std::string> rule_files;
     const fs::path dir = fs::path(path).parent_path();

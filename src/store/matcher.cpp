@@ -6,16 +6,6 @@
 
 namespace tocsin::store {
 
-std::string_view to_string(MatchType type) {
-  switch (type) {
-    case MatchType::equal: return "=";
-    case MatchType::not_equal: return "!=";
-    case MatchType::regex: return "=~";
-    case MatchType::not_regex: return "!~";
-  }
-  return "?";
-}
-
 Matcher::Matcher(MatchType type, std::string name, std::string value)
     : type_(type), name_(std::move(name)), value_(std::move(value)) {
   if (type_ == MatchType::regex || type_ == MatchType::not_regex) {
@@ -45,7 +35,7 @@ bool Matcher::matches(std::string_view label_value) const {
 
 std::string Matcher::to_string() const {
   std::string out = name_;
-  out += store::to_string(type_);
+  out += tocsin::to_string(type_);
   out += '"';
   append_escaped_label_value(out, value_);
   out += '"';

@@ -9,6 +9,9 @@
 namespace tocsin::config {
 namespace {
 
+using yaml::Diagnostics;
+using yaml::EnvLookup;
+
 using namespace std::chrono_literals;
 
 std::string errors_of(const std::string& yaml) {
@@ -253,9 +256,9 @@ TEST(AlertingConfig, LabelMatchersParseAsOnTheCommandLine) {
   EXPECT_EQ(parse_label_matcher("alertname=\"Disk full\"", m), std::nullopt);
   EXPECT_EQ(m.value, "Disk full");
   EXPECT_EQ(parse_label_matcher("instance=~db-.*", m), std::nullopt);
-  EXPECT_EQ(m.type, store::MatchType::regex);
+  EXPECT_EQ(m.type, MatchType::regex);
   EXPECT_EQ(parse_label_matcher(" job != 'a\\'b' ", m), std::nullopt);
-  EXPECT_EQ(m.type, store::MatchType::not_equal);
+  EXPECT_EQ(m.type, MatchType::not_equal);
   EXPECT_EQ(m.value, "a'b");
   EXPECT_NE(parse_label_matcher("=x", m), std::nullopt);
   EXPECT_NE(parse_label_matcher("a<b", m), std::nullopt);

@@ -28,7 +28,7 @@ inline constexpr Timestamp kStart = 1709546400000;
 
 inline config::AlertingConfig alerting_config(const std::string& yaml) {
   auto result = config::parse_config(yaml, "tocsin.yaml", [](const std::string&) { return std::nullopt; });
-  if (auto* d = std::get_if<config::Diagnostics>(&result)) {
+  if (auto* d = std::get_if<yaml::Diagnostics>(&result)) {
     ADD_FAILURE() << d->to_string();
     return {};
   }

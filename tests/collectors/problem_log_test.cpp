@@ -1,6 +1,6 @@
 // ProblemLog: a lasting problem is logged when it starts, when its message changes and when it ends,
 // not every cycle.
-#include "collectors/problem_log.hpp"
+#include "tocsin/collectors/problem_log.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>

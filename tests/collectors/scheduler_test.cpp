@@ -115,8 +115,8 @@ class SchedulerTest : public ::testing::Test {
     return std::stod(m.substr(at + series.size() + 1));
   }
   double latest(const std::string& name, const std::string& target) {
-    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", name),
-                                  store::Matcher(store::MatchType::equal, "target", target)};
+    std::vector<store::Matcher> m{store::Matcher(MatchType::equal, "__name__", name),
+                                  store::Matcher(MatchType::equal, "target", target)};
     auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
     if (set.empty()) return -1;
     return set.points(0).back().v;
@@ -201,7 +201,7 @@ TEST_F(SchedulerTest, ReplaceKeepsSeriesOfKeptInstancesAndRetiresRemovedOnes) {
   replace(std::move(second));
   ASSERT_TRUE(testing::wait_until([&] { return a2_ptr->cycles >= 2; }, 10s));
 
-  std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "target", "b")};
+  std::vector<store::Matcher> m{store::Matcher(MatchType::equal, "target", "b")};
   auto b = store.select(m, 0, std::numeric_limits<Timestamp>::max());
   ASSERT_EQ(b.size(), 1u);
   EXPECT_TRUE(is_stale_nan(b.points(0).back().v));

@@ -5,32 +5,30 @@
 #include <algorithm>
 #include <sstream>
 
+#include "collectors/registry/registry.hpp"
+#include "fixtures/config.hpp"
 #include "fixtures/process.hpp"
+#include "collectors/host/config.hpp"
+#include "collectors/redis/config.hpp"
 
 namespace tocsin::config {
 namespace {
 
+using yaml::Diagnostics;
+using yaml::EnvLookup;
+
 using namespace std::chrono_literals;
 
-EnvLookup env(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using testing::env;
+using testing::instances;
 
 // Parses and returns every error, one per line; "" when the config is valid.
-std::string errors_of(const std::string& yaml, EnvLookup lookup = env({})) {
-  auto result = parse_config(yaml, "config/tocsin.yaml", std::move(lookup));
-  if (auto* d = std::get_if<Diagnostics>(&result)) return d->to_string();
-  return "";
+std::string errors_of(const std::string& yaml, yaml::EnvLookup lookup = env({})) {
+  return testing::config_errors(yaml, "config/tocsin.yaml", std::move(lookup));
 }
 
-Config valid(const std::string& yaml, EnvLookup lookup = env({})) {
-  auto result = parse_config(yaml, "config/tocsin.yaml", std::move(lookup));
-  if (auto* d = std::get_if<Diagnostics>(&result)) ADD_FAILURE() << d->to_string();
-  return std::get<Config>(std::move(result));
+Config valid(const std::string& yaml, yaml::EnvLookup lookup = env({})) {
+  return testing::valid_config(yaml, "config/tocsin.yaml", std::move(lookup));
 }
 
 TEST(Config, DefaultsWhenKeysAreLeftOut) {
@@ -60,13 +58,13 @@ collectors:
   EXPECT_EQ(c.listen.to_string(), "[::1]:9999");
   EXPECT_EQ(c.retention, Duration(2h));
   EXPECT_EQ(c.log.format, "json");
-  ASSERT_EQ(c.collectors.host.size(), 1u);
-  EXPECT_EQ(c.collectors.host[0].common.name, "local");
-  EXPECT_EQ(effective_interval(c, c.collectors.host[0].common), Duration(5s));
-  EXPECT_EQ(effective_timeout(c, c.collectors.host[0].common), Duration(5s));
-  EXPECT_EQ(c.collectors.host[0].mountpoints, (std::vector<std::string>{"/", "/var"}));
-  EXPECT_EQ(effective_interval(c, c.collectors.redis[0].common), Duration(30s));
-  EXPECT_EQ(effective_timeout(c, c.collectors.redis[0].common), Duration(2s));
+  ASSERT_EQ(instances<HostCollectorConfig>(c).size(), 1u);
+  EXPECT_EQ(instances<HostCollectorConfig>(c)[0].common.name, "local");
+  EXPECT_EQ(effective_interval(c, instances<HostCollectorConfig>(c)[0].common), Duration(5s));
+  EXPECT_EQ(effective_timeout(c, instances<HostCollectorConfig>(c)[0].common), Duration(5s));
+  EXPECT_EQ(instances<HostCollectorConfig>(c)[0].mountpoints, (std::vector<std::string>{"/", "/var"}));
+  EXPECT_EQ(effective_interval(c, instances<RedisTargetConfig>(c)[0].common), Duration(30s));
+  EXPECT_EQ(effective_timeout(c, instances<RedisTargetConfig>(c)[0].common), Duration(2s));
   EXPECT_EQ(c.rule_files, (std::vector<std::string>{"rules/*.yaml"}));
   EXPECT_EQ(c.base_dir, "config");
 }
@@ -110,7 +108,7 @@ TEST(Config, BadValues) {
   EXPECT_EQ(errors_of("interval: 0s\n"), "config/tocsin.yaml:1:11: interval: must be positive\n");
   EXPECT_EQ(errors_of("retention: 10s\n"), "config/tocsin.yaml:1:12: retention: must be at least 1m\n");
   EXPECT_EQ(errors_of("collectors:\n  host:\n    - { name: a }\n    - { name: a }\n"),
-            "config/tocsin.yaml:2:3: collectors.host[1].name: duplicate host collector name \"a\" (give each "
+            "config/tocsin.yaml:4:15: collectors.host[1].name: duplicate host collector name \"a\" (give each "
             "instance a distinct name)\n");
 }
 
@@ -155,8 +153,8 @@ TEST(Config, EnvironmentExpansion) {
   Config c = valid("state_dir: ${STATE}/tocsin\ncollectors:\n  redis:\n    - { password: \"${PW}\", address: \"$$HOME\" }\n",
                    env({{"STATE", "/srv"}, {"PW", "s3cret"}}));
   EXPECT_EQ(c.state_dir, "/srv/tocsin");
-  EXPECT_EQ(c.collectors.redis[0].password.reveal(), "s3cret");
-  EXPECT_EQ(c.collectors.redis[0].address, "$HOME");
+  EXPECT_EQ(instances<RedisTargetConfig>(c)[0].password.reveal(), "s3cret");
+  EXPECT_EQ(instances<RedisTargetConfig>(c)[0].address, "$HOME");
   EXPECT_EQ(valid("state_dir: ${NOPE:-/var/lib/x}\n").state_dir, "/var/lib/x");
   EXPECT_EQ(errors_of("state_dir: ${NOPE}\n"),
             "config/tocsin.yaml:1:12: state_dir: environment variable NOPE is not set\n");
@@ -166,9 +164,9 @@ TEST(Config, SecretsFromFilesAndNeverInErrors) {
   testing::TempDir dir;
   dir.write("pw", "from-file\n");
   Config c = valid("collectors:\n  redis:\n    - password_file: " + (dir / "pw").string() + "\n");
-  EXPECT_EQ(c.collectors.redis[0].password.reveal(), "from-file");
+  EXPECT_EQ(instances<RedisTargetConfig>(c)[0].password.reveal(), "from-file");
   std::ostringstream printed;
-  printed << c.collectors.redis[0].password;
+  printed << instances<RedisTargetConfig>(c)[0].password;
   EXPECT_EQ(printed.str(), "<secret>");
 
   std::string both = errors_of("collectors:\n  redis:\n    - { password: hunter2, password_file: /x }\n");
@@ -190,6 +188,58 @@ TEST(Config, UnreadableFile) {
   ASSERT_TRUE(std::holds_alternative<Diagnostics>(result));
   EXPECT_EQ(std::get<Diagnostics>(result).to_string(),
             "/nonexistent/tocsin.yaml: cannot read config file: No such file or directory\n");
+}
+
+}  // namespace
+}  // namespace tocsin::config
+
+namespace tocsin::config {
+namespace {
+
+// Each kind's sample block (src/collectors/<kind>/sample.yaml, linked from its README) is a config
+// that loads, so the samples cannot rot.
+TEST(Config, EveryCollectorSampleLoads) {
+  for (const collectors::Kind* kind : collectors::registry()) {
+    const std::string path = std::string(TOCSIN_SOURCE_DIR) + "/src/collectors/" + std::string(kind->name) +
+                             "/sample.yaml";
+    auto result = load_config(path, testing::env({{"PG_PASSWORD", "pw"}, {"REDIS_PASSWORD", "pw"}}));
+    if (auto* d = std::get_if<Diagnostics>(&result)) {
+      ADD_FAILURE() << path << ":\n" << d->to_string();
+      continue;
+    }
+    const auto& instances = std::get<Config>(result).collectors.instances;
+    ASSERT_EQ(instances.size(), 1u) << path;
+    EXPECT_EQ(instances[0].kind, kind) << path;
+  }
+}
+
+TEST(Config, HostLabelsDefaultToTheHostName) {
+  Config c = valid("collectors: {}\n");
+  ASSERT_FALSE(host_name().empty());
+  EXPECT_EQ(c.external_labels, (std::map<std::string, std::string>{{"host", host_name()}}));
+  Config named = valid("labels: {host: db-1, region: eu}\n");
+  EXPECT_EQ(named.external_labels, (std::map<std::string, std::string>{{"host", "db-1"}, {"region", "eu"}}));
+  Config older = valid("external_labels: {region: eu}\n");
+  EXPECT_EQ(older.external_labels, (std::map<std::string, std::string>{{"region", "eu"}}));
+  EXPECT_EQ(errors_of("labels: {a: b}\nexternal_labels: {c: d}\n"),
+            "config/tocsin.yaml:2:18: external_labels: give labels or external_labels (its older name), not both\n");
+  EXPECT_EQ(errors_of("labels: {__x: b}\n"),
+            "config/tocsin.yaml:1:9: labels: label name \"__x\" is reserved (names starting with __ are internal)\n");
+}
+
+TEST(Config, CollectorLabelsAreCheckedAgainstWhatTheCollectorSets) {
+  Config c = valid("collectors:\n  postgres:\n    - labels: {job: postgres, instance: 'db-1:5432'}\n");
+  ASSERT_EQ(c.collectors.instances.size(), 1u);
+  EXPECT_EQ(collectors::identity_labels(c.collectors.instances[0]).to_string(),
+            R"({instance="db-1:5432", job="postgres", target="postgres"})");
+  EXPECT_EQ(errors_of("collectors:\n  postgres:\n    - labels: {datname: x}\n"),
+            "config/tocsin.yaml:3:15: collectors.postgres[0].labels: label \"datname\" is set by the postgres "
+            "collector itself; choose another name\n");
+  EXPECT_EQ(errors_of("collectors:\n  host:\n    - labels: {cpu: x}\n"),
+            "config/tocsin.yaml:3:15: collectors.host[0].labels: label \"cpu\" is set by the host collector itself; "
+            "choose another name\n");
+  EXPECT_EQ(errors_of("collectors:\n  queues:\n    - {}\n"),
+            "config/tocsin.yaml:2:3: collectors.queues: unknown key\n");
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ class Memory final : public RuleOutput {
 class GroupTest : public ::testing::Test {
  protected:
   std::unique_ptr<Group> make(const std::string& rules) {
-    config::Diagnostics d;
+    yaml::Diagnostics d;
     auto groups = parse_rule_text("groups:\n  - name: g\n    rules:\n" + rules, "r.yaml", d);
     EXPECT_TRUE(d.empty()) << d.to_string();
     return std::make_unique<Group>(groups.at(0), 1min);
@@ -152,7 +152,7 @@ TEST_F(GroupTest, StepsDownToALowerTierWithoutWaitingForItsFor) {
 // missed; the alert's times stay the evaluation's.
 TEST_F(GroupTest, QueryOffsetEvaluatesThatFarInThePast) {
   load("errors", "0 0 5 5 5");
-  config::Diagnostics d;
+  yaml::Diagnostics d;
   auto groups = parse_rule_text("groups:\n  - name: g\n    query_offset: 2m\n    rules:\n"
                                 "      - alert: Errors\n        expr: errors > 1\n",
                                 "r.yaml", d);

@@ -34,7 +34,7 @@ class ManagerTest : public ::testing::Test {
     EXPECT_TRUE(d.empty()) << d.to_string();
     return m;
   }
-  config::Diagnostics reload(RuleManager& m, const std::string& rules) {
+  yaml::Diagnostics reload(RuleManager& m, const std::string& rules) {
     dir_.write("rules.yaml", rules);
     ManagerSettings settings;
     settings.evaluation_interval = 1s;

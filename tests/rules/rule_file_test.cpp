@@ -7,14 +7,14 @@ namespace tocsin::rules {
 namespace {
 
 std::string errors_of(const std::string& text) {
-  config::Diagnostics d;
+  yaml::Diagnostics d;
   parse_rule_text(text, "r.yaml", d);
   d.sort();
   return d.to_string();
 }
 
 TEST(RuleFile, LoadsPrometheusRulesAndTiers) {
-  config::Diagnostics d;
+  yaml::Diagnostics d;
   auto groups = parse_rule_text(R"(groups:
   - name: api
     interval: 30s
@@ -60,7 +60,7 @@ TEST(RuleFile, LoadsPrometheusRulesAndTiers) {
 }
 
 TEST(RuleFile, Prometheus3GroupLabelsAndQueryOffset) {
-  config::Diagnostics d;
+  yaml::Diagnostics d;
   auto groups = parse_rule_text(R"(groups:
   - name: g
     query_offset: 1m
@@ -82,7 +82,7 @@ TEST(RuleFile, Prometheus3GroupLabelsAndQueryOffset) {
 }
 
 TEST(RuleFile, EmptyFileHasNoGroups) {
-  config::Diagnostics d;
+  yaml::Diagnostics d;
   EXPECT_TRUE(parse_rule_text("", "r.yaml", d).empty());
   EXPECT_TRUE(d.empty());
 }

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "tocsin/alerting/alert.hpp"
-#include "tocsin/config/alerting.hpp"
+#include "tocsin/alerting/config.hpp"
 #include "tocsin/core/clock.hpp"
 
 namespace tocsin::alerting {

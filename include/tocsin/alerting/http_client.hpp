@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "tocsin/config/alerting.hpp"
+#include "tocsin/alerting/config.hpp"
 
 namespace tocsin::alerting {
 

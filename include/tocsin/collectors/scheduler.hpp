@@ -1,6 +1,7 @@
 #pragma once
 // Runs collector instances on their intervals: timers on the I/O thread, the blocking collection on
-// the worker pool, a deadline per cycle. A slow or hung target never delays another (each has at
+// the worker pool, a deadline per cycle. The worker that collected a cycle also adds the instance's
+// identity labels and commits the batch; only the health update goes back to the I/O thread. A slow or hung target never delays another (each has at
 // most one collection in flight and its own timer); a missed deadline counts as a failure, reports
 // the target down, and is logged once per change of state, not every cycle.
 
@@ -16,6 +17,7 @@
 #include "tocsin/collectors/collector.hpp"
 #include "tocsin/core/clock.hpp"
 #include "tocsin/core/duration.hpp"
+#include "tocsin/core/labels.hpp"
 #include "tocsin/store/store.hpp"
 
 namespace tocsin::collectors {
@@ -24,6 +26,7 @@ struct CollectorSpec {
   std::unique_ptr<Collector> collector;
   Duration interval;
   Duration timeout;  // the cycle's deadline
+  Labels identity;   // added to every series the collector produces (kind.hpp, identity_labels)
 };
 
 struct CollectorHealth {

@@ -7,9 +7,9 @@
 #include <variant>
 #include <vector>
 
-#include "tocsin/config/alerting.hpp"
-#include "tocsin/config/collectors.hpp"
-#include "tocsin/config/diagnostics.hpp"
+#include "tocsin/alerting/config.hpp"
+#include "tocsin/collectors/kind.hpp"
+#include "tocsin/yaml/diagnostics.hpp"
 
 namespace tocsin::config {
 
@@ -18,7 +18,7 @@ struct ListenAddress {
   std::uint16_t port = 9850;
   std::string to_string() const;  // host:port, IPv6 in brackets
 };
-bool decode(const Node& node, ListenAddress& out);
+bool decode(const yaml::Node& node, ListenAddress& out);
 // Parses "host:port", "[v6]:port" or ":port"; returns an error message or nullopt on success.
 std::optional<std::string> parse_listen_address(std::string_view text, ListenAddress& out);
 
@@ -34,6 +34,21 @@ struct QueryConfig {
   long long max_samples = 50'000'000;                 // points one query may hold in memory
 };
 
+// The collector instances, in the order of the registry's kinds and then of the file.
+struct CollectorsConfig {
+  std::vector<collectors::Instance> instances;
+
+  // Copies of the settings of every instance whose config struct is T (for tests and tools).
+  template <typename T>
+  std::vector<T> of() const {
+    std::vector<T> out;
+    for (const auto& instance : instances) {
+      if (*instance.kind->settings_type == typeid(T)) out.push_back(instance.settings_as<T>());
+    }
+    return out;
+  }
+};
+
 struct Config {
   std::string file;      // where it was read from
   std::string base_dir;  // its directory; relative paths resolve against it
@@ -46,19 +61,25 @@ struct Config {
   std::vector<std::string> rule_files;  // globs, relative to base_dir
   Duration evaluation_interval = std::chrono::seconds(15);  // rule groups without their own interval
   std::string compat = "prometheus3";  // or prometheus2: PromQL's closed range windows of Prometheus 2.x
-  std::map<std::string, std::string> external_labels;  // $externalLabels in templates, added to alerts
+  // Who this daemon is (`labels:`, Prometheus's external_labels; default host=<host name>): added to
+  // every notification, shown by the status page and `tocsin alerts`, $externalLabels in templates;
+  // never added to stored series, so rules written for one host work on all.
+  std::map<std::string, std::string> external_labels;
   std::string external_url;                            // $externalURL; links in notifications
   AlertingConfig alerting;
   QueryConfig query;
 };
 
 // Reads and validates a config file. On failure returns every error found.
-std::variant<Config, Diagnostics> load_config(const std::string& path, EnvLookup env = process_environment());
-std::variant<Config, Diagnostics> parse_config(const std::string& text, const std::string& file,
-                                               EnvLookup env = process_environment());
+std::variant<Config, yaml::Diagnostics> load_config(const std::string& path, yaml::EnvLookup env = yaml::process_environment());
+std::variant<Config, yaml::Diagnostics> parse_config(const std::string& text, const std::string& file,
+                                               yaml::EnvLookup env = yaml::process_environment());
 
 // The effective interval and deadline of a collector instance.
 Duration effective_interval(const Config& config, const CollectorCommon& common);
 Duration effective_timeout(const Config& config, const CollectorCommon& common);
+
+// The host's name (gethostname), the default `host` label.
+std::string host_name();
 
 }  // namespace tocsin::config

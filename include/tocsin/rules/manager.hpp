@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "tocsin/alerting/alert.hpp"
-#include "tocsin/config/diagnostics.hpp"
+#include "tocsin/yaml/diagnostics.hpp"
 #include "tocsin/core/clock.hpp"
 #include "tocsin/promql/engine.hpp"
 #include "tocsin/rules/group.hpp"
@@ -45,7 +45,7 @@ class RuleManager {
   // Loads the rule files and swaps them in atomically, keeping the state of alerts whose rule still
   // exists. On errors nothing changes and the diagnostics are returned. Call on the I/O thread.
   // The first successful load also restores alert state from settings.state_file.
-  config::Diagnostics load(const std::vector<std::string>& files, const ManagerSettings& settings);
+  yaml::Diagnostics load(const std::vector<std::string>& files, const ManagerSettings& settings);
   // Cancels the timers; evaluations in flight finish on the pool.
   void stop();
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tocsin/config/diagnostics.hpp"
+#include "tocsin/yaml/diagnostics.hpp"
 #include "tocsin/core/duration.hpp"
 #include "tocsin/promql/ast.hpp"
 #include "tocsin/rules/template.hpp"
@@ -55,7 +55,7 @@ struct RuleDefinition {
   std::vector<Tier> tiers;  // least to most severe; empty for plain rules
   std::optional<Clear> clear;
   std::string escalation;
-  config::Position position;
+  yaml::Position position;
 };
 
 struct GroupDefinition {
@@ -69,13 +69,13 @@ struct GroupDefinition {
 };
 
 // Loads every file; errors go to `diagnostics` (the result then holds what could be read).
-std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files, config::Diagnostics& diagnostics);
+std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files, yaml::Diagnostics& diagnostics);
 std::vector<GroupDefinition> parse_rule_text(const std::string& text, const std::string& file,
-                                             config::Diagnostics& diagnostics);
+                                             yaml::Diagnostics& diagnostics);
 
 // Expands rule_files globs relative to base_dir, sorted and without repeats. A pattern that matches
 // nothing is not an error (as in Prometheus); a malformed one is.
 std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patterns, const std::string& base_dir,
-                                           const std::string& config_file, config::Diagnostics& diagnostics);
+                                           const std::string& config_file, yaml::Diagnostics& diagnostics);
 
 }  // namespace tocsin::rules

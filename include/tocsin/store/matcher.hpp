@@ -6,15 +6,15 @@
 #include <string>
 #include <string_view>
 
+#include "tocsin/core/match_type.hpp"
+
 namespace re2 {
 class RE2;
 }
 
 namespace tocsin::store {
 
-enum class MatchType { equal, not_equal, regex, not_regex };
-
-std::string_view to_string(MatchType type);  // "=", "!=", "=~", "!~"
+using tocsin::MatchType;
 
 // Immutable; cheap to copy (the compiled regex is shared). Thread-safe.
 class Matcher {

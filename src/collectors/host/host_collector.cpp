@@ -9,8 +9,10 @@
 #include <utility>
 
 #include "collectors/host/proc_parsers.hpp"
-#include "collectors/problem_log.hpp"
-#include "tocsin/collectors/host.hpp"
+#include "tocsin/collectors/problem_log.hpp"
+#include "collectors/host/host.hpp"
+
+#include "collectors/host/families.hpp"
 
 namespace tocsin::collectors {
 
@@ -356,6 +358,12 @@ std::unique_ptr<Collector> make_host_collector(const config::HostCollectorConfig
                                                std::shared_ptr<spdlog::logger> log) {
   if (!log) log = std::make_shared<spdlog::logger>("host");
   return std::make_unique<HostCollector>(config, std::move(log));
+}
+
+const Kind& host_kind() {
+  static constexpr Kind kind =
+      define_kind<config::HostCollectorConfig, make_host_collector>("host", false, host::kOwnLabels);
+  return kind;
 }
 
 }  // namespace tocsin::collectors

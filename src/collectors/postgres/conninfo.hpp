@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "tocsin/config/postgres.hpp"
+#include "collectors/postgres/config.hpp"
 
 namespace tocsin::collectors::postgres {
 

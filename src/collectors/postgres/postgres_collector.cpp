@@ -10,7 +10,9 @@
 #include "collectors/postgres/rows.hpp"
 #include "collectors/postgres/session.hpp"
 #include "collectors/postgres/watchdog.hpp"
-#include "tocsin/collectors/postgres.hpp"
+#include "collectors/postgres/postgres.hpp"
+
+#include "collectors/postgres/families.hpp"
 
 namespace tocsin::collectors {
 
@@ -44,17 +46,16 @@ constexpr Duration kCustomMarginMax = std::chrono::seconds(1);
 
 std::string seconds_text(Duration d) { return format_duration(d); }
 
-// Adds the instance's `target` label to every sample and describes each family once per batch.
+// Describes each family once per batch. (The scheduler adds the instance's `target` label.)
 class Emitter {
  public:
-  Emitter(Batch& out, const std::string& target) : out_(out), target_(target) {}
+  explicit Emitter(Batch& out) : out_(out) {}
 
   void describe(std::string_view family, MetricType type, std::string_view help) {
     if (described_.insert(std::string(family)).second)
       out_.describe(std::string(family), type, std::string(help));
   }
   void add(std::string_view name, std::vector<Label> labels, double value) {
-    labels.push_back({"target", target_});
     out_.add(name, std::move(labels), value);
   }
   void gauge(std::string_view name, std::string_view help, double value, std::vector<Label> labels = {}) {
@@ -73,7 +74,6 @@ class Emitter {
 
  private:
   Batch& out_;
-  const std::string& target_;
   std::set<std::string, std::less<>> described_;
 };
 
@@ -178,7 +178,7 @@ class PostgresCollector final : public Collector {
     custom_margin_ = std::clamp(budget / kCustomMarginDivisor, Duration{0}, kCustomMarginMax);
     statements_ = 0;
     seen_health_.clear();
-    Emitter emit(out, config_.common.name);
+    Emitter emit(out);
     try {
       collect_cycle(emit);
     } catch (const CycleOver& e) {
@@ -193,7 +193,7 @@ class PostgresCollector final : public Collector {
   }
 
   void describe_down(Batch& out) override {
-    Emitter emit(out, config_.common.name);
+    Emitter emit(out);
     emit.gauge("pg_up",
                "Whether the last connection to the server and its first query succeeded (1) or not (0).", 0);
   }
@@ -1002,6 +1002,12 @@ std::unique_ptr<Collector> make_postgres_collector(const config::PostgresTargetC
                                                    std::shared_ptr<spdlog::logger> log) {
   if (!log) log = std::make_shared<spdlog::logger>("postgres");
   return std::make_unique<PostgresCollector>(config, std::move(log));
+}
+
+const Kind& postgres_kind() {
+  static constexpr Kind kind =
+      define_kind<config::PostgresTargetConfig, make_postgres_collector, config::check_inherited_query_timeouts>("postgres", true, postgres::kOwnLabels);
+  return kind;
 }
 
 }  // namespace tocsin::collectors

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "collectors/postgres/table.hpp"
-#include "tocsin/config/postgres.hpp"
+#include "collectors/postgres/config.hpp"
 #include "tocsin/core/labels.hpp"
 #include "tocsin/store/batch.hpp"
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "collectors/redis/reply.hpp"
-#include "tocsin/config/redis.hpp"
+#include "collectors/redis/config.hpp"
 
 struct redisContext;  // hiredis
 

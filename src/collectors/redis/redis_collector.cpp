@@ -7,12 +7,14 @@
 #include <mutex>
 #include <set>
 
-#include "collectors/problem_log.hpp"
+#include "tocsin/collectors/problem_log.hpp"
 #include "collectors/redis/connection.hpp"
 #include "collectors/redis/info_metrics.hpp"
 #include "collectors/redis/parsers.hpp"
 #include "collectors/redis/slowlog_tracker.hpp"
-#include "tocsin/collectors/redis.hpp"
+#include "collectors/redis/redis.hpp"
+
+#include "collectors/redis/families.hpp"
 
 namespace tocsin::collectors {
 
@@ -160,13 +162,11 @@ class RedisCollector final : public Collector {
     }
     finish_cycle(error);
     if (!error.empty()) throw CollectError(target_ + ": " + error);
-    add_target_label(out);
   }
 
   void describe_down(Batch& out) override {
     out.describe("redis_up", MetricType::gauge, "Whether the Redis instance could be read (1) or not (0).");
     out.add(series("redis_up"), 0);
-    add_target_label(out);
   }
 
   // Only a collection in flight is cut short; a late call must not break the next cycle's connection.
@@ -180,15 +180,6 @@ class RedisCollector final : public Collector {
   }
 
  private:
-  // Every series carries the instance's name as `target` (as tocsin_collector_* do), so several Redis
-  // instances' identical families stay apart; Prometheus adds its own `instance` for tocsin itself.
-  void add_target_label(Batch& out) const {
-    for (store::Sample& sample : out.samples()) {
-      if (sample.labels.has("target")) continue;
-      sample.labels = LabelsBuilder(sample.labels).set("target", config_.common.name).build();
-    }
-  }
-
   // --- connection -----------------------------------------------------------------------------
 
   void ensure_connected(const CollectContext& ctx) {
@@ -912,6 +903,12 @@ class RedisCollector final : public Collector {
 std::unique_ptr<Collector> make_redis_collector(const config::RedisTargetConfig& config,
                                                 std::shared_ptr<spdlog::logger> log) {
   return std::make_unique<RedisCollector>(config, std::move(log));
+}
+
+const Kind& redis_kind() {
+  static constexpr Kind kind =
+      define_kind<config::RedisTargetConfig, make_redis_collector>("redis", true, redis::kOwnLabels);
+  return kind;
 }
 
 }  // namespace tocsin::collectors

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "fixtures/process.hpp"
-#include "tocsin/collectors/host.hpp"
+#include "collectors/host/host.hpp"
 
 namespace tocsin::collectors {
 namespace {

@@ -25,9 +25,11 @@
 #include <thread>
 
 #include "fixtures/postgres_server.hpp"
-#include "tocsin/collectors/postgres.hpp"
+#include "collectors/postgres/families.hpp"
+#include "collectors/postgres/postgres.hpp"
+#include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
-#include "tocsin/config/postgres.hpp"
+#include "collectors/postgres/config.hpp"
 #include "tocsin/core/clock.hpp"
 #include "tocsin/store/matcher.hpp"
 #include "tocsin/store/store.hpp"
@@ -192,8 +194,8 @@ class ScheduledTargets {
   }
   // The pg_up points the store holds for a target, oldest first.
   std::vector<Point> pg_up(const std::string& target) const {
-    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", "pg_up"),
-                                  store::Matcher(store::MatchType::equal, "target", target)};
+    std::vector<store::Matcher> m{store::Matcher(MatchType::equal, "__name__", "pg_up"),
+                                  store::Matcher(MatchType::equal, "target", target)};
     auto set = store_.select(m, 0, std::numeric_limits<Timestamp>::max());
     return set.empty() ? std::vector<Point>{}
                        : std::vector<Point>(set.points(0).begin(), set.points(0).end());
@@ -256,10 +258,21 @@ class PostgresCollectorTest : public ::testing::Test {
 
   std::unique_ptr<Collector> make() { return make_postgres_collector(config_, log_); }
 
+  // The scheduler's entry for an instance, built as the daemon builds it (through the kind, so with
+  // its identity labels).
+  CollectorSpec scheduled(const config::PostgresTargetConfig& c, Duration interval, Duration timeout) {
+    CollectorSpec spec =
+        make_spec(Instance{&postgres_kind(), std::make_shared<const config::PostgresTargetConfig>(c)}, interval, log_);
+    spec.timeout = timeout;
+    return spec;
+  }
+
   static Batch collect(Collector& collector, std::chrono::milliseconds budget = 20s) {
     Batch batch;
     collector.collect({.timestamp = 1'700'000'000'000, .deadline = std::chrono::steady_clock::now() + budget},
                       batch);
+    // What the scheduler then does: the instance's identity labels (`target`) on every series.
+    add_identity(batch, Labels{{"target", collector.name()}});
     return batch;
   }
 
@@ -431,7 +444,7 @@ TEST_F(PostgresCollectorTest, EveryFamilyEmittedIsKnownToTheConfigAsBuiltIn) {
   std::set<std::string> unknown;
   for (const auto& s : batch.samples()) {
     const std::string name(s.labels.metric_name());
-    if (!config::is_postgres_builtin_family(name)) unknown.insert(name);
+    if (!collectors::postgres::is_builtin_family(name)) unknown.insert(name);
   }
   EXPECT_TRUE(unknown.empty()) << ::testing::PrintToString(unknown);
   EXPECT_GT(batch.samples().size(), 100u);
@@ -585,8 +598,8 @@ TEST_F(PostgresCollectorTest, TopNStaysStableAndALeaverTurnsStale) {
   store.commit(writer, third, clock.now_ms());
   EXPECT_FALSE(value(third, "pg_stat_statements_seconds_total", {{"queryid", id}}));
   std::vector<store::Matcher> matchers = {
-      store::Matcher(store::MatchType::equal, "__name__", "pg_stat_statements_seconds_total"),
-      store::Matcher(store::MatchType::equal, "queryid", id)};
+      store::Matcher(MatchType::equal, "__name__", "pg_stat_statements_seconds_total"),
+      store::Matcher(MatchType::equal, "queryid", id)};
   auto series = store.select(matchers, 0, clock.now_ms());
   ASSERT_EQ(series.size(), 1u);
   ASSERT_FALSE(series.points(0).empty());
@@ -976,7 +989,7 @@ TEST_F(PostgresCollectorTest, AStoppedServerIsPgUpZeroInTheStoreUntilItReturns) 
     c.dsn = dsn;
     c.reconnect_backoff = 50ms;
     c.reconnect_backoff_max = 200ms;
-    specs.push_back({make_postgres_collector(c, log_), 100ms, 2s});
+    specs.push_back(scheduled(c, 100ms, 2s));
   }
   targets.start(std::move(specs));
 
@@ -1001,7 +1014,7 @@ TEST_F(PostgresCollectorTest, AStoppedServerIsPgUpZeroInTheStoreUntilItReturns) 
 TEST_F(PostgresCollectorTest, AWrongPasswordIsAClearErrorThatNeverShowsThePassword) {
   config_.dsn = "host=127.0.0.1 port=" + std::to_string(server_->port()) + " dbname=postgres";
   config_.user = "tocsin_monitor";
-  config_.password = config::Secret("not-the-password-42");
+  config_.password = yaml::Secret("not-the-password-42");
   auto collector = make();
   const std::string error = collect_error(*collector);
   EXPECT_NE(error.find("password authentication failed for user \"tocsin_monitor\""), std::string::npos)
@@ -1015,7 +1028,7 @@ TEST_F(PostgresCollectorTest, ARoleWithOnlyPgMonitorSuffices) {
   pqxx::connection other(server_->dsn() + " application_name=someone-else");
   config_.dsn = "host=127.0.0.1 port=" + std::to_string(server_->port()) + " dbname=postgres";
   config_.user = "tocsin_monitor";
-  config_.password = config::Secret(kMonitorPassword);
+  config_.password = yaml::Secret(kMonitorPassword);
   auto collector = make();
   Batch batch = collect(*collector);
   for (const auto& s : batch.samples()) {
@@ -1145,28 +1158,27 @@ TEST_F(PostgresCollectorTest, ConnectionSettingsLeftOutComeFromThePgEnvironment)
 // a healthy one, and the hanging statement is cancelled on the server.
 TEST_F(PostgresCollectorTest, SlowOrUnreachableTargetsNeverDelayAHealthyOne) {
   ScheduledTargets targets(log_, 4);
-  auto make_named = [&](const std::string& name, auto change) {
+  auto named = [&](const std::string& name, auto change) {
     config::PostgresTargetConfig c = config_;
     c.common.name = name;
     change(c);
-    return make_postgres_collector(c, log_);
+    return c;
   };
   std::vector<CollectorSpec> specs;
-  specs.push_back({make_named("healthy", [](auto&) {}), 200ms, 2s});
-  specs.push_back({make_named("hanging",
-                              [](config::PostgresTargetConfig& c) {
-                                c.statement_timeout = 60s;
-                                c.queries = {
-                                    custom("sleepy", "SELECT 1 AS v FROM pg_sleep(60)", {gauge("v")})};
-                              }),
-                   300ms, 400ms});
-  specs.push_back({make_named("unreachable",
-                              [](config::PostgresTargetConfig& c) {
-                                c.dsn =
-                                    "host=127.0.0.1 port=" + std::to_string(tocsin::testing::free_port()) +
-                                    " dbname=postgres";
-                              }),
-                   300ms, 400ms});
+  specs.push_back(scheduled(named("healthy", [](auto&) {}), 200ms, 2s));
+  specs.push_back(scheduled(named("hanging",
+                                  [](config::PostgresTargetConfig& c) {
+                                    c.statement_timeout = 60s;
+                                    c.queries = {
+                                        custom("sleepy", "SELECT 1 AS v FROM pg_sleep(60)", {gauge("v")})};
+                                  }),
+                            300ms, 400ms));
+  specs.push_back(scheduled(named("unreachable",
+                                  [](config::PostgresTargetConfig& c) {
+                                    c.dsn = "host=127.0.0.1 port=" +
+                                            std::to_string(tocsin::testing::free_port()) + " dbname=postgres";
+                                  }),
+                            300ms, 400ms));
   targets.start(std::move(specs));
 
   EXPECT_TRUE(wait_until([&] { return targets.pg_up("healthy").size() >= 8; }, 20s));

@@ -1,41 +1,33 @@
 // collectors.postgres[i] decoding: every key, and the error texts of the mistakes users make.
 #include <gtest/gtest.h>
 
+#include "fixtures/config.hpp"
 #include "fixtures/process.hpp"
-#include "tocsin/collectors/postgres.hpp"
+#include "collectors/postgres/postgres.hpp"
 #include "tocsin/config/config.hpp"
 
 namespace tocsin::config {
 namespace {
 
+using yaml::Diagnostics;
+using yaml::EnvLookup;
+
 using namespace std::chrono_literals;
 
-EnvLookup env(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
+using testing::env;
+
+std::string errors_of(const std::string& yaml, yaml::EnvLookup lookup = env({})) {
+  return testing::config_errors(yaml, "tocsin.yaml", std::move(lookup));
 }
 
-std::string errors_of(const std::string& yaml, EnvLookup lookup = env({})) {
-  auto result = parse_config(yaml, "tocsin.yaml", std::move(lookup));
-  if (auto* d = std::get_if<Diagnostics>(&result)) return d->to_string();
-  return "";
-}
-
-PostgresTargetConfig valid(const std::string& yaml, EnvLookup lookup = env({})) {
-  auto result = parse_config(yaml, "tocsin.yaml", std::move(lookup));
-  if (auto* d = std::get_if<Diagnostics>(&result)) {
-    ADD_FAILURE() << d->to_string();
-    return {};
-  }
-  auto config = std::get<Config>(std::move(result));
-  if (config.collectors.postgres.size() != 1) {
+PostgresTargetConfig valid(const std::string& yaml, yaml::EnvLookup lookup = env({})) {
+  const auto targets = testing::instances<PostgresTargetConfig>(testing::valid_config(yaml, "tocsin.yaml",
+                                                                                      std::move(lookup)));
+  if (targets.size() != 1) {
     ADD_FAILURE() << "expected one postgres instance";
     return {};
   }
-  return config.collectors.postgres.front();
+  return targets.front();
 }
 
 TEST(PostgresConfig, DefaultsLeaveConnectionSettingsToLibpq) {
@@ -330,8 +322,8 @@ TEST(PostgresConfig, TheExampleAndTheBundledConfigDecode) {
       continue;
     }
     const Config& config = std::get<Config>(loaded);
-    ASSERT_EQ(config.collectors.postgres.size(), 1u) << file;
-    const PostgresTargetConfig& pg = config.collectors.postgres.front();
+    ASSERT_EQ(testing::instances<PostgresTargetConfig>(config).size(), 1u) << file;
+    const PostgresTargetConfig pg = testing::instances<PostgresTargetConfig>(config).front();
     EXPECT_EQ(pg.common.name, "postgres");
     // Nothing names the server: libpq's PG* environment does.
     EXPECT_EQ(pg.dsn, "");

@@ -275,7 +275,7 @@ TEST(Conninfo, ConfigKeysOverTheDsnAndTocsinDefaultsUnderIt) {
   c.dsn = "host=db port=6432 dbname=app application_name=myapp connect_timeout=9";
   c.dbname = "other";
   c.user = "tocsin";
-  c.password = config::Secret("it's\\secret");
+  c.password = yaml::Secret("it's\\secret");
   ConnParams p = connection_parameters(c);
   EXPECT_EQ(p["host"], "db");
   EXPECT_EQ(p["port"], "6432");

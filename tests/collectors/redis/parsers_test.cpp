@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "collectors/redis/info_metrics.hpp"
+#include "collectors/redis/config.hpp"
+#include "fixtures/config.hpp"
 #include "collectors/redis/parsers.hpp"
 #include "collectors/redis/slowlog_tracker.hpp"
 #include "tocsin/config/config.hpp"
@@ -378,7 +380,7 @@ std::string errors_of(const std::string& redis_block) {
                                        if (name == "REDIS_URL") return "redis://app:s3cr%40t@cache.internal:6380/2";
                                        return std::nullopt;
                                      });
-  if (auto* d = std::get_if<config::Diagnostics>(&result)) return d->to_string();
+  if (auto* d = std::get_if<yaml::Diagnostics>(&result)) return d->to_string();
   return "";
 }
 
@@ -388,11 +390,11 @@ config::RedisTargetConfig valid(const std::string& redis_block) {
                                        if (name == "REDIS_URL") return "redis://app:s3cr%40t@cache.internal:6380/2";
                                        return std::nullopt;
                                      });
-  if (auto* d = std::get_if<config::Diagnostics>(&result)) {
+  if (auto* d = std::get_if<yaml::Diagnostics>(&result)) {
     ADD_FAILURE() << d->to_string();
     return {};
   }
-  return std::get<config::Config>(result).collectors.redis.at(0);
+  return testing::instances<config::RedisTargetConfig>(std::get<config::Config>(result)).at(0);
 }
 
 TEST(RedisConfig, AddressesAndUrls) {
@@ -504,8 +506,8 @@ TEST(RedisConfig, BundledAndExampleConfigsDecode) {
     return std::nullopt;
   };
   auto example = config::load_config(std::string(TOCSIN_SOURCE_DIR) + "/config/examples/redis.yaml", env);
-  ASSERT_TRUE(std::holds_alternative<config::Config>(example)) << std::get<config::Diagnostics>(example).to_string();
-  const auto& redis = std::get<config::Config>(example).collectors.redis;
+  ASSERT_TRUE(std::holds_alternative<config::Config>(example)) << std::get<yaml::Diagnostics>(example).to_string();
+  const auto redis = testing::instances<config::RedisTargetConfig>(std::get<config::Config>(example));
   ASSERT_EQ(redis.size(), 1u);
   EXPECT_EQ(redis[0].endpoint.to_string(), "cache.internal:6379");
   EXPECT_EQ(redis[0].user, "tocsin");
@@ -513,9 +515,9 @@ TEST(RedisConfig, BundledAndExampleConfigsDecode) {
   EXPECT_FALSE(redis[0].big_keys.enabled);
 
   auto bundled = config::load_config(std::string(TOCSIN_SOURCE_DIR) + "/config/tocsin.yaml", env);
-  ASSERT_TRUE(std::holds_alternative<config::Config>(bundled)) << std::get<config::Diagnostics>(bundled).to_string();
-  ASSERT_FALSE(std::get<config::Config>(bundled).collectors.redis.empty());
-  EXPECT_EQ(std::get<config::Config>(bundled).collectors.redis[0].endpoint.to_string(), "127.0.0.1:6379");
+  ASSERT_TRUE(std::holds_alternative<config::Config>(bundled)) << std::get<yaml::Diagnostics>(bundled).to_string();
+  ASSERT_FALSE(testing::instances<config::RedisTargetConfig>(std::get<config::Config>(bundled)).empty());
+  EXPECT_EQ(testing::instances<config::RedisTargetConfig>(std::get<config::Config>(bundled))[0].endpoint.to_string(), "127.0.0.1:6379");
 }
 
 }  // namespace

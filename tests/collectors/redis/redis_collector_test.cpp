@@ -24,7 +24,8 @@
 
 #include "collectors/redis/parsers.hpp"
 #include "fixtures/redis_server.hpp"
-#include "tocsin/collectors/redis.hpp"
+#include "collectors/redis/redis.hpp"
+#include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/store/store.hpp"
 
@@ -38,6 +39,16 @@ using tocsin::testing::RedisServer;
 using tocsin::testing::TempDir;
 using tocsin::testing::wait_until;
 
+// What the scheduler does with a cycle's batch: the instance's identity labels (here, `target`, the
+// instance's name) on every series.
+void collect_scheduled(Collector& c, const CollectContext& ctx, Batch& batch) {
+  c.collect(ctx, batch);
+  add_identity(batch, Labels{{"target", std::string(c.name())}});
+}
+void describe_down_scheduled(Collector& c, Batch& batch) {
+  c.describe_down(batch);
+  add_identity(batch, Labels{{"target", std::string(c.name())}});
+}
 // The value of a series, whose labels are given without the instance's `target` label (every series
 // has one; the tests' instances are all named "redis").
 std::optional<double> value(const Batch& batch, const std::string& name, std::vector<Label> labels = {}) {
@@ -105,7 +116,7 @@ class RedisCollectorTest : public ::testing::Test {
 
   static Batch collect(Collector& c, std::chrono::milliseconds budget = 5s) {
     Batch batch;
-    c.collect({1'700'000'000'000, std::chrono::steady_clock::now() + budget}, batch);
+    collect_scheduled(c, {1'700'000'000'000, std::chrono::steady_clock::now() + budget}, batch);
     return batch;
   }
 
@@ -367,7 +378,7 @@ TEST_F(RedisCollectorTest, NamedKeysInADbThatCannotBeSelectedAreLeftOut) {
                 "+llen"});
   config_.keys = {{"q", 1}};
   config_.user = "noselect";
-  config_.password = config::Secret("pw");
+  config_.password = yaml::Secret("pw");
   auto narrow = make();
   for (int i = 0; i < 2; ++i) b = collect(*narrow);
   EXPECT_EQ(value(b, "redis_up"), 1);
@@ -454,7 +465,7 @@ TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
                 "+latency", "+client|setname", "+ping"});
   server_->cli({"ACL", "SETUSER", "narrow", "reset", "on", ">narrow-pw", "+info", "+slowlog", "+client|setname"});
   config_.user = "tocsin";
-  config_.password = config::Secret("monitor-pw");
+  config_.password = yaml::Secret("monitor-pw");
   auto full = make();
   Batch b = collect(*full);
   EXPECT_EQ(value(b, "redis_up"), 1);
@@ -464,7 +475,7 @@ TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
   EXPECT_TRUE(full->details()["unavailable"].empty());
 
   config_.user = "narrow";
-  config_.password = config::Secret("narrow-pw");
+  config_.password = yaml::Secret("narrow-pw");
   auto narrow = make();
   for (int i = 0; i < 3; ++i) b = collect(*narrow);
   EXPECT_EQ(value(b, "redis_up"), 1);
@@ -479,7 +490,7 @@ TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
   EXPECT_TRUE(unavailable.contains("latency"));
   EXPECT_EQ(narrow->details()["commands_last_cycle"], 3);  // INFO, SLOWLOG LEN, SLOWLOG GET
 
-  config_.password = config::Secret("not-the-password");
+  config_.password = yaml::Secret("not-the-password");
   auto wrong = make();
   std::string error = collect_error(*wrong);
   EXPECT_EQ(error, "redis redis (" + server_->address() +
@@ -487,7 +498,7 @@ TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
                        "disabled.");
   EXPECT_EQ(error.find("not-the-password"), std::string::npos);
   Batch down;
-  wrong->describe_down(down);
+  describe_down_scheduled(*wrong, down);
   EXPECT_EQ(value(down, "redis_up"), 0);
   server_->cli({"ACL", "DELUSER", "tocsin", "narrow"});
 }
@@ -542,7 +553,7 @@ TEST(RedisCollectorServers, UnreachableBacksOffAndRestartRecoversWithSlowlogCoun
   auto c = make_redis_collector(config, log);
   auto collect = [&](Batch& b) {
     b.clear();
-    c->collect({0, std::chrono::steady_clock::now() + 5s}, b);
+    collect_scheduled(*c, {0, std::chrono::steady_clock::now() + 5s}, b);
   };
   Batch b;
   collect(b);
@@ -566,7 +577,7 @@ TEST(RedisCollectorServers, UnreachableBacksOffAndRestartRecoversWithSlowlogCoun
   }
   EXPECT_NE(error.find("cannot connect to " + server.address() + ": Connection refused"), std::string::npos) << error;
   Batch down;  // what the scheduler stores for a failed cycle
-  c->describe_down(down);
+  describe_down_scheduled(*c, down);
   EXPECT_EQ(value(down, "redis_up"), 0);
 
   server.start();
@@ -610,7 +621,7 @@ TEST(RedisCollectorServers, ConnectionTurnedAwayAtMaxclientsSaysWhy) {
   Batch b;
   std::string error;
   try {
-    c->collect({0, std::chrono::steady_clock::now() + 5s}, b);
+    collect_scheduled(*c, {0, std::chrono::steady_clock::now() + 5s}, b);
   } catch (const CollectError& e) {
     error = e.what();
   }
@@ -628,7 +639,7 @@ TEST(RedisCollectorServers, ErrorTextStaysTheSameWhileDown) {
   auto error = [&] {
     Batch b;
     try {
-      c->collect({0, std::chrono::steady_clock::now() + 5s}, b);
+      collect_scheduled(*c, {0, std::chrono::steady_clock::now() + 5s}, b);
     } catch (const CollectError& e) {
       return std::string(e.what());
     }
@@ -662,7 +673,7 @@ TEST(RedisCollectorServers, SwitchingToAnotherLongRunningServerCountsNoneOfItsHi
   Batch batch;
   auto collect = [&] {
     batch.clear();
-    c->collect({0, std::chrono::steady_clock::now() + 5s}, batch);
+    collect_scheduled(*c, {0, std::chrono::steady_clock::now() + 5s}, batch);
   };
   collect();
   a.cli({"DEBUG", "SLEEP", "0.02"});
@@ -702,7 +713,7 @@ TEST(RedisCollectorServers, PasswordRenamedConfigAndUnixSocket) {
     Batch b;
     for (int i = 0; i < cycles; ++i) {
       b.clear();
-      c->collect({0, std::chrono::steady_clock::now() + 5s}, b);
+      collect_scheduled(*c, {0, std::chrono::steady_clock::now() + 5s}, b);
     }
     return b;
   };
@@ -719,7 +730,7 @@ TEST(RedisCollectorServers, PasswordRenamedConfigAndUnixSocket) {
                                          "set password or password_file");
   }
 
-  config.password = config::Secret("s3cret-pw");
+  config.password = yaml::Secret("s3cret-pw");
   Batch b = run(config, 2);  // CONFIG is renamed: left out, reported once
   EXPECT_EQ(value(b, "redis_up"), 1);
   EXPECT_FALSE(value(b, "redis_config_io_threads"));
@@ -747,7 +758,7 @@ TEST(RedisCollectorServers, ReplicationFromBothSides) {
   config.endpoint = {replica.host(), replica.port(), ""};
   auto on_replica = make_redis_collector(config, log);
   Batch b;
-  on_replica->collect({0, std::chrono::steady_clock::now() + 5s}, b);
+  collect_scheduled(*on_replica, {0, std::chrono::steady_clock::now() + 5s}, b);
   std::vector<Label> master = {{"master_host", primary.host()}, {"master_port", std::to_string(primary.port())}};
   EXPECT_EQ(value(b, "redis_master_link_up", master), 1);
   EXPECT_TRUE(value(b, "redis_slave_repl_offset", master));
@@ -756,7 +767,7 @@ TEST(RedisCollectorServers, ReplicationFromBothSides) {
   config.endpoint = {primary.host(), primary.port(), ""};
   auto on_primary = make_redis_collector(config, log);
   b.clear();
-  on_primary->collect({0, std::chrono::steady_clock::now() + 5s}, b);
+  collect_scheduled(*on_primary, {0, std::chrono::steady_clock::now() + 5s}, b);
   EXPECT_EQ(value(b, "redis_connected_slaves"), 1);
   bool lag = false;
   for (const auto& s : b.samples()) {
@@ -784,20 +795,22 @@ TEST(RedisCollectorServers, AStalledRedisNeverStallsAnotherUnderTheScheduler) {
   Scheduler scheduler{io, pool, store, clock, registry, log};
   std::thread io_thread;
 
+  // Built as the daemon builds them: through the kind, with the instances' identity labels.
   auto make = [&](const std::string& name, const RedisServer& server) {
-    config::RedisTargetConfig config;
-    config.common.name = name;
-    config.endpoint = {server.host(), server.port(), ""};
-    config.max_reconnect_backoff = 100ms;
-    return make_redis_collector(config, log);
+    auto config = std::make_shared<config::RedisTargetConfig>();
+    config->common.name = name;
+    config->common.timeout = 300ms;
+    config->endpoint = {server.host(), server.port(), ""};
+    config->max_reconnect_backoff = 100ms;
+    return make_spec(Instance{&redis_kind(), config}, 100ms, log);
   };
   std::vector<CollectorSpec> specs;
-  specs.push_back({make("stalled", stalled_server), 100ms, 300ms});
-  specs.push_back({make("healthy", healthy_server), 100ms, 300ms});
+  specs.push_back(make("stalled", stalled_server));
+  specs.push_back(make("healthy", healthy_server));
   const int pid = static_cast<int>(info_number(stalled_server, "process_id"));
   auto latest = [&](const std::string& name, const std::string& target) {
-    std::vector<store::Matcher> m{store::Matcher(store::MatchType::equal, "__name__", name),
-                                  store::Matcher(store::MatchType::equal, "target", target)};
+    std::vector<store::Matcher> m{store::Matcher(MatchType::equal, "__name__", name),
+                                  store::Matcher(MatchType::equal, "target", target)};
     auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
     return set.empty() ? -1.0 : set.points(0).back().v;
   };
@@ -890,7 +903,7 @@ TEST(RedisCollectorServers, MalformedRepliesAreClearErrors) {
     auto c = make_redis_collector(config, log);
     Batch b;
     try {
-      c->collect({0, std::chrono::steady_clock::now() + 2s}, b);
+      collect_scheduled(*c, {0, std::chrono::steady_clock::now() + 2s}, b);
     } catch (const CollectError& e) {
       return std::string(e.what());
     }

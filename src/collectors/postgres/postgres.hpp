@@ -2,7 +2,7 @@
 // The `postgres` collector: one PostgreSQL server per instance, read through its statistics views
 // (pg_stat_activity, pg_stat_database, pg_locks, pg_settings, replication, pg_stat_statements,
 // pg_stat_user_tables, ...) under postgres_exporter's metric names, plus custom SQL queries from the
-// config. docs/collectors/postgres.md lists every metric, the config keys, the grants and the cost.
+// config. src/collectors/postgres/README.md lists every metric, the config keys, the grants and the cost.
 //
 // Each instance keeps one long-lived connection (application_name `tocsin`) with statement_timeout
 // and lock_timeout set on the session, reconnects with capped exponential backoff, and cancels its
@@ -14,7 +14,8 @@
 #include <memory>
 
 #include "tocsin/collectors/collector.hpp"
-#include "tocsin/config/postgres.hpp"
+#include "tocsin/collectors/kind.hpp"
+#include "collectors/postgres/config.hpp"
 
 namespace tocsin::collectors {
 
@@ -22,5 +23,8 @@ namespace tocsin::collectors {
 // and never quotes the dsn, which may hold a password). Never connects: the first collect() does.
 std::unique_ptr<Collector> make_postgres_collector(const config::PostgresTargetConfig& config,
                                                    std::shared_ptr<spdlog::logger> log);
+
+// The plugin: `collectors.postgres` in the config.
+const Kind& postgres_kind();
 
 }  // namespace tocsin::collectors

@@ -1,4 +1,4 @@
-#include "tocsin/config/alerting.hpp"
+#include "tocsin/alerting/config.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,6 +10,10 @@
 #include "tocsin/core/labels.hpp"
 
 namespace tocsin::config {
+
+using yaml::MapDecoder;
+using yaml::Node;
+using yaml::Secret;
 
 namespace {
 
@@ -82,7 +86,7 @@ std::string known_list(const Map& map) {
   return out.empty() ? " (none are defined)" : " (defined: " + out + ")";
 }
 
-void decode_matcher_map(const Node& node, store::MatchType type, std::vector<LabelMatcher>& out) {
+void decode_matcher_map(const Node& node, MatchType type, std::vector<LabelMatcher>& out) {
   for_each_entry(node, [&](const std::string& key, const Node& child) {
     std::string value;
     if (!decode(child, value)) return;
@@ -91,7 +95,7 @@ void decode_matcher_map(const Node& node, store::MatchType type, std::vector<Lab
       return;
     }
     LabelMatcher m{key, type, value};
-    if (type == store::MatchType::regex) {
+    if (type == MatchType::regex) {
       try {
         store::Matcher check(type, key, value);
       } catch (const std::invalid_argument& e) {
@@ -120,8 +124,8 @@ void decode_matcher_list(const Node& node, std::vector<LabelMatcher>& out) {
 // match: {name: value}, match_re: {name: regex}, matchers: ['name=~"regex"', ...]: all combined.
 void decode_matchers(MapDecoder& map, std::string_view prefix, std::vector<LabelMatcher>& out) {
   std::string p(prefix);
-  if (auto n = map.get(p + "match")) decode_matcher_map(*n, store::MatchType::equal, out);
-  if (auto n = map.get(p + "match_re")) decode_matcher_map(*n, store::MatchType::regex, out);
+  if (auto n = map.get(p + "match")) decode_matcher_map(*n, MatchType::equal, out);
+  if (auto n = map.get(p + "match_re")) decode_matcher_map(*n, MatchType::regex, out);
   if (auto n = map.get(p + "matchers")) decode_matcher_list(*n, out);
 }
 
@@ -599,19 +603,19 @@ std::optional<std::string> parse_label_matcher(std::string_view text, LabelMatch
   if (name.empty()) return "expected a matcher like name=\"value\", got " + quote(s);
   if (!is_valid_label_name(name)) return "invalid label name " + quote(name);
   std::string rest = trim(std::string_view(s).substr(i));
-  store::MatchType type;
+  MatchType type;
   if (rest.starts_with("=~")) {
-    type = store::MatchType::regex;
+    type = MatchType::regex;
   } else if (rest.starts_with("!~")) {
-    type = store::MatchType::not_regex;
+    type = MatchType::not_regex;
   } else if (rest.starts_with("!=")) {
-    type = store::MatchType::not_equal;
+    type = MatchType::not_equal;
   } else if (rest.starts_with("=")) {
-    type = store::MatchType::equal;
+    type = MatchType::equal;
   } else {
     return "expected =, !=, =~ or !~ after " + quote(name) + " in " + quote(s);
   }
-  rest = trim(std::string_view(rest).substr(type == store::MatchType::equal ? 1 : 2));
+  rest = trim(std::string_view(rest).substr(type == MatchType::equal ? 1 : 2));
   std::string value;
   if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) {
     char q = rest.front();
@@ -637,7 +641,7 @@ std::optional<std::string> parse_label_matcher(std::string_view text, LabelMatch
     }
     value = rest;
   }
-  if (type == store::MatchType::regex || type == store::MatchType::not_regex) {
+  if (type == MatchType::regex || type == MatchType::not_regex) {
     try {
       store::Matcher check(type, name, value);
     } catch (const std::invalid_argument& e) {
@@ -649,7 +653,7 @@ std::optional<std::string> parse_label_matcher(std::string_view text, LabelMatch
 }
 
 std::string to_string(const LabelMatcher& matcher) {
-  return matcher.name + std::string(store::to_string(matcher.type)) + quote(matcher.value);
+  return matcher.name + std::string(tocsin::to_string(matcher.type)) + quote(matcher.value);
 }
 
 std::string_view to_string(ReceiverType type) {

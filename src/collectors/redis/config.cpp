@@ -1,10 +1,14 @@
-#include "tocsin/config/redis.hpp"
+#include "collectors/redis/config.hpp"
 
 #include <cctype>
 #include <charconv>
 #include <limits>
 
 namespace tocsin::config {
+
+using yaml::MapDecoder;
+using yaml::Node;
+using yaml::Secret;
 
 std::string RedisEndpoint::to_string() const {
   if (!unix_socket.empty()) return "unix:" + unix_socket;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace tocsin::config {
+namespace tocsin::yaml {
 
 struct Position {
   std::string file;
@@ -38,4 +38,4 @@ class Diagnostics {
   std::vector<Diagnostic> items_;
 };
 
-}  // namespace tocsin::config
+}  // namespace tocsin::yaml

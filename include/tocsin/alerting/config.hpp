@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tocsin/config/decoder.hpp"
-#include "tocsin/config/secret.hpp"
+#include "tocsin/yaml/decoder.hpp"
+#include "tocsin/yaml/secret.hpp"
 #include "tocsin/store/matcher.hpp"
 
 namespace tocsin::config {
@@ -19,7 +19,7 @@ namespace tocsin::config {
 // One label matcher as written in the config or on the command line: name, operator, value.
 struct LabelMatcher {
   std::string name;
-  store::MatchType type = store::MatchType::equal;
+  MatchType type = MatchType::equal;
   std::string value;
   friend bool operator==(const LabelMatcher&, const LabelMatcher&) = default;
 };
@@ -46,14 +46,14 @@ struct ReceiverConfig {
   bool send_resolved = true;
   bool send_acknowledged = true;  // tell this receiver when someone acknowledges
   // HTTP receivers (webhook, slack, pagerduty). A secret: webhook URLs often carry a token.
-  Secret url;
+  yaml::Secret url;
   std::vector<std::string> alertmanager_urls;  // alertmanager: base URLs (http://am:9093)
   std::map<std::string, std::string> headers;  // extra request headers
-  Secret bearer_token;                         // Authorization: Bearer ...
+  yaml::Secret bearer_token;                         // Authorization: Bearer ...
   Duration timeout = std::chrono::seconds(10);
   TlsConfig tls;
   Duration resend_interval = std::chrono::minutes(1);  // alertmanager: how often firing alerts are re-posted
-  Secret routing_key;                                  // pagerduty: the integration key
+  yaml::Secret routing_key;                                  // pagerduty: the integration key
   std::string source;                // pagerduty: payload.source; default: the instance label
   std::string channel;               // slack: override the webhook's channel
   std::string username;              // slack: override the webhook's user name
@@ -80,7 +80,7 @@ struct RouteConfig {
   std::optional<Duration> group_wait;
   std::vector<std::string> mute_time_intervals;    // no notifications while any of these is active
   std::vector<std::string> active_time_intervals;  // notifications only while one of these is active
-  Position position;                               // for messages about the route
+  yaml::Position position;                               // for messages about the route
 };
 
 // A recurring window, as in Alertmanager's time_intervals. Empty lists mean "any".
@@ -141,7 +141,7 @@ struct AlertingConfig {
   std::vector<std::string> severities = {"info", "warning", "error", "critical"};
   FlappingConfig flapping;
   OutboxConfig outbox;
-  Secret api_token;  // bearer token for mutating API calls; without one they are disabled
+  yaml::Secret api_token;  // bearer token for mutating API calls; without one they are disabled
 
   std::map<std::string, EscalationPolicy> escalation_policies;
   std::vector<RouteConfig> routes;                  // first match wins
@@ -153,7 +153,7 @@ struct AlertingConfig {
 // Reads `alerting`, `escalation_policies`, `routes`, `receivers`, `time_intervals` and
 // `inhibit_rules` from the config's root mapping (marking them known) and checks every cross
 // reference. Errors go to the decoder's Diagnostics.
-void decode_alerting(MapDecoder& top_level, AlertingConfig& out);
+void decode_alerting(yaml::MapDecoder& top_level, AlertingConfig& out);
 
 // Whether a time zone name can be loaded (UTC, Local, or a file under /usr/share/zoneinfo).
 bool time_zone_exists(const std::string& name);

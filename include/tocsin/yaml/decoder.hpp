@@ -15,11 +15,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "tocsin/config/diagnostics.hpp"
-#include "tocsin/config/secret.hpp"
+#include "tocsin/yaml/diagnostics.hpp"
+#include "tocsin/yaml/secret.hpp"
 #include "tocsin/core/duration.hpp"
 
-namespace tocsin::config {
+namespace tocsin::yaml {
 
 // Looks up environment variables for ${VAR} expansion; injectable for tests.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
@@ -169,4 +169,4 @@ std::string resolve_path(const DecodeContext& ctx, const std::string& path);
 // URL (it may carry a token) is never repeated in the message.
 bool check_http_url(const Node& node, const std::string& url, bool secret);
 
-}  // namespace tocsin::config
+}  // namespace tocsin::yaml

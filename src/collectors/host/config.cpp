@@ -1,9 +1,9 @@
-#include "tocsin/config/collectors.hpp"
+#include "collectors/host/config.hpp"
 
 namespace tocsin::config {
 
-void decode(const Node& node, HostCollectorConfig& out) {
-  MapDecoder map(node);
+void decode(const yaml::Node& node, HostCollectorConfig& out) {
+  yaml::MapDecoder map(node);
   decode_common(map, out.common);
   map.optional("proc_path", out.proc_path);
   map.optional("mounts_file", out.mounts_file);

@@ -1,5 +1,5 @@
 #pragma once
-// Configuration of a Redis collector instance (collectors.redis[i]). docs/collectors/redis.md lists
+// Configuration of a Redis collector instance (collectors.redis[i]). src/collectors/redis/README.md lists
 // every key with its default.
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tocsin/config/common.hpp"
+#include "tocsin/collectors/common.hpp"
 
 namespace tocsin::config {
 
@@ -40,7 +40,7 @@ struct RedisKeyConfig {
   std::string key;
   std::optional<int> db;  // default: the target's db
 };
-bool decode(const Node& node, RedisKeyConfig& out);  // "key" or {key: ..., db: ...}
+bool decode(const yaml::Node& node, RedisKeyConfig& out);  // "key" or {key: ..., db: ...}
 
 struct RedisSlowlogConfig {
   bool enabled = true;          // SLOWLOG LEN/GET every cycle
@@ -65,7 +65,7 @@ struct RedisTargetConfig {
   std::string address = "127.0.0.1:6379";
   RedisEndpoint endpoint;
   std::string user;   // ACL user (Redis 6+); empty: AUTH with the password only
-  Secret password;    // `password`, `password_file`, or from the URL
+  yaml::Secret password;    // `password`, `password_file`, or from the URL
   int db = 0;
   Duration connect_timeout = std::chrono::seconds(2);
   Duration read_timeout = std::chrono::seconds(2);
@@ -79,7 +79,7 @@ struct RedisTargetConfig {
   std::vector<RedisKeyConfig> keys;
   RedisBigKeysConfig big_keys;
 };
-void decode(const Node& node, RedisTargetConfig& out);
+void decode(const yaml::Node& node, RedisTargetConfig& out);
 
 // Parses a size as redis.conf writes them: a number of bytes, or with a unit, case-insensitive: k, m, g
 // are powers of 1000, kb, mb, gb powers of 1024 ("1mb" is 1048576). Returns nullopt when invalid.

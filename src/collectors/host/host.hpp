@@ -1,14 +1,15 @@
 #pragma once
 // The `host` collector: CPU, memory, load, filesystems, pressure stall information and a few kernel
 // counters of the machine tocsin runs on, read from procfs and statvfs under node_exporter's metric
-// names, types and labels (docs/collectors/host.md lists them).
+// names, types and labels (src/collectors/host/README.md lists them).
 
 #include <spdlog/logger.h>
 
 #include <memory>
 
 #include "tocsin/collectors/collector.hpp"
-#include "tocsin/config/collectors.hpp"
+#include "tocsin/collectors/kind.hpp"
+#include "collectors/host/config.hpp"
 
 namespace tocsin::collectors {
 
@@ -17,5 +18,8 @@ namespace tocsin::collectors {
 // mount points that are missing are left out and logged once (and once more when they come back).
 std::unique_ptr<Collector> make_host_collector(const config::HostCollectorConfig& config,
                                                std::shared_ptr<spdlog::logger> log);
+
+// The plugin: `collectors.host` in the config.
+const Kind& host_kind();
 
 }  // namespace tocsin::collectors

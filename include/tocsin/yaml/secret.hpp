@@ -5,7 +5,7 @@
 #include <ostream>
 #include <string>
 
-namespace tocsin::config {
+namespace tocsin::yaml {
 
 class Secret {
  public:
@@ -20,4 +20,4 @@ class Secret {
   std::string value_;
 };
 
-}  // namespace tocsin::config
+}  // namespace tocsin::yaml

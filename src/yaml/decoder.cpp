@@ -1,4 +1,4 @@
-#include "tocsin/config/decoder.hpp"
+#include "tocsin/yaml/decoder.hpp"
 
 #include <charconv>
 #include <cstring>
@@ -10,7 +10,7 @@
 
 #include "tocsin/core/labels.hpp"
 
-namespace tocsin::config {
+namespace tocsin::yaml {
 
 EnvLookup process_environment() {
   return [](const std::string& name) -> std::optional<std::string> {
@@ -383,4 +383,4 @@ bool check_http_url(const Node& node, const std::string& url, bool secret) {
   return true;
 }
 
-}  // namespace tocsin::config
+}  // namespace tocsin::yaml

@@ -2,14 +2,15 @@
 // The `redis` collector: one Redis instance per collector instance, read the way redis_exporter reads
 // it (INFO ALL, CONFIG, SLOWLOG, LATENCY LATEST) under the exporter's metric names, plus slow-log
 // entries counted exactly once, named keys' sizes and an optional sampled big-key scan.
-// docs/collectors/redis.md lists every metric, the commands issued and what they cost.
+// src/collectors/redis/README.md lists every metric, the commands issued and what they cost.
 
 #include <spdlog/logger.h>
 
 #include <memory>
 
 #include "tocsin/collectors/collector.hpp"
-#include "tocsin/config/redis.hpp"
+#include "tocsin/collectors/kind.hpp"
+#include "collectors/redis/config.hpp"
 
 namespace tocsin::collectors {
 
@@ -21,5 +22,8 @@ namespace tocsin::collectors {
 // big keys for on-call.
 std::unique_ptr<Collector> make_redis_collector(const config::RedisTargetConfig& config,
                                                 std::shared_ptr<spdlog::logger> log);
+
+// The plugin: `collectors.redis` in the config.
+const Kind& redis_kind();
 
 }  // namespace tocsin::collectors

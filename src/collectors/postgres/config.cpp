@@ -1,12 +1,17 @@
-#include "tocsin/config/postgres.hpp"
+#include "collectors/postgres/config.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <set>
 
+#include "collectors/postgres/families.hpp"
 #include "tocsin/core/labels.hpp"
 
 namespace tocsin::config {
+
+using yaml::MapDecoder;
+using yaml::Node;
+using yaml::Secret;
 
 namespace {
 
@@ -56,118 +61,6 @@ bool known_keyword(std::string_view keyword) {
 }
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-// The families the postgres collector emits itself, besides every pg_settings_* and tocsin_pg_*
-// name. The collector's test checks that every sample it emits is named here.
-constexpr std::string_view kBuiltinFamilies[] = {"pg_connections_available",
-                                                 "pg_connections_max",
-                                                 "pg_connections_reserved",
-                                                 "pg_connections_used",
-                                                 "pg_database_connection_limit",
-                                                 "pg_database_size_bytes",
-                                                 "pg_database_wraparound_age_datfrozenxid_seconds",
-                                                 "pg_database_wraparound_age_datminmxid_seconds",
-                                                 "pg_locks_count",
-                                                 "pg_postmaster_start_time_seconds",
-                                                 "pg_replication_is_replica",
-                                                 "pg_replication_lag",
-                                                 "pg_replication_lag_seconds",
-                                                 "pg_replication_slot_retained_wal_bytes",
-                                                 "pg_replication_slot_safe_wal_size_bytes",
-                                                 "pg_replication_slot_slot_is_active",
-                                                 "pg_replication_slot_wal_status",
-                                                 "pg_stat_activity_blocking_sessions",
-                                                 "pg_stat_activity_count",
-                                                 "pg_stat_activity_lock_waiting_sessions",
-                                                 "pg_stat_activity_max_tx_duration",
-                                                 "pg_stat_activity_oldest_idle_in_transaction_age_seconds",
-                                                 "pg_stat_activity_oldest_query_age_seconds",
-                                                 "pg_stat_database_active_time",
-                                                 "pg_stat_database_blk_read_time",
-                                                 "pg_stat_database_blk_write_time",
-                                                 "pg_stat_database_blks_hit",
-                                                 "pg_stat_database_blks_read",
-                                                 "pg_stat_database_checksum_failures",
-                                                 "pg_stat_database_checksum_last_failure",
-                                                 "pg_stat_database_conflicts",
-                                                 "pg_stat_database_conflicts_confl_bufferpin",
-                                                 "pg_stat_database_conflicts_confl_deadlock",
-                                                 "pg_stat_database_conflicts_confl_lock",
-                                                 "pg_stat_database_conflicts_confl_snapshot",
-                                                 "pg_stat_database_conflicts_confl_tablespace",
-                                                 "pg_stat_database_deadlocks",
-                                                 "pg_stat_database_idle_in_transaction_time",
-                                                 "pg_stat_database_numbackends",
-                                                 "pg_stat_database_session_time",
-                                                 "pg_stat_database_sessions",
-                                                 "pg_stat_database_sessions_abandoned",
-                                                 "pg_stat_database_sessions_fatal",
-                                                 "pg_stat_database_sessions_killed",
-                                                 "pg_stat_database_stats_reset",
-                                                 "pg_stat_database_temp_bytes",
-                                                 "pg_stat_database_temp_files",
-                                                 "pg_stat_database_tup_deleted",
-                                                 "pg_stat_database_tup_fetched",
-                                                 "pg_stat_database_tup_inserted",
-                                                 "pg_stat_database_tup_returned",
-                                                 "pg_stat_database_tup_updated",
-                                                 "pg_stat_database_xact_commit",
-                                                 "pg_stat_database_xact_rollback",
-                                                 "pg_stat_replication_flush_lag_seconds",
-                                                 "pg_stat_replication_pg_wal_lsn_diff",
-                                                 "pg_stat_replication_replay_lag_seconds",
-                                                 "pg_stat_replication_write_lag_seconds",
-                                                 "pg_stat_statements_block_read_seconds_total",
-                                                 "pg_stat_statements_block_write_seconds_total",
-                                                 "pg_stat_statements_calls_total",
-                                                 "pg_stat_statements_max_exec_seconds",
-                                                 "pg_stat_statements_mean_exec_seconds",
-                                                 "pg_stat_statements_query_id",
-                                                 "pg_stat_statements_rows_total",
-                                                 "pg_stat_statements_seconds_total",
-                                                 "pg_stat_user_indexes_unused_bytes",
-                                                 "pg_stat_user_indexes_unused_count",
-                                                 "pg_stat_user_tables_analyze_count",
-                                                 "pg_stat_user_tables_autoanalyze_count",
-                                                 "pg_stat_user_tables_autovacuum_count",
-                                                 "pg_stat_user_tables_idx_scan",
-                                                 "pg_stat_user_tables_idx_tup_fetch",
-                                                 "pg_stat_user_tables_index_size_bytes",
-                                                 "pg_stat_user_tables_last_analyze",
-                                                 "pg_stat_user_tables_last_autoanalyze",
-                                                 "pg_stat_user_tables_last_autovacuum",
-                                                 "pg_stat_user_tables_last_vacuum",
-                                                 "pg_stat_user_tables_n_dead_tup",
-                                                 "pg_stat_user_tables_n_live_tup",
-                                                 "pg_stat_user_tables_n_mod_since_analyze",
-                                                 "pg_stat_user_tables_n_tup_del",
-                                                 "pg_stat_user_tables_n_tup_hot_upd",
-                                                 "pg_stat_user_tables_n_tup_ins",
-                                                 "pg_stat_user_tables_n_tup_upd",
-                                                 "pg_stat_user_tables_seq_scan",
-                                                 "pg_stat_user_tables_seq_tup_read",
-                                                 "pg_stat_user_tables_table_size_bytes",
-                                                 "pg_stat_user_tables_total_size_bytes",
-                                                 "pg_stat_user_tables_vacuum_count",
-                                                 "pg_static",
-                                                 "pg_statio_user_tables_heap_blks_hit",
-                                                 "pg_statio_user_tables_heap_blks_read",
-                                                 "pg_statio_user_tables_idx_blks_hit",
-                                                 "pg_statio_user_tables_idx_blks_read",
-                                                 "pg_statio_user_tables_tidx_blks_hit",
-                                                 "pg_statio_user_tables_tidx_blks_read",
-                                                 "pg_statio_user_tables_toast_blks_hit",
-                                                 "pg_statio_user_tables_toast_blks_read",
-                                                 "pg_up",
-                                                 "tocsin_pg_connects_total",
-                                                 "tocsin_pg_cycle_statements",
-                                                 "tocsin_pg_query_duration_seconds",
-                                                 "tocsin_pg_query_errors_total",
-                                                 "tocsin_pg_query_timeouts_total",
-                                                 "tocsin_pg_query_up",
-                                                 "tocsin_pg_stat_statements_available",
-                                                 "tocsin_pg_statements_reported",
-                                                 "tocsin_pg_statements_tracked"};
 
 const std::set<std::string, std::less<>> kSslmodes = {"disable", "allow",     "prefer",
                                                       "require", "verify-ca", "verify-full"};
@@ -356,7 +249,7 @@ void decode_columns(const Node& node, PostgresCustomQuery& out) {
       }
     } else if (is_valid_metric_name(out.prefix) && !is_valid_metric_name(out.prefix + "_" + column.name)) {
       value.error("metric name " + quote(out.prefix + "_" + column.name) + " is not valid");
-    } else if (is_postgres_builtin_family(out.prefix + "_" + column.name)) {
+    } else if (collectors::postgres::is_builtin_family(out.prefix + "_" + column.name)) {
       value.error("metric name " + quote(out.prefix + "_" + column.name) +
                   " is one the postgres collector reports itself (choose another prefix)");
     }
@@ -366,11 +259,6 @@ void decode_columns(const Node& node, PostgresCustomQuery& out) {
 
 }  // namespace
 
-bool is_postgres_builtin_family(std::string_view name) {
-  return name.starts_with("pg_settings_") || name.starts_with("tocsin_pg_") ||
-         std::find(std::begin(kBuiltinFamilies), std::end(kBuiltinFamilies), name) !=
-             std::end(kBuiltinFamilies);
-}
 
 void decode(const Node& node, PostgresCustomQuery& out) {
   MapDecoder map(node);
@@ -533,6 +421,28 @@ void decode(const Node& node, PostgresTargetConfig& out) {
     }
   }
   map.finish();
+}
+
+}  // namespace tocsin::config
+
+namespace tocsin::config {
+
+// A custom query's timeout must leave room in the cycle. A block that sets its own timeout or
+// interval is checked as it is decoded; one that inherits the top-level interval is checked here.
+void check_inherited_query_timeouts(const yaml::Node& block, const PostgresTargetConfig& target,
+                                    Duration interval) {
+  if (target.common.timeout || target.common.interval) return;
+  const YAML::Node queries = block.is_map() ? block.yaml()["queries"] : YAML::Node();
+  if (!queries || !queries.IsSequence()) return;
+  const std::vector<yaml::Node> items = block.child(queries, "queries").items();
+  for (std::size_t j = 0; j < items.size() && j < target.queries.size(); ++j) {
+    const auto& timeout = target.queries[j].timeout;
+    if (!timeout || *timeout < interval) continue;
+    items[j]
+        .child(items[j].yaml()["timeout"], "timeout")
+        .error("must be shorter than the collector's interval (" + format_duration(interval) +
+               ", from the top-level interval), the deadline of every query in the cycle");
+  }
 }
 
 }  // namespace tocsin::config

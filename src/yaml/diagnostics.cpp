@@ -1,9 +1,9 @@
-#include "tocsin/config/diagnostics.hpp"
+#include "tocsin/yaml/diagnostics.hpp"
 
 #include <algorithm>
 #include <tuple>
 
-namespace tocsin::config {
+namespace tocsin::yaml {
 
 std::string Diagnostic::to_string() const {
   std::string out = position.file;
@@ -41,4 +41,4 @@ std::string Diagnostics::to_string() const {
   return out;
 }
 
-}  // namespace tocsin::config
+}  // namespace tocsin::yaml

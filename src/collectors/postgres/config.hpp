@@ -1,7 +1,7 @@
 #pragma once
 // Configuration of a Postgres collector instance (collectors.postgres[i]). Every connection setting
 // left out falls back to libpq's defaults and its PG* environment variables, as psql does; the keys
-// are documented in docs/collectors/postgres.md.
+// are documented in src/collectors/postgres/README.md.
 
 #include <chrono>
 #include <optional>
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tocsin/config/common.hpp"
+#include "tocsin/collectors/common.hpp"
 
 namespace tocsin::config {
 
@@ -30,11 +30,8 @@ struct PostgresCustomQuery {
   std::optional<Duration> interval{};         // default: the collector's interval
   std::optional<Duration> timeout{};          // default: the collector's statement_timeout
 };
-void decode(const Node& node, PostgresCustomQuery& out);
+void decode(const yaml::Node& node, PostgresCustomQuery& out);
 
-// Whether the postgres collector reports a family of this name itself (every pg_settings_* and
-// tocsin_pg_* name included): a custom query's metric of the same name would clash with it.
-bool is_postgres_builtin_family(std::string_view name);
 
 // Labels of pg_stat_activity_count, named after pg_stat_activity's columns.
 inline constexpr const char* kPostgresActivityLabels[] = {
@@ -57,7 +54,7 @@ struct PostgresTargetConfig {
   int port = 0;  // 0: not set
   std::string user;
   std::string dbname;
-  Secret password;  // `password` or `password_file`; default: PGPASSWORD / ~/.pgpass
+  yaml::Secret password;  // `password` or `password_file`; default: PGPASSWORD / ~/.pgpass
   std::string sslmode;
   std::string sslrootcert;
   std::string sslcert;
@@ -86,6 +83,10 @@ struct PostgresTargetConfig {
 
   std::vector<PostgresCustomQuery> queries;
 };
-void decode(const Node& node, PostgresTargetConfig& out);
+void decode(const yaml::Node& node, PostgresTargetConfig& out);
+// Checks what depends on the top-level interval: a custom query's timeout must fit the cycle of an
+// instance that inherits it.
+void check_inherited_query_timeouts(const yaml::Node& block, const PostgresTargetConfig& target,
+                                    Duration interval);
 
 }  // namespace tocsin::config

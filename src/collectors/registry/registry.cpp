@@ -1,0 +1,26 @@
+#include "collectors/registry/registry.hpp"
+
+#include <algorithm>
+
+#include "collectors/host/host.hpp"
+#include "collectors/postgres/postgres.hpp"
+#include "collectors/redis/redis.hpp"
+
+namespace tocsin::collectors {
+
+std::span<const Kind* const> registry() {
+  static const Kind* const kinds[] = {
+      &host_kind(),
+      &postgres_kind(),
+      &redis_kind(),
+  };
+  return kinds;
+}
+
+const Kind* find_kind(std::string_view name) {
+  auto kinds = registry();
+  auto it = std::find_if(kinds.begin(), kinds.end(), [&](const Kind* kind) { return kind->name == name; });
+  return it == kinds.end() ? nullptr : *it;
+}
+
+}  // namespace tocsin::collectors
