@@ -1,4 +1,4 @@
-// The query loop, selectors, operators and aggregations. The function library is in functions.cpp.
+// The query loop, selectors, operators and aggregations. The function library is in functions_<family>.cpp.
 // Where Prometheus's code fixes an order of floating-point operations (Kahan sums, incremental
 // means), the same order is used here, so results agree to the last bit.
 
@@ -392,7 +392,7 @@ EvalValue Evaluator::eval(const Expr& expr, Timestamp t) {
         } else if constexpr (std::is_same_v<T, Aggregate>) {
           return eval_aggregate(n, t);  // one element per group, or topk's input elements
         } else {
-          return unique(call_function(*this, n, expr, t));
+          return unique(eval_call(n, t));
         }
       },
       expr.node);
@@ -541,6 +541,13 @@ EvalValue Evaluator::eval_binary(const Binary& b, Timestamp t) {
     out.push_back({std::move(result), v, t});
   }
   return out;
+}
+
+EvalValue Evaluator::eval_call(const Call& call, Timestamp t) {
+  std::vector<EvalValue> args;
+  args.reserve(call.args.size());
+  for (const auto& a : call.args) args.push_back(eval(*a, t));
+  return call.function->eval(*this, call, args, t);
 }
 
 Vector Evaluator::eval_aggregate(const Aggregate& a, Timestamp t) {

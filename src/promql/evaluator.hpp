@@ -1,33 +1,16 @@
 #pragma once
 // The evaluator's internals, shared by engine.cpp (selectors, operators, aggregations, the query
-// loop) and functions.cpp (the function library).
+// loop) and the function library (functions_<family>.cpp, listed in functions_table.cpp).
 
 #include <chrono>
-#include <memory>
-#include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "promql/eval_value.hpp"
 #include "promql/functions.hpp"
 #include "tocsin/promql/engine.hpp"
 
 namespace tocsin::promql::detail {
-
-// A range vector during evaluation: spans into the prefetched selection (no copy per point) or into
-// storage the view owns (subquery results, selections holding staleness markers).
-struct MatrixView {
-  struct Entry {
-    const Labels* labels;
-    std::span<const Point> points;
-  };
-  std::vector<Entry> series;
-  std::vector<std::shared_ptr<const void>> storage;
-  Duration range{0};
-  Duration offset{0};
-  Timestamp at = 0;  // the time the window ends at, before the offset is applied
-};
-
-using EvalValue = std::variant<Scalar, Vector, MatrixView, String>;
 
 [[noreturn]] inline void execution_error(const std::string& message) {
   throw QueryError(QueryError::Kind::execution, message);
@@ -62,6 +45,8 @@ class Evaluator {
   MatrixView eval_subquery(const Subquery& sq, Timestamp t);
   EvalValue eval_binary(const Binary& b, Timestamp t);
   Vector eval_aggregate(const Aggregate& a, Timestamp t);
+  // Evaluates the arguments and calls the function the parser resolved (no lookup by name here).
+  EvalValue eval_call(const Call& call, Timestamp t);
 
   const store::Querier& querier_;
   const EngineOptions& options_;
@@ -72,9 +57,6 @@ class Evaluator {
   std::size_t samples_loaded_ = 0;
   std::vector<double> scratch_;
 };
-
-// functions.cpp
-EvalValue call_function(Evaluator& ev, const Call& call, const Expr& expr, Timestamp t);
 
 // Prometheus's Kahan-Neumaier summation step.
 inline void kahan_add(double inc, double& sum, double& c) {

@@ -781,27 +781,10 @@ class Parser {
                                       ", got " + std::string(to_string(args[i]->type)));
       }
     }
-    if (fn->id == FunctionId::label_replace || fn->id == FunctionId::label_join) check_label_args(*fn, args);
+    if (fn->check) {
+      if (auto error = fn->check(args)) fail(error->offset, error->message);
+    }
     return std::make_shared<Expr>(Expr{Call{fn, std::move(args)}, Position{pos}, fn->returns});
-  }
-
-  void check_label_args(const Function& fn, const std::vector<ExprPtr>& args) const {
-    auto literal = [](const ExprPtr& e) -> const std::string* {
-      const auto* s = std::get_if<StringLiteral>(&e->node);
-      return s ? &s->value : nullptr;
-    };
-    if (const std::string* dst = literal(args[1]); dst && !is_valid_label_name(*dst)) {
-      fail(args[1]->pos.offset, "invalid destination label name in " + std::string(fn.name) + "(): " + *dst);
-    }
-    if (fn.id == FunctionId::label_replace) {
-      if (const std::string* regex = literal(args[4])) {
-        try {
-          store::Matcher(MatchType::regex, "x", *regex);
-        } catch (const std::exception& e) {
-          fail(args[4]->pos.offset, "invalid regular expression in label_replace(): " + *regex + ": " + e.what());
-        }
-      }
-    }
   }
 
   ExprPtr parse_selector(const std::string& name, std::size_t pos) {
