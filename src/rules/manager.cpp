@@ -1,108 +1,17 @@
 #include "tocsin/rules/manager.hpp"
 
-#include <fcntl.h>
 #include <prometheus/metric_family.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <boost/asio/post.hpp>
-#include <cerrno>
-#include <cstring>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "rules/rules_api.hpp"
 #include "tocsin/core/json_text.hpp"
 
 namespace tocsin::rules {
 
 namespace asio = boost::asio;
-namespace fs = std::filesystem;
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  auto fail = [&](const std::string& what) {
-    throw std::runtime_error(what + " " + tmp + ": " + std::strerror(errno));
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) fail("cannot create");
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      fail("cannot write");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    fail("cannot fsync");
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename to " + path + ":");
-  const std::string dir = fs::path(path).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
-namespace {
-
-std::string rfc3339(Timestamp t) {
-  if (t <= 0) return "0001-01-01T00:00:00Z";
-  const std::time_t secs = static_cast<std::time_t>(t / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03lldZ", static_cast<long long>(t % 1000));
-  return buf;
-}
-
-nlohmann::json labels_json(const Labels& labels) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const Label& l : labels) out[l.name] = l.value;
-  return out;
-}
-
-// Prometheus prints alert values with %e ("1.5e+00").
-std::string alert_value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  return std::string(buf, end);
-}
-
-nlohmann::json threshold_json(const Threshold& t) {
-  const char* key = t.direction == Threshold::Direction::above ? (t.inclusive ? "at_least" : "above")
-                                                                : (t.inclusive ? "at_most" : "below");
-  return {{key, t.value}};
-}
-
-nlohmann::json alert_json(const RuleDefinition& rule, const AlertInstance& a) {
-  nlohmann::json j = {{"labels", labels_json(a.labels)},
-                      {"annotations", labels_json(a.annotations)},
-                      {"state", std::string(alerting::to_string(a.state))},
-                      {"activeAt", rfc3339(a.active_at)},
-                      {"value", alert_value(a.value)}};
-  if (a.state == alerting::AlertState::firing) j["firedAt"] = rfc3339(a.fired_at);
-  if (a.tier >= 0 && static_cast<std::size_t>(a.tier) < rule.tiers.size()) {
-    j["tier"] = rule.tiers[static_cast<std::size_t>(a.tier)].severity;
-  }
-  if (!rule.escalation.empty()) j["escalation"] = rule.escalation;
-  if (a.keep_firing_since != AlertInstance::kNever) j["keepFiringSince"] = rfc3339(a.keep_firing_since);
-  return j;
-}
-
-}  // namespace
 
 struct RuleManager::Scheduled {
   explicit Scheduled(asio::io_context& io, std::unique_ptr<Group> g) : group(std::move(g)), timer(io) {}
@@ -363,7 +272,8 @@ void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
     settings = settings_;
   }
   promql::Engine engine(settings.engine);
-  std::vector<alerting::Alert> alerts = s->group->evaluate(engine, store_, *output_, clock_.now_ms(), settings.eval);
+  std::vector<alerting::Alert> alerts =
+      s->group->evaluate(EvalContext{engine, store_, *output_, clock_.now_ms(), std::move(settings.eval)});
   const auto health = s->group->health();
   for (std::size_t i = 0; i < health.size(); ++i) {
     const auto& h = health[i];
@@ -412,26 +322,23 @@ void RuleManager::persist_state() {
     nlohmann::json g = s->group->save_state();
     if (!g["rules"].empty()) saved.push_back(std::move(g));
   }
-  const std::string content = json_text(nlohmann::json{{"version", 1}, {"groups", saved}}, 1) + "\n";
-  if (content == last_state_) return;
+  state_file_.set_path(std::move(path));
   try {
-    write_file_atomically(path, content);
-    last_state_ = content;
-    ++state_writes_;
+    if (state_file_.write(saved)) ++state_writes_;
   } catch (const std::exception& e) {
     log_->error("cannot save alert state: {}", e.what());
   }
 }
 
 void RuleManager::restore_state(std::vector<std::shared_ptr<Scheduled>>& groups) {
-  const std::string& path = settings_.state_file;
+  state_file_.set_path(settings_.state_file);
+  const std::string& path = state_file_.path();
   if (path.empty()) return;
-  // A state file that cannot be used is moved aside (kept for a post-mortem, and not in the way of
-  // the next save) and the daemon starts without it: alert state is worth less than running.
+  // A state file that cannot be used is moved aside and the daemon starts without it: alert state is
+  // worth less than running.
   auto move_aside = [&](const std::string& why) {
-    const std::string aside = path + ".corrupt-" + std::to_string(clock_.now_ms() / 1000);
     std::error_code ec;
-    fs::rename(path, aside, ec);
+    const std::string aside = state_file_.move_aside(clock_.now_ms(), ec);
     if (ec) {
       log_->error("alert state {} is corrupt ({}) and cannot be moved to {}: {}; starting without it", path,
                   why, aside, ec.message());
@@ -439,25 +346,15 @@ void RuleManager::restore_state(std::vector<std::shared_ptr<Scheduled>>& groups)
       log_->error("alert state {} is corrupt; moved it to {} and starting without it: {}", path, aside, why);
     }
   };
-  std::ifstream in(path);
-  if (!in) {
-    if (errno != ENOENT) move_aside(std::string("cannot read it: ") + std::strerror(errno));
-    return;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    move_aside("cannot read it");
-    return;
-  }
-  nlohmann::json state = nlohmann::json::parse(text.str(), nullptr, false);
-  if (state.is_discarded() || !state.is_object() || !state.contains("groups") || !state["groups"].is_array()) {
-    move_aside(state.is_discarded() ? "not JSON" : "no \"groups\" list");
+  const AlertStateFile::Loaded loaded = state_file_.read();
+  if (!loaded.found) return;
+  if (!loaded.error.empty()) {
+    move_aside(loaded.error);
     return;
   }
   std::size_t restored = 0;
   try {
-    for (const auto& g : state["groups"]) {
+    for (const auto& g : loaded.groups) {
       if (!g.is_object()) throw std::runtime_error("a group entry is not an object");
       const std::string key = g.value("group", "");
       for (auto& s : groups) {
@@ -472,81 +369,16 @@ void RuleManager::restore_state(std::vector<std::shared_ptr<Scheduled>>& groups)
     move_aside(e.what());
     return;
   }
-  // No evaluation runs yet (this is the first load): persist_state cannot race with this.
-  last_state_ = text.str();
   log_->info("restored {} active alert(s) from {}", restored, path);
 }
 
 nlohmann::json RuleManager::rules_json() const {
   std::lock_guard lock(mutex_);
   nlohmann::json groups = nlohmann::json::array();
-  for (const auto& s : groups_) {
-    const Group& g = *s->group;
-    const auto health = g.health();
-    const auto alerts = g.active_alerts();
-    nlohmann::json rules = nlohmann::json::array();
-    for (std::size_t i = 0; i < g.definition().rules.size(); ++i) {
-      const RuleDefinition& rule = g.definition().rules[i];
-      const RuleHealth& h = health[i];
-      nlohmann::json labels = nlohmann::json::object();
-      for (const auto& [k, v] : rule.label_texts) labels[k] = v;
-      nlohmann::json r = {{"name", rule.name},
-                          {"query", promql::to_string(*rule.expr)},
-                          {"labels", labels},
-                          {"health", h.evaluations == 0 ? "unknown" : h.last_error.empty() ? "ok" : "err"},
-                          {"lastError", h.last_error},
-                          {"evaluationTime", h.last_duration_seconds},
-                          {"lastEvaluation", rfc3339(h.last_evaluation)}};
-      if (rule.kind == RuleDefinition::Kind::recording) {
-        r["type"] = "recording";
-      } else {
-        r["type"] = "alerting";
-        nlohmann::json annotations = nlohmann::json::object();
-        for (const auto& [k, v] : rule.annotation_texts) annotations[k] = v;
-        r["annotations"] = annotations;
-        r["duration"] = std::chrono::duration<double>(rule.for_duration).count();
-        r["keepFiringFor"] = std::chrono::duration<double>(rule.keep_firing_for).count();
-        nlohmann::json list = nlohmann::json::array();
-        std::string state = "inactive";
-        for (const auto& [def, a] : alerts) {
-          if (def != &rule) continue;
-          list.push_back(alert_json(rule, a));
-          if (a.state == alerting::AlertState::firing) state = "firing";
-          if (a.state == alerting::AlertState::pending && state == "inactive") state = "pending";
-        }
-        r["alerts"] = list;
-        r["state"] = state;
-        if (!rule.tiers.empty()) {
-          nlohmann::json tiers = nlohmann::json::array();
-          for (const Tier& t : rule.tiers) {
-            nlohmann::json tier = {{"severity", t.severity}, {"for", std::chrono::duration<double>(t.for_duration).count()}};
-            tier.update(threshold_json(t.threshold));
-            tiers.push_back(tier);
-          }
-          r["tiers"] = tiers;
-        }
-        if (rule.clear) {
-          nlohmann::json clear = {{"for", std::chrono::duration<double>(rule.clear->for_duration).count()}};
-          clear.update(threshold_json(rule.clear->threshold));
-          r["clear"] = clear;
-        }
-        if (!rule.escalation.empty()) r["escalation"] = rule.escalation;
-      }
-      rules.push_back(std::move(r));
-    }
-    groups.push_back({{"name", g.definition().name},
-                      {"file", g.definition().file},
-                      {"interval", std::chrono::duration<double>(g.interval()).count()},
-                      {"limit", g.definition().limit},
-                      {"rules", rules},
-                      {"evaluationTime", g.last_duration_seconds()},
-                      {"lastEvaluation", rfc3339(g.last_evaluation())}});
-  }
+  for (const auto& s : groups_) groups.push_back(detail::group_rules_json(*s->group));
   return {{"status", "success"}, {"data", {{"groups", groups}}}};
 }
 
-}  // namespace tocsin::rules
-
-namespace tocsin::rules {
 std::shared_ptr<prometheus::Collectable> RuleManager::metrics() const { return metrics_; }
+
 }  // namespace tocsin::rules

@@ -343,7 +343,7 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
     input.load_till(ts);
     const std::size_t errors_before = errors.size();
     for (auto& g : groups) {
-      g->evaluate(engine, data, output, ts, settings);
+      g->evaluate(EvalContext{engine, data, output, ts, settings});
       const std::vector<RuleHealth> health = g->health();  // parallel to the group's rules
       for (std::size_t r = 0; r < health.size(); ++r) {
         const RuleHealth& h = health[r];

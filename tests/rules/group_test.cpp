@@ -50,7 +50,7 @@ class GroupTest : public ::testing::Test {
   // Evaluates at minutes 0..last, returns what was sent at the last one.
   std::vector<alerting::Alert> run(Group& g, int from, int to) {
     std::vector<alerting::Alert> sent;
-    for (int m = from; m <= to; ++m) sent = g.evaluate(engine_, data_, out_, Timestamp(m) * 60'000, {});
+    for (int m = from; m <= to; ++m) sent = g.evaluate({engine_, data_, out_, Timestamp(m) * 60'000, {}});
     return sent;
   }
   static std::string states(const std::vector<alerting::Alert>& alerts) {

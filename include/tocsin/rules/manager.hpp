@@ -22,6 +22,7 @@
 #include "tocsin/core/clock.hpp"
 #include "tocsin/promql/engine.hpp"
 #include "tocsin/rules/group.hpp"
+#include "tocsin/rules/state_file.hpp"
 #include "tocsin/store/store.hpp"
 
 namespace tocsin::rules {
@@ -83,12 +84,9 @@ class RuleManager {
   ManagerSettings settings_;
   bool restored_ = false;
   std::mutex state_mutex_;  // serializes writes of the state file; taken before mutex_, never after
-  std::string last_state_;  // the state file's content, to skip writes that change nothing
+  // Guarded by state_mutex_, but for the first load's restore, which comes before any evaluation.
+  AlertStateFile state_file_;
   std::atomic<std::uint64_t> state_writes_{0};
 };
-
-// Writes `content` to `path` atomically: a temp file in the same directory, fsync, rename, fsync of
-// the directory. Throws std::runtime_error naming the path and the cause.
-void write_file_atomically(const std::string& path, const std::string& content);
 
 }  // namespace tocsin::rules

@@ -1,0 +1,194 @@
+// Plain alerting rules follow Prometheus's AlertingRule.Eval step by step; the evaluation around the
+// step (label sets of the result, the limit, reporting, ALERTS series) is shared with tiered rules.
+
+#include "tocsin/rules/alerting_rule.hpp"
+
+#include <iterator>
+#include <stdexcept>
+
+namespace tocsin::rules {
+
+namespace {
+
+using alerting::AlertState;
+
+constexpr Timestamp kNever = AlertInstance::kNever;
+
+Labels without_name(const Labels& labels) {
+  LabelsBuilder b(labels);
+  b.del(kMetricNameLabel);
+  return b.build();
+}
+
+double seconds(Timestamp t) { return static_cast<double>(t) / 1000.0; }
+
+// ALERTS and ALERTS_FOR_STATE of an active alert at t.
+void append_series(const AlertInstance& a, Timestamp t, std::vector<promql::Sample>& series) {
+  LabelsBuilder alerts_series(a.labels);
+  alerts_series.set(kMetricNameLabel, "ALERTS");
+  alerts_series.set("alertstate", std::string(alerting::to_string(a.state)));
+  series.push_back({alerts_series.build(), 1, t});
+  LabelsBuilder for_state(a.labels);
+  for_state.set(kMetricNameLabel, "ALERTS_FOR_STATE");
+  series.push_back({for_state.build(), seconds(a.active_at), t});
+}
+
+}  // namespace
+
+std::string AlertingRule::expand(const Template& tmpl, const TemplateData& data, std::string& error) {
+  try {
+    return tmpl.render(data);
+  } catch (const TemplateError& e) {
+    if (error.empty()) error = e.what();
+    return std::string("<error expanding template: ") + e.what() + ">";
+  }
+}
+
+Labels AlertingRule::render_annotations(const Labels& labels, double value, const EvalContext& ctx,
+                                        std::string& template_error) const {
+  TemplateData data{&labels, value, &ctx.settings.external_labels, ctx.settings.external_url};
+  LabelsBuilder rendered;
+  for (const auto& [name, tmpl] : definition().annotations)
+    rendered.set(name, expand(tmpl, data, template_error));
+  return rendered.build();
+}
+
+alerting::Alert AlertingRule::report(const AlertInstance& a) const {
+  return {.labels = a.labels,
+          .annotations = a.annotations,
+          .state = a.state,
+          .active_at = a.active_at,
+          .fired_at = a.fired_at,
+          .resolved_at = a.resolved_at,
+          .value = a.value,
+          .escalation = definition().escalation,
+          .rule_group = scope().group_key,
+          .rule_name = definition().name};
+}
+
+void AlertingRule::restore(AlertInstance alert) {
+  const std::uint64_t fp = identity(alert.labels).hash();
+  alerts_[fp] = std::move(alert);
+}
+
+void AlertingRule::take_state_from(Rule& old) {
+  auto* before = dynamic_cast<AlertingRule*>(&old);
+  if (before == nullptr) return;
+  alerts_ = std::move(before->alerts_);
+  before->alerts_.clear();
+}
+
+std::vector<alerting::Alert> AlertingRule::evaluate_rule(const EvalContext& ctx) {
+  const RuleDefinition& rule = definition();
+  const Timestamp t = ctx.time;
+  const promql::Vector result = std::get<promql::Vector>(query(ctx));
+  std::string template_error;
+
+  // Label sets of this evaluation, with their values.
+  std::map<std::uint64_t, std::pair<Labels, double>> seen;
+  std::map<std::uint64_t, Labels> annotations;
+  for (const promql::Sample& s : result) {
+    const Labels base = without_name(s.labels);
+    TemplateData data{&base, s.v, &ctx.settings.external_labels, ctx.settings.external_url};
+    LabelsBuilder b(base);
+    for (const auto& [name, tmpl] : rule.labels) b.set(name, expand(tmpl, data, template_error));
+    b.set("alertname", rule.name);
+    Labels labels = identity(b.build());
+    const std::uint64_t fp = labels.hash();
+    if (seen.count(fp)) {
+      throw std::runtime_error("vector contains metrics with the same labelset after applying alert labels");
+    }
+    annotations[fp] = render_annotations(labels, s.v, ctx, template_error);
+    seen.emplace(fp, std::make_pair(std::move(labels), s.v));
+  }
+  const std::size_t limit = scope().limit;
+  if (limit > 0 && seen.size() > limit) {
+    throw std::runtime_error("exceeded limit of " + std::to_string(limit) + " with " +
+                             std::to_string(seen.size()) + " alerts");
+  }
+
+  // The new state is built on a copy and takes effect only once the whole evaluation succeeded.
+  Alerts alerts = alerts_;
+  // New and continuing label sets.
+  for (auto& [fp, entry] : seen) {
+    auto it = alerts.find(fp);
+    if (it == alerts.end() || it->second.state == AlertState::resolved) {
+      AlertInstance fresh;
+      fresh.labels = entry.first;
+      fresh.state = AlertState::pending;
+      fresh.active_at = t;
+      fresh.tier_since.assign(rule.tiers.size(), kNever);
+      alerts[fp] = std::move(fresh);
+      it = alerts.find(fp);
+    }
+    AlertInstance& a = it->second;
+    a.value = entry.second;
+    a.annotations = annotations[fp];
+    a.last_seen = t;
+  }
+
+  std::vector<alerting::Alert> sent;
+  std::vector<promql::Sample> series;
+  for (auto it = alerts.begin(); it != alerts.end();) {
+    AlertInstance& a = it->second;
+    const Transition step = advance(a, seen.count(it->first) > 0, ctx, template_error);
+    if (step == Transition::drop) {
+      it = alerts.erase(it);
+      continue;
+    }
+    if (step == Transition::resolve) {
+      a.state = AlertState::resolved;
+      a.resolved_at = t;
+    }
+    sent.push_back(report(a));
+    if (a.state == AlertState::resolved) {
+      it = alerts.erase(it);
+      continue;
+    }
+    append_series(a, t, series);
+    ++it;
+  }
+  ctx.output.write(scope().output_key, series, t);
+  alerts_ = std::move(alerts);
+  health_.template_error = template_error;
+  if (!template_error.empty()) ++health_.template_failures;
+  return sent;
+}
+
+AlertingRule::Transition AlertingRule::advance(AlertInstance& a, bool present, const EvalContext& ctx,
+                                               std::string& /*template_error*/) {
+  const RuleDefinition& rule = definition();
+  const Timestamp t = ctx.time;
+  if (!present) {
+    if (a.state == AlertState::pending) return Transition::drop;
+    bool keep_firing = false;
+    if (a.state == AlertState::firing && rule.keep_firing_for > Duration(0)) {
+      if (a.keep_firing_since == kNever) a.keep_firing_since = t;
+      keep_firing = t - a.keep_firing_since < rule.keep_firing_for.count();
+    }
+    return keep_firing ? Transition::stay : Transition::resolve;
+  }
+  a.keep_firing_since = kNever;
+  if (a.state == AlertState::pending && t - a.active_at >= rule.for_duration.count()) {
+    a.state = AlertState::firing;
+    a.fired_at = t;
+  }
+  return Transition::stay;
+}
+
+std::vector<alerting::Alert> AlertingRule::on_failure(const EvalContext& ctx) {
+  std::vector<alerting::Alert> sent;
+  std::vector<promql::Sample> series;
+  for (const auto& [fp, a] : alerts_) {
+    sent.push_back(report(a));
+    append_series(a, ctx.time, series);
+  }
+  try {
+    ctx.output.write(scope().output_key, series, ctx.time);
+  } catch (const std::exception&) {
+    // The store refused the write: the series go stale, the failure is already recorded.
+  }
+  return sent;
+}
+
+}  // namespace tocsin::rules

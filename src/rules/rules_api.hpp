@@ -1,0 +1,14 @@
+#pragma once
+// The /api/v1/rules entry of one group (RuleManager::rules_json() puts them together).
+
+#include <nlohmann/json.hpp>
+
+#include "tocsin/rules/group.hpp"
+
+namespace tocsin::rules::detail {
+
+// Prometheus's shape (its web/api RuleGroup: name, file, interval, limit, rules with their health
+// and alerts, evaluationTime, lastEvaluation) with tocsin's fields: tiers, clear, escalation.
+nlohmann::json group_rules_json(const Group& group);
+
+}  // namespace tocsin::rules::detail
