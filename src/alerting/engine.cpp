@@ -342,7 +342,7 @@ void Engine::ingest(const std::string& rule_group, const std::vector<Alert>& ale
     if (i.state == AlertState::firing &&
         firing_problems.contains(i.rule_name + "\n" + problem_key(i.labels))) {
       i.resolved_at = now;
-      finish_resolve(fp, now, "tier_changed");
+      finish_resolve(fp, now, AlertEvent::tier_changed);
     } else {
       resolve(i, now, now);
     }
@@ -366,7 +366,7 @@ void Engine::resolve(Instance& i, Timestamp resolved_at, Timestamp now) {
   finish_resolve(i.fingerprint, now);
 }
 
-void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, const std::string& event) {
+void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, AlertEvent event) {
   auto it = state_.instances.find(fingerprint);
   if (it == state_.instances.end()) return;
   Instance& i = it->second;
@@ -382,7 +382,7 @@ void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, const
   dirty_ = true;
 }
 
-NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, const std::string& event, int step,
+NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, AlertEvent event, int step,
                                Timestamp now) const {
   NotifiedAlert a;
   a.fingerprint = i.fingerprint;
@@ -404,7 +404,7 @@ NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, const std::s
       a.escalation.next_receivers = plan.steps[step + 1].notify;
     }
   }
-  if (const AckRecord* ack = ack_for(i); ack != nullptr && event != "rearmed") a.ack = ack->ack;
+  if (const AckRecord* ack = ack_for(i); ack != nullptr && event != AlertEvent::rearmed) a.ack = ack->ack;
   if (flapping(i.fingerprint, now)) {
     a.flapping_changes = state_changes(i.fingerprint, now);
     a.flapping_window = config_.flapping.window.count();
@@ -579,7 +579,7 @@ void Engine::evaluate(Timestamp now) {
         const auto* rc = receiver(r);
         if (rc != nullptr && rc->send_acknowledged) to.push_back(r);
       }
-      if (!to.empty()) emit({&i, "acknowledged", i.notified_step, to}, now);
+      if (!to.empty()) emit({&i, AlertEvent::acknowledged, i.notified_step, to}, now);
       i.ack_notified = true;
       dirty_ = true;
     }
@@ -589,7 +589,7 @@ void Engine::evaluate(Timestamp now) {
       if (rc != nullptr && rc->type == config::ReceiverType::alertmanager &&
           now >= at + rc->resend_interval.count()) {
         at = now;
-        emit({&i, "refreshed", i.notified_step, {r}, true}, now);
+        emit({&i, AlertEvent::refreshed, i.notified_step, {r}, true}, now);
       }
     }
     if (acked || due < 0 || !silenced_by(i.labels, now).empty() || !inhibited_by(i, sources).empty() ||
@@ -597,7 +597,7 @@ void Engine::evaluate(Timestamp now) {
       continue;
     }
     std::vector<std::string> to;
-    std::string event;
+    AlertEvent event;
     auto add_steps = [&](int from, int until) {  // each receiver once
       for (int k = std::max(0, from); k <= until; ++k) {
         for (const auto& r : plan.steps[k].notify) {
@@ -614,18 +614,18 @@ void Engine::evaluate(Timestamp now) {
       i.rearmed_step = current;
       due = std::max(current, due_step(i, plan, now));
       add_steps(current, due);
-      event = "rearmed";
+      event = AlertEvent::rearmed;
       i.notified_step = due;
       i.repeats = 0;
     } else if (due > i.notified_step) {
       // Every step that came due since the last notification.
       add_steps(i.notified_step + 1, due);
-      event = i.notified_step < 0 ? "triggered" : "escalated";
+      event = i.notified_step < 0 ? AlertEvent::triggered : AlertEvent::escalated;
       i.notified_step = due;
       i.repeats = 0;
     } else if (plan.repeat && now >= i.last_notified_at + plan.repeat->count()) {
       to = plan.steps[due].notify;
-      event = "repeated";
+      event = AlertEvent::repeated;
       ++i.repeats;
     } else {
       continue;
@@ -648,7 +648,7 @@ void Engine::drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const
   // A dropped refresh loses nothing: the receiver had the alert from an earlier notification.
   std::set<std::string> lost;
   for (const auto& a : it->second.notification.alerts) {
-    if (a.status == "firing" && a.event != "acknowledged" && !it->second.resend) lost.insert(a.fingerprint);
+    if (a.status == "firing" && a.event != AlertEvent::acknowledged && !it->second.resend) lost.insert(a.fingerprint);
   }
   std::string receiver_name = it->second.receiver;
   count_(receiver_name, result);
@@ -662,7 +662,7 @@ void Engine::drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const
     auto& alerts = it->second.notification.alerts;
     std::erase_if(alerts, [&](const NotifiedAlert& a) {
       if (!lost.contains(a.fingerprint)) return false;
-      if (a.status == "resolved" || a.event == "acknowledged") return true;
+      if (a.status == "resolved" || a.event == AlertEvent::acknowledged) return true;
       lost.erase(a.fingerprint);
       return false;
     });

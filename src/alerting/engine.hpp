@@ -95,7 +95,7 @@ class Engine {
   };
   struct Event {
     const Instance* instance;
-    std::string event;
+    AlertEvent event;
     int step;  // 0-based; -1 when not about a step
     std::vector<std::string> receivers;
     bool resend = false;
@@ -126,11 +126,11 @@ class Engine {
   void note_report(const std::string& rule_group, Timestamp now);
 
   void resolve(Instance& i, Timestamp resolved_at, Timestamp now);
-  // `event` is "resolved", or "tier_changed" when the alert went on at another severity.
-  void finish_resolve(const std::string& fingerprint, Timestamp now, const std::string& event = "resolved");
+  // `event` is resolved, or tier_changed when the alert went on at another severity.
+  void finish_resolve(const std::string& fingerprint, Timestamp now, AlertEvent event = AlertEvent::resolved);
   void start_episode(Instance& i, const Alert& a, Timestamp now);
   void emit(const Event& e, Timestamp now);
-  NotifiedAlert notified(const Instance& i, const Plan& plan, const std::string& event, int step,
+  NotifiedAlert notified(const Instance& i, const Plan& plan, AlertEvent event, int step,
                          Timestamp now) const;
   void enqueue(const std::string& receiver, const Plan& plan, const Instance& i, NotifiedAlert alert,
                bool resend, Timestamp now);
