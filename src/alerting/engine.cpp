@@ -277,53 +277,63 @@ void Engine::ingest(const std::string& rule_group, const std::vector<Alert>& ale
   note_report(rule_group, now);
   std::set<std::string> reported;
   for (const Alert& a : alerts) {
-    std::string fp = fingerprint(a.labels);
-    auto it = state_.instances.find(fp);
     if (a.state == AlertState::resolved) {
+      auto it = state_.instances.find(fingerprint(a.labels));
       if (it != state_.instances.end() && it->second.state != AlertState::resolved) {
         it->second.value = a.value;
         resolve(it->second, a.resolved_at != 0 ? a.resolved_at : now, now);
       }
       continue;
     }
-    reported.insert(fp);
-    if (it == state_.instances.end()) {
-      Instance i;
-      i.fingerprint = fp;
-      i.active_at = a.active_at;
-      it = state_.instances.emplace(fp, std::move(i)).first;
-      dirty_ = true;
-    }
-    Instance& i = it->second;
-    i.labels = a.labels;
-    i.annotations = a.annotations;
-    i.value = a.value;
-    i.rule_group = rule_group;
-    i.rule_name = a.rule_name;
-    if (i.escalation != a.escalation) dirty_ = true;
-    i.escalation = a.escalation;
-    i.last_seen = now;
-    if (a.state == AlertState::pending) {
-      // A firing instance reported pending again was restored from disk (the rule engine's `for`
-      // clock restarted with the daemon) or is settling after flapping: it keeps its episode.
-      if (i.state == AlertState::pending) i.active_at = a.active_at;
-      continue;
-    }
-    if (i.state == AlertState::pending) {
-      i.active_at = a.active_at;
-      start_episode(i, a, now);
-    } else if (i.state == AlertState::resolved) {
-      // Fired again while its resolve was held back for flapping: the same episode goes on.
-      i.state = AlertState::firing;
-      i.resolved_at = 0;
-      record_transition(fp, now);
-      dirty_ = true;
-    } else if (i.restored && a.fired_at != 0 && a.fired_at < i.fired_at) {
-      i.fired_at = a.fired_at;
-      dirty_ = true;
-    }
-    i.restored = false;
+    reported.insert(absorb(rule_group, a, now));
   }
+  resolve_unreported(rule_group, alerts, reported, now);
+}
+
+std::string Engine::absorb(const std::string& rule_group, const Alert& a, Timestamp now) {
+  std::string fp = fingerprint(a.labels);
+  auto it = state_.instances.find(fp);
+  if (it == state_.instances.end()) {
+    Instance i;
+    i.fingerprint = fp;
+    i.active_at = a.active_at;
+    it = state_.instances.emplace(fp, std::move(i)).first;
+    dirty_ = true;
+  }
+  Instance& i = it->second;
+  i.labels = a.labels;
+  i.annotations = a.annotations;
+  i.value = a.value;
+  i.rule_group = rule_group;
+  i.rule_name = a.rule_name;
+  if (i.escalation != a.escalation) dirty_ = true;
+  i.escalation = a.escalation;
+  i.last_seen = now;
+  if (a.state == AlertState::pending) {
+    // A firing instance reported pending again was restored from disk (the rule engine's `for`
+    // clock restarted with the daemon) or is settling after flapping: it keeps its episode.
+    if (i.state == AlertState::pending) i.active_at = a.active_at;
+    return fp;
+  }
+  if (i.state == AlertState::pending) {
+    i.active_at = a.active_at;
+    start_episode(i, a, now);
+  } else if (i.state == AlertState::resolved) {
+    // Fired again while its resolve was held back for flapping: the same episode goes on.
+    i.state = AlertState::firing;
+    i.resolved_at = 0;
+    record_transition(fp, now);
+    dirty_ = true;
+  } else if (i.restored && a.fired_at != 0 && a.fired_at < i.fired_at) {
+    i.fired_at = a.fired_at;
+    dirty_ = true;
+  }
+  i.restored = false;
+  return fp;
+}
+
+void Engine::resolve_unreported(const std::string& rule_group, const std::vector<Alert>& alerts,
+                                const std::set<std::string>& reported, Timestamp now) {
   // An alert missing from its group's report without a resolve is gone: its rule was removed, or a
   // tiered rule moved it to another severity (a new label set). Receivers key alerts by their labels
   // (PagerDuty's dedup_key, Alertmanager), so the old tier is resolved there, said as a tier change,
@@ -342,7 +352,7 @@ void Engine::ingest(const std::string& rule_group, const std::vector<Alert>& ale
     if (i.state == AlertState::firing &&
         firing_problems.contains(i.rule_name + "\n" + problem_key(i.labels))) {
       i.resolved_at = now;
-      finish_resolve(fp, now, "tier_changed");
+      finish_resolve(fp, now, AlertEvent::tier_changed);
     } else {
       resolve(i, now, now);
     }
@@ -366,7 +376,7 @@ void Engine::resolve(Instance& i, Timestamp resolved_at, Timestamp now) {
   finish_resolve(i.fingerprint, now);
 }
 
-void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, const std::string& event) {
+void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, AlertEvent event) {
   auto it = state_.instances.find(fingerprint);
   if (it == state_.instances.end()) return;
   Instance& i = it->second;
@@ -382,7 +392,7 @@ void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, const
   dirty_ = true;
 }
 
-NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, const std::string& event, int step,
+NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, AlertEvent event, int step,
                                Timestamp now) const {
   NotifiedAlert a;
   a.fingerprint = i.fingerprint;
@@ -404,7 +414,7 @@ NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, const std::s
       a.escalation.next_receivers = plan.steps[step + 1].notify;
     }
   }
-  if (const AckRecord* ack = ack_for(i); ack != nullptr && event != "rearmed") a.ack = ack->ack;
+  if (const AckRecord* ack = ack_for(i); ack != nullptr && event != AlertEvent::rearmed) a.ack = ack->ack;
   if (flapping(i.fingerprint, now)) {
     a.flapping_changes = state_changes(i.fingerprint, now);
     a.flapping_window = config_.flapping.window.count();
@@ -490,12 +500,31 @@ void Engine::enqueue(const std::string& receiver_name, const Plan& plan, const I
 }
 
 void Engine::evaluate(Timestamp now) {
+  const std::set<std::string> groups = groups_with_alerts();
+  resolve_stale_alerts(now);
+  forget_silent_groups(groups, now);
+  settle_flapping(now);
+  expire_acknowledgements(now);
+  prune_silences_and_transitions(now);
+  // Inhibition by the alerts firing after the passes above, the same sources for every target.
+  const InhibitSources sources = inhibit_sources();
+  for (auto& [fp, i] : state_.instances) {
+    if (i.state == AlertState::firing) advance(i, sources, now);
+  }
+  maintain_outbox(now);
+}
+
+std::set<std::string> Engine::groups_with_alerts() const {
+  std::set<std::string> groups;
+  for (const auto& [fp, i] : state_.instances) groups.insert(i.rule_group);
+  return groups;
+}
+
+void Engine::resolve_stale_alerts(Timestamp now) {
   // Alerts their rule group has not reported for resolve_timeout, or several of the group's
   // intervals when it is evaluated less often (the group was removed), are gone.
   std::vector<std::string> stale;
-  std::set<std::string> groups;
   for (auto& [fp, i] : state_.instances) {
-    groups.insert(i.rule_group);
     if (i.state != AlertState::resolved && now - i.last_seen > stale_after(i.rule_group)) stale.push_back(fp);
   }
   for (const auto& fp : stale) {
@@ -504,6 +533,9 @@ void Engine::evaluate(Timestamp now) {
                format_duration(Duration(now - i.last_seen)));
     resolve(state_.instances.at(fp), now, now);
   }
+}
+
+void Engine::forget_silent_groups(const std::set<std::string>& groups, Timestamp now) {
   // The intervals of groups that have no alerts and stopped reporting (removed) are forgotten.
   for (auto it = state_.report_gaps.begin(); it != state_.report_gaps.end();) {
     auto last = last_report_.find(it->first);
@@ -516,15 +548,18 @@ void Engine::evaluate(Timestamp now) {
       ++it;
     }
   }
-  // Flapping alerts that stayed resolved long enough: their resolve goes out now.
+}
+
+void Engine::settle_flapping(Timestamp now) {
   std::vector<std::string> settled;
   for (auto& [fp, i] : state_.instances) {
     if (i.state == AlertState::resolved && i.resolved_at + config_.flapping.settle.count() <= now)
       settled.push_back(fp);
   }
   for (const auto& fp : settled) finish_resolve(fp, now);
+}
 
-  // Lapsed acknowledgements re-arm escalation; acknowledgements of alerts that are gone are dropped.
+void Engine::expire_acknowledgements(Timestamp now) {
   for (auto it = state_.acks.begin(); it != state_.acks.end();) {
     bool expired = it->second.ack.expires_at != 0 && it->second.ack.expires_at <= now;
     bool any = false;
@@ -545,6 +580,9 @@ void Engine::evaluate(Timestamp now) {
       ++it;
     }
   }
+}
+
+void Engine::prune_silences_and_transitions(Timestamp now) {
   for (auto it = state_.silences.begin(); it != state_.silences.end();) {
     if (it->second.ends_at + kSilenceRetention < now) {
       silence_matchers_.erase(it->first);
@@ -561,85 +599,91 @@ void Engine::evaluate(Timestamp now) {
       ++it;
     }
   }
+}
 
-  const InhibitSources sources = inhibit_sources();
-  for (auto& [fp, i] : state_.instances) {
-    if (i.state != AlertState::firing) continue;
-    Plan plan = plan_for(i);
-    if (!i.escalation.empty() && plan.policy != i.escalation &&
-        warned_policies_.insert(i.escalation).second) {
-      log_->warn("alert {} names escalation policy \"{}\", which is not configured; its route decides",
-                 i.labels.to_string(), i.escalation);
-    }
-    int due = due_step(i, plan, now);
-    bool acked = covered_by_ack(i, now);
-    if (acked && !i.ack_notified) {
-      std::vector<std::string> to;
-      for (const auto& r : i.receivers) {
-        const auto* rc = receiver(r);
-        if (rc != nullptr && rc->send_acknowledged) to.push_back(r);
-      }
-      if (!to.empty()) emit({&i, "acknowledged", i.notified_step, to}, now);
-      i.ack_notified = true;
-      dirty_ = true;
-    }
-    // Alertmanager owns its own silencing and expects a firing alert to be re-sent before its endsAt.
-    for (auto& [r, at] : i.resent_at) {
-      const auto* rc = receiver(r);
-      if (rc != nullptr && rc->type == config::ReceiverType::alertmanager &&
-          now >= at + rc->resend_interval.count()) {
-        at = now;
-        emit({&i, "refreshed", i.notified_step, {r}, true}, now);
-      }
-    }
-    if (acked || due < 0 || !silenced_by(i.labels, now).empty() || !inhibited_by(i, sources).empty() ||
-        !muted_by(plan, now).empty()) {
-      continue;
-    }
-    std::vector<std::string> to;
-    std::string event;
-    auto add_steps = [&](int from, int until) {  // each receiver once
-      for (int k = std::max(0, from); k <= until; ++k) {
-        for (const auto& r : plan.steps[k].notify) {
-          if (std::find(to.begin(), to.end(), r) == to.end()) to.push_back(r);
-        }
-      }
-    };
-    if (i.rearm && i.notified_step >= 0) {
-      // The acknowledgement lapsed (or was withdrawn): the step reached is told again, and the later
-      // steps' timers start over from now, so whoever acked gets the time their step had before the
-      // next one is paged, rather than every overdue step at once.
-      int current = std::min(i.notified_step, static_cast<int>(plan.steps.size()) - 1);
-      i.rearmed_at = now;
-      i.rearmed_step = current;
-      due = std::max(current, due_step(i, plan, now));
-      add_steps(current, due);
-      event = "rearmed";
-      i.notified_step = due;
-      i.repeats = 0;
-    } else if (due > i.notified_step) {
-      // Every step that came due since the last notification.
-      add_steps(i.notified_step + 1, due);
-      event = i.notified_step < 0 ? "triggered" : "escalated";
-      i.notified_step = due;
-      i.repeats = 0;
-    } else if (plan.repeat && now >= i.last_notified_at + plan.repeat->count()) {
-      to = plan.steps[due].notify;
-      event = "repeated";
-      ++i.repeats;
-    } else {
-      continue;
-    }
-    i.rearm = false;
-    i.last_notified_at = now;
-    for (const auto& r : to) {
-      i.receivers.insert(r);
-      if (is_receiver(r, config::ReceiverType::alertmanager)) i.resent_at[r] = now;
-    }
-    dirty_ = true;
-    emit({&i, event, due, to}, now);
+void Engine::advance(Instance& i, const InhibitSources& sources, Timestamp now) {
+  Plan plan = plan_for(i);
+  if (!i.escalation.empty() && plan.policy != i.escalation && warned_policies_.insert(i.escalation).second) {
+    log_->warn("alert {} names escalation policy \"{}\", which is not configured; its route decides",
+               i.labels.to_string(), i.escalation);
   }
-  maintain_outbox(now);
+  const int due = due_step(i, plan, now);
+  const bool acked = covered_by_ack(i, now);
+  if (acked && !i.ack_notified) notify_acknowledgement(i, now);
+  refresh_at_alertmanagers(i, now);
+  if (acked || due < 0 || !silenced_by(i.labels, now).empty() || !inhibited_by(i, sources).empty() ||
+      !muted_by(plan, now).empty()) {
+    return;
+  }
+  escalate_or_repeat(i, plan, due, now);
+}
+
+void Engine::notify_acknowledgement(Instance& i, Timestamp now) {
+  std::vector<std::string> to;
+  for (const auto& r : i.receivers) {
+    const auto* rc = receiver(r);
+    if (rc != nullptr && rc->send_acknowledged) to.push_back(r);
+  }
+  if (!to.empty()) emit({&i, AlertEvent::acknowledged, i.notified_step, to}, now);
+  i.ack_notified = true;
+  dirty_ = true;
+}
+
+void Engine::refresh_at_alertmanagers(Instance& i, Timestamp now) {
+  // Alertmanager owns its own silencing and expects a firing alert to be re-sent before its endsAt.
+  for (auto& [r, at] : i.resent_at) {
+    const auto* rc = receiver(r);
+    if (rc != nullptr && rc->type == config::ReceiverType::alertmanager &&
+        now >= at + rc->resend_interval.count()) {
+      at = now;
+      emit({&i, AlertEvent::refreshed, i.notified_step, {r}, true}, now);
+    }
+  }
+}
+
+void Engine::escalate_or_repeat(Instance& i, const Plan& plan, int due, Timestamp now) {
+  std::vector<std::string> to;
+  AlertEvent event;
+  auto add_steps = [&](int from, int until) {  // each receiver once
+    for (int k = std::max(0, from); k <= until; ++k) {
+      for (const auto& r : plan.steps[k].notify) {
+        if (std::find(to.begin(), to.end(), r) == to.end()) to.push_back(r);
+      }
+    }
+  };
+  if (i.rearm && i.notified_step >= 0) {
+    // The acknowledgement lapsed (or was withdrawn): the step reached is told again, and the later
+    // steps' timers start over from now, so whoever acked gets the time their step had before the
+    // next one is paged, rather than every overdue step at once.
+    int current = std::min(i.notified_step, static_cast<int>(plan.steps.size()) - 1);
+    i.rearmed_at = now;
+    i.rearmed_step = current;
+    due = std::max(current, due_step(i, plan, now));
+    add_steps(current, due);
+    event = AlertEvent::rearmed;
+    i.notified_step = due;
+    i.repeats = 0;
+  } else if (due > i.notified_step) {
+    // Every step that came due since the last notification.
+    add_steps(i.notified_step + 1, due);
+    event = i.notified_step < 0 ? AlertEvent::triggered : AlertEvent::escalated;
+    i.notified_step = due;
+    i.repeats = 0;
+  } else if (plan.repeat && now >= i.last_notified_at + plan.repeat->count()) {
+    to = plan.steps[due].notify;
+    event = AlertEvent::repeated;
+    ++i.repeats;
+  } else {
+    return;
+  }
+  i.rearm = false;
+  i.last_notified_at = now;
+  for (const auto& r : to) {
+    i.receivers.insert(r);
+    if (is_receiver(r, config::ReceiverType::alertmanager)) i.resent_at[r] = now;
+  }
+  dirty_ = true;
+  emit({&i, event, due, to}, now);
 }
 
 void Engine::drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const std::string& result) {
@@ -648,7 +692,8 @@ void Engine::drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const
   // A dropped refresh loses nothing: the receiver had the alert from an earlier notification.
   std::set<std::string> lost;
   for (const auto& a : it->second.notification.alerts) {
-    if (a.status == "firing" && a.event != "acknowledged" && !it->second.resend) lost.insert(a.fingerprint);
+    if (a.status == "firing" && a.event != AlertEvent::acknowledged && !it->second.resend)
+      lost.insert(a.fingerprint);
   }
   std::string receiver_name = it->second.receiver;
   count_(receiver_name, result);
@@ -662,7 +707,7 @@ void Engine::drop_entry(std::map<std::uint64_t, OutboxEntry>::iterator it, const
     auto& alerts = it->second.notification.alerts;
     std::erase_if(alerts, [&](const NotifiedAlert& a) {
       if (!lost.contains(a.fingerprint)) return false;
-      if (a.status == "resolved" || a.event == "acknowledged") return true;
+      if (a.status == "resolved" || a.event == AlertEvent::acknowledged) return true;
       lost.erase(a.fingerprint);
       return false;
     });

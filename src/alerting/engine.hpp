@@ -95,7 +95,7 @@ class Engine {
   };
   struct Event {
     const Instance* instance;
-    std::string event;
+    AlertEvent event;
     int step;  // 0-based; -1 when not about a step
     std::vector<std::string> receivers;
     bool resend = false;
@@ -125,12 +125,54 @@ class Engine {
   Timestamp stale_after(const std::string& rule_group) const;
   void note_report(const std::string& rule_group, Timestamp now);
 
+  // The passes of ingest(), in order.
+  // Takes one reported active (pending or firing) alert of `rule_group` into its instance: creates
+  // it, refreshes its labels, annotations and value, and starts a firing episode (or continues one
+  // whose resolve was held back for flapping). Returns the instance's fingerprint.
+  std::string absorb(const std::string& rule_group, const Alert& a, Timestamp now);
+  // Resolves the active instances of `rule_group` missing from its report (not in `reported`): as
+  // tier_changed when the same rule reports the same problem (labels without severity) firing at
+  // another severity, else as an ordinary resolve.
+  void resolve_unreported(const std::string& rule_group, const std::vector<Alert>& alerts,
+                          const std::set<std::string>& reported, Timestamp now);
+
+  // The passes of evaluate(), in order; each reads the clock only through `now`.
+  // The rule groups of every instance, taken before resolve_stale_alerts() removes any, so that a
+  // group whose last alert goes stale in this round keeps its report gaps until the next.
+  std::set<std::string> groups_with_alerts() const;
+  // Resolves active instances whose group has not reported them for stale_after(group).
+  void resolve_stale_alerts(Timestamp now);
+  // Forgets the report gaps (and last report) of groups in neither `groups` nor reporting any more.
+  void forget_silent_groups(const std::set<std::string>& groups, Timestamp now);
+  // Queues the held-back resolve of flapping instances that stayed resolved for flapping.settle.
+  void settle_flapping(Timestamp now);
+  // Drops expired acknowledgements, re-arming escalation of the firing instances they covered, and
+  // acknowledgements no instance has any more.
+  void expire_acknowledgements(Timestamp now);
+  // Drops silences expired longer than kSilenceRetention, and transition times outside the
+  // flapping window.
+  void prune_silences_and_transitions(Timestamp now);
+  // Everything due for one firing instance: tells receivers of an acknowledgement, refreshes it at
+  // alertmanager receivers, and unless acknowledged, silenced, inhibited or muted, notifies the
+  // escalation step due (escalate_or_repeat).
+  void advance(Instance& i, const InhibitSources& sources, Timestamp now);
+  // Queues the acknowledged event once per acknowledgement to the receivers of the firing that
+  // want it (send_acknowledged).
+  void notify_acknowledgement(Instance& i, Timestamp now);
+  // Queues a refresh to each alertmanager receiver whose resend_interval has passed since the last.
+  void refresh_at_alertmanagers(Instance& i, Timestamp now);
+  // Notifies `i` of the escalation it is due: the current step again after a lapsed
+  // acknowledgement (rearmed), every step that came due since the last notification (triggered,
+  // escalated), or the current step after the repeat interval (repeated); nothing when none is
+  // due. `due` is due_step(i, plan, now), at least 0.
+  void escalate_or_repeat(Instance& i, const Plan& plan, int due, Timestamp now);
+
   void resolve(Instance& i, Timestamp resolved_at, Timestamp now);
-  // `event` is "resolved", or "tier_changed" when the alert went on at another severity.
-  void finish_resolve(const std::string& fingerprint, Timestamp now, const std::string& event = "resolved");
+  // `event` is resolved, or tier_changed when the alert went on at another severity.
+  void finish_resolve(const std::string& fingerprint, Timestamp now, AlertEvent event = AlertEvent::resolved);
   void start_episode(Instance& i, const Alert& a, Timestamp now);
   void emit(const Event& e, Timestamp now);
-  NotifiedAlert notified(const Instance& i, const Plan& plan, const std::string& event, int step,
+  NotifiedAlert notified(const Instance& i, const Plan& plan, AlertEvent event, int step,
                          Timestamp now) const;
   void enqueue(const std::string& receiver, const Plan& plan, const Instance& i, NotifiedAlert alert,
                bool resend, Timestamp now);

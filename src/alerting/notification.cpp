@@ -49,19 +49,62 @@ std::string where_of(const Labels& labels) {
   return "";
 }
 
-std::string headline(const std::string& event) {
-  if (event == "triggered" || event == "refreshed") return "FIRING";
-  if (event == "escalated") return "ESCALATED";
-  if (event == "repeated") return "STILL FIRING";
-  // Said the same whether the acknowledgement expired or was withdrawn (--undo).
-  if (event == "rearmed") return "STILL FIRING (no longer acknowledged)";
-  if (event == "acknowledged") return "ACKNOWLEDGED";
-  if (event == "resolved") return "RESOLVED";
-  if (event == "tier_changed") return "RESOLVED AT THIS SEVERITY (went on at another)";
-  return event;
+std::string_view headline(AlertEvent event) {
+  switch (event) {
+    case AlertEvent::triggered:
+    case AlertEvent::refreshed:
+      return "FIRING";
+    case AlertEvent::escalated:
+      return "ESCALATED";
+    case AlertEvent::repeated:
+      return "STILL FIRING";
+    // Said the same whether the acknowledgement expired or was withdrawn (--undo).
+    case AlertEvent::rearmed:
+      return "STILL FIRING (no longer acknowledged)";
+    case AlertEvent::acknowledged:
+      return "ACKNOWLEDGED";
+    case AlertEvent::resolved:
+      return "RESOLVED";
+    case AlertEvent::tier_changed:
+      return "RESOLVED AT THIS SEVERITY (went on at another)";
+  }
+  return to_string(event);
 }
 
+constexpr AlertEvent kAlertEvents[] = {
+    AlertEvent::triggered,    AlertEvent::escalated, AlertEvent::repeated,     AlertEvent::rearmed,
+    AlertEvent::acknowledged, AlertEvent::resolved,  AlertEvent::tier_changed, AlertEvent::refreshed};
+
 }  // namespace
+
+std::string_view to_string(AlertEvent event) {
+  switch (event) {
+    case AlertEvent::triggered:
+      return "triggered";
+    case AlertEvent::escalated:
+      return "escalated";
+    case AlertEvent::repeated:
+      return "repeated";
+    case AlertEvent::rearmed:
+      return "rearmed";
+    case AlertEvent::acknowledged:
+      return "acknowledged";
+    case AlertEvent::resolved:
+      return "resolved";
+    case AlertEvent::tier_changed:
+      return "tier_changed";
+    case AlertEvent::refreshed:
+      return "refreshed";
+  }
+  return "unknown";
+}
+
+std::optional<AlertEvent> parse_alert_event(std::string_view name) {
+  for (AlertEvent e : kAlertEvents) {
+    if (to_string(e) == name) return e;
+  }
+  return std::nullopt;
+}
 
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
@@ -109,7 +152,7 @@ json to_webhook_json(const Notification& n) {
       flapping = {{"changes", a.flapping_changes}, {"window", format_duration(Duration(a.flapping_window))}};
     }
     alerts.push_back({{"status", a.status},
-                      {"event", a.event},
+                      {"event", to_string(a.event)},
                       {"labels", labels_to_json(a.labels)},
                       {"annotations", labels_to_json(a.annotations)},
                       {"startsAt", format_rfc3339(a.starts_at)},
@@ -146,7 +189,10 @@ Notification notification_from_json(const json& j) {
   for (const json& a : j.at("alerts")) {
     NotifiedAlert out;
     out.status = a.at("status").get<std::string>();
-    out.event = a.at("event").get<std::string>();
+    const std::string event = a.at("event").get<std::string>();
+    auto parsed = parse_alert_event(event);
+    if (!parsed) throw std::invalid_argument("unknown alert event \"" + event + "\"");
+    out.event = *parsed;
     out.labels = labels_from_json(a.at("labels"));
     out.annotations = labels_from_json(a.at("annotations"));
     out.starts_at = time_from(a, "startsAt");
@@ -201,7 +247,7 @@ std::string render_text(const Notification& n, const TimeZone& zone, Timestamp n
   for (const NotifiedAlert& a : n.alerts) {
     if (!out.empty()) out += "\n";
     std::string sev(a.labels.get("severity"));
-    std::string line = headline(a.event) + (sev.empty() ? "" : " " + sev) + ": " +
+    std::string line = std::string(headline(a.event)) + (sev.empty() ? "" : " " + sev) + ": " +
                        bold(std::string(a.labels.get("alertname")));
     if (auto where = where_of(a.labels); !where.empty()) line += " on " + where;
     out += line + "\n";
@@ -278,9 +324,9 @@ json to_alertmanager_json(const Notification& n, Timestamp now, Duration valid_f
 
 json to_pagerduty_event(const Notification& n, const NotifiedAlert& a, const std::string& routing_key,
                         const std::string& source, const TimeZone& zone, Timestamp now) {
-  std::string action = a.status == "resolved"      ? "resolve"
-                       : a.event == "acknowledged" ? "acknowledge"
-                                                   : "trigger";
+  std::string action = a.status == "resolved"                ? "resolve"
+                       : a.event == AlertEvent::acknowledged ? "acknowledge"
+                                                             : "trigger";
   json event = {{"routing_key", routing_key}, {"event_action", action}, {"dedup_key", a.fingerprint}};
   if (action != "trigger") return event;
   std::string sev(a.labels.get("severity"));

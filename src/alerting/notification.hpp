@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "time_zone.hpp"
@@ -21,15 +22,29 @@ struct EscalationInfo {
   std::vector<std::string> next_receivers;
 };
 
+// What happened to an alert that a notification tells a receiver. Its name (to_string) is what the
+// webhook JSON's "event" field and the outbox on disk carry: those strings must never change, or
+// saved outboxes stop loading and receivers' filters on the field break.
+enum class AlertEvent {
+  triggered,     // the first notification of an episode
+  escalated,     // a later escalation step came due
+  repeated,      // the current step again, after the policy's or route's repeat interval
+  rearmed,       // an acknowledgement lapsed or was withdrawn: the current step is told again
+  acknowledged,  // someone acknowledged it
+  resolved,
+  tier_changed,  // resolved at this severity because the alert went on at another
+  refreshed,     // an alertmanager resend, so it stays active there
+};
+std::string_view to_string(AlertEvent event);
+// The event named `name` exactly as to_string writes it; nullopt for any other string.
+std::optional<AlertEvent> parse_alert_event(std::string_view name);
+
 struct NotifiedAlert {
   std::string fingerprint;
   Labels labels;
   Labels annotations;
   std::string status;  // firing or resolved
-  // triggered (first notification), escalated (a later step), repeated, rearmed (an acknowledgement
-  // lapsed), acknowledged, resolved, tier_changed (resolved at this severity because the alert went
-  // on at another), or refreshed (an alertmanager resend).
-  std::string event;
+  AlertEvent event = AlertEvent::triggered;
   Timestamp starts_at = 0;
   Timestamp ends_at = 0;
   double value = 0;

@@ -76,14 +76,14 @@ class LogReceiver final : public Receiver {
       for (char& c : text) {
         if (c == '\n') c = ';';
       }
-      auto level =
-          a.status == "resolved" || a.event == "acknowledged" ? spdlog::level::info : spdlog::level::warn;
+      auto level = a.status == "resolved" || a.event == AlertEvent::acknowledged ? spdlog::level::info
+                                                                                 : spdlog::level::warn;
       ctx_.log->log(
           level,
           "alert notification receiver={} status={} event={} alertname={} severity={} fingerprint={} "
           "step={}/{} labels={} text=\"{}\"",
-          name_, a.status, a.event, a.labels.get("alertname"), a.labels.get("severity"), a.fingerprint,
-          a.escalation.step, a.escalation.steps, a.labels.to_string(), text);
+          name_, a.status, to_string(a.event), a.labels.get("alertname"), a.labels.get("severity"),
+          a.fingerprint, a.escalation.step, a.escalation.steps, a.labels.to_string(), text);
     }
     return DeliveryOutcome::ok();
   }

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "tocsin/alerting/time_format.hpp"
@@ -204,6 +205,127 @@ std::variant<alerting::Silence, std::string> silence_from(const json& j, Timesta
   return s;
 }
 
+// The alerts API's endpoints, one member function each (the header lists their parameters);
+// add_alerts_api registers them.
+class AlertsApi {
+ public:
+  AlertsApi(alerting::Dispatcher& dispatcher, const Clock& clock) : dispatcher_(dispatcher), clock_(clock) {}
+
+  Response alerts(const Request& req) const;          // GET /api/v1/alerts
+  Response alert(const Request& req) const;           // GET /api/v1/alerts/{id}
+  Response acknowledge(const Request& req) const;     // POST /api/v1/alerts/{id}/ack
+  Response unacknowledge(const Request& req) const;   // DELETE /api/v1/alerts/{id}/ack
+  Response silences(const Request& req) const;        // GET /api/v1/silences
+  Response silence(const Request& req) const;         // GET /api/v1/silences/{id}
+  Response create_silence(const Request& req) const;  // POST /api/v1/silences
+  Response expire_silence(const Request& req) const;  // DELETE /api/v1/silences/{id}
+
+ private:
+  alerting::Dispatcher& dispatcher_;
+  const Clock& clock_;
+};
+
+Response AlertsApi::alerts(const Request& req) const {
+  std::optional<std::string> state = req.param("state");
+  std::vector<store::Matcher> filters;
+  for (auto [it, end] = req.params.equal_range("filter"); it != end; ++it) {
+    config::LabelMatcher m;
+    if (auto err = config::parse_label_matcher(it->second, m))
+      return error(400, "bad_data", "filter: " + *err);
+    filters.emplace_back(m.type, m.name, m.value);
+  }
+  json alerts = json::array();
+  for (const auto& a : dispatcher_.alerts()) {
+    // Resolved alerts still settling (flapping) only when asked for, as Prometheus lists active ones.
+    if (state ? (*state != "all" && alerting::to_string(a.state) != *state)
+              : a.state == alerting::AlertState::resolved) {
+      continue;
+    }
+    bool match = std::all_of(filters.begin(), filters.end(),
+                             [&](const store::Matcher& m) { return m.matches(a.labels.get(m.name())); });
+    if (match) alerts.push_back(alert_json(a));
+  }
+  return success({{"alerts", alerts}});
+}
+
+Response AlertsApi::alert(const Request& req) const {
+  auto a = dispatcher_.alert(req.path_params.at("id"));
+  if (!a) return error(404, "not_found", "no alert with id " + req.path_params.at("id"));
+  return success(alert_json(*a));
+}
+
+Response AlertsApi::acknowledge(const Request& req) const {
+  if (auto denied = check_token(req, dispatcher_)) return *denied;
+  auto body = body_of(req);
+  if (auto* e = std::get_if<std::string>(&body)) return error(400, "bad_data", *e);
+  const json& j = std::get<json>(body);
+  alerting::Dispatcher::AckRequest ack;
+  if (auto e = string_field(j, "by", ack.by)) return error(400, "bad_data", *e);
+  if (auto e = string_field(j, "comment", ack.comment)) return error(400, "bad_data", *e);
+  if (auto e = time_field(j, "expiresAt", "expires", clock_.now_ms(), ack.expires_at))
+    return error(400, "bad_data", *e);
+  if (ack.by.empty()) return error(400, "bad_data", "say who acknowledges: by");
+  auto result = dispatcher_.acknowledge(req.path_params.at("id"), ack);
+  if (auto* e = std::get_if<std::string>(&result)) {
+    return error(e->starts_with("no alert") ? 404 : 409,
+                 e->starts_with("no alert") ? "not_found" : "conflict", *e);
+  }
+  return success(alert_json(std::get<alerting::AlertView>(result)));
+}
+
+Response AlertsApi::unacknowledge(const Request& req) const {
+  if (auto denied = check_token(req, dispatcher_)) return *denied;
+  auto result = dispatcher_.unacknowledge(req.path_params.at("id"));
+  if (auto* e = std::get_if<std::string>(&result)) {
+    return error(e->starts_with("no alert") ? 404 : 409,
+                 e->starts_with("no alert") ? "not_found" : "conflict", *e);
+  }
+  return success(alert_json(std::get<alerting::AlertView>(result)));
+}
+
+Response AlertsApi::silences(const Request& req) const {
+  bool all = req.param("all").value_or("false") == "true";
+  Timestamp now = clock_.now_ms();
+  json out = json::array();
+  for (const auto& s : dispatcher_.silences()) {
+    if (all || s.status(now) != "expired") out.push_back(silence_json(s, now));
+  }
+  return success(out);
+}
+
+Response AlertsApi::silence(const Request& req) const {
+  for (const auto& s : dispatcher_.silences()) {
+    if (s.id == req.path_params.at("id")) return success(silence_json(s, clock_.now_ms()));
+  }
+  return error(404, "not_found", "no silence with id " + req.path_params.at("id"));
+}
+
+Response AlertsApi::create_silence(const Request& req) const {
+  if (auto denied = check_token(req, dispatcher_)) return *denied;
+  auto body = body_of(req);
+  if (auto* e = std::get_if<std::string>(&body)) return error(400, "bad_data", *e);
+  auto silence = silence_from(std::get<json>(body), clock_.now_ms());
+  if (auto* e = std::get_if<std::string>(&silence)) return error(400, "bad_data", *e);
+  auto created = dispatcher_.create_silence(std::get<alerting::Silence>(std::move(silence)));
+  if (auto* e = std::get_if<std::string>(&created)) {
+    return error(e->starts_with("no silence") ? 404 : 400,
+                 e->starts_with("no silence") ? "not_found" : "bad_data", *e);
+  }
+  const auto& s = std::get<alerting::Silence>(created);
+  json data = silence_json(s, clock_.now_ms());
+  data["silenceID"] = s.id;
+  return success(data);
+}
+
+Response AlertsApi::expire_silence(const Request& req) const {
+  if (auto denied = check_token(req, dispatcher_)) return *denied;
+  if (auto e = dispatcher_.expire_silence(req.path_params.at("id"))) {
+    return error(e->starts_with("no silence") ? 404 : 409,
+                 e->starts_with("no silence") ? "not_found" : "conflict", *e);
+  }
+  return success(nullptr);
+}
+
 }  // namespace
 
 std::string format_api_value(double v) {
@@ -215,99 +337,15 @@ std::string format_api_value(double v) {
 }
 
 void add_alerts_api(Router& router, alerting::Dispatcher& dispatcher, const Clock& clock) {
-  router.add("GET", "/api/v1/alerts", [&dispatcher](const Request& req) {
-    std::optional<std::string> state = req.param("state");
-    std::vector<store::Matcher> filters;
-    for (auto [it, end] = req.params.equal_range("filter"); it != end; ++it) {
-      config::LabelMatcher m;
-      if (auto err = config::parse_label_matcher(it->second, m))
-        return error(400, "bad_data", "filter: " + *err);
-      filters.emplace_back(m.type, m.name, m.value);
-    }
-    json alerts = json::array();
-    for (const auto& a : dispatcher.alerts()) {
-      // Resolved alerts still settling (flapping) only when asked for, as Prometheus lists active ones.
-      if (state ? (*state != "all" && alerting::to_string(a.state) != *state)
-                : a.state == alerting::AlertState::resolved) {
-        continue;
-      }
-      bool match = std::all_of(filters.begin(), filters.end(),
-                               [&](const store::Matcher& m) { return m.matches(a.labels.get(m.name())); });
-      if (match) alerts.push_back(alert_json(a));
-    }
-    return success({{"alerts", alerts}});
-  });
-  router.add("GET", "/api/v1/alerts/{id}", [&dispatcher](const Request& req) {
-    auto a = dispatcher.alert(req.path_params.at("id"));
-    if (!a) return error(404, "not_found", "no alert with id " + req.path_params.at("id"));
-    return success(alert_json(*a));
-  });
-  router.add("POST", "/api/v1/alerts/{id}/ack", [&dispatcher, &clock](const Request& req) {
-    if (auto denied = check_token(req, dispatcher)) return *denied;
-    auto body = body_of(req);
-    if (auto* e = std::get_if<std::string>(&body)) return error(400, "bad_data", *e);
-    const json& j = std::get<json>(body);
-    alerting::Dispatcher::AckRequest ack;
-    if (auto e = string_field(j, "by", ack.by)) return error(400, "bad_data", *e);
-    if (auto e = string_field(j, "comment", ack.comment)) return error(400, "bad_data", *e);
-    if (auto e = time_field(j, "expiresAt", "expires", clock.now_ms(), ack.expires_at))
-      return error(400, "bad_data", *e);
-    if (ack.by.empty()) return error(400, "bad_data", "say who acknowledges: by");
-    auto result = dispatcher.acknowledge(req.path_params.at("id"), ack);
-    if (auto* e = std::get_if<std::string>(&result)) {
-      return error(e->starts_with("no alert") ? 404 : 409,
-                   e->starts_with("no alert") ? "not_found" : "conflict", *e);
-    }
-    return success(alert_json(std::get<alerting::AlertView>(result)));
-  });
-  router.add("DELETE", "/api/v1/alerts/{id}/ack", [&dispatcher](const Request& req) {
-    if (auto denied = check_token(req, dispatcher)) return *denied;
-    auto result = dispatcher.unacknowledge(req.path_params.at("id"));
-    if (auto* e = std::get_if<std::string>(&result)) {
-      return error(e->starts_with("no alert") ? 404 : 409,
-                   e->starts_with("no alert") ? "not_found" : "conflict", *e);
-    }
-    return success(alert_json(std::get<alerting::AlertView>(result)));
-  });
-  router.add("GET", "/api/v1/silences", [&dispatcher, &clock](const Request& req) {
-    bool all = req.param("all").value_or("false") == "true";
-    Timestamp now = clock.now_ms();
-    json out = json::array();
-    for (const auto& s : dispatcher.silences()) {
-      if (all || s.status(now) != "expired") out.push_back(silence_json(s, now));
-    }
-    return success(out);
-  });
-  router.add("GET", "/api/v1/silences/{id}", [&dispatcher, &clock](const Request& req) {
-    for (const auto& s : dispatcher.silences()) {
-      if (s.id == req.path_params.at("id")) return success(silence_json(s, clock.now_ms()));
-    }
-    return error(404, "not_found", "no silence with id " + req.path_params.at("id"));
-  });
-  router.add("POST", "/api/v1/silences", [&dispatcher, &clock](const Request& req) {
-    if (auto denied = check_token(req, dispatcher)) return *denied;
-    auto body = body_of(req);
-    if (auto* e = std::get_if<std::string>(&body)) return error(400, "bad_data", *e);
-    auto silence = silence_from(std::get<json>(body), clock.now_ms());
-    if (auto* e = std::get_if<std::string>(&silence)) return error(400, "bad_data", *e);
-    auto created = dispatcher.create_silence(std::get<alerting::Silence>(std::move(silence)));
-    if (auto* e = std::get_if<std::string>(&created)) {
-      return error(e->starts_with("no silence") ? 404 : 400,
-                   e->starts_with("no silence") ? "not_found" : "bad_data", *e);
-    }
-    const auto& s = std::get<alerting::Silence>(created);
-    json data = silence_json(s, clock.now_ms());
-    data["silenceID"] = s.id;
-    return success(data);
-  });
-  router.add("DELETE", "/api/v1/silences/{id}", [&dispatcher](const Request& req) {
-    if (auto denied = check_token(req, dispatcher)) return *denied;
-    if (auto e = dispatcher.expire_silence(req.path_params.at("id"))) {
-      return error(e->starts_with("no silence") ? 404 : 409,
-                   e->starts_with("no silence") ? "not_found" : "conflict", *e);
-    }
-    return success(nullptr);
-  });
+  auto api = std::make_shared<const AlertsApi>(dispatcher, clock);
+  router.add("GET", "/api/v1/alerts", endpoint_handler(api, &AlertsApi::alerts));
+  router.add("GET", "/api/v1/alerts/{id}", endpoint_handler(api, &AlertsApi::alert));
+  router.add("POST", "/api/v1/alerts/{id}/ack", endpoint_handler(api, &AlertsApi::acknowledge));
+  router.add("DELETE", "/api/v1/alerts/{id}/ack", endpoint_handler(api, &AlertsApi::unacknowledge));
+  router.add("GET", "/api/v1/silences", endpoint_handler(api, &AlertsApi::silences));
+  router.add("GET", "/api/v1/silences/{id}", endpoint_handler(api, &AlertsApi::silence));
+  router.add("POST", "/api/v1/silences", endpoint_handler(api, &AlertsApi::create_silence));
+  router.add("DELETE", "/api/v1/silences/{id}", endpoint_handler(api, &AlertsApi::expire_silence));
 }
 
 }  // namespace tocsin::http

@@ -4,8 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <nlohmann/json.hpp>
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "tocsin/core/duration.hpp"
@@ -130,59 +131,258 @@ std::vector<std::vector<store::Matcher>> parse_match_params(const Request& req, 
   return out;
 }
 
-}  // namespace
+// The query endpoints, one member function each; add_query_routes registers them.
+class QueryApi {
+ public:
+  QueryApi(const store::Querier& querier, const Clock& clock, std::function<promql::EngineOptions()> options)
+      : querier_(querier), clock_(clock), options_(std::move(options)) {}
 
-void add_metadata_routes(Router& router, const store::Store& store, BuildInfo build) {
-  router.add("GET", "/api/v1/metadata", [&store](const Request& req) {
-    std::optional<long long> limit, per_metric;
-    for (auto [name, out] : {std::pair{"limit", &limit}, std::pair{"limit_per_metric", &per_metric}}) {
-      auto text = req.param(name);
-      if (!text) continue;
-      long long n = 0;
-      auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-      if (ec != std::errc() || end != text->data() + text->size()) {
-        return api_error(400, "bad_data",
-                         std::string("invalid parameter \"") + name + "\": cannot parse \"" + *text +
-                             "\" to a valid integer");
-      }
-      if (n >= 0) *out = n;  // Prometheus: a negative limit means none
+  // GET|POST /api/v1/query: query, time (default now), timeout.
+  Response query(const Request& req) const;
+  // GET|POST /api/v1/query_range: query, start, end, step, timeout.
+  Response query_range(const Request& req) const;
+  // GET|POST /api/v1/series: match[] (at least one), start, end.
+  Response series(const Request& req) const;
+  // GET|POST /api/v1/labels: match[] (default all series), start, end.
+  Response label_names(const Request& req) const;
+  // GET /api/v1/label/{name}/values: match[] (default all series), start, end.
+  Response label_values(const Request& req) const;
+
+ private:
+  // The [mint, maxt] of series and label lookups: start and end, by default the last 5 minutes.
+  // Returns the error message of a bad parameter.
+  std::optional<std::string> window(const Request& req, Timestamp& mint, Timestamp& maxt) const;
+  // The label sets of every series any of `sets` selects in [mint, maxt], each once.
+  std::set<Labels> collect(const std::vector<std::vector<store::Matcher>>& sets, Timestamp mint,
+                           Timestamp maxt) const;
+  static std::vector<std::vector<store::Matcher>> all_series() {
+    return {{store::Matcher(MatchType::regex, "__name__", ".+")}};
+  }
+
+  const store::Querier& querier_;
+  const Clock& clock_;
+  std::function<promql::EngineOptions()> options_;
+};
+
+// GET /api/v1/metadata and /api/v1/status/buildinfo; add_metadata_routes registers them.
+class MetadataApi {
+ public:
+  MetadataApi(const store::Store& store, BuildInfo build) : store_(store), build_(std::move(build)) {}
+
+  Response metadata(const Request& req) const;
+  Response build_info(const Request& req) const;
+
+ private:
+  const store::Store& store_;
+  const BuildInfo build_;
+};
+
+Response MetadataApi::metadata(const Request& req) const {
+  std::optional<long long> limit, per_metric;
+  for (auto [name, out] : {std::pair{"limit", &limit}, std::pair{"limit_per_metric", &per_metric}}) {
+    auto text = req.param(name);
+    if (!text) continue;
+    long long n = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc() || end != text->data() + text->size()) {
+      return api_error(400, "bad_data",
+                       std::string("invalid parameter \"") + name + "\": cannot parse \"" + *text +
+                           "\" to a valid integer");
     }
-    const std::string metric(req.param("metric").value_or(""));
-    // Ordered by family name; one entry per distinct (type, help) of a family.
-    std::map<std::string, std::vector<std::pair<std::string, std::string>>> families;
-    store.for_each_latest([&](const store::LatestSample& s) {
-      const store::FamilyMetadata& f = *s.family;
-      if (f.type == store::MetricType::untyped && f.help.empty()) return;
-      if (!metric.empty() && f.name != metric) return;
-      auto& entries = families[f.name];
-      const std::string type =
-          f.type == store::MetricType::untyped ? "unknown" : std::string(store::to_string(f.type));
-      for (const auto& e : entries) {
-        if (e.first == type && e.second == f.help) return;
-      }
-      entries.emplace_back(type, f.help);
-    });
-    nlohmann::json data = nlohmann::json::object();
-    for (const auto& [name, entries] : families) {
-      if (limit && static_cast<long long>(data.size()) >= *limit) break;
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& [type, help] : entries) {
-        if (per_metric && static_cast<long long>(list.size()) >= *per_metric) break;
-        list.push_back({{"type", type}, {"help", help}, {"unit", ""}});
-      }
-      data[name] = std::move(list);
+    if (n >= 0) *out = n;  // Prometheus: a negative limit means none
+  }
+  const std::string metric(req.param("metric").value_or(""));
+  // Ordered by family name; one entry per distinct (type, help) of a family.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> families;
+  store_.for_each_latest([&](const store::LatestSample& s) {
+    const store::FamilyMetadata& f = *s.family;
+    if (f.type == store::MetricType::untyped && f.help.empty()) return;
+    if (!metric.empty() && f.name != metric) return;
+    auto& entries = families[f.name];
+    const std::string type =
+        f.type == store::MetricType::untyped ? "unknown" : std::string(store::to_string(f.type));
+    for (const auto& e : entries) {
+      if (e.first == type && e.second == f.help) return;
     }
-    return success(std::move(data));
+    entries.emplace_back(type, f.help);
   });
-  router.add("GET", "/api/v1/status/buildinfo", [build = std::move(build)](const Request&) {
-    return success({{"version", build.version},
-                    {"revision", build.revision},
-                    {"branch", build.branch},
-                    {"buildUser", build.build_user},
-                    {"buildDate", build.build_date},
-                    {"goVersion", build.go_version}});
-  });
+  nlohmann::json data = nlohmann::json::object();
+  for (const auto& [name, entries] : families) {
+    if (limit && static_cast<long long>(data.size()) >= *limit) break;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [type, help] : entries) {
+      if (per_metric && static_cast<long long>(list.size()) >= *per_metric) break;
+      list.push_back({{"type", type}, {"help", help}, {"unit", ""}});
+    }
+    data[name] = std::move(list);
+  }
+  return success(std::move(data));
 }
+
+Response MetadataApi::build_info(const Request&) const {
+  return success({{"version", build_.version},
+                  {"revision", build_.revision},
+                  {"branch", build_.branch},
+                  {"buildUser", build_.build_user},
+                  {"buildDate", build_.build_date},
+                  {"goVersion", build_.go_version}});
+}
+
+Response QueryApi::query(const Request& req) const {
+  auto query = req.param("query");
+  if (!query || query->empty())
+    return api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
+  Timestamp t = clock_.now_ms();
+  if (auto time = req.param("time")) {
+    auto parsed = parse_api_time(*time);
+    if (!parsed)
+      return api_error(400, "bad_data",
+                       "invalid parameter \"time\": cannot parse \"" + *time + "\" to a valid timestamp");
+    t = *parsed;
+  }
+  promql::EngineOptions engine_options = options_();
+  if (auto e = apply_timeout(req, engine_options)) return api_error(400, "bad_data", *e);
+  try {
+    promql::ExprPtr expr = promql::parse(*query);
+    promql::Value v = promql::Engine(engine_options).instant(querier_, *expr, t);
+    nlohmann::json result;
+    std::string type;
+    if (auto* s = std::get_if<promql::Scalar>(&v)) {
+      type = "scalar";
+      result = point_json(t, s->v);
+    } else if (auto* str = std::get_if<promql::String>(&v)) {
+      type = "string";
+      result = nlohmann::json::array({static_cast<double>(t) / 1000.0, str->value});
+    } else if (auto* vec = std::get_if<promql::Vector>(&v)) {
+      type = "vector";
+      result = nlohmann::json::array();
+      for (const auto& s : *vec)
+        result.push_back({{"metric", metric_json(s.labels)}, {"value", point_json(t, s.v)}});
+    } else {
+      return Response::json(200, matrix_reply(std::get<promql::Matrix>(v)));
+    }
+    return success({{"resultType", type}, {"result", result}});
+  } catch (const std::exception& e) {
+    return query_error(e);
+  }
+}
+
+Response QueryApi::query_range(const Request& req) const {
+  auto query = req.param("query");
+  if (!query || query->empty())
+    return api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
+  std::optional<Timestamp> start, end;
+  for (const char* name : {"start", "end"}) {
+    auto value = req.param(name);
+    if (!value) return api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": missing");
+    auto parsed = parse_api_time(*value);
+    if (!parsed) {
+      return api_error(400, "bad_data",
+                       std::string("invalid parameter \"") + name + "\": cannot parse \"" + *value +
+                           "\" to a valid timestamp");
+    }
+    (std::string(name) == "start" ? start : end) = parsed;
+  }
+  if (*end < *start)
+    return api_error(400, "bad_data",
+                     "invalid parameter \"end\": end timestamp must not be before start time");
+  auto step_text = req.param("step");
+  if (!step_text) return api_error(400, "bad_data", "invalid parameter \"step\": missing");
+  auto step = parse_api_duration(*step_text);
+  if (!step || *step <= Duration(0)) {
+    return api_error(400, "bad_data",
+                     "invalid parameter \"step\": zero or negative query resolution step widths are not "
+                     "accepted. Try a positive integer");
+  }
+  if ((*end - *start) / step->count() > kMaxPoints) {
+    return api_error(400, "bad_data",
+                     "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+                     "resolution (?step=XX)");
+  }
+  promql::EngineOptions engine_options = options_();
+  if (auto e = apply_timeout(req, engine_options)) return api_error(400, "bad_data", *e);
+  try {
+    promql::ExprPtr expr = promql::parse(*query);
+    promql::Matrix m = promql::Engine(engine_options).range(querier_, *expr, *start, *end, *step);
+    return Response::json(200, matrix_reply(m));
+  } catch (const std::exception& e) {
+    if (dynamic_cast<const promql::QueryError*>(&e) &&
+        std::string(e.what()).starts_with("invalid expression type")) {
+      return api_error(400, "bad_data", e.what());
+    }
+    return query_error(e);
+  }
+}
+
+std::optional<std::string> QueryApi::window(const Request& req, Timestamp& mint, Timestamp& maxt) const {
+  maxt = clock_.now_ms();
+  mint = maxt - 5 * 60 * 1000;
+  if (auto s = req.param("start")) {
+    auto t = parse_api_time(*s);
+    if (!t) return "invalid parameter \"start\": cannot parse \"" + *s + "\" to a valid timestamp";
+    mint = *t;
+  }
+  if (auto e = req.param("end")) {
+    auto t = parse_api_time(*e);
+    if (!t) return "invalid parameter \"end\": cannot parse \"" + *e + "\" to a valid timestamp";
+    maxt = *t;
+  }
+  return std::nullopt;
+}
+
+std::set<Labels> QueryApi::collect(const std::vector<std::vector<store::Matcher>>& sets, Timestamp mint,
+                                   Timestamp maxt) const {
+  std::set<Labels> out;
+  for (const auto& matchers : sets) {
+    store::SeriesSet s = querier_.select(matchers, mint, maxt);
+    for (std::size_t i = 0; i < s.size(); ++i) out.insert(s.labels(i));
+  }
+  return out;
+}
+
+Response QueryApi::series(const Request& req) const {
+  Timestamp mint, maxt;
+  if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+  std::string error;
+  auto sets = parse_match_params(req, error);
+  if (!error.empty()) return api_error(400, "bad_data", error);
+  if (sets.empty()) return api_error(400, "bad_data", "no match[] parameter provided");
+  nlohmann::json out = nlohmann::json::array();
+  for (const Labels& l : collect(sets, mint, maxt)) out.push_back(metric_json(l));
+  return success(out);
+}
+
+Response QueryApi::label_names(const Request& req) const {
+  Timestamp mint, maxt;
+  if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+  std::string error;
+  auto sets = parse_match_params(req, error);
+  if (!error.empty()) return api_error(400, "bad_data", error);
+  if (sets.empty()) sets = all_series();
+  std::set<std::string> names;
+  for (const Labels& l : collect(sets, mint, maxt)) {
+    for (const Label& label : l) names.insert(label.name);
+  }
+  return success(nlohmann::json(std::vector<std::string>(names.begin(), names.end())));
+}
+
+Response QueryApi::label_values(const Request& req) const {
+  Timestamp mint, maxt;
+  if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+  const std::string name = req.path_params.at("name");
+  if (!is_valid_label_name(name)) return api_error(400, "bad_data", "invalid label name: \"" + name + "\"");
+  std::string error;
+  auto sets = parse_match_params(req, error);
+  if (!error.empty()) return api_error(400, "bad_data", error);
+  if (sets.empty()) sets = all_series();
+  std::set<std::string> values;
+  for (const Labels& l : collect(sets, mint, maxt)) {
+    if (auto v = l.get(name); !v.empty()) values.emplace(v);
+  }
+  return success(nlohmann::json(std::vector<std::string>(values.begin(), values.end())));
+}
+
+}  // namespace
 
 std::optional<Timestamp> parse_api_time(std::string_view text) {
   double seconds = 0;
@@ -233,148 +433,20 @@ std::optional<Duration> parse_api_duration(std::string_view text) {
 
 void add_query_routes(Router& router, const store::Querier& querier, const Clock& clock,
                       std::function<promql::EngineOptions()> options) {
-  auto instant = [&querier, &clock, options](const Request& req) {
-    auto query = req.param("query");
-    if (!query || query->empty()) return api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
-    Timestamp t = clock.now_ms();
-    if (auto time = req.param("time")) {
-      auto parsed = parse_api_time(*time);
-      if (!parsed) return api_error(400, "bad_data", "invalid parameter \"time\": cannot parse \"" + *time + "\" to a valid timestamp");
-      t = *parsed;
-    }
-    promql::EngineOptions engine_options = options();
-    if (auto e = apply_timeout(req, engine_options)) return api_error(400, "bad_data", *e);
-    try {
-      promql::ExprPtr expr = promql::parse(*query);
-      promql::Value v = promql::Engine(engine_options).instant(querier, *expr, t);
-      nlohmann::json result;
-      std::string type;
-      if (auto* s = std::get_if<promql::Scalar>(&v)) {
-        type = "scalar";
-        result = point_json(t, s->v);
-      } else if (auto* str = std::get_if<promql::String>(&v)) {
-        type = "string";
-        result = nlohmann::json::array({static_cast<double>(t) / 1000.0, str->value});
-      } else if (auto* vec = std::get_if<promql::Vector>(&v)) {
-        type = "vector";
-        result = nlohmann::json::array();
-        for (const auto& s : *vec) result.push_back({{"metric", metric_json(s.labels)}, {"value", point_json(t, s.v)}});
-      } else {
-        return Response::json(200, matrix_reply(std::get<promql::Matrix>(v)));
-      }
-      return success({{"resultType", type}, {"result", result}});
-    } catch (const std::exception& e) {
-      return query_error(e);
-    }
-  };
-  auto range = [&querier, options](const Request& req) {
-    auto query = req.param("query");
-    if (!query || query->empty()) return api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
-    std::optional<Timestamp> start, end;
-    for (const char* name : {"start", "end"}) {
-      auto value = req.param(name);
-      if (!value) return api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": missing");
-      auto parsed = parse_api_time(*value);
-      if (!parsed) {
-        return api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": cannot parse \"" + *value +
-                                              "\" to a valid timestamp");
-      }
-      (std::string(name) == "start" ? start : end) = parsed;
-    }
-    if (*end < *start) return api_error(400, "bad_data", "invalid parameter \"end\": end timestamp must not be before start time");
-    auto step_text = req.param("step");
-    if (!step_text) return api_error(400, "bad_data", "invalid parameter \"step\": missing");
-    auto step = parse_api_duration(*step_text);
-    if (!step || *step <= Duration(0)) {
-      return api_error(400, "bad_data", "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer");
-    }
-    if ((*end - *start) / step->count() > kMaxPoints) {
-      return api_error(400, "bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
-    }
-    promql::EngineOptions engine_options = options();
-    if (auto e = apply_timeout(req, engine_options)) return api_error(400, "bad_data", *e);
-    try {
-      promql::ExprPtr expr = promql::parse(*query);
-      promql::Matrix m = promql::Engine(engine_options).range(querier, *expr, *start, *end, *step);
-      return Response::json(200, matrix_reply(m));
-    } catch (const std::exception& e) {
-      if (dynamic_cast<const promql::QueryError*>(&e) && std::string(e.what()).starts_with("invalid expression type")) {
-        return api_error(400, "bad_data", e.what());
-      }
-      return query_error(e);
-    }
-  };
-  // Series and label names over a window (default: the last 5 minutes).
-  auto window = [&clock](const Request& req, Timestamp& mint, Timestamp& maxt) -> std::optional<std::string> {
-    maxt = clock.now_ms();
-    mint = maxt - 5 * 60 * 1000;
-    if (auto s = req.param("start")) {
-      auto t = parse_api_time(*s);
-      if (!t) return "invalid parameter \"start\": cannot parse \"" + *s + "\" to a valid timestamp";
-      mint = *t;
-    }
-    if (auto e = req.param("end")) {
-      auto t = parse_api_time(*e);
-      if (!t) return "invalid parameter \"end\": cannot parse \"" + *e + "\" to a valid timestamp";
-      maxt = *t;
-    }
-    return std::nullopt;
-  };
-  auto collect = [&querier](const std::vector<std::vector<store::Matcher>>& sets, Timestamp mint, Timestamp maxt) {
-    std::set<Labels> out;
-    for (const auto& matchers : sets) {
-      store::SeriesSet s = querier.select(matchers, mint, maxt);
-      for (std::size_t i = 0; i < s.size(); ++i) out.insert(s.labels(i));
-    }
-    return out;
-  };
-  auto all_series = [] { return std::vector<std::vector<store::Matcher>>{{store::Matcher(MatchType::regex, "__name__", ".+")}}; };
-  auto series = [window, collect](const Request& req) {
-    Timestamp mint, maxt;
-    if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
-    std::string error;
-    auto sets = parse_match_params(req, error);
-    if (!error.empty()) return api_error(400, "bad_data", error);
-    if (sets.empty()) return api_error(400, "bad_data", "no match[] parameter provided");
-    nlohmann::json out = nlohmann::json::array();
-    for (const Labels& l : collect(sets, mint, maxt)) out.push_back(metric_json(l));
-    return success(out);
-  };
-  auto labels = [window, collect, all_series](const Request& req) {
-    Timestamp mint, maxt;
-    if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
-    std::string error;
-    auto sets = parse_match_params(req, error);
-    if (!error.empty()) return api_error(400, "bad_data", error);
-    if (sets.empty()) sets = all_series();
-    std::set<std::string> names;
-    for (const Labels& l : collect(sets, mint, maxt)) {
-      for (const Label& label : l) names.insert(label.name);
-    }
-    return success(nlohmann::json(std::vector<std::string>(names.begin(), names.end())));
-  };
-  auto label_values = [window, collect, all_series](const Request& req) {
-    Timestamp mint, maxt;
-    if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
-    const std::string name = req.path_params.at("name");
-    if (!is_valid_label_name(name)) return api_error(400, "bad_data", "invalid label name: \"" + name + "\"");
-    std::string error;
-    auto sets = parse_match_params(req, error);
-    if (!error.empty()) return api_error(400, "bad_data", error);
-    if (sets.empty()) sets = all_series();
-    std::set<std::string> values;
-    for (const Labels& l : collect(sets, mint, maxt)) {
-      if (auto v = l.get(name); !v.empty()) values.emplace(v);
-    }
-    return success(nlohmann::json(std::vector<std::string>(values.begin(), values.end())));
-  };
+  auto api = std::make_shared<const QueryApi>(querier, clock, std::move(options));
   for (const char* method : {"GET", "POST"}) {
-    router.add(method, "/api/v1/query", instant);
-    router.add(method, "/api/v1/query_range", range);
-    router.add(method, "/api/v1/series", series);
-    router.add(method, "/api/v1/labels", labels);
+    router.add(method, "/api/v1/query", endpoint_handler(api, &QueryApi::query));
+    router.add(method, "/api/v1/query_range", endpoint_handler(api, &QueryApi::query_range));
+    router.add(method, "/api/v1/series", endpoint_handler(api, &QueryApi::series));
+    router.add(method, "/api/v1/labels", endpoint_handler(api, &QueryApi::label_names));
   }
-  router.add("GET", "/api/v1/label/{name}/values", label_values);
+  router.add("GET", "/api/v1/label/{name}/values", endpoint_handler(api, &QueryApi::label_values));
+}
+
+void add_metadata_routes(Router& router, const store::Store& store, BuildInfo build) {
+  auto api = std::make_shared<const MetadataApi>(store, std::move(build));
+  router.add("GET", "/api/v1/metadata", endpoint_handler(api, &MetadataApi::metadata));
+  router.add("GET", "/api/v1/status/buildinfo", endpoint_handler(api, &MetadataApi::build_info));
 }
 
 }  // namespace tocsin::http

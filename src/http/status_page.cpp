@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
 
 #include "tocsin/core/duration.hpp"
 
@@ -263,15 +264,35 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
   return html;
 }
 
-void add_status_page(Router& router, const alerting::Dispatcher& dispatcher, const Clock& clock,
-                     CollectorStatusSource collectors) {
-  router.add("GET", "/", [&dispatcher, &clock, collectors = std::move(collectors)](const Request&) {
+namespace {
+
+// GET / as an endpoint object; add_status_page registers it.
+class StatusPage {
+ public:
+  StatusPage(const alerting::Dispatcher& dispatcher, const Clock& clock, CollectorStatusSource collectors)
+      : dispatcher_(dispatcher), clock_(clock), collectors_(std::move(collectors)) {}
+
+  // Rendered afresh for every request, never cached by the browser (it refreshes itself).
+  Response page(const Request&) const {
     Response r =
-        Response::html(200, render_status_page(dispatcher, clock.now_ms(),
-                                               collectors ? collectors() : std::vector<CollectorStatus>{}));
+        Response::html(200, render_status_page(dispatcher_, clock_.now_ms(),
+                                               collectors_ ? collectors_() : std::vector<CollectorStatus>{}));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
-  });
+  }
+
+ private:
+  const alerting::Dispatcher& dispatcher_;
+  const Clock& clock_;
+  CollectorStatusSource collectors_;
+};
+
+}  // namespace
+
+void add_status_page(Router& router, const alerting::Dispatcher& dispatcher, const Clock& clock,
+                     CollectorStatusSource collectors) {
+  auto page = std::make_shared<const StatusPage>(dispatcher, clock, std::move(collectors));
+  router.add("GET", "/", endpoint_handler(page, &StatusPage::page));
 }
 
 }  // namespace tocsin::http

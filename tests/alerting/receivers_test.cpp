@@ -15,11 +15,12 @@
 namespace tocsin::alerting::testing {
 namespace {
 
+using detail::AlertEvent;
 using detail::DeliveryOutcome;
 using detail::Notification;
 using detail::NotifiedAlert;
 
-Notification sample(const std::string& status = "firing", const std::string& event = "triggered") {
+Notification sample(const std::string& status = "firing", AlertEvent event = AlertEvent::triggered) {
   Notification n;
   n.receiver = "r";
   n.group_key = "route0:{alertname=\"HighLatency\"}";
@@ -166,8 +167,8 @@ TEST(Receivers, PagerDutyEventsV2TriggerAcknowledgeResolve) {
   auto r = receiver("{ type: pagerduty, url: \"" + server.url("/v2/enqueue") +
                     "\", routing_key_file: " + key.string() + " }");
   ASSERT_EQ(deliver(r).kind, DeliveryOutcome::Kind::delivered);
-  ASSERT_EQ(deliver(r, sample("firing", "acknowledged")).kind, DeliveryOutcome::Kind::delivered);
-  ASSERT_EQ(deliver(r, sample("resolved", "resolved")).kind, DeliveryOutcome::Kind::delivered);
+  ASSERT_EQ(deliver(r, sample("firing", AlertEvent::acknowledged)).kind, DeliveryOutcome::Kind::delivered);
+  ASSERT_EQ(deliver(r, sample("resolved", AlertEvent::resolved)).kind, DeliveryOutcome::Kind::delivered);
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 3u);
   EXPECT_EQ(reqs[0].target, "/v2/enqueue");
@@ -206,7 +207,7 @@ TEST(Receivers, PagerDutySummaryIsCutOnACharacterBoundary) {
 
 TEST(Receivers, TextSaysWhatHappened) {
   auto zone = detail::TimeZone::load("UTC");
-  Notification n = sample("firing", "rearmed");
+  Notification n = sample("firing", AlertEvent::rearmed);
   n.alerts[0].flapping_changes = 5;
   n.alerts[0].flapping_window = 30 * 60'000;
   std::string text = detail::render_text(n, *zone, kStart + 1'200'000, false);

@@ -122,5 +122,32 @@ TEST(UrlDecode, Cases) {
   EXPECT_FALSE(url_decode("%g0", false).has_value());
 }
 
+// An endpoint object as the APIs register theirs: the router's handlers keep it alive, and a
+// `{name}` segment reaches the member function.
+class GreetingApi {
+ public:
+  explicit GreetingApi(std::string greeting) : greeting_(std::move(greeting)) {}
+  Response greet(const Request& req) const {
+    return Response::text(200, greeting_ + " " + req.path_params.at("who"));
+  }
+
+ private:
+  std::string greeting_;
+};
+
+TEST(Router, EndpointHandlerCallsTheMemberFunctionOfTheApiItKeeps) {
+  Router router;
+  {
+    auto api = std::make_shared<const GreetingApi>("hello");
+    router.add("GET", "/greet/{who}", endpoint_handler(api, &GreetingApi::greet));
+  }
+  Request req;
+  req.method = "GET";
+  req.path = "/greet/world";
+  Response r = router.handle(req);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello world");
+}
+
 }  // namespace
 }  // namespace tocsin::http

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,15 @@ struct Response {
 };
 
 using Handler = std::function<Response(const Request&)>;
+
+// The handler of one named endpoint: `endpoint`, a const member function of the API object `api`,
+// which the handler keeps alive. An API is written as one object whose member functions are its
+// endpoints (as Prometheus's web/api/v1 API has query, queryRange, series, ...), all registered by
+// name in one function beside them rather than as lambdas inside the registration.
+template <class Api>
+Handler endpoint_handler(std::shared_ptr<const Api> api, Response (Api::*endpoint)(const Request&) const) {
+  return [api = std::move(api), endpoint](const Request& request) { return ((*api).*endpoint)(request); };
+}
 
 // Routes by method and path. A path may hold `{name}` segments, e.g. /api/v1/alerts/{id}/ack.
 // Unknown path: 404; known path with another method: 405 with Allow. Thread-safe for lookups once
