@@ -1,7 +1,5 @@
 #include "app/alerts_cli.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -16,10 +14,10 @@
 
 #include "tocsin/alerting/http_client.hpp"
 #include "tocsin/alerting/time_format.hpp"
+#include "tocsin/config/config.hpp"
+#include "tocsin/core/clock.hpp"
 #include "tocsin/core/json_text.hpp"
 #include "tocsin/core/duration.hpp"
-#include "tocsin/http/alerts_api.hpp"
-#include "tocsin/http/status_page.hpp"
 
 namespace tocsin::app {
 
@@ -27,87 +25,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kOk = 0;
-constexpr int kFailure = 1;
-constexpr int kBadUsage = 2;
 constexpr const char* kDefaultConfig = "/etc/tocsin/tocsin.yaml";
-
-// Links in notifications need an address others can reach: a wildcard listen address becomes the
-// host name. The config's external_url, when set, is used instead. `listen_override` is --listen's.
-std::string external_url_for(const config::Config& config, const std::string& listen_override) {
-  const std::string address = listen_override.empty() ? config.listen.to_string() : listen_override;
-  if (!config.external_url.empty()) {
-    std::string url = config.external_url;
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
-  }
-  config::ListenAddress listen;
-  if (config::parse_listen_address(address, listen)) return "http://" + address;
-  if (listen.host == "0.0.0.0" || listen.host == "::") {
-    char name[256] = {};
-    if (::gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') listen.host = name;
-  }
-  return "http://" + listen.to_string();
-}
-
-}  // namespace
-
-class AlertDelivery::NullSink final : public alerting::AlertSink {
- public:
-  void send(const std::string&, std::span<const alerting::Alert>, Timestamp) override {}
-};
-
-AlertDelivery::AlertDelivery(const config::Config& config, const std::string& listen_override,
-                             const Clock& clock, prometheus::Registry& registry,
-                             std::shared_ptr<spdlog::logger> log) {
-  alerting::DispatcherOptions options;
-  options.state_dir = config.state_dir;
-  options.external_url = external_url_for(config, listen_override);
-  listen_override_ = listen_override;
-  try {
-    dispatcher_ =
-        std::make_unique<alerting::Dispatcher>(config.alerting, options, clock, registry, std::move(log));
-  } catch (const std::exception& e) {
-    error_ = std::string("cannot start alert delivery: ") + e.what();
-    null_sink_ = std::make_unique<NullSink>();
-  }
-}
-
-AlertDelivery::~AlertDelivery() { stop(); }
-
-alerting::AlertSink* AlertDelivery::sink() {
-  return dispatcher_ ? static_cast<alerting::AlertSink*>(dispatcher_.get()) : null_sink_.get();
-}
-
-void AlertDelivery::add_routes(http::Router& router, const Clock& clock,
-                               const collectors::Scheduler& scheduler) {
-  if (!dispatcher_) return;
-  http::add_alerts_api(router, *dispatcher_, clock);
-  http::add_status_page(router, *dispatcher_, clock, [&scheduler] {
-    std::vector<http::CollectorStatus> out;
-    for (const auto& h : scheduler.health()) {
-      out.push_back({h.kind, h.name, h.up, h.collected, h.last_error, h.last_success, h.last_duration_seconds,
-                     h.interval});
-    }
-    return out;
-  });
-}
-
-std::string AlertDelivery::start() {
-  if (!dispatcher_) return error_;
-  dispatcher_->start();
-  return "";
-}
-
-void AlertDelivery::reload(const config::Config& config) {
-  if (dispatcher_) dispatcher_->reload(config.alerting, external_url_for(config, listen_override_));
-}
-
-void AlertDelivery::stop() {
-  if (dispatcher_) dispatcher_->stop();
-}
-
-namespace {
 
 const std::map<std::string, std::string> kHelp = {
     {"alerts", R"(Usage: tocsin alerts [--state firing|pending|resolved|all] [--filter MATCHER]... [--json]
@@ -154,71 +72,17 @@ default /etc/tocsin/tocsin.yaml), else http://127.0.0.1:9850. Changes need the A
 else $TOCSIN_API_TOKEN, else the config's alerting.api_token(_file).
 )";
 
-struct CliArgs {
-  std::string command;
-  std::vector<std::string> positional;
-  std::map<std::string, std::vector<std::string>> options;
-  bool help = false;
-  std::optional<std::string> get(const std::string& name) const {
-    auto it = options.find(name);
-    if (it == options.end() || it->second.empty()) return std::nullopt;
-    return it->second.back();
-  }
-  bool flag(const std::string& name) const { return options.contains(name); }
-};
-
-std::optional<std::string> parse(const std::vector<std::string>& args, const std::vector<std::string>& valued,
-                                 const std::vector<std::string>& flags, CliArgs& out) {
-  out.command = args[0];
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    std::string a = args[i];
-    if (a == "-h" || a == "--help") {
-      out.help = true;
-      continue;
-    }
-    if (a == "--") {
-      out.positional.insert(out.positional.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                            args.end());
-      break;
-    }
-    if (a.starts_with("--")) {
-      std::string name = a.substr(2);
-      std::optional<std::string> value;
-      if (auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-      }
-      if (std::find(flags.begin(), flags.end(), name) != flags.end() && !value) {
-        out.options[name];
-        continue;
-      }
-      if (std::find(valued.begin(), valued.end(), name) == valued.end()) return "unknown option --" + name;
-      if (!value) {
-        if (i + 1 >= args.size()) return "option --" + name + " needs a value";
-        value = args[++i];
-      }
-      out.options[name].push_back(*value);
-    } else if (a == "-c") {
-      if (i + 1 >= args.size()) return "option -c needs a value";
-      out.options["config"].push_back(args[++i]);
-    } else {
-      out.positional.push_back(a);
-    }
-  }
-  return std::nullopt;
-}
-
 // Where the daemon is and the token, from options, the environment and the config.
 struct Target {
   std::string base_url;
   std::string token;
 };
 
-std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
+std::optional<Target> resolve_target(const ParsedArgs& args, std::ostream& err) {
   Target t;
   std::optional<config::Config> config;
-  std::string path = args.get("config").value_or(kDefaultConfig);
-  bool explicit_config = args.get("config").has_value();
+  std::string path = args.value("config").value_or(kDefaultConfig);
+  bool explicit_config = args.value("config").has_value();
   std::error_code exists_error;
   bool default_exists = std::filesystem::exists(path, exists_error);
   // Why the default config was not used, said when falling back matters (the daemon's address, the token).
@@ -239,7 +103,7 @@ std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
       config = std::get<config::Config>(std::move(loaded));
     }
   }
-  if (auto url = args.get("url")) {
+  if (auto url = args.value("url")) {
     t.base_url = *url;
   } else if (const char* env = std::getenv("TOCSIN_URL"); env != nullptr && *env != '\0') {
     t.base_url = env;
@@ -258,7 +122,7 @@ std::optional<Target> resolve_target(const CliArgs& args, std::ostream& err) {
   while (!t.base_url.empty() && t.base_url.back() == '/') t.base_url.pop_back();
   if (!t.base_url.starts_with("http://") && !t.base_url.starts_with("https://"))
     t.base_url = "http://" + t.base_url;
-  if (auto file = args.get("token-file")) {
+  if (auto file = args.value("token-file")) {
     std::ifstream in(*file);
     if (!in) {
       err << "cannot read the token file " << *file << "\n";
@@ -353,35 +217,34 @@ void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream
   }
 }
 
-int cmd_alerts(const CliArgs& args, std::ostream& out, std::ostream& err) {
+int cmd_alerts(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
   auto target = resolve_target(args, err);
-  if (!target) return kBadUsage;
+  if (!target) return kExitBadInput;
   std::string query;
-  for (const auto& f :
-       args.options.count("filter") ? args.options.at("filter") : std::vector<std::string>{}) {
+  for (const auto& f : args.values("filter")) {
     config::LabelMatcher m;
     if (auto e = config::parse_label_matcher(f, m)) {
       err << "tocsin alerts: --filter: " << *e << "\n";
-      return kBadUsage;
+      return kExitBadInput;
     }
     query += (query.empty() ? "?" : "&") + std::string("filter=") + url_encode(f);
   }
-  std::string state = args.get("state").value_or("");
+  std::string state = args.value("state").value_or("");
   if (!state.empty() && state != "all" && state != "firing" && state != "pending" && state != "resolved") {
     err << "tocsin alerts: --state must be firing, pending, resolved or all\n";
-    return kBadUsage;
+    return kExitBadInput;
   }
   if (!state.empty() && state != "all") query += (query.empty() ? "?" : "&") + std::string("state=") + state;
   auto data = call(*target, "GET", "/api/v1/alerts" + query, nullptr, err);
-  if (!data) return kFailure;
-  if (args.flag("json")) {
+  if (!data) return kExitFailure;
+  if (args.has("json")) {
     out << data->dump(2) << "\n";
-    return kOk;
+    return kExitOk;
   }
   const json& alerts = (*data)["alerts"];
   if (alerts.empty()) {
     out << "No alerts.\n";
-    return kOk;
+    return kExitOk;
   }
   Timestamp now = SystemClock().now_ms();
   std::vector<std::vector<std::string>> rows = {
@@ -411,7 +274,7 @@ int cmd_alerts(const CliArgs& args, std::ostream& out, std::ostream& err) {
          a["labels"].value("alertname", ""), where_of(a["labels"]), age(since, now), step, status, summary});
   }
   print_table(rows, out);
-  return kOk;
+  return kExitOk;
 }
 
 // A unique id prefix becomes the full id.
@@ -432,92 +295,92 @@ std::optional<std::string> resolve_id(const Target& t, const std::string& prefix
   return std::nullopt;
 }
 
-int cmd_ack(const CliArgs& args, std::ostream& out, std::ostream& err) {
-  if (args.positional.size() != 1) {
+int cmd_ack(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  if (args.arguments().size() != 1) {
     err << "tocsin ack: give one alert ID\n\n" << kHelp.at("ack");
-    return kBadUsage;
+    return kExitBadInput;
   }
-  bool undo = args.flag("undo");
-  if (!undo && !args.get("by")) {
+  bool undo = args.has("undo");
+  if (!undo && !args.value("by")) {
     err << "tocsin ack: say who you are with --by NAME\n";
-    return kBadUsage;
+    return kExitBadInput;
   }
-  if (auto e = args.get("expires"); e && (!parse_duration(*e) || parse_duration(*e)->count() <= 0)) {
+  if (auto e = args.value("expires"); e && (!parse_duration(*e) || parse_duration(*e)->count() <= 0)) {
     err << "tocsin ack: --expires: invalid duration \"" << *e << "\" (e.g. 30m, 2h)\n";
-    return kBadUsage;
+    return kExitBadInput;
   }
   auto target = resolve_target(args, err);
-  if (!target) return kBadUsage;
-  auto id = resolve_id(*target, args.positional[0], err);
-  if (!id) return kFailure;
+  if (!target) return kExitBadInput;
+  auto id = resolve_id(*target, args.arguments()[0], err);
+  if (!id) return kExitFailure;
   json body = nullptr;
   if (!undo) {
-    body = {{"by", *args.get("by")}, {"comment", args.get("comment").value_or("")}};
-    if (auto e = args.get("expires")) body["expires"] = *e;
+    body = {{"by", *args.value("by")}, {"comment", args.value("comment").value_or("")}};
+    if (auto e = args.value("expires")) body["expires"] = *e;
   }
   auto data = call(*target, undo ? "DELETE" : "POST", "/api/v1/alerts/" + *id + "/ack", body, err);
-  if (!data) return kFailure;
+  if (!data) return kExitFailure;
   std::string name = (*data)["labels"].value("alertname", "");
   if (undo) {
     out << "Acknowledgement of " << name << " (" << *id << ") withdrawn; escalation resumes.\n";
   } else {
     out << "Acknowledged " << name << " on " << where_of((*data)["labels"]) << " (" << *id << ") as "
-        << *args.get("by");
-    if (auto e = args.get("expires")) out << " for " << *e;
+        << *args.value("by");
+    if (auto e = args.value("expires")) out << " for " << *e;
     out << ".\n";
   }
-  return kOk;
+  return kExitOk;
 }
 
-int cmd_silence(const CliArgs& args, std::ostream& out, std::ostream& err) {
-  if (args.positional.empty()) {
+int cmd_silence(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  if (args.arguments().empty()) {
     err << "tocsin silence: say add, list or expire\n\n" << kHelp.at("silence");
-    return kBadUsage;
+    return kExitBadInput;
   }
-  const std::string& sub = args.positional[0];
+  const std::string& sub = args.arguments()[0];
   if (sub == "add") {
-    std::vector<std::string> matchers(args.positional.begin() + 1, args.positional.end());
+    std::vector<std::string> matchers(args.arguments().begin() + 1, args.arguments().end());
     if (matchers.empty()) {
       err << "tocsin silence add: give at least one matcher, e.g. 'alertname=\"DiskFull\"'\n";
-      return kBadUsage;
+      return kExitBadInput;
     }
     for (const auto& m : matchers) {
       config::LabelMatcher parsed;
       if (auto e = config::parse_label_matcher(m, parsed)) {
         err << "tocsin silence add: " << *e << "\n";
-        return kBadUsage;
+        return kExitBadInput;
       }
     }
-    if (!args.get("by")) {
+    if (!args.value("by")) {
       err << "tocsin silence add: say who you are with --by NAME\n";
-      return kBadUsage;
+      return kExitBadInput;
     }
-    if (args.get("duration").has_value() == args.get("until").has_value()) {
+    if (args.value("duration").has_value() == args.value("until").has_value()) {
       err << "tocsin silence add: give either --duration (e.g. 2h) or --until (RFC 3339)\n";
-      return kBadUsage;
+      return kExitBadInput;
     }
     json body = {{"matchers", matchers},
-                 {"createdBy", *args.get("by")},
-                 {"comment", args.get("comment").value_or("")}};
-    if (auto d = args.get("duration")) body["duration"] = *d;
-    if (auto u = args.get("until")) body["endsAt"] = *u;
+                 {"createdBy", *args.value("by")},
+                 {"comment", args.value("comment").value_or("")}};
+    if (auto d = args.value("duration")) body["duration"] = *d;
+    if (auto u = args.value("until")) body["endsAt"] = *u;
     auto target = resolve_target(args, err);
-    if (!target) return kBadUsage;
+    if (!target) return kExitBadInput;
     auto data = call(*target, "POST", "/api/v1/silences", body, err);
-    if (!data) return kFailure;
+    if (!data) return kExitFailure;
     out << "Silence " << (*data)["silenceID"].get<std::string>() << " active until "
         << (*data)["endsAt"].get<std::string>() << "\n";
-    return kOk;
+    return kExitOk;
   }
   if (sub == "list") {
     auto target = resolve_target(args, err);
-    if (!target) return kBadUsage;
-    auto data = call(*target, "GET", std::string("/api/v1/silences") + (args.flag("all") ? "?all=true" : ""),
+    if (!target) return kExitBadInput;
+    auto data = call(*target, "GET", std::string("/api/v1/silences") + (args.has("all") ? "?all=true" : ""),
                      nullptr, err);
-    if (!data) return kFailure;
+    if (!data) return kExitFailure;
     if (data->empty()) {
       out << "No silences.\n";
-      return kOk;
+      return kExitOk;
     }
     std::vector<std::vector<std::string>> rows = {{"ID", "STATE", "ENDS", "BY", "MATCHERS", "COMMENT"}};
     for (const json& s : *data) {
@@ -527,61 +390,40 @@ int cmd_silence(const CliArgs& args, std::ostream& out, std::ostream& err) {
       rows.push_back({s["id"], s["status"]["state"], s["endsAt"], s["createdBy"], matchers, s["comment"]});
     }
     print_table(rows, out);
-    return kOk;
+    return kExitOk;
   }
   if (sub == "expire") {
-    if (args.positional.size() != 2) {
+    if (args.arguments().size() != 2) {
       err << "tocsin silence expire: give one silence ID\n";
-      return kBadUsage;
+      return kExitBadInput;
     }
     auto target = resolve_target(args, err);
-    if (!target) return kBadUsage;
-    if (!call(*target, "DELETE", "/api/v1/silences/" + args.positional[1], nullptr, err)) return kFailure;
-    out << "Silence " << args.positional[1] << " expired.\n";
-    return kOk;
+    if (!target) return kExitBadInput;
+    const std::string& id = args.arguments()[1];
+    if (!call(*target, "DELETE", "/api/v1/silences/" + id, nullptr, err)) return kExitFailure;
+    out << "Silence " << id << " expired.\n";
+    return kExitOk;
   }
   err << "tocsin silence: unknown subcommand \"" << sub << "\" (add, list or expire)\n";
-  return kBadUsage;
+  return kExitBadInput;
 }
 
 }  // namespace
 
-bool is_alerts_command(const std::string& command) {
-  return command == "alerts" || command == "ack" || command == "silence";
-}
-
-int run_alerts_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::string& command = args.at(0);
-  std::vector<std::string> valued = {"url", "config", "token-file"};
-  std::vector<std::string> flags;
-  if (command == "alerts") {
-    valued.insert(valued.end(), {"state", "filter"});
-    flags = {"json"};
-  } else if (command == "ack") {
-    valued.insert(valued.end(), {"by", "comment", "expires"});
-    flags = {"undo"};
-  } else {
-    valued.insert(valued.end(), {"by", "comment", "duration", "until"});
-    flags = {"all"};
-  }
-  CliArgs parsed;
-  if (auto e = parse(args, valued, flags, parsed)) {
-    err << "tocsin " << command << ": " << *e << "\n\n" << kHelp.at(command);
-    return kBadUsage;
-  }
-  if (parsed.help) {
-    out << kHelp.at(command) << kCommonHelp;
-    return kOk;
-  }
-  if (command == "alerts") {
-    if (!parsed.positional.empty()) {
-      err << "tocsin alerts: unexpected argument \"" << parsed.positional[0] << "\"\n";
-      return kBadUsage;
-    }
-    return cmd_alerts(parsed, out, err);
-  }
-  if (command == "ack") return cmd_ack(parsed, out, err);
-  return cmd_silence(parsed, out, err);
+std::vector<Command> alerts_commands() {
+  const std::vector<OptionSpec> target = {{"url"}, {"config", 'c'}, {"token-file"}};
+  auto with_target = [&target](std::vector<OptionSpec> options) {
+    options.insert(options.begin(), target.begin(), target.end());
+    return options;
+  };
+  return {
+      {"alerts", with_target({{"state"}, {"filter"}, {"json", '\0', false}}), false, kHelp.at("alerts"),
+       kCommonHelp, cmd_alerts},
+      {"ack", with_target({{"by"}, {"comment"}, {"expires"}, {"undo", '\0', false}}), true, kHelp.at("ack"),
+       kCommonHelp, cmd_ack},
+      {"silence", with_target({{"by"}, {"comment"}, {"duration"}, {"until"}, {"all", '\0', false}}), true,
+       kHelp.at("silence"), kCommonHelp, cmd_silence},
+  };
 }
 
 }  // namespace tocsin::app

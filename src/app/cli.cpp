@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "app/alerts_cli.hpp"
+#include "app/args.hpp"
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
 #include "app/version.hpp"
@@ -93,44 +94,6 @@ collector failed.
     {"version", "Usage: tocsin version\n\nPrints the version, revision and compiler.\n"},
 };
 
-struct Args {
-  std::string command;
-  std::map<std::string, std::string> options;
-  std::vector<std::string> positional;
-  bool help = false;
-};
-
-// Parses `COMMAND [--name value | --name=value | -c value | --flag] [positional...]`. `valued`
-// lists the options that take a value. Returns an error message on bad usage.
-std::optional<std::string> parse_args(const std::vector<std::string>& args, const std::map<std::string, std::string>& valued,
-                                      Args& out) {
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    std::string a = args[i];
-    if (a == "-h" || a == "--help") {
-      out.help = true;
-      continue;
-    }
-    if (a.size() > 1 && a[0] == '-') {
-      std::string name = a;
-      std::optional<std::string> value;
-      if (auto eq = a.find('='); eq != std::string::npos) {
-        name = a.substr(0, eq);
-        value = a.substr(eq + 1);
-      }
-      auto it = valued.find(name);
-      if (it == valued.end()) return "unknown option " + name;
-      if (!value) {
-        if (i + 1 >= args.size()) return "option " + name + " needs a value";
-        value = args[++i];
-      }
-      out.options[it->second] = *value;
-    } else {
-      out.positional.push_back(a);
-    }
-  }
-  return std::nullopt;
-}
-
 std::optional<config::Config> load_or_report(const std::string& path, std::ostream& err) {
   auto loaded = config::load_config(path);
   if (auto* diagnostics = std::get_if<yaml::Diagnostics>(&loaded)) {
@@ -140,8 +103,8 @@ std::optional<config::Config> load_or_report(const std::string& path, std::ostre
   return std::get<config::Config>(std::move(loaded));
 }
 
-int cmd_check(const Args& args, std::ostream& out, std::ostream& err) {
-  const std::string path = args.options.count("config") ? args.options.at("config") : kDefaultConfig;
+int cmd_check(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  const std::string path = args.value_or("config", kDefaultConfig);
   auto config = load_or_report(path, err);
   if (!config) return kExitBadInput;
   yaml::Diagnostics diagnostics;
@@ -174,12 +137,13 @@ int cmd_check(const Args& args, std::ostream& out, std::ostream& err) {
 }
 
 // `tocsin check rules FILE...`: rule files without a config (escalation names are not checked).
-int cmd_check_rules(const Args& args, std::ostream& out, std::ostream& err) {
-  if (args.positional[0] != "rules" || args.positional.size() < 2) {
-    err << "tocsin check: expected no arguments, or `rules` and rule files\n\n" << kCommandHelp.at("check");
-    return kExitBadInput;
+int cmd_check_rules(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  const std::vector<std::string>& words = args.arguments();
+  if (words[0] != "rules" || words.size() < 2) {
+    return usage_error(err, "check", "expected no arguments, or `rules` and rule files",
+                       kCommandHelp.at("check"));
   }
-  const std::vector<std::string> files(args.positional.begin() + 1, args.positional.end());
+  const std::vector<std::string> files(words.begin() + 1, words.end());
   yaml::Diagnostics diagnostics;
   std::size_t rule_count = 0;
   for (const auto& group : rules::load_rule_files(files, diagnostics)) rule_count += group.rules.size();
@@ -192,25 +156,32 @@ int cmd_check_rules(const Args& args, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
-int cmd_test(const Args& args, std::ostream& out, std::ostream& err) {
+int cmd_check_or_rules(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  return args.arguments().empty() ? cmd_check(args, out, err) : cmd_check_rules(args, out, err);
+}
+
+int cmd_version(const ParsedArgs&, std::ostream& out, std::ostream&) {
+  out << "tocsin " << kVersion << " (revision " << kRevision << ", " << kCompiler << ")\n";
+  return kExitOk;
+}
+
+int cmd_test(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
   rules::UnitTestOptions options;
-  if (args.options.count("compat")) {
-    auto compat = promql::parse_compat(args.options.at("compat"));
+  if (auto value = args.value("compat")) {
+    auto compat = promql::parse_compat(*value);
     if (!compat) {
       err << "tocsin test: --compat must be prometheus3 or prometheus2\n";
       return kExitBadInput;
     }
     options.compat = *compat;
   }
-  if (args.positional.empty()) {
-    err << "tocsin test: no test files given\n\n" << kCommandHelp.at("test");
-    return kExitBadInput;
-  }
-  return rules::run_unit_tests(args.positional, out, options);
+  if (args.arguments().empty())
+    return usage_error(err, "test", "no test files given", kCommandHelp.at("test"));
+  return rules::run_unit_tests(args.arguments(), out, options);
 }
 
-int cmd_once(const Args& args, std::ostream& out, std::ostream& err) {
-  const std::string path = args.options.count("config") ? args.options.at("config") : kDefaultConfig;
+int cmd_once(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  const std::string path = args.value_or("config", kDefaultConfig);
   auto config = load_or_report(path, err);
   if (!config) return kExitBadInput;
   auto log = make_logger("text", config->log.level);
@@ -230,25 +201,25 @@ int cmd_once(const Args& args, std::ostream& out, std::ostream& err) {
   return all_ok ? kExitOk : kExitFailure;
 }
 
-int cmd_run(const Args& args, std::ostream&, std::ostream& err) {
+int cmd_run(const ParsedArgs& args, std::ostream&, std::ostream& err) {
   DaemonOptions options;
-  options.config_path = args.options.count("config") ? args.options.at("config") : kDefaultConfig;
-  if (args.options.count("log-format")) {
-    options.log_format_override = args.options.at("log-format");
+  options.config_path = args.value_or("config", kDefaultConfig);
+  if (auto value = args.value("log-format")) {
+    options.log_format_override = *value;
     if (options.log_format_override != "text" && options.log_format_override != "json") {
       err << "tocsin run: --log-format must be text or json\n";
       return kExitBadInput;
     }
   }
-  if (args.options.count("compat")) {
-    options.compat_override = args.options.at("compat");
+  if (auto value = args.value("compat")) {
+    options.compat_override = *value;
     if (!promql::parse_compat(options.compat_override)) {
       err << "tocsin run: --compat must be prometheus3 or prometheus2\n";
       return kExitBadInput;
     }
   }
-  if (args.options.count("listen")) {
-    options.listen_override = args.options.at("listen");
+  if (auto value = args.value("listen")) {
+    options.listen_override = *value;
     config::ListenAddress ignored;
     if (auto e = config::parse_listen_address(options.listen_override, ignored)) {
       err << "tocsin run: --listen: " << *e << "\n";
@@ -263,49 +234,17 @@ int cmd_run(const Args& args, std::ostream&, std::ostream& err) {
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.empty() || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-    (args.empty() ? err : out) << kUsage;
-    return args.empty() ? kExitBadInput : kExitOk;
-  }
-  if (is_alerts_command(args[0])) return run_alerts_cli(args, out, err);
-  Args parsed;
-  parsed.command = args[0];
-  const std::map<std::string, std::string> config_only = {{"-c", "config"}, {"--config", "config"}};
-  std::map<std::string, std::string> valued = config_only;
-  if (parsed.command == "run") {
-    valued["--log-format"] = "log-format";
-    valued["--listen"] = "listen";
-    valued["--compat"] = "compat";
-  } else if (parsed.command == "test") {
-    valued = {{"--compat", "compat"}};
-  } else if (parsed.command == "version") {
-    valued.clear();
-  } else if (parsed.command != "check" && parsed.command != "once") {
-    err << "tocsin: unknown command \"" << parsed.command << "\"\n\n" << kUsage;
-    return kExitBadInput;
-  }
-  if (auto error = parse_args(args, valued, parsed)) {
-    err << "tocsin " << parsed.command << ": " << *error << "\n\n" << kCommandHelp.at(parsed.command);
-    return kExitBadInput;
-  }
-  if (parsed.help) {
-    out << kCommandHelp.at(parsed.command);
-    return kExitOk;
-  }
-  if (parsed.command == "test") return cmd_test(parsed, out, err);
-  if (parsed.command == "check" && !parsed.positional.empty()) return cmd_check_rules(parsed, out, err);
-  if (!parsed.positional.empty()) {
-    err << "tocsin " << parsed.command << ": unexpected argument \"" << parsed.positional[0] << "\"\n\n"
-        << kCommandHelp.at(parsed.command);
-    return kExitBadInput;
-  }
-  if (parsed.command == "version") {
-    out << "tocsin " << kVersion << " (revision " << kRevision << ", " << kCompiler << ")\n";
-    return kExitOk;
-  }
-  if (parsed.command == "check") return cmd_check(parsed, out, err);
-  if (parsed.command == "once") return cmd_once(parsed, out, err);
-  return cmd_run(parsed, out, err);
+  const OptionSpec config = {"config", 'c'};
+  const OptionSpec compat = {"compat"};
+  std::vector<Command> commands = {
+      {"run", {config, {"log-format"}, {"listen"}, compat}, false, kCommandHelp.at("run"), "", cmd_run},
+      {"check", {config}, true, kCommandHelp.at("check"), "", cmd_check_or_rules},
+      {"test", {compat}, true, kCommandHelp.at("test"), "", cmd_test},
+      {"once", {config}, false, kCommandHelp.at("once"), "", cmd_once},
+      {"version", {}, false, kCommandHelp.at("version"), "", cmd_version},
+  };
+  for (Command& command : alerts_commands()) commands.push_back(std::move(command));
+  return run_command(commands, args, kUsage, out, err);
 }
 
 }  // namespace tocsin::app

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "app/alerts_cli.hpp"
+#include "app/alert_delivery.hpp"
 #include "app/logging.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
@@ -24,6 +24,7 @@
 #include "tocsin/http/metrics_endpoint.hpp"
 #include "tocsin/http/query_api.hpp"
 #include "tocsin/http/server.hpp"
+#include "tocsin/http/status_page.hpp"
 #include "tocsin/rules/manager.hpp"
 #include "tocsin/store/exposition.hpp"
 #include "tocsin/store/store.hpp"
@@ -77,7 +78,8 @@ class Daemon {
                         .Help("Timestamp of the last successful configuration reload.")
                         .Register(*registry_)
                         .Add({});
-    alerting_.add_routes(router_, clock_, scheduler_);  // first: its /api/v1/alerts has delivery state
+    // First: its /api/v1/alerts has delivery state.
+    alerting_.add_routes(router_, clock_, [this] { return collector_statuses(); });
     add_routes();
   }
 
@@ -137,6 +139,16 @@ class Daemon {
   }
 
  private:
+  // The scheduler's health as the status page shows it (http/ does not know collectors).
+  std::vector<http::CollectorStatus> collector_statuses() const {
+    std::vector<http::CollectorStatus> out;
+    for (const auto& h : scheduler_.health()) {
+      out.push_back({h.kind, h.name, h.up, h.collected, h.last_error, h.last_success, h.last_duration_seconds,
+                     h.interval});
+    }
+    return out;
+  }
+
   void add_routes() {
     router_.add("GET", "/metrics", [this](const http::Request&) {
       http::Response r{200, store::kExpositionContentType, http::render_metrics(store_, own_metrics_), {}};
