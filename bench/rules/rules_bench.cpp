@@ -129,7 +129,7 @@ void BM_BundledRulesRound(benchmark::State& state) {
   Timestamp t = 240 * 15'000;
   for (auto _ : state) {
     t += 15'000;
-    for (auto& g : groups) g->evaluate(engine, store, out, t, {});
+    for (auto& g : groups) g->evaluate(rules::EvalContext{engine, store, out, t, {}});
   }
   state.counters["rules"] = static_cast<double>(rule_count);
   state.counters["series"] = static_cast<double>(series);
