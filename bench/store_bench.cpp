@@ -119,7 +119,8 @@ void BM_StoreBytesPerSeries(benchmark::State& state) {
   const double point_bytes = static_cast<double>(st.points) * sizeof(Point);
   state.counters["series"] = static_cast<double>(st.series);
   state.counters["bytes_total"] = static_cast<double>(st.bytes);
-  state.counters["overhead_bytes_per_series"] = (static_cast<double>(st.bytes) - point_bytes) / static_cast<double>(st.series);
+  state.counters["overhead_bytes_per_series"] =
+      (static_cast<double>(st.bytes) - point_bytes) / static_cast<double>(st.series);
 }
 BENCHMARK(BM_StoreBytesPerSeries)->Iterations(1)->Unit(benchmark::kMillisecond);
 

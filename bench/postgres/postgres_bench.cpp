@@ -25,10 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "collectors/postgres/postgres.hpp"
 #include "fixtures/http_client.hpp"
 #include "fixtures/postgres_server.hpp"
 #include "fixtures/process.hpp"
-#include "collectors/postgres/postgres.hpp"
 
 namespace {
 

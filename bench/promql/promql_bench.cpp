@@ -43,7 +43,8 @@ store::Batch make_batch(int step) {
   store::Batch b;
   const double t = step;
   static const char* kCodes[] = {"200", "201", "404", "500"};
-  static const char* kLe[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"};
+  static const char* kLe[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+                              "0.5",   "1",    "2.5",   "5",    "10",  "+Inf"};
   for (int j = 0; j < kJobs; ++j) {
     const std::string job = "job" + std::to_string(j);
     for (int i = 0; i < kInstances; ++i) {
@@ -51,7 +52,10 @@ store::Batch make_batch(int step) {
       for (int c = 0; c < 4; ++c) {
         for (int h = 0; h < 10; ++h) {
           b.add("http_requests_total",
-                {{"job", job}, {"instance", instance}, {"code", kCodes[c]}, {"handler", "/h" + std::to_string(h)}},
+                {{"job", job},
+                 {"instance", instance},
+                 {"code", kCodes[c]},
+                 {"handler", "/h" + std::to_string(h)}},
                 t * (10 + c + h) + (c == 3 ? t * 0.1 : 0));
         }
       }
@@ -77,10 +81,13 @@ std::vector<promql::ExprPtr> rule_expressions(int minutes) {
   for (int k = 0; k < 250; ++k) {
     const std::string job = "job" + std::to_string(k % kJobs);
     text.push_back("sum by (job, code) (rate(http_requests_total{job=\"" + job + "\"}" + w + "))");
-    text.push_back("sum by (job) (rate(http_requests_total{job=\"" + job + "\",code=~\"5..\"}" + w + ")) / on(job) "
-                   "sum by (job) (rate(http_requests_total{job=\"" + job + "\"}" + w + "))");
-    text.push_back("histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket{job=\"" + job +
-                   "\"}" + w + ")))");
+    text.push_back("sum by (job) (rate(http_requests_total{job=\"" + job + "\",code=~\"5..\"}" + w +
+                   ")) / on(job) "
+                   "sum by (job) (rate(http_requests_total{job=\"" +
+                   job + "\"}" + w + "))");
+    text.push_back(
+        "histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket{job=\"" + job +
+        "\"}" + w + ")))");
     text.push_back(k % 2 ? "rate(metric_" + std::to_string(k % 148) + w + ") > 1"
                          : "avg_over_time(metric_" + std::to_string(k % 148) + w + ") > 3");
   }

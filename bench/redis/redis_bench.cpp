@@ -135,8 +135,9 @@ double thread_cpu_seconds() {
 // The commands a monitoring client issues, as INFO commandstats names them; redis-benchmark's load
 // (get, set, lpush, ...) is not among them, so their deltas are the monitoring cost alone.
 bool is_monitoring_command(const std::string& cmd) {
-  static const std::vector<std::string> prefixes = {"info", "config|", "slowlog|", "latency|", "client|",
-                                                    "auth", "select", "ping", "memory|", "scan", "type", "hello"};
+  static const std::vector<std::string> prefixes = {"info",    "config|", "slowlog|", "latency|",
+                                                    "client|", "auth",    "select",   "ping",
+                                                    "memory|", "scan",    "type",     "hello"};
   for (const auto& p : prefixes) {
     if (cmd == p || (p.back() == '|' && cmd.starts_with(p))) return true;
   }
@@ -166,13 +167,13 @@ Snapshot snapshot(Connection& admin) {
 }
 
 struct Cost {
-  double commands = 0;       // per cycle
-  double round_trips = 0;    // per cycle
-  double redis_usec = 0;     // per cycle
-  double connections = 0;    // new connections per cycle
+  double commands = 0;     // per cycle
+  double round_trips = 0;  // per cycle
+  double redis_usec = 0;   // per cycle
+  double connections = 0;  // new connections per cycle
   double wall_median_ms = 0;
   double wall_p99_ms = 0;
-  double cpu_ms = 0;         // tocsin's own CPU per cycle (thread CPU time)
+  double cpu_ms = 0;  // tocsin's own CPU per cycle (thread CPU time)
   std::string commands_seen;
 };
 
@@ -234,7 +235,8 @@ Cost measure_tocsin(int port, int cycles, Connection& admin) {
   return c;
 }
 
-std::optional<Cost> measure_exporter(const std::string& exporter, int redis_port, int cycles, Connection& admin) {
+std::optional<Cost> measure_exporter(const std::string& exporter, int redis_port, int cycles,
+                                     Connection& admin) {
   if (exporter.empty()) return std::nullopt;
   const int port = free_port();
   Child child({exporter, "--redis.addr=redis://127.0.0.1:" + std::to_string(redis_port),
@@ -251,7 +253,7 @@ std::optional<Cost> measure_exporter(const std::string& exporter, int redis_port
   Snapshot after = snapshot(admin);
   Cost c;
   c.commands = (after.calls - before.calls - 1) / cycles;  // minus the admin's INFO
-  c.round_trips = c.commands;  // redigo's Do: one command per round trip
+  c.round_trips = c.commands;                              // redigo's Do: one command per round trip
   c.redis_usec = (after.usec - before.usec) / cycles;
   c.connections = (after.connections - before.connections) / cycles;
   c.wall_median_ms = percentile(wall, 0.5);
@@ -263,8 +265,8 @@ std::optional<Cost> measure_exporter(const std::string& exporter, int redis_port
 void print_row(const char* who, const Cost& c, bool cpu) {
   char cpu_text[32] = "-";
   if (cpu) std::snprintf(cpu_text, sizeof cpu_text, "%.3f", c.cpu_ms);
-  std::printf("%-34s %8.2f %8.2f %10.1f %8.2f %9.3f %9.3f %9s\n", who, c.commands, c.round_trips, c.redis_usec,
-              c.connections, c.wall_median_ms, c.wall_p99_ms, cpu_text);
+  std::printf("%-34s %8.2f %8.2f %10.1f %8.2f %9.3f %9.3f %9s\n", who, c.commands, c.round_trips,
+              c.redis_usec, c.connections, c.wall_median_ms, c.wall_p99_ms, cpu_text);
 }
 
 }  // namespace
@@ -305,7 +307,8 @@ int main(int argc, char** argv) {
   if (!on_path(exporter)) exporter.clear();
 
   const int port = free_port();
-  const auto dir = std::filesystem::temp_directory_path() / ("tocsin-bench-redis-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tocsin-bench-redis-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   Child redis({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", dir.string()});
@@ -320,29 +323,31 @@ int main(int argc, char** argv) {
 
   std::optional<Child> benchmark;
   if (load && on_path("redis-benchmark")) {
-    benchmark.emplace(std::vector<std::string>{"redis-benchmark", "-p", std::to_string(port), "-q", "-l", "-c", "4",
-                                               "-t", "get,set,lpush,incr,hset", "-r", "10000"});
+    benchmark.emplace(std::vector<std::string>{"redis-benchmark", "-p", std::to_string(port), "-q", "-l",
+                                               "-c", "4", "-t", "get,set,lpush,incr,hset", "-r", "10000"});
     std::this_thread::sleep_for(500ms);
   } else {
     load = false;
   }
 
-  std::printf("Redis %s on loopback, %s, %d cycles each\n",
-              tocsin::collectors::redis::parse_info(
-                  admin.pipeline({{"INFO", "server"}}, Clock::now() + 5s).at(0).str)
-                  .text("redis_version")
-                  .c_str(),
-              load ? "under redis-benchmark load (4 clients, get/set/lpush/incr/hset)" : "idle", cycles);
+  std::printf(
+      "Redis %s on loopback, %s, %d cycles each\n",
+      tocsin::collectors::redis::parse_info(admin.pipeline({{"INFO", "server"}}, Clock::now() + 5s).at(0).str)
+          .text("redis_version")
+          .c_str(),
+      load ? "under redis-benchmark load (4 clients, get/set/lpush/incr/hset)" : "idle", cycles);
   std::printf("%-34s %8s %8s %10s %8s %9s %9s %9s\n", "", "commands", "round", "Redis usec", "new conn",
               "wall p50", "wall p99", "CPU");
-  std::printf("%-34s %8s %8s %10s %8s %9s %9s %9s\n", "per cycle", "", "trips", "(cmdstats)", "", "ms", "ms", "ms");
+  std::printf("%-34s %8s %8s %10s %8s %9s %9s %9s\n", "per cycle", "", "trips", "(cmdstats)", "", "ms", "ms",
+              "ms");
   Cost ours = measure_tocsin(port, cycles, admin);
   print_row("tocsin redis collector", ours, true);
   std::optional<Cost> theirs = measure_exporter(exporter, port, cycles, admin);
   if (theirs) {
     print_row("redis_exporter 1.45 (HTTP scrape)", *theirs, false);
   } else {
-    std::printf("%-34s not measured (prometheus-redis-exporter not found or did not start)\n", "redis_exporter");
+    std::printf("%-34s not measured (prometheus-redis-exporter not found or did not start)\n",
+                "redis_exporter");
   }
   std::printf("\ntocsin commands:         %s\n", ours.commands_seen.c_str());
   if (theirs) std::printf("redis_exporter commands: %s\n", theirs->commands_seen.c_str());

@@ -34,21 +34,26 @@ store::Batch make_batch(int step) {
   store::Batch b;
   for (int cpu = 0; cpu < 16; ++cpu) {
     for (const char* mode : {"idle", "user", "system", "iowait"}) {
-      b.add("node_cpu_seconds_total", {{"cpu", std::to_string(cpu)}, {"mode", mode}}, t * (mode[0] == 'i' ? 0.4 : 0.2));
+      b.add("node_cpu_seconds_total", {{"cpu", std::to_string(cpu)}, {"mode", mode}},
+            t * (mode[0] == 'i' ? 0.4 : 0.2));
     }
   }
   b.add("node_memory_MemTotal_bytes", {}, 64e9);
   b.add("node_memory_MemAvailable_bytes", {}, 20e9 + step);
   b.add("node_pressure_memory_stalled_seconds_total", {}, t * 0.01);
   for (const char* mp : {"/", "/var/lib/postgresql", "/var/log"}) {
-    b.add("node_filesystem_size_bytes", {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", mp}}, 1e12);
-    b.add("node_filesystem_avail_bytes", {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", mp}}, 4e11 - step * 1e6);
+    b.add("node_filesystem_size_bytes", {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", mp}},
+          1e12);
+    b.add("node_filesystem_avail_bytes", {{"device", "/dev/vda"}, {"fstype", "ext4"}, {"mountpoint", mp}},
+          4e11 - step * 1e6);
   }
   for (int j = 0; j < 20; ++j) {
     const std::string job = "app" + std::to_string(j);
-    for (const char* code : {"200", "404", "500"}) b.add("http_requests_total", {{"job", job}, {"code", code}}, t * (code[0] == '5' ? 0.1 : 10));
+    for (const char* code : {"200", "404", "500"})
+      b.add("http_requests_total", {{"job", job}, {"code", code}}, t * (code[0] == '5' ? 0.1 : 10));
     for (const char* le : {"0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"}) {
-      b.add("http_request_duration_seconds_bucket", {{"job", job}, {"le", le}}, t * std::atof(le[0] == '+' ? "5" : le) * 10);
+      b.add("http_request_duration_seconds_bucket", {{"job", job}, {"le", le}},
+            t * std::atof(le[0] == '+' ? "5" : le) * 10);
     }
   }
   for (int p = 0; p < 10; ++p) {
@@ -62,12 +67,16 @@ store::Batch make_batch(int step) {
     b.add("pg_stat_database_blks_read", {{"target", target}, {"datname", "app"}}, t * 10);
     b.add("pg_stat_database_deadlocks", {{"target", target}, {"datname", "app"}}, 0);
     for (int q = 0; q < 100; ++q) {
-      std::vector<Label> l = {{"target", target}, {"datname", "app"}, {"user", "web"}, {"queryid", std::to_string(q)}};
+      std::vector<Label> l = {
+          {"target", target}, {"datname", "app"}, {"user", "web"}, {"queryid", std::to_string(q)}};
       b.add("pg_stat_statements_calls_total", l, t * q);
       b.add("pg_stat_statements_seconds_total", l, t * q * 0.001);
     }
     for (int r = 0; r < 50; ++r) {
-      std::vector<Label> l = {{"target", target}, {"datname", "app"}, {"schemaname", "public"}, {"relname", "t" + std::to_string(r)}};
+      std::vector<Label> l = {{"target", target},
+                              {"datname", "app"},
+                              {"schemaname", "public"},
+                              {"relname", "t" + std::to_string(r)}};
       b.add("pg_stat_user_tables_n_dead_tup", l, 100);
       b.add("pg_stat_user_tables_n_live_tup", l, 10000);
     }

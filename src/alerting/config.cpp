@@ -176,8 +176,9 @@ bool check_no_userinfo(const Node& node, const std::string& url) {
   if (auto scheme = rest.find("://"); scheme != std::string_view::npos) rest.remove_prefix(scheme + 3);
   std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   if (authority.find('@') == std::string_view::npos) return true;
-  node.error("credentials in the URL (user:password@host) are not supported; give them as bearer_token or "
-             "an Authorization header");
+  node.error(
+      "credentials in the URL (user:password@host) are not supported; give them as bearer_token or "
+      "an Authorization header");
   return false;
 }
 
@@ -229,8 +230,7 @@ void decode_receiver(const std::string& name, const Node& node, ReceiverConfig& 
   map.optional("send_resolved", out.send_resolved);
   map.optional("send_acknowledged", out.send_acknowledged);
   switch (out.type) {
-    case ReceiverType::log:
-      break;
+    case ReceiverType::log: break;
     case ReceiverType::webhook:
     case ReceiverType::slack:
     case ReceiverType::pagerduty: {
@@ -658,18 +658,12 @@ std::string to_string(const LabelMatcher& matcher) {
 
 std::string_view to_string(ReceiverType type) {
   switch (type) {
-    case ReceiverType::log:
-      return "log";
-    case ReceiverType::webhook:
-      return "webhook";
-    case ReceiverType::alertmanager:
-      return "alertmanager";
-    case ReceiverType::pagerduty:
-      return "pagerduty";
-    case ReceiverType::slack:
-      return "slack";
-    case ReceiverType::exec:
-      return "exec";
+    case ReceiverType::log: return "log";
+    case ReceiverType::webhook: return "webhook";
+    case ReceiverType::alertmanager: return "alertmanager";
+    case ReceiverType::pagerduty: return "pagerduty";
+    case ReceiverType::slack: return "slack";
+    case ReceiverType::exec: return "exec";
   }
   return "?";
 }

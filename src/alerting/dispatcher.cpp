@@ -209,9 +209,7 @@ class Dispatcher::Impl {
           count(r.receiver, "failure");
           engine_.failed(r.id, now, r.outcome.error, true);
           break;
-        case DeliveryOutcome::Kind::reject:
-          engine_.failed(r.id, now, r.outcome.error, false);
-          break;
+        case DeliveryOutcome::Kind::reject: engine_.failed(r.id, now, r.outcome.error, false); break;
       }
     }
     for (Ingest& in : inbox) engine_.ingest(in.group, in.alerts, now);

@@ -52,21 +52,14 @@ std::string where_of(const Labels& labels) {
 std::string_view headline(AlertEvent event) {
   switch (event) {
     case AlertEvent::triggered:
-    case AlertEvent::refreshed:
-      return "FIRING";
-    case AlertEvent::escalated:
-      return "ESCALATED";
-    case AlertEvent::repeated:
-      return "STILL FIRING";
+    case AlertEvent::refreshed: return "FIRING";
+    case AlertEvent::escalated: return "ESCALATED";
+    case AlertEvent::repeated: return "STILL FIRING";
     // Said the same whether the acknowledgement expired or was withdrawn (--undo).
-    case AlertEvent::rearmed:
-      return "STILL FIRING (no longer acknowledged)";
-    case AlertEvent::acknowledged:
-      return "ACKNOWLEDGED";
-    case AlertEvent::resolved:
-      return "RESOLVED";
-    case AlertEvent::tier_changed:
-      return "RESOLVED AT THIS SEVERITY (went on at another)";
+    case AlertEvent::rearmed: return "STILL FIRING (no longer acknowledged)";
+    case AlertEvent::acknowledged: return "ACKNOWLEDGED";
+    case AlertEvent::resolved: return "RESOLVED";
+    case AlertEvent::tier_changed: return "RESOLVED AT THIS SEVERITY (went on at another)";
   }
   return to_string(event);
 }
@@ -79,22 +72,14 @@ constexpr AlertEvent kAlertEvents[] = {
 
 std::string_view to_string(AlertEvent event) {
   switch (event) {
-    case AlertEvent::triggered:
-      return "triggered";
-    case AlertEvent::escalated:
-      return "escalated";
-    case AlertEvent::repeated:
-      return "repeated";
-    case AlertEvent::rearmed:
-      return "rearmed";
-    case AlertEvent::acknowledged:
-      return "acknowledged";
-    case AlertEvent::resolved:
-      return "resolved";
-    case AlertEvent::tier_changed:
-      return "tier_changed";
-    case AlertEvent::refreshed:
-      return "refreshed";
+    case AlertEvent::triggered: return "triggered";
+    case AlertEvent::escalated: return "escalated";
+    case AlertEvent::repeated: return "repeated";
+    case AlertEvent::rearmed: return "rearmed";
+    case AlertEvent::acknowledged: return "acknowledged";
+    case AlertEvent::resolved: return "resolved";
+    case AlertEvent::tier_changed: return "tier_changed";
+    case AlertEvent::refreshed: return "refreshed";
   }
   return "unknown";
 }

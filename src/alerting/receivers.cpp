@@ -323,18 +323,12 @@ DeliveryOutcome outcome_of(const HttpResponse& r) {
 
 std::shared_ptr<Receiver> make_receiver(const config::ReceiverConfig& c, const ReceiverContext& ctx) {
   switch (c.type) {
-    case config::ReceiverType::log:
-      return std::make_shared<LogReceiver>(c, ctx);
-    case config::ReceiverType::webhook:
-      return std::make_shared<WebhookReceiver>(c);
-    case config::ReceiverType::slack:
-      return std::make_shared<SlackReceiver>(c, ctx);
-    case config::ReceiverType::pagerduty:
-      return std::make_shared<PagerDutyReceiver>(c, ctx);
-    case config::ReceiverType::alertmanager:
-      return std::make_shared<AlertmanagerReceiver>(c, ctx);
-    case config::ReceiverType::exec:
-      return std::make_shared<ExecReceiver>(c);
+    case config::ReceiverType::log: return std::make_shared<LogReceiver>(c, ctx);
+    case config::ReceiverType::webhook: return std::make_shared<WebhookReceiver>(c);
+    case config::ReceiverType::slack: return std::make_shared<SlackReceiver>(c, ctx);
+    case config::ReceiverType::pagerduty: return std::make_shared<PagerDutyReceiver>(c, ctx);
+    case config::ReceiverType::alertmanager: return std::make_shared<AlertmanagerReceiver>(c, ctx);
+    case config::ReceiverType::exec: return std::make_shared<ExecReceiver>(c);
   }
   return std::make_shared<LogReceiver>(c, ctx);
 }

@@ -32,16 +32,16 @@ struct Instance {
   Timestamp last_seen = 0;
   bool restored = false;  // loaded from disk and not yet reported again by the rule engine
 
-  int notified_step = -1;           // the highest escalation step notified in this episode (0-based)
-  int repeats = 0;                  // repeat notifications of that step
-  Timestamp last_notified_at = 0;   // the last firing notification (step, repeat or re-arm)
-  bool rearm = false;               // an acknowledgement lapsed: notify the current step again
+  int notified_step = -1;          // the highest escalation step notified in this episode (0-based)
+  int repeats = 0;                 // repeat notifications of that step
+  Timestamp last_notified_at = 0;  // the last firing notification (step, repeat or re-arm)
+  bool rearm = false;              // an acknowledgement lapsed: notify the current step again
   // When escalation re-armed, later steps run from then: step k > rearmed_step is due at
   // rearmed_at + (after[k] - after[rearmed_step]). 0: the steps run from fired_at.
   Timestamp rearmed_at = 0;
   int rearmed_step = -1;
-  bool ack_notified = false;        // receivers were told of the acknowledgement
-  std::set<std::string> receivers;  // told of the firing; they get the resolve
+  bool ack_notified = false;                   // receivers were told of the acknowledgement
+  std::set<std::string> receivers;             // told of the firing; they get the resolve
   std::map<std::string, Timestamp> resent_at;  // alertmanager receivers: last (re)send
 };
 

@@ -16,8 +16,8 @@
 #include "tocsin/alerting/time_format.hpp"
 #include "tocsin/config/config.hpp"
 #include "tocsin/core/clock.hpp"
-#include "tocsin/core/json_text.hpp"
 #include "tocsin/core/duration.hpp"
+#include "tocsin/core/json_text.hpp"
 
 namespace tocsin::app {
 

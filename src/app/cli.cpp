@@ -127,9 +127,9 @@ int cmd_check(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
       if (policies.empty() || rule.escalation.empty() || policies.contains(rule.escalation)) continue;
       std::string defined;
       for (const auto& [name, _] : policies) defined += (defined.empty() ? "" : ", ") + name;
-      err << "warning: " << rule.position.file << ":" << rule.position.line << ":" << rule.position.column << ": "
-          << rule.name << ": escalation policy \"" << rule.escalation << "\" is not defined (defined: " << defined
-          << "); the matching route decides\n";
+      err << "warning: " << rule.position.file << ":" << rule.position.line << ":" << rule.position.column
+          << ": " << rule.name << ": escalation policy \"" << rule.escalation
+          << "\" is not defined (defined: " << defined << "); the matching route decides\n";
     }
   }
   out << "OK: " << path << " (" << rule_files.size() << " rule file(s), " << rule_count << " rule(s))\n";

@@ -51,8 +51,9 @@ class Daemon {
   Daemon(const DaemonOptions& options, config::Config config)
       : options_(options),
         config_(std::move(config)),
-        log_(make_logger(options.log_format_override.empty() ? config_.log.format : options.log_format_override,
-                         config_.log.level)),
+        log_(make_logger(
+            options.log_format_override.empty() ? config_.log.format : options.log_format_override,
+            config_.log.level)),
         pool_(pool_size(config_)),
         store_(store::StoreOptions{config_.retention}, clock_),
         scheduler_(io_, pool_, store_, clock_, *registry_, log_),
@@ -61,8 +62,8 @@ class Daemon {
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         gc_timer_(io_),
         watchdog_timer_(io_),
-        own_metrics_{registry_, std::make_shared<http::ProcessMetrics>(), std::make_shared<http::StoreMetrics>(store_),
-                     rules_.metrics()} {
+        own_metrics_{registry_, std::make_shared<http::ProcessMetrics>(),
+                     std::make_shared<http::StoreMetrics>(store_), rules_.metrics()} {
     auto& build_info = prometheus::BuildGauge()
                            .Name("tocsin_build_info")
                            .Help("A metric with a constant '1' value labeled by version and build details.")
@@ -109,8 +110,8 @@ class Daemon {
     }
     reload_ok_->Set(1);
     reload_time_->Set(static_cast<double>(clock_.now_ms()) / 1000.0);
-    log_->info("tocsin {} listening on {}:{} with {} collector(s), config {}", kVersion, listen.host, server.port(),
-               scheduler_.health().size(), config_.file);
+    log_->info("tocsin {} listening on {}:{} with {} collector(s), config {}", kVersion, listen.host,
+               server.port(), scheduler_.health().size(), config_.file);
     wait_signal();
     schedule_gc();
     ready_ = true;
@@ -154,7 +155,8 @@ class Daemon {
       http::Response r{200, store::kExpositionContentType, http::render_metrics(store_, own_metrics_), {}};
       return r;
     });
-    router_.add("GET", "/-/healthy", [](const http::Request&) { return http::Response::text(200, "tocsin is Healthy.\n"); });
+    router_.add("GET", "/-/healthy",
+                [](const http::Request&) { return http::Response::text(200, "tocsin is Healthy.\n"); });
     router_.add("GET", "/-/ready", [this](const http::Request&) {
       return ready_ ? http::Response::text(200, "tocsin is Ready.\n")
                     : http::Response::text(503, "tocsin is not ready.\n");
@@ -198,9 +200,10 @@ class Daemon {
     router_.add("GET", "/api/v1/collectors/{kind}/{name}", [this](const http::Request& req) {
       nlohmann::json details = scheduler_.details(req.path_params.at("kind"), req.path_params.at("name"));
       if (details.is_null()) {
-        return http::Response::json(404, json_text(nlohmann::json{{"status", "error"},
-                                                                  {"errorType", "not_found"},
-                                                                  {"error", "no such collector or no details"}}));
+        return http::Response::json(404,
+                                    json_text(nlohmann::json{{"status", "error"},
+                                                             {"errorType", "not_found"},
+                                                             {"error", "no such collector or no details"}}));
       }
       return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", details}}));
     });
@@ -210,8 +213,8 @@ class Daemon {
   rules::ManagerSettings rule_settings(const config::Config& config) const {
     rules::ManagerSettings settings;
     settings.evaluation_interval = config.evaluation_interval;
-    settings.engine.compat = *promql::parse_compat(options_.compat_override.empty() ? config.compat
-                                                                                     : options_.compat_override);
+    settings.engine.compat =
+        *promql::parse_compat(options_.compat_override.empty() ? config.compat : options_.compat_override);
     settings.engine.default_subquery_step = config.evaluation_interval;
     settings.engine.lookback_delta = config.query.lookback_delta;
     settings.engine.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.query.timeout);
@@ -285,7 +288,8 @@ class Daemon {
           log_->warn("listen address changed to {}: takes effect after a restart", next.listen.to_string());
         }
         if (next.retention != config_.retention) {
-          log_->warn("retention changed to {}: takes effect after a restart", format_duration(next.retention));
+          log_->warn("retention changed to {}: takes effect after a restart",
+                     format_duration(next.retention));
         }
         // Rules first: a broken rule file rejects the whole reload before anything changes.
         error = load_rules(next);

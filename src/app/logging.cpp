@@ -24,7 +24,8 @@ class JsonFormatter final : public spdlog::formatter {
     char ts[40];
     std::size_t n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     std::snprintf(ts + n, sizeof ts - n, ".%03lldZ", static_cast<long long>(ms % 1000));
-    nlohmann::ordered_json line = {  // ts first, as people read it
+    nlohmann::ordered_json line = {
+        // ts first, as people read it
         {"ts", ts},
         {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
                               spdlog::level::to_string_view(msg.level).size())},
@@ -50,7 +51,8 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& format, const std
     logger = std::make_shared<spdlog::logger>("tocsin", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else if (::isatty(STDERR_FILENO)) {
-    logger = std::make_shared<spdlog::logger>("tocsin", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    logger =
+        std::make_shared<spdlog::logger>("tocsin", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
   } else {
     // Under systemd, journald adds its own timestamp; keep the line greppable.

@@ -80,7 +80,8 @@ std::vector<Instance> decode_instances(const Kind& kind, const yaml::Node& list,
     if (!common.labels.empty()) {
       const yaml::Node at = block.child(block.yaml()["labels"], "labels");
       for (const auto& [label, value] : common.labels) {
-        const bool own = std::find(kind.own_labels.begin(), kind.own_labels.end(), label) != kind.own_labels.end();
+        const bool own =
+            std::find(kind.own_labels.begin(), kind.own_labels.end(), label) != kind.own_labels.end();
         if (own || (kind.target_label && label == "target")) {
           at.error("label \"" + label + "\" is set by the " + std::string(kind.name) +
                    " collector itself; choose another name");

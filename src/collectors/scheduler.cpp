@@ -19,7 +19,8 @@ struct Scheduler::Metrics {
   explicit Metrics(prometheus::Registry& registry)
       : up(prometheus::BuildGauge()
                .Name("tocsin_collector_up")
-               .Help("Whether the collector instance's last cycle succeeded within its deadline (1) or not (0).")
+               .Help("Whether the collector instance's last cycle succeeded within its deadline (1) or not "
+                     "(0).")
                .Register(registry)),
         duration(prometheus::BuildGauge()
                      .Name("tocsin_collector_duration_seconds")
@@ -79,7 +80,9 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     health_.interval = interval_;
   }
 
-  std::string writer_name() const { return "collector/" + std::string(collector_->kind()) + "/" + collector_->name(); }
+  std::string writer_name() const {
+    return "collector/" + std::string(collector_->kind()) + "/" + collector_->name();
+  }
   store::WriterId writer() const { return writer_; }
   const Collector& collector() const { return *collector_; }
 
@@ -143,7 +146,8 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     deadline_timer_.async_wait([self = shared_from_this(), cycle](boost::system::error_code ec) {
       if (!ec) self->on_deadline(cycle);
     });
-    asio::post(owner_.pool_, [self = shared_from_this(), ctx, cycle, started] { self->collect(ctx, cycle, started); });
+    asio::post(owner_.pool_,
+               [self = shared_from_this(), ctx, cycle, started] { self->collect(ctx, cycle, started); });
   }
 
   // On a worker. Collects, and commits the cycle unless its deadline (or stop()) got there first.
@@ -169,8 +173,9 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
       samples = batch.size();
       commit(batch, ctx.timestamp);
     }
-    asio::post(owner_.io_, [self = shared_from_this(), committed, error = std::move(error), cycle, seconds, samples,
-                            t = ctx.timestamp] { self->on_done(cycle, committed, error, seconds, samples, t); });
+    asio::post(owner_.io_,
+               [self = shared_from_this(), committed, error = std::move(error), cycle, seconds, samples,
+                t = ctx.timestamp] { self->on_done(cycle, committed, error, seconds, samples, t); });
   }
 
   // Any thread. The first of the worker's finish, the deadline and stop() to settle a cycle decides
@@ -183,8 +188,8 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   }
 
   // On the I/O thread, after the worker settled (committed) or lost the cycle.
-  void on_done(std::uint64_t cycle, bool committed, const std::string& error, double seconds, std::size_t samples,
-               Timestamp t) {
+  void on_done(std::uint64_t cycle, bool committed, const std::string& error, double seconds,
+               std::size_t samples, Timestamp t) {
     running_ = false;
     if (stopped_ || cycle != cycle_ || !committed) return;  // the deadline already reported it
     deadline_timer_.cancel();
@@ -219,10 +224,10 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     add_identity(batch, identity_);
     auto result = owner_.store_.commit(writer_, batch, t);
     if (result.invalid + result.conflicts + result.duplicates > 0) {
-      owner_.log_->warn("{} collector {}: dropped {} samples with invalid names, {} duplicates, {} owned by "
-                        "another collector",
-                        collector_->kind(), collector_->name(), result.invalid, result.duplicates,
-                        result.conflicts);
+      owner_.log_->warn(
+          "{} collector {}: dropped {} samples with invalid names, {} duplicates, {} owned by "
+          "another collector",
+          collector_->kind(), collector_->name(), result.invalid, result.duplicates, result.conflicts);
     }
   }
 
@@ -284,7 +289,11 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
 
 Scheduler::Scheduler(asio::io_context& io, asio::thread_pool& pool, store::Store& store, const Clock& clock,
                      prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log)
-    : io_(io), pool_(pool), store_(store), clock_(clock), log_(std::move(log)),
+    : io_(io),
+      pool_(pool),
+      store_(store),
+      clock_(clock),
+      log_(std::move(log)),
       metrics_(std::make_unique<Metrics>(registry)) {}
 
 Scheduler::~Scheduler() = default;

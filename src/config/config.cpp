@@ -1,14 +1,14 @@
 #include "tocsin/config/config.hpp"
 
-#include <charconv>
-#include <filesystem>
+#include <unistd.h>
+
 #include <cctype>
+#include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "collectors/registry/registry.hpp"
 #include "tocsin/core/labels.hpp"
@@ -16,8 +16,8 @@
 namespace tocsin::config {
 
 using yaml::DecodeContext;
-using yaml::EnvLookup;
 using yaml::Diagnostics;
+using yaml::EnvLookup;
 using yaml::MapDecoder;
 using yaml::Node;
 
@@ -67,7 +67,8 @@ void decode_log(const Node& node, LogConfig& out) {
   MapDecoder map(node);
   if (auto level = map.get("level"); level && !level->is_null() && decode(*level, out.level)) {
     static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
-    if (!levels.contains(out.level)) level->error("unknown log level \"" + out.level + "\" (trace, debug, info, warn, error)");
+    if (!levels.contains(out.level))
+      level->error("unknown log level \"" + out.level + "\" (trace, debug, info, warn, error)");
   }
   if (auto format = map.get("format"); format && !format->is_null() && decode(*format, out.format)) {
     if (out.format != "text" && out.format != "json") {
@@ -79,16 +80,16 @@ void decode_log(const Node& node, LogConfig& out) {
 
 void decode_query(const Node& node, QueryConfig& out) {
   MapDecoder map(node);
-  if (auto n = map.get("lookback_delta"); n && !n->is_null() && decode(*n, out.lookback_delta) &&
-                                          out.lookback_delta.count() <= 0) {
+  if (auto n = map.get("lookback_delta");
+      n && !n->is_null() && decode(*n, out.lookback_delta) && out.lookback_delta.count() <= 0) {
     n->error("must be positive");
   }
-  if (auto n = map.get("timeout"); n && !n->is_null() && decode(*n, out.timeout) &&
-                                   out.timeout.count() <= 0) {
+  if (auto n = map.get("timeout");
+      n && !n->is_null() && decode(*n, out.timeout) && out.timeout.count() <= 0) {
     n->error("must be positive");
   }
-  if (auto n = map.get("max_samples"); n && !n->is_null() && decode(*n, out.max_samples) &&
-                                       out.max_samples < 1) {
+  if (auto n = map.get("max_samples");
+      n && !n->is_null() && decode(*n, out.max_samples) && out.max_samples < 1) {
     n->error("must be at least 1");
   }
   map.finish();
@@ -131,16 +132,18 @@ void decode_host_labels(MapDecoder& map, Config& config) {
 void decode_root(const Node& root, Config& config) {
   MapDecoder map(root);
   map.optional("listen", config.listen);
-  if (auto n = map.get("interval"); n && !n->is_null() && decode(*n, config.interval) && config.interval.count() <= 0) {
+  if (auto n = map.get("interval");
+      n && !n->is_null() && decode(*n, config.interval) && config.interval.count() <= 0) {
     n->error("must be positive");
   }
-  if (auto n = map.get("retention"); n && !n->is_null() && decode(*n, config.retention) &&
-                                     config.retention < std::chrono::minutes(1)) {
+  if (auto n = map.get("retention");
+      n && !n->is_null() && decode(*n, config.retention) && config.retention < std::chrono::minutes(1)) {
     n->error("must be at least 1m");
   }
   map.optional("state_dir", config.state_dir);
   if (auto n = map.get("log"); n && !n->is_null()) decode_log(*n, config.log);
-  if (auto n = map.get("collectors"); n && !n->is_null()) decode_collectors(*n, config.interval, config.collectors);
+  if (auto n = map.get("collectors"); n && !n->is_null())
+    decode_collectors(*n, config.interval, config.collectors);
   map.optional("rule_files", config.rule_files);
   if (auto n = map.get("evaluation_interval"); n && !n->is_null() && decode(*n, config.evaluation_interval) &&
                                                config.evaluation_interval.count() <= 0) {
@@ -152,7 +155,8 @@ void decode_root(const Node& root, Config& config) {
   }
   decode_host_labels(map, config);
   if (auto n = map.get("external_url"); n && !n->is_null() && decode(*n, config.external_url)) {
-    while (config.external_url.size() > 1 && config.external_url.back() == '/') config.external_url.pop_back();
+    while (config.external_url.size() > 1 && config.external_url.back() == '/')
+      config.external_url.pop_back();
     check_http_url(*n, config.external_url, false);
   }
   decode_alerting(map, config.alerting);
@@ -162,7 +166,8 @@ void decode_root(const Node& root, Config& config) {
 
 }  // namespace
 
-std::variant<Config, Diagnostics> parse_config(const std::string& text, const std::string& file, EnvLookup env) {
+std::variant<Config, Diagnostics> parse_config(const std::string& text, const std::string& file,
+                                               EnvLookup env) {
   Diagnostics diagnostics;
   YAML::Node yaml = parse_yaml_string(text, file, diagnostics);
   if (!diagnostics.empty()) return diagnostics;

@@ -8,7 +8,8 @@ namespace {
 
 void sort_and_dedupe(std::vector<Label>& labels) {
   // Stable, so that of two labels with one name the later one wins below.
-  std::stable_sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+  std::stable_sort(labels.begin(), labels.end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
   std::vector<Label> out;
   out.reserve(labels.size());
   for (Label& l : labels) {
@@ -125,7 +126,8 @@ LabelsBuilder& LabelsBuilder::set(std::string_view name, std::string_view value)
 LabelsBuilder& LabelsBuilder::del(std::string_view name) { return set(name, {}); }
 
 LabelsBuilder& LabelsBuilder::keep_only(const std::vector<std::string>& names) {
-  std::erase_if(labels_, [&](const Label& l) { return std::find(names.begin(), names.end(), l.name) == names.end(); });
+  std::erase_if(labels_,
+                [&](const Label& l) { return std::find(names.begin(), names.end(), l.name) == names.end(); });
   return *this;
 }
 

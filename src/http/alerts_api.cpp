@@ -26,7 +26,8 @@ json labels_json(const Labels& labels) {
 }
 
 Response error(int status, const std::string& type, const std::string& message) {
-  return Response::json(status, json_text(json{{"status", "error"}, {"errorType", type}, {"error", message}}));
+  return Response::json(status,
+                        json_text(json{{"status", "error"}, {"errorType", type}, {"error", message}}));
 }
 
 Response success(json data) {

@@ -27,21 +27,24 @@ std::vector<prometheus::MetricFamily> StoreMetrics::Collect() const {
                              static_cast<double>(stats.series)));
   out.push_back(gauge_family("tocsin_store_points", "Points held in the in-memory store.",
                              static_cast<double>(stats.points)));
-  out.push_back(gauge_family("tocsin_store_bytes", "Memory held by the in-memory store (estimated from its containers).",
+  out.push_back(gauge_family("tocsin_store_bytes",
+                             "Memory held by the in-memory store (estimated from its containers).",
                              static_cast<double>(stats.bytes)));
   out.push_back(gauge_family("tocsin_store_retention_seconds", "How long the store keeps points.",
                              std::chrono::duration<double>(store_.retention()).count()));
   return out;
 }
 
-std::string render_metrics(const store::Store& store, const std::vector<std::shared_ptr<prometheus::Collectable>>& own) {
+std::string render_metrics(const store::Store& store,
+                           const std::vector<std::shared_ptr<prometheus::Collectable>>& own) {
   std::string out;
   out.reserve(1 << 16);
   store::render_exposition(store, out);
   std::vector<prometheus::MetricFamily> families;
   for (const auto& collectable : own) {
     auto more = collectable->Collect();
-    families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
   }
   std::ostringstream ss;
   prometheus::TextSerializer().Serialize(ss, families);

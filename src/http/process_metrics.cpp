@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <vector>
 #include <sstream>
+#include <vector>
 
 #include "tocsin/http/metrics_endpoint.hpp"
 
@@ -58,7 +58,8 @@ double boot_time_seconds() {
   return 0;
 }
 
-prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type, double value) {
+prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type,
+                                double value) {
   prometheus::MetricFamily f{std::move(name), std::move(help), type, {}};
   prometheus::ClientMetric m;
   if (type == prometheus::MetricType::Counter) {
@@ -74,7 +75,8 @@ prometheus::MetricFamily family(std::string name, std::string help, prometheus::
 
 ProcessMetrics::ProcessMetrics() {
   ProcStat st = read_self_stat();
-  if (st.ok) start_time_seconds_ = boot_time_seconds() + st.start_ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  if (st.ok)
+    start_time_seconds_ = boot_time_seconds() + st.start_ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 std::vector<prometheus::MetricFamily> ProcessMetrics::Collect() const {
@@ -91,12 +93,13 @@ std::vector<prometheus::MetricFamily> ProcessMetrics::Collect() const {
   }
   std::error_code ec;
   std::size_t fds = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++fds;
   }
-  if (!ec) out.push_back(family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge,
-                                static_cast<double>(fds)));
+  if (!ec)
+    out.push_back(family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge,
+                         static_cast<double>(fds)));
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
     out.push_back(family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge,

@@ -21,7 +21,8 @@ namespace {
 constexpr Timestamp kMaxPoints = 11'000;
 
 Response api_error(int status, const std::string& type, const std::string& message) {
-  return Response::json(status, json_text(nlohmann::json{{"status", "error"}, {"errorType", type}, {"error", message}}));
+  return Response::json(
+      status, json_text(nlohmann::json{{"status", "error"}, {"errorType", type}, {"error", message}}));
 }
 
 Response success(nlohmann::json data) {
@@ -39,9 +40,7 @@ nlohmann::json point_json(Timestamp t, double v) {
 }
 
 // A JSON string, bad UTF-8 replaced as json_text does.
-void append_json_string(std::string& out, const std::string& s) {
-  out += json_text(nlohmann::json(s));
-}
+void append_json_string(std::string& out, const std::string& s) { out += json_text(nlohmann::json(s)); }
 
 // Prometheus's marshalTimestamp: seconds, and milliseconds as three digits when not zero ("60.500").
 void append_timestamp(std::string& out, Timestamp t) {
@@ -106,7 +105,8 @@ std::optional<std::string> apply_timeout(const Request& req, promql::EngineOptio
   auto timeout = req.param("timeout");
   if (!timeout) return std::nullopt;
   auto d = parse_api_duration(*timeout);
-  if (!d || *d <= Duration(0)) return "invalid parameter \"timeout\": cannot parse \"" + *timeout + "\" to a valid duration";
+  if (!d || *d <= Duration(0))
+    return "invalid parameter \"timeout\": cannot parse \"" + *timeout + "\" to a valid duration";
   options.timeout = std::min(options.timeout, std::chrono::duration_cast<std::chrono::milliseconds>(*d));
   return std::nullopt;
 }

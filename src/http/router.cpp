@@ -51,8 +51,12 @@ std::optional<std::string> Request::header(const std::string& lower_name) const 
   return it->second;
 }
 
-Response Response::text(int status, std::string body) { return Response{status, "text/plain; charset=utf-8", std::move(body), {}}; }
-Response Response::json(int status, std::string body) { return Response{status, "application/json", std::move(body), {}}; }
+Response Response::text(int status, std::string body) {
+  return Response{status, "text/plain; charset=utf-8", std::move(body), {}};
+}
+Response Response::json(int status, std::string body) {
+  return Response{status, "application/json", std::move(body), {}};
+}
 Response Response::html(int status, std::string body) {
   return Response{status, "text/html; charset=utf-8", std::move(body), {}};
 }

@@ -1,12 +1,11 @@
 #include "tocsin/http/server.hpp"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
 #include <cctype>
 
 namespace tocsin::http {
@@ -78,7 +77,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     if (ec) {
       tcp::resolver resolver(io_);
       auto results = resolver.resolve(host, std::to_string(port), ec);
-      if (ec || results.empty()) throw std::runtime_error("cannot resolve listen address " + host + ": " + ec.message());
+      if (ec || results.empty())
+        throw std::runtime_error("cannot resolve listen address " + host + ": " + ec.message());
       address = results.begin()->endpoint().address();
     }
     tcp::endpoint endpoint(address, port);
@@ -87,8 +87,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" + std::to_string(port) +
-                               ": " + ec.message());
+      throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" +
+                               std::to_string(port) + ": " + ec.message());
     }
     accept();
   }
@@ -142,8 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
       close();
       return;
     }
@@ -172,7 +173,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ok && q != std::string_view::npos) ok = parse_form(target.substr(q + 1), request->params);
     if (ok && request->method == "POST") {
       auto type = request->header("content-type").value_or("");
-      if (type.starts_with("application/x-www-form-urlencoded")) ok = parse_form(request->body, request->params);
+      if (type.starts_with("application/x-www-form-urlencoded"))
+        ok = parse_form(request->body, request->params);
     }
     if (!ok) {
       respond_error(400, "bad request: malformed request target or form body\n");
@@ -186,7 +188,8 @@ class Session : public std::enable_shared_from_this<Session> {
       try {
         response = self->server_->router().handle(*request);
       } catch (const std::exception& e) {
-        self->server_->log().error("http: {} {}: handler failed: {}", request->method, request->path, e.what());
+        self->server_->log().error("http: {} {}: handler failed: {}", request->method, request->path,
+                                   e.what());
         response = Response::text(500, "internal error: " + std::string(e.what()) + "\n");
       }
       bool head = request->method == "HEAD";
@@ -241,18 +244,19 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void Server::Impl::accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (!ec) {
-      if (self->connections.load() >= self->options_.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);
-      } else {
-        std::make_shared<Session>(std::move(socket), self)->start();
-      }
-    }
-    self->accept();
-  });
+  acceptor_.async_accept(asio::make_strand(io_),
+                         [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                           if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+                           if (!ec) {
+                             if (self->connections.load() >= self->options_.max_connections) {
+                               beast::error_code ignored;
+                               socket.close(ignored);
+                             } else {
+                               std::make_shared<Session>(std::move(socket), self)->start();
+                             }
+                           }
+                           self->accept();
+                         });
 }
 
 Server::Server(asio::io_context& io, asio::thread_pool& pool, const Router& router, ServerOptions options,

@@ -1,13 +1,14 @@
 // Names of types and operators, and printing expressions back as PromQL (the normalized form
 // Prometheus shows in /api/v1/rules and in error messages).
 
+#include "tocsin/promql/ast.hpp"
+
 #include <charconv>
 #include <cmath>
 
 #include "promql/functions.hpp"
 #include "tocsin/core/duration.hpp"
 #include "tocsin/core/labels.hpp"
-#include "tocsin/promql/ast.hpp"
 
 namespace tocsin::promql {
 
@@ -48,7 +49,9 @@ bool is_comparison(BinaryOp op) {
          op == BinaryOp::gte || op == BinaryOp::lte;
 }
 
-bool is_set_operator(BinaryOp op) { return op == BinaryOp::land || op == BinaryOp::lor || op == BinaryOp::lunless; }
+bool is_set_operator(BinaryOp op) {
+  return op == BinaryOp::land || op == BinaryOp::lor || op == BinaryOp::lunless;
+}
 
 std::string_view to_string(AggregateOp op) {
   switch (op) {
@@ -158,9 +161,12 @@ std::string to_string(const Expr& expr) {
           if (n.return_bool) op += " bool";
           if (n.matching) {
             const VectorMatching& m = *n.matching;
-            if (m.on || !m.labels.empty()) op += std::string(m.on ? " on" : " ignoring") + label_list(m.labels);
-            if (m.card == Cardinality::many_to_one) op += " group_left" + (m.include.empty() ? "" : label_list(m.include));
-            if (m.card == Cardinality::one_to_many) op += " group_right" + (m.include.empty() ? "" : label_list(m.include));
+            if (m.on || !m.labels.empty())
+              op += std::string(m.on ? " on" : " ignoring") + label_list(m.labels);
+            if (m.card == Cardinality::many_to_one)
+              op += " group_left" + (m.include.empty() ? "" : label_list(m.include));
+            if (m.card == Cardinality::one_to_many)
+              op += " group_right" + (m.include.empty() ? "" : label_list(m.include));
           }
           return to_string(*n.lhs) + " " + op + " " + to_string(*n.rhs);
         } else if constexpr (std::is_same_v<T, Aggregate>) {

@@ -110,7 +110,8 @@ std::pair<double, bool> apply(BinaryOp op, double l, double r) {
     case BinaryOp::lss: return {l, l < r};
     case BinaryOp::gte: return {l, l >= r};
     case BinaryOp::lte: return {l, l <= r};
-    default: execution_error("operator \"" + std::string(to_string(op)) + "\" not allowed for scalar operations");
+    default:
+      execution_error("operator \"" + std::string(to_string(op)) + "\" not allowed for scalar operations");
   }
 }
 
@@ -149,17 +150,19 @@ double quantile(double q, std::vector<double>& values) {
   if (q < 0) return -std::numeric_limits<double>::infinity();
   if (q > 1) return std::numeric_limits<double>::infinity();
   // Go's sort.Float64s order: NaN first.
-  std::sort(values.begin(), values.end(), [](double a, double b) { return a < b || (std::isnan(a) && !std::isnan(b)); });
+  std::sort(values.begin(), values.end(),
+            [](double a, double b) { return a < b || (std::isnan(a) && !std::isnan(b)); });
   const double n = static_cast<double>(values.size());
   const double rank = q * (n - 1);
   const double lower = std::max(0.0, std::floor(rank));
   const double upper = std::min(n - 1, lower + 1);
   const double weight = rank - std::floor(rank);
-  return values[static_cast<std::size_t>(lower)] * (1 - weight) + values[static_cast<std::size_t>(upper)] * weight;
+  return values[static_cast<std::size_t>(lower)] * (1 - weight) +
+         values[static_cast<std::size_t>(upper)] * weight;
 }
 
-Evaluator::Evaluator(const store::Querier& querier, const EngineOptions& options, Timestamp start, Timestamp end,
-                     Duration step)
+Evaluator::Evaluator(const store::Querier& querier, const EngineOptions& options, Timestamp start,
+                     Timestamp end, Duration step)
     : querier_(querier),
       options_(options),
       start_(start),
@@ -204,7 +207,8 @@ void Evaluator::prefetch(const Expr& expr) {
     }
   };
   const Timestamp lookback = options_.lookback_delta.count();
-  std::function<void(const Expr&, Timestamp, Timestamp)> walk = [&](const Expr& e, Timestamp s, Timestamp en) {
+  std::function<void(const Expr&, Timestamp, Timestamp)> walk = [&](const Expr& e, Timestamp s,
+                                                                    Timestamp en) {
     std::visit(
         [&](const auto& n) {
           using T = std::decay_t<decltype(n)>;
@@ -253,7 +257,8 @@ Vector Evaluator::eval_selector(const VectorSelector& vs, Timestamp t) {
   // order, i.e. creation order); aggregations add up in that order.
   for (std::size_t i = 0; i < set.size(); ++i) {
     const auto points = set.points(i);
-    auto it = std::upper_bound(points.begin(), points.end(), ref, [](Timestamp v, const Point& p) { return v < p.t; });
+    auto it = std::upper_bound(points.begin(), points.end(), ref,
+                               [](Timestamp v, const Point& p) { return v < p.t; });
     if (it == points.begin()) continue;
     const Point& p = *(it - 1);
     if (left_open() ? p.t <= oldest : p.t < oldest) continue;
@@ -273,18 +278,21 @@ MatrixView Evaluator::eval_matrix(const MatrixSelector& ms, Timestamp t) {
   const Timestamp lo = hi - ms.range.count();
   out.series.reserve(set.size());
   std::shared_ptr<std::vector<Point>> owned;
-  std::vector<std::pair<std::size_t, std::pair<std::size_t, std::size_t>>> copied;  // series, [begin, end) in owned
+  std::vector<std::pair<std::size_t, std::pair<std::size_t, std::size_t>>>
+      copied;  // series, [begin, end) in owned
   for (std::size_t i = 0; i < set.size(); ++i) {
     const auto points = set.points(i);
-    auto begin = left_open()
-                     ? std::upper_bound(points.begin(), points.end(), lo, [](Timestamp v, const Point& p) { return v < p.t; })
-                     : std::lower_bound(points.begin(), points.end(), lo, [](const Point& p, Timestamp v) { return p.t < v; });
+    auto begin = left_open() ? std::upper_bound(points.begin(), points.end(), lo,
+                                                [](Timestamp v, const Point& p) { return v < p.t; })
+                             : std::lower_bound(points.begin(), points.end(), lo,
+                                                [](const Point& p, Timestamp v) { return p.t < v; });
     auto end = std::upper_bound(begin, points.end(), hi, [](Timestamp v, const Point& p) { return v < p.t; });
     if (begin == end) continue;
     bool stale = false;
     for (auto it = begin; it != end && !stale; ++it) stale = is_stale_nan(it->v);
     if (!stale) {
-      out.series.push_back({&set.labels(i), std::span<const Point>(&*begin, static_cast<std::size_t>(end - begin))});
+      out.series.push_back(
+          {&set.labels(i), std::span<const Point>(&*begin, static_cast<std::size_t>(end - begin))});
       continue;
     }
     // Staleness markers are not samples: copy the others (rare: only around a series' end).
@@ -299,7 +307,8 @@ MatrixView Evaluator::eval_matrix(const MatrixSelector& ms, Timestamp t) {
   }
   if (owned) {
     for (const auto& [index, range] : copied) {
-      out.series[index].points = std::span<const Point>(owned->data() + range.first, range.second - range.first);
+      out.series[index].points =
+          std::span<const Point>(owned->data() + range.first, range.second - range.first);
     }
     out.storage.push_back(owned);
   }
@@ -488,8 +497,8 @@ EvalValue Evaluator::eval_binary(const Binary& b, Timestamp t) {
       } else {
         for (const auto& l : with_name(m.labels)) matched.del(l);
       }
-      execution_error("found duplicate series for the match group " + matched.build().to_string() + " on the " +
-                      (one_to_many ? "left" : "right") + " hand-side of the operation: [" +
+      execution_error("found duplicate series for the match group " + matched.build().to_string() +
+                      " on the " + (one_to_many ? "left" : "right") + " hand-side of the operation: [" +
                       rhs[i].labels.to_string() + ", " + rhs[it->second].labels.to_string() +
                       "];many-to-many matching not allowed: matching labels must be unique on one side");
     }
@@ -533,7 +542,8 @@ EvalValue Evaluator::eval_binary(const Binary& b, Timestamp t) {
     auto [slot, first] = matched.try_emplace(sig);
     if (m.card == Cardinality::one_to_one) {
       if (!first) {
-        execution_error("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+        execution_error(
+            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
       }
     } else if (!slot->second.insert(result.hash()).second) {
       execution_error("multiple matches for labels: grouping labels must ensure unique matches");
@@ -576,7 +586,7 @@ Vector Evaluator::eval_aggregate(const Aggregate& a, Timestamp t) {
 
   struct Group {
     Labels labels;
-    double value = 0;   // sum, min, max, direct mean sum, stdvar aux
+    double value = 0;  // sum, min, max, direct mean sum, stdvar aux
     double kahan = 0;
     double mean = 0;
     double count = 0;
@@ -720,8 +730,10 @@ Value to_value(detail::EvalValue v) {
         if constexpr (std::is_same_v<T, detail::MatrixView>) {
           Matrix out;
           out.reserve(n.series.size());
-          for (const auto& e : n.series) out.push_back({*e.labels, std::vector<Point>(e.points.begin(), e.points.end())});
-          std::sort(out.begin(), out.end(), [](const Series& a, const Series& b) { return a.labels < b.labels; });
+          for (const auto& e : n.series)
+            out.push_back({*e.labels, std::vector<Point>(e.points.begin(), e.points.end())});
+          std::sort(out.begin(), out.end(),
+                    [](const Series& a, const Series& b) { return a.labels < b.labels; });
           return out;
         } else {
           return std::move(n);
@@ -750,7 +762,8 @@ Matrix Engine::range(const store::Querier& querier, const Expr& expr, Timestamp 
     detail::execution_error("invalid expression type \"" + std::string(to_string(expr.type)) +
                             "\" for range query, must be Scalar or instant Vector");
   }
-  if (step <= Duration(0)) detail::execution_error("zero or negative query resolution step widths are not accepted");
+  if (step <= Duration(0))
+    detail::execution_error("zero or negative query resolution step widths are not accepted");
   if (end < start) detail::execution_error("end timestamp must not be before start time");
   detail::Evaluator ev(querier, options_, start, end, step);
   ev.prefetch(expr);

@@ -59,13 +59,13 @@ namespace detail {
 
 // The families, each in its functions_<family>.cpp, in any order. A name appears in one family only
 // (the table throws std::logic_error when it is built otherwise).
-std::vector<Function> math_functions();        // abs, sqrt, sin, round, clamp, pi, ...
-std::vector<Function> rate_functions();        // rate, increase, delta, irate, idelta, deriv, predict_linear
-std::vector<Function> over_time_functions();   // *_over_time, changes, resets
-std::vector<Function> time_functions();        // time, timestamp, year, month, hour, ...
-std::vector<Function> label_functions();       // label_replace, label_join
-std::vector<Function> histogram_functions();   // histogram_quantile
-std::vector<Function> vector_functions();      // absent, absent_over_time, scalar, vector, sort, sort_desc
+std::vector<Function> math_functions();       // abs, sqrt, sin, round, clamp, pi, ...
+std::vector<Function> rate_functions();       // rate, increase, delta, irate, idelta, deriv, predict_linear
+std::vector<Function> over_time_functions();  // *_over_time, changes, resets
+std::vector<Function> time_functions();       // time, timestamp, year, month, hour, ...
+std::vector<Function> label_functions();      // label_replace, label_join
+std::vector<Function> histogram_functions();  // histogram_quantile
+std::vector<Function> vector_functions();     // absent, absent_over_time, scalar, vector, sort, sort_desc
 
 }  // namespace detail
 

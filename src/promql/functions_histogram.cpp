@@ -22,7 +22,8 @@ double bucket_quantile(double q, std::vector<Bucket>& buckets) {
   if (std::isnan(q)) return std::nan("");
   if (q < 0) return -std::numeric_limits<double>::infinity();
   if (q > 1) return std::numeric_limits<double>::infinity();
-  std::sort(buckets.begin(), buckets.end(), [](const Bucket& a, const Bucket& b) { return a.upper < b.upper; });
+  std::sort(buckets.begin(), buckets.end(),
+            [](const Bucket& a, const Bucket& b) { return a.upper < b.upper; });
   if (buckets.empty() || !(std::isinf(buckets.back().upper) && buckets.back().upper > 0)) return std::nan("");
   // Coalesce buckets with the same upper bound.
   std::size_t w = 0;

@@ -1,10 +1,10 @@
 // label_replace() and label_join(): each element keeps its value and gets a destination label built from
 // its other labels. Both check literal arguments at parse time, as Prometheus's parser does.
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <re2/re2.h>
 
 #include "promql/functions_common.hpp"
 
@@ -36,7 +36,8 @@ std::string expand(const std::string& tmpl, const re2::RE2& re, const std::vecto
       name = tmpl.substr(end + 1, close - end - 1);
       end = close + 1;
     } else {
-      while (end < tmpl.size() && (std::isalnum(static_cast<unsigned char>(tmpl[end])) || tmpl[end] == '_')) ++end;
+      while (end < tmpl.size() && (std::isalnum(static_cast<unsigned char>(tmpl[end])) || tmpl[end] == '_'))
+        ++end;
       name = tmpl.substr(i + 1, end - i - 1);
     }
     if (name.empty()) {
@@ -51,7 +52,8 @@ std::string expand(const std::string& tmpl, const re2::RE2& re, const std::vecto
       const auto& named = re.NamedCapturingGroups();
       if (auto it = named.find(name); it != named.end()) index = it->second;
     }
-    if (index >= 0 && static_cast<std::size_t>(index) < groups.size()) out += groups[static_cast<std::size_t>(index)];
+    if (index >= 0 && static_cast<std::size_t>(index) < groups.size())
+      out += groups[static_cast<std::size_t>(index)];
     i = end - 1;
   }
   return out;
@@ -78,7 +80,8 @@ EvalValue label_replace(Evaluator&, const Call&, Args args, Timestamp t) {
       continue;
     }
     std::vector<std::string_view> groups;
-    for (const auto& p : pieces) groups.emplace_back(p.data() ? std::string_view(p.data(), p.size()) : std::string_view());
+    for (const auto& p : pieces)
+      groups.emplace_back(p.data() ? std::string_view(p.data(), p.size()) : std::string_view());
     LabelsBuilder b(s.labels);
     b.set(dst, expand(replacement, re, groups));  // an empty value deletes the label
     s.labels = b.build();

@@ -148,12 +148,9 @@ EvalValue predict_linear(Evaluator&, const Call&, Args args, Timestamp t) {
 
 std::vector<Function> rate_functions() {
   return {
-      {"rate", {M}, 0, V, extrapolated<true, true>},
-      {"increase", {M}, 0, V, extrapolated<true, false>},
-      {"delta", {M}, 0, V, extrapolated<false, false>},
-      {"irate", {M}, 0, V, last_two<true>},
-      {"idelta", {M}, 0, V, last_two<false>},
-      {"deriv", {M}, 0, V, deriv},
+      {"rate", {M}, 0, V, extrapolated<true, true>},    {"increase", {M}, 0, V, extrapolated<true, false>},
+      {"delta", {M}, 0, V, extrapolated<false, false>}, {"irate", {M}, 0, V, last_two<true>},
+      {"idelta", {M}, 0, V, last_two<false>},           {"deriv", {M}, 0, V, deriv},
       {"predict_linear", {M, S}, 0, V, predict_linear},
   };
 }

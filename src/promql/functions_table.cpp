@@ -13,9 +13,9 @@ const std::vector<Function>& table() {
   // Built on first use (the first parse), never changed after: Call nodes keep pointers into it.
   static const std::vector<Function> functions = [] {
     std::vector<Function> all;
-    for (auto family : {detail::math_functions, detail::rate_functions, detail::over_time_functions,
-                        detail::time_functions, detail::label_functions, detail::histogram_functions,
-                        detail::vector_functions}) {
+    for (auto family :
+         {detail::math_functions, detail::rate_functions, detail::over_time_functions, detail::time_functions,
+          detail::label_functions, detail::histogram_functions, detail::vector_functions}) {
       std::vector<Function> entries = family();
       all.insert(all.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
     }

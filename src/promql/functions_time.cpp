@@ -21,9 +21,8 @@ std::tm utc(double seconds) {
 template <auto Fn>
 EvalValue date(Evaluator&, const Call&, Args args, Timestamp t) {
   if (args.empty()) return Vector{{Labels{}, Fn(utc(static_cast<double>(t) / 1000)), t}};
-  return map_values(vector_arg(args[0]), t, [](double v) {
-    return std::isnan(v) || std::isinf(v) ? std::nan("") : Fn(utc(v));
-  });
+  return map_values(vector_arg(args[0]), t,
+                    [](double v) { return std::isnan(v) || std::isinf(v) ? std::nan("") : Fn(utc(v)); });
 }
 
 double days_in_month(const std::tm& tm) {

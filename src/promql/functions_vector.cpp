@@ -71,12 +71,9 @@ EvalValue sorted(Evaluator&, const Call&, Args args, Timestamp) {
 
 std::vector<Function> vector_functions() {
   return {
-      {"absent", {V}, 0, V, absent},
-      {"absent_over_time", {M}, 0, V, absent_over_time},
-      {"scalar", {V}, 0, S, to_scalar},
-      {"vector", {S}, 0, V, to_vector},
-      {"sort", {V}, 0, V, sorted<false>},
-      {"sort_desc", {V}, 0, V, sorted<true>},
+      {"absent", {V}, 0, V, absent},      {"absent_over_time", {M}, 0, V, absent_over_time},
+      {"scalar", {V}, 0, S, to_scalar},   {"vector", {S}, 0, V, to_vector},
+      {"sort", {V}, 0, V, sorted<false>}, {"sort_desc", {V}, 0, V, sorted<true>},
   };
 }
 

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "promql/functions.hpp"
@@ -18,17 +18,44 @@ namespace tocsin::promql {
 namespace {
 
 enum class Tok {
-  eof, ident, number, duration, string, lparen, rparen, lbrace, rbrace, lbracket, rbracket, comma, colon,
-  add, sub, mul, div, mod, pow, eqlc, neq, lte, lss, gte, gtr, eql, eql_regex, neq_regex, at,
+  eof,
+  ident,
+  number,
+  duration,
+  string,
+  lparen,
+  rparen,
+  lbrace,
+  rbrace,
+  lbracket,
+  rbracket,
+  comma,
+  colon,
+  add,
+  sub,
+  mul,
+  div,
+  mod,
+  pow,
+  eqlc,
+  neq,
+  lte,
+  lss,
+  gte,
+  gtr,
+  eql,
+  eql_regex,
+  neq_regex,
+  at,
 };
 
 struct Token {
   Tok kind = Tok::eof;
   std::string_view text;  // as written
   std::size_t pos = 0;
-  double number = 0;       // for number
-  Duration duration{0};    // for duration
-  std::string value;       // for string: the unquoted value
+  double number = 0;     // for number
+  Duration duration{0};  // for duration
+  std::string value;     // for string: the unquoted value
 };
 
 std::string describe(const Token& t) {
@@ -53,13 +80,18 @@ std::string lower(std::string_view s) {
 }
 
 std::optional<AggregateOp> aggregate_op(std::string_view word) {
-  static const std::pair<const char*, AggregateOp> kOps[] = {
-      {"sum", AggregateOp::sum},         {"avg", AggregateOp::avg},
-      {"min", AggregateOp::min},         {"max", AggregateOp::max},
-      {"count", AggregateOp::count},     {"stddev", AggregateOp::stddev},
-      {"stdvar", AggregateOp::stdvar},   {"topk", AggregateOp::topk},
-      {"bottomk", AggregateOp::bottomk}, {"quantile", AggregateOp::quantile},
-      {"count_values", AggregateOp::count_values}, {"group", AggregateOp::group}};
+  static const std::pair<const char*, AggregateOp> kOps[] = {{"sum", AggregateOp::sum},
+                                                             {"avg", AggregateOp::avg},
+                                                             {"min", AggregateOp::min},
+                                                             {"max", AggregateOp::max},
+                                                             {"count", AggregateOp::count},
+                                                             {"stddev", AggregateOp::stddev},
+                                                             {"stdvar", AggregateOp::stdvar},
+                                                             {"topk", AggregateOp::topk},
+                                                             {"bottomk", AggregateOp::bottomk},
+                                                             {"quantile", AggregateOp::quantile},
+                                                             {"count_values", AggregateOp::count_values},
+                                                             {"group", AggregateOp::group}};
   const std::string w = lower(word);
   for (const auto& [name, op] : kOps) {
     if (w == name) return op;
@@ -134,7 +166,9 @@ class Parser {
       case '{': return single(Tok::lbrace, 1);
       case '}': return single(Tok::rbrace, 1);
       case '[': ++bracket_depth_; return single(Tok::lbracket, 1);
-      case ']': if (bracket_depth_ > 0) --bracket_depth_; return single(Tok::rbracket, 1);
+      case ']':
+        if (bracket_depth_ > 0) --bracket_depth_;
+        return single(Tok::rbracket, 1);
       case ',': return single(Tok::comma, 1);
       case '+': return single(Tok::add, 1);
       case '-': return single(Tok::sub, 1);
@@ -165,20 +199,23 @@ class Parser {
         return lex_identifier();
       default: break;
     }
-    if (is_digit(c) || (c == '.' && cur_ + 1 < text_.size() && is_digit(text_[cur_ + 1]))) return lex_number();
+    if (is_digit(c) || (c == '.' && cur_ + 1 < text_.size() && is_digit(text_[cur_ + 1])))
+      return lex_number();
     if (is_alpha(c)) return lex_identifier();
     fail(cur_, std::string("unexpected character \"") + c + "\"");
   }
 
   void lex_identifier() {
     const std::size_t start = cur_;
-    while (cur_ < text_.size() && (is_alnum(text_[cur_]) || (text_[cur_] == ':' && bracket_depth_ == 0))) ++cur_;
+    while (cur_ < text_.size() && (is_alnum(text_[cur_]) || (text_[cur_] == ':' && bracket_depth_ == 0)))
+      ++cur_;
     tok_.kind = Tok::ident;
     tok_.text = text_.substr(start, cur_ - start);
     const std::string w = lower(tok_.text);
     if (w == "inf" || w == "nan") {
       tok_.kind = Tok::number;
-      tok_.number = w == "inf" ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
+      tok_.number =
+          w == "inf" ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
     }
   }
 
@@ -191,7 +228,8 @@ class Parser {
       while (cur_ < text_.size() && std::isxdigit(static_cast<unsigned char>(text_[cur_]))) ++cur_;
       std::uint64_t v = 0;
       auto [p, ec] = std::from_chars(text_.data() + digits, text_.data() + cur_, v, 16);
-      if (ec != std::errc() || p != text_.data() + cur_) fail(start, "bad number \"" + std::string(text_.substr(start, cur_ - start)) + "\"");
+      if (ec != std::errc() || p != text_.data() + cur_)
+        fail(start, "bad number \"" + std::string(text_.substr(start, cur_ - start)) + "\"");
       tok_.kind = Tok::number;
       tok_.text = text_.substr(start, cur_ - start);
       tok_.number = static_cast<double>(v);
@@ -347,9 +385,7 @@ class Parser {
     }
   }
 
-  bool is_keyword(std::string_view word) const {
-    return tok_.kind == Tok::ident && lower(tok_.text) == word;
-  }
+  bool is_keyword(std::string_view word) const { return tok_.kind == Tok::ident && lower(tok_.text) == word; }
   void expect(Tok kind, const std::string& context, const std::string& what) {
     if (tok_.kind != kind) unexpected(context, what);
     advance();
@@ -432,7 +468,8 @@ class Parser {
       ExprPtr rhs = parse_expr(info->right_assoc ? info->precedence : info->precedence + 1);
       b.lhs = std::move(lhs);
       b.rhs = std::move(rhs);
-      lhs = make_binary(std::move(b), has_matching ? std::optional(std::move(matching)) : std::nullopt, op_pos);
+      lhs =
+          make_binary(std::move(b), has_matching ? std::optional(std::move(matching)) : std::nullopt, op_pos);
     }
   }
 
@@ -443,7 +480,8 @@ class Parser {
     if (!operand_ok(lt) || !operand_ok(rt)) {
       fail(pos, "binary expression must contain only scalar and instant vector types");
     }
-    if (b.return_bool && !is_comparison(b.op)) fail(pos, "bool modifier can only be used on comparison operators");
+    if (b.return_bool && !is_comparison(b.op))
+      fail(pos, "bool modifier can only be used on comparison operators");
     if (is_comparison(b.op) && !b.return_bool && lt == ValueType::scalar && rt == ValueType::scalar) {
       fail(pos, "comparisons between scalars must use BOOL modifier");
     }
@@ -469,8 +507,9 @@ class Parser {
       }
       b.matching = std::move(m);
     }
-    const ValueType type = both_vectors || lt == ValueType::vector || rt == ValueType::vector ? ValueType::vector
-                                                                                               : ValueType::scalar;
+    const ValueType type = both_vectors || lt == ValueType::vector || rt == ValueType::vector
+                               ? ValueType::vector
+                               : ValueType::scalar;
     return std::make_shared<Expr>(Expr{std::move(b), Position{pos}, type});
   }
 
@@ -537,8 +576,8 @@ class Parser {
     if (e->type != ValueType::vector) {
       fail(pos, "subquery is only allowed on instant vector, got " + std::string(to_string(e->type)));
     }
-    return std::make_shared<Expr>(Expr{Subquery{std::move(e), range, step, Duration(0), std::nullopt}, Position{pos},
-                                       ValueType::matrix});
+    return std::make_shared<Expr>(Expr{Subquery{std::move(e), range, step, Duration(0), std::nullopt},
+                                       Position{pos}, ValueType::matrix});
   }
 
   ExprPtr parse_offset(ExprPtr e) {
@@ -563,8 +602,9 @@ class Parser {
       if (sq->offset != Duration(0)) fail(pos, "offset may not be set multiple times");
       sq->offset = offset;
     } else {
-      fail(pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a "
-                "subquery");
+      fail(pos,
+           "offset modifier must be preceded by an instant vector selector or range vector selector or a "
+           "subquery");
     }
     return copy;
   }
@@ -613,7 +653,9 @@ class Parser {
     } else if (auto* sq = std::get_if<Subquery>(&copy->node)) {
       set(sq->at);
     } else {
-      fail(pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+      fail(
+          pos,
+          "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
     }
     return copy;
   }
@@ -642,7 +684,8 @@ class Parser {
       case Tok::lbrace: return parse_selector("", pos);
       case Tok::ident: break;
       case Tok::eof: unexpected("", "expression");
-      case Tok::duration: fail(pos, "unexpected duration \"" + std::string(tok_.text) + "\", expected expression");
+      case Tok::duration:
+        fail(pos, "unexpected duration \"" + std::string(tok_.text) + "\", expected expression");
       default: unexpected("", "expression");
     }
     const std::string_view word = tok_.text;
@@ -652,13 +695,14 @@ class Parser {
       const int save_depth = bracket_depth_;
       const Token save_tok = tok_;
       advance();
-      if (tok_.kind == Tok::lparen || is_keyword("by") || is_keyword("without")) return parse_aggregation(*agg, pos);
+      if (tok_.kind == Tok::lparen || is_keyword("by") || is_keyword("without"))
+        return parse_aggregation(*agg, pos);
       cur_ = save_cur;
       bracket_depth_ = save_depth;
       tok_ = save_tok;
     }
-    static const char* kReserved[] = {"and", "or", "unless", "atan2", "by", "without", "on", "ignoring",
-                                      "group_left", "group_right", "bool", "offset"};
+    static const char* kReserved[] = {"and", "or",       "unless",     "atan2",       "by",   "without",
+                                      "on",  "ignoring", "group_left", "group_right", "bool", "offset"};
     for (const char* k : kReserved) {
       if (lower(word) == k) unexpected("", "expression");
     }
@@ -714,8 +758,8 @@ class Parser {
     advance();
     if (is_keyword("by") || is_keyword("without")) parse_grouping();
 
-    const bool has_param = op == AggregateOp::topk || op == AggregateOp::bottomk || op == AggregateOp::quantile ||
-                           op == AggregateOp::count_values;
+    const bool has_param = op == AggregateOp::topk || op == AggregateOp::bottomk ||
+                           op == AggregateOp::quantile || op == AggregateOp::count_values;
     const std::string name(to_string(op));
     if (args.size() != (has_param ? 2u : 1u)) {
       fail(pos, "wrong number of arguments for aggregate expression provided, expected " +
@@ -726,7 +770,8 @@ class Parser {
       a.expr = std::move(args[1]);
       const ValueType want = op == AggregateOp::count_values ? ValueType::string : ValueType::scalar;
       if (a.param->type != want) {
-        fail(a.param->pos.offset, "expected type " + std::string(to_string(want)) + " in aggregation parameter, got " +
+        fail(a.param->pos.offset, "expected type " + std::string(to_string(want)) +
+                                      " in aggregation parameter, got " +
                                       std::string(to_string(a.param->type)));
       }
     } else {
@@ -763,22 +808,22 @@ class Parser {
     } else if (fn->variadic > 0) {
       const std::size_t min = n - static_cast<std::size_t>(fn->variadic);
       if (args.size() < min) {
-        fail(pos, "expected at least " + std::to_string(min) + " argument(s) in call to " + quoted + ", got " +
-                      std::to_string(args.size()));
+        fail(pos, "expected at least " + std::to_string(min) + " argument(s) in call to " + quoted +
+                      ", got " + std::to_string(args.size()));
       }
       if (args.size() > n) {
         fail(pos, "expected at most " + std::to_string(n) + " argument(s) in call to " + quoted + ", got " +
                       std::to_string(args.size()));
       }
     } else if (args.size() < n - 1) {
-      fail(pos, "expected at least " + std::to_string(n - 1) + " argument(s) in call to " + quoted + ", got " +
-                    std::to_string(args.size()));
+      fail(pos, "expected at least " + std::to_string(n - 1) + " argument(s) in call to " + quoted +
+                    ", got " + std::to_string(args.size()));
     }
     for (std::size_t i = 0; i < args.size(); ++i) {
       const ValueType want = fn->args[std::min(i, n - 1)];
       if (args[i]->type != want) {
-        fail(args[i]->pos.offset, "expected type " + std::string(to_string(want)) + " in call to function " + quoted +
-                                      ", got " + std::string(to_string(args[i]->type)));
+        fail(args[i]->pos.offset, "expected type " + std::string(to_string(want)) + " in call to function " +
+                                      quoted + ", got " + std::string(to_string(args[i]->type)));
       }
     }
     if (fn->check) {

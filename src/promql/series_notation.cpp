@@ -18,8 +18,8 @@ std::optional<double> number(std::string_view s) {
     negative = body[0] == '-';
     body.remove_prefix(1);
   }
-  if (body == "Inf" || body == "inf") return negative ? -std::numeric_limits<double>::infinity()
-                                                      : std::numeric_limits<double>::infinity();
+  if (body == "Inf" || body == "inf")
+    return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
   if (body == "NaN" || body == "nan") return std::numeric_limits<double>::quiet_NaN();
   double v = 0;
   auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
@@ -114,12 +114,14 @@ Labels parse_series_labels(std::string_view text) {
   }
   const auto* vs = std::get_if<VectorSelector>(&e->node);
   if (vs == nullptr || vs->offset != Duration(0) || vs->at) {
-    throw std::invalid_argument("invalid series \"" + std::string(text) + "\": expected name{label=\"value\", ...}");
+    throw std::invalid_argument("invalid series \"" + std::string(text) +
+                                "\": expected name{label=\"value\", ...}");
   }
   LabelsBuilder b;
   for (const auto& m : vs->matchers) {
     if (m.type() != MatchType::equal) {
-      throw std::invalid_argument("invalid series \"" + std::string(text) + "\": only = is allowed in a series");
+      throw std::invalid_argument("invalid series \"" + std::string(text) +
+                                  "\": only = is allowed in a series");
     }
     b.set(m.name(), m.value());
   }
@@ -149,7 +151,8 @@ void MemoryQuerier::add_series(const Labels& labels, const std::vector<SeriesVal
   }
 }
 
-store::SeriesSet MemoryQuerier::select(std::span<const store::Matcher> matchers, Timestamp mint, Timestamp maxt) const {
+store::SeriesSet MemoryQuerier::select(std::span<const store::Matcher> matchers, Timestamp mint,
+                                       Timestamp maxt) const {
   std::lock_guard lock(mutex_);
   store::SeriesSet out;
   if (matchers.empty()) return out;

@@ -96,8 +96,8 @@ class RuleManager::Metrics final : public prometheus::Collectable {
       f.type = type;
       return f;
     };
-    auto duration = family("tocsin_rule_group_duration_seconds", "How long the last evaluation of the group took.",
-                           prometheus::MetricType::Gauge);
+    auto duration = family("tocsin_rule_group_duration_seconds",
+                           "How long the last evaluation of the group took.", prometheus::MetricType::Gauge);
     auto last = family("tocsin_rule_group_last_evaluation_timestamp_seconds",
                        "When the group was last evaluated.", prometheus::MetricType::Gauge);
     auto interval = family("tocsin_rule_group_interval_seconds", "The group's evaluation interval.",
@@ -105,8 +105,9 @@ class RuleManager::Metrics final : public prometheus::Collectable {
     auto rules = family("tocsin_rule_group_rules", "Rules in the group.", prometheus::MetricType::Gauge);
     auto evaluations = family("tocsin_rule_evaluations_total", "Rule evaluations, by group.",
                               prometheus::MetricType::Counter);
-    auto failures = family("tocsin_rule_evaluation_failures_total", "Rule evaluations that failed, by group and rule.",
-                           prometheus::MetricType::Counter);
+    auto failures =
+        family("tocsin_rule_evaluation_failures_total", "Rule evaluations that failed, by group and rule.",
+               prometheus::MetricType::Counter);
     auto missed = family("tocsin_rule_group_iterations_missed_total",
                          "Evaluations skipped because the previous one was still running.",
                          prometheus::MetricType::Counter);
@@ -130,10 +131,12 @@ class RuleManager::Metrics final : public prometheus::Collectable {
         const Group& g = *s->group;
         const std::string key = g.key();
         duration.metric.push_back(metric({{"rule_group", key}}, g.last_duration_seconds(), false));
-        last.metric.push_back(metric({{"rule_group", key}}, static_cast<double>(g.last_evaluation()) / 1000, false));
+        last.metric.push_back(
+            metric({{"rule_group", key}}, static_cast<double>(g.last_evaluation()) / 1000, false));
         interval.metric.push_back(
             metric({{"rule_group", key}}, std::chrono::duration<double>(g.interval()).count(), false));
-        rules.metric.push_back(metric({{"rule_group", key}}, static_cast<double>(g.definition().rules.size()), false));
+        rules.metric.push_back(
+            metric({{"rule_group", key}}, static_cast<double>(g.definition().rules.size()), false));
         missed.metric.push_back(metric({{"rule_group", key}}, static_cast<double>(s->missed.load()), true));
         const auto health = g.health();
         double evals = 0;
@@ -186,7 +189,8 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
   }
   std::vector<std::shared_ptr<Scheduled>> next;
   for (auto& def : definitions) {
-    next.push_back(std::make_shared<Scheduled>(io_, std::make_unique<Group>(std::move(def), settings.evaluation_interval)));
+    next.push_back(std::make_shared<Scheduled>(
+        io_, std::make_unique<Group>(std::move(def), settings.evaluation_interval)));
   }
   std::vector<std::shared_ptr<Scheduled>> old;
   {
@@ -246,8 +250,9 @@ void RuleManager::schedule(const std::shared_ptr<Scheduled>& s) {
   // them, so that many groups do not all run in the same instant.
   const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(s->group->interval());
   const Timestamp now = clock_.now_ms();
-  const auto offset = static_cast<Timestamp>(std::hash<std::string>{}(s->group->key()) %
-                                             static_cast<std::size_t>(std::max<Timestamp>(1, interval.count())));
+  const auto offset =
+      static_cast<Timestamp>(std::hash<std::string>{}(s->group->key()) %
+                             static_cast<std::size_t>(std::max<Timestamp>(1, interval.count())));
   Timestamp next = now - (now % interval.count()) + offset;
   if (next <= now) next += interval.count();
   s->timer.expires_after(std::chrono::milliseconds(next - now));
@@ -278,7 +283,8 @@ void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
   for (std::size_t i = 0; i < health.size(); ++i) {
     const auto& h = health[i];
     if (!h.last_error.empty() && h.failures == 1) {
-      log_->warn("rule {} in group {} failed: {}", s->group->definition().rules[i].name, s->group->key(), h.last_error);
+      log_->warn("rule {} in group {} failed: {}", s->group->definition().rules[i].name, s->group->key(),
+                 h.last_error);
     }
     if (!h.template_error.empty() && h.template_failures == 1) {
       log_->warn("rule {} in group {}: error expanding template: {}", s->group->definition().rules[i].name,

@@ -13,15 +13,16 @@
 #include <utility>
 #include <vector>
 
-#include "tocsin/yaml/decoder.hpp"
 #include "tocsin/core/labels.hpp"
 #include "tocsin/promql/parser.hpp"
+#include "tocsin/yaml/decoder.hpp"
 
 namespace tocsin::rules {
 
 std::string Threshold::to_string() const {
   std::ostringstream out;
-  out << (direction == Direction::above ? (inclusive ? "at_least " : "above ") : (inclusive ? "at_most " : "below "))
+  out << (direction == Direction::above ? (inclusive ? "at_least " : "above ")
+                                        : (inclusive ? "at_most " : "below "))
       << value;
   return out.str();
 }
@@ -33,8 +34,10 @@ using yaml::Node;
 // The position in the file of byte `offset` of a block scalar's value (| or >, header at `header`):
 // the value's characters are walked against the content lines, so a line break that folding (>) turned
 // into a space, or dropped, still maps each character back to its own line and column.
-std::optional<std::pair<std::size_t, std::size_t>> block_position(const std::string& file_text, std::size_t header,
-                                                                  const std::string& value, std::size_t offset) {
+std::optional<std::pair<std::size_t, std::size_t>> block_position(const std::string& file_text,
+                                                                  std::size_t header,
+                                                                  const std::string& value,
+                                                                  std::size_t offset) {
   std::size_t line_start = file_text.find('\n', header);
   if (line_start == std::string::npos) return std::nullopt;
   ++line_start;
@@ -78,7 +81,7 @@ std::optional<std::pair<std::size_t, std::size_t>> block_position(const std::str
 // The position in the file of a PromQL error at (line, column) of an expression written as the YAML
 // scalar `node`: plain, quoted, or a block scalar (| or >) whose content starts on the next line.
 yaml::Position expr_position(const Node& node, const std::string& file_text, const std::string& expr,
-                               std::size_t line, std::size_t column) {
+                             std::size_t line, std::size_t column) {
   yaml::Position p = node.position();
   const YAML::Mark mark = node.yaml().Mark();
   if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) >= file_text.size()) return p;
@@ -163,7 +166,8 @@ std::optional<Threshold> decode_threshold(yaml::MapDecoder& map, const Node& nod
     out = Threshold{k.direction, k.inclusive, *v};
   }
   if (given.size() > 1) {
-    node.error("give one threshold (above, at_least, below or at_most), not " + given[0] + " and " + given[1]);
+    node.error("give one threshold (above, at_least, below or at_most), not " + given[0] + " and " +
+               given[1]);
     return std::nullopt;
   }
   if (given.empty()) {
@@ -175,7 +179,8 @@ std::optional<Threshold> decode_threshold(yaml::MapDecoder& map, const Node& nod
 
 void decode_tiers(const Node& node, RuleDefinition& rule) {
   if (!node.is_map()) {
-    node.error("expected a mapping of severities to {above|below, for}, e.g. warning: { above: 0.8, for: 5m }");
+    node.error(
+        "expected a mapping of severities to {above|below, for}, e.g. warning: { above: 0.8, for: 5m }");
     return;
   }
   yaml::MapDecoder keys(node);  // reports a severity given twice (the keys are read below)
@@ -208,12 +213,13 @@ void check_tiers(const Node& node, const RuleDefinition& rule) {
       const Tier& hi = rule.tiers[j];
       if (lo.threshold.direction != hi.threshold.direction) continue;
       // lo's condition implies hi's when lo's threshold is at least as strict.
-      const bool implied =
-          lo.threshold.direction == Threshold::Direction::above
-              ? (lo.threshold.value > hi.threshold.value ||
-                 (lo.threshold.value == hi.threshold.value && (!lo.threshold.inclusive || hi.threshold.inclusive)))
-              : (lo.threshold.value < hi.threshold.value ||
-                 (lo.threshold.value == hi.threshold.value && (!lo.threshold.inclusive || hi.threshold.inclusive)));
+      const bool implied = lo.threshold.direction == Threshold::Direction::above
+                               ? (lo.threshold.value > hi.threshold.value ||
+                                  (lo.threshold.value == hi.threshold.value &&
+                                   (!lo.threshold.inclusive || hi.threshold.inclusive)))
+                               : (lo.threshold.value < hi.threshold.value ||
+                                  (lo.threshold.value == hi.threshold.value &&
+                                   (!lo.threshold.inclusive || hi.threshold.inclusive)));
       if (implied && lo.for_duration >= hi.for_duration) {
         node.error("tier \"" + lo.severity + "\" (" + lo.threshold.to_string() + " for " +
                    format_duration(lo.for_duration) + ") can never fire: \"" + hi.severity + "\" (" +
@@ -226,12 +232,13 @@ void check_tiers(const Node& node, const RuleDefinition& rule) {
     for (const Tier& t : rule.tiers) {
       const bool opposite = t.threshold.direction != rule.clear->threshold.direction;
       const bool ok = !opposite ? false
-                                : t.threshold.direction == Threshold::Direction::above
-                                      ? rule.clear->threshold.value <= t.threshold.value
-                                      : rule.clear->threshold.value >= t.threshold.value;
+                      : t.threshold.direction == Threshold::Direction::above
+                          ? rule.clear->threshold.value <= t.threshold.value
+                          : rule.clear->threshold.value >= t.threshold.value;
       if (!ok) {
-        node.error("clear (" + rule.clear->threshold.to_string() + ") must be on the other side of every tier's " +
-                   "threshold, but tier \"" + t.severity + "\" is " + t.threshold.to_string());
+        node.error("clear (" + rule.clear->threshold.to_string() +
+                   ") must be on the other side of every tier's " + "threshold, but tier \"" + t.severity +
+                   "\" is " + t.threshold.to_string());
         break;
       }
     }
@@ -253,7 +260,8 @@ void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file
     rule.kind = RuleDefinition::Kind::recording;
     if (auto name = raw_string(*record)) {
       rule.name = *name;
-      if (!is_valid_metric_name(rule.name)) record->error("invalid recording rule name: \"" + rule.name + "\"");
+      if (!is_valid_metric_name(rule.name))
+        record->error("invalid recording rule name: \"" + rule.name + "\"");
     }
   } else if (alert) {
     rule.kind = RuleDefinition::Kind::alerting;
@@ -310,7 +318,8 @@ void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file
         n->error("a tiered rule takes `for` per tier, not on the rule");
       }
       for (const auto& [name, tmpl] : rule.label_texts) {
-        if (name == "severity") n->error("a tiered rule's severity label comes from its tiers; remove labels.severity");
+        if (name == "severity")
+          n->error("a tiered rule's severity label comes from its tiers; remove labels.severity");
       }
     }
   }
@@ -360,7 +369,8 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
   // Prometheus 3's group labels: added to every rule of the group; a rule's own label wins.
   std::vector<std::pair<std::string, Template>> group_labels;
   std::vector<std::pair<std::string, std::string>> group_label_texts;
-  if (auto n = map.get("labels"); n && !n->is_null()) decode_templates(*n, true, group_labels, group_label_texts);
+  if (auto n = map.get("labels"); n && !n->is_null())
+    decode_templates(*n, true, group_labels, group_label_texts);
   auto rules = map.get("rules");
   if (rules && !rules->is_null()) {
     if (!rules->is_sequence()) {
@@ -392,15 +402,16 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
     if (!r.tiers.empty()) key += ",tiered";
     if (!seen.insert(key).second) {
       node.context().diagnostics->error(r.position, node.path() + ".rules[" + std::to_string(i) + "]",
-                                        "duplicate rule: \"" + r.name + "\" with the same labels is already in group \"" +
-                                            group.name + "\"");
+                                        "duplicate rule: \"" + r.name +
+                                            "\" with the same labels is already in group \"" + group.name +
+                                            "\"");
     }
   }
   map.finish();
 }
 
-std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::string& file, const std::string& text,
-                                            yaml::Diagnostics& diagnostics) {
+std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::string& file,
+                                            const std::string& text, yaml::Diagnostics& diagnostics) {
   std::vector<GroupDefinition> groups;
   yaml::DecodeContext ctx{file, "", &diagnostics, nullptr};
   Node node(root, "", &ctx);
@@ -432,7 +443,8 @@ std::vector<GroupDefinition> parse_rule_text(const std::string& text, const std:
   return parse_document(root, file, text, diagnostics);
 }
 
-std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files, yaml::Diagnostics& diagnostics) {
+std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files,
+                                             yaml::Diagnostics& diagnostics) {
   std::vector<GroupDefinition> groups;
   for (const std::string& file : files) {
     std::ifstream in(file);
@@ -448,12 +460,14 @@ std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& fil
   return groups;
 }
 
-std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patterns, const std::string& base_dir,
-                                           const std::string& config_file, yaml::Diagnostics& diagnostics) {
+std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patterns,
+                                           const std::string& base_dir, const std::string& config_file,
+                                           yaml::Diagnostics& diagnostics) {
   std::vector<std::string> files;
   for (std::size_t i = 0; i < patterns.size(); ++i) {
     const std::string& pattern = patterns[i];
-    const std::string resolved = pattern.starts_with("/") || base_dir.empty() ? pattern : base_dir + "/" + pattern;
+    const std::string resolved =
+        pattern.starts_with("/") || base_dir.empty() ? pattern : base_dir + "/" + pattern;
     glob_t g{};
     const int rc = ::glob(resolved.c_str(), 0, nullptr, &g);
     if (rc == 0) {

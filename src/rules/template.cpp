@@ -52,8 +52,10 @@ std::string go_printf(const std::string& format, const std::vector<Value>& args)
     }
     std::size_t j = i + 1;
     std::string spec = "%";
-    while (j < format.size() && std::string_view("+- #0").find(format[j]) != std::string_view::npos) spec += format[j++];
-    while (j < format.size() && (std::isdigit(static_cast<unsigned char>(format[j])) || format[j] == '.')) spec += format[j++];
+    while (j < format.size() && std::string_view("+- #0").find(format[j]) != std::string_view::npos)
+      spec += format[j++];
+    while (j < format.size() && (std::isdigit(static_cast<unsigned char>(format[j])) || format[j] == '.'))
+      spec += format[j++];
     if (j >= format.size()) {
       out += "%!(NOVERB)";
       break;
@@ -71,7 +73,12 @@ std::string go_printf(const std::string& format, const std::vector<Value>& args)
     const Value& arg = args[next++];
     char buf[512];
     switch (verb) {
-      case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
+      case 'f':
+      case 'F':
+      case 'e':
+      case 'E':
+      case 'g':
+      case 'G': {
         const double v = to_number(arg, "printf");
         if (std::isnan(v) || std::isinf(v)) {
           out += go_float(v);
@@ -197,8 +204,17 @@ std::string humanize_duration(double v) {
 // A pipeline: commands separated by '|'; the output of one is the last argument of the next.
 struct Command;
 struct Operand {
-  enum class Kind { literal_string, literal_number, labels_field, value, external_labels_field, external_url,
-                    labels_map, function, pipeline } kind;
+  enum class Kind {
+    literal_string,
+    literal_number,
+    labels_field,
+    value,
+    external_labels_field,
+    external_url,
+    labels_map,
+    function,
+    pipeline
+  } kind;
   std::string text;  // literal, field name or function name
   double number = 0;
   std::vector<Command> pipeline;  // a parenthesised pipeline: (humanize $value)
@@ -215,9 +231,23 @@ struct Template::Node {
 namespace {
 
 bool known_function(const std::string& name) {
-  static const char* kFunctions[] = {"humanize", "humanize1024", "humanizePercentage", "humanizeDuration",
-                                     "humanizeTimestamp", "printf", "toUpper", "toLower", "title", "stripPort",
-                                     "reReplaceAll", "match", "safeHtml", "index", "print", "len", "trimSpace"};
+  static const char* kFunctions[] = {"humanize",
+                                     "humanize1024",
+                                     "humanizePercentage",
+                                     "humanizeDuration",
+                                     "humanizeTimestamp",
+                                     "printf",
+                                     "toUpper",
+                                     "toLower",
+                                     "title",
+                                     "stripPort",
+                                     "reReplaceAll",
+                                     "match",
+                                     "safeHtml",
+                                     "index",
+                                     "print",
+                                     "len",
+                                     "trimSpace"};
   for (const char* f : kFunctions) {
     if (name == f) return true;
   }
@@ -301,7 +331,8 @@ std::vector<Command> parse_pipeline(std::string_view action, std::size_t& i, boo
       } else if (word == "if" || word == "range" || word == "with" || word == "else" || word == "end" ||
                  word == "define" || word == "template" || word == "block") {
         fail("\"" + word + "\" is not supported in tocsin templates (only expressions and pipelines)");
-      } else if (word == "query" || word == "first" || word == "label" || word == "value" || word == "sortByLabel") {
+      } else if (word == "query" || word == "first" || word == "label" || word == "value" ||
+                 word == "sortByLabel") {
         fail("the query functions (" + word + ") are not supported in tocsin templates");
       } else if (known_function(word)) {
         op.kind = Operand::Kind::function;
@@ -372,12 +403,14 @@ Value call(const std::string& name, const std::vector<Value>& args, const Templa
     }
     return out + " +0000 UTC";
   }
-  if (name == "toUpper" || name == "toLower" || name == "title" || name == "trimSpace" || name == "safeHtml" ||
-      name == "stripPort" || name == "len") {
+  if (name == "toUpper" || name == "toLower" || name == "title" || name == "trimSpace" ||
+      name == "safeHtml" || name == "stripPort" || name == "len") {
     need(1);
     std::string s = to_text(args[0]);
-    if (name == "toUpper") for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (name == "toLower") for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "toUpper")
+      for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (name == "toLower")
+      for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (name == "title") s = title(s);
     if (name == "trimSpace") {
       const auto b = s.find_first_not_of(" \t\r\n");
@@ -403,12 +436,16 @@ Value call(const std::string& name, const std::vector<Value>& args, const Templa
     // Go's $1 becomes RE2's \1.
     std::string converted;
     for (std::size_t i = 0; i < rewrite.size(); ++i) {
-      if (rewrite[i] == '$' && i + 1 < rewrite.size() && std::isdigit(static_cast<unsigned char>(rewrite[i + 1]))) {
+      if (rewrite[i] == '$' && i + 1 < rewrite.size() &&
+          std::isdigit(static_cast<unsigned char>(rewrite[i + 1]))) {
         converted += '\\';
       } else if (rewrite[i] == '\\') {
         converted += '\\';
       }
-      converted += rewrite[i] == '$' && i + 1 < rewrite.size() && std::isdigit(static_cast<unsigned char>(rewrite[i + 1])) ? "" : std::string(1, rewrite[i]);
+      converted += rewrite[i] == '$' && i + 1 < rewrite.size() &&
+                           std::isdigit(static_cast<unsigned char>(rewrite[i + 1]))
+                       ? ""
+                       : std::string(1, rewrite[i]);
     }
     re2::RE2::GlobalReplace(&text, re, converted);
     return text;
@@ -454,7 +491,8 @@ Value run_pipeline(const std::vector<Command>& pipeline, const TemplateData& dat
       continue;
     }
     std::vector<Value> args;
-    if (head.text == "index" && cmd.operands.size() == 3 && cmd.operands[1].kind == Operand::Kind::labels_map) {
+    if (head.text == "index" && cmd.operands.size() == 3 &&
+        cmd.operands[1].kind == Operand::Kind::labels_map) {
       const std::string key = to_text(eval_operand(cmd.operands[2], data));
       piped = std::string(data.labels ? data.labels->get(key) : "");
       continue;
@@ -484,7 +522,8 @@ Template::Template(std::string_view text) {
       break;
     }
     std::size_t start = open + 2;
-    if (start < text.size() && text[start] == '-' && start + 1 < text.size() && std::isspace(static_cast<unsigned char>(text[start + 1]))) {
+    if (start < text.size() && text[start] == '-' && start + 1 < text.size() &&
+        std::isspace(static_cast<unsigned char>(text[start + 1]))) {
       const auto e = literal.find_last_not_of(" \t\r\n");
       literal = e == std::string::npos ? "" : literal.substr(0, e + 1);
       ++start;
@@ -494,7 +533,8 @@ Template::Template(std::string_view text) {
     if (close == std::string_view::npos) throw TemplateError("unclosed action: missing \"}}\"");
     std::size_t end = close;
     trim_next = false;
-    if (end > start && text[end - 1] == '-' && end - 1 > start && std::isspace(static_cast<unsigned char>(text[end - 2]))) {
+    if (end > start && text[end - 1] == '-' && end - 1 > start &&
+        std::isspace(static_cast<unsigned char>(text[end - 2]))) {
       --end;
       trim_next = true;
     }

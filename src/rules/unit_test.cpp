@@ -12,10 +12,10 @@
 #include <set>
 #include <sstream>
 
-#include "tocsin/yaml/decoder.hpp"
 #include "tocsin/promql/parser.hpp"
 #include "tocsin/promql/series_notation.hpp"
 #include "tocsin/rules/group.hpp"
+#include "tocsin/yaml/decoder.hpp"
 
 namespace tocsin::rules {
 
@@ -327,7 +327,8 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
   promql::Engine engine(engine_options);
 
   std::vector<std::unique_ptr<Group>> groups;
-  for (const GroupDefinition& g : definitions) groups.push_back(std::make_unique<Group>(g, file.evaluation_interval));
+  for (const GroupDefinition& g : definitions)
+    groups.push_back(std::make_unique<Group>(g, file.evaluation_interval));
   EvalSettings settings{tc.external_labels, tc.external_url};
 
   Timestamp max_time = 0;
@@ -355,12 +356,14 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
     }
     // As promtool: the first evaluation with errors ends the test case (what follows would be noise).
     if (errors.size() > errors_before) return errors;
-    while (next < alert_tests.size() && alert_tests[next]->eval_time >= ts && alert_tests[next]->eval_time < ts + step) {
+    while (next < alert_tests.size() && alert_tests[next]->eval_time >= ts &&
+           alert_tests[next]->eval_time < ts + step) {
       const AlertTest& at = *alert_tests[next++];
       std::vector<AlertExpectation> got;
       for (const auto& g : groups) {
         for (const auto& [rule, a] : g->active_alerts()) {
-          if (rule->name == at.alertname && a.state == alerting::AlertState::firing) got.push_back({a.labels, a.annotations});
+          if (rule->name == at.alertname && a.state == alerting::AlertState::firing)
+            got.push_back({a.labels, a.annotations});
         }
       }
       auto by_labels = [](const AlertExpectation& x, const AlertExpectation& y) {
@@ -397,7 +400,8 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
         continue;
       }
     } catch (const std::exception& e) {
-      errors.push_back("    expr: \"" + et.expr + "\", time: " + format_time(et.eval_time) + ", err: " + e.what());
+      errors.push_back("    expr: \"" + et.expr + "\", time: " + format_time(et.eval_time) +
+                       ", err: " + e.what());
       continue;
     }
     std::vector<ExprSample> expected = et.expected;
@@ -406,11 +410,12 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
     std::sort(expected.begin(), expected.end(), by_labels);
     bool same = got.size() == expected.size();
     for (std::size_t i = 0; same && i < got.size(); ++i) {
-      same = got[i].labels == expected[i].labels && same_value(got[i].value, expected[i].value, file.fuzzy_compare);
+      same = got[i].labels == expected[i].labels &&
+             same_value(got[i].value, expected[i].value, file.fuzzy_compare);
     }
     if (!same) {
-      errors.push_back("    expr: \"" + et.expr + "\", time: " + format_time(et.eval_time) + ",\n        exp: " +
-                       samples_text(expected) + "\n        got: " + samples_text(got));
+      errors.push_back("    expr: \"" + et.expr + "\", time: " + format_time(et.eval_time) +
+                       ",\n        exp: " + samples_text(expected) + "\n        got: " + samples_text(got));
     }
   }
   return errors;

@@ -26,7 +26,8 @@ bool Matcher::matches(std::string_view label_value) const {
   switch (type_) {
     case MatchType::equal: return label_value == value_;
     case MatchType::not_equal: return label_value != value_;
-    case MatchType::regex: return RE2::FullMatch(re2::StringPiece(label_value.data(), label_value.size()), *regex_);
+    case MatchType::regex:
+      return RE2::FullMatch(re2::StringPiece(label_value.data(), label_value.size()), *regex_);
     case MatchType::not_regex:
       return !RE2::FullMatch(re2::StringPiece(label_value.data(), label_value.size()), *regex_);
   }

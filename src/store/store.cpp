@@ -81,9 +81,9 @@ class Ring {
 struct Series {
   std::unique_ptr<SymbolId[]> syms;  // name, value, name, value, ... sorted by name
   std::uint32_t label_count = 0;
-  std::uint32_t family = 0;          // index into Impl::families_
+  std::uint32_t family = 0;  // index into Impl::families_
   std::uint32_t max_points = 0;
-  std::uint32_t commit_seq = 0;      // the writer's commit that last carried this series
+  std::uint32_t commit_seq = 0;  // the writer's commit that last carried this series
   WriterId writer = kNoWriter;
   bool alive = false;
   std::uint64_t hash = 0;
@@ -123,13 +123,12 @@ Postings intersect(const Postings& a, const Postings& b) {
 
 class Store::Impl {
  public:
-  Impl(StoreOptions options, const Clock& clock) : options_(options), clock_(clock) {
-  }
+  Impl(StoreOptions options, const Clock& clock) : options_(options), clock_(clock) {}
 
   WriterId register_writer(std::string_view name, Duration interval) {
     std::unique_lock lock(mutex_);
-    auto points = static_cast<std::uint32_t>(
-        std::max<std::int64_t>(4, options_.retention.count() / std::max<std::int64_t>(1, interval.count()) + 2));
+    auto points = static_cast<std::uint32_t>(std::max<std::int64_t>(
+        4, options_.retention.count() / std::max<std::int64_t>(1, interval.count()) + 2));
     if (auto it = writer_ids_.find(std::string(name)); it != writer_ids_.end()) {
       Writer& w = writers_[it->second];
       w.max_points = points;
@@ -257,7 +256,8 @@ class Store::Impl {
       const Series& s = series_[id];
       if (!s.alive || !matches_all(s, matchers)) continue;
       std::uint32_t first = s.points.lower_bound(mint);
-      std::uint32_t last = s.points.lower_bound(maxt == std::numeric_limits<Timestamp>::max() ? maxt : maxt + 1);
+      std::uint32_t last =
+          s.points.lower_bound(maxt == std::numeric_limits<Timestamp>::max() ? maxt : maxt + 1);
       if (first >= last) continue;
       out.begin_series(materialize(s));
       for (std::uint32_t i = first; i < last; ++i) out.add_point(s.points.at(i));
@@ -301,7 +301,8 @@ class Store::Impl {
       bytes += s.label_count * 2 * sizeof(SymbolId) + s.points.capacity() * sizeof(Point);
     }
     // Hash index: one node (next, key, value, cached hash) per series plus buckets.
-    bytes += by_hash_.size() * (sizeof(void*) + 8 + sizeof(SeriesId) + 8) + by_hash_.bucket_count() * sizeof(void*);
+    bytes += by_hash_.size() * (sizeof(void*) + 8 + sizeof(SeriesId) + 8) +
+             by_hash_.bucket_count() * sizeof(void*);
     for (const auto& [name, values] : postings_) {
       bytes += values.bucket_count() * sizeof(void*) + 64;
       for (const auto& [value, list] : values) bytes += list.capacity() * sizeof(SeriesId) + 48;
@@ -374,7 +375,8 @@ class Store::Impl {
     return kNone;
   }
 
-  SeriesId create_series(const Labels& labels, std::uint64_t hash, WriterId writer, std::uint32_t max_points) {
+  SeriesId create_series(const Labels& labels, std::uint64_t hash, WriterId writer,
+                         std::uint32_t max_points) {
     SeriesId id;
     if (!free_ids_.empty()) {
       id = free_ids_.back();
@@ -450,7 +452,8 @@ class Store::Impl {
       lists.push_back(std::move(list));
     }
     if (lists.empty()) return all_;
-    std::sort(lists.begin(), lists.end(), [](const Postings& a, const Postings& b) { return a.size() < b.size(); });
+    std::sort(lists.begin(), lists.end(),
+              [](const Postings& a, const Postings& b) { return a.size() < b.size(); });
     Postings result = std::move(lists[0]);
     for (std::size_t i = 1; i < lists.size() && !result.empty(); ++i) result = intersect(result, lists[i]);
     return result;
@@ -537,13 +540,17 @@ Store::~Store() = default;
 WriterId Store::register_writer(std::string_view name, Duration interval) {
   return impl_->register_writer(name, interval);
 }
-CommitResult Store::commit(WriterId writer, const Batch& batch, Timestamp t) { return impl_->commit(writer, batch, t); }
+CommitResult Store::commit(WriterId writer, const Batch& batch, Timestamp t) {
+  return impl_->commit(writer, batch, t);
+}
 void Store::retire_writer(WriterId writer, Timestamp t) { impl_->retire_writer(writer, t); }
 std::size_t Store::collect_garbage() { return impl_->collect_garbage(); }
 SeriesSet Store::select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const {
   return impl_->select(matchers, mint, maxt);
 }
-void Store::for_each_latest(const std::function<void(const LatestSample&)>& fn) const { impl_->for_each_latest(fn); }
+void Store::for_each_latest(const std::function<void(const LatestSample&)>& fn) const {
+  impl_->for_each_latest(fn);
+}
 StoreStats Store::stats() const { return impl_->stats(); }
 Duration Store::retention() const { return impl_->retention(); }
 

@@ -1,11 +1,11 @@
 #include "tocsin/yaml/decoder.hpp"
 
 #include <charconv>
-#include <cstring>
-#include <limits>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "tocsin/core/labels.hpp"
@@ -52,7 +52,9 @@ std::string kind_of(const YAML::Node& node) {
 
 Position Node::position() const { return position_of(yaml_, ctx_->file); }
 
-void Node::error(std::string message) const { ctx_->diagnostics->error(position(), path_, std::move(message)); }
+void Node::error(std::string message) const {
+  ctx_->diagnostics->error(position(), path_, std::move(message));
+}
 
 std::string Node::kind() const { return kind_of(yaml_); }
 

@@ -621,8 +621,8 @@ TEST(Order, AReloadThatMovesRoutesCannotLetAResolveOvertakeItsTrigger) {
   h.report({resolved(a, h.clock.now_ms())});
   EXPECT_EQ(hook.count(), 0u);  // the resolve waits behind the trigger
   h.advance(20s);
-  EXPECT_EQ(seen(hook), (Steps{{"firing", "triggered", "A", "warning", 1},
-                               {"resolved", "resolved", "A", "warning", 1}}));
+  EXPECT_EQ(seen(hook),
+            (Steps{{"firing", "triggered", "A", "warning", 1}, {"resolved", "resolved", "A", "warning", 1}}));
   EXPECT_EQ(h.d().outbox().queued, 0u);
 }
 

@@ -48,7 +48,8 @@ Decoded decode_list(const Kind& kind, const std::string& text) {
   YAML::Node doc = yaml::parse_yaml_string(text, "t.yaml", diagnostics);
   yaml::DecodeContext ctx{"t.yaml", "", &diagnostics, yaml::process_environment()};
   Decoded out;
-  out.instances = decode_instances(kind, yaml::Node(doc, std::string(kind.name), &ctx), std::chrono::seconds(15));
+  out.instances =
+      decode_instances(kind, yaml::Node(doc, std::string(kind.name), &ctx), std::chrono::seconds(15));
   out.errors = diagnostics.to_string();
   return out;
 }
@@ -80,12 +81,14 @@ TEST(CollectorKind, RefusesBadStaticLabelsAndDuplicateNames) {
   EXPECT_EQ(decode_list(kProbe, "- {labels: {__meta: a}}\n").errors,
             "t.yaml:1:12: probe[0].labels: label name \"__meta\" is reserved (names starting with __ are "
             "internal)\n");
-  EXPECT_EQ(decode_list(kProbe, "- {labels: {port: '80'}}\n").errors,
-            "t.yaml:1:12: probe[0].labels: label \"port\" is set by the probe collector itself; choose another "
-            "name\n");
-  EXPECT_EQ(decode_list(kProbe, "- {labels: {target: x}}\n").errors,
-            "t.yaml:1:12: probe[0].labels: label \"target\" is set by the probe collector itself; choose another "
-            "name\n");
+  EXPECT_EQ(
+      decode_list(kProbe, "- {labels: {port: '80'}}\n").errors,
+      "t.yaml:1:12: probe[0].labels: label \"port\" is set by the probe collector itself; choose another "
+      "name\n");
+  EXPECT_EQ(
+      decode_list(kProbe, "- {labels: {target: x}}\n").errors,
+      "t.yaml:1:12: probe[0].labels: label \"target\" is set by the probe collector itself; choose another "
+      "name\n");
   EXPECT_EQ(decode_list(kProbe, "- {name: a}\n- {name: a}\n").errors,
             "t.yaml:2:10: probe[1].name: duplicate probe collector name \"a\" (give each instance a distinct "
             "name)\n");

@@ -22,7 +22,8 @@ class ProblemLogTest : public ::testing::Test {
 };
 
 TEST_F(ProblemLogTest, LogsAProblemOnceUntilItChangesOrEnds) {
-  for (int cycle = 0; cycle < 3; ++cycle) problems.report("LATENCY", spdlog::level::warn, "LATENCY LATEST refused");
+  for (int cycle = 0; cycle < 3; ++cycle)
+    problems.report("LATENCY", spdlog::level::warn, "LATENCY LATEST refused");
   problems.report("LATENCY", spdlog::level::warn, "LATENCY LATEST timed out");
   problems.clear("LATENCY", [] { return std::string("LATENCY works again"); });
   EXPECT_EQ(out.str(),

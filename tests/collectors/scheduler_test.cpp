@@ -82,7 +82,8 @@ class FailingCollector : public CountingCollector {
 class SchedulerTest : public ::testing::Test {
  protected:
   static std::shared_ptr<spdlog::logger> make_log(std::ostream& out) {
-    auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    auto log =
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
     log->set_pattern("%l %v");
     return log;
   }
@@ -93,7 +94,9 @@ class SchedulerTest : public ::testing::Test {
     if (io_thread.joinable()) io_thread.join();
     pool.join();
   }
-  void run() { io_thread = std::thread([this] { io.run(); }); }
+  void run() {
+    io_thread = std::thread([this] { io.run(); });
+  }
   void replace(std::vector<CollectorSpec> specs) {
     std::promise<void> done;
     boost::asio::post(io, [&] {
@@ -130,7 +133,8 @@ class SchedulerTest : public ::testing::Test {
   boost::asio::io_context io;
   // Keeps io.run() from returning before the first replace() is posted (it returns at once when
   // the context has nothing to do, and the posted work would then never run).
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{io.get_executor()};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{
+      io.get_executor()};
   boost::asio::thread_pool pool{4};
   Scheduler scheduler{io, pool, store, clock, registry, log};
   std::thread io_thread;
@@ -151,12 +155,14 @@ TEST_F(SchedulerTest, AHungTargetNeverDelaysAnother) {
   ASSERT_TRUE(testing::wait_until([&] { return hanging_ptr->interrupts >= 2; }, 10s));
   // Commits run on the pool after the cycle, so the store may trail the collector by a moment.
   EXPECT_TRUE(testing::wait_until([&] { return latest("test_cycles_total", "fast") >= 9; }, 10s));
-  EXPECT_TRUE(testing::wait_until([&] { return latest("test_up", "hung") == 0; }, 10s));  // describe_down was committed
+  EXPECT_TRUE(testing::wait_until([&] { return latest("test_up", "hung") == 0; },
+                                  10s));  // describe_down was committed
 
   std::string m = metrics();
   EXPECT_NE(m.find("tocsin_collector_up{collector=\"test\",target=\"fast\"} 1"), std::string::npos) << m;
   EXPECT_NE(m.find("tocsin_collector_up{collector=\"test\",target=\"hung\"} 0"), std::string::npos) << m;
-  EXPECT_NE(m.find("tocsin_collector_deadline_misses_total{collector=\"test\",target=\"hung\"}"), std::string::npos);
+  EXPECT_NE(m.find("tocsin_collector_deadline_misses_total{collector=\"test\",target=\"hung\"}"),
+            std::string::npos);
 
   // Down is logged once for the whole outage, not every cycle.
   std::string logged = log_text.str();
@@ -166,7 +172,8 @@ TEST_F(SchedulerTest, AHungTargetNeverDelaysAnother) {
 
   // Recovery is logged once and reported up.
   hanging_ptr->hang = false;
-  ASSERT_TRUE(testing::wait_until([&] { return log_text.str().find("test collector hung: up") != std::string::npos; }, 10s));
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return log_text.str().find("test collector hung: up") != std::string::npos; }, 10s));
   ASSERT_TRUE(testing::wait_until([&] { return latest("test_cycles_total", "hung") >= 1; }, 10s));
 }
 
@@ -178,11 +185,14 @@ TEST_F(SchedulerTest, AFailingTargetIsCountedAndItsSeriesGoStale) {
   run();
   replace(std::move(specs));
   ASSERT_TRUE(testing::wait_until([&] { return ptr->cycles >= 3; }, 10s));
-  ASSERT_TRUE(testing::wait_until([&] { return metric_value("tocsin_collector_errors_total{collector=\"test\",target=\"db\"}") >= 3; }, 10s));
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return metric_value("tocsin_collector_errors_total{collector=\"test\",target=\"db\"}") >= 3; },
+      10s));
   EXPECT_EQ(latest("test_up", "db"), 0);
   std::string logged = log_text.str();
   EXPECT_NE(logged.find("error test collector db: down: connection refused"), std::string::npos) << logged;
-  EXPECT_EQ(logged.find("down", logged.find("down") + 1), std::string::npos) << "logged more than once: " << logged;
+  EXPECT_EQ(logged.find("down", logged.find("down") + 1), std::string::npos)
+      << "logged more than once: " << logged;
 }
 
 TEST_F(SchedulerTest, ReplaceKeepsSeriesOfKeptInstancesAndRetiresRemovedOnes) {
@@ -212,7 +222,8 @@ TEST_F(SchedulerTest, ReplaceKeepsSeriesOfKeptInstancesAndRetiresRemovedOnes) {
 TEST(SchedulerOnce, CollectsEveryInstanceOnceAndReportsFailure) {
   SystemClock clock;
   store::Store store(store::StoreOptions{1h}, clock);
-  auto log = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cerr));
+  auto log =
+      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cerr));
   std::vector<CollectorSpec> specs;
   specs.push_back({std::make_unique<CountingCollector>("a"), 15s, 15s});
   EXPECT_TRUE(Scheduler::run_once(specs, store, clock, *log));

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <sstream>
 
+#include "collectors/host/config.hpp"
+#include "collectors/redis/config.hpp"
 #include "collectors/registry/registry.hpp"
 #include "fixtures/config.hpp"
 #include "fixtures/process.hpp"
-#include "collectors/host/config.hpp"
-#include "collectors/redis/config.hpp"
 
 namespace tocsin::config {
 namespace {
@@ -84,7 +84,8 @@ TEST(Config, UnknownKeysAreReportedWhereTheyStand) {
 TEST(Config, WrongTypes) {
   EXPECT_EQ(errors_of("collectors:\n  host: { name: x }\n"),
             "config/tocsin.yaml:2:9: collectors.host: expected a list, got a mapping\n");
-  EXPECT_EQ(errors_of("log: verbose\n"), "config/tocsin.yaml:1:6: log: expected a mapping, got \"verbose\"\n");
+  EXPECT_EQ(errors_of("log: verbose\n"),
+            "config/tocsin.yaml:1:6: log: expected a mapping, got \"verbose\"\n");
   EXPECT_EQ(errors_of("collectors:\n  host:\n    - pressure: maybe\n"),
             "config/tocsin.yaml:3:17: collectors.host[0].pressure: expected true or false, got \"maybe\"\n");
   EXPECT_EQ(errors_of("rule_files: rules/*.yaml\n"),
@@ -93,23 +94,27 @@ TEST(Config, WrongTypes) {
 
 TEST(Config, BadAddresses) {
   EXPECT_EQ(errors_of("listen: localhost\n"),
-            "config/tocsin.yaml:1:9: listen: invalid address \"localhost\": expected host:port, e.g. 127.0.0.1:9850\n");
+            "config/tocsin.yaml:1:9: listen: invalid address \"localhost\": expected host:port, e.g. "
+            "127.0.0.1:9850\n");
   EXPECT_EQ(errors_of("listen: 127.0.0.1:99999\n"),
             "config/tocsin.yaml:1:9: listen: invalid address \"127.0.0.1:99999\": invalid port \"99999\"\n");
-  EXPECT_EQ(errors_of("listen: \"::1:80\"\n"),
-            "config/tocsin.yaml:1:9: listen: invalid address \"::1:80\": an IPv6 address must be in brackets, "
-            "e.g. [::1]:9850\n");
+  EXPECT_EQ(
+      errors_of("listen: \"::1:80\"\n"),
+      "config/tocsin.yaml:1:9: listen: invalid address \"::1:80\": an IPv6 address must be in brackets, "
+      "e.g. [::1]:9850\n");
 }
 
 TEST(Config, BadValues) {
-  EXPECT_EQ(errors_of("log: { level: loud, format: xml }\n"),
-            "config/tocsin.yaml:1:15: log.level: unknown log level \"loud\" (trace, debug, info, warn, error)\n"
-            "config/tocsin.yaml:1:29: log.format: unknown log format \"xml\" (text or json)\n");
+  EXPECT_EQ(
+      errors_of("log: { level: loud, format: xml }\n"),
+      "config/tocsin.yaml:1:15: log.level: unknown log level \"loud\" (trace, debug, info, warn, error)\n"
+      "config/tocsin.yaml:1:29: log.format: unknown log format \"xml\" (text or json)\n");
   EXPECT_EQ(errors_of("interval: 0s\n"), "config/tocsin.yaml:1:11: interval: must be positive\n");
   EXPECT_EQ(errors_of("retention: 10s\n"), "config/tocsin.yaml:1:12: retention: must be at least 1m\n");
-  EXPECT_EQ(errors_of("collectors:\n  host:\n    - { name: a }\n    - { name: a }\n"),
-            "config/tocsin.yaml:4:15: collectors.host[1].name: duplicate host collector name \"a\" (give each "
-            "instance a distinct name)\n");
+  EXPECT_EQ(
+      errors_of("collectors:\n  host:\n    - { name: a }\n    - { name: a }\n"),
+      "config/tocsin.yaml:4:15: collectors.host[1].name: duplicate host collector name \"a\" (give each "
+      "instance a distinct name)\n");
 }
 
 TEST(Config, QueryEngineLimits) {
@@ -129,7 +134,8 @@ TEST(Config, QueryEngineLimits) {
 }
 
 TEST(Config, ExternalUrlIsAnHttpUrlWithoutTrailingSlash) {
-  EXPECT_EQ(valid("external_url: https://tocsin.example:9850/\n").external_url, "https://tocsin.example:9850");
+  EXPECT_EQ(valid("external_url: https://tocsin.example:9850/\n").external_url,
+            "https://tocsin.example:9850");
   EXPECT_EQ(valid("external_url: http://10.0.0.5/tocsin\n").external_url, "http://10.0.0.5/tocsin");
   EXPECT_EQ(errors_of("external_url: tocsin.example:9850\n"),
             "config/tocsin.yaml:1:15: external_url: expected an http:// or https:// URL, got "
@@ -150,8 +156,10 @@ TEST(Config, SyntaxErrorsHavePositions) {
 }
 
 TEST(Config, EnvironmentExpansion) {
-  Config c = valid("state_dir: ${STATE}/tocsin\ncollectors:\n  redis:\n    - { password: \"${PW}\", address: \"$$HOME\" }\n",
-                   env({{"STATE", "/srv"}, {"PW", "s3cret"}}));
+  Config c = valid(
+      "state_dir: ${STATE}/tocsin\ncollectors:\n  redis:\n    - { password: \"${PW}\", address: \"$$HOME\" "
+      "}\n",
+      env({{"STATE", "/srv"}, {"PW", "s3cret"}}));
   EXPECT_EQ(c.state_dir, "/srv/tocsin");
   EXPECT_EQ(instances<RedisTargetConfig>(c)[0].password.reveal(), "s3cret");
   EXPECT_EQ(instances<RedisTargetConfig>(c)[0].address, "$HOME");
@@ -200,8 +208,8 @@ namespace {
 // that loads, so the samples cannot rot.
 TEST(Config, EveryCollectorSampleLoads) {
   for (const collectors::Kind* kind : collectors::registry()) {
-    const std::string path = std::string(TOCSIN_SOURCE_DIR) + "/src/collectors/" + std::string(kind->name) +
-                             "/sample.yaml";
+    const std::string path =
+        std::string(TOCSIN_SOURCE_DIR) + "/src/collectors/" + std::string(kind->name) + "/sample.yaml";
     auto result = load_config(path, testing::env({{"PG_PASSWORD", "pw"}, {"REDIS_PASSWORD", "pw"}}));
     if (auto* d = std::get_if<Diagnostics>(&result)) {
       ADD_FAILURE() << path << ":\n" << d->to_string();
@@ -222,9 +230,11 @@ TEST(Config, HostLabelsDefaultToTheHostName) {
   Config older = valid("external_labels: {region: eu}\n");
   EXPECT_EQ(older.external_labels, (std::map<std::string, std::string>{{"region", "eu"}}));
   EXPECT_EQ(errors_of("labels: {a: b}\nexternal_labels: {c: d}\n"),
-            "config/tocsin.yaml:2:18: external_labels: give labels or external_labels (its older name), not both\n");
+            "config/tocsin.yaml:2:18: external_labels: give labels or external_labels (its older name), not "
+            "both\n");
   EXPECT_EQ(errors_of("labels: {__x: b}\n"),
-            "config/tocsin.yaml:1:9: labels: label name \"__x\" is reserved (names starting with __ are internal)\n");
+            "config/tocsin.yaml:1:9: labels: label name \"__x\" is reserved (names starting with __ are "
+            "internal)\n");
 }
 
 TEST(Config, CollectorLabelsAreCheckedAgainstWhatTheCollectorSets) {
@@ -232,11 +242,13 @@ TEST(Config, CollectorLabelsAreCheckedAgainstWhatTheCollectorSets) {
   ASSERT_EQ(c.collectors.instances.size(), 1u);
   EXPECT_EQ(collectors::identity_labels(c.collectors.instances[0]).to_string(),
             R"({instance="db-1:5432", job="postgres", target="postgres"})");
-  EXPECT_EQ(errors_of("collectors:\n  postgres:\n    - labels: {datname: x}\n"),
-            "config/tocsin.yaml:3:15: collectors.postgres[0].labels: label \"datname\" is set by the postgres "
-            "collector itself; choose another name\n");
+  EXPECT_EQ(
+      errors_of("collectors:\n  postgres:\n    - labels: {datname: x}\n"),
+      "config/tocsin.yaml:3:15: collectors.postgres[0].labels: label \"datname\" is set by the postgres "
+      "collector itself; choose another name\n");
   EXPECT_EQ(errors_of("collectors:\n  host:\n    - labels: {cpu: x}\n"),
-            "config/tocsin.yaml:3:15: collectors.host[0].labels: label \"cpu\" is set by the host collector itself; "
+            "config/tocsin.yaml:3:15: collectors.host[0].labels: label \"cpu\" is set by the host collector "
+            "itself; "
             "choose another name\n");
   EXPECT_EQ(errors_of("collectors:\n  queues:\n    - {}\n"),
             "config/tocsin.yaml:2:3: collectors.queues: unknown key\n");

@@ -19,7 +19,8 @@ TEST(Duration, ParsesPrometheusNotation) {
 }
 
 TEST(Duration, RejectsMalformedInput) {
-  for (const char* bad : {"", "15x", "s", "15", "1m1h", "1s1s", "-5m", "1.5h", "5 m", "99999999999999999999y"}) {
+  for (const char* bad :
+       {"", "15x", "s", "15", "1m1h", "1s1s", "-5m", "1.5h", "5 m", "99999999999999999999y"}) {
     EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
   }
 }

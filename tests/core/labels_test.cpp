@@ -35,7 +35,8 @@ TEST(Labels, ToStringEscapesValues) {
 
 TEST(LabelsBuilder, SetDeleteAndKeep) {
   Labels base{{"__name__", "m"}, {"a", "1"}, {"b", "2"}};
-  EXPECT_EQ(LabelsBuilder(base).set("c", "3").del("a").build(), (Labels{{"__name__", "m"}, {"b", "2"}, {"c", "3"}}));
+  EXPECT_EQ(LabelsBuilder(base).set("c", "3").del("a").build(),
+            (Labels{{"__name__", "m"}, {"b", "2"}, {"c", "3"}}));
   EXPECT_EQ(LabelsBuilder(base).set("b", "").build(), (Labels{{"__name__", "m"}, {"a", "1"}}));
   EXPECT_EQ(LabelsBuilder(base).keep_only({"a"}).build(), (Labels{{"a", "1"}}));
 }
@@ -64,11 +65,20 @@ TEST(Utf8, ValidationFollowsTheStandard) {
 
 TEST(Utf8, RepairReplacesEachBadByteAndKeepsTheRest) {
   EXPECT_EQ(to_valid_utf8("caf\xE9!"), "caf\xEF\xBF\xBD!");
-  EXPECT_EQ(to_valid_utf8("\xFF\xFE" "big"), "\xEF\xBF\xBD\xEF\xBF\xBD" "big");
+  EXPECT_EQ(to_valid_utf8("\xFF\xFE"
+                          "big"),
+            "\xEF\xBF\xBD\xEF\xBF\xBD"
+            "big");
   EXPECT_EQ(to_valid_utf8("a\xE2\x98"), "a\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(to_valid_utf8("ok ☕"), "ok ☕");
-  Labels repaired = with_valid_utf8_values({{"__name__", "redis_key_size"}, {"key", "\xFF" "k"}, {"db", "db0"}});
-  EXPECT_EQ(repaired.get("key"), "\xEF\xBF\xBD" "k");
+  Labels repaired = with_valid_utf8_values({{"__name__", "redis_key_size"},
+                                            {"key",
+                                             "\xFF"
+                                             "k"},
+                                            {"db", "db0"}});
+  EXPECT_EQ(repaired.get("key"),
+            "\xEF\xBF\xBD"
+            "k");
   EXPECT_EQ(repaired.get("db"), "db0");
   EXPECT_EQ(repaired.size(), 3u);
 }

@@ -1,9 +1,10 @@
 // The query API's JSON, as Prometheus (and Grafana's Prometheus data source) expect it.
+#include "tocsin/http/query_api.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "tocsin/http/query_api.hpp"
 #include "tocsin/promql/series_notation.hpp"
 
 namespace tocsin::http {
@@ -12,10 +13,10 @@ namespace {
 class QueryApiTest : public ::testing::Test {
  protected:
   QueryApiTest() {
-    data_.add_series(promql::parse_series_labels("up{job=\"api\",instance=\"a\"}"), promql::expand_series_values("1x20"), 0,
-                     std::chrono::seconds(15));
-    data_.add_series(promql::parse_series_labels("up{job=\"db\",instance=\"b\"}"), promql::expand_series_values("0x20"), 0,
-                     std::chrono::seconds(15));
+    data_.add_series(promql::parse_series_labels("up{job=\"api\",instance=\"a\"}"),
+                     promql::expand_series_values("1x20"), 0, std::chrono::seconds(15));
+    data_.add_series(promql::parse_series_labels("up{job=\"db\",instance=\"b\"}"),
+                     promql::expand_series_values("0x20"), 0, std::chrono::seconds(15));
     add_query_routes(router_, data_, clock_, [] { return promql::EngineOptions{}; });
   }
   std::pair<int, nlohmann::json> call(const std::string& method, const std::string& path,
@@ -41,7 +42,8 @@ TEST_F(QueryApiTest, InstantVectorScalarAndString) {
   EXPECT_EQ(j["status"], "success");
   EXPECT_EQ(j["data"]["resultType"], "vector");
   ASSERT_EQ(j["data"]["result"].size(), 1u);
-  EXPECT_EQ(j["data"]["result"][0]["metric"], (nlohmann::json{{"__name__", "up"}, {"instance", "a"}, {"job", "api"}}));
+  EXPECT_EQ(j["data"]["result"][0]["metric"],
+            (nlohmann::json{{"__name__", "up"}, {"instance", "a"}, {"job", "api"}}));
   EXPECT_EQ(j["data"]["result"][0]["value"], (nlohmann::json::array({120.0, "1"})));  // now, from the clock
 
   auto [s2, scalar] = call("POST", "/api/v1/query", {{"query", "1/3"}, {"time", "60.5"}});
@@ -76,7 +78,8 @@ TEST_F(QueryApiTest, ValuesAreFormattedAsPrometheusWritesThem) {
   auto [status, j] = call("GET", "/api/v1/query_range",
                           {{"query", "vector(1e-7)"}, {"start", "0"}, {"end", "0"}, {"step", "1"}});
   EXPECT_EQ(j["data"]["result"][0]["values"][0][1], "1e-07");
-  auto [s2, counts] = call("GET", "/api/v1/query", {{"query", "count_values(\"v\", vector(1e-7))"}, {"time", "60"}});
+  auto [s2, counts] =
+      call("GET", "/api/v1/query", {{"query", "count_values(\"v\", vector(1e-7))"}, {"time", "60"}});
   EXPECT_EQ(counts["data"]["result"][0]["metric"], (nlohmann::json{{"v", "0.0000001"}}));
 }
 
@@ -89,7 +92,8 @@ TEST_F(QueryApiTest, RangeQueries) {
   EXPECT_EQ(j["data"]["result"][0]["metric"], nlohmann::json::object());
   EXPECT_EQ(j["data"]["result"][0]["values"],
             (nlohmann::json::parse(R"([[0.0,"1"],[30.0,"1"],[60.0,"1"]])")));
-  auto [s2, by_seconds] = call("GET", "/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "60"}, {"step", "15"}});
+  auto [s2, by_seconds] =
+      call("GET", "/api/v1/query_range", {{"query", "up"}, {"start", "0"}, {"end", "60"}, {"step", "15"}});
   EXPECT_EQ(by_seconds["data"]["result"].size(), 2u);
 }
 
@@ -102,19 +106,26 @@ TEST_F(QueryApiTest, ErrorsInPrometheusShape) {
     EXPECT_EQ(j["errorType"], type);
     EXPECT_EQ(j["error"], message);
   };
-  expect_error({{"query", "sum(up"}}, "/api/v1/query", 400, "bad_data", "1:7: unexpected end of input in aggregation, expected \",\" or \")\"");
+  expect_error({{"query", "sum(up"}}, "/api/v1/query", 400, "bad_data",
+               "1:7: unexpected end of input in aggregation, expected \",\" or \")\"");
   expect_error({}, "/api/v1/query", 400, "bad_data", "invalid parameter \"query\": query must not be empty");
   expect_error({{"query", "up"}, {"time", "yesterday"}}, "/api/v1/query", 400, "bad_data",
                "invalid parameter \"time\": cannot parse \"yesterday\" to a valid timestamp");
-  expect_error({{"query", "up + on() up"}}, "/api/v1/query", 422, "execution",
-               "found duplicate series for the match group {} on the right hand-side of the operation: "
-               "[up{instance=\"b\", job=\"db\"}, up{instance=\"a\", job=\"api\"}];many-to-many matching not allowed: "
-               "matching labels must be unique on one side");
-  expect_error({{"query", "up"}, {"start", "0"}, {"end", "10"}, {"step", "0"}}, "/api/v1/query_range", 400, "bad_data",
-               "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer");
-  expect_error({{"query", "up"}, {"start", "0"}, {"end", "100000"}, {"step", "1"}}, "/api/v1/query_range", 400, "bad_data",
-               "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
-  expect_error({{"query", "up[5m]"}, {"start", "0"}, {"end", "10"}, {"step", "1"}}, "/api/v1/query_range", 400, "bad_data",
+  expect_error(
+      {{"query", "up + on() up"}}, "/api/v1/query", 422, "execution",
+      "found duplicate series for the match group {} on the right hand-side of the operation: "
+      "[up{instance=\"b\", job=\"db\"}, up{instance=\"a\", job=\"api\"}];many-to-many matching not allowed: "
+      "matching labels must be unique on one side");
+  expect_error({{"query", "up"}, {"start", "0"}, {"end", "10"}, {"step", "0"}}, "/api/v1/query_range", 400,
+               "bad_data",
+               "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. "
+               "Try a positive integer");
+  expect_error({{"query", "up"}, {"start", "0"}, {"end", "100000"}, {"step", "1"}}, "/api/v1/query_range",
+               400, "bad_data",
+               "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+               "resolution (?step=XX)");
+  expect_error({{"query", "up[5m]"}, {"start", "0"}, {"end", "10"}, {"step", "1"}}, "/api/v1/query_range",
+               400, "bad_data",
                "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector");
   expect_error({{"query", "up"}, {"timeout", "soon"}}, "/api/v1/query", 400, "bad_data",
                "invalid parameter \"timeout\": cannot parse \"soon\" to a valid duration");
@@ -130,18 +141,22 @@ TEST_F(QueryApiTest, RangeQueryOutputCountsAgainstTheSampleLimit) {
   Response r = bounded.handle(req);
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(nlohmann::json::parse(r.body),
-            nlohmann::json::parse(R"({"status":"error","errorType":"execution","error":)"
-                                  R"("query processing would load too many samples into memory in query execution"})"));
+            nlohmann::json::parse(
+                R"({"status":"error","errorType":"execution","error":)"
+                R"("query processing would load too many samples into memory in query execution"})"));
   // The reply is written as text, in Prometheus's form (milliseconds as three digits).
   req.params = {{"query", "up{job=\"api\"}"}, {"start", "0.5"}, {"end", "1.5"}, {"step", "1"}};
   r = bounded.handle(req);
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, R"({"status":"success","data":{"resultType":"matrix","result":[)"
-                    R"({"metric":{"__name__":"up","instance":"a","job":"api"},"values":[[0.500,"1"],[1.500,"1"]]}]}})");
+  EXPECT_EQ(
+      r.body,
+      R"({"status":"success","data":{"resultType":"matrix","result":[)"
+      R"({"metric":{"__name__":"up","instance":"a","job":"api"},"values":[[0.500,"1"],[1.500,"1"]]}]}})");
 }
 
 TEST_F(QueryApiTest, SeriesAndLabels) {
-  auto [s1, series] = call("GET", "/api/v1/series", {{"match[]", "up{job=\"api\"}"}, {"start", "0"}, {"end", "300"}});
+  auto [s1, series] =
+      call("GET", "/api/v1/series", {{"match[]", "up{job=\"api\"}"}, {"start", "0"}, {"end", "300"}});
   EXPECT_EQ(series["data"], (nlohmann::json::parse(R"([{"__name__":"up","instance":"a","job":"api"}])")));
   auto [s2, labels] = call("GET", "/api/v1/labels", {{"start", "0"}, {"end", "300"}});
   EXPECT_EQ(labels["data"], (nlohmann::json::parse(R"(["__name__","instance","job"])")));

@@ -1,10 +1,10 @@
 #include "tocsin/http/server.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <spdlog/sinks/null_sink.h>
 #include <thread>
 
 #include "fixtures/http_client.hpp"
@@ -38,8 +38,9 @@ class ServerTest : public ::testing::Test {
     options.max_header_bytes = 2048;
     options.max_body_bytes = 1024;
     options.read_timeout = std::chrono::milliseconds(2000);
-    server = std::make_unique<Server>(io, pool, router, options,
-                                      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+    server = std::make_unique<Server>(
+        io, pool, router, options,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
     server->listen("127.0.0.1", 0);
     port = server->port();
     io_thread = std::thread([this] { io.run(); });
@@ -72,7 +73,8 @@ TEST_F(ServerTest, RoutesAndStatusCodes) {
 
 TEST_F(ServerTest, PathParametersQueryStringAndFormBody) {
   EXPECT_EQ(http_request(port, "POST", "/api/v1/alerts/abc123/ack").body, "{\"id\":\"abc123\"}");
-  EXPECT_EQ(http_get(port, "/echo?query=up%7Bjob%3D%22a%22%7D&time=1+2").body, "query=up{job=\"a\"};time=1 2;");
+  EXPECT_EQ(http_get(port, "/echo?query=up%7Bjob%3D%22a%22%7D&time=1+2").body,
+            "query=up{job=\"a\"};time=1 2;");
   auto form = http_request(port, "POST", "/echo?a=1", "query=sum(x)&step=15",
                            {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_EQ(form.body, "a=1;query=sum(x);step=15;");
@@ -82,7 +84,8 @@ TEST_F(ServerTest, MalformedRequestsGet400) {
   EXPECT_EQ(raw_exchange(port, "GARBAGE\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
   EXPECT_EQ(raw_exchange(port, "GET /x HTTP/9.9\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
   EXPECT_EQ(http_get(port, "/echo?a=%ZZ").status, 400);
-  EXPECT_EQ(raw_exchange(port, "GET /hello HTTP/1.1\r\nContent-Length: abc\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw_exchange(port, "GET /hello HTTP/1.1\r\nContent-Length: abc\r\n\r\n").substr(0, 12),
+            "HTTP/1.1 400");
 }
 
 TEST_F(ServerTest, OversizedRequestsGet4xx) {
@@ -101,14 +104,16 @@ TEST_F(ServerTest, HandlerExceptionsBecome500) {
 
 TEST_F(ServerTest, ASlowClientDoesNotStallOthers) {
   // Opens a connection and sends half a request, then stays silent.
-  std::thread slow([this] { raw_exchange(port, "GET /hello HTTP/1.1\r\nHost: x\r\n", std::chrono::seconds(3)); });
+  std::thread slow(
+      [this] { raw_exchange(port, "GET /hello HTTP/1.1\r\nHost: x\r\n", std::chrono::seconds(3)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(http_get(port, "/hello").status, 200);
   slow.join();
 }
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
-  std::string two = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string two =
+      "GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   std::string out = raw_exchange(port, two);
   std::size_t first = out.find("HTTP/1.1 200");
   ASSERT_NE(first, std::string::npos);

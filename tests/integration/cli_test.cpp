@@ -19,12 +19,17 @@ TEST(Cli, CheckPrintsOkForTheBundledConfig) {
 
 TEST(Cli, CheckPrintsEveryErrorWithItsPositionAndExits2) {
   TempDir dir;
-  auto path = dir.write("bad.yaml", "listen: nowhere\ncollectors:\n  host:\n    - name: a\n      interval: 15x\n      bogus: 1\n");
+  auto path = dir.write(
+      "bad.yaml",
+      "listen: nowhere\ncollectors:\n  host:\n    - name: a\n      interval: 15x\n      bogus: 1\n");
   CommandResult r = tocsin({"check", "--config", path.string()});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.output,
-            path.string() + ":1:9: listen: invalid address \"nowhere\": expected host:port, e.g. 127.0.0.1:9850\n" +
-                path.string() + ":5:17: collectors.host[0].interval: invalid duration \"15x\" (use e.g. 500ms, 15s, 5m, 1h30m, 2d)\n" +
+            path.string() +
+                ":1:9: listen: invalid address \"nowhere\": expected host:port, e.g. 127.0.0.1:9850\n" +
+                path.string() +
+                ":5:17: collectors.host[0].interval: invalid duration \"15x\" (use e.g. 500ms, 15s, 5m, "
+                "1h30m, 2d)\n" +
                 path.string() + ":6:7: collectors.host[0].bogus: unknown key\n");
 }
 

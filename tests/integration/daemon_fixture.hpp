@@ -41,8 +41,8 @@ class Daemon {
   }
 
   void write_config(const std::string& body) const {
-    dir_.write("tocsin.yaml", "listen: 127.0.0.1:" + std::to_string(port_) + "\nstate_dir: " + (dir_ / "state").string() +
-                                  "\n" + body);
+    dir_.write("tocsin.yaml", "listen: 127.0.0.1:" + std::to_string(port_) +
+                                  "\nstate_dir: " + (dir_ / "state").string() + "\n" + body);
   }
   std::string config_path() const { return (dir_ / "tocsin.yaml").string(); }
   const TempDir& dir() const { return dir_; }
@@ -55,7 +55,8 @@ class Daemon {
     return ss.str();
   }
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-    return wait_until([&] { return !process_->running() || http_get(port_, "/-/ready").status == 200; }, timeout) &&
+    return wait_until([&] { return !process_->running() || http_get(port_, "/-/ready").status == 200; },
+                      timeout) &&
            process_->running();
   }
   HttpResult get(const std::string& target) const { return http_get(port_, target); }

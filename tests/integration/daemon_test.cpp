@@ -6,10 +6,9 @@
 
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "integration/daemon_fixture.hpp"
 
@@ -40,7 +39,9 @@ void expect_families_unique(const std::string& exposition) {
 TEST(Daemon, ServesMetricsThatPassPromtool) {
   Daemon d(kHostConfig);
   ASSERT_TRUE(d.wait_ready()) << d.log();
-  ASSERT_TRUE(wait_until([&] { return d.get("/metrics").body.find("node_load1 ") != std::string::npos; }, 10s)) << d.log();
+  ASSERT_TRUE(
+      wait_until([&] { return d.get("/metrics").body.find("node_load1 ") != std::string::npos; }, 10s))
+      << d.log();
   HttpResult r = d.get("/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
@@ -48,8 +49,8 @@ TEST(Daemon, ServesMetricsThatPassPromtool) {
        {"# TYPE node_cpu_seconds_total counter", "node_memory_MemAvailable_bytes ", "tocsin_build_info{",
         "tocsin_collector_up{collector=\"host\",target=\"host\"} 1", "tocsin_collector_duration_seconds{",
         "tocsin_collector_errors_total{", "tocsin_store_series ", "tocsin_store_bytes ",
-        "tocsin_config_last_reload_successful 1", "process_cpu_seconds_total ", "process_resident_memory_bytes ",
-        "process_open_fds ", "process_start_time_seconds "}) {
+        "tocsin_config_last_reload_successful 1", "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ", "process_open_fds ", "process_start_time_seconds "}) {
     EXPECT_NE(r.body.find(expected), std::string::npos) << "missing " << expected;
   }
   expect_families_unique(r.body);
@@ -74,7 +75,8 @@ TEST(Daemon, ServesMetricsThatPassPromtool) {
     EXPECT_TRUE(check.status == 0 || check.status == 3) << check.output;
     std::istringstream findings(check.output);
     for (std::string finding; std::getline(findings, finding);) {
-      bool meminfo_name = finding.starts_with("node_memory_") && finding.find("camelCase") != std::string::npos;
+      bool meminfo_name =
+          finding.starts_with("node_memory_") && finding.find("camelCase") != std::string::npos;
       EXPECT_TRUE(meminfo_name) << finding;
     }
   } else {
@@ -89,20 +91,27 @@ TEST(Daemon, ABrokenReloadKeepsTheRunningConfig) {
 
   d.write_config("interval: 1s\ncollectors:\n  host:\n    - name: host\n      interval: 15x\n");
   d.process().signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return d.get("/metrics").body.find("tocsin_config_last_reload_successful 0") != std::string::npos; }, 10s));
-  EXPECT_NE(d.log().find("tocsin.yaml:7:17: collectors.host[0].interval: invalid duration \"15x\""), std::string::npos)
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return d.get("/metrics").body.find("tocsin_config_last_reload_successful 0") != std::string::npos;
+      },
+      10s));
+  EXPECT_NE(d.log().find("tocsin.yaml:7:17: collectors.host[0].interval: invalid duration \"15x\""),
+            std::string::npos)
       << d.log();
   HttpResult via_api = http_request(d.port(), "POST", "/-/reload");
   EXPECT_EQ(via_api.status, 500);
   EXPECT_NE(via_api.body.find("invalid duration \"15x\""), std::string::npos) << via_api.body;
   // Still collecting with the old config.
-  EXPECT_NE(d.get("/metrics").body.find("tocsin_collector_up{collector=\"host\",target=\"host\"} 1"), std::string::npos);
+  EXPECT_NE(d.get("/metrics").body.find("tocsin_collector_up{collector=\"host\",target=\"host\"} 1"),
+            std::string::npos);
 
   // A good reload adds the second instance.
   d.write_config(std::string(kHostConfig) + "    - name: second\n      mountpoints: [\"/\"]\n");
   HttpResult ok = http_request(d.port(), "POST", "/-/reload");
   EXPECT_EQ(ok.status, 200) << ok.body;
-  ASSERT_TRUE(wait_until([&] { return d.get("/metrics").body.find("target=\"second\"} 1") != std::string::npos; }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] { return d.get("/metrics").body.find("target=\"second\"} 1") != std::string::npos; }, 10s));
   EXPECT_NE(d.get("/metrics").body.find("tocsin_config_last_reload_successful 1"), std::string::npos);
   EXPECT_EQ(d.process().stop(), 0);
 }
@@ -139,7 +148,8 @@ TEST(Daemon, SpeaksTheSystemdNotifyProtocol) {
 
   Daemon d(kHostConfig, {"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=2000000"});
   std::set<std::string> got;
-  for (int i = 0; i < 6 && !(got.count("READY=1\nST") && got.count("WATCHDOG=1")); ++i) got.insert(receive().substr(0, 10));
+  for (int i = 0; i < 6 && !(got.count("READY=1\nST") && got.count("WATCHDOG=1")); ++i)
+    got.insert(receive().substr(0, 10));
   EXPECT_TRUE(got.count("READY=1\nST")) << "no READY=1";
   EXPECT_TRUE(got.count("WATCHDOG=1")) << "no WATCHDOG=1";
   d.process().signal(SIGHUP);
@@ -161,7 +171,8 @@ TEST(Daemon, JsonLogFormat) {
   int count = 0;
   while (std::getline(lines, line)) {
     ++count;
-    EXPECT_TRUE(std::regex_match(line, std::regex(R"(\{"ts":"[0-9T:.\-]+Z","level":"[a-z]+","logger":"tocsin","msg":".*"\})")))
+    EXPECT_TRUE(std::regex_match(
+        line, std::regex(R"(\{"ts":"[0-9T:.\-]+Z","level":"[a-z]+","logger":"tocsin","msg":".*"\})")))
         << line;
     EXPECT_TRUE(nlohmann::json::accept(line)) << line;
   }
@@ -175,7 +186,8 @@ TEST(Daemon, ListenAddressInUseIsARuntimeFailure) {
   dir.write("c.yaml", "listen: 127.0.0.1:" + std::to_string(first.port()) + "\n" + kHostConfig);
   CommandResult r = run_command({TOCSIN_EXECUTABLE, "run", "--config", (dir / "c.yaml").string()});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())), std::string::npos)
+      << r.output;
 }
 
 }  // namespace

@@ -74,7 +74,8 @@ tests:
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("alertname: Down, time: 1m"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Labels:{alertname=\"Down\", job=\"a\"}"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("exp: up{job=\"a\"} 1\n        got: up{job=\"a\"} 0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("exp: up{job=\"a\"} 1\n        got: up{job=\"a\"} 0"), std::string::npos)
+      << r.output;
   CommandResult usage = run_command({TOCSIN_EXECUTABLE, "test"});
   EXPECT_EQ(usage.status, 2);
   CommandResult missing = run_command({TOCSIN_EXECUTABLE, "test", (dir / "nope.yaml").string()});

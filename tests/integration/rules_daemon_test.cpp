@@ -5,9 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "integration/daemon_fixture.hpp"
 
@@ -30,12 +29,14 @@ class RulesDaemon : public ::testing::Test {
     daemon_ = std::make_unique<Daemon>("");
     const auto& dir = daemon_->dir();
     std::filesystem::create_directories(dir / "proc");
-    for (const char* f : {"stat", "meminfo"}) dir.write(std::string("proc/") + f, read_source(std::string("tests/data/host/real/") + f));
+    for (const char* f : {"stat", "meminfo"})
+      dir.write(std::string("proc/") + f, read_source(std::string("tests/data/host/real/") + f));
     set_load(0.5);
     dir.write("rules.yaml", rules);
-    daemon_->write_config("interval: 1s\nevaluation_interval: 1s\nrule_files: [rules.yaml]\ncollectors:\n  host:\n"
-                          "    - name: host\n      proc_path: " + (dir / "proc").string() +
-                          "\n      mountpoints: []\n      pressure: false\n");
+    daemon_->write_config(
+        "interval: 1s\nevaluation_interval: 1s\nrule_files: [rules.yaml]\ncollectors:\n  host:\n"
+        "    - name: host\n      proc_path: " +
+        (dir / "proc").string() + "\n      mountpoints: []\n      pressure: false\n");
     daemon_->restart();
     ASSERT_TRUE(daemon_->wait_ready()) << daemon_->log();
   }
@@ -193,11 +194,15 @@ TEST_F(RulesDaemon, BrokenRuleReloadKeepsTheRunningRules) {
   start(kTiered);
   set_load(1.5);
   ASSERT_TRUE(wait_state("firing/warning")) << daemon_->log();
-  daemon_->dir().write("rules.yaml", "groups:\n  - name: load\n    rules:\n      - alert: X\n        expr: rate(node_load1)\n");
+  daemon_->dir().write(
+      "rules.yaml",
+      "groups:\n  - name: load\n    rules:\n      - alert: X\n        expr: rate(node_load1)\n");
   HttpResult r = http_request(daemon_->port(), "POST", "/-/reload");
   EXPECT_EQ(r.status, 500);
-  EXPECT_NE(r.body.find("rules.yaml:5:20: groups[0].rules[0].expr: could not parse expression: expected type range vector"),
-            std::string::npos)
+  EXPECT_NE(
+      r.body.find(
+          "rules.yaml:5:20: groups[0].rules[0].expr: could not parse expression: expected type range vector"),
+      std::string::npos)
       << r.body;
   EXPECT_NE(daemon_->get("/metrics").body.find("tocsin_rules_last_reload_successful 0"), std::string::npos);
   EXPECT_EQ(alert_state(), "firing/warning");  // the old rules still run
@@ -217,17 +222,20 @@ TEST_F(RulesDaemon, BrokenRuleReloadKeepsTheRunningRules) {
   EXPECT_EQ(after[0]["state"], "firing");
   EXPECT_EQ(after[0]["activeAt"], active_at);
   EXPECT_EQ(after[0]["firedAt"], fired_at);
-  ASSERT_TRUE(wait_until([&] {
-    auto q = nlohmann::json::parse(daemon_->get("/api/v1/query?query=load:x2").body, nullptr, false);
-    return !q.is_discarded() && !q["data"]["result"].empty();
-  }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto q = nlohmann::json::parse(daemon_->get("/api/v1/query?query=load:x2").body, nullptr, false);
+        return !q.is_discarded() && !q["data"]["result"].empty();
+      },
+      10s));
   auto q = nlohmann::json::parse(daemon_->get("/api/v1/query?query=load:x2").body);
   EXPECT_EQ(q["data"]["resultType"], "vector");
   EXPECT_EQ(q["data"]["result"][0]["value"][1], "3");
   EXPECT_EQ(daemon_->get("/api/v1/query?query=sum(").status, 400);
   // /metrics exports the recorded series with a help line naming its group.
   const std::string metrics = daemon_->get("/metrics").body;
-  EXPECT_NE(metrics.find("# HELP load:x2 Recorded by rule group " + (daemon_->dir() / "rules.yaml").string() + ";load."),
+  EXPECT_NE(metrics.find("# HELP load:x2 Recorded by rule group " + (daemon_->dir() / "rules.yaml").string() +
+                         ";load."),
             std::string::npos)
       << metrics.substr(0, 2000);
   EXPECT_NE(metrics.find("\nload:x2 3\n"), std::string::npos);

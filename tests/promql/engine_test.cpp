@@ -1,11 +1,12 @@
 // Evaluation against series loaded in promtool's notation: operators, matching, aggregations and
 // functions, with the edge cases (counter resets, gaps, staleness, lookback, NaN, empty vectors).
+#include "tocsin/promql/engine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "tocsin/promql/engine.hpp"
 #include "tocsin/promql/parser.hpp"
 #include "tocsin/promql/series_notation.hpp"
 
@@ -28,14 +29,16 @@ class EngineTest : public ::testing::Test {
     Value v = engine.instant(data_, *parse(query), static_cast<Timestamp>(seconds * 1000));
     if (auto* s = std::get_if<Scalar>(&v)) return "scalar " + format_value(s->v);
     std::vector<std::string> lines;
-    for (const Sample& s : std::get<Vector>(v)) lines.push_back(s.labels.to_string() + " " + format_value(s.v));
+    for (const Sample& s : std::get<Vector>(v))
+      lines.push_back(s.labels.to_string() + " " + format_value(s.v));
     std::sort(lines.begin(), lines.end());
     std::string out;
     for (const auto& l : lines) out += (out.empty() ? "" : "\n") + l;
     return out;
   }
   double value(const std::string& query, double seconds, Compat compat = Compat::prometheus3) {
-    Value v = Engine(EngineOptions{.compat = compat}).instant(data_, *parse(query), static_cast<Timestamp>(seconds * 1000));
+    Value v = Engine(EngineOptions{.compat = compat})
+                  .instant(data_, *parse(query), static_cast<Timestamp>(seconds * 1000));
     if (auto* s = std::get_if<Scalar>(&v)) return s->v;
     const Vector& vec = std::get<Vector>(v);
     EXPECT_EQ(vec.size(), 1u) << query;
@@ -96,7 +99,7 @@ TEST_F(EngineTest, RateIncreaseDeltaFollowPrometheusExtrapolation) {
   EXPECT_NEAR(value("increase(req{i=\"a\"}[5m])", 30), 20, 1e-9);
   load("req{i=\"b\"}", "100+10x20");
   EXPECT_NEAR(value("increase(req{i=\"b\"}[5m])", 30), 20.0 * (30 + 7.5) / 30, 1e-9);
-  EXPECT_EQ(eval("rate(req{i=\"a\"}[1m])", 0), "");  // one point is not enough
+  EXPECT_EQ(eval("rate(req{i=\"a\"}[1m])", 0), "");                    // one point is not enough
   EXPECT_NEAR(value("irate(req{i=\"c\"}[1m])", 45), 5.0 / 15, 1e-12);  // reset: the last value over the gap
   EXPECT_NEAR(value("idelta(req{i=\"c\"}[1m])", 45), -15, 1e-12);
   EXPECT_EQ(eval("resets(req[5m])", 75), "{i=\"a\"} 0\n{i=\"b\"} 0\n{i=\"c\"} 1");
@@ -147,23 +150,24 @@ TEST_F(EngineTest, BinaryOperatorsAndMatching) {
   EXPECT_EQ(eval("60 < requests", 0), "requests{job=\"api\"} 100");
   EXPECT_EQ(eval("requests and on(job) errors", 0), "requests{job=\"api\"} 100");
   EXPECT_EQ(eval("requests unless on(job) errors", 0), "requests{job=\"web\"} 50");
-  EXPECT_EQ(eval("requests{job=\"web\"} or requests", 0), "requests{job=\"api\"} 100\nrequests{job=\"web\"} 50");
+  EXPECT_EQ(eval("requests{job=\"web\"} or requests", 0),
+            "requests{job=\"api\"} 100\nrequests{job=\"web\"} 50");
   EXPECT_EQ(eval("2 ^ 3 ^ 2", 0), "scalar 512");
   EXPECT_EQ(eval("-2 ^ 2", 0), "scalar -4");
   EXPECT_EQ(eval("5 % 3 + 1 == bool 3", 0), "scalar 1");
   EXPECT_EQ(eval("-requests{job=\"web\"}", 0), "{job=\"web\"} -50");
   EXPECT_EQ(eval("requests / 0", 0), "{job=\"api\"} +Inf\n{job=\"web\"} +Inf");
   EXPECT_EQ(eval("(requests - requests) / 0", 0), "{job=\"api\"} NaN\n{job=\"web\"} NaN");
-  EXPECT_EQ(error("requests / on(job) errors", 0),
-            "found duplicate series for the match group {job=\"api\"} on the right hand-side of the operation: "
-            "[errors{code=\"503\", job=\"api\"}, errors{code=\"500\", job=\"api\"}];many-to-many matching not "
-            "allowed: matching labels must be unique on one side");
+  EXPECT_EQ(
+      error("requests / on(job) errors", 0),
+      "found duplicate series for the match group {job=\"api\"} on the right hand-side of the operation: "
+      "[errors{code=\"503\", job=\"api\"}, errors{code=\"500\", job=\"api\"}];many-to-many matching not "
+      "allowed: matching labels must be unique on one side");
   EXPECT_EQ(error("errors + ignoring(code) requests", 0),
             "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
   EXPECT_EQ(error("sum(label_replace(requests, \"job\", \"all\", \"\", \"\"))", 0),
             "vector cannot contain metrics with the same labelset");
   EXPECT_EQ(eval("sum(abs(errors) or abs(requests))", 0), "{} 153");  // four label sets without names
-
 }
 
 // Prometheus checks for duplicate label sets after each function, operator and label function, not
@@ -176,9 +180,11 @@ TEST_F(EngineTest, DuplicateLabelSetsFailWhereTheyArise) {
   EXPECT_EQ(error("sum(abs({__name__=~\"f|g\"}))", 60), duplicate);
   EXPECT_EQ(error("sum(-{__name__=~\"f|g\"})", 60), duplicate);
   EXPECT_EQ(error("sum({__name__=~\"f|g\"} * 2)", 60), duplicate);
-  EXPECT_EQ(error("count(label_replace({__name__=~\"f|g\"}, \"__name__\", \"\", \"\", \"\"))", 60), duplicate);
+  EXPECT_EQ(error("count(label_replace({__name__=~\"f|g\"}, \"__name__\", \"\", \"\", \"\"))", 60),
+            duplicate);
   EXPECT_EQ(error("max_over_time(sum(abs({__name__=~\"f|g\"}))[1m:15s])", 60), duplicate);
-  EXPECT_THROW(Engine().range(data_, *parse("sum(rate({__name__=~\"f|g\"}[1m]))"), 0, 60'000, 15s), QueryError);
+  EXPECT_THROW(Engine().range(data_, *parse("sum(rate({__name__=~\"f|g\"}[1m]))"), 0, 60'000, 15s),
+               QueryError);
   // Names kept, or grouped before they go: no duplicates.
   EXPECT_EQ(eval("sum(last_over_time({__name__=~\"f|g\"}[1m]))", 60), "{} 12");
   EXPECT_EQ(eval("sum(rate(f[1m]) or rate(g[1m]))", 60), "{} 0.06666666666666665");
@@ -194,12 +200,15 @@ TEST_F(EngineTest, GroupLeftNeedsUniqueResultLabels) {
             "multiple matches for labels: grouping labels must ensure unique matches");
   EXPECT_EQ(error("{__name__=~\"a|b\"} + on(job) group_right c", 0),
             "found duplicate series for the match group {job=\"x\"} on the left hand-side of the operation: "
-            "[b{job=\"x\"}, a{job=\"x\"}];many-to-many matching not allowed: matching labels must be unique on one side");
-  EXPECT_EQ(eval("{__name__=~\"a|b\"} >= on(job) group_left(team) (c / 10)", 0), "a{job=\"x\", team=\"t\"} 1\nb{job=\"x\", team=\"t\"} 2");
+            "[b{job=\"x\"}, a{job=\"x\"}];many-to-many matching not allowed: matching labels must be unique "
+            "on one side");
+  EXPECT_EQ(eval("{__name__=~\"a|b\"} >= on(job) group_left(team) (c / 10)", 0),
+            "a{job=\"x\", team=\"t\"} 1\nb{job=\"x\", team=\"t\"} 2");
 }
 
 TEST_F(EngineTest, Aggregations) {
-  for (int i = 1; i <= 4; ++i) load("v{i=\"" + std::to_string(i) + "\",g=\"" + (i % 2 ? "odd" : "even") + "\"}", std::to_string(i));
+  for (int i = 1; i <= 4; ++i)
+    load("v{i=\"" + std::to_string(i) + "\",g=\"" + (i % 2 ? "odd" : "even") + "\"}", std::to_string(i));
   EXPECT_EQ(eval("sum(v)", 0), "{} 10");
   EXPECT_EQ(eval("sum by (g) (v)", 0), "{g=\"even\"} 6\n{g=\"odd\"} 4");
   EXPECT_EQ(eval("avg without (i) (v)", 0), "{g=\"even\"} 3\n{g=\"odd\"} 2");
@@ -221,8 +230,10 @@ TEST_F(EngineTest, HistogramQuantile) {
   load("lat_bucket{le=\"0.5\"}", "0+3x10");
   load("lat_bucket{le=\"+Inf\"}", "0+4x10");
   // rate over 1m: buckets 1, 3, 4 per 15 s -> rank 0.9*4/15 lands in (0.1, 0.5] or beyond.
-  EXPECT_NEAR(value("histogram_quantile(0.5, rate(lat_bucket[1m]))", 150), 0.1 + 0.4 * (2.0 - 1) / (3 - 1), 1e-12);
-  EXPECT_EQ(value("histogram_quantile(0.99, rate(lat_bucket[1m]))", 150), 0.5);  // in +Inf: the last finite bound
+  EXPECT_NEAR(value("histogram_quantile(0.5, rate(lat_bucket[1m]))", 150), 0.1 + 0.4 * (2.0 - 1) / (3 - 1),
+              1e-12);
+  EXPECT_EQ(value("histogram_quantile(0.99, rate(lat_bucket[1m]))", 150),
+            0.5);                                                           // in +Inf: the last finite bound
   EXPECT_EQ(eval("histogram_quantile(0.5, rate(lat_bucket[1m]))", 0), "");  // no rate from one point
   load("bad_bucket{le=\"1\"}", "5");
   load("bad_bucket{le=\"2\"}", "3");  // not monotonic: forced up to 5
@@ -248,14 +259,17 @@ TEST_F(EngineTest, LabelAndMathFunctions) {
   EXPECT_EQ(eval("round(vector(2.5))", 0), "{} 3");
   EXPECT_EQ(eval("round(vector(2.26), 0.1)", 0), "{} 2.3");
   EXPECT_EQ(eval("abs(vector(-2)) + ceil(vector(1.2)) + floor(vector(1.8))", 0), "{} 5");
-  EXPECT_EQ(eval("sqrt(vector(16)) + ln(vector(1)) + log2(vector(8)) + log10(vector(100)) + exp(vector(0))", 0), "{} 10");
+  EXPECT_EQ(
+      eval("sqrt(vector(16)) + ln(vector(1)) + log2(vector(8)) + log10(vector(100)) + exp(vector(0))", 0),
+      "{} 10");
   EXPECT_EQ(eval("scalar(up) + scalar(vector(1) unless vector(1))", 0), "scalar NaN");
   EXPECT_EQ(eval("time()", 90), "scalar 90");
   // 2024-02-29T13:45:00Z = 1709214300
   EXPECT_EQ(eval("day_of_week(vector(1709214300))", 0), "{} 4");
   EXPECT_EQ(eval("hour(vector(1709214300)) * 100 + minute(vector(1709214300))", 0), "{} 1345");
   EXPECT_EQ(eval("days_in_month(vector(1709214300))", 0), "{} 29");
-  Value sorted = Engine().instant(data_, *parse("sort_desc(vector(1) or label_replace(vector(3), \"a\", \"b\", \"\", \"\"))"), 0);
+  Value sorted = Engine().instant(
+      data_, *parse("sort_desc(vector(1) or label_replace(vector(3), \"a\", \"b\", \"\", \"\"))"), 0);
   ASSERT_EQ(std::get<Vector>(sorted).size(), 2u);
   EXPECT_EQ(std::get<Vector>(sorted)[0].v, 3);
 }

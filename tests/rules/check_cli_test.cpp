@@ -9,18 +9,21 @@ namespace {
 
 TEST(CheckRules, ChecksRuleFilesWithoutAConfig) {
   TempDir dir;
-  auto good = dir.write("good.yaml", "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n"
-                                     "      - alert: A\n        expr: up == 0\n");
+  auto good = dir.write("good.yaml",
+                        "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n"
+                        "      - alert: A\n        expr: up == 0\n");
   CommandResult ok = run_command({TOCSIN_EXECUTABLE, "check", "rules", good.string()});
   EXPECT_EQ(ok.status, 0) << ok.output;
   EXPECT_EQ(ok.output, "OK: 1 rule file(s), 2 rule(s)\n");
 
-  auto bad = dir.write("bad.yaml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n"
-                                   "        tiers:\n          warning: { above: 1 }\n          warning: { above: 2 }\n");
+  auto bad = dir.write("bad.yaml",
+                       "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n"
+                       "        tiers:\n          warning: { above: 1 }\n          warning: { above: 2 }\n");
   CommandResult r = run_command({TOCSIN_EXECUTABLE, "check", "rules", good.string(), bad.string()});
   EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.output, bad.string() + ":5:20: groups[0].rules[0].expr: could not parse expression: unexpected end of "
-                                     "input, expected expression\n" +
+  EXPECT_EQ(r.output, bad.string() +
+                          ":5:20: groups[0].rules[0].expr: could not parse expression: unexpected end of "
+                          "input, expected expression\n" +
                           bad.string() + ":8:11: groups[0].rules[0].tiers.warning: duplicate key\n");
 
   CommandResult missing = run_command({TOCSIN_EXECUTABLE, "check", "rules", (dir / "nope.yaml").string()});
@@ -38,17 +41,20 @@ TEST(CheckRules, ChecksRuleFilesWithoutAConfig) {
 // only once the config defines policies (the bundled rules name `default` before anyone has set one up).
 TEST(CheckConfig, WarnsOfAnEscalationPolicyTheConfigLacks) {
   TempDir dir;
-  dir.write("rules.yaml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n"
-                          "        escalation: primray\n      - alert: B\n        expr: up == 0\n"
-                          "        escalation: primary\n");
-  auto with_policies = dir.write("tocsin.yaml", "rule_files: [rules.yaml]\nescalation_policies:\n  primary:\n"
-                                                "    steps:\n      - { after: 0m, notify: [log] }\n");
+  dir.write("rules.yaml",
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n"
+            "        escalation: primray\n      - alert: B\n        expr: up == 0\n"
+            "        escalation: primary\n");
+  auto with_policies = dir.write("tocsin.yaml",
+                                 "rule_files: [rules.yaml]\nescalation_policies:\n  primary:\n"
+                                 "    steps:\n      - { after: 0m, notify: [log] }\n");
   CommandResult r = run_command({TOCSIN_EXECUTABLE, "check", "--config", with_policies.string()});
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("warning: " + (dir / "rules.yaml").string() +
-                          ":4:9: A: escalation policy \"primray\" is not defined (defined: primary); the matching "
-                          "route decides\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("warning: " + (dir / "rules.yaml").string() +
+                    ":4:9: A: escalation policy \"primray\" is not defined (defined: primary); the matching "
+                    "route decides\n"),
+      std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find(": B:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("OK: "), std::string::npos) << r.output;

@@ -1,6 +1,8 @@
 // The alert state machine: Prometheus's for/keep_firing_for semantics, severity tiers moving without
 // resolving, hysteresis, recording rules feeding later rules, failures, and state that survives a
 // reload and a restart.
+#include "tocsin/rules/group.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -8,7 +10,6 @@
 
 #include "tocsin/promql/parser.hpp"
 #include "tocsin/promql/series_notation.hpp"
-#include "tocsin/rules/group.hpp"
 
 namespace tocsin::rules {
 namespace {
@@ -69,7 +70,8 @@ class GroupTest : public ::testing::Test {
 
 TEST_F(GroupTest, PlainRuleGoesPendingFiringResolved) {
   load("errors{job=\"api\"}", "0 5 5 5 5 0 0");
-  auto g = make("      - alert: Errors\n        expr: errors > 1\n        for: 2m\n        labels: {severity: page}\n");
+  auto g = make(
+      "      - alert: Errors\n        expr: errors > 1\n        for: 2m\n        labels: {severity: page}\n");
   EXPECT_EQ(states(run(*g, 0, 0)), "");
   EXPECT_EQ(states(run(*g, 1, 1)), "page:pending");
   EXPECT_EQ(states(run(*g, 2, 2)), "page:pending");
@@ -92,7 +94,8 @@ TEST_F(GroupTest, PlainRuleGoesPendingFiringResolved) {
   EXPECT_EQ(std::get<promql::Vector>(alerts)[0].labels.get("alertstate"), "firing");
   auto for_state = promql::Engine().instant(data_, *promql::parse("ALERTS_FOR_STATE"), 180'000);
   EXPECT_EQ(std::get<promql::Vector>(for_state)[0].v, 60);
-  EXPECT_TRUE(std::get<promql::Vector>(promql::Engine().instant(data_, *promql::parse("ALERTS"), 360'000)).empty());
+  EXPECT_TRUE(
+      std::get<promql::Vector>(promql::Engine().instant(data_, *promql::parse("ALERTS"), 360'000)).empty());
 }
 
 TEST_F(GroupTest, PendingAlertThatStopsMatchingIsDroppedAndKeepFiringForHolds) {
@@ -109,9 +112,10 @@ TEST_F(GroupTest, PendingAlertThatStopsMatchingIsDroppedAndKeepFiringForHolds) {
 TEST_F(GroupTest, TiersMoveWithoutResolving) {
   // used/max: 0.5, then 0.85 for 3m, 0.97 for 2m, back to 0.85, then 0.5.
   load("ratio{instance=\"r1\"}", "0.5 0.85 0.85 0.85 0.97 0.97 0.85 0.5");
-  auto g = make("      - alert: RedisMemoryHigh\n        expr: ratio\n        tiers:\n"
-                "          warning: { above: 0.80, for: 2m }\n          critical: { above: 0.95, for: 1m }\n"
-                "        annotations: {summary: \"{{ $labels.severity }} {{ $value }}\"}\n");
+  auto g = make(
+      "      - alert: RedisMemoryHigh\n        expr: ratio\n        tiers:\n"
+      "          warning: { above: 0.80, for: 2m }\n          critical: { above: 0.95, for: 1m }\n"
+      "        annotations: {summary: \"{{ $labels.severity }} {{ $value }}\"}\n");
   EXPECT_EQ(states(run(*g, 0, 0)), "");
   auto pending = run(*g, 1, 1);  // heading for warning: its severity and annotations say so already
   EXPECT_EQ(states(pending), "warning:pending");
@@ -153,9 +157,10 @@ TEST_F(GroupTest, StepsDownToALowerTierWithoutWaitingForItsFor) {
 TEST_F(GroupTest, QueryOffsetEvaluatesThatFarInThePast) {
   load("errors", "0 0 5 5 5");
   yaml::Diagnostics d;
-  auto groups = parse_rule_text("groups:\n  - name: g\n    query_offset: 2m\n    rules:\n"
-                                "      - alert: Errors\n        expr: errors > 1\n",
-                                "r.yaml", d);
+  auto groups = parse_rule_text(
+      "groups:\n  - name: g\n    query_offset: 2m\n    rules:\n"
+      "      - alert: Errors\n        expr: errors > 1\n",
+      "r.yaml", d);
   ASSERT_TRUE(d.empty()) << d.to_string();
   Group g(groups.at(0), 1min);
   EXPECT_EQ(states(run(g, 2, 3)), "") << "at 3m the query sees 1m, where errors was 0";
@@ -170,8 +175,9 @@ TEST_F(GroupTest, APendingAlertShowsTheMostSevereTierThatHolds) {
   // 0.97 holds both tiers: critical (1m) fires before warning (3m), so pending says critical; when the
   // value falls to 0.85 only warning holds, and the pending instance says warning.
   load("ratio", "0.97 0.85 0.85 0.85 0.85");
-  auto g = make("      - alert: Full\n        expr: ratio\n        tiers:\n"
-                "          warning: { above: 0.80, for: 3m }\n          critical: { above: 0.95, for: 1m }\n");
+  auto g = make(
+      "      - alert: Full\n        expr: ratio\n        tiers:\n"
+      "          warning: { above: 0.80, for: 3m }\n          critical: { above: 0.95, for: 1m }\n");
   auto first = run(*g, 0, 0);
   EXPECT_EQ(states(first), "critical:pending");
   EXPECT_EQ(states(run(*g, 1, 1)), "warning:pending");
@@ -182,8 +188,9 @@ TEST_F(GroupTest, APendingAlertShowsTheMostSevereTierThatHolds) {
 
 TEST_F(GroupTest, ClearAddsHysteresis) {
   load("cpu", "0.95 0.95 0.85 0.85 0.7 0.7 0.7 0.95");
-  auto g = make("      - alert: Cpu\n        expr: cpu\n        tiers:\n          warning: { above: 0.9, for: 1m }\n"
-                "        clear: { below: 0.8, for: 2m }\n");
+  auto g = make(
+      "      - alert: Cpu\n        expr: cpu\n        tiers:\n          warning: { above: 0.9, for: 1m }\n"
+      "        clear: { below: 0.8, for: 2m }\n");
   EXPECT_EQ(states(run(*g, 0, 1)), "warning:firing");
   EXPECT_EQ(states(run(*g, 2, 3)), "warning:firing");  // below the tier but not below clear
   EXPECT_EQ(states(run(*g, 4, 5)), "warning:firing");  // below clear, not yet for 2m
@@ -194,9 +201,10 @@ TEST_F(GroupTest, ClearAddsHysteresis) {
 TEST_F(GroupTest, RecordingRulesFeedLaterRulesAndFailuresAreRecorded) {
   load("req{job=\"a\"}", "0+60x10");
   load("req{job=\"b\"}", "0+60x10");
-  auto g = make("      - record: job:req:rate2m\n        expr: sum by (job) (rate(req[2m]))\n"
-                "      - alert: Busy\n        expr: job:req:rate2m > 0.5\n"
-                "      - record: broken\n        expr: req + on() req\n");
+  auto g = make(
+      "      - record: job:req:rate2m\n        expr: sum by (job) (rate(req[2m]))\n"
+      "      - alert: Busy\n        expr: job:req:rate2m > 0.5\n"
+      "      - record: broken\n        expr: req + on() req\n");
   auto sent = run(*g, 0, 5);
   EXPECT_EQ(states(sent), ":firing :firing");
   const auto health = g->health();
@@ -310,7 +318,8 @@ TEST_F(GroupTest, StateSurvivesReloadAndRestart) {
   }
   // Garbage in the state is ignored, not fatal.
   auto fresh = make(rule);
-  fresh->restore_state(nlohmann::json::parse(R"({"rules":[{"rule":"X","alerts":[{"labels":7}]},{"rule":"Nope"}]})"));
+  fresh->restore_state(
+      nlohmann::json::parse(R"({"rules":[{"rule":"X","alerts":[{"labels":7}]},{"rule":"Nope"}]})"));
   EXPECT_TRUE(fresh->active_alerts().empty());
 }
 

@@ -164,7 +164,8 @@ TEST_F(ManagerTest, ARemovedGroupIsReportedEmptyToAlerting) {
   auto m = start("groups:\n" + a + b, true, &sink);
   m->evaluate_all_now();
   const std::string file = (dir_ / "rules.yaml").string();
-  EXPECT_EQ(sink.reports, (std::vector<std::pair<std::string, std::size_t>>{{file + ";a", 1}, {file + ";b", 1}}));
+  EXPECT_EQ(sink.reports,
+            (std::vector<std::pair<std::string, std::size_t>>{{file + ";a", 1}, {file + ";b", 1}}));
   sink.reports.clear();
   ASSERT_TRUE(reload(*m, "groups:\n" + a).empty());
   EXPECT_EQ(sink.reports, (std::vector<std::pair<std::string, std::size_t>>{{file + ";b", 0}}));

@@ -1,7 +1,7 @@
 // Rule files: what loads (Prometheus's format unchanged, tiers), and every error with its position.
-#include <gtest/gtest.h>
-
 #include "tocsin/rules/rule_file.hpp"
+
+#include <gtest/gtest.h>
 
 namespace tocsin::rules {
 namespace {
@@ -37,7 +37,8 @@ TEST(RuleFile, LoadsPrometheusRulesAndTiers) {
           critical: { above: 0.95, for: 1m }
         clear: { below: 0.75, for: 2m }
         escalation: default
-)", "r.yaml", d);
+)",
+                                "r.yaml", d);
   ASSERT_TRUE(d.empty()) << d.to_string();
   ASSERT_EQ(groups.size(), 1u);
   const GroupDefinition& g = groups[0];
@@ -71,7 +72,8 @@ TEST(RuleFile, Prometheus3GroupLabelsAndQueryOffset) {
         labels: {severity: critical}
       - record: r
         expr: up
-)", "r.yaml", d);
+)",
+                                "r.yaml", d);
   ASSERT_TRUE(d.empty()) << d.to_string();
   EXPECT_EQ(groups[0].query_offset, std::chrono::minutes(1));
   const auto& a = groups[0].rules[0].label_texts;
@@ -89,67 +91,92 @@ TEST(RuleFile, EmptyFileHasNoGroups) {
 
 TEST(RuleFile, ErrorsNameFileLineColumnAndPath) {
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: rate(x[5m]) > )\n"),
-            "r.yaml:5:29: groups[0].rules[0].expr: could not parse expression: unexpected \")\", expected expression\n");
-  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: \"sum(x) by (a,,)\"\n"),
-            "r.yaml:5:29: groups[0].rules[0].expr: could not parse expression: unexpected \",\" in aggregation, "
-            "expected label name\n");
-  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: |\n          sum(x)\n            / nope(y)\n"),
-            "r.yaml:7:15: groups[0].rules[0].expr: could not parse expression: unknown function with name \"nope\"\n");
-  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - record: x\n        expr: y\n        for: 5m\n        bogus: 1\n"),
+            "r.yaml:5:29: groups[0].rules[0].expr: could not parse expression: unexpected \")\", expected "
+            "expression\n");
+  EXPECT_EQ(
+      errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: \"sum(x) by (a,,)\"\n"),
+      "r.yaml:5:29: groups[0].rules[0].expr: could not parse expression: unexpected \",\" in aggregation, "
+      "expected label name\n");
+  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: |\n          "
+                      "sum(x)\n            / nope(y)\n"),
+            "r.yaml:7:15: groups[0].rules[0].expr: could not parse expression: unknown function with name "
+            "\"nope\"\n");
+  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - record: x\n        expr: y\n        for: "
+                      "5m\n        bogus: 1\n"),
             "r.yaml:6:14: groups[0].rules[0].for: invalid field 'for' in recording rule\n"
             "r.yaml:7:9: groups[0].rules[0].bogus: unknown key\n");
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - expr: y\n"),
             "r.yaml:4:9: groups[0].rules[0]: one of 'record' or 'alert' must be set\n");
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - record: 1bad\n        expr: y\n"),
             "r.yaml:4:17: groups[0].rules[0].record: invalid recording rule name: \"1bad\"\n");
-  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        for: 15x\n"),
-            "r.yaml:6:14: groups[0].rules[0].for: invalid duration \"15x\" (use e.g. 500ms, 15s, 5m, 1h30m, 2d)\n");
+  EXPECT_EQ(
+      errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        for: 15x\n"),
+      "r.yaml:6:14: groups[0].rules[0].for: invalid duration \"15x\" (use e.g. 500ms, 15s, 5m, 1h30m, 2d)\n");
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules: []\n  - name: a\n    rules: []\n"),
             "r.yaml:4:5: groups[1]: groupname: \"a\" is repeated in the same file\n");
-  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n      - alert: X\n        expr: z\n"),
-            "r.yaml:6:9: groups[0].rules[1]: duplicate rule: \"X\" with the same labels is already in group \"a\"\n");
-  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
-                      "          summary: \"{{ if $value }}x{{ end }}\"\n"),
-            "r.yaml:7:20: groups[0].rules[0].annotations.summary: template action {{ if $value }}: \"if\" is not "
-            "supported in tocsin templates (only expressions and pipelines)\n");
+  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n      - alert: "
+                      "X\n        expr: z\n"),
+            "r.yaml:6:9: groups[0].rules[1]: duplicate rule: \"X\" with the same labels is already in group "
+            "\"a\"\n");
+  EXPECT_EQ(
+      errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
+                "          summary: \"{{ if $value }}x{{ end }}\"\n"),
+      "r.yaml:7:20: groups[0].rules[0].annotations.summary: template action {{ if $value }}: \"if\" is not "
+      "supported in tocsin templates (only expressions and pipelines)\n");
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: rate(y[5m])[5m:]\n"),
-            "r.yaml:5:15: groups[0].rules[0].expr: an alerting rule's expression must be an instant vector, got range vector\n");
+            "r.yaml:5:15: groups[0].rules[0].expr: an alerting rule's expression must be an instant vector, "
+            "got range vector\n");
 }
 
 // A folded (>) expression is one line to the parser; its errors still point at the file's own line.
 TEST(RuleFile, ErrorsInFoldedExpressionsPointAtTheirLine) {
   const std::string head = "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: >-\n";
   EXPECT_EQ(errors_of(head + "          sum(x)\n          / nope(y)\n"),
-            "r.yaml:7:13: groups[0].rules[0].expr: could not parse expression: unknown function with name \"nope\"\n");
+            "r.yaml:7:13: groups[0].rules[0].expr: could not parse expression: unknown function with name "
+            "\"nope\"\n");
   // A more-indented line keeps its break; an empty line becomes one.
   EXPECT_EQ(errors_of(head + "          sum(x)\n\n          / sum(y)\n            / nope(z)\n"),
-            "r.yaml:9:15: groups[0].rules[0].expr: could not parse expression: unknown function with name \"nope\"\n");
+            "r.yaml:9:15: groups[0].rules[0].expr: could not parse expression: unknown function with name "
+            "\"nope\"\n");
   EXPECT_EQ(errors_of("groups:\r\n  - name: a\r\n    rules:\r\n      - alert: X\r\n        expr: >-\r\n"
                       "          sum(x)\r\n          / nope(y)\r\n"),
-            "r.yaml:7:13: groups[0].rules[0].expr: could not parse expression: unknown function with name \"nope\"\n");
+            "r.yaml:7:13: groups[0].rules[0].expr: could not parse expression: unknown function with name "
+            "\"nope\"\n");
   EXPECT_EQ(errors_of(head + "          sum(x)\n          /\n"),
-            "r.yaml:7:12: groups[0].rules[0].expr: could not parse expression: unexpected end of input, expected expression\n");
+            "r.yaml:7:12: groups[0].rules[0].expr: could not parse expression: unexpected end of input, "
+            "expected expression\n");
 }
 
 TEST(RuleFile, TierErrors) {
   const std::string head = "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n";
-  EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.95, for: 5m }\n          critical: { above: 0.9, for: 5m }\n"),
-            "r.yaml:4:9: groups[0].rules[0]: tier \"warning\" (above 0.95 for 5m) can never fire: \"critical\" "
-            "(above 0.9 for 5m) fires first on the same values; list tiers from least to most severe\n");
+  EXPECT_EQ(
+      errors_of(head + "        tiers:\n          warning: { above: 0.95, for: 5m }\n          critical: { "
+                       "above: 0.9, for: 5m }\n"),
+      "r.yaml:4:9: groups[0].rules[0]: tier \"warning\" (above 0.95 for 5m) can never fire: \"critical\" "
+      "(above 0.9 for 5m) fires first on the same values; list tiers from least to most severe\n");
   // Mixed: a stricter warning that waits less can fire.
-  EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.95, for: 1m }\n          critical: { above: 0.9, for: 5m }\n"), "");
+  EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.95, for: 1m }\n          "
+                             "critical: { above: 0.9, for: 5m }\n"),
+            "");
   EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { for: 5m }\n"),
-            "r.yaml:7:20: groups[0].rules[0].tiers.warning: missing the threshold: one of above, at_least, below, at_most\n");
+            "r.yaml:7:20: groups[0].rules[0].tiers.warning: missing the threshold: one of above, at_least, "
+            "below, at_most\n");
   EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 1, below: 2 }\n"),
-            "r.yaml:7:20: groups[0].rules[0].tiers.warning: give one threshold (above, at_least, below or at_most), not above and below\n");
-  EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.8 }\n        clear: { below: 0.9 }\n"),
-            "r.yaml:4:9: groups[0].rules[0]: clear (below 0.9) must be on the other side of every tier's threshold, "
-            "but tier \"warning\" is above 0.8\n");
+            "r.yaml:7:20: groups[0].rules[0].tiers.warning: give one threshold (above, at_least, below or "
+            "at_most), not above and below\n");
+  EXPECT_EQ(
+      errors_of(head + "        tiers:\n          warning: { above: 0.8 }\n        clear: { below: 0.9 }\n"),
+      "r.yaml:4:9: groups[0].rules[0]: clear (below 0.9) must be on the other side of every tier's "
+      "threshold, "
+      "but tier \"warning\" is above 0.8\n");
   EXPECT_EQ(errors_of(head + "        for: 1m\n        tiers:\n          warning: { above: 0.8 }\n"),
             "r.yaml:8:11: groups[0].rules[0].tiers: a tiered rule takes `for` per tier, not on the rule\n");
-  EXPECT_EQ(errors_of(head + "        clear: { below: 1 }\n"), "r.yaml:6:16: groups[0].rules[0].clear: `clear` needs `tiers`\n");
-  EXPECT_EQ(errors_of(head + "        tiers:\n          warning: { above: 0.8 }\n          warning: { above: 0.9 }\n"),
-            "r.yaml:8:11: groups[0].rules[0].tiers.warning: duplicate key\n");
+  EXPECT_EQ(errors_of(head + "        clear: { below: 1 }\n"),
+            "r.yaml:6:16: groups[0].rules[0].clear: `clear` needs `tiers`\n");
+  EXPECT_EQ(
+      errors_of(head +
+                "        tiers:\n          warning: { above: 0.8 }\n          warning: { above: 0.9 }\n"),
+      "r.yaml:8:11: groups[0].rules[0].tiers.warning: duplicate key\n");
   EXPECT_EQ(errors_of(head + "        labels: {team: a, team: b}\n"),
             "r.yaml:6:27: groups[0].rules[0].labels.team: duplicate key\n");
 }

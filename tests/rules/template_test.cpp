@@ -1,15 +1,16 @@
 // Alert templates: Prometheus's functions and formatting, and clear errors for what is unsupported.
+#include "tocsin/rules/template.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "tocsin/rules/template.hpp"
-
 namespace tocsin::rules {
 namespace {
 
-std::string render(const std::string& text, double value, const Labels& labels = {{"instance", "db-1:5432"}, {"job", "pg"}}) {
+std::string render(const std::string& text, double value,
+                   const Labels& labels = {{"instance", "db-1:5432"}, {"job", "pg"}}) {
   Labels external{{"cluster", "eu-1"}};
   return Template(text).render({&labels, value, &external, "http://tocsin:9850"});
 }
@@ -47,11 +48,14 @@ TEST(Template, LabelsValuesAndPipelines) {
 
 TEST(Template, UnsupportedAndBrokenTemplatesAreRejected) {
   EXPECT_EQ(error_of("{{ if gt $value 1.0 }}x{{ end }}"),
-            "template action {{ if gt $value 1.0 }}: \"if\" is not supported in tocsin templates (only expressions and pipelines)");
+            "template action {{ if gt $value 1.0 }}: \"if\" is not supported in tocsin templates (only "
+            "expressions and pipelines)");
   EXPECT_EQ(error_of("{{ query \"up\" | first | value }}"),
-            "template action {{ query \"up\" | first | value }}: the query functions (query) are not supported in tocsin templates");
+            "template action {{ query \"up\" | first | value }}: the query functions (query) are not "
+            "supported in tocsin templates");
   EXPECT_EQ(error_of("{{ $labels.job"), "unclosed action: missing \"}}\"");
-  EXPECT_EQ(error_of("{{ nosuch $value }}"), "template action {{ nosuch $value }}: function \"nosuch\" not defined");
+  EXPECT_EQ(error_of("{{ nosuch $value }}"),
+            "template action {{ nosuch $value }}: function \"nosuch\" not defined");
   EXPECT_EQ(error_of("{{ $nope }}"), "template action {{ $nope }}: undefined variable \"$nope\"");
   EXPECT_EQ(error_of("{{ \"x }}"), "template action {{ \"x }}: unterminated string");
 }
@@ -59,7 +63,8 @@ TEST(Template, UnsupportedAndBrokenTemplatesAreRejected) {
 // Go's parenthesised arguments: a nested pipeline whose result is one argument.
 TEST(Template, ParenthesisedPipelines) {
   EXPECT_EQ(render("{{ printf \"%s free\" (humanize $value) }}", 1234567), "1.235M free");
-  EXPECT_EQ(render("{{ printf \"%s/%s\" ($labels.instance | stripPort) (index $labels \"job\") }}", 0), "db-1/pg");
+  EXPECT_EQ(render("{{ printf \"%s/%s\" ($labels.instance | stripPort) (index $labels \"job\") }}", 0),
+            "db-1/pg");
   EXPECT_EQ(render("{{ (humanizePercentage $value) | toUpper }}", 0.5), "50%");
   EXPECT_EQ(render("{{ printf \"%s\" (toUpper (printf \"%.1f\" $value)) }}", 2.25), "2.2");
   EXPECT_EQ(error_of("{{ printf \"%s\" (humanize $value }}"),

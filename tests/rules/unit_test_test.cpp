@@ -1,12 +1,13 @@
 // `tocsin test` run in-process on promtool-format files, each checked against promtool itself when it
 // is installed (Debian's is 2.42, hence Compat::prometheus2): a file promtool passes must pass here.
+#include "tocsin/rules/unit_test.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "fixtures/process.hpp"
 #include "tocsin/promql/series_notation.hpp"
-#include "tocsin/rules/unit_test.hpp"
 
 namespace tocsin::rules {
 namespace {
@@ -86,7 +87,8 @@ TEST_F(UnitTestRunner, DollarsAreNotEnvironmentVariables) {
       - alert: Renamed
         expr: label_replace(up, "dst", "${1}-$$", "job", "(.*)")
         annotations: {summary: "{{ $labels.dst }}"}
-)yaml", R"yaml(rule_files: [r.yaml]
+)yaml",
+                   R"yaml(rule_files: [r.yaml]
 tests:
   - name: ${NOT_SET} stays as written
     interval: 1m
@@ -170,7 +172,8 @@ TEST_F(UnitTestRunner, EvaluationErrorsNameTheRule) {
         expr: up
       - record: clash
         expr: label_replace(up, "job", "same", "", "")
-)yaml", R"yaml(rule_files: [r.yaml]
+)yaml",
+                   R"yaml(rule_files: [r.yaml]
 tests:
   - interval: 1m
     input_series:
@@ -189,7 +192,8 @@ tests:
 )yaml");
   EXPECT_EQ(o.status, 1);
   // As promtool, the first evaluation with errors ends the test case.
-  const std::string line = "    rule: clash, time: 0s, err: vector cannot contain metrics with the same labelset\n";
+  const std::string line =
+      "    rule: clash, time: 0s, err: vector cannot contain metrics with the same labelset\n";
   EXPECT_NE(o.output.find("  FAILED:\n" + line + "\n"), std::string::npos) << o.output;
   if (auto t = theirs()) {
     EXPECT_EQ(t->status, 1);

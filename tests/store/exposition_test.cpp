@@ -70,7 +70,8 @@ TEST(Exposition, LabelValuesThatAreNotUtf8AreRepairedOnTheWayIn) {
   store.commit(writer, batch, 1000);
   std::string text;
   render_exposition(store, text);
-  EXPECT_NE(text.find("pg_stat_user_tables_n_live_tup{relname=\"caf\xEF\xBF\xBD\"} 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("pg_stat_user_tables_n_live_tup{relname=\"caf\xEF\xBF\xBD\"} 3"), std::string::npos)
+      << text;
   EXPECT_EQ(text.find("caf\xE9"), std::string::npos);
 }
 

@@ -29,7 +29,8 @@ TEST(Matcher, InvalidRegexThrowsWithMessage) {
     Matcher(MatchType::regex, "a", "(unclosed");
     FAIL() << "expected an exception";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("invalid regular expression \"(unclosed\""), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("invalid regular expression \"(unclosed\""), std::string::npos)
+        << e.what();
   }
 }
 

@@ -20,7 +20,8 @@ class StoreTest : public ::testing::Test {
     for (const auto& [labels, v] : samples) b.add(labels, v);
     return b;
   }
-  SeriesSet select_all(std::string_view name, Timestamp mint = 0, Timestamp maxt = std::numeric_limits<Timestamp>::max()) {
+  SeriesSet select_all(std::string_view name, Timestamp mint = 0,
+                       Timestamp maxt = std::numeric_limits<Timestamp>::max()) {
     std::vector<Matcher> m{Matcher(MatchType::equal, "__name__", std::string(name))};
     return store.select(m, mint, maxt);
   }
@@ -56,9 +57,9 @@ TEST_F(StoreTest, NegativeAndRegexMatchersFollowPromQLSemantics) {
   EXPECT_EQ(count({name, Matcher(MatchType::not_equal, "env", "prod")}), 2u);  // includes the one without env
   EXPECT_EQ(count({name, Matcher(MatchType::regex, "env", "pr.*")}), 1u);
   EXPECT_EQ(count({name, Matcher(MatchType::not_regex, "env", "pr.*")}), 2u);
-  EXPECT_EQ(count({name, Matcher(MatchType::equal, "env", "")}), 1u);           // only the one without env
+  EXPECT_EQ(count({name, Matcher(MatchType::equal, "env", "")}), 1u);  // only the one without env
   EXPECT_EQ(count({name, Matcher(MatchType::not_equal, "env", "")}), 2u);
-  EXPECT_EQ(count({Matcher(MatchType::regex, "env", ".+")}), 2u);               // without a name matcher
+  EXPECT_EQ(count({Matcher(MatchType::regex, "env", ".+")}), 2u);  // without a name matcher
   EXPECT_EQ(count({Matcher(MatchType::equal, "nosuch", "x")}), 0u);
   EXPECT_EQ(count({}), 0u);
 }
@@ -84,8 +85,11 @@ TEST_F(StoreTest, SeriesAbsentFromTheNextCommitGetAStalenessMarker) {
 TEST_F(StoreTest, DropsDuplicatesOutOfOrderAndInvalidNames) {
   Labels a{{"__name__", "m"}};
   store.commit(writer, batch({{a, 1}}), 2000);
-  CommitResult r = store.commit(writer, batch({{a, 2}, {a, 3}, {Labels{{"__name__", "bad-name"}}, 1},
-                                               {Labels{{"__name__", "ok"}, {"bad:label", "x"}}, 1}}),
+  CommitResult r = store.commit(writer,
+                                batch({{a, 2},
+                                       {a, 3},
+                                       {Labels{{"__name__", "bad-name"}}, 1},
+                                       {Labels{{"__name__", "ok"}, {"bad:label", "x"}}, 1}}),
                                 3000);
   EXPECT_EQ(r.appended, 1u);
   EXPECT_EQ(r.duplicates, 1u);

@@ -3,8 +3,8 @@
 // evaluation of a group. alerting/ knows nothing else of rules (ARCHITECTURE.md).
 
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tocsin/core/labels.hpp"
@@ -24,16 +24,16 @@ inline std::string_view to_string(AlertState state) {
 
 // One alert instance (one label set of one alerting rule) as the rule engine sees it now.
 struct Alert {
-  Labels labels;               // alertname, severity (for tiered rules: the current tier) and the rest
-  Labels annotations;          // templated summary, description, runbook_url, ...
+  Labels labels;       // alertname, severity (for tiered rules: the current tier) and the rest
+  Labels annotations;  // templated summary, description, runbook_url, ...
   AlertState state = AlertState::pending;
-  Timestamp active_at = 0;     // first evaluation that matched (the `for` clock starts here)
-  Timestamp fired_at = 0;      // when it started firing (its current tier for tiered rules); 0 while pending
-  Timestamp resolved_at = 0;   // when it resolved; 0 while active
-  double value = 0;            // the expression's value at the last evaluation
-  std::string escalation;      // the rule's escalation policy name; empty: the routes decide
-  std::string rule_group;      // "<file>;<group>" as Prometheus names groups
-  std::string rule_name;       // the rule's alert name
+  Timestamp active_at = 0;    // first evaluation that matched (the `for` clock starts here)
+  Timestamp fired_at = 0;     // when it started firing (its current tier for tiered rules); 0 while pending
+  Timestamp resolved_at = 0;  // when it resolved; 0 while active
+  double value = 0;           // the expression's value at the last evaluation
+  std::string escalation;     // the rule's escalation policy name; empty: the routes decide
+  std::string rule_group;     // "<file>;<group>" as Prometheus names groups
+  std::string rule_name;      // the rule's alert name
 };
 
 // Receives the alerts of a rule group after each evaluation of that group: every active (pending or

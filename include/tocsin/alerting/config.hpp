@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "tocsin/store/matcher.hpp"
 #include "tocsin/yaml/decoder.hpp"
 #include "tocsin/yaml/secret.hpp"
-#include "tocsin/store/matcher.hpp"
 
 namespace tocsin::config {
 
@@ -49,11 +49,11 @@ struct ReceiverConfig {
   yaml::Secret url;
   std::vector<std::string> alertmanager_urls;  // alertmanager: base URLs (http://am:9093)
   std::map<std::string, std::string> headers;  // extra request headers
-  yaml::Secret bearer_token;                         // Authorization: Bearer ...
+  yaml::Secret bearer_token;                   // Authorization: Bearer ...
   Duration timeout = std::chrono::seconds(10);
   TlsConfig tls;
   Duration resend_interval = std::chrono::minutes(1);  // alertmanager: how often firing alerts are re-posted
-  yaml::Secret routing_key;                                  // pagerduty: the integration key
+  yaml::Secret routing_key;                            // pagerduty: the integration key
   std::string source;                // pagerduty: payload.source; default: the instance label
   std::string channel;               // slack: override the webhook's channel
   std::string username;              // slack: override the webhook's user name
@@ -80,7 +80,7 @@ struct RouteConfig {
   std::optional<Duration> group_wait;
   std::vector<std::string> mute_time_intervals;    // no notifications while any of these is active
   std::vector<std::string> active_time_intervals;  // notifications only while one of these is active
-  yaml::Position position;                               // for messages about the route
+  yaml::Position position;                         // for messages about the route
 };
 
 // A recurring window, as in Alertmanager's time_intervals. Empty lists mean "any".

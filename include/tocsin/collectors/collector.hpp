@@ -4,11 +4,10 @@
 // store, and keeps the health metrics (tocsin_collector_*). A collector only collects.
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "tocsin/core/sample.hpp"
 #include "tocsin/store/batch.hpp"
@@ -16,8 +15,8 @@
 namespace tocsin::collectors {
 
 struct CollectContext {
-  Timestamp timestamp;                              // the cycle's sample time
-  std::chrono::steady_clock::time_point deadline;   // the cycle must end by then
+  Timestamp timestamp;                             // the cycle's sample time
+  std::chrono::steady_clock::time_point deadline;  // the cycle must end by then
   std::chrono::milliseconds budget() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   }

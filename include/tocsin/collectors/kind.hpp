@@ -82,7 +82,8 @@ std::vector<Instance> decode_instances(const Kind& kind, const yaml::Node& list,
 // block, the settings and the top-level interval.
 template <typename T, std::unique_ptr<Collector> (*Make)(const T&, std::shared_ptr<spdlog::logger>),
           void (*Check)(const yaml::Node&, const T&, Duration) = nullptr>
-constexpr Kind define_kind(std::string_view name, bool target_label, std::span<const std::string_view> own_labels) {
+constexpr Kind define_kind(std::string_view name, bool target_label,
+                           std::span<const std::string_view> own_labels) {
   return Kind{
       .name = name,
       .target_label = target_label,
@@ -96,9 +97,10 @@ constexpr Kind define_kind(std::string_view name, bool target_label, std::span<c
       .common = [](const void* settings) -> const config::CollectorCommon& {
         return static_cast<const T*>(settings)->common;
       },
-      .make = [](const void* settings, std::shared_ptr<spdlog::logger> log) {
-        return Make(*static_cast<const T*>(settings), std::move(log));
-      },
+      .make =
+          [](const void* settings, std::shared_ptr<spdlog::logger> log) {
+            return Make(*static_cast<const T*>(settings), std::move(log));
+          },
       .settings_type = &typeid(T),
   };
 }

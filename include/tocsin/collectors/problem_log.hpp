@@ -2,14 +2,14 @@
 // ProblemLog: what a collector says about a lasting problem of its target, once when it starts or
 // changes and once when it ends, instead of every cycle.
 
+#include <spdlog/spdlog.h>
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 namespace tocsin::collectors {
 

@@ -1,15 +1,16 @@
 #pragma once
 // Runs collector instances on their intervals: timers on the I/O thread, the blocking collection on
 // the worker pool, a deadline per cycle. The worker that collected a cycle also adds the instance's
-// identity labels and commits the batch; only the health update goes back to the I/O thread. A slow or hung target never delays another (each has at
-// most one collection in flight and its own timer); a missed deadline counts as a failure, reports
-// the target down, and is logged once per change of state, not every cycle.
+// identity labels and commits the batch; only the health update goes back to the I/O thread. A slow or hung
+// target never delays another (each has at most one collection in flight and its own timer); a missed
+// deadline counts as a failure, reports the target down, and is logged once per change of state, not every
+// cycle.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <prometheus/registry.h>
 #include <spdlog/logger.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,8 +45,8 @@ struct CollectorHealth {
 // details() from anywhere.
 class Scheduler {
  public:
-  Scheduler(boost::asio::io_context& io, boost::asio::thread_pool& pool, store::Store& store, const Clock& clock,
-            prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log);
+  Scheduler(boost::asio::io_context& io, boost::asio::thread_pool& pool, store::Store& store,
+            const Clock& clock, prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;

@@ -58,22 +58,23 @@ struct Config {
   std::string state_dir = "/var/lib/tocsin";
   LogConfig log;
   CollectorsConfig collectors;
-  std::vector<std::string> rule_files;  // globs, relative to base_dir
+  std::vector<std::string> rule_files;                      // globs, relative to base_dir
   Duration evaluation_interval = std::chrono::seconds(15);  // rule groups without their own interval
   std::string compat = "prometheus3";  // or prometheus2: PromQL's closed range windows of Prometheus 2.x
   // Who this daemon is (`labels:`, Prometheus's external_labels; default host=<host name>): added to
   // every notification, shown by the status page and `tocsin alerts`, $externalLabels in templates;
   // never added to stored series, so rules written for one host work on all.
   std::map<std::string, std::string> external_labels;
-  std::string external_url;                            // $externalURL; links in notifications
+  std::string external_url;  // $externalURL; links in notifications
   AlertingConfig alerting;
   QueryConfig query;
 };
 
 // Reads and validates a config file. On failure returns every error found.
-std::variant<Config, yaml::Diagnostics> load_config(const std::string& path, yaml::EnvLookup env = yaml::process_environment());
+std::variant<Config, yaml::Diagnostics> load_config(const std::string& path,
+                                                    yaml::EnvLookup env = yaml::process_environment());
 std::variant<Config, yaml::Diagnostics> parse_config(const std::string& text, const std::string& file,
-                                               yaml::EnvLookup env = yaml::process_environment());
+                                                     yaml::EnvLookup env = yaml::process_environment());
 
 // The effective interval and deadline of a collector instance.
 Duration effective_interval(const Config& config, const CollectorCommon& common);

@@ -35,6 +35,7 @@ class StoreMetrics final : public prometheus::Collectable {
 };
 
 // The whole exposition: collected series first, then every collectable's families.
-std::string render_metrics(const store::Store& store, const std::vector<std::shared_ptr<prometheus::Collectable>>& own);
+std::string render_metrics(const store::Store& store,
+                           const std::vector<std::shared_ptr<prometheus::Collectable>>& own);
 
 }  // namespace tocsin::http

@@ -4,10 +4,10 @@
 // oversized requests get a 4xx and the connection is closed; a slow client only ever holds its own
 // connection, up to a bounded number of connections.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <spdlog/logger.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -29,8 +29,8 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Router& router, ServerOptions options,
-         std::shared_ptr<spdlog::logger> log);
+  Server(boost::asio::io_context& io, boost::asio::thread_pool& pool, const Router& router,
+         ServerOptions options, std::shared_ptr<spdlog::logger> log);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

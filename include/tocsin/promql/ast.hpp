@@ -29,7 +29,20 @@ std::string_view to_string(BinaryOp op);
 bool is_comparison(BinaryOp op);
 bool is_set_operator(BinaryOp op);
 
-enum class AggregateOp { sum, avg, min, max, count, stddev, stdvar, topk, bottomk, quantile, count_values, group };
+enum class AggregateOp {
+  sum,
+  avg,
+  min,
+  max,
+  count,
+  stddev,
+  stdvar,
+  topk,
+  bottomk,
+  quantile,
+  count_values,
+  group
+};
 std::string_view to_string(AggregateOp op);
 
 // `@ <time>`, `@ start()`, `@ end()`.
@@ -45,7 +58,7 @@ struct StringLiteral {
   std::string value;
 };
 struct VectorSelector {
-  std::string name;                     // the metric name, or empty when only matchers are given
+  std::string name;                      // the metric name, or empty when only matchers are given
   std::vector<store::Matcher> matchers;  // including __name__="name" when a name is given
   Duration offset{0};
   std::optional<AtModifier> at;
@@ -71,8 +84,8 @@ struct Unary {
 enum class Cardinality { one_to_one, many_to_one, one_to_many, many_to_many };
 struct VectorMatching {
   Cardinality card = Cardinality::one_to_one;
-  std::vector<std::string> labels;  // on(...) / ignoring(...), sorted
-  bool on = false;                  // labels are the `on` list (else `ignoring`)
+  std::vector<std::string> labels;   // on(...) / ignoring(...), sorted
+  bool on = false;                   // labels are the `on` list (else `ignoring`)
   std::vector<std::string> include;  // group_left(...) / group_right(...) extra labels
 };
 struct Binary {

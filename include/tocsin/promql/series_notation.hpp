@@ -36,9 +36,11 @@ class MemoryQuerier final : public store::Querier {
   // replaces nothing and is ignored).
   void add(const Labels& labels, Point point);
   // Adds `values` at t0, t0+interval, ...
-  void add_series(const Labels& labels, const std::vector<SeriesValue>& values, Timestamp t0, Duration interval);
+  void add_series(const Labels& labels, const std::vector<SeriesValue>& values, Timestamp t0,
+                  Duration interval);
 
-  store::SeriesSet select(std::span<const store::Matcher> matchers, Timestamp mint, Timestamp maxt) const override;
+  store::SeriesSet select(std::span<const store::Matcher> matchers, Timestamp mint,
+                          Timestamp maxt) const override;
 
  private:
   struct Entry {

@@ -3,10 +3,9 @@
 // timestamp, each writing its results for later rules to see; their alert state handed over on a
 // reload and saved for a restart.
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>

@@ -18,12 +18,12 @@
 #include <vector>
 
 #include "tocsin/alerting/alert.hpp"
-#include "tocsin/yaml/diagnostics.hpp"
 #include "tocsin/core/clock.hpp"
 #include "tocsin/promql/engine.hpp"
 #include "tocsin/rules/group.hpp"
 #include "tocsin/rules/state_file.hpp"
 #include "tocsin/store/store.hpp"
+#include "tocsin/yaml/diagnostics.hpp"
 
 namespace tocsin::rules {
 
@@ -37,8 +37,8 @@ struct ManagerSettings {
 class RuleManager {
  public:
   // `sink` may be null (no alert delivery). Nothing runs until load().
-  RuleManager(boost::asio::io_context& io, boost::asio::thread_pool& pool, store::Store& store, const Clock& clock,
-              std::shared_ptr<spdlog::logger> log, alerting::AlertSink* sink);
+  RuleManager(boost::asio::io_context& io, boost::asio::thread_pool& pool, store::Store& store,
+              const Clock& clock, std::shared_ptr<spdlog::logger> log, alerting::AlertSink* sink);
   ~RuleManager();
   RuleManager(const RuleManager&) = delete;
   RuleManager& operator=(const RuleManager&) = delete;

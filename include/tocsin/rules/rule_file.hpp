@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "tocsin/yaml/diagnostics.hpp"
 #include "tocsin/core/duration.hpp"
 #include "tocsin/promql/ast.hpp"
 #include "tocsin/rules/template.hpp"
+#include "tocsin/yaml/diagnostics.hpp"
 
 namespace tocsin::rules {
 
@@ -48,8 +48,8 @@ struct RuleDefinition {
   promql::ExprPtr expr;
   Duration for_duration{0};
   Duration keep_firing_for{0};
-  std::vector<std::pair<std::string, Template>> labels;       // sorted by name
-  std::vector<std::pair<std::string, Template>> annotations;  // sorted by name
+  std::vector<std::pair<std::string, Template>> labels;               // sorted by name
+  std::vector<std::pair<std::string, Template>> annotations;          // sorted by name
   std::vector<std::pair<std::string, std::string>> label_texts;       // as written, for the API
   std::vector<std::pair<std::string, std::string>> annotation_texts;  // as written, for the API
   std::vector<Tier> tiers;  // least to most severe; empty for plain rules
@@ -69,13 +69,15 @@ struct GroupDefinition {
 };
 
 // Loads every file; errors go to `diagnostics` (the result then holds what could be read).
-std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files, yaml::Diagnostics& diagnostics);
+std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files,
+                                             yaml::Diagnostics& diagnostics);
 std::vector<GroupDefinition> parse_rule_text(const std::string& text, const std::string& file,
                                              yaml::Diagnostics& diagnostics);
 
 // Expands rule_files globs relative to base_dir, sorted and without repeats. A pattern that matches
 // nothing is not an error (as in Prometheus); a malformed one is.
-std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patterns, const std::string& base_dir,
-                                           const std::string& config_file, yaml::Diagnostics& diagnostics);
+std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patterns,
+                                           const std::string& base_dir, const std::string& config_file,
+                                           yaml::Diagnostics& diagnostics);
 
 }  // namespace tocsin::rules

@@ -22,7 +22,7 @@ class TemplateError : public std::runtime_error {
 };
 
 struct TemplateData {
-  const Labels* labels = nullptr;           // the alert's labels (without __name__)
+  const Labels* labels = nullptr;  // the alert's labels (without __name__)
   double value = 0;
   const Labels* external_labels = nullptr;
   std::string external_url;

@@ -17,6 +17,7 @@ struct UnitTestOptions {
 
 // Runs every file; prints "Unit Testing:  FILE" and SUCCESS or FAILED with expected vs got, as promtool
 // does. Returns 0 when every test passed, 1 otherwise (promtool's codes).
-int run_unit_tests(const std::vector<std::string>& files, std::ostream& out, const UnitTestOptions& options = {});
+int run_unit_tests(const std::vector<std::string>& files, std::ostream& out,
+                   const UnitTestOptions& options = {});
 
 }  // namespace tocsin::rules

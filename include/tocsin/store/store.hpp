@@ -24,13 +24,13 @@ struct StoreOptions {
 using WriterId = std::uint32_t;
 
 struct CommitResult {
-  std::size_t appended = 0;        // points appended
-  std::size_t created = 0;         // new series
-  std::size_t marked_stale = 0;    // series of this writer absent from the batch
-  std::size_t out_of_order = 0;    // samples not newer than the series' last point, dropped
-  std::size_t duplicates = 0;      // samples repeating a label set within the batch, dropped
-  std::size_t invalid = 0;         // samples with an invalid metric or label name, dropped
-  std::size_t conflicts = 0;       // samples for a series another writer owns, dropped
+  std::size_t appended = 0;      // points appended
+  std::size_t created = 0;       // new series
+  std::size_t marked_stale = 0;  // series of this writer absent from the batch
+  std::size_t out_of_order = 0;  // samples not newer than the series' last point, dropped
+  std::size_t duplicates = 0;    // samples repeating a label set within the batch, dropped
+  std::size_t invalid = 0;       // samples with an invalid metric or label name, dropped
+  std::size_t conflicts = 0;     // samples for a series another writer owns, dropped
 };
 
 struct StoreStats {
@@ -48,7 +48,7 @@ struct LabelView {
 // One series as the exposition sees it: family metadata and the newest point. The views are valid
 // only during the callback.
 struct LatestSample {
-  const FamilyMetadata* family;       // never null; untyped with empty help when nobody described it
+  const FamilyMetadata* family;  // never null; untyped with empty help when nobody described it
   std::string_view metric_name;
   std::span<const LabelView> labels;  // sorted by name, __name__ left out
   double value;

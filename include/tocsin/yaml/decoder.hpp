@@ -15,9 +15,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "tocsin/core/duration.hpp"
 #include "tocsin/yaml/diagnostics.hpp"
 #include "tocsin/yaml/secret.hpp"
-#include "tocsin/core/duration.hpp"
 
 namespace tocsin::yaml {
 
@@ -27,8 +27,8 @@ EnvLookup process_environment();
 
 // Shared by all nodes of one document.
 struct DecodeContext {
-  std::string file;       // for positions
-  std::string base_dir;   // relative paths (secret files, rule globs) resolve against it
+  std::string file;      // for positions
+  std::string base_dir;  // relative paths (secret files, rule globs) resolve against it
   Diagnostics* diagnostics;
   EnvLookup env;
 };

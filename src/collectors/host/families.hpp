@@ -6,8 +6,8 @@
 namespace tocsin::collectors::host {
 
 inline constexpr std::string_view kOwnLabels[] = {
-    "cpu", "device", "domainname", "fstype", "machine", "mode", "mountpoint", "nodename", "release", "sysname",
-    "version",
+    "cpu",        "device",   "domainname", "fstype",  "machine", "mode",
+    "mountpoint", "nodename", "release",    "sysname", "version",
 };
 
 }  // namespace tocsin::collectors::host

@@ -7,9 +7,9 @@
 
 #include <memory>
 
+#include "collectors/host/config.hpp"
 #include "tocsin/collectors/collector.hpp"
 #include "tocsin/collectors/kind.hpp"
-#include "collectors/host/config.hpp"
 
 namespace tocsin::collectors {
 

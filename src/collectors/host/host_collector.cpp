@@ -8,11 +8,10 @@
 #include <map>
 #include <utility>
 
+#include "collectors/host/families.hpp"
+#include "collectors/host/host.hpp"
 #include "collectors/host/proc_parsers.hpp"
 #include "tocsin/collectors/problem_log.hpp"
-#include "collectors/host/host.hpp"
-
-#include "collectors/host/families.hpp"
 
 namespace tocsin::collectors {
 
@@ -76,7 +75,9 @@ void append_error(std::string& errors, const std::string& error) {
 }
 
 // Label sets built in sorted order (`__name__` sorts first), skipping the sort of Labels' constructor.
-Labels series(std::string_view name) { return Labels::from_sorted({{std::string(kMetricNameLabel), std::string(name)}}); }
+Labels series(std::string_view name) {
+  return Labels::from_sorted({{std::string(kMetricNameLabel), std::string(name)}});
+}
 
 class HostCollector final : public Collector {
  public:
@@ -133,8 +134,8 @@ class HostCollector final : public Collector {
     previous_cpus_ = stat.cpus;
 
     static constexpr std::pair<CpuField, const char*> kModes[] = {
-        {CpuField::user, "user"}, {CpuField::nice, "nice"},       {CpuField::system, "system"},
-        {CpuField::idle, "idle"}, {CpuField::iowait, "iowait"},   {CpuField::irq, "irq"},
+        {CpuField::user, "user"},       {CpuField::nice, "nice"},     {CpuField::system, "system"},
+        {CpuField::idle, "idle"},       {CpuField::iowait, "iowait"}, {CpuField::irq, "irq"},
         {CpuField::softirq, "softirq"}, {CpuField::steal, "steal"}};
     static constexpr std::pair<CpuField, const char*> kGuestModes[] = {{CpuField::guest, "user"},
                                                                        {CpuField::guest_nice, "nice"}};
@@ -145,16 +146,16 @@ class HostCollector final : public Collector {
       const std::string number = std::to_string(cpu.cpu);
       auto add = [&](std::string_view family, CpuField field, const char* mode) {
         if (!cpu.has(field)) return;
-        out.add(Labels::from_sorted({{std::string(kMetricNameLabel), std::string(family)},
-                                     {"cpu", number},
-                                     {"mode", mode}}),
+        out.add(Labels::from_sorted(
+                    {{std::string(kMetricNameLabel), std::string(family)}, {"cpu", number}, {"mode", mode}}),
                 static_cast<double>(cpu[field]) / user_hz_);
       };
       for (const auto& [field, mode] : kModes) add("node_cpu_seconds_total", field, mode);
       for (const auto& [field, mode] : kGuestModes) add("node_cpu_guest_seconds_total", field, mode);
     }
 
-    auto add_scalar = [&](const char* name, MetricType type, const char* help, std::optional<std::uint64_t> v) {
+    auto add_scalar = [&](const char* name, MetricType type, const char* help,
+                          std::optional<std::uint64_t> v) {
       if (!v) return;
       out.describe(name, type, help);
       out.add(series(name), static_cast<double>(*v));
@@ -163,11 +164,12 @@ class HostCollector final : public Collector {
     add_scalar("node_context_switches_total", MetricType::counter, "Total number of context switches.",
                stat.context_switches);
     add_scalar("node_forks_total", MetricType::counter, "Total number of forks.", stat.forks);
-    add_scalar("node_intr_total", MetricType::counter, "Total number of interrupts serviced.", stat.interrupts);
+    add_scalar("node_intr_total", MetricType::counter, "Total number of interrupts serviced.",
+               stat.interrupts);
     add_scalar("node_procs_running", MetricType::gauge, "Number of processes in runnable state.",
                stat.procs_running);
-    add_scalar("node_procs_blocked", MetricType::gauge, "Number of processes blocked waiting for I/O to complete.",
-               stat.procs_blocked);
+    add_scalar("node_procs_blocked", MetricType::gauge,
+               "Number of processes blocked waiting for I/O to complete.", stat.procs_blocked);
   }
 
   void collect_meminfo(Batch& out, std::string& errors) {
@@ -212,7 +214,8 @@ class HostCollector final : public Collector {
     };
     static constexpr Resource kResources[] = {
         {"cpu", "node_pressure_cpu_waiting_seconds_total",
-         "Total time in seconds that processes have waited for CPU time", "node_pressure_cpu_stalled_seconds_total",
+         "Total time in seconds that processes have waited for CPU time",
+         "node_pressure_cpu_stalled_seconds_total",
          "Total time in seconds no process could make progress due to CPU congestion"},
         {"io", "node_pressure_io_waiting_seconds_total",
          "Total time in seconds that processes have waited due to IO congestion",
@@ -231,11 +234,13 @@ class HostCollector final : public Collector {
       if (auto e = read_file(path, buffer_, text); e.code != 0) {
         // No PSI in this kernel (or booted with psi=0): the first file tells, and nothing else is tried.
         if (i == 0 && (e.code == ENOENT || e.code == EOPNOTSUPP)) {
-          problems_.report("pressure", spdlog::level::info,
-                           "pressure stall information not available (" + e.message + "); node_pressure_* left out");
+          problems_.report(
+              "pressure", spdlog::level::info,
+              "pressure stall information not available (" + e.message + "); node_pressure_* left out");
           return;
         }
-        problems_.report(subject, spdlog::level::warn, e.message + "; node_pressure_" + r.name + "_* left out");
+        problems_.report(subject, spdlog::level::warn,
+                         e.message + "; node_pressure_" + r.name + "_* left out");
         continue;
       }
       if (i == 0) problems_.clear("pressure", [] { return "pressure stall information available again"; });
@@ -268,7 +273,8 @@ class HostCollector final : public Collector {
     try {
       mounts = host::parse_mounts(text);
     } catch (const host::ParseError& e) {
-      problems_.report("mounts", spdlog::level::warn, where(mounts_path_, e) + "; node_filesystem_* left out");
+      problems_.report("mounts", spdlog::level::warn,
+                       where(mounts_path_, e) + "; node_filesystem_* left out");
       return;
     }
     problems_.clear("mounts", [&] { return mounts_path_ + ": readable again"; });
@@ -304,8 +310,9 @@ class HostCollector final : public Collector {
       struct statvfs st {};
       if (::statvfs(mountpoint.c_str(), &st) != 0) {
         const int code = errno;
-        problems_.report(subject, spdlog::level::warn,
-                         "statvfs " + mountpoint + ": " + std::strerror(code) + "; node_filesystem_device_error 1");
+        problems_.report(
+            subject, spdlog::level::warn,
+            "statvfs " + mountpoint + ": " + std::strerror(code) + "; node_filesystem_device_error 1");
         add("node_filesystem_device_error", 1);
         continue;
       }
@@ -348,7 +355,7 @@ class HostCollector final : public Collector {
   std::vector<std::string> mountpoints_;  // without trailing slashes, no repeats
   double user_hz_ = 100.0;
   ProblemLog problems_;
-  std::string buffer_;                        // every file is read into it in turn
+  std::string buffer_;                         // every file is read into it in turn
   std::vector<host::CpuTicks> previous_cpus_;  // for keep_cpu_counters_monotonic
 };
 

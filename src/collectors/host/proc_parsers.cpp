@@ -70,7 +70,8 @@ std::uint64_t number_field(std::string_view& rest, const Lines& lines, std::stri
   const std::string_view field = next_field(rest);
   std::uint64_t value = 0;
   if (field.empty()) throw ParseError(lines.number(), std::string(key) + ": missing value");
-  if (!to_u64(field, value)) throw ParseError(lines.number(), std::string(key) + ": invalid number " + quoted(field));
+  if (!to_u64(field, value))
+    throw ParseError(lines.number(), std::string(key) + ": invalid number " + quoted(field));
   return value;
 }
 
@@ -94,7 +95,8 @@ ProcStat parse_proc_stat(std::string_view text) {
       CpuTicks cpu;
       cpu.cpu = static_cast<unsigned>(number);
       if (!out.cpus.empty() && cpu.cpu <= out.cpus.back().cpu) {
-        throw ParseError(lines.number(), std::string(key) + " after cpu" + std::to_string(out.cpus.back().cpu) +
+        throw ParseError(lines.number(), std::string(key) + " after cpu" +
+                                             std::to_string(out.cpus.back().cpu) +
                                              ": CPU lines repeated or out of order");
       }
       for (std::string_view field = next_field(rest); !field.empty(); field = next_field(rest)) {
@@ -105,7 +107,8 @@ ProcStat parse_proc_stat(std::string_view text) {
         ++cpu.fields;
       }
       if (cpu.fields < 4) {
-        throw ParseError(lines.number(), std::string(key) + ": expected at least 4 columns (user nice system idle), got " +
+        throw ParseError(lines.number(), std::string(key) +
+                                             ": expected at least 4 columns (user nice system idle), got " +
                                              std::to_string(cpu.fields));
       }
       out.cpus.push_back(cpu);
@@ -244,7 +247,8 @@ std::string unescape_mount_field(std::string_view field) {
   for (std::size_t i = 0; i < field.size(); ++i) {
     if (field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) && octal(field[i + 2]) &&
         octal(field[i + 3])) {
-      out += static_cast<char>(((field[i + 1] - '0') << 6) | ((field[i + 2] - '0') << 3) | (field[i + 3] - '0'));
+      out +=
+          static_cast<char>(((field[i + 1] - '0') << 6) | ((field[i + 2] - '0') << 3) | (field[i + 3] - '0'));
       i += 3;
     } else {
       out += field[i];
@@ -269,11 +273,12 @@ std::vector<MountEntry> parse_mounts(std::string_view text) {
     }
     if (count == 0) continue;
     if (count < 4) {
-      throw ParseError(lines.number(), "expected at least 4 fields (device, mount point, type, options), got " +
-                                           quoted(line));
+      throw ParseError(
+          lines.number(),
+          "expected at least 4 fields (device, mount point, type, options), got " + quoted(line));
     }
-    out.push_back({unescape_mount_field(fields[0]), unescape_mount_field(fields[1]), unescape_mount_field(fields[2]),
-                   unescape_mount_field(fields[3])});
+    out.push_back({unescape_mount_field(fields[0]), unescape_mount_field(fields[1]),
+                   unescape_mount_field(fields[2]), unescape_mount_field(fields[3])});
   }
   return out;
 }

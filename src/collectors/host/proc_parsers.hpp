@@ -24,7 +24,18 @@ class ParseError : public std::runtime_error {
 };
 
 // The columns of a cpu line in /proc/stat, in the kernel's order.
-enum class CpuField : std::size_t { user, nice, system, idle, iowait, irq, softirq, steal, guest, guest_nice };
+enum class CpuField : std::size_t {
+  user,
+  nice,
+  system,
+  idle,
+  iowait,
+  irq,
+  softirq,
+  steal,
+  guest,
+  guest_nice
+};
 inline constexpr std::size_t kCpuFields = 10;
 
 struct CpuTicks {

@@ -259,7 +259,6 @@ void decode_columns(const Node& node, PostgresCustomQuery& out) {
 
 }  // namespace
 
-
 void decode(const Node& node, PostgresCustomQuery& out) {
   MapDecoder map(node);
   if (auto prefix = map.get("prefix"); !prefix || prefix->is_null()) {

@@ -32,7 +32,6 @@ struct PostgresCustomQuery {
 };
 void decode(const yaml::Node& node, PostgresCustomQuery& out);
 
-
 // Labels of pg_stat_activity_count, named after pg_stat_activity's columns.
 inline constexpr const char* kPostgresActivityLabels[] = {
     "datname", "state", "usename", "application_name", "wait_event_type", "backend_type", "client_addr"};

@@ -13,9 +13,9 @@
 
 #include <memory>
 
+#include "collectors/postgres/config.hpp"
 #include "tocsin/collectors/collector.hpp"
 #include "tocsin/collectors/kind.hpp"
-#include "collectors/postgres/config.hpp"
 
 namespace tocsin::collectors {
 

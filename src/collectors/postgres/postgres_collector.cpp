@@ -5,14 +5,13 @@
 #include <set>
 
 #include "collectors/postgres/conninfo.hpp"
+#include "collectors/postgres/families.hpp"
 #include "collectors/postgres/metrics.hpp"
+#include "collectors/postgres/postgres.hpp"
 #include "collectors/postgres/queries.hpp"
 #include "collectors/postgres/rows.hpp"
 #include "collectors/postgres/session.hpp"
 #include "collectors/postgres/watchdog.hpp"
-#include "collectors/postgres/postgres.hpp"
-
-#include "collectors/postgres/families.hpp"
 
 namespace tocsin::collectors {
 
@@ -1006,7 +1005,8 @@ std::unique_ptr<Collector> make_postgres_collector(const config::PostgresTargetC
 
 const Kind& postgres_kind() {
   static constexpr Kind kind =
-      define_kind<config::PostgresTargetConfig, make_postgres_collector, config::check_inherited_query_timeouts>("postgres", true, postgres::kOwnLabels);
+      define_kind<config::PostgresTargetConfig, make_postgres_collector,
+                  config::check_inherited_query_timeouts>("postgres", true, postgres::kOwnLabels);
   return kind;
 }
 

@@ -237,26 +237,16 @@ std::string literal(std::string_view text) {
 
 std::string_view query_name(Query query) {
   switch (query) {
-    case Query::server:
-      return "server";
-    case Query::activity:
-      return "activity";
-    case Query::databases:
-      return "databases";
-    case Query::locks:
-      return "locks";
-    case Query::settings:
-      return "settings";
-    case Query::replication:
-      return "replication";
-    case Query::slots:
-      return "slots";
-    case Query::statements:
-      return "statements";
-    case Query::tables:
-      return "tables";
-    case Query::unused_indexes:
-      return "unused_indexes";
+    case Query::server: return "server";
+    case Query::activity: return "activity";
+    case Query::databases: return "databases";
+    case Query::locks: return "locks";
+    case Query::settings: return "settings";
+    case Query::replication: return "replication";
+    case Query::slots: return "slots";
+    case Query::statements: return "statements";
+    case Query::tables: return "tables";
+    case Query::unused_indexes: return "unused_indexes";
   }
   return "unknown";
 }

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/postgres/table.hpp"
 #include "collectors/postgres/config.hpp"
+#include "collectors/postgres/table.hpp"
 #include "tocsin/core/labels.hpp"
 #include "tocsin/store/batch.hpp"
 

@@ -40,14 +40,10 @@ using Result = std::unique_ptr<PGresult, ResultDeleter>;
 
 std::string_view to_string(QueryFailure failure) {
   switch (failure) {
-    case QueryFailure::connection:
-      return "connection";
-    case QueryFailure::timeout:
-      return "timeout";
-    case QueryFailure::canceled:
-      return "canceled";
-    case QueryFailure::error:
-      return "error";
+    case QueryFailure::connection: return "connection";
+    case QueryFailure::timeout: return "timeout";
+    case QueryFailure::canceled: return "canceled";
+    case QueryFailure::error: return "error";
   }
   return "error";
 }

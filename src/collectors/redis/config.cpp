@@ -78,7 +78,8 @@ std::optional<std::string> parse_host_port(std::string_view text, RedisEndpoint&
   out.port = 6379;
   if (!port.empty()) {
     long long value = 0;
-    if (!parse_int(port, value) || value < 1 || value > 65535) return "invalid port \"" + std::string(port) + "\"";
+    if (!parse_int(port, value) || value < 1 || value > 65535)
+      return "invalid port \"" + std::string(port) + "\"";
     out.port = static_cast<int>(value);
   }
   return std::nullopt;
@@ -104,7 +105,8 @@ std::optional<std::string> parse_url(std::string_view rest, RedisAddressParts& o
     has_userinfo = true;
   }
   if (rest.find_first_of("?#") != std::string_view::npos) {
-    return "query parameters and fragments are not supported in a redis:// URL (use the db, user and password "
+    return "query parameters and fragments are not supported in a redis:// URL (use the db, user and "
+           "password "
            "keys)";
   }
   std::string_view authority = rest;
@@ -151,7 +153,8 @@ std::string lowercase(std::string_view text) {
 // was there). The user info ends at the last '@', as parse_url reads it, whatever the password holds.
 std::string without_password(std::string_view text) {
   std::size_t scheme = text.find("://");
-  if (scheme == std::string_view::npos || lowercase(text.substr(0, scheme)) == "unix") return std::string(text);
+  if (scheme == std::string_view::npos || lowercase(text.substr(0, scheme)) == "unix")
+    return std::string(text);
   std::size_t start = scheme + 3;
   std::size_t at = text.rfind('@');
   if (at == std::string_view::npos || at < start) return std::string(text);
@@ -237,7 +240,8 @@ void decode_big_keys(const Node& node, RedisBigKeysConfig& out) {
     if (auto text = n->as_string()) {
       auto size = parse_byte_size(*text);
       if (!size || *size == 0) {
-        n->error("invalid size \"" + *text + "\" (use bytes or a unit as in redis.conf: 1mb, 512kb, 1000000)");
+        n->error("invalid size \"" + *text +
+                 "\" (use bytes or a unit as in redis.conf: 1mb, 512kb, 1000000)");
       } else {
         out.threshold_bytes = *size;
       }
@@ -291,14 +295,22 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   if (ec != std::errc() || end != text.data() + digits) return std::nullopt;
   std::string unit = lowercase(text.substr(digits));
   std::uint64_t multiplier = 0;
-  if (unit.empty() || unit == "b") multiplier = 1;
-  else if (unit == "k") multiplier = 1000;
-  else if (unit == "kb") multiplier = 1024;
-  else if (unit == "m") multiplier = 1000 * 1000;
-  else if (unit == "mb") multiplier = 1024 * 1024;
-  else if (unit == "g") multiplier = 1000 * 1000 * 1000;
-  else if (unit == "gb") multiplier = 1024ULL * 1024 * 1024;
-  else return std::nullopt;
+  if (unit.empty() || unit == "b")
+    multiplier = 1;
+  else if (unit == "k")
+    multiplier = 1000;
+  else if (unit == "kb")
+    multiplier = 1024;
+  else if (unit == "m")
+    multiplier = 1000 * 1000;
+  else if (unit == "mb")
+    multiplier = 1024 * 1024;
+  else if (unit == "g")
+    multiplier = 1000 * 1000 * 1000;
+  else if (unit == "gb")
+    multiplier = 1024ULL * 1024 * 1024;
+  else
+    return std::nullopt;
   if (number > std::numeric_limits<std::uint64_t>::max() / multiplier) return std::nullopt;
   return number * multiplier;
 }

@@ -16,7 +16,7 @@ namespace tocsin::config {
 struct RedisEndpoint {
   std::string host = "127.0.0.1";  // empty when unix_socket is set
   int port = 6379;
-  std::string unix_socket;         // absolute path; empty for TCP
+  std::string unix_socket;  // absolute path; empty for TCP
 
   // "host:port" ("[v6]:port") or "unix:/path": never holds credentials, safe for logs and errors.
   std::string to_string() const;
@@ -50,12 +50,12 @@ struct RedisSlowlogConfig {
 };
 
 struct RedisBigKeysConfig {
-  bool enabled = false;                        // sampled SCAN + MEMORY USAGE, spread over cycles
-  std::uint64_t threshold_bytes = 1024 * 1024;  // `threshold`: a key at or over it is big ("1mb", 4096)
+  bool enabled = false;                            // sampled SCAN + MEMORY USAGE, spread over cycles
+  std::uint64_t threshold_bytes = 1024 * 1024;     // `threshold`: a key at or over it is big ("1mb", 4096)
   Duration budget = std::chrono::milliseconds(5);  // scanning time per cycle
-  unsigned scan_count = 100;                   // SCAN COUNT hint per round trip
-  unsigned samples = 5;                        // MEMORY USAGE SAMPLES for nested values
-  unsigned report = 50;                        // names of big keys kept for the API
+  unsigned scan_count = 100;                       // SCAN COUNT hint per round trip
+  unsigned samples = 5;                            // MEMORY USAGE SAMPLES for nested values
+  unsigned report = 50;                            // names of big keys kept for the API
 };
 
 struct RedisTargetConfig {
@@ -64,14 +64,14 @@ struct RedisTargetConfig {
   // `endpoint`, `user` and `db`.
   std::string address = "127.0.0.1:6379";
   RedisEndpoint endpoint;
-  std::string user;   // ACL user (Redis 6+); empty: AUTH with the password only
-  yaml::Secret password;    // `password`, `password_file`, or from the URL
+  std::string user;       // ACL user (Redis 6+); empty: AUTH with the password only
+  yaml::Secret password;  // `password`, `password_file`, or from the URL
   int db = 0;
   Duration connect_timeout = std::chrono::seconds(2);
   Duration read_timeout = std::chrono::seconds(2);
   Duration write_timeout = std::chrono::seconds(2);
   Duration max_reconnect_backoff = std::chrono::seconds(30);
-  std::string client_name = "tocsin";  // CLIENT SETNAME on connect; empty: not set
+  std::string client_name = "tocsin";     // CLIENT SETNAME on connect; empty: not set
   std::string config_command = "CONFIG";  // renamed CONFIG on managed Redis; empty: never called
   Duration config_refresh = std::chrono::minutes(1);
   bool latency = true;  // LATENCY LATEST every cycle

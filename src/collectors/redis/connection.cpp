@@ -31,7 +31,8 @@ milliseconds bounded(milliseconds limit, SteadyTime deadline, milliseconds grace
 // The command's name for messages: with its subcommand, never with keys or values.
 std::string command_name(const Command& command) {
   std::string name = command.front();
-  static constexpr std::string_view with_subcommand[] = {"CONFIG", "SLOWLOG", "LATENCY", "CLIENT", "MEMORY", "INFO"};
+  static constexpr std::string_view with_subcommand[] = {"CONFIG", "SLOWLOG", "LATENCY",
+                                                         "CLIENT", "MEMORY",  "INFO"};
   if (command.size() > 1) {
     for (std::string_view s : with_subcommand) {
       if (name == s) return name + " " + command[1];
@@ -151,7 +152,8 @@ std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands, St
       argv.push_back(arg.data());
       lengths.push_back(arg.size());
     }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK) {
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
+        REDIS_OK) {
       fail("sending " + command_name(command));
     }
   }
@@ -170,12 +172,14 @@ std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands, St
         if (!replies[i].is_error()) continue;
         const std::string& said = replies[i].str;
         doing = "the server replied to " + command_name(commands[i]) + " with \"" +
-                said.substr(0, std::min(said.find_first_of("\r\n"), std::size_t{200})) + "\" and then " + doing;
+                said.substr(0, std::min(said.find_first_of("\r\n"), std::size_t{200})) + "\" and then " +
+                doing;
         break;
       }
       fail(doing);
     }
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw), &freeReplyObject);
+    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw),
+                                                                  &freeReplyObject);
     replies.push_back(from_hiredis(*reply));
   }
   if (std::chrono::steady_clock::now() > deadline + options_.deadline_grace) {

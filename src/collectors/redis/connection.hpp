@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/redis/reply.hpp"
 #include "collectors/redis/config.hpp"
+#include "collectors/redis/reply.hpp"
 
 struct redisContext;  // hiredis
 
@@ -67,8 +67,8 @@ class Connection {
   ConnectionOptions options_;
   redisContext* context_ = nullptr;
   std::mutex fd_mutex_;
-  int fd_ = -1;              // guarded by fd_mutex_; the socket shutdown() may act on
-  bool shut_down_ = false;   // guarded by fd_mutex_
+  int fd_ = -1;             // guarded by fd_mutex_; the socket shutdown() may act on
+  bool shut_down_ = false;  // guarded by fd_mutex_
   std::chrono::milliseconds last_read_timeout_{-1};
   std::chrono::milliseconds last_write_timeout_{-1};
   std::uint64_t round_trips_ = 0;

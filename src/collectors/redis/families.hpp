@@ -7,10 +7,29 @@
 namespace tocsin::collectors::redis {
 
 inline constexpr std::string_view kOwnLabels[] = {
-    "addr",        "cmd",        "db",          "event_name",  "key",       "le",           "maxmemory_policy",
-    "master_host", "master_port", "mem_allocator", "os",       "process_id", "quantile",    "redis_build_id",
-    "redis_mode",  "redis_version", "role",      "run_id",      "slave_ip",  "slave_port",   "slave_state",
-    "tcp_port",    "type",
+    "addr",
+    "cmd",
+    "db",
+    "event_name",
+    "key",
+    "le",
+    "maxmemory_policy",
+    "master_host",
+    "master_port",
+    "mem_allocator",
+    "os",
+    "process_id",
+    "quantile",
+    "redis_build_id",
+    "redis_mode",
+    "redis_version",
+    "role",
+    "run_id",
+    "slave_ip",
+    "slave_port",
+    "slave_state",
+    "tcp_port",
+    "type",
 };
 
 }  // namespace tocsin::collectors::redis

@@ -155,11 +155,14 @@ Labels series(std::string_view name) {
 // masters (master_1_host, ...) are left out: tocsin watches Redis.
 void add_replica_side(const Info& info, Batch& out) {
   if (info.text("role") != "slave") return;
-  std::vector<Label> master = {{"master_host", info.text("master_host")}, {"master_port", info.text("master_port")}};
-  out.describe("redis_master_link_up", G, "Whether the replica's link to its master is up (INFO master_link_status).");
+  std::vector<Label> master = {{"master_host", info.text("master_host")},
+                               {"master_port", info.text("master_port")}};
+  out.describe("redis_master_link_up", G,
+               "Whether the replica's link to its master is up (INFO master_link_status).");
   out.add("redis_master_link_up", master, info.text("master_link_status") == "up" ? 1 : 0);
   if (auto v = info.number("master_last_io_seconds_ago")) {
-    out.describe("redis_master_last_io_seconds_ago", G, "Seconds since the replica last heard from its master.");
+    out.describe("redis_master_last_io_seconds_ago", G,
+                 "Seconds since the replica last heard from its master.");
     out.add("redis_master_last_io_seconds_ago", master, *v);
   }
   if (auto v = info.number("master_sync_in_progress")) {
@@ -179,7 +182,8 @@ void add_replica_side(const Info& info, Batch& out) {
 void add_master_side(const Info& info, Batch& out) {
   if (info.replicas.empty()) return;
   out.describe("redis_connected_slave_offset_bytes", G, "Replication offset of a connected replica.");
-  out.describe("redis_connected_slave_lag_seconds", G, "Seconds since a connected replica last acknowledged.");
+  out.describe("redis_connected_slave_lag_seconds", G,
+               "Seconds since a connected replica last acknowledged.");
   for (const ReplicaLine& r : info.replicas) {
     std::vector<Label> labels = {{"slave_ip", r.ip}, {"slave_port", r.port}, {"slave_state", r.state}};
     out.add("redis_connected_slave_offset_bytes", labels, r.offset);
@@ -226,7 +230,8 @@ void add_commandstats(const Info& info, Batch& out) {
   for (const CommandStat& c : info.commands) {
     out.add("redis_commands_total", {{"cmd", c.command}}, c.calls);
     out.add("redis_commands_duration_seconds_total", {{"cmd", c.command}}, c.usec / 1e6);
-    if (c.rejected_calls) out.add("redis_commands_rejected_calls_total", {{"cmd", c.command}}, *c.rejected_calls);
+    if (c.rejected_calls)
+      out.add("redis_commands_rejected_calls_total", {{"cmd", c.command}}, *c.rejected_calls);
     if (c.failed_calls) out.add("redis_commands_failed_calls_total", {{"cmd", c.command}}, *c.failed_calls);
   }
   if (!info.errors.empty()) {
@@ -275,7 +280,8 @@ void add_info_metrics(const Info& info, const InfoMetricsOptions& options, Batch
   if (auto uptime = info.number("uptime_in_seconds")) {
     auto server_usec = info.number("server_time_usec");
     const double now = server_usec ? *server_usec / 1e6 : options.now_seconds;
-    out.describe("redis_start_time_seconds", G, "Start time of the Redis instance since unix epoch in seconds.");
+    out.describe("redis_start_time_seconds", G,
+                 "Start time of the Redis instance since unix epoch in seconds.");
     out.add(series("redis_start_time_seconds"), static_cast<double>(static_cast<long long>(now - *uptime)));
   }
   std::optional<double> maxclients = info.number("maxclients");  // INFO clients, Redis 7+

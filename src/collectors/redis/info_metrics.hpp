@@ -19,7 +19,7 @@ struct InfoMetricsOptions {
   // `maxclients` from CONFIG GET, for a Redis older than 7.0 whose INFO lacks it.
   std::optional<double> config_maxclients;
   std::optional<double> config_io_threads;  // `io-threads` from CONFIG GET
-  double now_seconds = 0;  // the cycle's time: start time when INFO lacks server_time_usec
+  double now_seconds = 0;                   // the cycle's time: start time when INFO lacks server_time_usec
 };
 
 // One row of the field table (exposed for docs and tests).
@@ -27,8 +27,8 @@ struct InfoFieldMetric {
   std::string_view field;   // INFO field
   std::string_view metric;  // family name
   store::MetricType type;
-  double scale;             // multiplies the value (usec -> seconds)
-  bool status;              // "ok" -> 1, anything else -> 0 (rdb_last_bgsave_status)
+  double scale;  // multiplies the value (usec -> seconds)
+  bool status;   // "ok" -> 1, anything else -> 0 (rdb_last_bgsave_status)
 };
 const std::vector<InfoFieldMetric>& info_field_metrics();
 

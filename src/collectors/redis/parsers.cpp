@@ -302,7 +302,8 @@ std::vector<LatencyEvent> parse_latency_latest(const Reply& reply) {
       malformed(command, where + ": expected an event name", e.elements[0]);
     }
     for (std::size_t j = 1; j < 4; ++j) {
-      if (e.elements[j].type != Reply::Type::integer) malformed(command, where + ": expected integers", e.elements[j]);
+      if (e.elements[j].type != Reply::Type::integer)
+        malformed(command, where + ": expected integers", e.elements[j]);
     }
     out.push_back({e.elements[0].str, e.elements[1].integer, e.elements[2].integer, e.elements[3].integer});
   }
@@ -317,7 +318,8 @@ std::map<std::string, std::string> parse_config_get(const Reply& reply) {
   for (std::size_t i = 0; i < reply.elements.size(); i += 2) {
     const Reply& name = reply.elements[i];
     const Reply& value = reply.elements[i + 1];
-    if (name.type != Reply::Type::string || (value.type != Reply::Type::string && value.type != Reply::Type::nil)) {
+    if (name.type != Reply::Type::string ||
+        (value.type != Reply::Type::string && value.type != Reply::Type::nil)) {
       malformed(command, "expected string pairs", name.type != Reply::Type::string ? name : value);
     }
     out[name.str] = value.str;

@@ -54,15 +54,15 @@ struct ReplicaLine {  // slaveN:ip=...,port=...,state=...,offset=...,lag=... on 
 // INFO (any sections), parsed leniently: unknown fields and sections are kept as text, so a newer
 // Redis only adds fields. Lines that cannot be read are listed in `problems`, not fatal.
 struct Info {
-  std::vector<std::string> sections;                      // "Server", "Clients", ... in order
+  std::vector<std::string> sections;                       // "Server", "Clients", ... in order
   std::map<std::string, std::string, std::less<>> fields;  // every key:value line outside the
-                                                          // sections below
-  std::vector<CommandStat> commands;            // # Commandstats
-  std::vector<ErrorStat> errors;                // # Errorstats
-  std::vector<LatencyPercentiles> latency;      // # Latencystats
-  std::vector<KeyspaceDb> keyspace;             // # Keyspace
-  std::vector<ReplicaLine> replicas;            // slaveN lines of # Replication
-  std::vector<std::string> problems;            // "line 12: ..." for lines skipped
+                                                           // sections below
+  std::vector<CommandStat> commands;                       // # Commandstats
+  std::vector<ErrorStat> errors;                           // # Errorstats
+  std::vector<LatencyPercentiles> latency;                 // # Latencystats
+  std::vector<KeyspaceDb> keyspace;                        // # Keyspace
+  std::vector<ReplicaLine> replicas;                       // slaveN lines of # Replication
+  std::vector<std::string> problems;                       // "line 12: ..." for lines skipped
 
   const std::string* get(std::string_view key) const;
   std::optional<double> number(std::string_view key) const;
@@ -74,7 +74,7 @@ Info parse_info(std::string_view text);
 
 struct SlowlogEntry {
   std::int64_t id = 0;
-  std::int64_t timestamp = 0;    // unix seconds
+  std::int64_t timestamp = 0;  // unix seconds
   std::int64_t duration_us = 0;
   std::vector<std::string> args;  // command name first; Redis truncates long ones
   std::string client_addr;        // Redis 4.0+
@@ -88,7 +88,7 @@ struct SlowlogEntry {
 std::vector<SlowlogEntry> parse_slowlog_get(const Reply& reply);
 
 struct LatencyEvent {
-  std::string event;          // "command", "fast-command", "fork", ...
+  std::string event;           // "command", "fast-command", "fork", ...
   std::int64_t timestamp = 0;  // unix seconds of the latest spike
   std::int64_t latest_ms = 0;
   std::int64_t max_ms = 0;

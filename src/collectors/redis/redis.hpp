@@ -8,9 +8,9 @@
 
 #include <memory>
 
+#include "collectors/redis/config.hpp"
 #include "tocsin/collectors/collector.hpp"
 #include "tocsin/collectors/kind.hpp"
-#include "collectors/redis/config.hpp"
 
 namespace tocsin::collectors {
 

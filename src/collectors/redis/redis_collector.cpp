@@ -7,14 +7,13 @@
 #include <mutex>
 #include <set>
 
-#include "tocsin/collectors/problem_log.hpp"
 #include "collectors/redis/connection.hpp"
+#include "collectors/redis/families.hpp"
 #include "collectors/redis/info_metrics.hpp"
 #include "collectors/redis/parsers.hpp"
-#include "collectors/redis/slowlog_tracker.hpp"
 #include "collectors/redis/redis.hpp"
-
-#include "collectors/redis/families.hpp"
+#include "collectors/redis/slowlog_tracker.hpp"
+#include "tocsin/collectors/problem_log.hpp"
 
 namespace tocsin::collectors {
 
@@ -286,7 +285,7 @@ class RedisCollector final : public Collector {
     std::optional<std::size_t> slowlog_get;
     std::optional<std::size_t> latency;
     std::vector<std::pair<std::size_t, std::size_t>> keys;  // (key index, reply index)
-    std::vector<std::pair<int, std::size_t>> selects;        // (db, reply index) of each SELECT
+    std::vector<std::pair<int, std::size_t>> selects;       // (db, reply index) of each SELECT
   };
 
   void collect_cycle(const CollectContext& ctx, Batch& out) {
@@ -297,11 +296,12 @@ class RedisCollector final : public Collector {
     plan.info = commands.size();
     commands.push_back({"INFO", "ALL"});
     const auto now = SteadyClock::now();
-    if (config_feature_.usable() && (!config_fetched_ || now - config_fetched_at_ >= config_.config_refresh)) {
+    if (config_feature_.usable() &&
+        (!config_fetched_ || now - config_fetched_at_ >= config_.config_refresh)) {
       plan.config = commands.size();
       if (version_major_ >= 7) {
-        commands.push_back({config_.config_command, "GET", "maxclients", "io-threads", "databases", "slowlog-max-len",
-                            "slowlog-log-slower-than", "latency-monitor-threshold"});
+        commands.push_back({config_.config_command, "GET", "maxclients", "io-threads", "databases",
+                            "slowlog-max-len", "slowlog-log-slower-than", "latency-monitor-threshold"});
       } else {
         // Before 7.0 CONFIG GET takes one pattern: one call for all, as redis_exporter does every
         // scrape; tocsin does it once per config_refresh.
@@ -330,8 +330,8 @@ class RedisCollector final : public Collector {
       problems_.clear("info lines", [] { return "INFO reads cleanly again"; });
     } else {
       problems_.report("info lines", spdlog::level::warn,
-                       "INFO: skipped " + std::to_string(info_.problems.size()) + " unreadable line(s), first " +
-                           info_.problems.front());
+                       "INFO: skipped " + std::to_string(info_.problems.size()) +
+                           " unreadable line(s), first " + info_.problems.front());
     }
     if (plan.config) read_config(replies[*plan.config], now);
 
@@ -344,7 +344,8 @@ class RedisCollector final : public Collector {
     options.config_io_threads = config_number("io-threads");
     add_info_metrics(info_, options, out);
 
-    if (plan.slowlog_get) read_slowlog(ctx, replies[*plan.slowlog_len], replies[*plan.slowlog_get], page, out);
+    if (plan.slowlog_get)
+      read_slowlog(ctx, replies[*plan.slowlog_len], replies[*plan.slowlog_get], page, out);
     if (plan.latency) read_latency(replies[*plan.latency], out);
     if (!plan.keys.empty()) read_keys(ctx, plan, replies, out);
     if (big_keys_feature_.usable()) scan_big_keys(ctx);
@@ -398,8 +399,8 @@ class RedisCollector final : public Collector {
                            " left out until the next connection");
     } else {
       problems_.report(subject, spdlog::level::warn,
-                       std::string(name) + " failed (" + first_line(reply.str) + "); " + std::string(left_out) +
-                           " left out this cycle");
+                       std::string(name) + " failed (" + first_line(reply.str) + "); " +
+                           std::string(left_out) + " left out this cycle");
     }
     return false;
   }
@@ -412,8 +413,8 @@ class RedisCollector final : public Collector {
     }
     auto all = parse_config_get(reply);
     config_values_.clear();
-    for (const char* key : {"maxclients", "io-threads", "databases", "slowlog-max-len", "slowlog-log-slower-than",
-                            "latency-monitor-threshold"}) {
+    for (const char* key : {"maxclients", "io-threads", "databases", "slowlog-max-len",
+                            "slowlog-log-slower-than", "latency-monitor-threshold"}) {
       if (auto it = all.find(key); it != all.end()) config_values_[key] = it->second;
     }
     config_fetched_ = true;
@@ -427,15 +428,16 @@ class RedisCollector final : public Collector {
 
   // --- slow log -------------------------------------------------------------------------------
 
-  void read_slowlog(const CollectContext& ctx, const Reply& len_reply, const Reply& get_reply, std::size_t page,
-                    Batch& out) {
+  void read_slowlog(const CollectContext& ctx, const Reply& len_reply, const Reply& get_reply,
+                    std::size_t page, Batch& out) {
     if (!feature_reply(slowlog_feature_, "SLOWLOG", len_reply, "redis_slowlog_*")) return;
     if (!feature_reply(slowlog_feature_, "SLOWLOG", get_reply, "redis_slowlog_*")) return;
     const std::int64_t length = expect_integer(len_reply, "SLOWLOG LEN");
     std::vector<SlowlogEntry> entries = parse_slowlog_get(get_reply);
     const std::string run_id = info_.text("run_id");
-    const SlowlogTracker::Look look{info_.number("uptime_in_seconds"),
-                                    std::chrono::duration<double>(SteadyClock::now().time_since_epoch()).count()};
+    const SlowlogTracker::Look look{
+        info_.number("uptime_in_seconds"),
+        std::chrono::duration<double>(SteadyClock::now().time_since_epoch()).count()};
     if (page < config_.slowlog.max_fetch && tracker_.needs_longer_page(run_id, entries, page, length, look)) {
       // A burst: more new entries than the first page holds. One more round trip, bounded by max_fetch.
       std::vector<Reply> more =
@@ -445,9 +447,10 @@ class RedisCollector final : public Collector {
     }
     SlowlogTracker::Update update = tracker_.observe(run_id, entries, look);
     if (update.other_server) {
-      log_->info("{}: another server (run_id {}, up since before the last look): its slow log is history, not "
-                 "counted",
-                 target_, run_id);
+      log_->info(
+          "{}: another server (run_id {}, up since before the last look): its slow log is history, not "
+          "counted",
+          target_, run_id);
     }
     for (const SlowlogEntry* e : update.fresh) count_slow_entry(*e);
     slowlog_missed_ += update.missed;
@@ -456,7 +459,8 @@ class RedisCollector final : public Collector {
 
     out.describe("redis_slowlog_length", MetricType::gauge, "Total slowlog (SLOWLOG LEN).");
     out.add(series("redis_slowlog_length"), static_cast<double>(length));
-    out.describe("redis_slowlog_last_id", MetricType::gauge, "Last id of slowlog (the newest entry's id, 0 when empty).");
+    out.describe("redis_slowlog_last_id", MetricType::gauge,
+                 "Last id of slowlog (the newest entry's id, 0 when empty).");
     out.add(series("redis_slowlog_last_id"), entries.empty() ? 0 : static_cast<double>(entries.front().id));
     out.describe("redis_last_slow_execution_duration_seconds", MetricType::gauge,
                  "The amount of time needed for last slow execution, in seconds.");
@@ -464,7 +468,8 @@ class RedisCollector final : public Collector {
             entries.empty() ? 0 : static_cast<double>(entries.front().duration_us) / 1e6);
     out.describe("redis_slowlog_entries_total", MetricType::counter,
                  "Slow-log entries by command name, each counted once when first read.");
-    for (const auto& [cmd, count] : slowlog_by_command_) out.add("redis_slowlog_entries_total", {{"cmd", cmd}}, count);
+    for (const auto& [cmd, count] : slowlog_by_command_)
+      out.add("redis_slowlog_entries_total", {{"cmd", cmd}}, count);
     out.describe("redis_slowlog_entries_missed_total", MetricType::counter,
                  "Slow-log entries that left the log (rotation or SLOWLOG RESET) before they could be read.");
     out.add(series("redis_slowlog_entries_missed_total"), static_cast<double>(slowlog_missed_));
@@ -477,7 +482,8 @@ class RedisCollector final : public Collector {
       auto [end, ec] = std::to_chars(le, le + sizeof le, kSlowlogBuckets[i]);
       out.add("redis_slowlog_entry_duration_seconds_bucket", {{"le", std::string(le, end)}}, cumulative);
     }
-    out.add("redis_slowlog_entry_duration_seconds_bucket", {{"le", "+Inf"}}, static_cast<double>(slowlog_counted_));
+    out.add("redis_slowlog_entry_duration_seconds_bucket", {{"le", "+Inf"}},
+            static_cast<double>(slowlog_counted_));
     out.add(series("redis_slowlog_entry_duration_seconds_sum"), slowlog_seconds_);
     out.add(series("redis_slowlog_entry_duration_seconds_count"), static_cast<double>(slowlog_counted_));
   }
@@ -485,7 +491,8 @@ class RedisCollector final : public Collector {
   void count_slow_entry(const SlowlogEntry& e) {
     std::string cmd = e.command();
     if (cmd.empty()) cmd = "unknown";
-    if (!slowlog_by_command_.contains(cmd) && slowlog_by_command_.size() >= kMaxSlowlogCommands) cmd = "other";
+    if (!slowlog_by_command_.contains(cmd) && slowlog_by_command_.size() >= kMaxSlowlogCommands)
+      cmd = "other";
     slowlog_by_command_[cmd] += 1;
     const double seconds = static_cast<double>(e.duration_us) / 1e6;
     for (std::size_t i = 0; i < kSlowlogBucketCount; ++i) {
@@ -507,7 +514,8 @@ class RedisCollector final : public Collector {
       v.duration_seconds = static_cast<double>(e.duration_us) / 1e6;
       v.command = e.command();
       v.argument_count = e.args.empty() ? 0 : e.args.size() - 1;
-      if (config_.slowlog.show_arguments && !e.args.empty()) v.arguments.assign(e.args.begin() + 1, e.args.end());
+      if (config_.slowlog.show_arguments && !e.args.empty())
+        v.arguments.assign(e.args.begin() + 1, e.args.end());
       v.client_addr = e.client_addr;
       v.client_name = e.client_name;
       return v;
@@ -531,12 +539,14 @@ class RedisCollector final : public Collector {
     if (!feature_reply(latency_feature_, "LATENCY LATEST", reply, "redis_latency_spike_*")) return;
     latency_events_ = parse_latency_latest(reply);
     if (latency_events_.empty()) return;
-    out.describe("redis_latency_spike_last", MetricType::gauge, "When the latency spike last occurred (LATENCY LATEST).");
+    out.describe("redis_latency_spike_last", MetricType::gauge,
+                 "When the latency spike last occurred (LATENCY LATEST).");
     out.describe("redis_latency_spike_duration_seconds", MetricType::gauge,
                  "Length of the last latency spike in seconds (LATENCY LATEST).");
     for (const LatencyEvent& e : latency_events_) {
       out.add("redis_latency_spike_last", {{"event_name", e.event}}, static_cast<double>(e.timestamp));
-      out.add("redis_latency_spike_duration_seconds", {{"event_name", e.event}}, static_cast<double>(e.latest_ms) / 1e3);
+      out.add("redis_latency_spike_duration_seconds", {{"event_name", e.event}},
+              static_cast<double>(e.latest_ms) / 1e3);
     }
   }
 
@@ -635,7 +645,8 @@ class RedisCollector final : public Collector {
         if (r.str.starts_with("WRONGTYPE")) {
           k.type.clear();  // the key was replaced by one of another type: TYPE it next cycle
         } else {
-          problems_.report(subject, spdlog::level::warn, "reading the size of " + subject + " failed: " + first_line(r.str));
+          problems_.report(subject, spdlog::level::warn,
+                           "reading the size of " + subject + " failed: " + first_line(r.str));
         }
         continue;
       }
@@ -647,8 +658,9 @@ class RedisCollector final : public Collector {
       if (type == "none") {
         k.size = 0;  // a missing key (Redis deletes emptied lists, sets, ...) has size 0
       } else if (size_command(type) == nullptr) {
-        problems_.report(subject, spdlog::level::warn,
-                         subject + " is a " + type + ", whose size tocsin cannot read; redis_key_size left out");
+        problems_.report(
+            subject, spdlog::level::warn,
+            subject + " is a " + type + ", whose size tocsin cannot read; redis_key_size left out");
       } else {
         k.type = type;
         typed = true;
@@ -675,11 +687,14 @@ class RedisCollector final : public Collector {
         k.size = expect_integer(r, "key size");
       }
     }
-    out.describe("redis_key_size", MetricType::gauge,
-                 "The length or size of a configured key (LLEN, SCARD, ZCARD, HLEN, XLEN or STRLEN by type; 0 when "
-                 "missing).");
+    out.describe(
+        "redis_key_size", MetricType::gauge,
+        "The length or size of a configured key (LLEN, SCARD, ZCARD, HLEN, XLEN or STRLEN by type; 0 when "
+        "missing).");
     for (const KeyState& k : keys_) {
-      if (k.size) out.add("redis_key_size", {{"db", "db" + std::to_string(k.db)}, {"key", k.key.key}}, static_cast<double>(*k.size));
+      if (k.size)
+        out.add("redis_key_size", {{"db", "db" + std::to_string(k.db)}, {"key", k.key.key}},
+                static_cast<double>(*k.size));
     }
   }
 
@@ -697,7 +712,8 @@ class RedisCollector final : public Collector {
     do {
       if (big_pass_.started_ms == 0) big_pass_.started_ms = ctx.timestamp;
       std::vector<Command> commands;
-      for (const std::string& key : pending_keys_) commands.push_back({"MEMORY", "USAGE", key, "SAMPLES", samples});
+      for (const std::string& key : pending_keys_)
+        commands.push_back({"MEMORY", "USAGE", key, "SAMPLES", samples});
       const bool scan = !scan_done_;
       if (scan) commands.push_back({"SCAN", scan_cursor_, "COUNT", count});
       if (commands.empty()) {  // not reached: an empty last page completes the pass when it arrives
@@ -713,7 +729,8 @@ class RedisCollector final : public Collector {
           continue;
         }
         if (r.type == Reply::Type::nil) continue;  // deleted since SCAN returned it
-        const auto bytes = static_cast<std::uint64_t>(std::max<long long>(0, expect_integer(r, "MEMORY USAGE")));
+        const auto bytes =
+            static_cast<std::uint64_t>(std::max<long long>(0, expect_integer(r, "MEMORY USAGE")));
         ++big_pass_.scanned;
         ++big_keys_scanned_total_;
         if (bytes < config_.big_keys.threshold_bytes) continue;
@@ -761,16 +778,19 @@ class RedisCollector final : public Collector {
 
   void add_big_key_metrics(Batch& out) {
     const std::string db = "db" + std::to_string(config_.db);
-    out.describe("redis_big_keys", MetricType::gauge,
-                 "Keys at or over the big-key threshold found by the last complete sampled scan (during the first "
-                 "scan: found so far).");
+    out.describe(
+        "redis_big_keys", MetricType::gauge,
+        "Keys at or over the big-key threshold found by the last complete sampled scan (during the first "
+        "scan: found so far).");
     const BigKeyPass& shown = last_big_pass_ ? *last_big_pass_ : big_pass_;
     out.add("redis_big_keys", {{"db", db}}, static_cast<double>(shown.found));
-    out.describe("redis_big_keys_threshold_bytes", MetricType::gauge, "The big-key threshold (MEMORY USAGE bytes).");
+    out.describe("redis_big_keys_threshold_bytes", MetricType::gauge,
+                 "The big-key threshold (MEMORY USAGE bytes).");
     out.add(series("redis_big_keys_threshold_bytes"), static_cast<double>(config_.big_keys.threshold_bytes));
     out.describe("redis_big_keys_scanned_keys_total", MetricType::counter, "Keys sized by the big-key scan.");
     out.add(series("redis_big_keys_scanned_keys_total"), static_cast<double>(big_keys_scanned_total_));
-    out.describe("redis_big_keys_scan_passes_total", MetricType::counter, "Complete passes of the big-key scan.");
+    out.describe("redis_big_keys_scan_passes_total", MetricType::counter,
+                 "Complete passes of the big-key scan.");
     out.add(series("redis_big_keys_scan_passes_total"), static_cast<double>(big_key_passes_));
   }
 
@@ -821,16 +841,18 @@ class RedisCollector final : public Collector {
         if (config_.slowlog.show_arguments) entry["arguments"] = e.arguments;
         entries.push_back(std::move(entry));
       }
-      j["slowlog"] = {{"length", d.slowlog_length ? nlohmann::json(*d.slowlog_length) : nlohmann::json(nullptr)},
-                      {"counted", d.slowlog_counted},
-                      {"missed", d.slowlog_missed},
-                      {"arguments_shown", config_.slowlog.show_arguments},
-                      {"newest", entries}};
+      j["slowlog"] = {
+          {"length", d.slowlog_length ? nlohmann::json(*d.slowlog_length) : nlohmann::json(nullptr)},
+          {"counted", d.slowlog_counted},
+          {"missed", d.slowlog_missed},
+          {"arguments_shown", config_.slowlog.show_arguments},
+          {"newest", entries}};
     }
     if (config_.latency) {
       nlohmann::json events = nlohmann::json::array();
       for (const LatencyEvent& e : d.latency) {
-        events.push_back({{"event", e.event}, {"time", e.timestamp}, {"latest_ms", e.latest_ms}, {"max_ms", e.max_ms}});
+        events.push_back(
+            {{"event", e.event}, {"time", e.timestamp}, {"latest_ms", e.latest_ms}, {"max_ms", e.max_ms}});
       }
       j["latency"] = events;
     }

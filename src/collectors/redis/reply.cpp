@@ -8,16 +8,11 @@ namespace tocsin::collectors::redis {
 
 std::string describe(const Reply& reply) {
   switch (reply.type) {
-    case Reply::Type::string:
-      return "a bulk string";
-    case Reply::Type::array:
-      return "an array of " + std::to_string(reply.elements.size());
-    case Reply::Type::integer:
-      return "an integer";
-    case Reply::Type::nil:
-      return "nil";
-    case Reply::Type::status:
-      return "a status reply";
+    case Reply::Type::string: return "a bulk string";
+    case Reply::Type::array: return "an array of " + std::to_string(reply.elements.size());
+    case Reply::Type::integer: return "an integer";
+    case Reply::Type::nil: return "nil";
+    case Reply::Type::status: return "a status reply";
     case Reply::Type::error: {
       // Error texts come from the server and name no data; cut them to keep messages short.
       std::string text = reply.str.size() > 200 ? reply.str.substr(0, 200) + "..." : reply.str;
@@ -49,11 +44,10 @@ Reply from_hiredis(const ::redisReply& reply) {
     case REDIS_REPLY_ARRAY:
       out.type = Reply::Type::array;
       out.elements.reserve(reply.elements);
-      for (std::size_t i = 0; i < reply.elements; ++i) out.elements.push_back(from_hiredis(*reply.element[i]));
+      for (std::size_t i = 0; i < reply.elements; ++i)
+        out.elements.push_back(from_hiredis(*reply.element[i]));
       break;
-    default:
-      out.type = Reply::Type::nil;
-      break;
+    default: out.type = Reply::Type::nil; break;
   }
   return out;
 }
@@ -79,8 +73,10 @@ std::vector<Reply> parse_resp(std::string_view bytes) {
   redisReaderFeed(reader.get(), sentinel.data(), sentinel.size());
   void* raw = nullptr;
   const bool ok = redisReaderGetReply(reader.get(), &raw) == REDIS_OK && raw != nullptr;
-  std::unique_ptr<redisReply, decltype(&freeReplyObject)> end(static_cast<redisReply*>(raw), &freeReplyObject);
-  if (!ok || end->type != REDIS_REPLY_STATUS || std::string_view(end->str, end->len) != "tocsin-end-of-input") {
+  std::unique_ptr<redisReply, decltype(&freeReplyObject)> end(static_cast<redisReply*>(raw),
+                                                              &freeReplyObject);
+  if (!ok || end->type != REDIS_REPLY_STATUS ||
+      std::string_view(end->str, end->len) != "tocsin-end-of-input") {
     throw ReplyError("RESP: the bytes end inside a reply");
   }
   return out;

@@ -2,7 +2,8 @@
 
 namespace tocsin::collectors::redis {
 
-SlowlogTracker::Change SlowlogTracker::change(std::string_view run_id, const std::vector<SlowlogEntry>& newest_first,
+SlowlogTracker::Change SlowlogTracker::change(std::string_view run_id,
+                                              const std::vector<SlowlogEntry>& newest_first,
                                               const Look& look) const {
   if (!seen_) return Change::none;
   if (!run_id.empty() && !run_id_.empty()) {
@@ -19,8 +20,10 @@ SlowlogTracker::Change SlowlogTracker::change(std::string_view run_id, const std
 }
 
 bool SlowlogTracker::needs_longer_page(std::string_view run_id, const std::vector<SlowlogEntry>& newest_first,
-                                       std::size_t page_size, std::int64_t log_length, const Look& look) const {
-  if (!seen_ || newest_first.size() < page_size || log_length <= static_cast<std::int64_t>(newest_first.size())) {
+                                       std::size_t page_size, std::int64_t log_length,
+                                       const Look& look) const {
+  if (!seen_ || newest_first.size() < page_size ||
+      log_length <= static_cast<std::int64_t>(newest_first.size())) {
     return false;  // a baseline counts nothing, and a page that holds the whole log has everything
   }
   const Change c = change(run_id, newest_first, look);
@@ -29,7 +32,8 @@ bool SlowlogTracker::needs_longer_page(std::string_view run_id, const std::vecto
   return newest_first.back().id > *last_id_ + 1;
 }
 
-SlowlogTracker::Update SlowlogTracker::observe(std::string_view run_id, const std::vector<SlowlogEntry>& newest_first,
+SlowlogTracker::Update SlowlogTracker::observe(std::string_view run_id,
+                                               const std::vector<SlowlogEntry>& newest_first,
                                                const Look& look) {
   Update update;
   const Change c = change(run_id, newest_first, look);

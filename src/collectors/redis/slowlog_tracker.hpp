@@ -35,8 +35,8 @@ class SlowlogTracker {
   struct Update {
     std::vector<const SlowlogEntry*> fresh;  // new entries, oldest first (pointers into the input)
     std::uint64_t missed = 0;                // entries that left the log before they could be read
-    bool baseline = false;  // the first look, or another server's: nothing counted, the log is history
-    bool restarted = false;  // the server restarted since the previous look
+    bool baseline = false;      // the first look, or another server's: nothing counted, the log is history
+    bool restarted = false;     // the server restarted since the previous look
     bool other_server = false;  // a different server that was up before the previous look (a baseline)
   };
 
@@ -50,14 +50,16 @@ class SlowlogTracker {
 
   // Takes in the newest entries (newest first) of the server identified by `run_id` (may be empty
   // when unknown: then an id that went backwards means a restart).
-  Update observe(std::string_view run_id, const std::vector<SlowlogEntry>& newest_first, const Look& look = {});
+  Update observe(std::string_view run_id, const std::vector<SlowlogEntry>& newest_first,
+                 const Look& look = {});
 
   // Forget everything (the next observe() is a baseline).
   void reset() { *this = SlowlogTracker(); }
 
  private:
   enum class Change { none, restarted, other_server };
-  Change change(std::string_view run_id, const std::vector<SlowlogEntry>& newest_first, const Look& look) const;
+  Change change(std::string_view run_id, const std::vector<SlowlogEntry>& newest_first,
+                const Look& look) const;
 
   bool seen_ = false;
   std::string run_id_;

@@ -10,8 +10,8 @@
 #include <optional>
 #include <sstream>
 
-#include "fixtures/process.hpp"
 #include "collectors/host/host.hpp"
+#include "fixtures/process.hpp"
 
 namespace tocsin::collectors {
 namespace {
@@ -28,8 +28,11 @@ std::string real(const std::string& name) {
 
 class HostCollectorTest : public ::testing::Test {
  protected:
-  HostCollectorTest() : log_(std::make_shared<spdlog::logger>("host", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_lines_))) {
-    for (const char* file : {"stat", "meminfo", "loadavg", "mounts", "pressure/cpu", "pressure/io", "pressure/memory"}) {
+  HostCollectorTest()
+      : log_(std::make_shared<spdlog::logger>("host",
+                                              std::make_shared<spdlog::sinks::ostream_sink_mt>(log_lines_))) {
+    for (const char* file :
+         {"stat", "meminfo", "loadavg", "mounts", "pressure/cpu", "pressure/io", "pressure/memory"}) {
       std::filesystem::create_directories(dir_ / "pressure");
       dir_.write(file, real(file));
     }
@@ -39,7 +42,8 @@ class HostCollectorTest : public ::testing::Test {
   Batch collect(std::unique_ptr<Collector>& collector) {
     if (!collector) collector = make_host_collector(config_, log_);
     Batch batch;
-    collector->collect({.timestamp = 1'700'000'000'000, .deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5)},
+    collector->collect({.timestamp = 1'700'000'000'000,
+                        .deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5)},
                        batch);
     return batch;
   }
@@ -83,8 +87,10 @@ class HostCollectorTest : public ::testing::Test {
 TEST_F(HostCollectorTest, ReportsNodeExporterFamilies) {
   Batch batch = collect();
   const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  EXPECT_DOUBLE_EQ(*value(batch, {{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "user"}}), 25014 / hz);
-  EXPECT_DOUBLE_EQ(*value(batch, {{"__name__", "node_cpu_seconds_total"}, {"cpu", "1"}, {"mode", "iowait"}}), 8549 / hz);
+  EXPECT_DOUBLE_EQ(*value(batch, {{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "user"}}),
+                   25014 / hz);
+  EXPECT_DOUBLE_EQ(*value(batch, {{"__name__", "node_cpu_seconds_total"}, {"cpu", "1"}, {"mode", "iowait"}}),
+                   8549 / hz);
   EXPECT_EQ(count(batch, "node_cpu_seconds_total"), 2u * 8u);
   EXPECT_EQ(count(batch, "node_cpu_guest_seconds_total"), 2u * 2u);
   EXPECT_EQ(type(batch, "node_cpu_seconds_total"), store::MetricType::counter);
@@ -111,17 +117,23 @@ TEST_F(HostCollectorTest, FilesystemsOfConfiguredMountPoints) {
   dir_.write("mounts", "overlay / overlay rw,relatime 0 0\n/dev/sdb1 /data ext4 rw 0 0\n");
   config_.mountpoints = {"/", "/data/", "/not-mounted"};
   Batch batch = collect();
-  Labels root{{"__name__", "node_filesystem_size_bytes"}, {"device", "overlay"}, {"fstype", "overlay"},
+  Labels root{{"__name__", "node_filesystem_size_bytes"},
+              {"device", "overlay"},
+              {"fstype", "overlay"},
               {"mountpoint", "/"}};
   ASSERT_TRUE(value(batch, root)) << log_lines_.str();
   EXPECT_GT(*value(batch, root), 0);
-  EXPECT_EQ(*value(batch, {{"__name__", "node_filesystem_device_error"}, {"device", "overlay"},
-                           {"fstype", "overlay"}, {"mountpoint", "/"}}),
+  EXPECT_EQ(*value(batch, {{"__name__", "node_filesystem_device_error"},
+                           {"device", "overlay"},
+                           {"fstype", "overlay"},
+                           {"mountpoint", "/"}}),
             0);
   // /data is in the mounts file but not on this machine: statvfs fails, device_error says so.
   if (!std::filesystem::exists("/data")) {
-    EXPECT_EQ(*value(batch, {{"__name__", "node_filesystem_device_error"}, {"device", "/dev/sdb1"},
-                             {"fstype", "ext4"}, {"mountpoint", "/data"}}),
+    EXPECT_EQ(*value(batch, {{"__name__", "node_filesystem_device_error"},
+                             {"device", "/dev/sdb1"},
+                             {"fstype", "ext4"},
+                             {"mountpoint", "/data"}}),
               1);
   }
   EXPECT_NE(log_lines_.str().find("mount point /not-mounted is not in " + (dir_ / "mounts").string()),
@@ -153,9 +165,11 @@ TEST_F(HostCollectorTest, BrokenCoreFilesFailTheCycleNamingFileAndLine) {
   dir_.write("meminfo", "MemTotal: 100 kB\nMemFree: lots kB\n");
   std::filesystem::remove(dir_ / "loadavg");
   std::string error = collect_error();
-  EXPECT_NE(error.find((dir_ / "meminfo").string() + ":2: MemFree: invalid value \"lots\""), std::string::npos)
+  EXPECT_NE(error.find((dir_ / "meminfo").string() + ":2: MemFree: invalid value \"lots\""),
+            std::string::npos)
       << error;
-  EXPECT_NE(error.find((dir_ / "loadavg").string() + ": No such file or directory"), std::string::npos) << error;
+  EXPECT_NE(error.find((dir_ / "loadavg").string() + ": No such file or directory"), std::string::npos)
+      << error;
 }
 
 TEST_F(HostCollectorTest, CpuCountersStayMonotonicAcrossCycles) {
@@ -165,8 +179,10 @@ TEST_F(HostCollectorTest, CpuCountersStayMonotonicAcrossCycles) {
   dir_.write("stat", "cpu0 110 0 55 100010 20 0 0 0 0 0\n");  // iowait stepped back, as the kernel allows
   Batch batch = collect(collector);
   const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  EXPECT_DOUBLE_EQ(*value(batch, {{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "iowait"}}), 30 / hz);
-  EXPECT_DOUBLE_EQ(*value(batch, {{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "user"}}), 110 / hz);
+  EXPECT_DOUBLE_EQ(*value(batch, {{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "iowait"}}),
+                   30 / hz);
+  EXPECT_DOUBLE_EQ(*value(batch, {{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "user"}}),
+                   110 / hz);
 }
 
 }  // namespace

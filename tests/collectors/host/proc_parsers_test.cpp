@@ -54,7 +54,8 @@ TEST(ProcStat, OldKernelsWithFewerColumns) {
 
 TEST(ProcStat, MalformedFilesNameTheLine) {
   std::size_t line = 0;
-  EXPECT_EQ(parse_error([] { parse_proc_stat("cpu 1 2 3 4\ncpu0 1 x 3 4\n"); }, &line), "cpu0: invalid number \"x\"");
+  EXPECT_EQ(parse_error([] { parse_proc_stat("cpu 1 2 3 4\ncpu0 1 x 3 4\n"); }, &line),
+            "cpu0: invalid number \"x\"");
   EXPECT_EQ(line, 2u);
   EXPECT_EQ(parse_error([] { parse_proc_stat("cpu0 1 2 3\n"); }),
             "cpu0: expected at least 4 columns (user nice system idle), got 3");
@@ -128,7 +129,8 @@ TEST(Pressure, SomeAndFullTotals) {
   PressureTotals cpu = parse_pressure(real("pressure/cpu"));
   EXPECT_TRUE(cpu.some_us.has_value());
   PressureTotals io = parse_pressure(
-      "some avg10=0.00 avg60=0.10 avg300=0.05 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=789\n");
+      "some avg10=0.00 avg60=0.10 avg300=0.05 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 "
+      "total=789\n");
   EXPECT_EQ(io.some_us, 123456u);
   EXPECT_EQ(io.full_us, 789u);
   // Linux before 5.13 prints no "full" line for cpu.

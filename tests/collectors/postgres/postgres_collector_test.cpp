@@ -24,12 +24,12 @@
 #include <sstream>
 #include <thread>
 
-#include "fixtures/postgres_server.hpp"
+#include "collectors/postgres/config.hpp"
 #include "collectors/postgres/families.hpp"
 #include "collectors/postgres/postgres.hpp"
+#include "fixtures/postgres_server.hpp"
 #include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
-#include "collectors/postgres/config.hpp"
 #include "tocsin/core/clock.hpp"
 #include "tocsin/store/matcher.hpp"
 #include "tocsin/store/store.hpp"
@@ -261,8 +261,8 @@ class PostgresCollectorTest : public ::testing::Test {
   // The scheduler's entry for an instance, built as the daemon builds it (through the kind, so with
   // its identity labels).
   CollectorSpec scheduled(const config::PostgresTargetConfig& c, Duration interval, Duration timeout) {
-    CollectorSpec spec =
-        make_spec(Instance{&postgres_kind(), std::make_shared<const config::PostgresTargetConfig>(c)}, interval, log_);
+    CollectorSpec spec = make_spec(
+        Instance{&postgres_kind(), std::make_shared<const config::PostgresTargetConfig>(c)}, interval, log_);
     spec.timeout = timeout;
     return spec;
   }

@@ -1,9 +1,9 @@
 // collectors.postgres[i] decoding: every key, and the error texts of the mistakes users make.
 #include <gtest/gtest.h>
 
+#include "collectors/postgres/postgres.hpp"
 #include "fixtures/config.hpp"
 #include "fixtures/process.hpp"
-#include "collectors/postgres/postgres.hpp"
 #include "tocsin/config/config.hpp"
 
 namespace tocsin::config {
@@ -21,8 +21,8 @@ std::string errors_of(const std::string& yaml, yaml::EnvLookup lookup = env({}))
 }
 
 PostgresTargetConfig valid(const std::string& yaml, yaml::EnvLookup lookup = env({})) {
-  const auto targets = testing::instances<PostgresTargetConfig>(testing::valid_config(yaml, "tocsin.yaml",
-                                                                                      std::move(lookup)));
+  const auto targets =
+      testing::instances<PostgresTargetConfig>(testing::valid_config(yaml, "tocsin.yaml", std::move(lookup)));
   if (targets.size() != 1) {
     ADD_FAILURE() << "expected one postgres instance";
     return {};
@@ -276,10 +276,11 @@ INSTANTIATE_TEST_SUITE_P(
 // A block that sets neither timeout nor interval runs on the top-level interval; its queries are
 // held to that.
 TEST(PostgresConfig, QueryTimeoutNotShorterThanTheTopLevelInterval) {
-  EXPECT_EQ(errors_of("interval: 10s\ncollectors:\n  postgres:\n    - name: db\n      queries:\n"
-                      "        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, timeout: 10s }\n"),
-            "tocsin.yaml:6:71: collectors.postgres[0].queries[0].timeout: must be shorter than the collector's "
-            "interval (10s, from the top-level interval), the deadline of every query in the cycle\n");
+  EXPECT_EQ(
+      errors_of("interval: 10s\ncollectors:\n  postgres:\n    - name: db\n      queries:\n"
+                "        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, timeout: 10s }\n"),
+      "tocsin.yaml:6:71: collectors.postgres[0].queries[0].timeout: must be shorter than the collector's "
+      "interval (10s, from the top-level interval), the deadline of every query in the cycle\n");
   EXPECT_EQ(errors_of("interval: 10s\ncollectors:\n  postgres:\n    - name: db\n      queries:\n"
                       "        - { prefix: q, sql: SELECT 1, columns: { v: gauge }, timeout: 5s }\n"),
             "");

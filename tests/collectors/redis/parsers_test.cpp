@@ -1,6 +1,8 @@
 // The Redis collector's pure parts: INFO, SLOWLOG, LATENCY and CONFIG replies captured from a real
 // Redis 7.0 (tests/collectors/redis/data), malformed replies, the slow-log tracker, the metric names
 // against redis_exporter's, and the config block's error texts.
+#include "collectors/redis/parsers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -8,11 +10,10 @@
 #include <set>
 #include <sstream>
 
-#include "collectors/redis/info_metrics.hpp"
 #include "collectors/redis/config.hpp"
-#include "fixtures/config.hpp"
-#include "collectors/redis/parsers.hpp"
+#include "collectors/redis/info_metrics.hpp"
 #include "collectors/redis/slowlog_tracker.hpp"
+#include "fixtures/config.hpp"
 #include "tocsin/config/config.hpp"
 
 namespace tocsin::collectors::redis {
@@ -32,7 +33,8 @@ Reply resp(const std::string& name) {
   return replies.empty() ? Reply() : replies.front();
 }
 
-std::optional<double> value(const store::Batch& batch, const std::string& name, std::vector<Label> labels = {}) {
+std::optional<double> value(const store::Batch& batch, const std::string& name,
+                            std::vector<Label> labels = {}) {
   labels.push_back({std::string(kMetricNameLabel), name});
   Labels wanted = Labels::from_unsorted(std::move(labels));
   for (const auto& s : batch.samples()) {
@@ -97,7 +99,8 @@ TEST(RedisInfo, ToleratesOlderAndNewerVersionsAndSkipsUnreadableLines) {
   Info info = parse_info(
       "# Server\r\nredis_version:6.0.16\r\nfuture_field:42\r\n\r\n# Stats\r\nthis line is broken\r\n"
       "keyspace_hits:7\r\n# Commandstats\r\ncmdstat_get:calls=21,usec=175,usec_per_call=8.33\r\n"
-      "cmdstat_bad:calls=x\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n# Brand New Section\r\nx:1\r\n");
+      "cmdstat_bad:calls=x\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n# Brand New "
+      "Section\r\nx:1\r\n");
   EXPECT_EQ(info.number("future_field"), 42);
   EXPECT_EQ(info.number("keyspace_hits"), 7);
   EXPECT_EQ(info.number("x"), 1);
@@ -145,7 +148,8 @@ TEST(RedisInfo, MetricsCarryTheExporterNamesAndValues) {
   EXPECT_EQ(value(batch, "redis_commands_total", {{"cmd", "set"}}), 5);
   EXPECT_EQ(value(batch, "redis_errors_total", {{"err", "WRONGTYPE"}}), 1);
   EXPECT_EQ(value(batch, "redis_latency_percentiles_usec_count", {{"cmd", "set"}}), 5);
-  EXPECT_EQ(value(batch, "redis_cpu_user_main_thread_seconds_total"), info.number("used_cpu_user_main_thread"));
+  EXPECT_EQ(value(batch, "redis_cpu_user_main_thread_seconds_total"),
+            info.number("used_cpu_user_main_thread"));
   EXPECT_EQ(value(batch, "redis_latest_fork_seconds"), 0);
   const double uptime = *info.number("uptime_in_seconds");
   EXPECT_EQ(value(batch, "redis_start_time_seconds"),
@@ -177,14 +181,20 @@ TEST(RedisInfo, FamiliesMatchRedisExporter) {
   std::map<std::string, store::MetricType> ours;
   for (const auto& f : batch.families()) ours[f.name] = f.type;
   // Families the collector adds outside INFO (checked against a live server in the collector test).
-  const std::set<std::string> elsewhere = {"redis_up", "redis_slowlog_length", "redis_slowlog_last_id",
-                                           "redis_last_slow_execution_duration_seconds", "redis_latency_spike_last",
+  const std::set<std::string> elsewhere = {"redis_up",
+                                           "redis_slowlog_length",
+                                           "redis_slowlog_last_id",
+                                           "redis_last_slow_execution_duration_seconds",
+                                           "redis_latency_spike_last",
                                            "redis_latency_spike_duration_seconds"};
-  const std::set<std::string> exporter_self = {
-      "redis_exporter_build_info", "redis_exporter_last_scrape_connect_time_seconds",
-      "redis_exporter_last_scrape_duration_seconds", "redis_exporter_last_scrape_error",
-      "redis_exporter_scrape_duration_seconds", "redis_exporter_scrapes_total",
-      "redis_target_scrape_request_errors_total", "redis_last_key_groups_scrape_duration_milliseconds"};
+  const std::set<std::string> exporter_self = {"redis_exporter_build_info",
+                                               "redis_exporter_last_scrape_connect_time_seconds",
+                                               "redis_exporter_last_scrape_duration_seconds",
+                                               "redis_exporter_last_scrape_error",
+                                               "redis_exporter_scrape_duration_seconds",
+                                               "redis_exporter_scrapes_total",
+                                               "redis_target_scrape_request_errors_total",
+                                               "redis_last_key_groups_scrape_duration_milliseconds"};
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
@@ -200,7 +210,8 @@ TEST(RedisInfo, FamiliesMatchRedisExporter) {
 TEST(RedisInfo, ReplicaAndReplicationLines) {
   Info replica = parse_info(
       "# Replication\r\nrole:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:6379\r\nmaster_link_status:down\r\n"
-      "master_last_io_seconds_ago:-1\r\nmaster_sync_in_progress:0\r\nslave_repl_offset:1200\r\nslave_read_only:1\r\n");
+      "master_last_io_seconds_ago:-1\r\nmaster_sync_in_progress:0\r\nslave_repl_offset:1200\r\nslave_read_"
+      "only:1\r\n");
   store::Batch batch;
   add_info_metrics(replica, {}, batch);
   std::vector<Label> master = {{"master_host", "10.0.0.1"}, {"master_port", "6379"}};
@@ -210,7 +221,8 @@ TEST(RedisInfo, ReplicaAndReplicationLines) {
 
   Info primary = parse_info(
       "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n"
-      "slave0:ip=10.0.0.2,port=6380,state=online,offset=1751844676,lag=1\r\nmaster_repl_offset:1751844700\r\n");
+      "slave0:ip=10.0.0.2,port=6380,state=online,offset=1751844676,lag=1\r\nmaster_repl_offset:"
+      "1751844700\r\n");
   batch.clear();
   add_info_metrics(primary, {}, batch);
   std::vector<Label> r = {{"slave_ip", "10.0.0.2"}, {"slave_port", "6380"}, {"slave_state", "online"}};
@@ -362,10 +374,10 @@ TEST(SlowlogTracker, WithoutRunIdAnIdGoingBackwardsIsARestart) {
 TEST(SlowlogTracker, AskesForALongerPageOnlyWhenThePageMayNotReachBack) {
   SlowlogTracker t;
   t.observe("r", log_of({10}));
-  EXPECT_FALSE(t.needs_longer_page("r", log_of({12, 11}), 2, 2));   // the whole log
-  EXPECT_FALSE(t.needs_longer_page("r", log_of({12, 11}), 2, 50));  // reaches back to 11
-  EXPECT_TRUE(t.needs_longer_page("r", log_of({14, 13}), 2, 50));   // 11, 12 may be further back
-  EXPECT_FALSE(t.needs_longer_page("r", log_of({14}), 2, 50));      // not a full page
+  EXPECT_FALSE(t.needs_longer_page("r", log_of({12, 11}), 2, 2));    // the whole log
+  EXPECT_FALSE(t.needs_longer_page("r", log_of({12, 11}), 2, 50));   // reaches back to 11
+  EXPECT_TRUE(t.needs_longer_page("r", log_of({14, 13}), 2, 50));    // 11, 12 may be further back
+  EXPECT_FALSE(t.needs_longer_page("r", log_of({14}), 2, 50));       // not a full page
   EXPECT_TRUE(t.needs_longer_page("other", log_of({1, 0}), 2, 50));  // restarted: all are new
   SlowlogTracker empty_first;
   empty_first.observe("r", {});
@@ -377,7 +389,8 @@ TEST(SlowlogTracker, AskesForALongerPageOnlyWhenThePageMayNotReachBack) {
 std::string errors_of(const std::string& redis_block) {
   auto result = config::parse_config("collectors:\n  redis:\n" + redis_block, "tocsin.yaml",
                                      [](const std::string& name) -> std::optional<std::string> {
-                                       if (name == "REDIS_URL") return "redis://app:s3cr%40t@cache.internal:6380/2";
+                                       if (name == "REDIS_URL")
+                                         return "redis://app:s3cr%40t@cache.internal:6380/2";
                                        return std::nullopt;
                                      });
   if (auto* d = std::get_if<yaml::Diagnostics>(&result)) return d->to_string();
@@ -387,7 +400,8 @@ std::string errors_of(const std::string& redis_block) {
 config::RedisTargetConfig valid(const std::string& redis_block) {
   auto result = config::parse_config("collectors:\n  redis:\n" + redis_block, "tocsin.yaml",
                                      [](const std::string& name) -> std::optional<std::string> {
-                                       if (name == "REDIS_URL") return "redis://app:s3cr%40t@cache.internal:6380/2";
+                                       if (name == "REDIS_URL")
+                                         return "redis://app:s3cr%40t@cache.internal:6380/2";
                                        return std::nullopt;
                                      });
   if (auto* d = std::get_if<yaml::Diagnostics>(&result)) {
@@ -432,7 +446,8 @@ TEST(RedisConfig, UnescapedSlashOrHashInAUrlPasswordIsNeverPrinted) {
   EXPECT_EQ(valid("    - address: \"redis://:p#w?x@h\"\n").password.reveal(), "p#w?x");
 
   EXPECT_EQ(errors_of("    - address: \"redis://u:pa/ss@host:63x9/0\"\n"),
-            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"redis://u@host:63x9/0\": invalid port "
+            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"redis://u@host:63x9/0\": "
+            "invalid port "
             "\"63x9\"\n");
   std::string error = errors_of("    - address: \"redis://:p/w@h/zero\"\n");
   EXPECT_EQ(error.find("p/w"), std::string::npos) << error;
@@ -444,7 +459,8 @@ TEST(RedisConfig, UnescapedSlashOrHashInAUrlPasswordIsNeverPrinted) {
 
 TEST(RedisConfig, DefaultsAndNestedBlocks) {
   auto c = valid(
-      "    - name: sessions\n      keys: [\"queue:default\", {key: jobs, db: 1}]\n      slowlog: {entries: 5, "
+      "    - name: sessions\n      keys: [\"queue:default\", {key: jobs, db: 1}]\n      slowlog: {entries: "
+      "5, "
       "show_arguments: true}\n      big_keys: {threshold: 512kb, budget: 2ms}\n      config_command: \"\"\n");
   EXPECT_EQ(c.common.name, "sessions");
   EXPECT_EQ(c.endpoint.to_string(), "127.0.0.1:6379");
@@ -467,25 +483,34 @@ TEST(RedisConfig, DefaultsAndNestedBlocks) {
 
 TEST(RedisConfig, ErrorTextsNamePositionKeyAndCauseButNeverThePassword) {
   EXPECT_EQ(errors_of("    - address: \"rediss://u:hunter2@h:6380\"\n"),
-            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"rediss://u@h:6380\": rediss:// (TLS) is "
-            "not supported: tocsin's Redis client (hiredis 0.14) is built without TLS; reach a TLS-only Redis through "
+            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"rediss://u@h:6380\": rediss:// "
+            "(TLS) is "
+            "not supported: tocsin's Redis client (hiredis 0.14) is built without TLS; reach a TLS-only "
+            "Redis through "
             "a local TLS tunnel (e.g. stunnel) and give its redis:// address\n");
-  EXPECT_EQ(errors_of("    - address: \"h:63x9\"\n"),
-            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"h:63x9\": invalid port \"63x9\"\n");
-  EXPECT_EQ(errors_of("    - address: \"::1\"\n"),
-            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"::1\": an IPv6 address must be in "
-            "brackets, e.g. [::1]:6379\n");
-  EXPECT_EQ(errors_of("    - address: \"redis://h/zero\"\n"),
-            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"redis://h/zero\": invalid database "
-            "\"zero\" in the URL path (expected a number, e.g. /0)\n");
+  EXPECT_EQ(
+      errors_of("    - address: \"h:63x9\"\n"),
+      "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"h:63x9\": invalid port \"63x9\"\n");
+  EXPECT_EQ(
+      errors_of("    - address: \"::1\"\n"),
+      "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"::1\": an IPv6 address must be in "
+      "brackets, e.g. [::1]:6379\n");
+  EXPECT_EQ(
+      errors_of("    - address: \"redis://h/zero\"\n"),
+      "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"redis://h/zero\": invalid database "
+      "\"zero\" in the URL path (expected a number, e.g. /0)\n");
   EXPECT_EQ(errors_of("    - address: unix://relative.sock\n"),
-            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"unix://relative.sock\": a unix socket "
+            "tocsin.yaml:3:16: collectors.redis[0].address: invalid address \"unix://relative.sock\": a unix "
+            "socket "
             "path must be absolute\n");
   std::string both = errors_of("    - address: \"redis://:pw1@h\"\n      password: pw2\n");
-  EXPECT_EQ(both, "tocsin.yaml:4:17: collectors.redis[0].password: the address already holds a password; give it once\n");
+  EXPECT_EQ(
+      both,
+      "tocsin.yaml:4:17: collectors.redis[0].password: the address already holds a password; give it once\n");
   EXPECT_EQ(both.find("pw1"), std::string::npos);
   EXPECT_EQ(errors_of("    - user: app\n"),
-            "tocsin.yaml:3:13: collectors.redis[0].user: an ACL user needs a password (password, password_file or in "
+            "tocsin.yaml:3:13: collectors.redis[0].user: an ACL user needs a password (password, "
+            "password_file or in "
             "the address)\n");
   EXPECT_EQ(errors_of("    - db: -1\n      read_timeout: 0s\n      slowlog: {entries: 5000, colour: red}\n"
                       "      big_keys: {threshold: huge, samples: 0}\n      keys: [{db: 1}]\n"),
@@ -493,9 +518,11 @@ TEST(RedisConfig, ErrorTextsNamePositionKeyAndCauseButNeverThePassword) {
             "tocsin.yaml:4:21: collectors.redis[0].read_timeout: must be positive\n"
             "tocsin.yaml:5:26: collectors.redis[0].slowlog.entries: must be at most 1000\n"
             "tocsin.yaml:5:32: collectors.redis[0].slowlog.colour: unknown key\n"
-            "tocsin.yaml:6:29: collectors.redis[0].big_keys.threshold: invalid size \"huge\" (use bytes or a unit as in "
+            "tocsin.yaml:6:29: collectors.redis[0].big_keys.threshold: invalid size \"huge\" (use bytes or a "
+            "unit as in "
             "redis.conf: 1mb, 512kb, 1000000)\n"
-            "tocsin.yaml:6:44: collectors.redis[0].big_keys.samples: must be at least 1 (SAMPLES 0 reads every element "
+            "tocsin.yaml:6:44: collectors.redis[0].big_keys.samples: must be at least 1 (SAMPLES 0 reads "
+            "every element "
             "of a value: O(N) on Redis)\n"
             "tocsin.yaml:7:14: collectors.redis[0].keys[0].key: missing required key\n");
 }
@@ -506,7 +533,8 @@ TEST(RedisConfig, BundledAndExampleConfigsDecode) {
     return std::nullopt;
   };
   auto example = config::load_config(std::string(TOCSIN_SOURCE_DIR) + "/config/examples/redis.yaml", env);
-  ASSERT_TRUE(std::holds_alternative<config::Config>(example)) << std::get<yaml::Diagnostics>(example).to_string();
+  ASSERT_TRUE(std::holds_alternative<config::Config>(example))
+      << std::get<yaml::Diagnostics>(example).to_string();
   const auto redis = testing::instances<config::RedisTargetConfig>(std::get<config::Config>(example));
   ASSERT_EQ(redis.size(), 1u);
   EXPECT_EQ(redis[0].endpoint.to_string(), "cache.internal:6379");
@@ -515,9 +543,12 @@ TEST(RedisConfig, BundledAndExampleConfigsDecode) {
   EXPECT_FALSE(redis[0].big_keys.enabled);
 
   auto bundled = config::load_config(std::string(TOCSIN_SOURCE_DIR) + "/config/tocsin.yaml", env);
-  ASSERT_TRUE(std::holds_alternative<config::Config>(bundled)) << std::get<yaml::Diagnostics>(bundled).to_string();
+  ASSERT_TRUE(std::holds_alternative<config::Config>(bundled))
+      << std::get<yaml::Diagnostics>(bundled).to_string();
   ASSERT_FALSE(testing::instances<config::RedisTargetConfig>(std::get<config::Config>(bundled)).empty());
-  EXPECT_EQ(testing::instances<config::RedisTargetConfig>(std::get<config::Config>(bundled))[0].endpoint.to_string(), "127.0.0.1:6379");
+  EXPECT_EQ(testing::instances<config::RedisTargetConfig>(std::get<config::Config>(bundled))[0]
+                .endpoint.to_string(),
+            "127.0.0.1:6379");
 }
 
 }  // namespace

@@ -4,27 +4,26 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <signal.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <sstream>
-#include <thread>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <future>
 #include <limits>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
+#include <sstream>
+#include <thread>
 
 #include "collectors/redis/parsers.hpp"
-#include "fixtures/redis_server.hpp"
 #include "collectors/redis/redis.hpp"
+#include "fixtures/redis_server.hpp"
 #include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/store/store.hpp"
@@ -110,8 +109,9 @@ class RedisCollectorTest : public ::testing::Test {
   }
 
   std::unique_ptr<Collector> make() {
-    return make_redis_collector(config_, std::make_shared<spdlog::logger>(
-                                             "redis", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_lines_)));
+    return make_redis_collector(config_,
+                                std::make_shared<spdlog::logger>(
+                                    "redis", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_lines_)));
   }
 
   static Batch collect(Collector& c, std::chrono::milliseconds budget = 5s) {
@@ -224,10 +224,13 @@ TEST_F(RedisCollectorTest, ClientLimitApproachedAndReached) {
   }
   // 8 clients fit (the collector and 7 sockets); the other two are turned away.
   Batch b;
-  ASSERT_TRUE(wait_until([&] {
-    b = collect(*c);
-    return value(b, "redis_rejected_connections_total") == 2;
-  }, 10s)) << *value(b, "redis_rejected_connections_total");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        b = collect(*c);
+        return value(b, "redis_rejected_connections_total") == 2;
+      },
+      10s))
+      << *value(b, "redis_rejected_connections_total");
   EXPECT_EQ(value(b, "redis_config_maxclients"), 8);
   EXPECT_EQ(value(b, "redis_connected_clients"), 8);
   for (int fd : sockets) ::close(fd);
@@ -259,7 +262,8 @@ TEST_F(RedisCollectorTest, SlowEntriesAreCountedOnceEachAcrossSlowlogReset) {
 
   server_->cli({"SLOWLOG", "RESET"});
   // A Lua busy loop whose source holds what an argument may hold: personal data.
-  server_->cli({"EVAL", "local card = '4111-1111' local i = 0 while i < 20000000 do i = i + 1 end return i", "0"});
+  server_->cli(
+      {"EVAL", "local card = '4111-1111' local i = 0 while i < 20000000 do i = i + 1 end return i", "0"});
   b = collect(*c);
   EXPECT_EQ(value(b, "redis_slowlog_entries_total", {{"cmd", "debug"}}), 2);
   EXPECT_EQ(value(b, "redis_slowlog_entries_total", {{"cmd", "eval"}}), 1);
@@ -295,7 +299,7 @@ TEST_F(RedisCollectorTest, ABurstLongerThanThePageTakesOneMoreRoundTripAndCounts
   for (int i = 0; i < 25; ++i) server_->cli({"DEBUG", "SLEEP", "0.002"});
   b = collect(*c);
   EXPECT_EQ(value(b, "redis_slowlog_entries_total", {{"cmd", "debug"}}), 35);  // 20 read...
-  EXPECT_EQ(value(b, "redis_slowlog_entries_missed_total"), 5);               // ...5 not
+  EXPECT_EQ(value(b, "redis_slowlog_entries_missed_total"), 5);                // ...5 not
   server_->cli({"CONFIG", "SET", "slowlog-log-slower-than", "10000"});
 }
 
@@ -401,11 +405,13 @@ TEST_F(RedisCollectorTest, BigKeyScanSpreadsOverCyclesAndReportsNamesOnlyInTheAp
   EXPECT_EQ(value(b, "redis_big_keys_scan_passes_total"), 0);
   EXPECT_LT(*value(b, "redis_big_keys_scanned_keys_total"), 3002);
   int cycles = 1;
-  ASSERT_TRUE(wait_until([&] {
-    b = collect(*c);
-    ++cycles;
-    return value(b, "redis_big_keys_scan_passes_total") == 1;
-  }, 60s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        b = collect(*c);
+        ++cycles;
+        return value(b, "redis_big_keys_scan_passes_total") == 1;
+      },
+      60s));
   EXPECT_GT(cycles, 2);
   EXPECT_EQ(value(b, "redis_big_keys", {{"db", "db0"}}), 2);
   EXPECT_EQ(value(b, "redis_big_keys_threshold_bytes"), 1024 * 1024);
@@ -440,19 +446,24 @@ TEST_F(RedisCollectorTest, BigKeyScanCompletesWhenTheDbIsFlushedMidPass) {
   config_.big_keys.budget = 1ms;
   auto c = make();
   Batch b;
-  ASSERT_TRUE(wait_until([&] {
-    b = collect(*c);
-    return value(b, "redis_big_keys_scan_passes_total") == 1;
-  }, 60s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        b = collect(*c);
+        return value(b, "redis_big_keys_scan_passes_total") == 1;
+      },
+      60s));
   EXPECT_EQ(value(b, "redis_big_keys", {{"db", "db0"}}), 1);
   b = collect(*c);  // the second pass has begun (3000 keys take more than one 1 ms budget)
   const double passes = *value(b, "redis_big_keys_scan_passes_total");
   server_->cli({"FLUSHALL"});
   // The pass under way completes, then one over the empty db.
-  ASSERT_TRUE(wait_until([&] {
-    b = collect(*c);
-    return value(b, "redis_big_keys_scan_passes_total") >= passes + 2;
-  }, 10s)) << c->details()["big_keys"].dump();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        b = collect(*c);
+        return value(b, "redis_big_keys_scan_passes_total") >= passes + 2;
+      },
+      10s))
+      << c->details()["big_keys"].dump();
   EXPECT_EQ(value(b, "redis_big_keys", {{"db", "db0"}}), 0);
   EXPECT_TRUE(c->details()["big_keys"]["last_complete"]["keys"].empty());
 }
@@ -463,7 +474,8 @@ TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
   server_->cli({"DEBUG", "SLEEP", "0.03"});
   server_->cli({"ACL", "SETUSER", "tocsin", "reset", "on", ">monitor-pw", "+info", "+slowlog", "+config|get",
                 "+latency", "+client|setname", "+ping"});
-  server_->cli({"ACL", "SETUSER", "narrow", "reset", "on", ">narrow-pw", "+info", "+slowlog", "+client|setname"});
+  server_->cli(
+      {"ACL", "SETUSER", "narrow", "reset", "on", ">narrow-pw", "+info", "+slowlog", "+client|setname"});
   config_.user = "tocsin";
   config_.password = yaml::Secret("monitor-pw");
   auto full = make();
@@ -493,9 +505,11 @@ TEST_F(RedisCollectorTest, AclUserWithTheDocumentedGrantsAndARestrictedOne) {
   config_.password = yaml::Secret("not-the-password");
   auto wrong = make();
   std::string error = collect_error(*wrong);
-  EXPECT_EQ(error, "redis redis (" + server_->address() +
-                       "): authentication as user narrow failed: WRONGPASS invalid username-password pair or user is "
-                       "disabled.");
+  EXPECT_EQ(
+      error,
+      "redis redis (" + server_->address() +
+          "): authentication as user narrow failed: WRONGPASS invalid username-password pair or user is "
+          "disabled.");
   EXPECT_EQ(error.find("not-the-password"), std::string::npos);
   Batch down;
   describe_down_scheduled(*wrong, down);
@@ -575,21 +589,24 @@ TEST(RedisCollectorServers, UnreachableBacksOffAndRestartRecoversWithSlowlogCoun
   } catch (const CollectError& e) {
     error = e.what();
   }
-  EXPECT_NE(error.find("cannot connect to " + server.address() + ": Connection refused"), std::string::npos) << error;
+  EXPECT_NE(error.find("cannot connect to " + server.address() + ": Connection refused"), std::string::npos)
+      << error;
   Batch down;  // what the scheduler stores for a failed cycle
   describe_down_scheduled(*c, down);
   EXPECT_EQ(value(down, "redis_up"), 0);
 
   server.start();
   server.cli({"DEBUG", "SLEEP", "0.02"});  // the new server's slow log: new entries
-  ASSERT_TRUE(wait_until([&] {
-    try {
-      collect(b);
-      return true;
-    } catch (const CollectError&) {
-      return false;
-    }
-  }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          collect(b);
+          return true;
+        } catch (const CollectError&) {
+          return false;
+        }
+      },
+      10s));
   EXPECT_EQ(value(b, "redis_up"), 1);
   EXPECT_EQ(value(b, "redis_slowlog_entries_total", {{"cmd", "debug"}}), 2);
   collect(b);
@@ -686,14 +703,16 @@ TEST(RedisCollectorServers, SwitchingToAnotherLongRunningServerCountsNoneOfItsHi
   ASSERT_EQ(::unlink(link.c_str()), 0);
   ASSERT_EQ(::symlink(b_socket.c_str(), link.c_str()), 0);
   a.cli({"CLIENT", "KILL", "TYPE", "normal"});  // the collector reconnects, through the link, to b
-  ASSERT_TRUE(wait_until([&] {
-    try {
-      collect();
-    } catch (const CollectError&) {
-      return false;
-    }
-    return c->details()["server"]["run_id"] != a_run_id;
-  }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          collect();
+        } catch (const CollectError&) {
+          return false;
+        }
+        return c->details()["server"]["run_id"] != a_run_id;
+      },
+      10s));
   EXPECT_EQ(value(batch, "redis_slowlog_entries_total", {{"cmd", "debug"}}), 1);
   EXPECT_EQ(value(batch, "redis_slowlog_entries_missed_total"), 0);
   b.cli({"DEBUG", "SLEEP", "0.02"});  // new on b: counted
@@ -705,9 +724,11 @@ TEST(RedisCollectorServers, SwitchingToAnotherLongRunningServerCountsNoneOfItsHi
 TEST(RedisCollectorServers, PasswordRenamedConfigAndUnixSocket) {
   TempDir dir("tocsin-redis-sock");
   const std::string socket = (dir / "redis.sock").string();
-  RedisServer server(RedisOptions{{"--rename-command", "CONFIG", "MYCONFIG", "--unixsocket", socket}, "s3cret-pw"});
+  RedisServer server(
+      RedisOptions{{"--rename-command", "CONFIG", "MYCONFIG", "--unixsocket", socket}, "s3cret-pw"});
   std::ostringstream lines;
-  auto log = std::make_shared<spdlog::logger>("redis", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+  auto log =
+      std::make_shared<spdlog::logger>("redis", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
   auto run = [&](const config::RedisTargetConfig& config, int cycles) {
     auto c = make_redis_collector(config, log);
     Batch b;
@@ -725,9 +746,10 @@ TEST(RedisCollectorServers, PasswordRenamedConfigAndUnixSocket) {
     run(config, 1);
     ADD_FAILURE() << "no error";
   } catch (const CollectError& e) {
-    EXPECT_EQ(std::string(e.what()), "redis redis (" + server.address() +
-                                         "): the server requires authentication (NOAUTH Authentication required.); "
-                                         "set password or password_file");
+    EXPECT_EQ(std::string(e.what()),
+              "redis redis (" + server.address() +
+                  "): the server requires authentication (NOAUTH Authentication required.); "
+                  "set password or password_file");
   }
 
   config.password = yaml::Secret("s3cret-pw");
@@ -752,14 +774,18 @@ TEST(RedisCollectorServers, ReplicationFromBothSides) {
   // The primary calls the replica online only once it has acknowledged the end of the sync, a moment
   // after the replica calls its link up.
   ASSERT_TRUE(wait_until(
-      [&] { return primary.cli({"INFO", "replication"}).find("state=online") != std::string::npos; }, 20s));
+      [&] {
+        return primary.cli({"INFO", "replication"}).find("state=online") != std::string::npos;
+      },
+      20s));
   auto log = std::make_shared<spdlog::logger>("redis");
   config::RedisTargetConfig config;
   config.endpoint = {replica.host(), replica.port(), ""};
   auto on_replica = make_redis_collector(config, log);
   Batch b;
   collect_scheduled(*on_replica, {0, std::chrono::steady_clock::now() + 5s}, b);
-  std::vector<Label> master = {{"master_host", primary.host()}, {"master_port", std::to_string(primary.port())}};
+  std::vector<Label> master = {{"master_host", primary.host()},
+                               {"master_port", std::to_string(primary.port())}};
   EXPECT_EQ(value(b, "redis_master_link_up", master), 1);
   EXPECT_TRUE(value(b, "redis_slave_repl_offset", master));
   EXPECT_EQ(value(b, "redis_slave_info", {master[0], master[1], {"read_only", "1"}}), 1);
@@ -789,7 +815,8 @@ TEST(RedisCollectorServers, AStalledRedisNeverStallsAnotherUnderTheScheduler) {
   store::Store store{store::StoreOptions{std::chrono::hours(1)}, clock};
   prometheus::Registry registry;
   std::ostringstream log_text;
-  auto log = std::make_shared<spdlog::logger>("redis", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text));
+  auto log =
+      std::make_shared<spdlog::logger>("redis", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text));
   boost::asio::io_context io;
   boost::asio::thread_pool pool{4};
   Scheduler scheduler{io, pool, store, clock, registry, log};
@@ -829,22 +856,30 @@ TEST(RedisCollectorServers, AStalledRedisNeverStallsAnotherUnderTheScheduler) {
     started.set_value();
   });
   started.get_future().wait();
-  ASSERT_TRUE(wait_until([&] { return latest("redis_up", "stalled") == 1 && latest("redis_up", "healthy") == 1; }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] { return latest("redis_up", "stalled") == 1 && latest("redis_up", "healthy") == 1; }, 10s));
 
   ::kill(pid, SIGSTOP);
   ASSERT_TRUE(wait_until([&] { return latest("redis_up", "stalled") == 0; }, 10s));
   const double before = processed();
-  ASSERT_TRUE(wait_until([&] { return metrics().find("tocsin_collector_deadline_misses_total{collector=\"redis\","
-                                                     "target=\"stalled\"} 2") != std::string::npos; },
-                         10s)) << metrics();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return metrics().find(
+                   "tocsin_collector_deadline_misses_total{collector=\"redis\","
+                   "target=\"stalled\"} 2") != std::string::npos;
+      },
+      10s))
+      << metrics();
   // Meanwhile the healthy instance kept its interval: its INFO counters moved on, and it is up.
   EXPECT_GT(processed(), before);
   EXPECT_EQ(latest("redis_up", "healthy"), 1);
-  EXPECT_NE(metrics().find("tocsin_collector_up{collector=\"redis\",target=\"healthy\"} 1"), std::string::npos);
+  EXPECT_NE(metrics().find("tocsin_collector_up{collector=\"redis\",target=\"healthy\"} 1"),
+            std::string::npos);
 
   ::kill(pid, SIGCONT);
   ASSERT_TRUE(wait_until([&] { return latest("redis_up", "stalled") == 1; }, 10s));
-  EXPECT_NE(log_text.str().find("redis collector stalled: down: deadline of 300ms exceeded"), std::string::npos)
+  EXPECT_NE(log_text.str().find("redis collector stalled: down: deadline of 300ms exceeded"),
+            std::string::npos)
       << log_text.str();
   scheduler.stop();
   io.stop();
