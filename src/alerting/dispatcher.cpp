@@ -416,6 +416,11 @@ std::string Dispatcher::external_url() const {
   return impl_->engine_.external_url();
 }
 
+std::map<std::string, std::string> Dispatcher::external_labels() const {
+  std::lock_guard lock(impl_->mutex_);
+  return impl_->engine_.external_labels();
+}
+
 std::string Dispatcher::display_time(Timestamp t) const {
   std::string zone_name;
   {

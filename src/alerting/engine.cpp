@@ -397,6 +397,15 @@ NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, AlertEvent e
   NotifiedAlert a;
   a.fingerprint = i.fingerprint;
   a.labels = i.labels;
+  if (!config_.external_labels.empty()) {
+    // The daemon's identity, so on-call sees which host paged; the alert's own labels win, and the
+    // fingerprint (the alert's identity across restarts and reloads) does not include them.
+    LabelsBuilder with_host(i.labels);
+    for (const auto& [name, value] : config_.external_labels) {
+      if (!i.labels.has(name)) with_host.set(name, value);
+    }
+    a.labels = with_host.build();
+  }
   a.annotations = i.annotations;
   a.status = i.state == AlertState::resolved ? "resolved" : "firing";
   a.event = event;

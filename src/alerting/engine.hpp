@@ -42,6 +42,7 @@ class Engine {
   void reconfigure(config::AlertingConfig config, std::string external_url);
   const config::AlertingConfig& config() const { return config_; }
   const std::string& external_url() const { return external_url_; }
+  const std::map<std::string, std::string>& external_labels() const { return config_.external_labels; }
 
   // Replaces the state (after loading it); restored instances count as seen at `now`.
   void restore(State state, Timestamp now);

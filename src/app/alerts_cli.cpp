@@ -242,10 +242,19 @@ int cmd_alerts(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   const json& alerts = (*data)["alerts"];
+  // Which daemon answered (its `labels:`), so an engineer with several hosts' tunnels open knows.
+  std::string identity;
+  if (auto labels = data->find("externalLabels"); labels != data->end() && labels->is_object()) {
+    for (const auto& [name, value] : labels->items()) {
+      if (value.is_string())
+        identity += (identity.empty() ? "" : " ") + name + "=" + value.get<std::string>();
+    }
+  }
   if (alerts.empty()) {
-    out << "No alerts.\n";
+    out << "No alerts" << (identity.empty() ? "" : " on " + identity) << ".\n";
     return kExitOk;
   }
+  if (!identity.empty()) out << identity << "\n";
   Timestamp now = SystemClock().now_ms();
   std::vector<std::vector<std::string>> rows = {
       {"ID", "SEVERITY", "ALERT", "WHERE", "SINCE", "STEP", "STATE", "SUMMARY"}};

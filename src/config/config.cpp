@@ -160,6 +160,7 @@ void decode_root(const Node& root, Config& config) {
     check_http_url(*n, config.external_url, false);
   }
   decode_alerting(map, config.alerting);
+  config.alerting.external_labels = config.external_labels;
   if (auto n = map.get("query"); n && !n->is_null()) decode_query(*n, config.query);
   map.finish();
 }

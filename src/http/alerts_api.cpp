@@ -246,7 +246,8 @@ Response AlertsApi::alerts(const Request& req) const {
                              [&](const store::Matcher& m) { return m.matches(a.labels.get(m.name())); });
     if (match) alerts.push_back(alert_json(a));
   }
-  return success({{"alerts", alerts}});
+  // Prometheus's reply, plus which daemon this is (tocsin alerts prints it above the table).
+  return success({{"alerts", alerts}, {"externalLabels", dispatcher_.external_labels()}});
 }
 
 Response AlertsApi::alert(const Request& req) const {

@@ -54,7 +54,7 @@ std::string where_of(const Labels& labels) {
 
 const char* kStyle = R"(
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
-header{background:#1d232a;color:#fff;padding:12px 20px}header h1{margin:0;font-size:20px}
+header{background:#1d232a;color:#fff;padding:12px 20px}header h1{margin:0;font-size:20px}header .who{font-weight:normal;opacity:.8;margin-left:8px}
 header p{margin:4px 0 0;color:#c4cad2}main{padding:8px 20px 40px;max-width:1400px}
 h2{font-size:16px;margin:24px 0 8px}table{border-collapse:collapse;width:100%;background:#fff;
 box-shadow:0 1px 2px rgba(0,0,0,.08)}th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e4e7eb;
@@ -186,8 +186,15 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<meta http-equiv=\"refresh\" content=\"30\"><title>tocsin: " +
       esc(summary) + "</title><style>" + kStyle + "</style></head><body>\n";
-  html += "<header><h1>tocsin</h1><p>" + esc(summary) + " &middot; as of " +
-          esc(dispatcher.display_time(now)) + "</p></header><main>\n";
+  // Which daemon this is (the top-level `labels:`, e.g. host=db-1), so a page opened from a
+  // notification on a fleet says whose it is.
+  std::string identity;
+  for (const auto& [name, value] : dispatcher.external_labels()) {
+    identity += (identity.empty() ? "" : " ") + name + "=" + value;
+  }
+  html += "<header><h1>tocsin" +
+          (identity.empty() ? "" : " <span class=\"who\">" + esc(identity) + "</span>") + "</h1><p>" +
+          esc(summary) + " &middot; as of " + esc(dispatcher.display_time(now)) + "</p></header><main>\n";
 
   html += "<h2>Firing</h2>\n";
   if (firing.empty()) {

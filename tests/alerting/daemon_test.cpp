@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -120,9 +121,16 @@ routes:
   auto body = json::parse(hook.requests()[0].body);
   EXPECT_EQ(body["alerts"][0]["annotations"]["summary"], "p99 checkout latency 0.734s");
   EXPECT_EQ(body["alerts"][0]["value"], 0.734);
+  // The daemon's identity (the top-level `labels:`, by default host=<host name>) is on every alert
+  // it sends, and on what on-call reads: the status page and `tocsin alerts`.
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(body["alerts"][0]["labels"]["host"], host) << body.dump();
+  EXPECT_NE(http_get(tocsin.port(), "/").body.find("host=" + std::string(host)), std::string::npos);
 
   auto table = tocsin.cli({"alerts"});
   ASSERT_EQ(table.status, 0) << table.output;
+  EXPECT_TRUE(table.output.starts_with("host=" + std::string(host) + "\n")) << table.output;
   EXPECT_NE(table.output.find("CheckoutLatency  db-1:5432"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find("2/3 lead"), std::string::npos) << table.output;
   std::string id;

@@ -142,6 +142,9 @@ struct AlertingConfig {
   FlappingConfig flapping;
   OutboxConfig outbox;
   yaml::Secret api_token;  // bearer token for mutating API calls; without one they are disabled
+  // Who this daemon is (the top-level `labels:`): added to every alert in every notification, where
+  // the alert lacks the label, as Prometheus adds its external labels to alerts it sends.
+  std::map<std::string, std::string> external_labels;
 
   std::map<std::string, EscalationPolicy> escalation_policies;
   std::vector<RouteConfig> routes;                  // first match wins

@@ -130,6 +130,8 @@ class Dispatcher final : public AlertSink {
   // The bearer token mutating API calls need; empty: they are disabled.
   std::string api_token() const;
   std::string external_url() const;
+  // The daemon's own labels (the top-level `labels:`), added to every notification.
+  std::map<std::string, std::string> external_labels() const;
   // `t` in the configured alerting.time_zone, e.g. "2024-03-04 11:00 CET", for pages and tables.
   std::string display_time(Timestamp t) const;
 
