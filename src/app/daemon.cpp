@@ -150,27 +150,17 @@ class Daemon {
     return out;
   }
 
+  // The daemon's own endpoints, one named handler each (the query, metadata, alerts and status-page
+  // APIs register their own in http/).
   void add_routes() {
-    router_.add("GET", "/metrics", [this](const http::Request&) {
-      http::Response r{200, store::kExpositionContentType, http::render_metrics(store_, own_metrics_), {}};
-      return r;
-    });
-    router_.add("GET", "/-/healthy",
-                [](const http::Request&) { return http::Response::text(200, "tocsin is Healthy.\n"); });
-    router_.add("GET", "/-/ready", [this](const http::Request&) {
-      return ready_ ? http::Response::text(200, "tocsin is Ready.\n")
-                    : http::Response::text(503, "tocsin is not ready.\n");
-    });
-    auto reload = [this](const http::Request&) {
-      std::promise<std::string> result;
-      auto future = result.get_future();
-      asio::post(io_, [this, &result] { result.set_value(reload_config()); });
-      std::string error = future.get();
-      if (error.empty()) return http::Response::text(200, "configuration reloaded\n");
-      return http::Response::text(500, "failed to reload config: " + error + "\n");
-    };
-    router_.add("POST", "/-/reload", reload);
-    router_.add("PUT", "/-/reload", reload);
+    route("GET", "/metrics", &Daemon::serve_metrics);
+    route("GET", "/-/healthy", &Daemon::healthy);
+    route("GET", "/-/ready", &Daemon::ready);
+    route("POST", "/-/reload", &Daemon::reload);
+    route("PUT", "/-/reload", &Daemon::reload);
+    route("GET", "/api/v1/rules", &Daemon::list_rules);
+    route("GET", "/api/v1/collectors", &Daemon::list_collectors);
+    route("GET", "/api/v1/collectors/{kind}/{name}", &Daemon::collector_details);
     http::add_query_routes(router_, store_, clock_, [this] {
       std::lock_guard lock(engine_mutex_);
       return engine_options_;
@@ -180,33 +170,68 @@ class Daemon {
     build.revision = kRevision;
     build.go_version = kCompiler;
     http::add_metadata_routes(router_, store_, std::move(build));
-    router_.add("GET", "/api/v1/rules", [this](const http::Request&) {
-      return http::Response::json(200, json_text(rules_.rules_json()));
-    });
-    router_.add("GET", "/api/v1/collectors", [this](const http::Request&) {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& h : scheduler_.health()) {
-        out.push_back({{"collector", h.kind},
-                       {"target", h.name},
-                       {"up", h.up},
-                       {"collected", h.collected},
-                       {"last_error", h.last_error},
-                       {"interval_seconds", std::chrono::duration<double>(h.interval).count()},
-                       {"last_duration_seconds", h.last_duration_seconds},
-                       {"last_success", h.last_success / 1000.0}});
-      }
-      return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", out}}));
-    });
-    router_.add("GET", "/api/v1/collectors/{kind}/{name}", [this](const http::Request& req) {
-      nlohmann::json details = scheduler_.details(req.path_params.at("kind"), req.path_params.at("name"));
-      if (details.is_null()) {
-        return http::Response::json(404,
-                                    json_text(nlohmann::json{{"status", "error"},
-                                                             {"errorType", "not_found"},
-                                                             {"error", "no such collector or no details"}}));
-      }
-      return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", details}}));
-    });
+  }
+
+  using Handler = http::Response (Daemon::*)(const http::Request&);
+  void route(const char* method, const char* path, Handler handler) {
+    router_.add(method, path, [this, handler](const http::Request& req) { return (this->*handler)(req); });
+  }
+
+  // GET /metrics: every collected series (newest point) and tocsin's own metrics.
+  http::Response serve_metrics(const http::Request&) {
+    return http::Response{200, store::kExpositionContentType, http::render_metrics(store_, own_metrics_), {}};
+  }
+
+  // GET /-/healthy: 200 while the process serves.
+  http::Response healthy(const http::Request&) { return http::Response::text(200, "tocsin is Healthy.\n"); }
+
+  // GET /-/ready: 200 once collectors run, 503 before and while stopping.
+  http::Response ready(const http::Request&) {
+    return ready_ ? http::Response::text(200, "tocsin is Ready.\n")
+                  : http::Response::text(503, "tocsin is not ready.\n");
+  }
+
+  // POST|PUT /-/reload: reloads on the I/O thread and answers with the outcome.
+  http::Response reload(const http::Request&) {
+    std::promise<std::string> result;
+    auto future = result.get_future();
+    asio::post(io_, [this, &result] { result.set_value(reload_config()); });
+    std::string error = future.get();
+    if (error.empty()) return http::Response::text(200, "configuration reloaded\n");
+    return http::Response::text(500, "failed to reload config: " + error + "\n");
+  }
+
+  // GET /api/v1/rules: Prometheus's rules API.
+  http::Response list_rules(const http::Request&) {
+    return http::Response::json(200, json_text(rules_.rules_json()));
+  }
+
+  // GET /api/v1/collectors: the health of every collector instance.
+  http::Response list_collectors(const http::Request&) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& h : scheduler_.health()) {
+      out.push_back({{"collector", h.kind},
+                     {"target", h.name},
+                     {"up", h.up},
+                     {"collected", h.collected},
+                     {"last_error", h.last_error},
+                     {"interval_seconds", std::chrono::duration<double>(h.interval).count()},
+                     {"last_duration_seconds", h.last_duration_seconds},
+                     {"last_success", h.last_success / 1000.0}});
+    }
+    return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", out}}));
+  }
+
+  // GET /api/v1/collectors/{kind}/{name}: what a collector knows beyond metrics.
+  http::Response collector_details(const http::Request& req) {
+    nlohmann::json details = scheduler_.details(req.path_params.at("kind"), req.path_params.at("name"));
+    if (details.is_null()) {
+      return http::Response::json(404,
+                                  json_text(nlohmann::json{{"status", "error"},
+                                                           {"errorType", "not_found"},
+                                                           {"error", "no such collector or no details"}}));
+    }
+    return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", details}}));
   }
 
   // Settings of the rule engine from a config (and --compat).
