@@ -38,7 +38,7 @@ std::string format_float(double v, std::chars_format format) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  const std::string sci(buf, end);
+  std::string sci(buf, end);
   if (format == std::chars_format::scientific) return sci;
   const std::size_t e = sci.find('e');
   const int exponent = std::stoi(sci.substr(e + 1));

@@ -89,8 +89,8 @@ struct Series {
   std::uint64_t hash = 0;
   Ring points;
 
-  SymbolId name_sym(std::uint32_t i) const { return syms[2 * i]; }
-  SymbolId value_sym(std::uint32_t i) const { return syms[2 * i + 1]; }
+  SymbolId name_sym(std::uint32_t i) const { return syms[std::size_t{2} * i]; }
+  SymbolId value_sym(std::uint32_t i) const { return syms[std::size_t{2} * i + 1]; }
   bool stale() const { return points.size() > 0 && is_stale_nan(points.back().v); }
 };
 
@@ -298,7 +298,7 @@ class Store::Impl {
       if (!s.alive) continue;
       ++st.series;
       st.points += s.points.size();
-      bytes += s.label_count * 2 * sizeof(SymbolId) + s.points.capacity() * sizeof(Point);
+      bytes += std::size_t{s.label_count} * 2 * sizeof(SymbolId) + s.points.capacity() * sizeof(Point);
     }
     // Hash index: one node (next, key, value, cached hash) per series plus buckets.
     bytes += by_hash_.size() * (sizeof(void*) + 8 + sizeof(SeriesId) + 8) +

@@ -26,7 +26,7 @@ namespace tocsin::collectors {
 struct CollectorSpec {
   std::unique_ptr<Collector> collector;
   Duration interval;
-  Duration timeout;  // the cycle's deadline
+  Duration timeout;   // the cycle's deadline
   Labels identity{};  // added to every series the collector produces (kind.hpp, identity_labels)
 };
 
