@@ -17,7 +17,7 @@ struct CollectorCommon {
   // Static labels added to every series the instance produces (e.g. job, instance). The names are
   // checked when the config loads: valid Prometheus label names, no reserved `__` prefix, none the
   // collector sets itself.
-  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> labels{};
 };
 
 // Reads `name`, `interval`, `timeout` and `labels` from a collector block. `name` keeps its preset

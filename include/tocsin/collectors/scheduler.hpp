@@ -27,7 +27,7 @@ struct CollectorSpec {
   std::unique_ptr<Collector> collector;
   Duration interval;
   Duration timeout;  // the cycle's deadline
-  Labels identity;   // added to every series the collector produces (kind.hpp, identity_labels)
+  Labels identity{};  // added to every series the collector produces (kind.hpp, identity_labels)
 };
 
 struct CollectorHealth {
