@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tocsin/net/tls.hpp"
 #include "tocsin/store/matcher.hpp"
 #include "tocsin/yaml/decoder.hpp"
 #include "tocsin/yaml/secret.hpp"
@@ -31,11 +32,8 @@ std::optional<std::string> parse_label_matcher(std::string_view text, LabelMatch
 // `name="value"` as parse_label_matcher reads it back.
 std::string to_string(const LabelMatcher& matcher);
 
-struct TlsConfig {
-  bool insecure_skip_verify = false;  // accept any certificate (tests, self-signed endpoints)
-  std::string ca_file;                // PEM bundle to trust instead of the system's
-  std::string server_name;            // SNI and the name checked; default: the URL's host
-};
+// How an HTTPS receiver checks the server (tocsin/net/tls.hpp).
+using TlsConfig = net::TlsConfig;
 
 enum class ReceiverType { log, webhook, alertmanager, pagerduty, slack, exec };
 std::string_view to_string(ReceiverType type);

@@ -1,73 +1,16 @@
 #pragma once
-// A small blocking HTTP(S) client for receivers and the CLI (Boost.Beast + OpenSSL): one request per
-// call, a deadline for the whole exchange, certificates verified against the system's CA store (or
-// a given bundle) with the host name checked, unless told otherwise. Never throws.
+// The HTTP(S) client receivers and the CLI use: tocsin/net/http_client.hpp, under the names alerting
+// has always used.
 
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <string>
-#include <utility>
-#include <vector>
-
-#include "tocsin/alerting/config.hpp"
+#include "tocsin/net/http_client.hpp"
 
 namespace tocsin::alerting {
 
-// Lets another thread abort a blocking operation (a request, a child process). Thread-safe.
-class Cancellation {
- public:
-  void cancel();
-  bool cancelled() const;
-  // `hook` runs on cancel(), or at once when already cancelled. One hook at a time.
-  void on_cancel(std::function<void()> hook);
-  void clear_hook();
-
- private:
-  mutable std::mutex mutex_;
-  bool cancelled_ = false;
-  std::function<void()> hook_;
-};
-
-struct HttpRequest {
-  std::string method = "POST";
-  std::string url;  // http:// or https://
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::string content_type = "application/json";
-  std::chrono::milliseconds timeout{10'000};  // for the whole exchange, connect to last byte
-};
-
-struct HttpResponse {
-  int status = 0;     // 0 when no response arrived
-  std::string body;   // at most 1 MiB is read
-  std::string error;  // why no response arrived (resolve, connect, TLS, timeout); empty otherwise
-  bool ok() const { return error.empty() && status >= 200 && status < 300; }
-};
-
-class HttpClient {
- public:
-  explicit HttpClient(config::TlsConfig tls = {});
-  ~HttpClient();
-  HttpClient(const HttpClient&) = delete;
-  HttpClient& operator=(const HttpClient&) = delete;
-
-  // Thread-safe.
-  HttpResponse send(const HttpRequest& request, Cancellation* cancel = nullptr) const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-struct ParsedUrl {
-  bool tls = false;
-  std::string host;    // without brackets for IPv6
-  std::string port;    // "80"/"443" when absent
-  std::string target;  // path and query, "/" when empty
-};
-// Returns an error message, or nullopt on success.
-std::optional<std::string> parse_url(const std::string& url, ParsedUrl& out);
+using net::Cancellation;
+using net::HttpClient;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::parse_url;
+using net::ParsedUrl;
 
 }  // namespace tocsin::alerting

@@ -1,4 +1,4 @@
-#include "tocsin/alerting/http_client.hpp"
+#include "tocsin/net/http_client.hpp"
 
 #include <openssl/ssl.h>
 
@@ -15,7 +15,7 @@
 #include <charconv>
 #include <optional>
 
-namespace tocsin::alerting {
+namespace tocsin::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -23,14 +23,12 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
+// The hook runs under the lock, so that clear_hook() returns only once a running hook is done: send()
+// clears it before its io_context goes away, and a hook that stops that context must never outlive it.
 void Cancellation::cancel() {
-  std::function<void()> hook;
-  {
-    std::lock_guard lock(mutex_);
-    cancelled_ = true;
-    hook = hook_;
-  }
-  if (hook) hook();
+  std::lock_guard lock(mutex_);
+  cancelled_ = true;
+  if (hook_) hook_();
 }
 
 bool Cancellation::cancelled() const {
@@ -101,7 +99,7 @@ std::optional<std::string> parse_url(const std::string& url, ParsedUrl& out) {
 }
 
 struct HttpClient::Impl {
-  config::TlsConfig tls;
+  TlsConfig tls;
   std::once_flag ssl_once;
   std::unique_ptr<ssl::context> ssl_context;
   std::string ssl_error;
@@ -119,7 +117,12 @@ struct HttpClient::Impl {
           if (tls.ca_file.empty()) {
             ctx->set_default_verify_paths();
           } else {
-            ctx->load_verify_file(tls.ca_file);
+            boost::system::error_code ec;
+            ctx->load_verify_file(tls.ca_file, ec);
+            if (ec) {
+              ssl_error = "TLS setup failed: cannot load the CA file " + tls.ca_file + ": " + ec.message();
+              return;
+            }
           }
         }
         ssl_context = std::move(ctx);
@@ -131,9 +134,7 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(config::TlsConfig tls) : impl_(std::make_unique<Impl>()) {
-  impl_->tls = std::move(tls);
-}
+HttpClient::HttpClient(TlsConfig tls) : impl_(std::make_unique<Impl>()) { impl_->tls = std::move(tls); }
 HttpClient::~HttpClient() = default;
 
 namespace {
@@ -152,11 +153,14 @@ std::string describe(const boost::system::error_code& ec) {
 
 template <typename Stream>
 asio::awaitable<void> exchange(Stream& stream, const http::request<http::string_body>& req,
-                               HttpResponse& out) {
+                               std::size_t max_body_bytes, HttpResponse& out) {
   co_await http::async_write(stream, req, asio::use_awaitable);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(1024 * 1024);
+  parser.body_limit(max_body_bytes);
+  // The header first: Boost 1.74's async_read parses eagerly, and a Content-Length over the limit
+  // then passes unnoticed (the whole body is read); read_header checks it before any of the body.
+  co_await http::async_read_header(stream, buffer, parser, asio::use_awaitable);
   co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
   out.status = static_cast<int>(parser.get().result_int());
   out.body = std::move(parser.get().body());
@@ -204,7 +208,7 @@ HttpResponse HttpClient::send(const HttpRequest& request, Cancellation* cancel) 
     if (!url.tls) {
       beast::tcp_stream stream(ioc);
       co_await stream.async_connect(endpoints, asio::use_awaitable);
-      co_await exchange(stream, req, out);
+      co_await exchange(stream, req, request.max_body_bytes, out);
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     } else {
@@ -218,7 +222,7 @@ HttpResponse HttpClient::send(const HttpRequest& request, Cancellation* cancel) 
         stream.set_verify_callback(ssl::host_name_verification(server_name));
       co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
       co_await stream.async_handshake(ssl::stream_base::client, asio::use_awaitable);
-      co_await exchange(stream, req, out);
+      co_await exchange(stream, req, request.max_body_bytes, out);
       beast::get_lowest_layer(stream).close();
     }
   };
@@ -246,7 +250,9 @@ HttpResponse HttpClient::send(const HttpRequest& request, Cancellation* cancel) 
     try {
       std::rethrow_exception(failure);
     } catch (const boost::system::system_error& e) {
-      out.error = describe(e.code());
+      out.error = e.code() == http::error::body_limit
+                      ? "response body larger than " + std::to_string(request.max_body_bytes) + " bytes"
+                      : describe(e.code());
     } catch (const std::exception& e) {
       out.error = e.what();
     }
@@ -254,4 +260,4 @@ HttpResponse HttpClient::send(const HttpRequest& request, Cancellation* cancel) 
   return out;
 }
 
-}  // namespace tocsin::alerting
+}  // namespace tocsin::net

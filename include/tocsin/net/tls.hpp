@@ -1,0 +1,14 @@
+#pragma once
+// How an HTTPS client checks the server it talks to.
+
+#include <string>
+
+namespace tocsin::net {
+
+struct TlsConfig {
+  bool insecure_skip_verify = false;  // accept any certificate (tests, self-signed endpoints)
+  std::string ca_file;                // PEM bundle to trust instead of the system's
+  std::string server_name;            // SNI and the name checked; default: the URL's host
+};
+
+}  // namespace tocsin::net
