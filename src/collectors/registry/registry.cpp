@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "collectors/cgroup/cgroup.hpp"
 #include "collectors/host/host.hpp"
 #include "collectors/postgres/postgres.hpp"
 #include "collectors/redis/redis.hpp"
@@ -11,6 +12,7 @@ namespace tocsin::collectors {
 std::span<const Kind* const> registry() {
   static const Kind* const kinds[] = {
       &host_kind(),
+      &cgroup_kind(),
       &postgres_kind(),
       &redis_kind(),
   };
