@@ -51,6 +51,15 @@ void decode(const yaml::Node& node, CgroupCollectorConfig& out) {
   map.optional("pressure", out.pressure);
   map.optional("io", out.io);
   map.optional("block_devices_dir", out.block_devices_dir);
+  if (auto n = map.get("max_open_files"); n && !n->is_null()) {
+    if (auto v = n->as_int()) {
+      if (*v < 0 || *v > 1000000) {
+        n->error("must be between 0 and 1000000");
+      } else {
+        out.max_open_files = static_cast<std::size_t>(*v);
+      }
+    }
+  }
   map.finish();
   if (out.root.empty()) node.error("root: must not be empty");
 }

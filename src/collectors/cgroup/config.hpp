@@ -24,6 +24,10 @@ struct CgroupCollectorConfig {
   bool pressure = true;                              // container_pressure_* from {cpu,memory,io}.pressure
   bool io = true;                                    // container_fs_* from io.stat (cgroup v2)
   std::string block_devices_dir = "/sys/dev/block";  // MAJ:MIN -> device name for the `device` label
+  // Descriptors of cgroup directories and files kept open between cycles (re-read with pread at offset
+  // 0), at most this many and at most half the process's RLIMIT_NOFILE soft limit; 0 opens every file
+  // every cycle. The default covers max_cgroups: 500 on v2 (15 per cgroup: the directory and 14 files).
+  std::size_t max_open_files = 10000;
 };
 void decode(const yaml::Node& node, CgroupCollectorConfig& out);
 

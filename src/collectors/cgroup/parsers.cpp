@@ -92,6 +92,12 @@ bool descend_from(const Segments& g, std::size_t gi, const Segments& p, std::siz
 
 std::vector<KeyValue> parse_flat_keyed(std::string_view text) {
   std::vector<KeyValue> out;
+  parse_flat_keyed(text, out);
+  return out;
+}
+
+void parse_flat_keyed(std::string_view text, std::vector<KeyValue>& out) {
+  out.clear();
   for_each_line(text, [&](std::size_t number, std::string_view line) {
     if (trim(line).empty()) return;
     KeyValue kv;
@@ -104,7 +110,6 @@ std::vector<KeyValue> parse_flat_keyed(std::string_view text) {
     }
     out.push_back(kv);
   });
-  return out;
 }
 
 std::optional<std::uint64_t> find(const std::vector<KeyValue>& keys, std::string_view key) {

@@ -33,6 +33,8 @@ struct KeyValue {
 // memory.oom_control). Blank lines are skipped; values must be unsigned integers. An empty file is
 // valid (no keys): the kernel prints nothing for some of them in the root cgroup.
 std::vector<KeyValue> parse_flat_keyed(std::string_view text);
+// The same into `out` (cleared first), whose storage a caller reading many files reuses.
+void parse_flat_keyed(std::string_view text, std::vector<KeyValue>& out);
 // The value of `key` in a parsed flat keyed file.
 std::optional<std::uint64_t> find(const std::vector<KeyValue>& keys, std::string_view key);
 

@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -140,20 +142,6 @@ std::string join(const std::string& root, const std::string& path) {
   return path == "/" || path.empty() ? root : root + path;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 std::string_view deepest(std::initializer_list<std::string_view> paths) {
   std::string_view out = "/";
   for (std::string_view p : paths) {
@@ -168,22 +156,23 @@ std::string_view deepest(std::initializer_list<std::string_view> paths) {
 class Emitter {
  public:
   Emitter(Batch& out, std::vector<bool>& described, const std::string& id)
-      : out_(out), described_(described), id_(id), name_(cgroup_name(id)) {}
+      : out_(out), described_(described), id_{"id", id}, name_{"name", std::string(cgroup_name(id))} {}
 
   void add(F family, double value) { add(family, value, nullptr, ""); }
   // `extra` is "cpu" or "device": both sort between __name__ and id.
   void add(F family, double value, const char* extra, std::string_view extra_value) {
-    const Family& f = kFamilyTable[family];
     if (!described_[family]) {
+      const Family& f = kFamilyTable[family];
       out_.describe(f.name, f.type, f.help);
       described_[family] = true;
     }
+    // The cgroup's id and name labels are built once and copied into each of its samples.
     std::vector<Label> labels;
-    labels.reserve(4);
-    labels.push_back({std::string(kMetricNameLabel), f.name});
+    labels.reserve(extra != nullptr ? 4 : 3);
+    labels.push_back(name_labels()[family]);
     if (extra != nullptr) labels.push_back({extra, std::string(extra_value)});
-    labels.push_back({"id", id_});
-    labels.push_back({"name", std::string(name_)});
+    labels.push_back(id_);
+    labels.push_back(name_);
     out_.add(Labels::from_sorted(std::move(labels)), value);
   }
   // `value / divisor`: a division, so that 8013050913421 ns is exactly the double nearest 8013.050913421 s.
@@ -193,10 +182,21 @@ class Emitter {
   }
 
  private:
+  // {__name__, family} per family, built once.
+  static const std::array<Label, kFamilies>& name_labels() {
+    static const std::array<Label, kFamilies> labels = [] {
+      std::array<Label, kFamilies> out;
+      for (std::size_t i = 0; i < kFamilies; ++i)
+        out[i] = {std::string(kMetricNameLabel), kFamilyTable[i].name};
+      return out;
+    }();
+    return labels;
+  }
+
   Batch& out_;
   std::vector<bool>& described_;
-  const std::string& id_;
-  std::string_view name_;
+  const Label id_;
+  const Label name_;
 };
 
 Reader::Reader(const config::CgroupCollectorConfig& config, std::shared_ptr<spdlog::logger> log)
@@ -206,6 +206,13 @@ Reader::Reader(const config::CgroupCollectorConfig& config, std::shared_ptr<spdl
   for (const std::string& unit : config_.units) globs_.push_back("**/" + unit);
   const long hz = ::sysconf(_SC_CLK_TCK);
   user_hz_ = hz > 0 ? static_cast<double>(hz) : 100.0;
+  // Half the soft limit at most: the rest of tocsin (sockets, other collectors) needs descriptors too,
+  // and running out would fail far more than this collector.
+  budget_ = config_.max_open_files;
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    budget_ = std::min<std::size_t>(budget_, static_cast<std::size_t>(limit.rlim_cur / 2));
+  }
 }
 
 std::vector<Target> Reader::discover() {
@@ -241,7 +248,9 @@ std::vector<Target> Reader::discover() {
   std::vector<Target> out;
   if (config_.self) {
     std::string_view text;
-    if (read_file(AT_FDCWD, "", config_.self_cgroup_file.c_str(), text)) {
+    Dir cwd;  // not cached: read once per cycle, as it changes when tocsin is moved
+    cwd.dirfd = AT_FDCWD;
+    if (read_file(cwd, "", config_.self_cgroup_file.c_str(), text)) {
       try {
         const ProcCgroup self = parse_proc_cgroup(text);
         Target t;
@@ -329,36 +338,125 @@ void Reader::walk(const std::string& dir, const std::string& rel, int depth, std
   for (const auto& [path, child] : children) walk(path, child, depth + 1, found);
 }
 
-bool Reader::read_file(int dirfd, const std::string& dir, const char* file, std::string_view& text) {
-  text = {};
-  const int fd = ::openat(dirfd, file, O_RDONLY | O_CLOEXEC);
-  auto error = [&](int code) {
-    if (code == ENOENT || code == ENODEV) return false;  // no such controller here, or the cgroup is gone
-    fail(file, (dir.empty() ? std::string(file) : dir + "/" + file) + ": " + std::strerror(code));
-    return false;
-  };
-  if (fd < 0) return error(errno);
-  Fd guard(fd);
+int Reader::read_fd(int fd, std::size_t& used) {
   if (buffer_.size() < 16384) buffer_.resize(16384);
-  std::size_t used = 0;
+  used = 0;
   for (;;) {
-    const ssize_t n = ::read(fd, buffer_.data() + used, buffer_.size() - used);
+    // From offset 0: kernfs regenerates the content then, so a descriptor kept open reads fresh values.
+    const ssize_t n = ::pread(fd, buffer_.data() + used, buffer_.size() - used, static_cast<off_t>(used));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return error(errno);
+      return errno;
     }
     used += static_cast<std::size_t>(n);
     // kernfs hands a whole file to one read that is large enough: a short read is the end. Only a
     // full buffer needs another read.
-    if (n == 0 || used < buffer_.size()) break;
-    if (buffer_.size() >= kMaxFileBytes) {
-      fail(file, dir + "/" + file + ": larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB");
-      return false;
-    }
+    if (n == 0 || used < buffer_.size()) return 0;
+    if (buffer_.size() >= kMaxFileBytes) return EFBIG;
     buffer_.resize(buffer_.size() * 2);
+  }
+}
+
+bool Reader::read_file(Dir& d, const std::string& dir, const char* file, std::string_view& text) {
+  text = {};
+  auto error = [&](int code) {
+    if (code == ENOENT || code == ENODEV) return false;  // no such controller here, or the cgroup is gone
+    const std::string path = dir.empty() ? std::string(file) : dir + "/" + file;
+    if (code == EFBIG) {
+      fail(file, path + ": larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB");
+    } else {
+      fail(file, path + ": " + std::strerror(code));
+    }
+    return false;
+  };
+  std::size_t used = 0;
+  for (auto it = d.files.begin(); it != d.files.end(); ++it) {
+    if (std::strcmp(it->name, file) != 0) continue;
+    const int code = read_fd(it->fd, used);
+    if (code == 0) {
+      text = std::string_view(buffer_.data(), used);
+      return true;
+    }
+    ::close(it->fd);
+    d.files.erase(it);
+    --open_files_;
+    // The file went away under its descriptor (controller disabled, cgroup removed): open it anew,
+    // which finds the new file or reports it missing. Any other error is the file's own.
+    if (code != ENODEV && code != ENOENT && code != ESTALE) return error(code);
+    break;
+  }
+  const int fd = ::openat(d.dirfd, file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return error(errno);
+  const int code = read_fd(fd, used);
+  if (code != 0) {
+    ::close(fd);
+    return error(code);
+  }
+  if (d.cached && open_files_ < budget_) {
+    d.files.push_back({file, fd});
+    ++open_files_;
+  } else {
+    ::close(fd);
   }
   text = std::string_view(buffer_.data(), used);
   return true;
+}
+
+Reader::Dir* Reader::enter(const std::string& path) {
+  struct stat st {};
+  auto it = dirs_.find(path);
+  if (::stat(path.c_str(), &st) != 0) {
+    const int code = errno;
+    if (it != dirs_.end()) {  // removed: its descriptors go now, not at the end of the cycle
+      close_dir(it->second);
+      dirs_.erase(it);
+    }
+    if (code != ENOENT && code != ENOTDIR) fail("(directory)", path + ": " + std::strerror(code));
+    return nullptr;  // removed since discover(): nothing to report
+  }
+  if (it != dirs_.end()) {
+    if (it->second.dev == st.st_dev && it->second.ino == st.st_ino) {
+      it->second.cycle = cycle_;
+      return &it->second;
+    }
+    close_dir(it->second);  // removed and re-created: the old descriptors read the old files
+    dirs_.erase(it);
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT) fail("(directory)", path + ": " + std::strerror(errno));
+    return nullptr;
+  }
+  Dir d;
+  d.dirfd = fd;
+  d.cycle = cycle_;
+  if (::fstat(fd, &st) == 0) {  // the directory opened, which may be newer than the one stat() saw
+    d.dev = st.st_dev;
+    d.ino = st.st_ino;
+  }
+  if (open_files_ < budget_) {
+    d.cached = true;
+    ++open_files_;
+    return &dirs_.insert_or_assign(path, std::move(d)).first->second;
+  }
+  scratch_ = std::move(d);
+  return &scratch_;
+}
+
+void Reader::leave(Dir* d) {
+  if (d == &scratch_) close_dir(scratch_);
+}
+
+void Reader::close_dir(Dir& d) {
+  for (const Dir::File& f : d.files) ::close(f.fd);
+  if (d.dirfd >= 0) ::close(d.dirfd);
+  if (d.cached) open_files_ -= d.files.size() + 1;
+  d.files.clear();
+  d.dirfd = -1;
+}
+
+Reader::~Reader() {
+  for (auto& [path, d] : dirs_) close_dir(d);
 }
 
 void Reader::fail(const char* file, const std::string& message) {
@@ -370,6 +468,9 @@ void Reader::fail(const char* file, const std::string& message) {
 void Reader::read(const std::vector<Target>& targets, Batch& out) {
   failing_now_.clear();
   described_.assign(kFamilies, false);
+  ++cycle_;
+  out.samples().reserve(out.size() + last_samples_ + last_samples_ / 8);
+  const std::size_t before = out.size();
   for (const Target& t : targets) {
     Emitter emit(out, described_, t.id);
     if (hierarchy_ == Hierarchy::unified) {
@@ -382,18 +483,30 @@ void Reader::read(const std::vector<Target>& targets, Batch& out) {
     if (!failing_now_.contains(file)) problems_.clear(file, [&] { return file + ": readable again"; });
   }
   failing_ = failing_now_;
+  last_samples_ = out.size() - before;
+  // Cgroups that were not read in this cycle (removed, no longer matched, over the cap) give their
+  // descriptors back.
+  for (auto it = dirs_.begin(); it != dirs_.end();) {
+    if (it->second.cycle == cycle_) {
+      ++it;
+    } else {
+      close_dir(it->second);
+      it = dirs_.erase(it);
+    }
+  }
 }
 
 void Reader::read_v2(const Target& t, Emitter& emit) {
   const std::string dir = join(unified_root_, t.unified);
-  const Fd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirfd.get() < 0) {
-    if (errno != ENOENT) fail("(directory)", dir + ": " + std::strerror(errno));
-    return;  // removed since discover(): nothing to report
-  }
+  const Entered d(*this, enter(dir));
+  if (d.dir == nullptr) return;  // removed since discover(): nothing to report
   std::string_view text;
+  auto flat = [&](std::string_view s) -> const std::vector<KeyValue>& {
+    parse_flat_keyed(s, keys_);
+    return keys_;
+  };
   auto parse = [&](const char* file, auto fn) {
-    if (!read_file(dirfd.get(), dir, file, text)) return;
+    if (!read_file(*d.dir, dir, file, text)) return;
     try {
       fn(text);
     } catch (const ParseError& e) {
@@ -403,7 +516,7 @@ void Reader::read_v2(const Target& t, Emitter& emit) {
   };
 
   parse("cpu.stat", [&](std::string_view s) {
-    const auto keys = parse_flat_keyed(s);
+    const auto keys = flat(s);
     emit.add(cpu_usage, find(keys, "usage_usec"), 1e6, "cpu", "total");
     emit.add(cpu_user, find(keys, "user_usec"), 1e6);
     emit.add(cpu_system, find(keys, "system_usec"), 1e6);
@@ -423,7 +536,7 @@ void Reader::read_v2(const Target& t, Emitter& emit) {
     emit.add(mem_usage, usage);
   });
   parse("memory.stat", [&](std::string_view s) {
-    const auto keys = parse_flat_keyed(s);
+    const auto keys = flat(s);
     emit.add(mem_rss, find(keys, "anon"));
     emit.add(mem_cache, find(keys, "file"));
     if (usage) emit.add(mem_working_set, working_set(*usage, find(keys, "inactive_file")));
@@ -436,7 +549,7 @@ void Reader::read_v2(const Target& t, Emitter& emit) {
     emit.add(spec_mem_high, static_cast<double>(parse_single_value(s).value_or(0)));
   });
   parse("memory.events", [&](std::string_view s) {
-    const auto keys = parse_flat_keyed(s);
+    const auto keys = flat(s);
     emit.add(oom_events, find(keys, "oom_kill"));
     emit.add(mem_high_events, find(keys, "high"));
     emit.add(mem_max_events, find(keys, "max"));
@@ -445,7 +558,7 @@ void Reader::read_v2(const Target& t, Emitter& emit) {
   parse("pids.max", [&](std::string_view s) {
     emit.add(threads_max, static_cast<double>(parse_single_value(s).value_or(0)));
   });
-  if (config_.pressure) read_pressure(dirfd.get(), dir, emit);
+  if (config_.pressure) read_pressure(*d.dir, dir, emit);
   if (config_.io) {
     parse("io.stat", [&](std::string_view s) {
       for (const IoDevice& dev : parse_io_stat(s)) {
@@ -459,7 +572,7 @@ void Reader::read_v2(const Target& t, Emitter& emit) {
   }
 }
 
-void Reader::read_pressure(int dirfd, const std::string& dir, Emitter& emit) {
+void Reader::read_pressure(Dir& d, const std::string& dir, Emitter& emit) {
   static constexpr std::tuple<const char*, F, F> kFiles[] = {
       {"cpu.pressure", psi_cpu_waiting, psi_cpu_stalled},
       {"memory.pressure", psi_memory_waiting, psi_memory_stalled},
@@ -467,7 +580,7 @@ void Reader::read_pressure(int dirfd, const std::string& dir, Emitter& emit) {
   };
   for (const auto& [file, waiting, stalled] : kFiles) {
     std::string_view text;
-    if (!read_file(dirfd, dir, file, text)) continue;
+    if (!read_file(d, dir, file, text)) continue;
     try {
       const PressureTotals totals = parse_pressure(text);
       emit.add(waiting, totals.some_us, 1e6);
@@ -484,15 +597,17 @@ void Reader::read_v1(const Target& t, Emitter& emit) {
   // is skipped.
   std::string dir;
   std::string_view text;
-  auto open_dir = [&](const std::string& root, const std::string& path) -> int {
-    if (root.empty() || path.empty()) return -1;
-    dir = join(root, path);
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 && errno != ENOENT) fail("(directory)", dir + ": " + std::strerror(errno));
-    return fd;
+  auto flat = [&](std::string_view s) -> const std::vector<KeyValue>& {
+    parse_flat_keyed(s, keys_);
+    return keys_;
   };
-  auto parse = [&](int dirfd, const char* file, auto fn) {
-    if (dirfd < 0 || !read_file(dirfd, dir, file, text)) return;
+  auto open_dir = [&](const std::string& root, const std::string& path) -> Dir* {
+    if (root.empty() || path.empty()) return nullptr;
+    dir = join(root, path);
+    return enter(dir);
+  };
+  auto parse = [&](Dir* d, const char* file, auto fn) {
+    if (d == nullptr || !read_file(*d, dir, file, text)) return;
     try {
       fn(text);
     } catch (const ParseError& e) {
@@ -502,63 +617,63 @@ void Reader::read_v1(const Target& t, Emitter& emit) {
   };
 
   {
-    const Fd fd(open_dir(cpuacct_root_, t.cpuacct));
-    parse(fd.get(), "cpuacct.usage",
+    const Entered fd(*this, open_dir(cpuacct_root_, t.cpuacct));
+    parse(fd.dir, "cpuacct.usage",
           [&](std::string_view s) { emit.add(cpu_usage, parse_single_value(s), 1e9, "cpu", "total"); });
-    parse(fd.get(), "cpuacct.stat", [&](std::string_view s) {
-      const auto keys = parse_flat_keyed(s);  // USER_HZ ticks
+    parse(fd.dir, "cpuacct.stat", [&](std::string_view s) {
+      const auto keys = flat(s);  // USER_HZ ticks
       emit.add(cpu_user, find(keys, "user"), user_hz_);
       emit.add(cpu_system, find(keys, "system"), user_hz_);
     });
   }
   {
-    const Fd fd(open_dir(cpu_root_, t.cpu));
-    parse(fd.get(), "cpu.stat", [&](std::string_view s) {
-      const auto keys = parse_flat_keyed(s);
+    const Entered fd(*this, open_dir(cpu_root_, t.cpu));
+    parse(fd.dir, "cpu.stat", [&](std::string_view s) {
+      const auto keys = flat(s);
       emit.add(cfs_periods, find(keys, "nr_periods"));
       emit.add(cfs_throttled_periods, find(keys, "nr_throttled"));
       emit.add(cfs_throttled_seconds, find(keys, "throttled_time"), 1e9);
     });
-    parse(fd.get(), "cpu.cfs_quota_us", [&](std::string_view s) {
+    parse(fd.dir, "cpu.cfs_quota_us", [&](std::string_view s) {
       const std::int64_t quota = parse_signed_value(s);
       if (quota > 0) emit.add(spec_cpu_quota, static_cast<double>(quota));  // -1: no quota
     });
-    parse(fd.get(), "cpu.cfs_period_us",
+    parse(fd.dir, "cpu.cfs_period_us",
           [&](std::string_view s) { emit.add(spec_cpu_period, parse_single_value(s)); });
   }
   {
-    const Fd fd(open_dir(memory_root_, t.memory));
+    const Entered fd(*this, open_dir(memory_root_, t.memory));
     std::optional<std::uint64_t> usage;
-    parse(fd.get(), "memory.usage_in_bytes", [&](std::string_view s) {
+    parse(fd.dir, "memory.usage_in_bytes", [&](std::string_view s) {
       usage = parse_single_value(s);
       emit.add(mem_usage, usage);
     });
-    parse(fd.get(), "memory.stat", [&](std::string_view s) {
-      const auto keys = parse_flat_keyed(s);
+    parse(fd.dir, "memory.stat", [&](std::string_view s) {
+      const auto keys = flat(s);
       emit.add(mem_rss, find(keys, "total_rss"));
       emit.add(mem_cache, find(keys, "total_cache"));
       emit.add(mem_swap, find(keys, "total_swap"));
       if (usage) emit.add(mem_working_set, working_set(*usage, find(keys, "total_inactive_file")));
     });
-    parse(fd.get(), "memory.limit_in_bytes", [&](std::string_view s) {
+    parse(fd.dir, "memory.limit_in_bytes", [&](std::string_view s) {
       const std::uint64_t limit = parse_single_value(s).value_or(0);
       emit.add(spec_mem_limit, limit >= kV1Unlimited ? 0.0 : static_cast<double>(limit));
     });
-    parse(fd.get(), "memory.oom_control", [&](std::string_view s) {
-      emit.add(oom_events, find(parse_flat_keyed(s), "oom_kill"));  // Linux >= 4.13
+    parse(fd.dir, "memory.oom_control", [&](std::string_view s) {
+      emit.add(oom_events, find(flat(s), "oom_kill"));  // Linux >= 4.13
     });
   }
   {
-    const Fd fd(open_dir(pids_root_, t.pids));
-    parse(fd.get(), "pids.current", [&](std::string_view s) { emit.add(threads, parse_single_value(s)); });
-    parse(fd.get(), "pids.max", [&](std::string_view s) {
+    const Entered fd(*this, open_dir(pids_root_, t.pids));
+    parse(fd.dir, "pids.current", [&](std::string_view s) { emit.add(threads, parse_single_value(s)); });
+    parse(fd.dir, "pids.max", [&](std::string_view s) {
       emit.add(threads_max, static_cast<double>(parse_single_value(s).value_or(0)));
     });
   }
   if (config_.pressure) {
     // The hybrid's unified tree has PSI for the same cgroup paths (systemd mirrors them there).
-    const Fd fd(open_dir(unified_root_, t.unified));
-    if (fd.get() >= 0) read_pressure(fd.get(), dir, emit);
+    const Entered fd(*this, open_dir(unified_root_, t.unified));
+    if (fd.dir != nullptr) read_pressure(*fd.dir, dir, emit);
   }
 }
 

@@ -372,6 +372,105 @@ TEST_F(CgroupTest, BadSelfCgroupFileIsLoggedAndTheRestReported) {
   EXPECT_NE(log_lines_.str().find("no \"0::/path\" line"), std::string::npos) << log_lines_.str();
 }
 
+// Descriptors open in this process, /proc/self/fd's own included (the same in every count).
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+Batch read_cycle(cgroup::Reader& reader) {
+  Batch b;
+  reader.read(reader.discover(), b);
+  return b;
+}
+
+// The descriptor cache: a cgroup removed and re-created under the same path (a restarted service) is
+// read from its new files, not from the descriptors of the old ones, which still read the old content
+// on a regular filesystem.
+TEST_F(CgroupTest, RecreatedCgroupIsReadFromItsNewFiles) {
+  v2_tree();
+  config_.self = false;
+  config_.patterns = {"system.slice/app-web.service"};
+  cgroup::Reader reader(config_, log_);
+  Batch b = read_cycle(reader);
+  EXPECT_EQ(value(b, series("container_memory_usage_bytes", kWeb)), 104857600);
+  EXPECT_EQ(reader.open_files(), 15u);  // the directory and the 14 files read
+  b = read_cycle(reader);               // from the kept descriptors
+  EXPECT_EQ(value(b, series("container_memory_usage_bytes", kWeb)), 104857600);
+
+  fs::remove_all(dir_ / ("cgroup" + std::string(kWeb)));
+  v2_cgroup(kWeb, "20000 100000\n", "max\n");
+  write(std::string(kWeb).substr(1) + "/memory.current", "5\n");
+  b = read_cycle(reader);
+  EXPECT_EQ(value(b, series("container_memory_usage_bytes", kWeb)), 5);
+  EXPECT_EQ(value(b, series("container_spec_cpu_quota", kWeb)), 20000);
+  EXPECT_EQ(value(b, series("container_spec_memory_limit_bytes", kWeb)), 0);
+  EXPECT_EQ(reader.open_files(), 15u);  // the old ones closed
+  EXPECT_EQ(reader.read_errors(), 0u);
+  EXPECT_EQ(log_lines_.str(), "");
+}
+
+TEST_F(CgroupTest, RemovedCgroupsDescriptorsAreClosed) {
+  v2_tree();
+  config_.self = false;
+  config_.patterns = {"system.slice/app-web.service", "system.slice/bare.service"};
+  const std::size_t before = open_fds();
+  {
+    cgroup::Reader reader(config_, log_);
+    read_cycle(reader);
+    read_cycle(reader);
+    EXPECT_EQ(open_fds(), before + 15 + 2);  // app-web: directory + 14 files; bare: directory + cpu.stat
+    EXPECT_EQ(reader.open_files(), 17u);
+
+    fs::remove_all(dir_ / ("cgroup" + std::string(kWeb)));
+    const Batch b = read_cycle(reader);
+    EXPECT_EQ(count_id(b, kWeb), 0u);
+    EXPECT_GT(count_id(b, "/system.slice/bare.service"), 0u);
+    EXPECT_EQ(open_fds(), before + 2);
+    EXPECT_EQ(reader.open_files(), 2u);
+
+    // Not read in a cycle (no longer matched, or over the cap) while still there: closed too.
+    auto targets = reader.discover();
+    ASSERT_EQ(targets.size(), 1u);
+    Batch b2;
+    reader.read({}, b2);
+    EXPECT_EQ(open_fds(), before);
+    reader.read(targets, b2);
+    EXPECT_EQ(open_fds(), before + 2);
+  }
+  EXPECT_EQ(open_fds(), before);  // and all of them with the reader
+}
+
+TEST_F(CgroupTest, DescriptorBudgetIsHonoured) {
+  v2_tree();
+  config_.patterns = {"system.slice/*.service"};  // tocsin.service (self), app-web, bare: 32 descriptors
+  Batch all;
+  {
+    cgroup::Reader unlimited(config_, log_);
+    all = read_cycle(unlimited);
+    EXPECT_EQ(unlimited.open_files(), 32u);
+  }
+  for (const std::size_t budget : {std::size_t{0}, std::size_t{5}, std::size_t{17}}) {
+    config_.max_open_files = budget;
+    const std::size_t before = open_fds();
+    cgroup::Reader reader(config_, log_);
+    EXPECT_EQ(reader.open_files_budget(), budget);
+    for (int cycle = 0; cycle < 3; ++cycle) {
+      const Batch b = read_cycle(reader);
+      EXPECT_EQ(reader.open_files(), budget);
+      EXPECT_EQ(open_fds(), before + budget);
+      // Past the budget files are opened per cycle: the same samples.
+      ASSERT_EQ(b.size(), all.size()) << budget;
+      for (std::size_t i = 0; i < b.size(); ++i) {
+        EXPECT_EQ(b.samples()[i].labels, all.samples()[i].labels);
+        EXPECT_EQ(b.samples()[i].value, all.samples()[i].value);
+      }
+    }
+  }
+  EXPECT_EQ(log_lines_.str(), "");
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
