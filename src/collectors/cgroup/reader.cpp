@@ -371,7 +371,7 @@ bool Reader::read_file(Dir& d, const std::string& dir, const char* file, std::st
   };
   std::size_t used = 0;
   for (auto it = d.files.begin(); it != d.files.end(); ++it) {
-    if (std::strcmp(it->name, file) != 0) continue;
+    if (it->name != file && std::strcmp(it->name, file) != 0) continue;  // the same literal, mostly
     const int code = read_fd(it->fd, used);
     if (code == 0) {
       text = std::string_view(buffer_.data(), used);

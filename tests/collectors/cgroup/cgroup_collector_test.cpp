@@ -471,6 +471,27 @@ TEST_F(CgroupTest, DescriptorBudgetIsHonoured) {
   EXPECT_EQ(log_lines_.str(), "");
 }
 
+std::string decode_errors(const std::string& text, std::size_t* max_open_files = nullptr) {
+  yaml::Diagnostics diagnostics;
+  YAML::Node doc = yaml::parse_yaml_string(text, "t.yaml", diagnostics);
+  yaml::DecodeContext ctx{"t.yaml", "", &diagnostics, yaml::process_environment()};
+  auto instances = decode_instances(cgroup_kind(), yaml::Node(doc, "cgroup", &ctx), std::chrono::seconds(15));
+  if (max_open_files != nullptr && instances.size() == 1) {
+    *max_open_files = instances[0].settings_as<config::CgroupCollectorConfig>().max_open_files;
+  }
+  return diagnostics.to_string();
+}
+
+TEST(CgroupConfig, MaxOpenFiles) {
+  std::size_t n = 1;
+  EXPECT_EQ(decode_errors("- {}\n", &n), "");
+  EXPECT_EQ(n, 10000u);
+  EXPECT_EQ(decode_errors("- {max_open_files: 0}\n", &n), "");
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(decode_errors("- {max_open_files: 2000000}\n"),
+            "t.yaml:1:20: cgroup[0].max_open_files: must be between 0 and 1000000\n");
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
