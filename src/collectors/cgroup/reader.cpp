@@ -304,7 +304,8 @@ std::vector<Target> Reader::discover() {
     if (taken == config_.max_cgroups) break;
     Target t;
     t.id = id;
-    t.cpu = t.cpuacct = t.memory = t.pids = t.unified = id;
+    t.unified = id;
+    if (hierarchy_ == Hierarchy::v1) t.cpu = t.cpuacct = t.memory = t.pids = id;  // v2 reads only `unified`
     out.push_back(std::move(t));
     ++taken;
   }
