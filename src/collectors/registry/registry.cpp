@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "collectors/cgroup/cgroup.hpp"
 #include "collectors/host/host.hpp"
 #include "collectors/kubelet/kubelet.hpp"
 #include "collectors/postgres/postgres.hpp"
@@ -12,6 +13,7 @@ namespace tocsin::collectors {
 std::span<const Kind* const> registry() {
   static const Kind* const kinds[] = {
       &host_kind(),
+      &cgroup_kind(),
       &kubelet_kind(),
       &postgres_kind(),
       &redis_kind(),
