@@ -12,11 +12,7 @@ namespace tocsin::collectors {
 
 std::span<const Kind* const> registry() {
   static const Kind* const kinds[] = {
-      &host_kind(),
-      &cgroup_kind(),
-      &kubelet_kind(),
-      &postgres_kind(),
-      &redis_kind(),
+      &host_kind(), &cgroup_kind(), &kubelet_kind(), &postgres_kind(), &redis_kind(),
   };
   return kinds;
 }
