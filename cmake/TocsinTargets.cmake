@@ -13,30 +13,6 @@ if(TOCSIN_SANITIZE)
                                                       -fno-sanitize-recover=undefined)
   target_link_options(tocsin_build_flags INTERFACE -fsanitize=address,undefined)
 endif()
-# Precompiled headers: the third-party headers most files include (Asio, spdlog and fmt,
-# nlohmann_json, yaml-cpp, prometheus-cpp and the standard library; GoogleTest for the tests),
-# compiled once and reused by every target (docs/performance.md has the clean build time with and
-# without). Every target gets the same compile definitions from these libraries, or GCC would refuse
-# the shared header and parse it in full in each file.
-if(TOCSIN_PCH)
-  target_link_libraries(tocsin_build_flags INTERFACE spdlog::spdlog Boost::headers nlohmann_json::nlohmann_json
-                                                     yaml-cpp prometheus-cpp::core)
-  set(TOCSIN_PCH_HEADERS
-      <algorithm> <chrono> <functional> <map> <memory> <mutex> <optional> <set> <string> <string_view>
-      <thread> <unordered_map> <variant> <vector>
-      <boost/asio/io_context.hpp> <boost/asio/post.hpp> <boost/asio/steady_timer.hpp> <boost/asio/thread_pool.hpp>
-      <nlohmann/json.hpp> <prometheus/counter.h> <prometheus/gauge.h> <prometheus/registry.h>
-      <spdlog/spdlog.h> <yaml-cpp/yaml.h>)
-  add_library(tocsin_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch.cpp)
-  target_link_libraries(tocsin_pch PRIVATE tocsin_build_flags)
-  target_precompile_headers(tocsin_pch PRIVATE ${TOCSIN_PCH_HEADERS})
-  if(TOCSIN_BUILD_TESTS)
-    add_library(tocsin_test_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch.cpp)
-    target_link_libraries(tocsin_test_pch PRIVATE tocsin_build_flags GTest::gtest GTest::gmock)
-    target_precompile_headers(tocsin_test_pch PRIVATE ${TOCSIN_PCH_HEADERS} <gtest/gtest.h> <gmock/gmock.h>)
-  endif()
-endif()
-
 if(TOCSIN_CLANG_TIDY)
   find_program(TOCSIN_CLANG_TIDY_EXE NAMES clang-tidy clang-tidy-14 REQUIRED)
 endif()
@@ -83,9 +59,6 @@ function(tocsin_library name)
   if(ARG_PRIVATE)
     target_link_libraries(${name} PRIVATE ${ARG_PRIVATE})
   endif()
-  if(TOCSIN_PCH AND ARG_SOURCES)
-    target_precompile_headers(${name} REUSE_FROM tocsin_pch)
-  endif()
   if(TOCSIN_CLANG_TIDY AND ARG_SOURCES)
     set_target_properties(${name} PROPERTIES CXX_CLANG_TIDY ${TOCSIN_CLANG_TIDY_EXE})
   endif()
@@ -98,9 +71,6 @@ function(tocsin_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(${name} PRIVATE tocsin_build_flags ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  if(TOCSIN_PCH)
-    target_precompile_headers(${name} REUSE_FROM tocsin_test_pch)
-  endif()
   target_compile_definitions(${name} PRIVATE TOCSIN_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                              TOCSIN_BINARY_DIR="${PROJECT_BINARY_DIR}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")

@@ -7,8 +7,6 @@ build_dir=${TOCSIN_BUILD_DIR:-build}
 launcher=()
 if command -v ccache >/dev/null; then
   ccache --set-config=hash_dir=false >/dev/null 2>&1 || true
-  # Precompiled headers (TOCSIN_PCH) are cacheable only with these.
-  export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 # One configuration for the test command, the demo and CI alike (warnings are errors everywhere: the

@@ -471,7 +471,10 @@ void decode_times(const Node& node, std::vector<TimeOfDayRange>& out) {
     if (!map.valid()) continue;
     std::string start;
     std::string end;
-    bool ok = map.required("start_time", start) & map.required("end_time", end);
+    // Both are read before either is checked, so both missing keys are reported at once.
+    const bool has_start = map.required("start_time", start);
+    const bool has_end = map.required("end_time", end);
+    const bool ok = has_start && has_end;
     map.finish();
     if (!ok) continue;
     auto s = parse_clock(start);
