@@ -11,17 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "tocsin/collectors/parse_error.hpp"
+
 namespace tocsin::collectors::host {
 
-// What is wrong and where: `line` is 1-based, 0 when the problem is the file as a whole (empty).
-class ParseError : public std::runtime_error {
- public:
-  ParseError(std::size_t line, const std::string& message) : std::runtime_error(message), line_(line) {}
-  std::size_t line() const { return line_; }
-
- private:
-  std::size_t line_;
-};
+using collectors::ParseError;  // host::ParseError and cgroup::ParseError name the shared one
 
 // The columns of a cpu line in /proc/stat, in the kernel's order.
 enum class CpuField : std::size_t {
