@@ -2,10 +2,15 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <spdlog/logger.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "tocsin/collectors/kind.hpp"

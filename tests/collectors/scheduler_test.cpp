@@ -3,8 +3,10 @@
 #include "tocsin/collectors/scheduler.hpp"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,6 +15,7 @@
 #include <condition_variable>
 #include <future>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <thread>

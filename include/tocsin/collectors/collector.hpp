@@ -4,7 +4,7 @@
 // store, and keeps the health metrics (tocsin_collector_*). A collector only collects.
 
 #include <chrono>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -53,7 +53,7 @@ class Collector {
   // What the collector knows beyond metrics, for on-call, served as JSON at
   // GET /api/v1/collectors/{kind}/{name} (e.g. Redis's newest slow-log entries). Must be
   // thread-safe (called while collect() may run). Default: null.
-  virtual nlohmann::json details() const { return nullptr; }
+  virtual nlohmann::json details() const;
 };
 
 }  // namespace tocsin::collectors

@@ -3,7 +3,7 @@
 // nothing else. Each kind's folder (src/collectors/<kind>/) defines one Kind with define_kind(), and
 // the registry (src/collectors/registry/) lists them; docs/architecture.md, "Adding a collector".
 
-#include <spdlog/logger.h>
+#include <spdlog/fwd.h>
 
 #include <memory>
 #include <span>
@@ -13,7 +13,7 @@
 
 #include "tocsin/collectors/collector.hpp"
 #include "tocsin/collectors/common.hpp"
-#include "tocsin/collectors/scheduler.hpp"
+#include "tocsin/collectors/spec.hpp"
 #include "tocsin/core/labels.hpp"
 #include "tocsin/yaml/decoder.hpp"
 

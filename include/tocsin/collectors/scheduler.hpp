@@ -6,29 +6,31 @@
 // deadline counts as a failure, reports the target down, and is logged once per change of state, not every
 // cycle.
 
-#include <prometheus/registry.h>
-#include <spdlog/logger.h>
+#include <spdlog/fwd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <memory>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "tocsin/collectors/collector.hpp"
+#include "tocsin/collectors/spec.hpp"
 #include "tocsin/core/clock.hpp"
 #include "tocsin/core/duration.hpp"
-#include "tocsin/core/labels.hpp"
 #include "tocsin/store/store.hpp"
 
-namespace tocsin::collectors {
+// Declared, not included: Asio's and prometheus-cpp's headers are heavy, and only the daemon and
+// the scheduler itself use these types beyond a reference.
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
 
-struct CollectorSpec {
-  std::unique_ptr<Collector> collector;
-  Duration interval;
-  Duration timeout;   // the cycle's deadline
-  Labels identity{};  // added to every series the collector produces (kind.hpp, identity_labels)
-};
+namespace tocsin::collectors {
 
 struct CollectorHealth {
   std::string kind;

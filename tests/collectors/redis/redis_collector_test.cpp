@@ -18,6 +18,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <future>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
