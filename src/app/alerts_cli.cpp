@@ -25,8 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kDefaultConfig = "/etc/tocsin/tocsin.yaml";
-
 const std::map<std::string, std::string> kHelp = {
     {"alerts", R"(Usage: tocsin alerts [--state firing|pending|resolved|all] [--filter MATCHER]... [--json]
                      [--url URL] [--config FILE]
@@ -81,7 +79,7 @@ struct Target {
 std::optional<Target> resolve_target(const ParsedArgs& args, std::ostream& err) {
   Target t;
   std::optional<config::Config> config;
-  std::string path = args.value("config").value_or(kDefaultConfig);
+  std::string path = args.value("config").value_or(config::kDefaultConfigPath);
   bool explicit_config = args.value("config").has_value();
   std::error_code exists_error;
   bool default_exists = std::filesystem::exists(path, exists_error);

@@ -21,8 +21,6 @@ namespace tocsin::app {
 
 namespace {
 
-constexpr const char* kDefaultConfig = "/etc/tocsin/tocsin.yaml";
-
 constexpr const char* kUsage = R"(tocsin: a performance-monitoring daemon with an embedded rule engine
 
 Usage:
@@ -104,7 +102,7 @@ std::optional<config::Config> load_or_report(const std::string& path, std::ostre
 }
 
 int cmd_check(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
-  const std::string path = args.value_or("config", kDefaultConfig);
+  const std::string path = args.value_or("config", config::kDefaultConfigPath);
   auto config = load_or_report(path, err);
   if (!config) return kExitBadInput;
   yaml::Diagnostics diagnostics;
@@ -181,7 +179,7 @@ int cmd_test(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
 }
 
 int cmd_once(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
-  const std::string path = args.value_or("config", kDefaultConfig);
+  const std::string path = args.value_or("config", config::kDefaultConfigPath);
   auto config = load_or_report(path, err);
   if (!config) return kExitBadInput;
   auto log = make_logger("text", config->log.level);
@@ -203,7 +201,7 @@ int cmd_once(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
 
 int cmd_run(const ParsedArgs& args, std::ostream&, std::ostream& err) {
   DaemonOptions options;
-  options.config_path = args.value_or("config", kDefaultConfig);
+  options.config_path = args.value_or("config", config::kDefaultConfigPath);
   if (auto value = args.value("log-format")) {
     options.log_format_override = *value;
     if (options.log_format_override != "text" && options.log_format_override != "json") {

@@ -219,19 +219,16 @@ class Daemon {
                      {"last_duration_seconds", h.last_duration_seconds},
                      {"last_success", h.last_success / 1000.0}});
     }
-    return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", out}}));
+    return http::Response::api_success(out);
   }
 
   // GET /api/v1/collectors/{kind}/{name}: what a collector knows beyond metrics.
   http::Response collector_details(const http::Request& req) {
     nlohmann::json details = scheduler_.details(req.path_params.at("kind"), req.path_params.at("name"));
     if (details.is_null()) {
-      return http::Response::json(404,
-                                  json_text(nlohmann::json{{"status", "error"},
-                                                           {"errorType", "not_found"},
-                                                           {"error", "no such collector or no details"}}));
+      return http::Response::api_error(404, "not_found", "no such collector or no details");
     }
-    return http::Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", details}}));
+    return http::Response::api_success(details);
   }
 
   // Settings of the rule engine from a config (and --compat).

@@ -25,15 +25,6 @@ json labels_json(const Labels& labels) {
   return out;
 }
 
-Response error(int status, const std::string& type, const std::string& message) {
-  return Response::json(status,
-                        json_text(json{{"status", "error"}, {"errorType", type}, {"error", message}}));
-}
-
-Response success(json data) {
-  return Response::json(200, json_text(json{{"status", "success"}, {"data", std::move(data)}}));
-}
-
 json alert_json(const alerting::AlertView& a) {
   json ack = nullptr;
   if (a.ack) {
@@ -100,13 +91,14 @@ bool same_secret(const std::string& a, const std::string& b) {
 std::optional<Response> check_token(const Request& req, const alerting::Dispatcher& dispatcher) {
   std::string token = dispatcher.api_token();
   if (token.empty()) {
-    return error(
+    return Response::api_error(
         403, "disabled",
         "changes through the API are disabled: set alerting.api_token_file in the config to enable them");
   }
   auto header = req.header("authorization");
   if (!header || !header->starts_with("Bearer ") || !same_secret(header->substr(7), token)) {
-    Response r = error(401, "unauthorized", "a valid \"Authorization: Bearer <token>\" header is required");
+    Response r = Response::api_error(401, "unauthorized",
+                                     "a valid \"Authorization: Bearer <token>\" header is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tocsin\"");
     return r;
   }
@@ -232,7 +224,7 @@ Response AlertsApi::alerts(const Request& req) const {
   for (auto [it, end] = req.params.equal_range("filter"); it != end; ++it) {
     config::LabelMatcher m;
     if (auto err = config::parse_label_matcher(it->second, m))
-      return error(400, "bad_data", "filter: " + *err);
+      return Response::api_error(400, "bad_data", "filter: " + *err);
     filters.emplace_back(m.type, m.name, m.value);
   }
   json alerts = json::array();
@@ -247,42 +239,42 @@ Response AlertsApi::alerts(const Request& req) const {
     if (match) alerts.push_back(alert_json(a));
   }
   // Prometheus's reply, plus which daemon this is (tocsin alerts prints it above the table).
-  return success({{"alerts", alerts}, {"externalLabels", dispatcher_.external_labels()}});
+  return Response::api_success({{"alerts", alerts}, {"externalLabels", dispatcher_.external_labels()}});
 }
 
 Response AlertsApi::alert(const Request& req) const {
   auto a = dispatcher_.alert(req.path_params.at("id"));
-  if (!a) return error(404, "not_found", "no alert with id " + req.path_params.at("id"));
-  return success(alert_json(*a));
+  if (!a) return Response::api_error(404, "not_found", "no alert with id " + req.path_params.at("id"));
+  return Response::api_success(alert_json(*a));
 }
 
 Response AlertsApi::acknowledge(const Request& req) const {
   if (auto denied = check_token(req, dispatcher_)) return *denied;
   auto body = body_of(req);
-  if (auto* e = std::get_if<std::string>(&body)) return error(400, "bad_data", *e);
+  if (auto* e = std::get_if<std::string>(&body)) return Response::api_error(400, "bad_data", *e);
   const json& j = std::get<json>(body);
   alerting::Dispatcher::AckRequest ack;
-  if (auto e = string_field(j, "by", ack.by)) return error(400, "bad_data", *e);
-  if (auto e = string_field(j, "comment", ack.comment)) return error(400, "bad_data", *e);
+  if (auto e = string_field(j, "by", ack.by)) return Response::api_error(400, "bad_data", *e);
+  if (auto e = string_field(j, "comment", ack.comment)) return Response::api_error(400, "bad_data", *e);
   if (auto e = time_field(j, "expiresAt", "expires", clock_.now_ms(), ack.expires_at))
-    return error(400, "bad_data", *e);
-  if (ack.by.empty()) return error(400, "bad_data", "say who acknowledges: by");
+    return Response::api_error(400, "bad_data", *e);
+  if (ack.by.empty()) return Response::api_error(400, "bad_data", "say who acknowledges: by");
   auto result = dispatcher_.acknowledge(req.path_params.at("id"), ack);
   if (auto* e = std::get_if<std::string>(&result)) {
-    return error(e->starts_with("no alert") ? 404 : 409,
-                 e->starts_with("no alert") ? "not_found" : "conflict", *e);
+    return Response::api_error(e->starts_with("no alert") ? 404 : 409,
+                               e->starts_with("no alert") ? "not_found" : "conflict", *e);
   }
-  return success(alert_json(std::get<alerting::AlertView>(result)));
+  return Response::api_success(alert_json(std::get<alerting::AlertView>(result)));
 }
 
 Response AlertsApi::unacknowledge(const Request& req) const {
   if (auto denied = check_token(req, dispatcher_)) return *denied;
   auto result = dispatcher_.unacknowledge(req.path_params.at("id"));
   if (auto* e = std::get_if<std::string>(&result)) {
-    return error(e->starts_with("no alert") ? 404 : 409,
-                 e->starts_with("no alert") ? "not_found" : "conflict", *e);
+    return Response::api_error(e->starts_with("no alert") ? 404 : 409,
+                               e->starts_with("no alert") ? "not_found" : "conflict", *e);
   }
-  return success(alert_json(std::get<alerting::AlertView>(result)));
+  return Response::api_success(alert_json(std::get<alerting::AlertView>(result)));
 }
 
 Response AlertsApi::silences(const Request& req) const {
@@ -292,40 +284,40 @@ Response AlertsApi::silences(const Request& req) const {
   for (const auto& s : dispatcher_.silences()) {
     if (all || s.status(now) != "expired") out.push_back(silence_json(s, now));
   }
-  return success(out);
+  return Response::api_success(out);
 }
 
 Response AlertsApi::silence(const Request& req) const {
   for (const auto& s : dispatcher_.silences()) {
-    if (s.id == req.path_params.at("id")) return success(silence_json(s, clock_.now_ms()));
+    if (s.id == req.path_params.at("id")) return Response::api_success(silence_json(s, clock_.now_ms()));
   }
-  return error(404, "not_found", "no silence with id " + req.path_params.at("id"));
+  return Response::api_error(404, "not_found", "no silence with id " + req.path_params.at("id"));
 }
 
 Response AlertsApi::create_silence(const Request& req) const {
   if (auto denied = check_token(req, dispatcher_)) return *denied;
   auto body = body_of(req);
-  if (auto* e = std::get_if<std::string>(&body)) return error(400, "bad_data", *e);
+  if (auto* e = std::get_if<std::string>(&body)) return Response::api_error(400, "bad_data", *e);
   auto silence = silence_from(std::get<json>(body), clock_.now_ms());
-  if (auto* e = std::get_if<std::string>(&silence)) return error(400, "bad_data", *e);
+  if (auto* e = std::get_if<std::string>(&silence)) return Response::api_error(400, "bad_data", *e);
   auto created = dispatcher_.create_silence(std::get<alerting::Silence>(std::move(silence)));
   if (auto* e = std::get_if<std::string>(&created)) {
-    return error(e->starts_with("no silence") ? 404 : 400,
-                 e->starts_with("no silence") ? "not_found" : "bad_data", *e);
+    return Response::api_error(e->starts_with("no silence") ? 404 : 400,
+                               e->starts_with("no silence") ? "not_found" : "bad_data", *e);
   }
   const auto& s = std::get<alerting::Silence>(created);
   json data = silence_json(s, clock_.now_ms());
   data["silenceID"] = s.id;
-  return success(data);
+  return Response::api_success(data);
 }
 
 Response AlertsApi::expire_silence(const Request& req) const {
   if (auto denied = check_token(req, dispatcher_)) return *denied;
   if (auto e = dispatcher_.expire_silence(req.path_params.at("id"))) {
-    return error(e->starts_with("no silence") ? 404 : 409,
-                 e->starts_with("no silence") ? "not_found" : "conflict", *e);
+    return Response::api_error(e->starts_with("no silence") ? 404 : 409,
+                               e->starts_with("no silence") ? "not_found" : "conflict", *e);
   }
-  return success(nullptr);
+  return Response::api_success(nullptr);
 }
 
 }  // namespace

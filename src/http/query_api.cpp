@@ -20,15 +20,6 @@ namespace {
 // Prometheus caps a range query at 11,000 points per series.
 constexpr Timestamp kMaxPoints = 11'000;
 
-Response api_error(int status, const std::string& type, const std::string& message) {
-  return Response::json(
-      status, json_text(nlohmann::json{{"status", "error"}, {"errorType", type}, {"error", message}}));
-}
-
-Response success(nlohmann::json data) {
-  return Response::json(200, json_text(nlohmann::json{{"status", "success"}, {"data", std::move(data)}}));
-}
-
 nlohmann::json metric_json(const Labels& labels) {
   nlohmann::json out = nlohmann::json::object();
   for (const Label& l : labels) out[l.name] = l.value;
@@ -93,11 +84,11 @@ std::string matrix_reply(const promql::Matrix& m) {
 
 Response query_error(const std::exception& e) {
   if (const auto* q = dynamic_cast<const promql::QueryError*>(&e)) {
-    if (q->kind() == promql::QueryError::Kind::timeout) return api_error(503, "timeout", q->what());
-    return api_error(422, "execution", q->what());
+    if (q->kind() == promql::QueryError::Kind::timeout) return Response::api_error(503, "timeout", q->what());
+    return Response::api_error(422, "execution", q->what());
   }
-  if (dynamic_cast<const promql::ParseError*>(&e)) return api_error(400, "bad_data", e.what());
-  return api_error(500, "internal", e.what());
+  if (dynamic_cast<const promql::ParseError*>(&e)) return Response::api_error(400, "bad_data", e.what());
+  return Response::api_error(500, "internal", e.what());
 }
 
 // Applies the request's `timeout` (never above the engine's own).
@@ -185,9 +176,9 @@ Response MetadataApi::metadata(const Request& req) const {
     long long n = 0;
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
     if (ec != std::errc() || end != text->data() + text->size()) {
-      return api_error(400, "bad_data",
-                       std::string("invalid parameter \"") + name + "\": cannot parse \"" + *text +
-                           "\" to a valid integer");
+      return Response::api_error(400, "bad_data",
+                                 std::string("invalid parameter \"") + name + "\": cannot parse \"" + *text +
+                                     "\" to a valid integer");
     }
     if (n >= 0) *out = n;  // Prometheus: a negative limit means none
   }
@@ -216,32 +207,32 @@ Response MetadataApi::metadata(const Request& req) const {
     }
     data[name] = std::move(list);
   }
-  return success(std::move(data));
+  return Response::api_success(std::move(data));
 }
 
 Response MetadataApi::build_info(const Request&) const {
-  return success({{"version", build_.version},
-                  {"revision", build_.revision},
-                  {"branch", build_.branch},
-                  {"buildUser", build_.build_user},
-                  {"buildDate", build_.build_date},
-                  {"goVersion", build_.go_version}});
+  return Response::api_success({{"version", build_.version},
+                                {"revision", build_.revision},
+                                {"branch", build_.branch},
+                                {"buildUser", build_.build_user},
+                                {"buildDate", build_.build_date},
+                                {"goVersion", build_.go_version}});
 }
 
 Response QueryApi::query(const Request& req) const {
   auto query = req.param("query");
   if (!query || query->empty())
-    return api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
+    return Response::api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
   Timestamp t = clock_.now_ms();
   if (auto time = req.param("time")) {
     auto parsed = parse_api_time(*time);
     if (!parsed)
-      return api_error(400, "bad_data",
-                       "invalid parameter \"time\": cannot parse \"" + *time + "\" to a valid timestamp");
+      return Response::api_error(
+          400, "bad_data", "invalid parameter \"time\": cannot parse \"" + *time + "\" to a valid timestamp");
     t = *parsed;
   }
   promql::EngineOptions engine_options = options_();
-  if (auto e = apply_timeout(req, engine_options)) return api_error(400, "bad_data", *e);
+  if (auto e = apply_timeout(req, engine_options)) return Response::api_error(400, "bad_data", *e);
   try {
     promql::ExprPtr expr = promql::parse(*query);
     promql::Value v = promql::Engine(engine_options).instant(querier_, *expr, t);
@@ -261,7 +252,7 @@ Response QueryApi::query(const Request& req) const {
     } else {
       return Response::json(200, matrix_reply(std::get<promql::Matrix>(v)));
     }
-    return success({{"resultType", type}, {"result", result}});
+    return Response::api_success({{"resultType", type}, {"result", result}});
   } catch (const std::exception& e) {
     return query_error(e);
   }
@@ -270,37 +261,40 @@ Response QueryApi::query(const Request& req) const {
 Response QueryApi::query_range(const Request& req) const {
   auto query = req.param("query");
   if (!query || query->empty())
-    return api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
+    return Response::api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
   std::optional<Timestamp> start, end;
   for (const char* name : {"start", "end"}) {
     auto value = req.param(name);
-    if (!value) return api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": missing");
+    if (!value)
+      return Response::api_error(400, "bad_data", std::string("invalid parameter \"") + name + "\": missing");
     auto parsed = parse_api_time(*value);
     if (!parsed) {
-      return api_error(400, "bad_data",
-                       std::string("invalid parameter \"") + name + "\": cannot parse \"" + *value +
-                           "\" to a valid timestamp");
+      return Response::api_error(400, "bad_data",
+                                 std::string("invalid parameter \"") + name + "\": cannot parse \"" + *value +
+                                     "\" to a valid timestamp");
     }
     (std::string(name) == "start" ? start : end) = parsed;
   }
   if (*end < *start)
-    return api_error(400, "bad_data",
-                     "invalid parameter \"end\": end timestamp must not be before start time");
+    return Response::api_error(400, "bad_data",
+                               "invalid parameter \"end\": end timestamp must not be before start time");
   auto step_text = req.param("step");
-  if (!step_text) return api_error(400, "bad_data", "invalid parameter \"step\": missing");
+  if (!step_text) return Response::api_error(400, "bad_data", "invalid parameter \"step\": missing");
   auto step = parse_api_duration(*step_text);
   if (!step || *step <= Duration(0)) {
-    return api_error(400, "bad_data",
-                     "invalid parameter \"step\": zero or negative query resolution step widths are not "
-                     "accepted. Try a positive integer");
+    return Response::api_error(
+        400, "bad_data",
+        "invalid parameter \"step\": zero or negative query resolution step widths are not "
+        "accepted. Try a positive integer");
   }
   if ((*end - *start) / step->count() > kMaxPoints) {
-    return api_error(400, "bad_data",
-                     "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
-                     "resolution (?step=XX)");
+    return Response::api_error(
+        400, "bad_data",
+        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+        "resolution (?step=XX)");
   }
   promql::EngineOptions engine_options = options_();
-  if (auto e = apply_timeout(req, engine_options)) return api_error(400, "bad_data", *e);
+  if (auto e = apply_timeout(req, engine_options)) return Response::api_error(400, "bad_data", *e);
   try {
     promql::ExprPtr expr = promql::parse(*query);
     promql::Matrix m = promql::Engine(engine_options).range(querier_, *expr, *start, *end, *step);
@@ -308,7 +302,7 @@ Response QueryApi::query_range(const Request& req) const {
   } catch (const std::exception& e) {
     if (dynamic_cast<const promql::QueryError*>(&e) &&
         std::string(e.what()).starts_with("invalid expression type")) {
-      return api_error(400, "bad_data", e.what());
+      return Response::api_error(400, "bad_data", e.what());
     }
     return query_error(e);
   }
@@ -342,44 +336,45 @@ std::set<Labels> QueryApi::collect(const std::vector<std::vector<store::Matcher>
 
 Response QueryApi::series(const Request& req) const {
   Timestamp mint, maxt;
-  if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+  if (auto e = window(req, mint, maxt)) return Response::api_error(400, "bad_data", *e);
   std::string error;
   auto sets = parse_match_params(req, error);
-  if (!error.empty()) return api_error(400, "bad_data", error);
-  if (sets.empty()) return api_error(400, "bad_data", "no match[] parameter provided");
+  if (!error.empty()) return Response::api_error(400, "bad_data", error);
+  if (sets.empty()) return Response::api_error(400, "bad_data", "no match[] parameter provided");
   nlohmann::json out = nlohmann::json::array();
   for (const Labels& l : collect(sets, mint, maxt)) out.push_back(metric_json(l));
-  return success(out);
+  return Response::api_success(out);
 }
 
 Response QueryApi::label_names(const Request& req) const {
   Timestamp mint, maxt;
-  if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+  if (auto e = window(req, mint, maxt)) return Response::api_error(400, "bad_data", *e);
   std::string error;
   auto sets = parse_match_params(req, error);
-  if (!error.empty()) return api_error(400, "bad_data", error);
+  if (!error.empty()) return Response::api_error(400, "bad_data", error);
   if (sets.empty()) sets = all_series();
   std::set<std::string> names;
   for (const Labels& l : collect(sets, mint, maxt)) {
     for (const Label& label : l) names.insert(label.name);
   }
-  return success(nlohmann::json(std::vector<std::string>(names.begin(), names.end())));
+  return Response::api_success(nlohmann::json(std::vector<std::string>(names.begin(), names.end())));
 }
 
 Response QueryApi::label_values(const Request& req) const {
   Timestamp mint, maxt;
-  if (auto e = window(req, mint, maxt)) return api_error(400, "bad_data", *e);
+  if (auto e = window(req, mint, maxt)) return Response::api_error(400, "bad_data", *e);
   const std::string name = req.path_params.at("name");
-  if (!is_valid_label_name(name)) return api_error(400, "bad_data", "invalid label name: \"" + name + "\"");
+  if (!is_valid_label_name(name))
+    return Response::api_error(400, "bad_data", "invalid label name: \"" + name + "\"");
   std::string error;
   auto sets = parse_match_params(req, error);
-  if (!error.empty()) return api_error(400, "bad_data", error);
+  if (!error.empty()) return Response::api_error(400, "bad_data", error);
   if (sets.empty()) sets = all_series();
   std::set<std::string> values;
   for (const Labels& l : collect(sets, mint, maxt)) {
     if (auto v = l.get(name); !v.empty()) values.emplace(v);
   }
-  return success(nlohmann::json(std::vector<std::string>(values.begin(), values.end())));
+  return Response::api_success(nlohmann::json(std::vector<std::string>(values.begin(), values.end())));
 }
 
 }  // namespace

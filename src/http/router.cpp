@@ -1,7 +1,10 @@
 #include "tocsin/http/router.hpp"
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+
+#include "tocsin/core/json_text.hpp"
 
 namespace tocsin::http {
 
@@ -59,6 +62,13 @@ Response Response::json(int status, std::string body) {
 }
 Response Response::html(int status, std::string body) {
   return Response{status, "text/html; charset=utf-8", std::move(body), {}};
+}
+Response Response::api_success(nlohmann::json data) {
+  return json(200, json_text(nlohmann::json{{"status", "success"}, {"data", std::move(data)}}));
+}
+Response Response::api_error(int status, const std::string& type, const std::string& message) {
+  return json(status,
+              json_text(nlohmann::json{{"status", "error"}, {"errorType", type}, {"error", message}}));
 }
 
 void Router::add(std::string method, std::string path, Handler handler) {

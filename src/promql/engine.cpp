@@ -84,16 +84,6 @@ std::vector<std::string> with_name(std::vector<std::string> names) {
   return names;
 }
 
-Labels drop_name(const Labels& labels) {
-  if (!labels.has(kMetricNameLabel)) return labels;
-  std::vector<Label> out;
-  out.reserve(labels.size() - 1);
-  for (const Label& l : labels) {
-    if (l.name != kMetricNameLabel) out.push_back(l);
-  }
-  return Labels::from_sorted(std::move(out));
-}
-
 // (value, keep) of `l op r` for one pair of elements, as Prometheus's vectorElemBinop.
 std::pair<double, bool> apply(BinaryOp op, double l, double r) {
   switch (op) {
@@ -121,6 +111,16 @@ bool drops_name(BinaryOp op) {
 }
 
 }  // namespace
+
+Labels drop_name(const Labels& labels) {
+  if (!labels.has(kMetricNameLabel)) return labels;
+  std::vector<Label> out;
+  out.reserve(labels.size() - 1);
+  for (const Label& l : labels) {
+    if (l.name != kMetricNameLabel) out.push_back(l);
+  }
+  return Labels::from_sorted(std::move(out));
+}
 
 void check_unique_labels(const Vector& v) {
   if (v.size() < 2) return;

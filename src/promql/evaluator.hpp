@@ -74,6 +74,9 @@ inline void kahan_add(double inc, double& sum, double& c) {
 // quantile() over `values` (sorted in place), as Prometheus computes it.
 double quantile(double q, std::vector<double>& values);
 
+// `labels` without __name__ (the labels themselves when they have none).
+Labels drop_name(const Labels& labels);
+
 // Whether a vector holds two elements with the same label set.
 void check_unique_labels(const Vector& v);
 

@@ -25,12 +25,6 @@ inline double scalar_arg(const EvalValue& v) { return std::get<Scalar>(v).v; }
 inline const std::string& string_arg(const EvalValue& v) { return std::get<String>(v).value; }
 inline const MatrixView& matrix_arg(const EvalValue& v) { return std::get<MatrixView>(v); }
 
-inline Labels drop_name(const Labels& labels) {
-  LabelsBuilder b(labels);
-  b.del(kMetricNameLabel);
-  return b.build();
-}
-
 // `in` with fn applied to every value, the metric name dropped and the time set to `t`.
 template <typename Fn>
 Vector map_values(Vector in, Timestamp t, Fn fn) {

@@ -12,8 +12,6 @@ namespace {
 
 using alerting::AlertState;
 
-constexpr Timestamp kNever = AlertInstance::kNever;
-
 Labels without_name(const Labels& labels) {
   LabelsBuilder b(labels);
   b.del(kMetricNameLabel);
@@ -117,7 +115,7 @@ std::vector<alerting::Alert> AlertingRule::evaluate_rule(const EvalContext& ctx)
       fresh.labels = entry.first;
       fresh.state = AlertState::pending;
       fresh.active_at = t;
-      fresh.tier_since.assign(rule.tiers.size(), kNever);
+      fresh.tier_since.assign(rule.tiers.size(), AlertInstance::kNever);
       alerts[fp] = std::move(fresh);
       it = alerts.find(fp);
     }
@@ -163,12 +161,12 @@ AlertingRule::Transition AlertingRule::advance(AlertInstance& a, bool present, c
     if (a.state == AlertState::pending) return Transition::drop;
     bool keep_firing = false;
     if (a.state == AlertState::firing && rule.keep_firing_for > Duration(0)) {
-      if (a.keep_firing_since == kNever) a.keep_firing_since = t;
+      if (a.keep_firing_since == AlertInstance::kNever) a.keep_firing_since = t;
       keep_firing = t - a.keep_firing_since < rule.keep_firing_for.count();
     }
     return keep_firing ? Transition::stay : Transition::resolve;
   }
-  a.keep_firing_since = kNever;
+  a.keep_firing_since = AlertInstance::kNever;
   if (a.state == AlertState::pending && t - a.active_at >= rule.for_duration.count()) {
     a.state = AlertState::firing;
     a.fired_at = t;

@@ -20,11 +20,11 @@ namespace {
 
 using alerting::AlertState;
 
-constexpr Timestamp kNever = AlertInstance::kNever;
-
-nlohmann::json time_json(Timestamp t) { return t == kNever ? nlohmann::json(nullptr) : nlohmann::json(t); }
+nlohmann::json time_json(Timestamp t) {
+  return t == AlertInstance::kNever ? nlohmann::json(nullptr) : nlohmann::json(t);
+}
 Timestamp time_from(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key) || !j[key].is_number_integer()) return kNever;
+  if (!j.contains(key) || !j[key].is_number_integer()) return AlertInstance::kNever;
   return j[key].get<Timestamp>();
 }
 
@@ -78,7 +78,7 @@ std::optional<AlertInstance> alert_from_state_json(const nlohmann::json& j, cons
   const std::int64_t tier = j.value("tier", std::int64_t{-1});
   if (j.contains("tier_since") && j["tier_since"].is_array()) {
     for (const auto& s : j["tier_since"])
-      a.tier_since.push_back(s.is_number_integer() ? s.get<Timestamp>() : kNever);
+      a.tier_since.push_back(s.is_number_integer() ? s.get<Timestamp>() : AlertInstance::kNever);
   }
   a.clear_since = time_from(j, "clear_since");
   if (a.labels.empty() || a.state == AlertState::resolved) return std::nullopt;

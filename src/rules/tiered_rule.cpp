@@ -6,7 +6,6 @@ namespace tocsin::rules {
 
 namespace {
 using alerting::AlertState;
-constexpr Timestamp kNever = AlertInstance::kNever;
 }  // namespace
 
 Labels TieredRule::identity(const Labels& labels) const {
@@ -21,17 +20,17 @@ AlertingRule::Transition TieredRule::advance(AlertInstance& a, bool present, con
   const Timestamp t = ctx.time;
   Transition step = Transition::stay;
   // Since when each threshold holds.
-  a.tier_since.resize(rule.tiers.size(), kNever);
+  a.tier_since.resize(rule.tiers.size(), AlertInstance::kNever);
   int satisfied = -1;  // the most severe tier held for its `for`
   int target = -1;     // firing: the tier to be at now
   bool any = false;
   for (std::size_t k = 0; k < rule.tiers.size(); ++k) {
     const bool holds = present && rule.tiers[k].threshold.holds(a.value);
     if (!holds) {
-      a.tier_since[k] = kNever;
+      a.tier_since[k] = AlertInstance::kNever;
       continue;
     }
-    if (a.tier_since[k] == kNever) a.tier_since[k] = t;
+    if (a.tier_since[k] == AlertInstance::kNever) a.tier_since[k] = t;
     any = true;
     const bool held = t - a.tier_since[k] >= rule.tiers[k].for_duration.count();
     if (held) satisfied = static_cast<int>(k);
@@ -39,26 +38,27 @@ AlertingRule::Transition TieredRule::advance(AlertInstance& a, bool present, con
   }
   if (rule.clear) {
     const bool holds = present && rule.clear->threshold.holds(a.value);
-    a.clear_since = holds ? (a.clear_since != kNever ? a.clear_since : t) : kNever;
+    a.clear_since =
+        holds ? (a.clear_since != AlertInstance::kNever ? a.clear_since : t) : AlertInstance::kNever;
   }
   if (a.state == AlertState::firing) {
     bool done;
     if (!present) {
       done = true;
     } else if (rule.clear) {
-      done = a.clear_since != kNever && t - a.clear_since >= rule.clear->for_duration.count();
+      done = a.clear_since != AlertInstance::kNever && t - a.clear_since >= rule.clear->for_duration.count();
     } else {
       done = !any;
     }
     if (done) {
       bool keep_firing = false;
       if (rule.keep_firing_for > Duration(0)) {
-        if (a.keep_firing_since == kNever) a.keep_firing_since = t;
+        if (a.keep_firing_since == AlertInstance::kNever) a.keep_firing_since = t;
         keep_firing = t - a.keep_firing_since < rule.keep_firing_for.count();
       }
       if (!keep_firing) step = Transition::resolve;
     } else {
-      a.keep_firing_since = kNever;
+      a.keep_firing_since = AlertInstance::kNever;
       // Only a more severe tier holds, not yet for its `for`: stay. Below every tier but not
       // cleared: the lowest.
       const int tier = target >= 0 ? target : any ? a.tier : 0;
@@ -76,7 +76,7 @@ AlertingRule::Transition TieredRule::advance(AlertInstance& a, bool present, con
   } else {
     Timestamp first = t;
     for (Timestamp s : a.tier_since) {
-      if (s != kNever) first = std::min(first, s);
+      if (s != AlertInstance::kNever) first = std::min(first, s);
     }
     a.active_at = std::min(a.active_at, first);
   }
@@ -84,7 +84,7 @@ AlertingRule::Transition TieredRule::advance(AlertInstance& a, bool present, con
   int shown = a.tier;
   if (a.state == AlertState::pending) {
     for (std::size_t k = 0; k < rule.tiers.size(); ++k) {
-      if (a.tier_since[k] != kNever) shown = static_cast<int>(k);
+      if (a.tier_since[k] != AlertInstance::kNever) shown = static_cast<int>(k);
     }
   }
   LabelsBuilder b(a.labels);

@@ -13,6 +13,9 @@
 
 namespace tocsin::config {
 
+// Where every command looks for the config when --config is not given.
+inline constexpr const char* kDefaultConfigPath = "/etc/tocsin/tocsin.yaml";
+
 struct ListenAddress {
   std::string host = "127.0.0.1";
   std::uint16_t port = 9850;

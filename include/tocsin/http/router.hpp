@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,10 @@ struct Response {
   static Response text(int status, std::string body);
   static Response json(int status, std::string body);
   static Response html(int status, std::string body);
+  // Prometheus's HTTP API envelope: {"status": "success", "data": ...} and
+  // {"status": "error", "errorType": ..., "error": ...}.
+  static Response api_success(nlohmann::json data);
+  static Response api_error(int status, const std::string& type, const std::string& message);
 };
 
 using Handler = std::function<Response(const Request&)>;
