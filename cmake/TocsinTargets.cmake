@@ -8,6 +8,17 @@ endif()
 # then fails ("'exchange' is not a member of 'std'"). Including it first everywhere is the smallest fix.
 target_compile_options(tocsin_build_flags INTERFACE -include utility)
 target_compile_definitions(tocsin_build_flags INTERFACE BOOST_ASIO_NO_DEPRECATED)
+# RelWithDebInfo keeps line tables (-g1: backtraces and perf name functions and lines) but not the full
+# type and variable information of -g, which for Asio's, Beast's and nlohmann_json's templates costs a
+# quarter of the compile time. Debug builds keep -g.
+target_compile_options(tocsin_build_flags INTERFACE $<$<CONFIG:RelWithDebInfo>:-g1>)
+# Unity builds: each target's sources compiled in batches of 8, so the heavy headers are parsed and
+# their templates instantiated once per batch instead of once per file. A file that cannot share a
+# batch says so with SKIP_UNITY_BUILD_INCLUSION beside it.
+if(TOCSIN_UNITY_BUILD)
+  set(CMAKE_UNITY_BUILD ON)
+  set(CMAKE_UNITY_BUILD_BATCH_SIZE 8)
+endif()
 if(TOCSIN_SANITIZE)
   target_compile_options(tocsin_build_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
                                                       -fno-sanitize-recover=undefined)
