@@ -888,11 +888,11 @@ class QueuesCollector final : public Collector {
       out.add("tocsin_queue_unreported", {{"system", system}}, d.second);
       const std::string subject = "cap " + system;
       if (d.second > 0) {
+        // The same text while the cap binds, whatever the counts: said once.
         problems_.report(
             subject, spdlog::level::warn,
-            system + ": " + std::to_string(static_cast<long long>(d.first)) + " found, only the first " +
-                std::to_string(config_.max_queues) + " by name are reported (max_queues); " +
-                std::to_string(static_cast<long long>(d.second)) + " are counted in tocsin_queue_unreported");
+            system + ": more than max_queues (" + std::to_string(config_.max_queues) +
+                ") found: the first by name are reported, the rest counted in tocsin_queue_unreported");
       } else {
         problems_.clear(subject, [&] { return system + ": every queue is reported again"; });
       }
