@@ -695,6 +695,7 @@ class QueuesCollector final : public Collector {
   void plan_streams(CycleState& s, Round& first, Round& second) {
     std::vector<std::string> keys;
     for (const auto& cfg : config_.streams) keys.push_back(cfg.key);
+    if (keys.empty()) return;
     for (const std::string& key : capped(s, kStream, std::move(keys))) {
       first.add({"XLEN", key}, [this, &s, key](const Reply& r) {
         if (auto v = number(s, kStream, r, key)) s.stream_length[key] = *v;
