@@ -8,11 +8,15 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <chrono>
+#include <limits>
 #include <sstream>
+#include <thread>
 
 #include "collectors/queues/queues.hpp"
 #include "fixtures/redis_server.hpp"
 #include "tocsin/collectors/kind.hpp"
+#include "tocsin/core/clock.hpp"
+#include "tocsin/store/store.hpp"
 
 namespace tocsin::collectors {
 namespace {
@@ -328,7 +332,13 @@ TEST_F(QueuesCollectorTest, QueuesThatDisappearAreNoLongerReportedAndTheCapCount
     server_->cli({"LPUSH", std::string("queue:") + q, R"({"enqueued_at":1700000000})"});
   }
   auto c = make();
+  // Committed as the scheduler commits a cycle: what a cycle no longer reports turns stale in the store.
+  SystemClock clock;
+  store::Store store{store::StoreOptions{std::chrono::hours(1)}, clock};
+  const auto writer = store.register_writer("queues", 1s);
+  Timestamp t = 1'700'000'000'000;
   Batch b = collect(*c);
+  store.commit(writer, b, t);
   EXPECT_EQ(count_family(b, "sidekiq_queue_enqueued_jobs"), 3u);
   EXPECT_EQ(value(b, "sidekiq_queue_enqueued_jobs", {{"name", "c"}}), 1);
   EXPECT_EQ(value(b, "sidekiq_queue_enqueued_jobs", {{"name", "d"}}), std::nullopt);
@@ -338,6 +348,13 @@ TEST_F(QueuesCollectorTest, QueuesThatDisappearAreNoLongerReportedAndTheCapCount
   server_->cli({"SREM", "queues", "a"});
   server_->cli({"DEL", "queue:a"});
   b = collect(*c);
+  store.commit(writer, b, t + 1000);
+  std::vector<store::Matcher> gone{
+      store::Matcher(MatchType::equal, "__name__", "sidekiq_queue_enqueued_jobs"),
+      store::Matcher(MatchType::equal, "name", "a")};
+  auto set = store.select(gone, 0, std::numeric_limits<Timestamp>::max());
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_TRUE(is_stale_nan(set.points(0).back().v));
   EXPECT_EQ(value(b, "sidekiq_queue_enqueued_jobs", {{"name", "a"}}), std::nullopt);
   EXPECT_EQ(value(b, "sidekiq_queue_latency_seconds", {{"name", "a"}}), std::nullopt);
   EXPECT_EQ(value(b, "sidekiq_queue_enqueued_jobs", {{"name", "d"}}), 1);
@@ -434,6 +451,17 @@ TEST_F(QueuesCollectorTest, CeleryQueuesWithPrioritiesFromTheRealClient) {
   EXPECT_EQ(value(b, "tocsin_queue_length", {{"system", "celery"}, {"queue", "celery"}}), 3);
   EXPECT_EQ(value(b, "tocsin_queue_length", {{"system", "celery"}, {"queue", "hipri"}}), 2);
   EXPECT_EQ(value(b, "tocsin_queue_unacked_tasks", {{"system", "celery"}}), 0);
+  // Two tasks delivered and not acknowledged, as kombu's Redis transport records them: the message in the
+  // `unacked` hash, the delivery time in `unacked_index`; one delivered two hours ago (past the visibility
+  // timeout, so kombu will deliver it again).
+  const double now = now_seconds();
+  server_->cli({"HSET", "unacked", "tag-1", R"([{"body":"e30="}, "", "celery"])", "tag-2",
+                R"([{"body":"e30="}, "", "celery"])"});
+  server_->cli(
+      {"ZADD", "unacked_index", std::to_string(now - 7200), "tag-1", std::to_string(now - 5), "tag-2"});
+  b = collect(*c);
+  EXPECT_EQ(value(b, "tocsin_queue_unacked_tasks", {{"system", "celery"}}), 2);
+  EXPECT_EQ(value(b, "tocsin_queue_unacked_overdue_tasks", {{"system", "celery"}}), 1);
 }
 
 TEST_F(QueuesCollectorTest, ListsByNameAndPatternAndStreamGroups) {
@@ -468,6 +496,40 @@ TEST_F(QueuesCollectorTest, ListsByNameAndPatternAndStreamGroups) {
   b = collect(*c);
   EXPECT_EQ(value(b, "tocsin_queue_length", {{"system", "list"}, {"queue", "tenant:2"}}), std::nullopt);
   EXPECT_EQ(value(b, "tocsin_queue_length", {{"system", "list"}, {"queue", "tenant:1"}}), 2);
+}
+
+// A Redis that stops answering (SIGSTOP) ends the cycle at its deadline with an error, never a hang;
+// interrupt() from another thread unblocks it at once; the collector reads again once Redis resumes.
+TEST_F(QueuesCollectorTest, AStalledRedisEndsTheCycleAtItsDeadline) {
+  RedisServer stalled;
+  stalled.cli({"SADD", "queues", "default"});
+  config_.sidekiq.enabled = true;
+  config_.endpoint = {stalled.host(), stalled.port(), ""};
+  auto c = make();
+  Batch b = collect(*c);
+  ASSERT_EQ(value(b, "sidekiq_queue_enqueued_jobs", {{"name", "default"}}), 0);
+  std::string info = stalled.cli({"INFO", "server"});
+  const auto at = info.find("process_id:");
+  ASSERT_NE(at, std::string::npos);
+  const int pid = std::stoi(info.substr(at + 11));
+  ::kill(pid, SIGSTOP);
+  EXPECT_THROW(collect(*c, 300ms), CollectError);
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(100ms);
+    c->interrupt();
+  });
+  EXPECT_THROW(collect(*c, 60s), CollectError);  // returns on interrupt(), long before its deadline
+  interrupter.join();
+  ::kill(pid, SIGCONT);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          return value(collect(*c), "sidekiq_queue_enqueued_jobs", {{"name", "default"}}) == 0;
+        } catch (const CollectError&) {
+          return false;
+        }
+      },
+      10s));
 }
 
 TEST_F(QueuesCollectorTest, UnreachableRedisIsACollectErrorWithoutThePassword) {
