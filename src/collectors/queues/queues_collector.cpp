@@ -506,8 +506,7 @@ class QueuesCollector final : public Collector {
 
   void plan_rq(CycleState& s, Round& first, Round& second, Round& third) {
     if (!config_.rq.enabled) return;
-    const std::uint64_t max_bytes = config_.max_job_bytes;
-    first.add({"SMEMBERS", "rq:queues"}, [this, &s, &second, &third, max_bytes](const Reply& r) {
+    first.add({"SMEMBERS", "rq:queues"}, [this, &s, &second, &third](const Reply& r) {
       auto keys = reply_strings(r);
       if (!keys) {
         problem(s, kRq, is_wrong_type(r) ? Problem::wrong_type : Problem::bad_reply, "rq:queues");
@@ -527,7 +526,7 @@ class QueuesCollector final : public Collector {
         s.rq[name];
         second.add({"LLEN", key},
                    [this, &s, name, key](const Reply& r) { s.rq[name].length = number(s, kRq, r, key); });
-        second.add({"LINDEX", key, "0"}, [this, &s, &third, name, key, max_bytes](const Reply& r) {
+        second.add({"LINDEX", key, "0"}, [this, &s, &third, name, key](const Reply& r) {
           if (r.type == Reply::Type::nil) {
             s.rq[name].latency = 0;
             return;
@@ -884,7 +883,9 @@ class QueuesCollector final : public Collector {
                  "Queues (or processes, workers) found in the system's registry keys this cycle.");
     out.describe("tocsin_queue_unreported", MetricType::gauge,
                  "Queues found but not reported: over max_queues (the first by name are kept).");
-    for (const auto& [system, d] : s.discovered) {
+    for (const auto& entry : s.discovered) {
+      const std::string& system = entry.first;  // named: clang 14 cannot capture a structured binding
+      const auto& d = entry.second;
       out.add("tocsin_queue_discovered", {{"system", system}}, d.first);
       out.add("tocsin_queue_unreported", {{"system", system}}, d.second);
       const std::string subject = "cap " + system;
@@ -900,13 +901,14 @@ class QueuesCollector final : public Collector {
     }
     for (const auto& [key, entry] : s.problems) {
       problem_totals_[key] += entry.first;
+      // No counts in the text: it is logged again only when the first key it was seen at changes.
       const std::string subject = "problem " + key.first + " " + key.second;
       problems_.report(subject, spdlog::level::warn,
-                       key.first + ": " + std::to_string(static_cast<long long>(entry.first)) +
-                           " item(s) skipped as " + key.second + " this cycle, first at key \"" +
+                       key.first + ": items skipped as " + key.second + ", first at key \"" +
                            entry.second.substr(0, 200) + "\" (counted in tocsin_queue_problems_total)");
     }
-    for (const auto& [key, total] : problem_totals_) {
+    for (const auto& totals : problem_totals_) {
+      const auto& key = totals.first;
       if (!s.problems.contains(key)) {
         problems_.clear("problem " + key.first + " " + key.second,
                         [&] { return key.first + ": no more " + key.second + " items"; });
