@@ -75,6 +75,7 @@ struct SidekiqState {
   std::map<std::string, double> host_memory;
   std::map<std::string, double> queue_workers, queue_processes, queue_busy;
   std::map<std::string, double> oldest_run_at;  // queue -> earliest run_at of its in-progress jobs
+  std::set<std::string> live;                   // process keys counted live this cycle
 };
 
 struct WorkersState {
@@ -156,6 +157,7 @@ class QueuesCollector final : public Collector {
       run(second, ctx);
       run(third, ctx);
       emit(state, out);
+      remember(state);
       out.describe("tocsin_queue_round_trips", MetricType::gauge,
                    "Round trips to Redis in the last cycle (a new connection's handshake not counted).");
       out.add(series("tocsin_queue_round_trips"),
@@ -264,6 +266,25 @@ class QueuesCollector final : public Collector {
     if (round.empty()) return;
     std::vector<Reply> replies = connection_.pipeline(round.commands, ctx.deadline);
     for (std::size_t i = 0; i < replies.size(); ++i) round.handlers[i](replies[i]);
+  }
+
+  // What details() serves besides the connection: per system, the queues found and left out, and the
+  // problems of the last cycle with the first key each was seen at.
+  void remember(const CycleState& s) {
+    nlohmann::json systems = nlohmann::json::object();
+    for (const auto& [system, d] : s.discovered) {
+      systems[system] = {{"discovered", d.first}, {"unreported", d.second}};
+    }
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& [key, entry] : s.problems) {
+      problems.push_back({{"system", key.first},
+                          {"problem", key.second},
+                          {"count", entry.first},
+                          {"first_key", entry.second}});
+    }
+    std::lock_guard lock(details_mutex_);
+    details_["systems"] = std::move(systems);
+    details_["problems_last_cycle"] = std::move(problems);
   }
 
   // --- problems and caps ----------------------------------------------------------------------
@@ -383,8 +404,10 @@ class QueuesCollector final : public Collector {
                    [this, &s, key, max_bytes](const Reply& r) { on_process(s, key, r, max_bytes); });
         for (const char* suffix : {":work", ":workers"}) {
           const std::string work_key = key + suffix;
-          second.add({"HGETALL", work_key},
-                     [this, &s, work_key, max_bytes](const Reply& r) { on_work(s, work_key, r, max_bytes); });
+          // After the HMGET above: a dead process's leftover work is not counted.
+          second.add({"HGETALL", work_key}, [this, &s, key, work_key, max_bytes](const Reply& r) {
+            if (s.sidekiq.live.contains(key)) on_work(s, work_key, r, max_bytes);
+          });
         }
       }
     });
@@ -415,6 +438,7 @@ class QueuesCollector final : public Collector {
       st.dead_processes += 1;
       return;
     }
+    st.live.insert(key);
     st.processes += 1;
     st.workers += p.concurrency;
     st.busy += p.busy;

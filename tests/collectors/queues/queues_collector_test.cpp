@@ -265,6 +265,9 @@ TEST_F(QueuesCollectorTest, Sidekiq8LayoutRetryDepthDeadProcessesAndNamespace) {
                 R"({"queue":"critical","payload":"{}","run_at":)" + std::to_string(now_ms - 300000) + "}"});
   server_->cli({"HSET", "app:w2:2:b", "info", R"({"hostname":"w2","concurrency":5,"queues":["critical"]})",
                 "busy", "0", "beat", std::to_string(now - 120), "quiet", "false", "rss", "1"});
+  // The dead process's leftover work (its hash expires with it) is not counted.
+  server_->cli({"HSET", "app:w2:2:b:work", "tid9",
+                R"({"queue":"critical","payload":"{}","run_at":)" + std::to_string(now_ms - 1000000) + "}"});
   auto c = make();
   Batch b = collect(*c);
   auto latency = value(b, "sidekiq_queue_latency_seconds", {{"name", "critical"}});
@@ -282,6 +285,7 @@ TEST_F(QueuesCollectorTest, Sidekiq8LayoutRetryDepthDeadProcessesAndNamespace) {
   EXPECT_EQ(value(b, "sidekiq_host_processes", {{"host", "w1"}, {"quiet", "true"}}), 1);
   EXPECT_EQ(value(b, "tocsin_sidekiq_host_memory_bytes", {{"host", "w1"}}), 2048 * 1024);
   EXPECT_NEAR(*value(b, "sidekiq_queue_max_processing_time_seconds", {{"name", "critical"}}), 300, 1.0);
+  EXPECT_EQ(value(b, "sidekiq_queue_busy_workers", {{"name", "critical"}}), 1);
   // Nothing was read outside the namespace.
   EXPECT_EQ(value(b, "sidekiq_queue_enqueued_jobs", {{"name", "default"}}), std::nullopt);
 }
@@ -315,6 +319,13 @@ TEST_F(QueuesCollectorTest, MalformedWrongTypeAndHugeJobsAreCountedNotFatal) {
   EXPECT_EQ(value(b, "sidekiq_queue_enqueued_jobs", {{"name", "wrong"}}), std::nullopt);
   EXPECT_TRUE(value(b, "sidekiq_queue_latency_seconds", {{"name", "ok"}}));
   EXPECT_EQ(value(b, "tocsin_sidekiq_dead_processes"), 1);  // no usable beat
+  // The API names where each problem was first seen (GET /api/v1/collectors/queues/<name>).
+  bool named = false;
+  const nlohmann::json details = c->details();
+  for (const auto& p : details["problems_last_cycle"]) {
+    if (p["problem"] == "malformed_json" && p["first_key"] == "queue:bad") named = true;
+  }
+  EXPECT_TRUE(named) << details.dump();
   // The next cycle counts again (a counter) and the problem was logged once.
   b = collect(*c);
   EXPECT_EQ(value(b, "tocsin_queue_problems_total", {{"system", "sidekiq"}, {"problem", "malformed_json"}}),
@@ -431,6 +442,36 @@ TEST_F(QueuesCollectorTest, RqJobsRegistriesAndWorkersFromTheRealClient) {
   EXPECT_EQ(value(b, "tocsin_queue_scheduled_jobs", {{"system", "rq"}, {"queue", "fails"}}), 1);
   EXPECT_EQ(value(b, "tocsin_queue_dead_workers", {{"system", "rq"}}), 1);
   EXPECT_EQ(value(b, "tocsin_queue_workers", {{"system", "rq"}}), 0);  // the burst worker left
+}
+
+// A real `rq worker` busy with a long job: the started registry, a live busy worker.
+TEST_F(QueuesCollectorTest, RqRealWorkerBusyWithAJob) {
+  if (run_command({"/usr/bin/python3", "-c", "import rq"}).status != 0)
+    GTEST_SKIP() << "python3-rq is not installed";
+  TempDir dir("tocsin-rq-worker");
+  dir.write("rqslow.py", "import time\n\ndef slow(s):\n    time.sleep(s)\n");
+  ProcessOptions options = with_env({"PYTHONPATH=" + dir.path().string()});
+  options.stdout_file = options.stderr_file = dir / "worker.log";
+  Process worker({"/usr/bin/python3", "-m", "rq.cli", "worker", "--url", redis_url(), "slow"}, options);
+  python("import os, sys\nsys.path.insert(0, '" + dir.path().string() +
+         "')\nfrom redis import Redis\nimport rq\n"
+         "q = rq.Queue('slow', connection=Redis.from_url(os.environ['REDIS_URL']))\n"
+         "q.enqueue('rqslow.slow', 120)\nq.enqueue('rqslow.slow', 1)\n");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return cli_number(*server_, {"ZCARD", "rq:wip:slow"}) == 1;
+      },
+      30s))
+      << run_command({"cat", (dir / "worker.log").string()}).output;
+  config_.rq.enabled = true;
+  auto c = make();
+  Batch b = collect(*c);
+  EXPECT_EQ(value(b, "tocsin_queue_in_progress_jobs", {{"system", "rq"}, {"queue", "slow"}}), 1);
+  EXPECT_EQ(value(b, "tocsin_queue_length", {{"system", "rq"}, {"queue", "slow"}}), 1);
+  EXPECT_EQ(value(b, "tocsin_queue_workers", {{"system", "rq"}}), 1);
+  EXPECT_EQ(value(b, "tocsin_queue_busy_workers", {{"system", "rq"}}), 1);
+  EXPECT_EQ(value(b, "tocsin_queue_dead_workers", {{"system", "rq"}}), 0);
+  worker.signal(SIGKILL);  // a warm shutdown would wait for the job
 }
 
 TEST_F(QueuesCollectorTest, CeleryQueuesWithPrioritiesFromTheRealClient) {
