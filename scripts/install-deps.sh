@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-contrib redis-server
   prometheus prometheus-alertmanager curl
+  ruby-sidekiq python3-rq python3-celery
 )
 # Extra packages for the peer-exporter benchmarks and the status-page screenshot; best effort.
 optional=(prometheus-postgres-exporter prometheus-redis-exporter chromium)

@@ -250,8 +250,8 @@ TEST(Config, CollectorLabelsAreCheckedAgainstWhatTheCollectorSets) {
             "config/tocsin.yaml:3:15: collectors.host[0].labels: label \"cpu\" is set by the host collector "
             "itself; "
             "choose another name\n");
-  EXPECT_EQ(errors_of("collectors:\n  queues:\n    - {}\n"),
-            "config/tocsin.yaml:2:3: collectors.queues: unknown key\n");
+  EXPECT_EQ(errors_of("collectors:\n  nosuchkind:\n    - {}\n"),
+            "config/tocsin.yaml:2:3: collectors.nosuchkind: unknown key\n");
 }
 
 }  // namespace

@@ -6,13 +6,14 @@
 #include "collectors/host/host.hpp"
 #include "collectors/kubelet/kubelet.hpp"
 #include "collectors/postgres/postgres.hpp"
+#include "collectors/queues/queues.hpp"
 #include "collectors/redis/redis.hpp"
 
 namespace tocsin::collectors {
 
 std::span<const Kind* const> registry() {
   static const Kind* const kinds[] = {
-      &host_kind(), &cgroup_kind(), &kubelet_kind(), &postgres_kind(), &redis_kind(),
+      &host_kind(), &cgroup_kind(), &kubelet_kind(), &postgres_kind(), &redis_kind(), &queues_kind(),
   };
   return kinds;
 }
