@@ -15,10 +15,8 @@ void decode_common(yaml::MapDecoder& map, CollectorCommon& out) {
       }
     }
   }
-  map.optional("interval", out.interval);
-  map.optional("timeout", out.timeout);
-  if (out.interval && out.interval->count() <= 0) map.get("interval")->error("must be positive");
-  if (out.timeout && out.timeout->count() <= 0) map.get("timeout")->error("must be positive");
+  map.positive("interval", out.interval);
+  map.positive("timeout", out.timeout);
   if (auto labels = map.get("labels"); labels && !labels->is_null() && decode(*labels, out.labels)) {
     for (const auto& [label, value] : out.labels) {
       if (!is_valid_label_name(label)) {

@@ -80,14 +80,8 @@ void decode_log(const Node& node, LogConfig& out) {
 
 void decode_query(const Node& node, QueryConfig& out) {
   MapDecoder map(node);
-  if (auto n = map.get("lookback_delta");
-      n && !n->is_null() && decode(*n, out.lookback_delta) && out.lookback_delta.count() <= 0) {
-    n->error("must be positive");
-  }
-  if (auto n = map.get("timeout");
-      n && !n->is_null() && decode(*n, out.timeout) && out.timeout.count() <= 0) {
-    n->error("must be positive");
-  }
+  map.positive("lookback_delta", out.lookback_delta);
+  map.positive("timeout", out.timeout);
   if (auto n = map.get("max_samples");
       n && !n->is_null() && decode(*n, out.max_samples) && out.max_samples < 1) {
     n->error("must be at least 1");
@@ -132,10 +126,7 @@ void decode_host_labels(MapDecoder& map, Config& config) {
 void decode_root(const Node& root, Config& config) {
   MapDecoder map(root);
   map.optional("listen", config.listen);
-  if (auto n = map.get("interval");
-      n && !n->is_null() && decode(*n, config.interval) && config.interval.count() <= 0) {
-    n->error("must be positive");
-  }
+  map.positive("interval", config.interval);
   if (auto n = map.get("retention");
       n && !n->is_null() && decode(*n, config.retention) && config.retention < std::chrono::minutes(1)) {
     n->error("must be at least 1m");
@@ -145,10 +136,7 @@ void decode_root(const Node& root, Config& config) {
   if (auto n = map.get("collectors"); n && !n->is_null())
     decode_collectors(*n, config.interval, config.collectors);
   map.optional("rule_files", config.rule_files);
-  if (auto n = map.get("evaluation_interval"); n && !n->is_null() && decode(*n, config.evaluation_interval) &&
-                                               config.evaluation_interval.count() <= 0) {
-    n->error("must be positive");
-  }
+  map.positive("evaluation_interval", config.evaluation_interval);
   if (auto n = map.get("compat"); n && !n->is_null() && decode(*n, config.compat) &&
                                   config.compat != "prometheus3" && config.compat != "prometheus2") {
     n->error("must be prometheus3 or prometheus2, got \"" + config.compat + "\"");

@@ -282,6 +282,26 @@ void MapDecoder::missing(std::string_view key) const {
   node_.context().diagnostics->error(node_.position(), path, "missing required key");
 }
 
+bool MapDecoder::positive(std::string_view key, std::optional<Duration>& out) {
+  auto child = get(key);
+  if (!child || child->is_null()) return true;
+  Duration value{};
+  if (!decode(*child, value)) return false;
+  if (value.count() <= 0) {
+    child->error("must be positive");
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+bool MapDecoder::positive(std::string_view key, Duration& out) {
+  std::optional<Duration> value;
+  if (!positive(key, value)) return false;
+  if (value) out = *value;
+  return true;
+}
+
 bool MapDecoder::secret(std::string_view key, Secret& out, bool required) {
   std::string file_key = std::string(key) + "_file";
   auto inline_node = get(key);

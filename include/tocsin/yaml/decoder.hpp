@@ -142,6 +142,10 @@ class MapDecoder {
     }
     return decode(*child, out);
   }
+  // An optional duration that must be more than zero: a zero or negative one is reported at its key
+  // ("must be positive") and leaves `out` as it was. Returns false on any error.
+  bool positive(std::string_view key, Duration& out);
+  bool positive(std::string_view key, std::optional<Duration>& out);
   // A secret given inline as `key` (with ${VAR} expansion) or read from the file named by
   // `key_file` (trailing newline dropped). Both at once is an error.
   bool secret(std::string_view key, Secret& out, bool required = false);

@@ -22,16 +22,7 @@ void decode(const yaml::Node& node, KubeletCollectorConfig& out) {
   }
   map.optional("bearer_token_file", out.bearer_token_file);
   if (auto n = map.get("tls"); n && !n->is_null()) decode_tls(*n, out.tls);
-  if (auto n = map.get("request_timeout"); n && !n->is_null()) {
-    Duration value{};
-    if (decode(*n, value)) {
-      if (value.count() <= 0) {
-        n->error("must be positive");
-      } else {
-        out.request_timeout = value;
-      }
-    }
-  }
+  map.positive("request_timeout", out.request_timeout);
   if (auto n = map.get("max_response_bytes"); n && !n->is_null()) {
     long long value = 0;
     if (decode(*n, value)) {

@@ -188,24 +188,6 @@ std::string check_dsn(std::string_view dsn, bool& has_password) {
   }
 }
 
-void decode_positive(MapDecoder& map, std::string_view key, Duration& out) {
-  auto node = map.get(key);
-  if (!node || node->is_null()) return;
-  if (decode(*node, out) && out.count() <= 0) node->error("must be positive");
-}
-
-void decode_positive(MapDecoder& map, std::string_view key, std::optional<Duration>& out) {
-  auto node = map.get(key);
-  if (!node || node->is_null()) return;
-  Duration value{};
-  if (!decode(*node, value)) return;
-  if (value.count() <= 0) {
-    node->error("must be positive");
-    return;
-  }
-  out = value;
-}
-
 void decode_column(const Node& key_node, const Node& value, PostgresCustomColumn& out) {
   std::string usage;
   if (value.is_map()) {
@@ -292,8 +274,8 @@ void decode(const Node& node, PostgresCustomQuery& out) {
       }
     }
   }
-  decode_positive(map, "interval", out.interval);
-  decode_positive(map, "timeout", out.timeout);
+  map.positive("interval", out.interval);
+  map.positive("timeout", out.timeout);
   map.finish();
 }
 
@@ -332,10 +314,10 @@ void decode(const Node& node, PostgresTargetConfig& out) {
                                            out.connect_timeout < std::chrono::seconds(1)) {
     n->error("must be at least 1s (libpq counts whole seconds)");
   }
-  decode_positive(map, "statement_timeout", out.statement_timeout);
-  decode_positive(map, "lock_timeout", out.lock_timeout);
-  decode_positive(map, "reconnect_backoff", out.reconnect_backoff);
-  decode_positive(map, "reconnect_backoff_max", out.reconnect_backoff_max);
+  map.positive("statement_timeout", out.statement_timeout);
+  map.positive("lock_timeout", out.lock_timeout);
+  map.positive("reconnect_backoff", out.reconnect_backoff);
+  map.positive("reconnect_backoff_max", out.reconnect_backoff_max);
   if (out.reconnect_backoff_max < out.reconnect_backoff) {
     if (auto n = map.get("reconnect_backoff_max")) {
       n->error("must not be less than reconnect_backoff (" + format_duration(out.reconnect_backoff) + ")");

@@ -171,19 +171,6 @@ std::string without_password(std::string_view text) {
   return out;
 }
 
-// A positive duration under `key`, or an error at it.
-void positive_duration(MapDecoder& map, std::string_view key, Duration& out) {
-  auto node = map.get(key);
-  if (!node || node->is_null()) return;
-  Duration value{};
-  if (!decode(*node, value)) return;
-  if (value.count() <= 0) {
-    node->error("must be positive");
-    return;
-  }
-  out = value;
-}
-
 void positive_unsigned(MapDecoder& map, std::string_view key, unsigned& out, unsigned max) {
   auto node = map.get(key);
   if (!node || node->is_null()) return;
@@ -247,7 +234,7 @@ void decode_big_keys(const Node& node, RedisBigKeysConfig& out) {
       }
     }
   }
-  positive_duration(map, "budget", out.budget);
+  map.positive("budget", out.budget);
   positive_unsigned(map, "scan_count", out.scan_count, 100000);
   if (auto n = map.get("samples"); n && !n->is_null()) {
     unsigned value = 0;
@@ -398,10 +385,10 @@ void decode(const Node& node, RedisTargetConfig& out) {
     out.db = *parts->db;
   }
 
-  positive_duration(map, "connect_timeout", out.connect_timeout);
-  positive_duration(map, "read_timeout", out.read_timeout);
-  positive_duration(map, "write_timeout", out.write_timeout);
-  positive_duration(map, "max_reconnect_backoff", out.max_reconnect_backoff);
+  map.positive("connect_timeout", out.connect_timeout);
+  map.positive("read_timeout", out.read_timeout);
+  map.positive("write_timeout", out.write_timeout);
+  map.positive("max_reconnect_backoff", out.max_reconnect_backoff);
   if (auto n = map.get("client_name"); n && !n->is_null() && decode(*n, out.client_name)) {
     for (char c : out.client_name) {
       if (c <= ' ' || c > '~') {
@@ -418,7 +405,7 @@ void decode(const Node& node, RedisTargetConfig& out) {
       }
     }
   }
-  positive_duration(map, "config_refresh", out.config_refresh);
+  map.positive("config_refresh", out.config_refresh);
   map.optional("latency", out.latency);
   if (auto n = map.get("slowlog"); n && !n->is_null()) decode_slowlog(*n, out.slowlog);
   map.optional("keys", out.keys);
