@@ -9,18 +9,6 @@ using yaml::Node;
 
 namespace {
 
-void positive_duration(MapDecoder& map, std::string_view key, Duration& out) {
-  auto node = map.get(key);
-  if (!node || node->is_null()) return;
-  Duration value{};
-  if (!decode(*node, value)) return;
-  if (value.count() <= 0) {
-    node->error("must be positive");
-    return;
-  }
-  out = value;
-}
-
 void bounded_unsigned(MapDecoder& map, std::string_view key, unsigned& out, unsigned min, unsigned max) {
   auto node = map.get(key);
   if (!node || node->is_null()) return;
@@ -80,7 +68,7 @@ void decode_sidekiq(MapDecoder& map, SidekiqConfig& out) {
     }
   }
   bounded_unsigned(map, "retry_sample", out.retry_sample, 0, 10000);
-  positive_duration(map, "dead_after", out.dead_after);
+  map.positive("dead_after", out.dead_after);
   map.optional("processes", out.processes);
 }
 
@@ -109,13 +97,13 @@ void decode_celery(MapDecoder& map, CeleryConfig& out) {
   }
   map.optional("unacked_key", out.unacked_key);
   map.optional("unacked_index_key", out.unacked_index_key);
-  positive_duration(map, "visibility_timeout", out.visibility_timeout);
+  map.positive("visibility_timeout", out.visibility_timeout);
   for (const auto& e : out.exchanges) {
     if (e.empty()) map.get("exchanges")->error("an empty exchange name");
   }
 }
 
-void decode_rq(MapDecoder& map, RqConfig& out) { positive_duration(map, "dead_after", out.dead_after); }
+void decode_rq(MapDecoder& map, RqConfig& out) { map.positive("dead_after", out.dead_after); }
 
 }  // namespace
 
@@ -247,10 +235,10 @@ void decode(const Node& node, QueuesTargetConfig& out) {
   } else if (parts && parts->db) {
     out.db = *parts->db;
   }
-  positive_duration(map, "connect_timeout", out.connect_timeout);
-  positive_duration(map, "read_timeout", out.read_timeout);
-  positive_duration(map, "write_timeout", out.write_timeout);
-  positive_duration(map, "max_reconnect_backoff", out.max_reconnect_backoff);
+  map.positive("connect_timeout", out.connect_timeout);
+  map.positive("read_timeout", out.read_timeout);
+  map.positive("write_timeout", out.write_timeout);
+  map.positive("max_reconnect_backoff", out.max_reconnect_backoff);
   if (auto n = map.get("client_name"); n && !n->is_null() && decode(*n, out.client_name)) {
     if (!printable(out.client_name) && !out.client_name.empty()) {
       n->error("a client name cannot hold spaces or special characters");

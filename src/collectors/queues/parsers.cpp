@@ -177,12 +177,12 @@ RetrySample sidekiq_retry_sample(const std::vector<std::string>& jobs, std::uint
   counts.reserve(jobs.size());
   for (const std::string& text : jobs) {
     if (text.size() > max_bytes) {
-      ++out.unreadable;
+      ++out.too_large;
       continue;
     }
     auto job = parse_object(text);
     if (!job) {
-      ++out.unreadable;
+      ++out.malformed;
       continue;
     }
     double count = 0;

@@ -53,10 +53,12 @@ std::optional<long long> reply_integer(const Reply& r);
 std::optional<std::vector<std::string>> reply_strings(const Reply& r);
 bool is_wrong_type(const Reply& r);
 
-// The retry set's sample (ZRANGE retry 0 N-1: the jobs due soonest).
+// The retry set's sample (ZRANGE retry -N -1: the jobs due latest, which are the most retried, since
+// Sidekiq waits retry_count^4 + 15 s and more before each retry).
 struct RetrySample {
   std::size_t sampled = 0;
-  std::size_t unreadable = 0;  // malformed or too large
+  std::size_t malformed = 0;  // not a JSON object
+  std::size_t too_large = 0;  // over max_job_bytes, not parsed
   double max_retry_count = 0;
   double p95_retry_count = 0;
   std::optional<double> oldest_failed_at;  // the smallest failed_at of the sample, epoch seconds

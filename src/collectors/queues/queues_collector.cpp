@@ -86,7 +86,7 @@ struct WorkersState {
 struct GroupValues {
   double consumers = 0, pending = 0;
   std::optional<double> lag;
-  double oldest_pending_idle = 0;
+  std::optional<double> oldest_pending_idle;  // 0 when none pend; unknown when XPENDING failed
 };
 
 struct CycleState {
@@ -375,7 +375,9 @@ class QueuesCollector final : public Collector {
     first.add({"ZCARD", sk("retry")}, counter(sk("retry"), st.retry));
     first.add({"ZCARD", sk("dead")}, counter(sk("dead"), st.dead));
     if (config_.sidekiq.retry_sample > 0) {
-      first.add({"ZRANGE", sk("retry"), "0", std::to_string(config_.sidekiq.retry_sample - 1)},
+      // The tail: the jobs due latest are the most retried (Sidekiq's delay grows as retry_count^4),
+      // so a lasting outage's deep retries are seen even when fresh failures outnumber the sample.
+      first.add({"ZRANGE", sk("retry"), "-" + std::to_string(config_.sidekiq.retry_sample), "-1"},
                 [this, &s, max_bytes](const Reply& r) {
                   auto jobs = reply_strings(r);
                   if (!jobs) {
@@ -384,8 +386,11 @@ class QueuesCollector final : public Collector {
                   }
                   s.sidekiq.retry_sample = sidekiq_retry_sample(*jobs, max_bytes);
                   s.sidekiq.retry_sampled = true;
-                  for (std::size_t i = 0; i < s.sidekiq.retry_sample.unreadable; ++i) {
+                  for (std::size_t i = 0; i < s.sidekiq.retry_sample.malformed; ++i) {
                     problem(s, kSidekiq, Problem::malformed_json, sk("retry"));
+                  }
+                  for (std::size_t i = 0; i < s.sidekiq.retry_sample.too_large; ++i) {
+                    problem(s, kSidekiq, Problem::too_large, sk("retry"));
                   }
                 });
     }
@@ -743,10 +748,18 @@ class QueuesCollector final : public Collector {
           v.consumers = g.consumers;
           v.pending = g.pending;
           v.lag = g.lag;
-          if (g.pending <= 0) continue;
-          second.add({"XPENDING", key, g.name, "-", "+", "1"}, [&s, key, name = g.name](const Reply& r) {
-            if (auto idle = stream_oldest_pending_idle(r)) s.groups[{key, name}].oldest_pending_idle = *idle;
-          });
+          if (g.pending <= 0) {
+            v.oldest_pending_idle = 0;
+            continue;
+          }
+          second.add({"XPENDING", key, g.name, "-", "+", "1"},
+                     [this, &s, key, name = g.name](const Reply& r) {
+                       if (auto idle = stream_oldest_pending_idle(r)) {
+                         s.groups[{key, name}].oldest_pending_idle = *idle;
+                       } else {
+                         problem(s, kStream, Problem::bad_reply, key);
+                       }
+                     });
         }
       });
     }
@@ -898,7 +911,9 @@ class QueuesCollector final : public Collector {
       if (g.lag) out.add("tocsin_queue_group_lag", labels, *g.lag);
       out.add("tocsin_queue_group_pending", labels, g.pending);
       out.add("tocsin_queue_group_consumers", labels, g.consumers);
-      out.add("tocsin_queue_group_oldest_pending_idle_seconds", labels, g.oldest_pending_idle);
+      if (g.oldest_pending_idle) {
+        out.add("tocsin_queue_group_oldest_pending_idle_seconds", labels, *g.oldest_pending_idle);
+      }
     }
   }
 

@@ -44,7 +44,9 @@ TEST(QueuesParsers, RetrySampleDepthAndOldestFailure) {
   jobs.push_back("{broken");
   auto s = sidekiq_retry_sample(jobs, 1 << 20);
   EXPECT_EQ(s.sampled, 20u);
-  EXPECT_EQ(s.unreadable, 1u);
+  EXPECT_EQ(s.malformed, 1u);
+  EXPECT_EQ(s.too_large, 0u);
+  EXPECT_EQ(sidekiq_retry_sample({std::string(100, ' ')}, 10).too_large, 1u);
   EXPECT_EQ(s.max_retry_count, 19);
   EXPECT_EQ(s.p95_retry_count, 18);  // nearest rank: the 19th of 20
   ASSERT_TRUE(s.oldest_failed_at);

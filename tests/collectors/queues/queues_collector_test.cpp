@@ -8,6 +8,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <sstream>
 #include <thread>
@@ -290,6 +291,32 @@ TEST_F(QueuesCollectorTest, Sidekiq8LayoutRetryDepthDeadProcessesAndNamespace) {
   EXPECT_EQ(value(b, "sidekiq_queue_enqueued_jobs", {{"name", "default"}}), std::nullopt);
 }
 
+// An outage: fresh failures (retry_count 0, due in seconds) far outnumber the sample, and the deep
+// retries are due last, as Sidekiq schedules them (retry_count^4 + 15 s): the sample still sees them.
+TEST_F(QueuesCollectorTest, DeepRetriesAreSeenWhenFreshFailuresOutnumberTheSample) {
+  config_.sidekiq.enabled = true;
+  config_.sidekiq.retry_sample = 5;
+  const double now = now_seconds();
+  for (int i = 0; i < 190; ++i) {
+    server_->cli({"ZADD", "retry", std::to_string(now + 15 + i * 0.01),
+                  R"({"queue":"default","class":"X","jid":"f)" + std::to_string(i) +
+                      R"(","retry_count":0,"failed_at":)" + std::to_string(now - 1) + "}"});
+  }
+  for (int count = 10; count < 20; ++count) {
+    server_->cli({"ZADD", "retry", std::to_string(now + std::pow(count, 4) + 15),
+                  R"({"queue":"default","class":"X","jid":"d)" + std::to_string(count) +
+                      R"(","retry_count":)" + std::to_string(count) + R"(,"failed_at":)" +
+                      std::to_string(now - 3600) + "}"});
+  }
+  auto c = make();
+  Batch b = collect(*c);
+  EXPECT_EQ(value(b, "sidekiq_retry_jobs"), 200);
+  EXPECT_EQ(value(b, "tocsin_sidekiq_retry_sampled_jobs"), 5);
+  EXPECT_EQ(value(b, "tocsin_sidekiq_retry_depth_max"), 19);
+  EXPECT_GE(*value(b, "tocsin_sidekiq_retry_depth_p95"), 15);
+  EXPECT_NEAR(*value(b, "tocsin_sidekiq_oldest_retry_age_seconds"), 3600, 2.0);
+}
+
 TEST_F(QueuesCollectorTest, MalformedWrongTypeAndHugeJobsAreCountedNotFatal) {
   config_.sidekiq.enabled = true;
   config_.max_job_bytes = 64 * 1024;
@@ -519,6 +546,7 @@ TEST_F(QueuesCollectorTest, ListsByNameAndPatternAndStreamGroups) {
   for (int i = 0; i < 5; ++i) server_->cli({"XADD", "events", "*", "n", std::to_string(i)});
   server_->cli({"XGROUP", "CREATE", "events", "workers", "0"});
   server_->cli({"XREADGROUP", "GROUP", "workers", "c1", "COUNT", "2", "STREAMS", "events", ">"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the pending entries idle a second
   auto c = make();
   Batch b = collect(*c);
   EXPECT_EQ(value(b, "tocsin_queue_length", {{"system", "list"}, {"queue", "mail"}}), 2);
@@ -531,7 +559,7 @@ TEST_F(QueuesCollectorTest, ListsByNameAndPatternAndStreamGroups) {
   EXPECT_EQ(value(b, "tocsin_queue_group_pending", group), 2);
   EXPECT_EQ(value(b, "tocsin_queue_group_lag", group), 3);
   EXPECT_EQ(value(b, "tocsin_queue_group_consumers", group), 1);
-  EXPECT_GE(*value(b, "tocsin_queue_group_oldest_pending_idle_seconds", group), 0);
+  EXPECT_GE(*value(b, "tocsin_queue_group_oldest_pending_idle_seconds", group), 1.0);
   // A matched list that empties (Redis deletes it) is no longer reported.
   server_->cli({"DEL", "tenant:2"});
   b = collect(*c);
