@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-contrib redis-server
   prometheus prometheus-alertmanager curl
+  python3-prometheus-client prometheus-node-exporter zlib1g-dev
 )
 # Extra packages for the peer-exporter benchmarks and the status-page screenshot; best effort.
 optional=(prometheus-postgres-exporter prometheus-redis-exporter chromium)

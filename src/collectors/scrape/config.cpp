@@ -97,11 +97,14 @@ void decode_relabel(const yaml::Node& node, RelabelRule& out) {
     auto raw = n->as_raw_string();  // `$1` is the regex's, not an environment variable
     if (raw) out.replacement = *raw;
   }
+  bool action_ok = true;
   if (auto n = map.get("action"); n && !n->is_null()) {
+    action_ok = false;
     std::string name;
     if (decode(*n, name)) {
       if (auto a = parse_relabel_action(name)) {
         out.action = *a;
+        action_ok = true;
       } else {
         n->error("unknown relabel action \"" + name +
                  "\" (replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, labelkeep, "
@@ -109,7 +112,7 @@ void decode_relabel(const yaml::Node& node, RelabelRule& out) {
       }
     }
   }
-  if (map.valid()) {
+  if (map.valid() && action_ok) {
     if (auto problem = out.compile()) node.error(*problem);
   }
   map.finish();
@@ -175,7 +178,7 @@ void decode(const yaml::Node& node, ScrapeFileSdConfig& out) {
   map.finish();
 }
 
-std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
+std::optional<std::uint64_t> parse_body_size(std::string_view text) {
   std::uint64_t number = 0;
   auto r = std::from_chars(text.data(), text.data() + text.size(), number);
   if (r.ec != std::errc() || r.ptr == text.data()) return std::nullopt;
@@ -290,7 +293,7 @@ void decode(const yaml::Node& node, ScrapeCollectorConfig& out) {
   if (auto n = map.get("body_size_limit"); n && !n->is_null()) {
     std::string text;
     if (decode(*n, text)) {
-      if (auto bytes = parse_byte_size(text)) {
+      if (auto bytes = parse_body_size(text)) {
         out.body_size_limit = *bytes;
       } else {
         n->error("invalid size \"" + text + "\" (bytes, or a number with KB, MB, GB, KiB, MiB, GiB)");
@@ -304,14 +307,16 @@ void check_scrape(const yaml::Node& node, const ScrapeCollectorConfig& config, D
   const Duration interval = config.common.interval.value_or(default_interval);
   const Duration timeout = config.common.timeout.value_or(std::min(interval, kDefaultScrapeTimeout));
   if (timeout > interval) {
-    yaml::Node at = node;
+    // Not yaml::Node assignment: YAML::Node's operator= writes into the document.
+    std::optional<yaml::Node> at;
     if (node.is_map()) {
       for (const char* key : {"scrape_timeout", "timeout"}) {
-        if (node.yaml()[key]) at = node.child(node.yaml()[key], key);
+        if (node.yaml()[key]) at.emplace(node.child(node.yaml()[key], key));
       }
     }
-    at.error("scrape_timeout (" + format_duration(timeout) + ") is longer than scrape_interval (" +
-             format_duration(interval) + ")");
+    if (!at) at.emplace(node);
+    at->error("scrape_timeout (" + format_duration(timeout) + ") is longer than scrape_interval (" +
+              format_duration(interval) + ")");
   }
   config.effective_interval = interval;
   config.effective_timeout = timeout;

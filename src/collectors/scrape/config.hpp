@@ -86,6 +86,6 @@ void check_scrape(const yaml::Node& node, const ScrapeCollectorConfig& config, D
 
 // A byte size as Prometheus writes body_size_limit: a plain number of bytes or a number with B, KB,
 // MB, GB, TB (base 2, as Go's units.Base2Bytes) or KiB, MiB, GiB, TiB. nullopt when malformed.
-std::optional<std::uint64_t> parse_byte_size(std::string_view text);
+std::optional<std::uint64_t> parse_body_size(std::string_view text);
 
 }  // namespace tocsin::config

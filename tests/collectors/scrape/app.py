@@ -7,11 +7,13 @@ reporting), each timed into http_request_duration_seconds (a histogram with meth
 and endpoint_class), counted into http_requests_total, plus a summary, a gauge and an info metric.
 /metrics answers in the text format or OpenMetrics (with _created series), as the client negotiates.
 
-    app.py PORT [--latency SECONDS] [--error-ratio R] [--traffic RPS]
+    app.py PORT [--latency SECONDS] [--error-ratio R] [--traffic RPS] [--prime N]
 
 --latency makes every handler sleep that long, --error-ratio makes that share of requests answer
 500, --traffic starts a thread that sends RPS requests per second to the app's own endpoints over
-HTTP (spread over the classes), so the metrics move as a real app's do. Stops on SIGTERM.
+HTTP (spread over the classes), so the metrics move as a real app's do. --prime records N made-up
+requests per route at start (deterministic durations, some 500s) and nothing after, so that two
+scrapers see the same values. Stops on SIGTERM.
 """
 
 import argparse
@@ -118,15 +120,27 @@ def traffic(port, rps):
         time.sleep(1.0 / rps)
 
 
+def prime(n):
+    for (method, path), cls in ROUTES.items():
+        for i in range(n):
+            status = "500" if i % 10 == 9 else "200"
+            labels = dict(method=method, path=path, status=status, endpoint_class=cls)
+            DURATION.labels(**labels).observe(0.003 * (i % 7) + 0.001)
+            REQUESTS.labels(**labels).inc()
+            PAYLOAD.labels(endpoint_class=cls).observe(10 + i)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--error-ratio", type=float, default=0.0)
     parser.add_argument("--traffic", type=float, default=0.0)
+    parser.add_argument("--prime", type=int, default=0)
     args = parser.parse_args()
     settings["latency"] = args.latency
     settings["error_ratio"] = args.error_ratio
+    prime(args.prime)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: (server.server_close(), sys.exit(0)))
