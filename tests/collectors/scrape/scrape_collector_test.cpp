@@ -418,3 +418,23 @@ TEST(ScrapeConfig, PrometheusDefaults) {
 
 }  // namespace
 }  // namespace tocsin::collectors
+
+namespace tocsin::collectors {
+namespace {
+
+TEST(ScrapeConfig, TheExampleAndTheSampleLoad) {
+  auto env = testing::env({{"APP_METRICS", "127.0.0.1:8000"}});
+  for (const char* file : {"/config/examples/app.yaml", "/src/collectors/scrape/sample.yaml"}) {
+    SCOPED_TRACE(file);
+    auto result = config::load_config(std::string(TOCSIN_SOURCE_DIR) + file, env);
+    ASSERT_TRUE(std::holds_alternative<config::Config>(result))
+        << std::get<yaml::Diagnostics>(result).to_string();
+    auto scrape = testing::instances<config::ScrapeCollectorConfig>(std::get<config::Config>(result));
+    ASSERT_EQ(scrape.size(), 1u);
+    EXPECT_EQ(scrape[0].job_name, "app");
+    EXPECT_EQ(scrape[0].static_configs.at(0).targets.at(0), "127.0.0.1:8000");
+  }
+}
+
+}  // namespace
+}  // namespace tocsin::collectors
