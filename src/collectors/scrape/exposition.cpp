@@ -347,6 +347,7 @@ void ExpositionParser::parse_sample(Entry& out) {
   out.text = {};
   out.timestamp.reset();
   labels_.clear();
+  const std::size_t series_start = pos_;
   out.name = parse_metric_name();
   const std::size_t after_name = pos_;
   if (format_ == Format::text) skip_blanks();  // `name {a="b"}` is fine in the text format
@@ -356,6 +357,7 @@ void ExpositionParser::parse_sample(Entry& out) {
     pos_ = after_name;
   }
   out.labels = labels_;
+  out.series = body_.substr(series_start, pos_ - series_start);
   if (at_line_end() || !is_blank(body_[pos_])) {
     fail(pos_, at_line_end() ? std::string("expected a value after the metric")
                              : "unexpected \"" + excerpt(body_.substr(pos_, line_end_ - pos_)) +

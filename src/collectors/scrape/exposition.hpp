@@ -51,6 +51,9 @@ struct Entry {
   EntryKind kind = EntryKind::sample;
   std::string_view name;                    // the metric name (sample) or the family name (type, help, unit)
   std::span<const ExpositionLabel> labels;  // sample: in the order written, __name__ not among them
+  // sample: the series as written, from the name to the end of the label set; a cache key (the same
+  // text is the same series)
+  std::string_view series;
   double value = 0;
   std::optional<Timestamp> timestamp;                   // sample: milliseconds, when the line has one
   store::MetricType type = store::MetricType::untyped;  // type

@@ -63,9 +63,15 @@ Labels report_labels(std::string_view name, const Labels& target) {
   return Labels::from_unsorted(std::move(labels));
 }
 
-AppendResult append_exposition(std::string_view body, Format format, const Labels& target,
-                               const SampleOptions& options, const SeriesSet& previous, SeriesSet& current,
-                               store::Batch& out) {
+namespace {
+
+void remember(SeriesCache& cache, std::string_view series, SeriesCache::Entry entry) {
+  auto [it, inserted] = cache.entries_.insert_or_assign(std::string(series), std::move(entry));
+  cache.next_order_.push_back(&*it);
+}
+
+AppendResult append(std::string_view body, Format format, const Labels& target, const SampleOptions& options,
+                    const SeriesSet& previous, SeriesSet& current, SeriesCache* cache, store::Batch& out) {
   AppendResult result;
   ExpositionParser parser(body, format);
   Entry entry;
@@ -99,6 +105,41 @@ AppendResult append_exposition(std::string_view body, Format format, const Label
     }
     ++result.scraped;
     if (entry.timestamp) ++result.with_timestamp;
+    SeriesCache::Entry* cached = nullptr;
+    if (cache != nullptr) {
+      const std::size_t i = result.scraped - 1;
+      SeriesCache::Map::value_type* slot = nullptr;
+      if (i < cache->order_.size() && cache->order_[i]->first == entry.series) {
+        slot = cache->order_[i];
+      } else if (auto it = cache->entries_.find(entry.series); it != cache->entries_.end()) {
+        slot = &*it;
+      }
+      if (slot != nullptr) {
+        cached = &slot->second;
+        cache->next_order_.push_back(slot);
+      }
+    }
+    if (cached != nullptr) {
+      // The same text twice in one body is a duplicate; an entry the last good scrape did not see
+      // is a series added. (One label set written two ways, {a,b} and {b,a}, in one body reaches
+      // the store twice, which drops the second and counts it.)
+      const bool repeated = cached->seen == cache->generation_;
+      const bool added = cached->seen != cache->last_good_;
+      cached->seen = cache->generation_;
+      if (cached->dropped) continue;
+      if (repeated) {
+        ++result.duplicates;
+        continue;
+      }
+      if (added) ++result.series_added;
+      ++result.kept;
+      if (options.sample_limit > 0 && result.kept > options.sample_limit) {
+        throw ScrapeFailure("sample_limit exceeded: more than " + std::to_string(options.sample_limit) +
+                            " samples after metric_relabel_configs");
+      }
+      out.samples().push_back({cached->labels, entry.value});
+      continue;
+    }
 
     // The exposed labels, sorted, the empty ones left out (an empty value is no label).
     std::vector<Label>& items = work.mutable_items();
@@ -119,9 +160,11 @@ AppendResult append_exposition(std::string_view body, Format format, const Label
     std::sort(items.begin(), items.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
 
     merge_target(work, target, options.honor_labels, exposed, conflicts);
-    if (!options.metric_relabel.empty() && !relabel(options.metric_relabel, work)) continue;
+    if ((!options.metric_relabel.empty() && !relabel(options.metric_relabel, work)) || work.items().empty()) {
+      if (cache != nullptr) remember(*cache, entry.series, {{}, 0, true, cache->generation_});
+      continue;
+    }
     const std::vector<Label>& final_labels = work.items();
-    if (final_labels.empty()) continue;
     const std::string_view metric = work.get(kMetricNameLabel);
     if (metric.empty()) {
       throw ScrapeFailure("line " + std::to_string(entry.line) +
@@ -156,11 +199,12 @@ AppendResult append_exposition(std::string_view body, Format format, const Label
     }
     Labels labels = Labels::from_sorted(final_labels);
     const std::uint64_t hash = labels.hash();
+    if (cache != nullptr) remember(*cache, entry.series, {labels, hash, false, cache->generation_});
     if (!current.insert(hash).second) {
       ++result.duplicates;  // Prometheus drops a second sample of a series at the same timestamp
       continue;
     }
-    if (!previous.contains(hash)) ++result.series_added;
+    if (cache != nullptr || !previous.contains(hash)) ++result.series_added;
     ++result.kept;
     if (options.sample_limit > 0 && result.kept > options.sample_limit) {
       throw ScrapeFailure("sample_limit exceeded: more than " + std::to_string(options.sample_limit) +
@@ -170,6 +214,37 @@ AppendResult append_exposition(std::string_view body, Format format, const Label
   }
   for (const auto& [name, f] : families) {
     if (f.typed || !f.help.empty()) out.describe(std::string(name), f.type, std::string(f.help));
+  }
+  return result;
+}
+
+}  // namespace
+
+AppendResult append_exposition(std::string_view body, Format format, const Labels& target,
+                               const SampleOptions& options, const SeriesSet& previous, SeriesSet& current,
+                               store::Batch& out) {
+  return append(body, format, target, options, previous, current, nullptr, out);
+}
+
+AppendResult append_exposition_cached(std::string_view body, Format format, const Labels& target,
+                                      const SampleOptions& options, const SeriesSet& previous,
+                                      SeriesSet& current, SeriesCache& cache, store::Batch& out) {
+  ++cache.generation_;
+  out.samples().reserve(out.samples().size() + cache.entries_.size());
+  cache.next_order_.clear();
+  AppendResult result;
+  try {
+    result = append(body, format, target, options, previous, current, &cache, out);
+  } catch (...) {
+    cache.order_.clear();  // a partial order; the next scrape rebuilds it
+    throw;
+  }
+  cache.last_good_ = cache.generation_;
+  std::swap(cache.order_, cache.next_order_);
+  // Series gone from the exposition leave the cache once they are a third of it.
+  if (cache.entries_.size() > result.scraped + result.scraped / 2 + 16) {
+    std::erase_if(cache.entries_, [&](const auto& kv) { return kv.second.seen != cache.generation_; });
+    // order_ holds only entries seen now, which stay.
   }
   return result;
 }

@@ -175,6 +175,10 @@ class ScrapeCollector final : public Collector {
 
   void collect(const CollectContext& ctx, store::Batch& out) override {
     std::vector<scrape::ScrapeTarget> targets = current_targets();
+    for (const auto& t : targets) {
+      auto& cache = caches_[t.url + t.labels.to_string()];
+      if (!cache) cache = std::make_unique<scrape::SeriesCache>();
+    }
     std::vector<Outcome> outcomes(targets.size());
     if (targets.size() == 1) {
       outcomes[0] = scrape_target(targets[0], ctx);
@@ -215,6 +219,7 @@ class ScrapeCollector final : public Collector {
     std::set<std::string> keys;
     for (const auto& t : targets) keys.insert(t.url + t.labels.to_string());
     std::erase_if(previous_, [&](const auto& kv) { return !keys.contains(kv.first); });
+    std::erase_if(caches_, [&](const auto& kv) { return !keys.contains(kv.first); });
 
     for (auto& s : report.samples()) out.samples().push_back(s);
     {
@@ -435,11 +440,14 @@ class ScrapeCollector final : public Collector {
     try {
       o.error = fetch(target.url, deadline, body, content_type);
       if (o.error.empty()) {
-        const auto previous = previous_.find(target.url + target.labels.to_string());
+        // previous_ and caches_ are only read here while collect() waits for every scrape; each
+        // scrape has a cache of its own (made before the scrapes start).
+        const std::string key = target.url + target.labels.to_string();
+        const auto previous = previous_.find(key);
         static const scrape::SeriesSet kNone;
-        o.counts = scrape::append_exposition(body, scrape::format_of(content_type), target.labels, options_,
-                                             previous == previous_.end() ? kNone : previous->second, o.series,
-                                             o.batch);
+        o.counts = scrape::append_exposition_cached(
+            body, scrape::format_of(content_type), target.labels, options_,
+            previous == previous_.end() ? kNone : previous->second, o.series, *caches_.at(key), o.batch);
       }
     } catch (const scrape::ExpositionError& e) {
       o.error =
@@ -469,7 +477,8 @@ class ScrapeCollector final : public Collector {
   std::vector<scrape::TargetGroup> static_groups_;
   std::map<std::string, WatchedFile> files_;           // only in collect()
   std::map<std::string, scrape::SeriesSet> previous_;  // only in collect(); read by the scrapes it runs
-  mutable std::mutex mutex_;                           // guards cancels_, states_, down_batch_
+  std::map<std::string, std::unique_ptr<scrape::SeriesCache>> caches_;  // likewise; one scrape each
+  mutable std::mutex mutex_;  // guards cancels_, states_, down_batch_
   std::vector<std::shared_ptr<net::Cancellation>> cancels_;
   std::vector<TargetState> states_;
   std::optional<store::Batch> down_batch_;

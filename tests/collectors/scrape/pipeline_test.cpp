@@ -83,3 +83,54 @@ TEST(Pipeline, LimitsFailTheScrape) {
 
 }  // namespace
 }  // namespace tocsin::collectors::scrape
+
+namespace tocsin::collectors::scrape {
+namespace {
+
+TEST(Pipeline, TheCacheGivesWhatTheFullPathGives) {
+  std::vector<RelabelRule> rules(1);
+  rules[0].action = RelabelAction::drop;
+  rules[0].source_labels = {"__name__"};
+  rules[0].regex = "dropped";
+  ASSERT_FALSE(rules[0].compile());
+  SampleOptions options;
+  options.metric_relabel = rules;
+  SeriesCache cache;
+  SeriesSet previous, current, cached_current;
+  const std::vector<std::pair<std::string, std::size_t>> bodies = {
+      {"a 1\nb{x=\"1\"} 2\ndropped 1\n", 2},       // series added: a, b
+      {"b{x=\"1\"} 3\na 4\nc 5\ndropped 2\n", 1},  // reordered, and c is new
+      {"c 1\nc 2\na 1\n", 0},                      // a duplicate; b is gone
+      {"a 1\nb{x=\"1\"} 9\nc 1\n", 1},             // b is back
+  };
+  for (const auto& [body, added] : bodies) {
+    SCOPED_TRACE(body);
+    store::Batch full, cached;
+    auto r1 = append_exposition(body, Format::text, kTarget, options, previous, current, full);
+    auto r2 = append_exposition_cached(body, Format::text, kTarget, options, previous, cached_current, cache,
+                                       cached);
+    previous = current;
+    ASSERT_EQ(full.size(), cached.size());
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      EXPECT_EQ(full.samples()[i].labels, cached.samples()[i].labels);
+      EXPECT_EQ(full.samples()[i].value, cached.samples()[i].value);
+    }
+    EXPECT_EQ(r1.scraped, r2.scraped);
+    EXPECT_EQ(r1.kept, r2.kept);
+    EXPECT_EQ(r1.duplicates, r2.duplicates);
+    EXPECT_EQ(r1.series_added, added);
+    EXPECT_EQ(r2.series_added, added);
+  }
+  // A failed scrape leaves the cache usable.
+  store::Batch out;
+  EXPECT_THROW(append_exposition_cached("a 1\nb{x=\"1\"} oops\n", Format::text, kTarget, options, previous,
+                                        cached_current, cache, out),
+               ExpositionError);
+  store::Batch again;
+  auto r = append_exposition_cached("a 1\nb{x=\"1\"} 2\nc 1\n", Format::text, kTarget, options, previous,
+                                    cached_current, cache, again);
+  EXPECT_EQ(r.kept, 3u);
+}
+
+}  // namespace
+}  // namespace tocsin::collectors::scrape
