@@ -41,6 +41,7 @@
 #include "collectors/scrape/pipeline.hpp"
 #include "collectors/scrape/scrape.hpp"
 #include "tocsin/core/clock.hpp"
+#include "tocsin/net/http_client.hpp"
 #include "tocsin/store/store.hpp"
 
 namespace {
@@ -290,12 +291,14 @@ int main(int argc, char** argv) {
   int series = 10000;
   int cycles = 200;
   int window = 20;
+  int pure_cycles = -1;  // default: --cycles
   std::string prometheus = "/usr/bin/prometheus";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--series") == 0) series = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--cycles") == 0) cycles = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--window") == 0) window = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--prometheus") == 0) prometheus = argv[i + 1];
+    if (std::strcmp(argv[i], "--pure-cycles") == 0) pure_cycles = std::atoi(argv[i + 1]);
   }
   const std::string body = exposition(series);
   using namespace tocsin;
@@ -310,7 +313,8 @@ int main(int argc, char** argv) {
   scrape::SeriesCache cache;
   std::vector<double> parse_ms, commit_ms;
   std::size_t samples = 0, scraped = 0, duplicates = 0;
-  for (int i = 0; i < cycles; ++i) {
+  if (pure_cycles < 0) pure_cycles = cycles;
+  for (int i = 0; i < std::max(1, pure_cycles); ++i) {
     store::Batch batch;
     const double t0 = thread_cpu();
     auto r = scrape::append_exposition_cached(body, scrape::Format::text, target, {}, previous, current,
@@ -326,7 +330,7 @@ int main(int argc, char** argv) {
     duplicates = r.duplicates;
   }
   std::vector<double> lex_ms;
-  for (int i = 0; i < cycles; ++i) {
+  for (int i = 0; i < std::max(1, pure_cycles); ++i) {
     const double t0 = thread_cpu();
     scrape::ExpositionParser parser(body, scrape::Format::text);
     scrape::Entry e;
@@ -368,6 +372,21 @@ int main(int argc, char** argv) {
     collect_commit_cpu.push_back((thread_cpu() - c0) * 1000);
   }
 
+  std::vector<double> get_cpu;
+  {
+    net::HttpClient client;
+    net::HttpRequest request;
+    request.method = "GET";
+    request.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/metrics";
+    request.max_body_bytes = 64u << 20;
+    for (int i = 0; i < std::max(10, cycles / 2); ++i) {
+      const double c0 = thread_cpu();
+      auto r = client.send(request);
+      get_cpu.push_back((thread_cpu() - c0) * 1000);
+      if (r.body.size() != body.size()) std::printf("short body: %s\n", r.error.c_str());
+    }
+  }
+
   std::printf("exposition: %d series, %zu bytes (text format 0.0.4), %d cycles\n\n", series, body.size(),
               cycles);
   std::printf("%-44s %12s %12s\n", "per scrape", "CPU ms", "wall ms");
@@ -375,6 +394,7 @@ int main(int argc, char** argv) {
   std::printf("%-44s %12.2f %12s\n", "tocsin: parse + labels (pipeline, cached)", median(parse_ms), "-");
   std::printf("%-44s %12.2f %12s\n", "tocsin: store commit", median(commit_ms), "-");
   std::printf("%-44s %12.2f %12s\n", "tocsin: parse + commit", median(total_ms), "-");
+  std::printf("%-44s %12.2f %12s\n", "tocsin: the HTTP GET alone (tocsin_net)", median(get_cpu), "-");
   std::printf("%-44s %12.2f %12.2f\n", "tocsin: collect() over HTTP", median(collect_cpu),
               median(collect_wall));
   std::printf("%-44s %12.2f %12s\n", "tocsin: collect() over HTTP + commit", median(collect_commit_cpu), "-");

@@ -180,6 +180,10 @@ asio::awaitable<void> exchange(Stream& stream, const http::request<http::string_
                                std::size_t max_body_bytes, HttpResponse& out) {
   co_await http::async_write(stream, req, asio::use_awaitable);
   beast::flat_buffer buffer;
+  // Beast reads as much as the buffer has room for, and the parser empties it as it goes: without
+  // room reserved a large body arrives in reads of about 512 bytes (a 1.5 MB scrape: thousands of
+  // reads and 10 ms of CPU); with 64 KiB, a few dozen.
+  buffer.reserve(64 * 1024);
   http::response_parser<http::string_body> parser;
   parser.body_limit(max_body_bytes);
   // The header first: Boost 1.74's async_read parses eagerly, and a Content-Length over the limit

@@ -196,6 +196,9 @@ class ScrapeCollector final : public Collector {
                     [](const Outcome& o) { return o.error.find("TLS setup failed") != std::string::npos; })) {
       client_ = make_client(config_.tls_config);
     }
+    std::size_t total = 0;
+    for (const Outcome& o : outcomes) total += o.batch.size();
+    out.samples().reserve(out.samples().size() + total + 5 * targets.size());
     store::Batch report;
     std::vector<TargetState> states;
     std::size_t down = 0;
