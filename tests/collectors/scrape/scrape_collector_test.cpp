@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include "collectors/scrape/scrape.hpp"
 #include "fixtures/config.hpp"
+#include "fixtures/http_receiver.hpp"
 #include "fixtures/process.hpp"
 #include "scrape_servers.hpp"
 #include "tocsin/core/clock.hpp"
@@ -230,6 +232,20 @@ TEST_F(ScrapeTest, TargetFilesAreReReadWhenTheyChange) {
   EXPECT_NE(log_.str().find("targets/t.json:1:"), std::string::npos) << log_.str();
 }
 
+std::string gzip(const std::string& text) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, text.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
 struct BadCase {
   std::string path;
   std::string expected;  // in the error
@@ -260,6 +276,13 @@ TEST_F(ScrapeTest, BadEndpointsFailWithUpZero) {
     }
     if (target == "/badutf8") return testing::http_response("m{x=\"caf\xe9\"} 1\n");
     if (target == "/error") return "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops";
+    if (target == "/badgzip")
+      return testing::http_response("not gzip at all", "text/plain", "Content-Encoding: gzip\r\n");
+    if (target == "/gzipbomb") {
+      // 4 MiB of zeros in a few KiB: over the limit only once inflated.
+      return testing::http_response(gzip("m 1\n" + std::string(4u << 20, '#')), "text/plain",
+                                    "Content-Encoding: gzip\r\n");
+    }
     return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
   });
   const std::vector<BadCase> cases = {
@@ -272,6 +295,9 @@ TEST_F(ScrapeTest, BadEndpointsFailWithUpZero) {
       {"/many", "sample_limit exceeded", [](auto& c) { c.sample_limit = 10; }},
       {"/badutf8", "line 1, column 6: invalid UTF-8 in a label value"},
       {"/error", "server returned HTTP status 500"},
+      {"/badgzip", "invalid gzip body"},
+      {"/gzipbomb", "body size limit of 1048576 bytes exceeded (after gzip decoding)",
+       [](auto& c) { c.body_size_limit = 1u << 20; }},
   };
   for (const BadCase& bad : cases) {
     SCOPED_TRACE(bad.path);
@@ -285,6 +311,37 @@ TEST_F(ScrapeTest, BadEndpointsFailWithUpZero) {
     EXPECT_EQ(c.down.size(), 5u);  // up and the four other report series, nothing of the body
     EXPECT_EQ(collector->details()["targets"][0]["health"], "down");
   }
+}
+
+TEST_F(ScrapeTest, HttpsWithACaFileAndBasicAuthSendsPrometheusHeaders) {
+  auto tls = testing::make_self_signed_certificate(dir_.path().string());
+  if (!tls) GTEST_SKIP() << "openssl is not installed";
+  testing::HttpReceiver server(0, *tls);
+  server.respond(200, "# TYPE m gauge\nm 7\n");
+  const std::string address = "127.0.0.1:" + std::to_string(server.port());
+  dir_.write("password", "s3cret\n");
+  auto config = from_yaml("    - job_name: tls\n      scheme: https\n      targets: ['" + address +
+                              "']\n      tls_config: {ca_file: " + tls->certificate +
+                              "}\n      basic_auth: {username: scraper, password_file: password}\n",
+                          dir_.path().string());
+  auto collector = make(config);
+  Cycle c = collect(*collector);
+  ASSERT_EQ(c.error, "");
+  EXPECT_EQ(c.value(with("m", {}, "tls", address)), 7);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].target, "/metrics");
+  EXPECT_EQ(requests[0].headers["authorization"], "Basic c2NyYXBlcjpzM2NyZXQ=");  // scraper:s3cret
+  EXPECT_EQ(requests[0].headers["accept"],
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+            "text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+  EXPECT_EQ(requests[0].headers["accept-encoding"], "gzip");
+  EXPECT_EQ(requests[0].headers["x-prometheus-scrape-timeout-seconds"], "10");
+  // Without the CA the certificate is refused, and the error says what to set.
+  auto untrusted =
+      from_yaml("    - job_name: tls\n      scheme: https\n      targets: ['" + address + "']\n");
+  Cycle refused = collect(*make(untrusted));
+  EXPECT_NE(refused.error.find("certificate verification failed"), std::string::npos) << refused.error;
 }
 
 TEST_F(ScrapeTest, DuplicateSeriesAreDroppedAsPrometheusDrops) {
