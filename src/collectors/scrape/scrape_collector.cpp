@@ -4,12 +4,13 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <fstream>
-#include <future>
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "collectors/scrape/exposition.hpp"
@@ -34,6 +35,7 @@ constexpr std::string_view kAcceptHeader =
     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 constexpr int kMaxRedirects = 10;  // Go's http.Client stops after 10
 constexpr std::size_t kMaxTargetFileBytes = 16u << 20;
+constexpr std::size_t kMaxParallelScrapes = 16;
 
 std::string base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
@@ -183,12 +185,16 @@ class ScrapeCollector final : public Collector {
     if (targets.size() == 1) {
       outcomes[0] = scrape_target(targets[0], ctx);
     } else if (!targets.empty()) {
-      std::vector<std::future<Outcome>> futures;
-      futures.reserve(targets.size());
-      for (const auto& t : targets) {
-        futures.push_back(std::async(std::launch::async, [this, &t, &ctx] { return scrape_target(t, ctx); }));
-      }
-      for (std::size_t i = 0; i < futures.size(); ++i) outcomes[i] = futures[i].get();
+      // One thread per target, at most kMaxParallelScrapes at once (a target file can list many).
+      std::atomic<std::size_t> next{0};
+      auto worker = [&] {
+        for (std::size_t i = next++; i < targets.size(); i = next++)
+          outcomes[i] = scrape_target(targets[i], ctx);
+      };
+      std::vector<std::thread> threads;
+      const std::size_t n = std::min(targets.size(), kMaxParallelScrapes);
+      for (std::size_t i = 0; i < n; ++i) threads.emplace_back(worker);
+      for (auto& t : threads) t.join();
     }
 
     // The CA and client certificate are read once per client: a new one picks up files that appear.
