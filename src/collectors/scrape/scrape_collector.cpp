@@ -212,11 +212,9 @@ class ScrapeCollector final : public Collector {
       const scrape::ScrapeTarget& t = targets[i];
       Outcome& o = outcomes[i];
       const bool up = o.error.empty();
-      const std::string key = t.url + t.labels.to_string();
       if (up) {
         for (const auto& f : o.batch.families()) out.describe(f.name, f.type, f.help);
         for (auto& s : o.batch.samples()) out.samples().push_back(std::move(s));
-        previous_[key] = std::move(o.series);
       } else {
         ++down;
         o.counts = {};
@@ -227,7 +225,6 @@ class ScrapeCollector final : public Collector {
     // Forget the series of targets that are gone.
     std::set<std::string> keys;
     for (const auto& t : targets) keys.insert(t.url + t.labels.to_string());
-    std::erase_if(previous_, [&](const auto& kv) { return !keys.contains(kv.first); });
     std::erase_if(caches_, [&](const auto& kv) { return !keys.contains(kv.first); });
 
     for (auto& s : report.samples()) out.samples().push_back(s);
@@ -449,14 +446,12 @@ class ScrapeCollector final : public Collector {
     try {
       o.error = fetch(target.url, deadline, body, content_type);
       if (o.error.empty()) {
-        // previous_ and caches_ are only read here while collect() waits for every scrape; each
-        // scrape has a cache of its own (made before the scrapes start).
-        const std::string key = target.url + target.labels.to_string();
-        const auto previous = previous_.find(key);
-        static const scrape::SeriesSet kNone;
+        // caches_ is only read here while collect() waits for every scrape; each scrape has a cache
+        // of its own, made before the scrapes start, which knows the target's last good scrape.
+        static const scrape::SeriesSet kUnused;
         o.counts = scrape::append_exposition_cached(
-            body, scrape::format_of(content_type), target.labels, options_,
-            previous == previous_.end() ? kNone : previous->second, o.series, *caches_.at(key), o.batch);
+            body, scrape::format_of(content_type), target.labels, options_, kUnused, o.series,
+            *caches_.at(target.url + target.labels.to_string()), o.batch);
       }
     } catch (const scrape::ExpositionError& e) {
       o.error =
@@ -484,9 +479,9 @@ class ScrapeCollector final : public Collector {
   std::size_t body_limit_ = 0;
   scrape::SampleOptions options_;
   std::vector<scrape::TargetGroup> static_groups_;
-  std::map<std::string, WatchedFile> files_;           // only in collect()
-  std::map<std::string, scrape::SeriesSet> previous_;  // only in collect(); read by the scrapes it runs
-  std::map<std::string, std::unique_ptr<scrape::SeriesCache>> caches_;  // likewise; one scrape each
+  std::map<std::string, WatchedFile> files_;  // only in collect()
+  // Per target; only in collect() and the scrapes it runs, one scrape each.
+  std::map<std::string, std::unique_ptr<scrape::SeriesCache>> caches_;
   mutable std::mutex mutex_;  // guards cancels_, states_, down_batch_
   std::vector<std::shared_ptr<net::Cancellation>> cancels_;
   std::vector<TargetState> states_;
