@@ -11,6 +11,7 @@ packages=(
   postgresql postgresql-contrib redis-server
   prometheus prometheus-alertmanager curl
   ruby-sidekiq python3-rq python3-celery
+  python3-prometheus-client prometheus-node-exporter zlib1g-dev
 )
 # Extra packages for the peer-exporter benchmarks and the status-page screenshot; best effort.
 optional=(prometheus-postgres-exporter prometheus-redis-exporter chromium)

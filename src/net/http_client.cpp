@@ -100,6 +100,7 @@ std::optional<std::string> parse_url(const std::string& url, ParsedUrl& out) {
 
 struct HttpClient::Impl {
   TlsConfig tls;
+  ClientCertificate certificate;
   std::once_flag ssl_once;
   std::unique_ptr<ssl::context> ssl_context;
   std::string ssl_error;
@@ -125,6 +126,16 @@ struct HttpClient::Impl {
             }
           }
         }
+        if (!certificate.cert_file.empty()) {
+          boost::system::error_code ec;
+          ctx->use_certificate_chain_file(certificate.cert_file, ec);
+          if (!ec) ctx->use_private_key_file(certificate.key_file, ssl::context::pem, ec);
+          if (ec) {
+            ssl_error = "TLS setup failed: cannot load the client certificate " + certificate.cert_file +
+                        " / " + certificate.key_file + ": " + ec.message();
+            return;
+          }
+        }
         ssl_context = std::move(ctx);
       } catch (const boost::system::system_error& e) {
         ssl_error = std::string("TLS setup failed: ") + e.what();
@@ -134,7 +145,20 @@ struct HttpClient::Impl {
   }
 };
 
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (beast::iequals(beast::string_view(field.data(), field.size()),
+                       beast::string_view(name.data(), name.size())))
+      return value;
+  }
+  return {};
+}
+
 HttpClient::HttpClient(TlsConfig tls) : impl_(std::make_unique<Impl>()) { impl_->tls = std::move(tls); }
+HttpClient::HttpClient(TlsConfig tls, ClientCertificate certificate) : impl_(std::make_unique<Impl>()) {
+  impl_->tls = std::move(tls);
+  impl_->certificate = std::move(certificate);
+}
 HttpClient::~HttpClient() = default;
 
 namespace {
@@ -156,6 +180,10 @@ asio::awaitable<void> exchange(Stream& stream, const http::request<http::string_
                                std::size_t max_body_bytes, HttpResponse& out) {
   co_await http::async_write(stream, req, asio::use_awaitable);
   beast::flat_buffer buffer;
+  // Beast reads as much as the buffer has room for, and the parser empties it as it goes: without
+  // room reserved a large body arrives in reads of about 512 bytes (a 1.5 MB scrape: thousands of
+  // reads and 10 ms of CPU); with 64 KiB, a few dozen.
+  buffer.reserve(64 * 1024);
   http::response_parser<http::string_body> parser;
   parser.body_limit(max_body_bytes);
   // The header first: Boost 1.74's async_read parses eagerly, and a Content-Length over the limit
@@ -163,6 +191,7 @@ asio::awaitable<void> exchange(Stream& stream, const http::request<http::string_
   co_await http::async_read_header(stream, buffer, parser, asio::use_awaitable);
   co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
   out.status = static_cast<int>(parser.get().result_int());
+  for (const auto& field : parser.get()) out.headers.emplace_back(field.name_string(), field.value());
   out.body = std::move(parser.get().body());
 }
 

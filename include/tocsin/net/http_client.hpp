@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,12 +50,19 @@ struct HttpResponse {
   // Why no (whole) response arrived: resolve, connect, TLS, timeout, cancelled, a body over the
   // limit. Empty otherwise.
   std::string error;
+  // The response's header fields as received (names as the server wrote them), for callers that
+  // need Content-Type, Content-Encoding or Location.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The value of the first header field named `name` (case-insensitive), "" when absent.
+  std::string header(std::string_view name) const;
   bool ok() const { return error.empty() && status >= 200 && status < 300; }
 };
 
 class HttpClient {
  public:
   explicit HttpClient(TlsConfig tls = {});
+  // With a client certificate, read (like the CA file) at the first HTTPS request.
+  HttpClient(TlsConfig tls, ClientCertificate certificate);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

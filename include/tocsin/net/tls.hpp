@@ -11,4 +11,10 @@ struct TlsConfig {
   std::string server_name;            // SNI and the name checked; default: the URL's host
 };
 
+// A client certificate an HTTPS client presents (mutual TLS).
+struct ClientCertificate {
+  std::string cert_file;  // PEM, the chain; "" for none
+  std::string key_file;   // its private key, PEM
+};
+
 }  // namespace tocsin::net

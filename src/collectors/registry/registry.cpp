@@ -8,12 +8,14 @@
 #include "collectors/postgres/postgres.hpp"
 #include "collectors/queues/queues.hpp"
 #include "collectors/redis/redis.hpp"
+#include "collectors/scrape/scrape.hpp"
 
 namespace tocsin::collectors {
 
 std::span<const Kind* const> registry() {
   static const Kind* const kinds[] = {
-      &host_kind(), &cgroup_kind(), &kubelet_kind(), &postgres_kind(), &redis_kind(), &queues_kind(),
+      &host_kind(),  &cgroup_kind(), &kubelet_kind(), &postgres_kind(),
+      &redis_kind(), &queues_kind(), &scrape_kind(),
   };
   return kinds;
 }
