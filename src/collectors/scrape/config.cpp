@@ -165,16 +165,7 @@ void decode(const yaml::Node& node, ScrapeFileSdConfig& out) {
     if (out.files.empty()) map.get("files")->error("must list at least one file");
     for (std::string& f : out.files) f = yaml::resolve_path(node.context(), f);
   }
-  if (auto n = map.get("refresh_interval"); n && !n->is_null()) {
-    Duration d{};
-    if (decode(*n, d)) {
-      if (d.count() <= 0) {
-        n->error("must be positive");
-      } else {
-        out.refresh_interval = d;
-      }
-    }
-  }
+  map.positive("refresh_interval", out.refresh_interval);
   map.finish();
 }
 
