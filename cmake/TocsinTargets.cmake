@@ -75,11 +75,20 @@ function(tocsin_library name)
   endif()
 endfunction()
 
+# tocsin_test_code(TARGET): the target is test code (a test or a fixture), compiled without optimisation:
+# what a test measures is the libraries it links, which keep the build type's -O2. Optimising GoogleTest's
+# macro-heavy bodies costs more than half of a test's compile time and buys nothing (no test asserts
+# timing). Benchmarks are not test code: they keep -O2.
+function(tocsin_test_code target)
+  target_compile_options(${target} PRIVATE -O0)
+endfunction()
+
 # tocsin_test(NAME SOURCES... DEPS... LABELS...): one GoogleTest executable registered with ctest. It
 # sees tests/ (fixtures, test data helpers) and the headers of what it links, nothing more.
 function(tocsin_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
+  tocsin_test_code(${name})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(${name} PRIVATE tocsin_build_flags ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE TOCSIN_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
