@@ -298,24 +298,26 @@ TEST_F(QueuesCollectorTest, DeepRetriesAreSeenWhenFreshFailuresOutnumberTheSampl
   config_.sidekiq.enabled = true;
   config_.sidekiq.retry_sample = 5;
   const double now = now_seconds();
+  std::vector<std::string> zadd{"ZADD", "retry"};  // one command, so that the ages stay exact
   for (int i = 0; i < 190; ++i) {
-    server_->cli({"ZADD", "retry", std::to_string(now + 15 + i * 0.01),
-                  R"({"queue":"default","class":"X","jid":"f)" + std::to_string(i) +
-                      R"(","retry_count":0,"failed_at":)" + std::to_string(now - 1) + "}"});
+    zadd.push_back(std::to_string(now + 15 + i * 0.01));
+    zadd.push_back(R"({"queue":"default","class":"X","jid":"f)" + std::to_string(i) +
+                   R"(","retry_count":0,"failed_at":)" + std::to_string(now - 1) + "}");
   }
   for (int count = 10; count < 20; ++count) {
-    server_->cli({"ZADD", "retry", std::to_string(now + std::pow(count, 4) + 15),
-                  R"({"queue":"default","class":"X","jid":"d)" + std::to_string(count) +
-                      R"(","retry_count":)" + std::to_string(count) + R"(,"failed_at":)" +
-                      std::to_string(now - 3600) + "}"});
+    zadd.push_back(std::to_string(now + std::pow(count, 4) + 15));
+    zadd.push_back(R"({"queue":"default","class":"X","jid":"d)" + std::to_string(count) +
+                   R"(","retry_count":)" + std::to_string(count) + R"(,"failed_at":)" +
+                   std::to_string(now - 3600) + "}");
   }
+  server_->cli(zadd);
   auto c = make();
   Batch b = collect(*c);
   EXPECT_EQ(value(b, "sidekiq_retry_jobs"), 200);
   EXPECT_EQ(value(b, "tocsin_sidekiq_retry_sampled_jobs"), 5);
   EXPECT_EQ(value(b, "tocsin_sidekiq_retry_depth_max"), 19);
   EXPECT_GE(*value(b, "tocsin_sidekiq_retry_depth_p95"), 15);
-  EXPECT_NEAR(*value(b, "tocsin_sidekiq_oldest_retry_age_seconds"), 3600, 2.0);
+  EXPECT_NEAR(*value(b, "tocsin_sidekiq_oldest_retry_age_seconds"), 3600, 1.0);
 }
 
 TEST_F(QueuesCollectorTest, MalformedWrongTypeAndHugeJobsAreCountedNotFatal) {
@@ -534,6 +536,10 @@ TEST_F(QueuesCollectorTest, CeleryQueuesWithPrioritiesFromTheRealClient) {
 }
 
 TEST_F(QueuesCollectorTest, ListsByNameAndPatternAndStreamGroups) {
+  for (int i = 0; i < 5; ++i) server_->cli({"XADD", "events", "*", "n", std::to_string(i)});
+  server_->cli({"XGROUP", "CREATE", "events", "workers", "0"});
+  server_->cli({"XREADGROUP", "GROUP", "workers", "c1", "COUNT", "2", "STREAMS", "events", ">"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the pending entries idle a second
   const double now = now_seconds();
   config_.lists.push_back(list("mail", "", "ts"));
   config_.lists.push_back(list("", "tenant:*"));
@@ -544,10 +550,6 @@ TEST_F(QueuesCollectorTest, ListsByNameAndPatternAndStreamGroups) {
   server_->cli({"RPUSH", "tenant:1", "x", "y"});
   server_->cli({"RPUSH", "tenant:2", "x"});
   server_->cli({"SET", "tenant:3", "not a list"});  // SCAN TYPE list skips it
-  for (int i = 0; i < 5; ++i) server_->cli({"XADD", "events", "*", "n", std::to_string(i)});
-  server_->cli({"XGROUP", "CREATE", "events", "workers", "0"});
-  server_->cli({"XREADGROUP", "GROUP", "workers", "c1", "COUNT", "2", "STREAMS", "events", ">"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the pending entries idle a second
   auto c = make();
   Batch b = collect(*c);
   EXPECT_EQ(value(b, "tocsin_queue_length", {{"system", "list"}, {"queue", "mail"}}), 2);
