@@ -11,7 +11,8 @@ if command -v ccache >/dev/null; then
 fi
 # One configuration for the test command, the demo and CI alike (warnings are errors everywhere: the
 # compiler is Debian 12's g++), so whichever runs second reuses the other's build instead of
-# reconfiguring and rebuilding the tree. A unity build halves a clean build (docs/performance.md);
+# reconfiguring and rebuilding the tree. Unity batches (with -g1 and unoptimised test code) take a clean
+# build to under half its former time (docs/performance.md, Build time);
 # pass -DTOCSIN_UNITY_BUILD=OFF when editing one file at a time.
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOCSIN_WERROR=ON -DTOCSIN_UNITY_BUILD=ON \
   "${launcher[@]}" "$@" >/dev/null
