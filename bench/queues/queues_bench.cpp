@@ -13,7 +13,6 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +28,7 @@
 
 #include "collectors/queues/queues.hpp"
 #include "collectors/redis/connection.hpp"
+#include "fixtures/process.hpp"
 
 namespace {
 
@@ -37,63 +37,21 @@ using tocsin::collectors::redis::Connection;
 using tocsin::collectors::redis::ConnectionOptions;
 using Clock = std::chrono::steady_clock;
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+using tocsin::testing::free_port;
+using tocsin::testing::port_open;
+using tocsin::testing::Process;
+using tocsin::testing::ProcessOptions;
+
+// A child with its output discarded, stopped (SIGTERM) when it goes out of scope.
+ProcessOptions quiet() {
+  ProcessOptions options;
+  options.stdout_file = "/dev/null";
+  options.stderr_file = "/dev/null";
+  return options;
 }
-
-bool port_open(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-class Child {
- public:
-  explicit Child(std::vector<std::string> argv) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::FILE* null = std::fopen("/dev/null", "w");
-      ::dup2(fileno(null), 1);
-      ::dup2(fileno(null), 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
- private:
-  pid_t pid_ = -1;
-};
 
 bool wait_port(int port) {
-  for (int i = 0; i < 200; ++i) {
-    if (port_open(port)) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
+  return tocsin::testing::wait_until([port] { return port_open(port); }, 10s);
 }
 
 bool http_get(int port, const std::string& path) {
@@ -235,8 +193,9 @@ std::optional<Cost> measure_exporter(const std::string& exporter, int redis_port
                                      Connection& admin) {
   if (exporter.empty()) return std::nullopt;
   const int port = free_port();
-  Child child({exporter, "-redis.addr=redis://127.0.0.1:" + std::to_string(redis_port),
-               "-web.listen-address=127.0.0.1:" + std::to_string(port), "-check-keys=queue:*"});
+  Process child({exporter, "-redis.addr=redis://127.0.0.1:" + std::to_string(redis_port),
+                 "-web.listen-address=127.0.0.1:" + std::to_string(port), "-check-keys=queue:*"},
+                quiet());
   if (!wait_port(port) || !http_get(port, "/metrics")) return std::nullopt;  // warm-up scrape
   admin.pipeline({{"CONFIG", "RESETSTAT"}}, Clock::now() + 5s);
   Cost cost;
@@ -289,8 +248,9 @@ int main(int argc, char** argv) {
   const std::string dir =
       std::filesystem::temp_directory_path() / ("tocsin-bench-queues-" + std::to_string(port));
   std::filesystem::create_directories(dir);
-  Child redis({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", dir});
+  Process redis({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", dir},
+                quiet());
   if (!wait_port(port)) {
     std::fprintf(stderr, "bench_queues: redis-server did not start\n");
     return 1;
