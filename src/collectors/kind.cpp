@@ -34,7 +34,10 @@ void add_identity(store::Batch& batch, const Labels& identity) {
         ++extra;
       }
     }
-    if (added) sample.labels = Labels::from_sorted(merged);
+    if (added) {
+      sample.labels = Labels::from_sorted(merged);
+      batch.set_labels_cached(false);  // these are new label sets, not the collector's cached ones
+    }
   }
 }
 

@@ -39,39 +39,50 @@ inline std::uint64_t mix(std::uint64_t h, std::string_view s) {
 
 }  // namespace
 
-Labels::Labels(std::initializer_list<Label> labels) : labels_(labels) { sort_and_dedupe(labels_); }
+const std::vector<Label> Labels::kNoItems;
+
+Labels Labels::adopt(std::vector<Label> labels) {
+  Labels out;
+  if (!labels.empty()) out.rep_ = std::make_shared<const Rep>(std::move(labels));
+  return out;
+}
+
+Labels::Labels(std::initializer_list<Label> labels) {
+  std::vector<Label> items(labels);
+  sort_and_dedupe(items);
+  *this = adopt(std::move(items));
+}
 
 Labels Labels::from_unsorted(std::vector<Label> labels) {
-  Labels out;
-  out.labels_ = std::move(labels);
-  sort_and_dedupe(out.labels_);
-  return out;
+  sort_and_dedupe(labels);
+  return adopt(std::move(labels));
 }
 
-Labels Labels::from_sorted(std::vector<Label> labels) {
-  Labels out;
-  out.labels_ = std::move(labels);
-  return out;
-}
+Labels Labels::from_sorted(std::vector<Label> labels) { return adopt(std::move(labels)); }
 
 std::string_view Labels::get(std::string_view name) const {
-  for (const Label& l : labels_) {
+  for (const Label& l : items()) {
     if (l.name == name) return l.value;
   }
   return {};
 }
 
 std::uint64_t Labels::hash() const {
+  if (!rep_) return kFnvOffset;
+  if (rep_->hashed.load(std::memory_order_acquire)) return rep_->hash.load(std::memory_order_relaxed);
   std::uint64_t h = kFnvOffset;
-  for (const Label& l : labels_) {
+  for (const Label& l : rep_->items) {
     h = mix(mix(h, l.name), l.value);
   }
+  // Two threads may both compute it; they store the same value.
+  rep_->hash.store(h, std::memory_order_relaxed);
+  rep_->hashed.store(true, std::memory_order_release);
   return h;
 }
 
 std::uint64_t Labels::hash_for(const std::vector<std::string>& names, bool include) const {
   std::uint64_t h = kFnvOffset;
-  for (const Label& l : labels_) {
+  for (const Label& l : items()) {
     bool listed = std::binary_search(names.begin(), names.end(), l.name);
     if (listed == include) h = mix(mix(h, l.name), l.value);
   }
@@ -93,7 +104,7 @@ std::string Labels::to_string() const {
   std::string out(metric_name());
   out += '{';
   bool first = true;
-  for (const Label& l : labels_) {
+  for (const Label& l : items()) {
     if (l.name == kMetricNameLabel) continue;
     if (!first) out += ", ";
     first = false;
@@ -231,12 +242,18 @@ std::string to_valid_utf8(std::string_view s) {
   return out;
 }
 
+bool Labels::values_valid_utf8() const {
+  if (!rep_) return true;
+  if (const std::uint8_t known = rep_->utf8.load(std::memory_order_relaxed); known != 0) return known == 1;
+  const bool valid = std::all_of(rep_->items.begin(), rep_->items.end(),
+                                 [](const Label& l) { return is_valid_utf8(l.value); });
+  rep_->utf8.store(valid ? 1 : 2, std::memory_order_relaxed);
+  return valid;
+}
+
 Labels with_valid_utf8_values(Labels labels) {
-  const auto& items = labels.items();
-  if (std::all_of(items.begin(), items.end(), [](const Label& l) { return is_valid_utf8(l.value); })) {
-    return labels;
-  }
-  std::vector<Label> repaired = items;
+  if (labels.values_valid_utf8()) return labels;
+  std::vector<Label> repaired = labels.items();
   for (Label& l : repaired) {
     if (!is_valid_utf8(l.value)) l.value = to_valid_utf8(l.value);
   }

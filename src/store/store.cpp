@@ -84,6 +84,7 @@ struct Series {
   std::uint32_t family = 0;  // index into Impl::families_
   std::uint32_t max_points = 0;
   std::uint32_t commit_seq = 0;  // the writer's commit that last carried this series
+  std::uint32_t generation = 0;  // tells a series apart from a later one given the same id
   WriterId writer = kNoWriter;
   bool alive = false;
   std::uint64_t hash = 0;
@@ -100,6 +101,14 @@ struct Writer {
   std::uint32_t commit_seq = 0;
   bool active = true;
   std::vector<SeriesId> series;  // the series its last commit carried
+  // For a batch whose label sets are cached by its collector: its samples' label sets, in batch
+  // order, with the series each resolved to (empty labels where a sample was refused).
+  struct Known {
+    Labels labels;
+    SeriesId id = 0;
+    std::uint32_t generation = 0;
+  };
+  std::vector<Known> known;
 };
 
 // Sorted posting lists: label name -> value -> series ids.
@@ -140,7 +149,7 @@ class Store::Impl {
       return it->second;
     }
     auto id = static_cast<WriterId>(writers_.size());
-    writers_.push_back(Writer{std::string(name), points, 0, true, {}});
+    writers_.push_back(Writer{std::string(name), points, 0, true, {}, {}});
     writer_ids_.emplace(std::string(name), id);
     return id;
   }
@@ -153,11 +162,24 @@ class Store::Impl {
     const std::uint32_t seq = ++writer.commit_seq;
     std::vector<SeriesId> carried;
     carried.reserve(batch.size());
+    std::vector<Writer::Known> known;
+    if (batch.labels_cached()) known.resize(batch.size());
 
-    for (const Sample& sample : batch.samples()) {
-      const std::uint64_t hash = sample.labels.hash();
-      SeriesId id = find_series(sample.labels, hash);
+    const auto& samples = batch.samples();
+    for (std::size_t k = 0; k < samples.size(); ++k) {
+      const Sample& sample = samples[k];
+      SeriesId id = kNone;
+      if (k < writer.known.size()) {
+        // The same label set as at this place in the last commit, and that series still exists.
+        const Writer::Known& last = writer.known[k];
+        if (last.labels.shares_with(sample.labels) && series_[last.id].alive &&
+            series_[last.id].generation == last.generation) {
+          id = last.id;
+        }
+      }
+      if (id == kNone) id = find_series(sample.labels, sample.labels.hash());
       if (id == kNone) {
+        const std::uint64_t hash = sample.labels.hash();
         if (!valid_names(sample.labels)) {
           ++result.invalid;
           continue;
@@ -188,6 +210,7 @@ class Store::Impl {
       s.commit_seq = seq;
       s.points.push({t, sample.value}, s.max_points);
       carried.push_back(id);
+      if (!known.empty()) known[k] = {sample.labels, id, s.generation};
       ++result.appended;
     }
 
@@ -200,6 +223,7 @@ class Store::Impl {
       }
     }
     writer.series = std::move(carried);
+    writer.known = std::move(known);
     if (result.created > 0) order_dirty_ = true;
     return result;
   }
@@ -213,6 +237,7 @@ class Store::Impl {
     Writer& w = writers_.at(writer_id);
     w.active = false;
     w.series.clear();
+    w.known = {};
   }
 
   std::size_t collect_garbage() {
@@ -308,7 +333,10 @@ class Store::Impl {
       for (const auto& [value, list] : values) bytes += list.capacity() * sizeof(SeriesId) + 48;
     }
     bytes += order_.capacity() * sizeof(SeriesId) + all_.capacity() * sizeof(SeriesId);
-    for (const Writer& w : writers_) bytes += w.series.capacity() * sizeof(SeriesId) + sizeof(Writer);
+    for (const Writer& w : writers_) {
+      bytes += w.series.capacity() * sizeof(SeriesId) + w.known.capacity() * sizeof(Writer::Known) +
+               sizeof(Writer);
+    }
     bytes += symbols_.bytes();
     st.bytes = bytes;
     return st;
@@ -399,6 +427,7 @@ class Store::Impl {
     s.writer = writer;
     s.alive = true;
     s.hash = hash;
+    ++s.generation;
     by_hash_.emplace(hash, id);
     insert_sorted(all_, id);
     return id;

@@ -20,6 +20,49 @@ TEST(Labels, HashIsEqualForEqualSetsAndSeparatesBoundaries) {
   EXPECT_NE((Labels{{"a", "bc"}}).hash(), (Labels{{"ab", "c"}}).hash());
 }
 
+TEST(Labels, HashIsStableAcrossVersions) {
+  // Alert fingerprints in state files and receivers' dedup keys are made from this hash: it must
+  // not change (64-bit FNV-1a over name, 0xff, value, 0xff, ...).
+  EXPECT_EQ((Labels{{"__name__", "up"}, {"job", "api"}}).hash(), 0x352aa4b15fa28bb6ULL);
+  EXPECT_EQ(Labels().hash(), 14695981039346656037ULL);
+}
+
+TEST(Labels, CopiesShareOneSetAndKeepItsHash) {
+  Labels a{{"__name__", "up"}, {"job", "api"}};
+  const std::uint64_t h = a.hash();
+  Labels copy = a;
+  EXPECT_TRUE(copy.shares_with(a));
+  EXPECT_EQ(copy.hash(), h);
+  EXPECT_EQ(copy, a);
+  // Equal but built apart: equal, not shared.
+  Labels twin{{"job", "api"}, {"__name__", "up"}};
+  EXPECT_EQ(twin, a);
+  EXPECT_FALSE(twin.shares_with(a));
+  EXPECT_EQ(twin.hash(), h);
+  // Empty sets share nothing, and a moved-from set is empty.
+  EXPECT_FALSE(Labels().shares_with(Labels()));
+  Labels moved = std::move(copy);
+  EXPECT_TRUE(moved.shares_with(a));
+  EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): what a moved-from set holds
+  EXPECT_LT(Labels({{"a", "1"}}), Labels({{"a", "2"}}));
+  EXPECT_EQ(Labels({{"a", "1"}}) <=> a, std::strong_ordering::greater);  // "a" > "__name__"
+}
+
+TEST(Labels, InvalidUtf8ValuesAreRepairedAndValidSetsKept) {
+  Labels good{{"__name__", "m"}, {"key", "caf\xC3\xA9"}};
+  EXPECT_TRUE(good.values_valid_utf8());
+  EXPECT_TRUE(with_valid_utf8_values(good).shares_with(good));  // not copied
+  Labels bad{{"__name__", "m"},
+             {"key",
+              "a\xFF"
+              "b"}};
+  EXPECT_FALSE(bad.values_valid_utf8());
+  EXPECT_FALSE(bad.values_valid_utf8());  // the kept answer
+  EXPECT_EQ(with_valid_utf8_values(bad).get("key"),
+            "a\xEF\xBF\xBD"
+            "b");
+}
+
 TEST(Labels, HashForOnAndIgnoring) {
   Labels a{{"__name__", "x"}, {"job", "j"}, {"instance", "1"}};
   Labels b{{"__name__", "y"}, {"job", "j"}, {"instance", "2"}};

@@ -145,6 +145,61 @@ TEST_F(StoreTest, GarbageCollectionDropsOldPointsAndEndedSeries) {
   EXPECT_TRUE(store.select(m, 0, std::numeric_limits<Timestamp>::max()).empty());
 }
 
+TEST_F(StoreTest, CachedLabelSetsFindTheirSeriesInAnyOrder) {
+  // A collector with a series cache hands the same label sets each cycle; the store recognises them
+  // where they were last time, and finds them by their labels when the order changes.
+  Labels a{{"__name__", "m"}, {"i", "a"}};
+  Labels b{{"__name__", "m"}, {"i", "b"}};
+  Labels c{{"__name__", "m"}, {"i", "c"}};
+  auto cached = [](std::initializer_list<std::pair<Labels, double>> samples) {
+    Batch out = batch(samples);
+    out.set_labels_cached(true);
+    return out;
+  };
+  EXPECT_EQ(store.commit(writer, cached({{a, 1}, {b, 2}}), 1000).created, 2u);
+  CommitResult r = store.commit(writer, cached({{b, 20}, {a, 10}, {c, 30}}), 2000);
+  EXPECT_EQ(r.created, 1u);
+  EXPECT_EQ(r.appended, 3u);
+  r = store.commit(writer, cached({{b, 200}, {a, 100}, {c, 300}}), 3000);
+  EXPECT_EQ(r.created, 0u);
+  EXPECT_EQ(r.duplicates, 0u);
+  // The same set twice in one batch is still a duplicate.
+  EXPECT_EQ(store.commit(writer, cached({{b, 1}, {b, 2}, {a, 1}, {c, 1}}), 4000).duplicates, 1u);
+
+  auto values = [&](const Labels& l) {
+    std::vector<Matcher> m{Matcher(MatchType::equal, "i", std::string(l.get("i")))};
+    SeriesSet set = store.select(m, 0, 3000);
+    std::vector<double> out;
+    for (const Point& p : set.points(0)) out.push_back(p.v);
+    return out;
+  };
+  EXPECT_EQ(values(a), (std::vector<double>{1, 10, 100}));
+  EXPECT_EQ(values(b), (std::vector<double>{2, 20, 200}));
+  EXPECT_EQ(values(c), (std::vector<double>{30, 300}));
+}
+
+TEST_F(StoreTest, ACachedSetWhoseSeriesWasCollectedMakesANewSeries) {
+  // A series whose last value was a staleness marker is collected after the retention; its id goes
+  // to another series. The cached label set that named it must not append to that other series.
+  Labels a{{"__name__", "m"}, {"i", "a"}};
+  Batch first = batch({{a, stale_nan()}});
+  first.set_labels_cached(true);
+  store.commit(writer, first, clock.now_ms());
+  clock.advance(2h);
+  EXPECT_EQ(store.collect_garbage(), 1u);
+  WriterId other = store.register_writer("collector/test/b", 15s);
+  Labels n{{"__name__", "n"}};
+  store.commit(other, batch({{n, 7}}), clock.now_ms());  // takes the freed id
+
+  Batch again = batch({{a, 5}});
+  again.set_labels_cached(true);
+  EXPECT_EQ(store.commit(writer, again, clock.now_ms()).created, 1u);
+  ASSERT_EQ(select_all("n").size(), 1u);
+  EXPECT_EQ(select_all("n").points(0).size(), 1u);
+  ASSERT_EQ(select_all("m").size(), 1u);
+  EXPECT_EQ(select_all("m").points(0).back().v, 5);
+}
+
 TEST_F(StoreTest, ReportsItsMemory) {
   Batch b;
   for (int i = 0; i < 1000; ++i) b.add("m", {{"i", std::to_string(i)}}, i);

@@ -1,9 +1,11 @@
 #pragma once
 // Label sets: the identity of a time series, `__name__` included, as in Prometheus.
 
+#include <atomic>
 #include <compare>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +23,9 @@ struct Label {
 };
 
 // An immutable set of labels, sorted by name, names unique, no empty values (an empty value means
-// "absent", as in Prometheus). Cheap to move; copying copies the strings.
+// "absent", as in Prometheus). Copies share one immutable representation (a reference count, no
+// strings copied), so a collector's cache, a batch and a query result can hold the same set; its
+// hash is computed once and kept with it.
 class Labels {
  public:
   Labels() = default;
@@ -36,14 +40,15 @@ class Labels {
   bool has(std::string_view name) const { return !get(name).empty(); }
   std::string_view metric_name() const { return get(kMetricNameLabel); }
 
-  std::size_t size() const { return labels_.size(); }
-  bool empty() const { return labels_.empty(); }
-  const Label& operator[](std::size_t i) const { return labels_[i]; }
-  auto begin() const { return labels_.begin(); }
-  auto end() const { return labels_.end(); }
-  const std::vector<Label>& items() const { return labels_; }
+  std::size_t size() const { return items().size(); }
+  bool empty() const { return items().empty(); }
+  const Label& operator[](std::size_t i) const { return items()[i]; }
+  auto begin() const { return items().begin(); }
+  auto end() const { return items().end(); }
+  const std::vector<Label>& items() const { return rep_ ? rep_->items : kNoItems; }
 
-  // A 64-bit hash of names and values; equal sets hash equal.
+  // A 64-bit hash of names and values; equal sets hash equal. Stable across versions: alert
+  // fingerprints written to state files and sent to receivers are made from it.
   std::uint64_t hash() const;
   // Hash over only the listed names (`on`) or all but the listed names (`ignoring`), as PromQL's
   // vector matching needs. `names` must be sorted.
@@ -52,11 +57,33 @@ class Labels {
   // `name{a="b", c="d"}` as Prometheus prints series (values escaped).
   std::string to_string() const;
 
-  friend bool operator==(const Labels&, const Labels&) = default;
-  friend auto operator<=>(const Labels&, const Labels&) = default;
+  // Whether every value is well-formed UTF-8 (checked once per set, then kept with it).
+  bool values_valid_utf8() const;
+
+  // Whether both are copies of one non-empty label set (not merely equal ones): what a cache
+  // that holds label sets between cycles can be recognised by.
+  bool shares_with(const Labels& other) const { return rep_ != nullptr && rep_ == other.rep_; }
+
+  friend bool operator==(const Labels& a, const Labels& b) {
+    return a.rep_ == b.rep_ || a.items() == b.items();
+  }
+  friend std::strong_ordering operator<=>(const Labels& a, const Labels& b) {
+    if (a.rep_ == b.rep_) return std::strong_ordering::equal;
+    return a.items() <=> b.items();
+  }
 
  private:
-  std::vector<Label> labels_;
+  struct Rep {
+    explicit Rep(std::vector<Label> l) : items(std::move(l)) {}
+    std::vector<Label> items;
+    mutable std::atomic<std::uint64_t> hash{0};
+    mutable std::atomic<bool> hashed{false};
+    mutable std::atomic<std::uint8_t> utf8{0};  // 0 not checked yet, 1 valid, 2 not
+  };
+  static Labels adopt(std::vector<Label> labels);
+
+  static const std::vector<Label> kNoItems;
+  std::shared_ptr<const Rep> rep_;  // null when empty
 };
 
 // Builds a Labels from a base set with edits; set("x", "") deletes x.

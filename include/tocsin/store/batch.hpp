@@ -36,6 +36,13 @@ class Batch {
   // Shorthand: the metric name plus other labels.
   void add(std::string_view name, std::vector<Label> labels, double value);
 
+  // Says the collector keeps these label sets between cycles (a series cache, as the scrape
+  // collector has) and hands the same ones, in much the same order, again: the store then knows a
+  // series it saw at the same place last time by its label set's identity, without hashing or
+  // comparing strings. Without it every sample is looked up by its labels.
+  void set_labels_cached(bool cached) { labels_cached_ = cached; }
+  bool labels_cached() const { return labels_cached_; }
+
   const std::vector<FamilyMetadata>& families() const { return families_; }
   const std::vector<Sample>& samples() const { return samples_; }
   std::vector<Sample>& samples() { return samples_; }
@@ -49,6 +56,7 @@ class Batch {
  private:
   std::vector<FamilyMetadata> families_;
   std::vector<Sample> samples_;
+  bool labels_cached_ = false;
 };
 
 }  // namespace tocsin::store

@@ -155,8 +155,14 @@ std::string_view deepest(std::initializer_list<std::string_view> paths) {
 // Adds samples of one cgroup, describing each family the first time the cycle uses it.
 class Emitter {
  public:
-  Emitter(Batch& out, std::vector<bool>& described, const std::string& id)
-      : out_(out), described_(described), id_{"id", id}, name_{"name", std::string(cgroup_name(id))} {}
+  Emitter(Batch& out, std::vector<bool>& described, const std::string& id, Reader::CgroupLabels& cache)
+      : out_(out),
+        described_(described),
+        cache_(cache),
+        id_{"id", id},
+        name_{"name", std::string(cgroup_name(id))} {
+    cache_.plain.resize(kFamilies);
+  }
 
   void add(F family, double value) { add(family, value, nullptr, ""); }
   // `extra` is "cpu" or "device": both sort between __name__ and id.
@@ -166,14 +172,18 @@ class Emitter {
       out_.describe(f.name, f.type, f.help);
       described_[family] = true;
     }
-    // The cgroup's id and name labels are built once and copied into each of its samples.
-    std::vector<Label> labels;
-    labels.reserve(extra != nullptr ? 4 : 3);
-    labels.push_back(name_labels()[family]);
-    if (extra != nullptr) labels.push_back({extra, std::string(extra_value)});
-    labels.push_back(id_);
-    labels.push_back(name_);
-    out_.add(Labels::from_sorted(std::move(labels)), value);
+    Labels* labels = &cache_.plain[family];
+    if (extra != nullptr) {
+      auto it = std::find_if(cache_.extra.begin(), cache_.extra.end(), [&](const auto& e) {
+        return e.family == family && std::strcmp(e.name, extra) == 0 && e.value == extra_value;
+      });
+      if (it == cache_.extra.end()) {
+        it = cache_.extra.insert(cache_.extra.end(), {family, extra, std::string(extra_value), Labels()});
+      }
+      labels = &it->labels;
+    }
+    if (labels->empty()) *labels = build(family, extra, extra_value);
+    out_.add(*labels, value);
   }
   // `value / divisor`: a division, so that 8013050913421 ns is exactly the double nearest 8013.050913421 s.
   void add(F family, std::optional<std::uint64_t> value, double divisor = 1.0, const char* extra = nullptr,
@@ -193,8 +203,20 @@ class Emitter {
     return labels;
   }
 
+  // Built once per cgroup and family, then the same set every cycle.
+  Labels build(F family, const char* extra, std::string_view extra_value) const {
+    std::vector<Label> labels;
+    labels.reserve(extra != nullptr ? 4 : 3);
+    labels.push_back(name_labels()[family]);
+    if (extra != nullptr) labels.push_back({extra, std::string(extra_value)});
+    labels.push_back(id_);
+    labels.push_back(name_);
+    return Labels::from_sorted(std::move(labels));
+  }
+
   Batch& out_;
   std::vector<bool>& described_;
+  Reader::CgroupLabels& cache_;
   const Label id_;
   const Label name_;
 };
@@ -471,9 +493,12 @@ void Reader::read(const std::vector<Target>& targets, Batch& out) {
   described_.assign(kFamilies, false);
   ++cycle_;
   out.samples().reserve(out.size() + last_samples_ + last_samples_ / 8);
+  out.set_labels_cached(true);
   const std::size_t before = out.size();
   for (const Target& t : targets) {
-    Emitter emit(out, described_, t.id);
+    CgroupLabels& cache = labels_[t.id];
+    cache.cycle = cycle_;
+    Emitter emit(out, described_, t.id, cache);
     if (hierarchy_ == Hierarchy::unified) {
       read_v2(t, emit);
     } else {
@@ -485,6 +510,7 @@ void Reader::read(const std::vector<Target>& targets, Batch& out) {
   }
   failing_ = failing_now_;
   last_samples_ = out.size() - before;
+  std::erase_if(labels_, [&](const auto& kv) { return kv.second.cycle != cycle_; });
   // Cgroups that were not read in this cycle (removed, no longer matched, over the cap) give their
   // descriptors back.
   for (auto it = dirs_.begin(); it != dirs_.end();) {

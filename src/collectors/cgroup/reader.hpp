@@ -96,6 +96,23 @@ class Reader {
     Dir* dir;
   };
   void close_dir(Dir& d);
+
+ public:
+  // The label sets of one cgroup's samples, kept between cycles: handing the store the same sets
+  // each cycle lets it find the series without hashing or comparing them (Batch::set_labels_cached).
+  struct CgroupLabels {
+    std::vector<Labels> plain;  // per family, built on first use
+    struct Extra {
+      std::size_t family;
+      const char* name;  // "cpu" or "device"
+      std::string value;
+      Labels labels;
+    };
+    std::vector<Extra> extra;  // cpu="total" and the per-device ones
+    std::uint64_t cycle = 0;   // the last read() that used it
+  };
+
+ private:
   // Reads `file` of `d` (the directory `dir`) into buffer_; false (and `text` empty) when it cannot.
   // ENOENT and ENODEV (the cgroup or its controller is gone) are quiet; other errors are reported
   // under the file's name. A cached descriptor that fails with ENODEV/ENOENT/ESTALE is reopened once.
@@ -120,6 +137,7 @@ class Reader {
   std::vector<bool> described_;                     // per family: described in this cycle's batch
   double user_hz_ = 100.0;
   std::unordered_map<std::string, Dir> dirs_;  // directory path -> its cached descriptors
+  std::unordered_map<std::string, CgroupLabels> labels_;  // cgroup id -> its samples' label sets
   Dir scratch_;                                // a directory read past the budget, closed after use
   std::size_t open_files_ = 0;                 // descriptors in dirs_
   std::size_t budget_ = 0;

@@ -230,6 +230,7 @@ AppendResult append_exposition_cached(std::string_view body, Format format, cons
                                       const SampleOptions& options, const SeriesSet& previous,
                                       SeriesSet& current, SeriesCache& cache, store::Batch& out) {
   ++cache.generation_;
+  out.set_labels_cached(true);
   out.samples().reserve(out.samples().size() + cache.entries_.size());
   cache.next_order_.clear();
   AppendResult result;

@@ -206,6 +206,7 @@ class ScrapeCollector final : public Collector {
     std::size_t total = 0;
     for (const Outcome& o : outcomes) total += o.batch.size();
     out.samples().reserve(out.samples().size() + total + 5 * targets.size());
+    out.set_labels_cached(true);  // the series caches hand out the same label sets each scrape
     store::Batch report;
     std::vector<TargetState> states;
     std::size_t down = 0;
