@@ -22,8 +22,8 @@ void Batch::add(std::string_view name, std::vector<Label> labels, double value) 
   add(Labels::from_unsorted(std::move(labels)), value);
 }
 
-void Batch::add(Labels labels, double value) {
-  samples_.push_back({with_valid_utf8_values(std::move(labels)), value});
+void Batch::add(Labels labels, double value, Timestamp timestamp) {
+  samples_.push_back({with_valid_utf8_values(std::move(labels)), value, timestamp});
 }
 
 }  // namespace tocsin::store

@@ -1,6 +1,7 @@
 #include "tocsin/store/store.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
@@ -87,6 +88,7 @@ struct Series {
   std::uint32_t generation = 0;  // tells a series apart from a later one given the same id
   WriterId writer = kNoWriter;
   bool alive = false;
+  bool own_time = false;  // its last sample came with its own timestamp: no staleness marker
   std::uint64_t hash = 0;
   Ring points;
 
@@ -168,6 +170,8 @@ class Store::Impl {
     const auto& samples = batch.samples();
     for (std::size_t k = 0; k < samples.size(); ++k) {
       const Sample& sample = samples[k];
+      const bool own_time = sample.timestamp != kCommitTime;
+      const Timestamp at = own_time ? sample.timestamp : t;
       SeriesId id = kNone;
       if (k < writer.known.size()) {
         // The same label set as at this place in the last commit, and that series still exists.
@@ -201,14 +205,25 @@ class Store::Impl {
           ++result.duplicates;
           continue;
         }
-        if (s.points.size() > 0 && s.points.back().t >= t) {
+        if (s.points.size() > 0 && s.points.back().t >= at) {
+          if (own_time && s.points.back().t == at &&
+              std::bit_cast<std::uint64_t>(s.points.back().v) == std::bit_cast<std::uint64_t>(sample.value)) {
+            // The same sample again (a cached result, an exposition that did not change): the series
+            // is still reported, so neither stale nor collected.
+            s.commit_seq = seq;
+            carried.push_back(id);
+            if (!known.empty()) known[k] = {sample.labels, id, s.generation};
+            ++result.unchanged;
+            continue;
+          }
           ++result.out_of_order;
           continue;
         }
       }
       Series& s = series_[id];
       s.commit_seq = seq;
-      s.points.push({t, sample.value}, s.max_points);
+      s.own_time = own_time;
+      s.points.push({at, sample.value}, s.max_points);
       carried.push_back(id);
       if (!known.empty()) known[k] = {sample.labels, id, s.generation};
       ++result.appended;
@@ -216,7 +231,7 @@ class Store::Impl {
 
     for (SeriesId id : writer.series) {
       Series& s = series_[id];
-      if (!s.alive || s.writer != writer_id || s.commit_seq == seq) continue;
+      if (!s.alive || s.writer != writer_id || s.commit_seq == seq || s.own_time) continue;
       if (!s.stale() && (s.points.size() == 0 || s.points.back().t < t)) {
         s.points.push({t, stale_nan()}, s.max_points);
         ++result.marked_stale;

@@ -200,6 +200,39 @@ TEST_F(StoreTest, ACachedSetWhoseSeriesWasCollectedMakesANewSeries) {
   EXPECT_EQ(select_all("m").points(0).back().v, 5);
 }
 
+TEST_F(StoreTest, SamplesWithTheirOwnTimesAreKeptOnceAndNeverMarkedStale) {
+  Labels own{{"__name__", "m"}, {"i", "own"}};
+  Labels plain{{"__name__", "m"}, {"i", "plain"}};
+  Batch b;
+  b.add(own, 1, 500);  // older than the commit, as an exposition's timestamp may be
+  b.add(plain, 1);
+  EXPECT_EQ(store.commit(writer, b, 1000).appended, 2u);
+
+  // The same (time, value) again: kept once, the series still reported.
+  Batch same;
+  same.add(own, 1, 500);
+  same.add(plain, 2);
+  CommitResult r = store.commit(writer, same, 2000);
+  EXPECT_EQ(r.unchanged, 1u);
+  EXPECT_EQ(r.out_of_order, 0u);
+  EXPECT_EQ(r.marked_stale, 0u);
+
+  // A new value at a time not after the last point is out of order, as in Prometheus.
+  Batch older;
+  older.add(own, 7, 400);
+  older.add(plain, 3);
+  EXPECT_EQ(store.commit(writer, older, 3000).out_of_order, 1u);
+
+  // Gone from the batch: the plain series gets a staleness marker, the one with its own times none.
+  EXPECT_EQ(store.commit(writer, Batch(), 4000).marked_stale, 1u);
+  std::vector<Matcher> m{Matcher(MatchType::equal, "i", "own")};
+  SeriesSet set = store.select(m, 0, 5000);
+  ASSERT_EQ(set.size(), 1u);
+  ASSERT_EQ(set.points(0).size(), 1u);
+  EXPECT_EQ(set.points(0)[0].t, 500);
+  EXPECT_EQ(set.points(0)[0].v, 1);
+}
+
 TEST_F(StoreTest, ReportsItsMemory) {
   Batch b;
   for (int i = 0; i < 1000; ++i) b.add("m", {{"i", std::to_string(i)}}, i);

@@ -2,10 +2,12 @@
 // What a collector (or a rule group) hands to the store each cycle: metric metadata and samples,
 // committed together so a cycle becomes visible all at once.
 
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "tocsin/core/labels.hpp"
+#include "tocsin/core/sample.hpp"
 
 namespace tocsin::store {
 
@@ -19,9 +21,16 @@ struct FamilyMetadata {
   std::string help;
 };
 
+// A sample's timestamp when it has none of its own: it takes the commit's.
+inline constexpr Timestamp kCommitTime = std::numeric_limits<Timestamp>::min();
+
 struct Sample {
   Labels labels;  // with __name__
   double value;
+  // Its own time (an exposition's timestamp, a result reused from an earlier query), or the
+  // commit's. A series given its own times gets no staleness markers when it goes, as in
+  // Prometheus, and the same (time, value) committed again is kept, not counted out of order.
+  Timestamp timestamp = kCommitTime;
 };
 
 // Not thread-safe; one batch per cycle, filled by one thread.
@@ -32,7 +41,7 @@ class Batch {
   void describe(std::string family, MetricType type, std::string help);
   // Label values that are not valid UTF-8 (a Redis key, a device name) are repaired with U+FFFD, so
   // the store only ever holds what Prometheus and JSON accept.
-  void add(Labels labels, double value);
+  void add(Labels labels, double value, Timestamp timestamp = kCommitTime);
   // Shorthand: the metric name plus other labels.
   void add(std::string_view name, std::vector<Label> labels, double value);
 

@@ -28,6 +28,7 @@ struct CommitResult {
   std::size_t created = 0;       // new series
   std::size_t marked_stale = 0;  // series of this writer absent from the batch
   std::size_t out_of_order = 0;  // samples not newer than the series' last point, dropped
+  std::size_t unchanged = 0;     // samples with their own time, equal to the series' last point
   std::size_t duplicates = 0;    // samples repeating a label set within the batch, dropped
   std::size_t invalid = 0;       // samples with an invalid metric or label name, dropped
   std::size_t conflicts = 0;     // samples for a series another writer owns, dropped

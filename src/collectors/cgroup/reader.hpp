@@ -136,10 +136,10 @@ class Reader {
   std::map<std::uint64_t, std::string> devices_;    // MAJ:MIN -> "/dev/<name>" (or "MAJ:MIN")
   std::vector<bool> described_;                     // per family: described in this cycle's batch
   double user_hz_ = 100.0;
-  std::unordered_map<std::string, Dir> dirs_;  // directory path -> its cached descriptors
+  std::unordered_map<std::string, Dir> dirs_;             // directory path -> its cached descriptors
   std::unordered_map<std::string, CgroupLabels> labels_;  // cgroup id -> its samples' label sets
-  Dir scratch_;                                // a directory read past the budget, closed after use
-  std::size_t open_files_ = 0;                 // descriptors in dirs_
+  Dir scratch_;                 // a directory read past the budget, closed after use
+  std::size_t open_files_ = 0;  // descriptors in dirs_
   std::size_t budget_ = 0;
   std::uint64_t cycle_ = 0;
   std::vector<KeyValue> keys_;    // parse_flat_keyed's storage, reused

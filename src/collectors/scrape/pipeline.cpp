@@ -65,6 +65,11 @@ Labels report_labels(std::string_view name, const Labels& target) {
 
 namespace {
 
+// The time a sample is stored at: its own with honor_timestamps (as Prometheus), else the scrape's.
+Timestamp time_of(const Entry& entry, const SampleOptions& options) {
+  return options.honor_timestamps && entry.timestamp ? *entry.timestamp : store::kCommitTime;
+}
+
 void remember(SeriesCache& cache, std::string_view series, SeriesCache::Entry entry) {
   auto [it, inserted] = cache.entries_.insert_or_assign(std::string(series), std::move(entry));
   cache.next_order_.push_back(&*it);
@@ -137,7 +142,7 @@ AppendResult append(std::string_view body, Format format, const Labels& target, 
         throw ScrapeFailure("sample_limit exceeded: more than " + std::to_string(options.sample_limit) +
                             " samples after metric_relabel_configs");
       }
-      out.samples().push_back({cached->labels, entry.value});
+      out.samples().push_back({cached->labels, entry.value, time_of(entry, options)});
       continue;
     }
 
@@ -210,7 +215,7 @@ AppendResult append(std::string_view body, Format format, const Labels& target, 
       throw ScrapeFailure("sample_limit exceeded: more than " + std::to_string(options.sample_limit) +
                           " samples after metric_relabel_configs");
     }
-    out.samples().push_back({std::move(labels), entry.value});
+    out.samples().push_back({std::move(labels), entry.value, time_of(entry, options)});
   }
   for (const auto& [name, f] : families) {
     if (f.typed || !f.help.empty()) out.describe(std::string(name), f.type, std::string(f.help));

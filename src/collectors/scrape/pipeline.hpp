@@ -27,6 +27,7 @@ class ScrapeFailure : public std::runtime_error {
 
 struct SampleOptions {
   bool honor_labels = false;
+  bool honor_timestamps = true;  // a sample's own timestamp is kept (else: the scrape's time)
   std::span<const RelabelRule> metric_relabel;
   std::uint64_t sample_limit = 0;  // 0: none
   std::uint64_t label_limit = 0;

@@ -160,6 +160,7 @@ class ScrapeCollector final : public Collector {
     body_limit_ = static_cast<std::size_t>(config.body_size_limit > 0 ? config.body_size_limit
                                                                       : config::kMaxScrapeBodyBytes);
     options_.honor_labels = config.honor_labels;
+    options_.honor_timestamps = config.honor_timestamps;
     options_.metric_relabel = config_.metric_relabel_configs;
     options_.sample_limit = config.sample_limit;
     options_.label_limit = config.label_limit;

@@ -87,6 +87,27 @@ TEST(Pipeline, LimitsFailTheScrape) {
 namespace tocsin::collectors::scrape {
 namespace {
 
+TEST(Pipeline, HonorTimestampsKeepsTheExpositionsOwnTimes) {
+  // The cached path and the full path both carry a sample's own time; without honor_timestamps, or
+  // for a line without one, the sample takes the commit's time.
+  const std::string body = "a 1 1700000000000\nb 2\n";
+  SeriesSet previous, current;
+  SeriesCache cache;
+  for (int scrape = 0; scrape < 2; ++scrape) {
+    store::Batch out;
+    append_exposition_cached(body, Format::text, kTarget, {}, previous, current, cache, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out.samples()[0].timestamp, 1700000000000) << "scrape " << scrape;
+    EXPECT_EQ(out.samples()[1].timestamp, store::kCommitTime);
+    EXPECT_TRUE(out.labels_cached());
+  }
+  SampleOptions ignore;
+  ignore.honor_timestamps = false;
+  store::Batch out;
+  append_exposition(body, Format::text, kTarget, ignore, previous, current, out);
+  EXPECT_EQ(out.samples()[0].timestamp, store::kCommitTime);
+}
+
 TEST(Pipeline, TheCacheGivesWhatTheFullPathGives) {
   std::vector<RelabelRule> rules(1);
   rules[0].action = RelabelAction::drop;
