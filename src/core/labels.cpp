@@ -1,6 +1,9 @@
 #include "tocsin/core/labels.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <new>
+#include <stdexcept>
 
 namespace tocsin {
 
@@ -39,29 +42,71 @@ inline std::uint64_t mix(std::uint64_t h, std::string_view s) {
 
 }  // namespace
 
-const std::vector<Label> Labels::kNoItems;
+Labels::Rep* Labels::allocate(std::size_t capacity) {
+  void* memory = ::operator new(sizeof(Rep) + capacity * sizeof(Label));
+  Rep* rep = new (memory) Rep;
+  rep->capacity = static_cast<std::uint32_t>(capacity);
+  return rep;
+}
 
-Labels Labels::adopt(std::vector<Label> labels) {
+void Labels::destroy(Rep* rep) noexcept {
+  std::destroy_n(rep->data(), rep->size);
+  rep->~Rep();
+  ::operator delete(rep);
+}
+
+Labels::Writer::Writer(std::size_t capacity) : rep_(allocate(capacity)) {}
+
+Labels::Writer::~Writer() {
+  if (rep_ != nullptr) destroy(rep_);
+}
+
+void Labels::Writer::add(std::string_view name, std::string_view value) {
+  if (value.empty()) return;
+  if (rep_ == nullptr || rep_->size == rep_->capacity)
+    throw std::length_error("Labels::Writer: over capacity");
+  new (rep_->data() + rep_->size) Label{std::string(name), std::string(value)};
+  ++rep_->size;
+}
+
+void Labels::Writer::add(Label&& label) {
+  if (label.value.empty()) return;
+  if (rep_ == nullptr || rep_->size == rep_->capacity)
+    throw std::length_error("Labels::Writer: over capacity");
+  new (rep_->data() + rep_->size) Label{std::move(label)};
+  ++rep_->size;
+}
+
+Labels Labels::Writer::finish() {
   Labels out;
-  if (!labels.empty()) out.rep_ = std::make_shared<const Rep>(std::move(labels));
+  if (rep_ != nullptr && rep_->size > 0) {
+    out.rep_ = std::exchange(rep_, nullptr);
+  } else if (rep_ != nullptr) {
+    destroy(std::exchange(rep_, nullptr));
+  }
   return out;
 }
 
 Labels::Labels(std::initializer_list<Label> labels) {
   std::vector<Label> items(labels);
   sort_and_dedupe(items);
-  *this = adopt(std::move(items));
+  *this = from_sorted(std::move(items));
 }
 
 Labels Labels::from_unsorted(std::vector<Label> labels) {
   sort_and_dedupe(labels);
-  return adopt(std::move(labels));
+  return from_sorted(std::move(labels));
 }
 
-Labels Labels::from_sorted(std::vector<Label> labels) { return adopt(std::move(labels)); }
+Labels Labels::from_sorted(std::vector<Label> labels) {
+  if (labels.empty()) return {};
+  Writer out(labels.size());
+  for (Label& l : labels) out.add(std::move(l));
+  return out.finish();
+}
 
 std::string_view Labels::get(std::string_view name) const {
-  for (const Label& l : items()) {
+  for (const Label& l : *this) {
     if (l.name == name) return l.value;
   }
   return {};
@@ -71,7 +116,7 @@ std::uint64_t Labels::hash() const {
   if (!rep_) return kFnvOffset;
   if (rep_->hashed.load(std::memory_order_acquire)) return rep_->hash.load(std::memory_order_relaxed);
   std::uint64_t h = kFnvOffset;
-  for (const Label& l : rep_->items) {
+  for (const Label& l : *this) {
     h = mix(mix(h, l.name), l.value);
   }
   // Two threads may both compute it; they store the same value.
@@ -117,7 +162,7 @@ std::string Labels::to_string() const {
   return out;
 }
 
-LabelsBuilder::LabelsBuilder(const Labels& base) : labels_(base.items()) {}
+LabelsBuilder::LabelsBuilder(const Labels& base) : labels_(base.begin(), base.end()) {}
 
 LabelsBuilder& LabelsBuilder::set(std::string_view name, std::string_view value) {
   auto it = std::lower_bound(labels_.begin(), labels_.end(), name,
@@ -149,7 +194,11 @@ std::string_view LabelsBuilder::get(std::string_view name) const {
   return {};
 }
 
-Labels LabelsBuilder::build() const { return Labels::from_sorted(labels_); }
+Labels LabelsBuilder::build() const {
+  Labels::Writer out(labels_.size());
+  for (const Label& l : labels_) out.add(l);
+  return out.finish();
+}
 
 namespace {
 bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -245,15 +294,14 @@ std::string to_valid_utf8(std::string_view s) {
 bool Labels::values_valid_utf8() const {
   if (!rep_) return true;
   if (const std::uint8_t known = rep_->utf8.load(std::memory_order_relaxed); known != 0) return known == 1;
-  const bool valid = std::all_of(rep_->items.begin(), rep_->items.end(),
-                                 [](const Label& l) { return is_valid_utf8(l.value); });
+  const bool valid = std::all_of(begin(), end(), [](const Label& l) { return is_valid_utf8(l.value); });
   rep_->utf8.store(valid ? 1 : 2, std::memory_order_relaxed);
   return valid;
 }
 
 Labels with_valid_utf8_values(Labels labels) {
   if (labels.values_valid_utf8()) return labels;
-  std::vector<Label> repaired = labels.items();
+  std::vector<Label> repaired(labels.begin(), labels.end());
   for (Label& l : repaired) {
     if (!is_valid_utf8(l.value)) l.value = to_valid_utf8(l.value);
   }

@@ -114,12 +114,11 @@ bool drops_name(BinaryOp op) {
 
 Labels drop_name(const Labels& labels) {
   if (!labels.has(kMetricNameLabel)) return labels;
-  std::vector<Label> out;
-  out.reserve(labels.size() - 1);
+  Labels::Writer out(labels.size() - 1);
   for (const Label& l : labels) {
-    if (l.name != kMetricNameLabel) out.push_back(l);
+    if (l.name != kMetricNameLabel) out.add(l);
   }
-  return Labels::from_sorted(std::move(out));
+  return out.finish();
 }
 
 void check_unique_labels(const Vector& v) {

@@ -520,12 +520,10 @@ class Store::Impl {
   }
 
   Labels materialize(const Series& s) const {
-    std::vector<Label> labels;
-    labels.reserve(s.label_count);
-    for (std::uint32_t i = 0; i < s.label_count; ++i) {
-      labels.push_back({std::string(symbols_.str(s.name_sym(i))), std::string(symbols_.str(s.value_sym(i)))});
-    }
-    return Labels::from_sorted(std::move(labels));
+    Labels::Writer labels(s.label_count);
+    for (std::uint32_t i = 0; i < s.label_count; ++i)
+      labels.add(symbols_.str(s.name_sym(i)), symbols_.str(s.value_sym(i)));
+    return labels.finish();
   }
 
   // Exposition order: family name, then metric name, then the label pairs.

@@ -1,13 +1,15 @@
 #pragma once
 // Label sets: the identity of a time series, `__name__` included, as in Prometheus.
 
+#include <algorithm>
 #include <atomic>
 #include <compare>
 #include <cstdint>
 #include <initializer_list>
-#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tocsin {
@@ -23,11 +25,13 @@ struct Label {
 };
 
 // An immutable set of labels, sorted by name, names unique, no empty values (an empty value means
-// "absent", as in Prometheus). Copies share one immutable representation (a reference count, no
-// strings copied), so a collector's cache, a batch and a query result can hold the same set; its
-// hash is computed once and kept with it.
+// "absent", as in Prometheus). A set is one allocation (a small header, then the labels); copies
+// share it by a reference count, no strings copied, so a collector's cache, a batch and a query
+// result can hold the same set. Its hash and UTF-8 check are computed once and kept with it.
 class Labels {
  public:
+  class Writer;
+
   Labels() = default;
   // Sorts; later duplicates of a name replace earlier ones; empty values are dropped.
   Labels(std::initializer_list<Label> labels);
@@ -35,17 +39,32 @@ class Labels {
   // Caller guarantees sorted, unique names, no empty values.
   static Labels from_sorted(std::vector<Label> labels);
 
+  Labels(const Labels& other) noexcept : rep_(other.rep_) {
+    if (rep_ != nullptr) rep_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  Labels(Labels&& other) noexcept : rep_(std::exchange(other.rep_, nullptr)) {}
+  Labels& operator=(const Labels& other) noexcept {
+    Labels(other).swap(*this);
+    return *this;
+  }
+  Labels& operator=(Labels&& other) noexcept {
+    Labels(std::move(other)).swap(*this);
+    return *this;
+  }
+  ~Labels() { release(); }
+  void swap(Labels& other) noexcept { std::swap(rep_, other.rep_); }
+
   // The value of `name`, or "" when absent.
   std::string_view get(std::string_view name) const;
   bool has(std::string_view name) const { return !get(name).empty(); }
   std::string_view metric_name() const { return get(kMetricNameLabel); }
 
-  std::size_t size() const { return items().size(); }
-  bool empty() const { return items().empty(); }
-  const Label& operator[](std::size_t i) const { return items()[i]; }
-  auto begin() const { return items().begin(); }
-  auto end() const { return items().end(); }
-  const std::vector<Label>& items() const { return rep_ ? rep_->items : kNoItems; }
+  std::size_t size() const { return rep_ != nullptr ? rep_->size : 0; }
+  bool empty() const { return size() == 0; }
+  const Label& operator[](std::size_t i) const { return begin()[i]; }
+  const Label* begin() const { return rep_ != nullptr ? rep_->data() : nullptr; }
+  const Label* end() const { return begin() + size(); }
+  std::span<const Label> items() const { return {begin(), size()}; }
 
   // A 64-bit hash of names and values; equal sets hash equal. Stable across versions: alert
   // fingerprints written to state files and sent to receivers are made from it.
@@ -65,25 +84,53 @@ class Labels {
   bool shares_with(const Labels& other) const { return rep_ != nullptr && rep_ == other.rep_; }
 
   friend bool operator==(const Labels& a, const Labels& b) {
-    return a.rep_ == b.rep_ || a.items() == b.items();
+    return a.rep_ == b.rep_ || std::equal(a.begin(), a.end(), b.begin(), b.end());
   }
   friend std::strong_ordering operator<=>(const Labels& a, const Labels& b) {
     if (a.rep_ == b.rep_) return std::strong_ordering::equal;
-    return a.items() <=> b.items();
+    return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end());
   }
 
  private:
+  // The header of a set; its labels follow it in the same allocation.
   struct Rep {
-    explicit Rep(std::vector<Label> l) : items(std::move(l)) {}
-    std::vector<Label> items;
-    mutable std::atomic<std::uint64_t> hash{0};
-    mutable std::atomic<bool> hashed{false};
+    std::atomic<std::uint32_t> refs{1};
+    std::uint32_t size = 0;
+    std::uint32_t capacity = 0;
     mutable std::atomic<std::uint8_t> utf8{0};  // 0 not checked yet, 1 valid, 2 not
+    mutable std::atomic<bool> hashed{false};
+    mutable std::atomic<std::uint64_t> hash{0};
+    Label* data() { return reinterpret_cast<Label*>(this + 1); }
+    const Label* data() const { return reinterpret_cast<const Label*>(this + 1); }
   };
-  static Labels adopt(std::vector<Label> labels);
+  static_assert(sizeof(Rep) % alignof(Label) == 0);
+  static Rep* allocate(std::size_t capacity);
+  static void destroy(Rep* rep) noexcept;
+  void release() noexcept {
+    if (rep_ != nullptr && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(rep_);
+  }
 
-  static const std::vector<Label> kNoItems;
-  std::shared_ptr<const Rep> rep_;  // null when empty
+  Rep* rep_ = nullptr;  // null when empty
+};
+
+// Writes a set in place, in name order (the caller's guarantee, as for from_sorted): one
+// allocation for the whole set, for the hot paths that make one from parts (the store's
+// selections, PromQL's results).
+class Labels::Writer {
+ public:
+  explicit Writer(std::size_t capacity);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Throws std::length_error past the capacity. An empty value is left out (it means absent).
+  void add(std::string_view name, std::string_view value);
+  void add(const Label& label) { add(label.name, label.value); }
+  void add(Label&& label);
+  Labels finish();  // the writer is empty afterwards
+
+ private:
+  Rep* rep_;
 };
 
 // Builds a Labels from a base set with edits; set("x", "") deletes x.

@@ -58,7 +58,7 @@ void merge_target(RelabelLabels& work, const Labels& target, bool honor, std::ve
 }  // namespace
 
 Labels report_labels(std::string_view name, const Labels& target) {
-  std::vector<Label> labels = target.items();
+  std::vector<Label> labels(target.begin(), target.end());
   labels.push_back({std::string(kMetricNameLabel), std::string(name)});
   return Labels::from_unsorted(std::move(labels));
 }

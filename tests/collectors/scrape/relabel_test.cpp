@@ -27,7 +27,10 @@ RelabelRule rule(RelabelAction action, std::vector<std::string> source, std::str
   return r;
 }
 
-RelabelLabels labels(std::initializer_list<Label> l) { return RelabelLabels(Labels(l).items()); }
+RelabelLabels labels(std::initializer_list<Label> l) {
+  const Labels sorted(l);
+  return RelabelLabels({sorted.begin(), sorted.end()});
+}
 
 struct Case {
   std::string name;
