@@ -30,16 +30,20 @@ struct HostCollectorConfig {
   // node_exporter collectors to leave out (arp, conntrack, ...; README.md lists them).
   std::vector<std::string> disable;
 
-  // --collector.filesystem.mount-points-exclude / fs-types-exclude
+  // --collector.filesystem.mount-points-exclude / fs-types-exclude. The defaults here and for netdev
+  // are those of Debian's prometheus-node-exporter 1.5 package (the node_exporter the coverage test
+  // runs); upstream's are "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/
+  // storage/.+)($|/)" and no netdev exclusion.
   std::string filesystem_mount_points_exclude =
-      "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+      "^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
   std::string filesystem_fs_types_exclude =
       "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|"
       "nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$";
   // --collector.diskstats.device-exclude / device-include
-  HostDeviceFilterConfig diskstats{.exclude = "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$", .include = ""};
-  // --collector.netdev.device-exclude / device-include
-  HostDeviceFilterConfig netdev;
+  HostDeviceFilterConfig diskstats{.exclude = "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$",
+                                   .include = ""};
+  // --collector.netdev.device-exclude / device-include (Debian's default excludes lo)
+  HostDeviceFilterConfig netdev{.exclude = "^lo$", .include = ""};
   // --collector.netclass.ignored-devices and --collector.netclass.ignore-invalid-speed
   std::string netclass_ignored_devices = "^$";
   bool netclass_ignore_invalid_speed = false;
