@@ -31,8 +31,11 @@ void device_filter(yaml::MapDecoder& parent, std::string_view key, HostDeviceFil
   auto node = parent.get(key);
   if (!node || node->is_null()) return;
   yaml::MapDecoder map(*node);
+  // As node_exporter: an include given alone replaces the default exclude; both given is an error.
+  const bool exclude_given = map.has("device_exclude");
   regex(map, "device_exclude", out.exclude);
   regex(map, "device_include", out.include);
+  if (!exclude_given && !out.include.empty()) out.exclude.clear();
   if (!out.exclude.empty() && !out.include.empty()) {
     node->error("device_exclude and device_include are mutually exclusive");
   }
