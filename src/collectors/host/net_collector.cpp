@@ -5,9 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <map>
 #include <unordered_set>
 
 #include "collectors/host/net_parsers.hpp"
@@ -124,58 +125,120 @@ class NetdevSection final : public Section {
       // node_exporter 1.5 reads these counters over netlink, which also has rx_nohandler; /proc/net/dev
       // does not print it, sysfs does (the same counter of dev_get_stats).
       std::string_view nohandler;
-      const std::string path = class_net_ + device + "/statistics/rx_nohandler";
-      if (ctx.files.read(path, nohandler)) continue;
+      if (!read_nohandler(ctx, device, nohandler)) continue;
       std::uint64_t value = 0;
       if (!text::to_u64(text::trim(nohandler), value)) continue;
       ctx.out.add(series("node_network_receive_nohandler_total", "device", device),
                   static_cast<double>(value));
     }
+    present_.clear();
+    for (const auto& [device, values] : kept) present_.push_back(device);
+    std::sort(present_.begin(), present_.end());
+    forget_devices(ctx, present_);
   }
 
  private:
+  // statistics/rx_nohandler of a device, kept open between cycles (see FileReader::take_descriptor).
+  bool read_nohandler(SectionContext& ctx, const std::string& device, std::string_view& text) {
+    auto it = nohandler_fds_.find(device);
+    if (it == nohandler_fds_.end()) {
+      int fd = -1;
+      if (ctx.files.take_descriptor()) {
+        fd = ::open((class_net_ + device + "/statistics/rx_nohandler").c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) ctx.files.give_descriptor();
+      }
+      if (fd < 0) return !ctx.files.read(class_net_ + device + "/statistics/rx_nohandler", text);
+      it = nohandler_fds_.emplace(device, fd).first;
+    }
+    if (ctx.files.pread_kept(it->second, "", text)) {  // the device is gone (ENODEV): open afresh next time
+      ::close(it->second);
+      ctx.files.give_descriptor();
+      nohandler_fds_.erase(it);
+      return false;
+    }
+    return true;
+  }
+
+  // Closes the files of devices no longer in /proc/net/dev.
+  void forget_devices(SectionContext& ctx, const std::vector<std::string>& present) {
+    for (auto it = nohandler_fds_.begin(); it != nohandler_fds_.end();) {
+      if (std::binary_search(present.begin(), present.end(), it->first)) {
+        ++it;
+        continue;
+      }
+      ::close(it->second);
+      ctx.files.give_descriptor();
+      it = nohandler_fds_.erase(it);
+    }
+  }
+
   std::string path_;
   std::string class_net_;
   DeviceFilter filter_;
   std::vector<std::string> names_, helps_;
+  std::map<std::string, int, std::less<>> nohandler_fds_;
+  std::vector<std::string> present_;
+
+ public:
+  ~NetdevSection() override {
+    for (const auto& [device, fd] : nohandler_fds_) ::close(fd);
+  }
 };
 
 // --- netclass ------------------------------------------------------------------------------------
 
 struct NetClassAttribute {
   const char* file;
-  const char* family;
+  const char* family;  // nullptr: a label of node_network_info only
   const char* help;
   MetricType type;
+  // Fixed while the device exists (read once per device; a device removed and created again under the
+  // same name is read afresh, as its old files fail with ENODEV).
+  bool identity;
 };
 
+// The string attributes first (node_network_info's labels), in this order.
+enum : std::size_t { kOperstate, kAddress, kBroadcast, kDuplex, kIfalias, kFirstNumeric };
+
 constexpr NetClassAttribute kNetClassAttributes[] = {
+    {"operstate", nullptr, nullptr, MetricType::gauge, false},
+    {"address", nullptr, nullptr, MetricType::gauge, false},
+    {"broadcast", nullptr, nullptr, MetricType::gauge, true},
+    {"duplex", nullptr, nullptr, MetricType::gauge, false},
+    {"ifalias", nullptr, nullptr, MetricType::gauge, false},
     {"addr_assign_type", "node_network_address_assign_type", "Network device property: address_assign_type",
-     MetricType::gauge},
-    {"carrier", "node_network_carrier", "Network device property: carrier", MetricType::gauge},
+     MetricType::gauge, true},
+    {"carrier", "node_network_carrier", "Network device property: carrier", MetricType::gauge, false},
     {"carrier_changes", "node_network_carrier_changes_total",
-     "Network device property: carrier_changes_total", MetricType::counter},
+     "Network device property: carrier_changes_total", MetricType::counter, false},
     {"carrier_up_count", "node_network_carrier_up_changes_total",
-     "Network device property: carrier_up_changes_total", MetricType::counter},
+     "Network device property: carrier_up_changes_total", MetricType::counter, false},
     {"carrier_down_count", "node_network_carrier_down_changes_total",
-     "Network device property: carrier_down_changes_total", MetricType::counter},
-    {"dev_id", "node_network_device_id", "Network device property: device_id", MetricType::gauge},
-    {"dormant", "node_network_dormant", "Network device property: dormant", MetricType::gauge},
-    {"flags", "node_network_flags", "Network device property: flags", MetricType::gauge},
-    {"ifindex", "node_network_iface_id", "Network device property: iface_id", MetricType::gauge},
-    {"iflink", "node_network_iface_link", "Network device property: iface_link", MetricType::gauge},
+     "Network device property: carrier_down_changes_total", MetricType::counter, false},
+    {"dev_id", "node_network_device_id", "Network device property: device_id", MetricType::gauge, true},
+    {"dormant", "node_network_dormant", "Network device property: dormant", MetricType::gauge, false},
+    {"flags", "node_network_flags", "Network device property: flags", MetricType::gauge, false},
+    {"ifindex", "node_network_iface_id", "Network device property: iface_id", MetricType::gauge, true},
+    {"iflink", "node_network_iface_link", "Network device property: iface_link", MetricType::gauge, true},
     {"link_mode", "node_network_iface_link_mode", "Network device property: iface_link_mode",
-     MetricType::gauge},
-    {"mtu", "node_network_mtu_bytes", "Network device property: mtu_bytes", MetricType::gauge},
+     MetricType::gauge, false},
+    {"mtu", "node_network_mtu_bytes", "Network device property: mtu_bytes", MetricType::gauge, false},
     {"name_assign_type", "node_network_name_assign_type", "Network device property: name_assign_type",
-     MetricType::gauge},
+     MetricType::gauge, true},
     {"netdev_group", "node_network_net_dev_group", "Network device property: net_dev_group",
-     MetricType::gauge},
-    {"speed", "node_network_speed_bytes", "Network device property: speed_bytes", MetricType::gauge},
+     MetricType::gauge, false},
+    {"speed", "node_network_speed_bytes", "Network device property: speed_bytes", MetricType::gauge, false},
     {"tx_queue_len", "node_network_transmit_queue_length", "Network device property: transmit_queue_length",
-     MetricType::gauge},
-    {"type", "node_network_protocol_type", "Network device property: protocol_type", MetricType::gauge},
+     MetricType::gauge, false},
+    {"type", "node_network_protocol_type", "Network device property: protocol_type", MetricType::gauge, true},
 };
+constexpr std::size_t kNetClassCount = std::size(kNetClassAttributes);
+
+// The read errors with which procfs's netclass skips an attribute (a virtual device has no speed).
+bool skipped_attribute_error(int code) {
+  return code == ENOENT || code == EACCES || code == EPERM || code == EINVAL || code == EOPNOTSUPP ||
+         code == ENODATA || code == ENOTSUP;
+}
 
 class NetclassSection final : public Section {
  public:
@@ -183,6 +246,9 @@ class NetclassSection final : public Section {
       : dir_(c.sys_path + "/class/net"),
         ignored_(c.netclass_ignored_devices),
         ignore_invalid_speed_(c.netclass_ignore_invalid_speed) {}
+  ~NetclassSection() override {
+    for (auto& [name, device] : devices_) close_device(nullptr, device);
+  }
   std::string_view name() const override { return "netclass"; }
 
   void collect(SectionContext& ctx) override {
@@ -195,7 +261,7 @@ class NetclassSection final : public Section {
                                  dir_ + ": " + std::strerror(code) + "; node_network_{up,info,...} left out");
     }
     ctx.problems.clear("netclass", [&] { return dir_ + ": readable again"; });
-    devices_.clear();
+    names_.clear();
     const int dir_fd = ::dirfd(dir);
     while (const dirent* entry = ::readdir(dir)) {
       const std::string_view name = entry->d_name;
@@ -207,73 +273,183 @@ class NetclassSection final : public Section {
       }
       if (regular) continue;  // bonding_masters
       if (ignored_.matches(name)) continue;
-      devices_.emplace_back(name);
+      names_.emplace_back(name);
     }
-    std::sort(devices_.begin(), devices_.end());
+    std::sort(names_.begin(), names_.end());
 
     ctx.out.describe("node_network_up", MetricType::gauge, "Value is 1 if operstate is 'up', 0 otherwise.");
     ctx.out.describe("node_network_info", MetricType::gauge,
                      "Non-numeric data from /sys/class/net/<iface>, value is always 1.");
-    for (const auto& a : kNetClassAttributes) ctx.out.describe(a.family, a.type, a.help);
-    for (const std::string& device : devices_) collect_device(ctx, dir_fd, device);
+    for (std::size_t i = kFirstNumeric; i < kNetClassCount; ++i) {
+      ctx.out.describe(kNetClassAttributes[i].family, kNetClassAttributes[i].type,
+                       kNetClassAttributes[i].help);
+    }
+    ++cycle_;
+    for (const std::string& name : names_) {
+      auto [it, created] = devices_.try_emplace(name);
+      Device& device = it->second;
+      device.cycle = cycle_;
+      if (device.dir < 0) {
+        device.dir = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (device.dir < 0) continue;  // removed since readdir
+      }
+      if (!collect_device(ctx, name, device)) {  // the device went away under us (ENODEV)
+        close_device(&ctx.files, device);
+        devices_.erase(it);
+      }
+    }
     ::closedir(dir);
+    for (auto it = devices_.begin(); it != devices_.end();) {
+      if (it->second.cycle == cycle_) {
+        ++it;
+        continue;
+      }
+      close_device(&ctx.files, it->second);
+      it = devices_.erase(it);
+    }
   }
 
  private:
-  // One attribute as procfs's SysReadFile gives it: trimmed; nullopt when the kernel refuses to read
-  // it (EINVAL for the speed of a virtual device, EOPNOTSUPP, ENOENT, EACCES), as procfs skips those.
-  std::optional<std::string> attribute(SectionContext& ctx, int fd, const std::string& shown,
-                                       const char* file) {
+  static constexpr int kUnopened = -1;
+  static constexpr int kAbsent = -2;
+
+  struct Device {
+    int dir = -1;
+    std::array<int, kNetClassCount> fds = [] {
+      std::array<int, kNetClassCount> a{};
+      a.fill(kUnopened);
+      return a;
+    }();
+    std::array<std::optional<std::string>, kNetClassCount> identity;
+    bool identity_read = false;
+    std::uint64_t cycle = 0;
+  };
+
+  void close_device(FileReader* files, Device& device) {
+    for (int& fd : device.fds) {
+      if (fd >= 0) {
+        ::close(fd);
+        if (files != nullptr) files->give_descriptor();
+      }
+      fd = kUnopened;
+    }
+    if (device.dir >= 0) ::close(device.dir);
+    device.dir = -1;
+  }
+
+  // One attribute as procfs's SysReadFile gives it (trimmed), or nullopt when the kernel refuses it.
+  // Sets `gone` when the device was removed (ENODEV).
+  std::optional<std::string_view> attribute(SectionContext& ctx, const std::string& device_name,
+                                            Device& device, std::size_t i, bool& gone) {
+    const char* file = kNetClassAttributes[i].file;
+    auto shown = [&] { return dir_ + "/" + device_name + "/" + file; };
     std::string_view text;
-    if (auto e = ctx.files.read_at(fd, file, shown, text)) {
-      if (e.code != ENOENT && e.code != EACCES && e.code != EINVAL && e.code != EOPNOTSUPP &&
-          e.code != ENODEV && e.code != EPERM) {
-        ctx.problems.report(shown + "/" + file, spdlog::level::warn, e.message + "; left out");
+    ReadError e;
+    int& fd = device.fds[i];
+    if (fd == kAbsent) return std::nullopt;
+    if (fd == kUnopened && ctx.files.take_descriptor()) {
+      fd = ::openat(device.dir, file, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        const int code = errno;
+        ctx.files.give_descriptor();
+        fd = skipped_attribute_error(code) ? kAbsent : kUnopened;
+        if (!skipped_attribute_error(code)) {
+          ctx.problems.report(shown(), spdlog::level::warn,
+                              shown() + ": " + std::strerror(code) + "; left out");
+        }
+        return std::nullopt;
+      }
+    }
+    e = fd >= 0 ? ctx.files.pread_kept(fd, "", text) : ctx.files.read_at(device.dir, file, "", text);
+    if (e) {
+      if (e.code == ENODEV) gone = true;
+      if (!skipped_attribute_error(e.code) && e.code != ENODEV) {
+        ctx.problems.report(shown(), spdlog::level::warn,
+                            shown() + ": " + std::strerror(e.code) + "; left out");
       }
       return std::nullopt;
     }
-    return std::string(text::trim(text));
+    return text::trim(text);
   }
 
-  void collect_device(SectionContext& ctx, int dir_fd, const std::string& device) {
-    const int fd = ::openat(dir_fd, device.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const std::string shown = dir_ + "/" + device;
-    if (fd < 0) return;  // removed since readdir
-    const std::string operstate = attribute(ctx, fd, shown, "operstate").value_or("");
-    ctx.out.add(series("node_network_up", "device", device), operstate == "up" ? 1 : 0);
+  // False when the device disappeared while being read.
+  bool collect_device(SectionContext& ctx, const std::string& name, Device& device) {
+    bool gone = false;
+    if (!device.identity_read) {
+      for (std::size_t i = 0; i < kNetClassCount; ++i) {
+        if (!kNetClassAttributes[i].identity) continue;
+        std::string_view text;
+        if (auto e = ctx.files.read_at(device.dir, kNetClassAttributes[i].file, "", text); !e) {
+          device.identity[i] = std::string(text::trim(text));
+        } else if (!skipped_attribute_error(e.code)) {
+          ctx.problems.report(dir_ + "/" + name + "/" + kNetClassAttributes[i].file, spdlog::level::warn,
+                              dir_ + "/" + name + "/" + kNetClassAttributes[i].file + ":" +
+                                  e.message.substr(e.message.find(':') + 1) + "; left out");
+        }
+      }
+      device.identity_read = true;
+    }
+    // The string attributes: copied, as the reader's buffer is reused by the next read.
+    std::array<std::string, kFirstNumeric> strings;
+    for (std::size_t i = 0; i < kFirstNumeric; ++i) {
+      if (kNetClassAttributes[i].identity) {
+        strings[i] = device.identity[i].value_or("");
+      } else if (auto v = attribute(ctx, name, device, i, gone)) {
+        strings[i] = std::string(*v);
+      }
+    }
+    if (gone) return false;
+    ctx.out.add(series("node_network_up", "device", name), strings[kOperstate] == "up" ? 1 : 0);
     ctx.out.add(Labels{{std::string(kMetricNameLabel), "node_network_info"},
-                       {"address", attribute(ctx, fd, shown, "address").value_or("")},
-                       {"broadcast", attribute(ctx, fd, shown, "broadcast").value_or("")},
-                       {"device", device},
-                       {"duplex", attribute(ctx, fd, shown, "duplex").value_or("")},
-                       {"ifalias", attribute(ctx, fd, shown, "ifalias").value_or("")},
-                       {"operstate", operstate}},
+                       {"address", strings[kAddress]},
+                       {"broadcast", strings[kBroadcast]},
+                       {"device", name},
+                       {"duplex", strings[kDuplex]},
+                       {"ifalias", strings[kIfalias]},
+                       {"operstate", strings[kOperstate]}},
                 1);
-    for (const auto& a : kNetClassAttributes) {
-      auto value = attribute(ctx, fd, shown, a.file);
+    for (std::size_t i = kFirstNumeric; i < kNetClassCount; ++i) {
+      const NetClassAttribute& a = kNetClassAttributes[i];
+      std::optional<std::string_view> value;
+      if (a.identity) {
+        if (device.identity[i]) value = *device.identity[i];
+      } else {
+        value = attribute(ctx, name, device, i, gone);
+      }
+      if (gone) return false;
       if (!value) continue;
       std::int64_t number = 0;
       if (!text::to_i64_any_base(*value, number)) {
+        const std::string shown = dir_ + "/" + name + "/" + a.file;
         ctx.problems.report(
-            shown + "/" + a.file, spdlog::level::warn,
-            shown + "/" + a.file + ": not a number: " + text::quoted(*value) + "; " + a.family + " left out");
+            shown, spdlog::level::warn,
+            shown + ": not a number: " + text::quoted(*value) + "; " + a.family + " left out");
         continue;
       }
       double v = static_cast<double>(number);
-      if (std::string_view(a.file) == "speed") {
+      if (i == kSpeed) {
         // Mbit/s to bytes/s; -1 (unknown) is exported as -125000 unless ignore_invalid_speed.
         if (number < 0 && ignore_invalid_speed_) continue;
         v = static_cast<double>(number * 1000 * 1000 / 8);
       }
-      ctx.out.add(series(a.family, "device", device), v);
+      ctx.out.add(series(a.family, "device", name), v);
     }
-    ::close(fd);
+    return true;
   }
+
+  static constexpr std::size_t kSpeed = [] {
+    for (std::size_t i = 0; i < kNetClassCount; ++i) {
+      if (std::string_view(kNetClassAttributes[i].file) == "speed") return i;
+    }
+    return kNetClassCount;
+  }();
 
   std::string dir_;
   NameRegex ignored_;
   bool ignore_invalid_speed_;
-  std::vector<std::string> devices_;
+  std::vector<std::string> names_;
+  std::map<std::string, Device, std::less<>> devices_;
+  std::uint64_t cycle_ = 0;
 };
 
 // --- sockstat ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <re2/re2.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,35 @@ namespace {
 constexpr std::size_t kMaxFileBytes = 64u << 20;
 
 }  // namespace
+
+FileReader::FileReader() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    budget_ = static_cast<std::size_t>(limit.rlim_cur / 4);
+  } else {
+    budget_ = 16384;
+  }
+}
+
+bool FileReader::take_descriptor() {
+  if (open_ >= budget_) return false;
+  ++open_;
+  return true;
+}
+
+ReadError FileReader::pread_kept(int fd, std::string_view shown, std::string_view& text) {
+  if (small_.size() < 4096) small_.resize(4096);
+  ssize_t n = 0;
+  do {
+    n = ::pread(fd, small_.data(), small_.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    const int code = errno;
+    return {code, std::string(shown) + ": " + std::strerror(code)};
+  }
+  text = std::string_view(small_.data(), static_cast<std::size_t>(n));
+  return {};
+}
 
 ReadError FileReader::read(const std::string& path, std::string_view& text) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
