@@ -224,6 +224,34 @@ TEST_F(NodeSectionsTest, TruncatedAndMalformedFilesNameFileAndLine) {
   EXPECT_EQ(logged((dir_ / "vmstat").string() + ": readable again"), 1u);
 }
 
+// Netclass keeps its attribute files open between cycles (pread at offset 0): a value written since
+// is seen, a device that went away is dropped (its files closed), a new one is read.
+TEST_F(NodeSectionsTest, NetclassSeesChangesAcrossCycles) {
+  auto collector = make_host_collector(config_, log_);
+  auto cycle = [&] {
+    Batch batch;
+    collector->collect({.timestamp = 1'700'000'000'000,
+                        .deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5)},
+                       batch);
+    return batch;
+  };
+  Batch first = cycle();
+  EXPECT_EQ(value(first, "node_network_mtu_bytes", "eth0"), 1400);
+  EXPECT_TRUE(value(first, "node_network_mtu_bytes", "ifb1"));
+  dir_.write("sysfs/class/net/eth0/mtu", "9000\n");
+  dir_.write("sysfs/class/net/eth0/operstate", "down\n");
+  dir_.write("sysfs/class/net/eth0/statistics/rx_nohandler", "7\n");
+  fs::remove_all(dir_ / "sysfs/class/net/ifb1");
+  fs::copy(dir_ / "sysfs/class/net/eth0", dir_ / "sysfs/class/net/veth0", fs::copy_options::recursive);
+  Batch second = cycle();
+  EXPECT_EQ(value(second, "node_network_mtu_bytes", "eth0"), 9000);
+  EXPECT_EQ(value(second, "node_network_up", "eth0"), 0);
+  EXPECT_EQ(value(second, "node_network_receive_nohandler_total", "eth0"), 7);
+  EXPECT_FALSE(value(second, "node_network_mtu_bytes", "ifb1"));
+  EXPECT_EQ(value(second, "node_network_mtu_bytes", "veth0"), 9000);
+  EXPECT_EQ(log_lines_.str().find("warn"), std::string::npos) << log_lines_.str();
+}
+
 TEST_F(NodeSectionsTest, FiltersAndDisabledCollectorsFromTheConfig) {
   config_.diskstats = {.exclude = "", .include = "^vda$"};
   config_.netdev = {.exclude = "", .include = ""};
