@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
   }
   tocsin::testing::TempDir dir("tocsin-bench-host");
   const fs::path root = keep ? *keep : dir.path();
-  make_tree(root);
+  if (!keep || !fs::exists(root / "proc/stat")) make_tree(root);  // --keep: a tree made before is reused
 
   tocsin::config::HostCollectorConfig config;
   config.proc_path = (root / "proc").string();
