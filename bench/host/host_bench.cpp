@@ -322,9 +322,11 @@ int main(int argc, char** argv) {
     const double c0 = thread_cpu_seconds();
     tocsin::store::Batch batch;
     for (std::size_t k = 0; k < samples; ++k) {
-      batch.add(tocsin::Labels::from_sorted({{"__name__", "node_network_receive_packets_total"},
-                                             {"device", "eth" + std::to_string(k % kInterfaces)}}),
-                static_cast<double>(k));
+      std::vector<tocsin::Label> labels;
+      labels.reserve(2);
+      labels.push_back({"__name__", "node_network_receive_packets_total"});
+      labels.push_back({"device", "eth" + std::to_string(k % kInterfaces)});
+      batch.add(tocsin::Labels::from_sorted(std::move(labels)), static_cast<double>(k));
     }
     floor_ms.push_back((thread_cpu_seconds() - c0) * 1000);
   }

@@ -144,9 +144,12 @@ class HostCollector final : public Collector {
       const std::string number = std::to_string(cpu.cpu);
       auto add = [&](std::string_view family, CpuField field, const char* mode) {
         if (!cpu.has(field)) return;
-        out.add(Labels::from_sorted(
-                    {{std::string(kMetricNameLabel), std::string(family)}, {"cpu", number}, {"mode", mode}}),
-                static_cast<double>(cpu[field]) / user_hz_);
+        std::vector<Label> labels;
+        labels.reserve(3);
+        labels.push_back({std::string(kMetricNameLabel), std::string(family)});
+        labels.push_back({"cpu", number});
+        labels.push_back({"mode", mode});
+        out.add(Labels::from_sorted(std::move(labels)), static_cast<double>(cpu[field]) / user_hz_);
       };
       for (const auto& [field, mode] : kModes) add("node_cpu_seconds_total", field, mode);
       for (const auto& [field, mode] : kGuestModes) add("node_cpu_guest_seconds_total", field, mode);

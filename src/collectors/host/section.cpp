@@ -121,14 +121,22 @@ std::string where(std::string_view path, const ParseError& e) {
   return out + ": " + e.what();
 }
 
+// Built with emplace_back rather than an initializer list, whose elements are copied (each name over 15
+// bytes would be allocated twice).
 Labels series(std::string_view name) {
-  return Labels::from_sorted({{std::string(kMetricNameLabel), std::string(name)}});
+  std::vector<Label> labels;
+  labels.reserve(1);
+  labels.push_back({std::string(kMetricNameLabel), std::string(name)});
+  return Labels::from_sorted(std::move(labels));
 }
 
 Labels series(std::string_view name, std::string_view label, std::string_view value) {
   if (value.empty()) return series(name);
-  return Labels::from_sorted(
-      {{std::string(kMetricNameLabel), std::string(name)}, {std::string(label), std::string(value)}});
+  std::vector<Label> labels;
+  labels.reserve(2);
+  labels.push_back({std::string(kMetricNameLabel), std::string(name)});
+  labels.push_back({std::string(label), std::string(value)});
+  return Labels::from_sorted(std::move(labels));
 }
 
 }  // namespace tocsin::collectors::host
