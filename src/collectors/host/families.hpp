@@ -51,13 +51,14 @@ inline constexpr std::string_view kOwnLabels[] = {
     "version_id",
     "vg_name",
     "wwn",
+    "zone",
 };
 
 // node_exporter's collector names, as accepted by `disable:`.
 inline constexpr std::string_view kSections[] = {
-    "arp",     "conntrack", "cpu",    "diskstats", "entropy",    "filefd",   "filesystem", "loadavg",
-    "meminfo", "netclass",  "netdev", "netstat",   "os",         "pressure", "selinux",    "sockstat",
-    "softnet", "stat",      "time",   "timex",     "udp_queues", "uname",    "vmstat",
+    "arp",     "conntrack", "cpu",          "diskstats", "entropy", "filefd",     "filesystem", "loadavg",
+    "meminfo", "netclass",  "netdev",       "netstat",   "os",      "pressure",   "selinux",    "sockstat",
+    "softnet", "stat",      "thermal_zone", "time",      "timex",   "udp_queues", "uname",      "vmstat",
 };
 
 }  // namespace tocsin::collectors::host

@@ -88,6 +88,7 @@ class HostCollector final : public Collector {
         {"selinux", host::make_selinux_section},
         {"sockstat", host::make_sockstat_section},
         {"softnet", host::make_softnet_section},
+        {"thermal_zone", host::make_thermal_zone_section},
         {"time", host::make_time_section},
         {"timex", host::make_timex_section},
         {"udp_queues", host::make_udp_queues_section},

@@ -385,6 +385,102 @@ class SelinuxSection final : public Section {
   std::string config_;
 };
 
+// --- thermal_zone --------------------------------------------------------------------------------
+
+class ThermalZoneSection final : public Section {
+ public:
+  explicit ThermalZoneSection(const config::HostCollectorConfig& c) : dir_(c.sys_path + "/class/thermal") {}
+  std::string_view name() const override { return "thermal_zone"; }
+
+  void collect(SectionContext& ctx) override {
+    // procfs's Glob of thermal_zone[0-9]* and cooling_device[0-9]*, in lexical order; a VM has none.
+    std::vector<std::string> zones;
+    std::vector<std::string> coolers;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (numbered(name, "thermal_zone")) zones.push_back(name);
+      if (numbered(name, "cooling_device")) coolers.push_back(name);
+    }
+    std::sort(zones.begin(), zones.end());
+    std::sort(coolers.begin(), coolers.end());
+    if (!zones.empty()) {
+      ctx.out.describe("node_thermal_zone_temp", MetricType::gauge, "Zone temperature in Celsius");
+    }
+    for (const std::string& zone : zones) {
+      const std::string base = dir_ + "/" + zone;
+      std::string type;
+      std::int64_t temp = 0;
+      std::string_view text;
+      if (!read_text(ctx, base + "/type", type) || !read_text(ctx, base + "/policy", text_)) continue;
+      if (auto e = ctx.files.read(base + "/temp", text)) {
+        // ENODATA: a zone without a sensor reading (procfs skips it); other errors are reported.
+        if (e.code != ENODATA) ctx.problems.report(base, spdlog::level::warn, e.message + "; zone left out");
+        continue;
+      }
+      if (!text::to_i64(text::trim(text), temp)) {
+        ctx.problems.report(
+            base, spdlog::level::warn,
+            base + "/temp: not a number: " + text::quoted(text::trim(text)) + "; zone left out");
+        continue;
+      }
+      ctx.out.add(Labels{{std::string(kMetricNameLabel), "node_thermal_zone_temp"},
+                         {"type", type},
+                         {"zone", zone.substr(std::string_view("thermal_zone").size())}},
+                  static_cast<double>(temp) / 1000.0);
+    }
+    if (!coolers.empty()) {
+      ctx.out.describe("node_cooling_device_cur_state", MetricType::gauge,
+                       "Current throttle state of the cooling device");
+      ctx.out.describe("node_cooling_device_max_state", MetricType::gauge,
+                       "Maximum throttle state of the cooling device");
+    }
+    for (const std::string& cooler : coolers) {
+      const std::string base = dir_ + "/" + cooler;
+      std::string type, max_state, cur_state;
+      std::int64_t max = 0, cur = 0;
+      if (!read_text(ctx, base + "/type", type) || !read_text(ctx, base + "/max_state", max_state) ||
+          !read_text(ctx, base + "/cur_state", cur_state)) {
+        continue;
+      }
+      if (!text::to_i64(max_state, max) || !text::to_i64(cur_state, cur)) {
+        ctx.problems.report(base, spdlog::level::warn,
+                            base + ": max_state or cur_state not a number; left out");
+        continue;
+      }
+      const std::string name = cooler.substr(std::string_view("cooling_device").size());
+      ctx.out.add(Labels{{std::string(kMetricNameLabel), "node_cooling_device_cur_state"},
+                         {"name", name},
+                         {"type", type}},
+                  static_cast<double>(cur));
+      ctx.out.add(Labels{{std::string(kMetricNameLabel), "node_cooling_device_max_state"},
+                         {"name", name},
+                         {"type", type}},
+                  static_cast<double>(max));
+    }
+  }
+
+ private:
+  static bool numbered(std::string_view name, std::string_view prefix) {
+    return name.size() > prefix.size() && name.starts_with(prefix) && name[prefix.size()] >= '0' &&
+           name[prefix.size()] <= '9';
+  }
+  // A whole small file, trimmed; false (reported once) when it cannot be read.
+  static bool read_text(SectionContext& ctx, const std::string& path, std::string& out) {
+    std::string_view text;
+    if (auto e = ctx.files.read(path, text)) {
+      ctx.problems.report(path, spdlog::level::warn, e.message + "; left out");
+      return false;
+    }
+    ctx.problems.clear(path, [&] { return path + ": readable again"; });
+    out = std::string(text::trim(text));
+    return true;
+  }
+
+  std::string dir_;
+  std::string text_;
+};
+
 }  // namespace
 
 std::unique_ptr<Section> make_vmstat_section(const config::HostCollectorConfig& c) {
@@ -407,6 +503,9 @@ std::unique_ptr<Section> make_os_section(const config::HostCollectorConfig& c) {
 }
 std::unique_ptr<Section> make_selinux_section(const config::HostCollectorConfig& c) {
   return std::make_unique<SelinuxSection>(c);
+}
+std::unique_ptr<Section> make_thermal_zone_section(const config::HostCollectorConfig& c) {
+  return std::make_unique<ThermalZoneSection>(c);
 }
 
 }  // namespace tocsin::collectors::host

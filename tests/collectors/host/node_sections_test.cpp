@@ -252,6 +252,31 @@ TEST_F(NodeSectionsTest, NetclassSeesChangesAcrossCycles) {
   EXPECT_EQ(log_lines_.str().find("warn"), std::string::npos) << log_lines_.str();
 }
 
+// thermal_zone where the machine has zones (this VM has none: the captured sysfs has no class/thermal).
+TEST_F(NodeSectionsTest, ThermalZonesAndCoolingDevicesWherePresent) {
+  EXPECT_EQ(count(collect(), "node_thermal_zone_"), 0u);
+  dir_.write("sysfs/class/thermal/thermal_zone0/type", "x86_pkg_temp\n");
+  dir_.write("sysfs/class/thermal/thermal_zone0/policy", "step_wise\n");
+  dir_.write("sysfs/class/thermal/thermal_zone0/temp", "47000\n");
+  dir_.write("sysfs/class/thermal/thermal_zone1/type", "acpitz\n");
+  dir_.write("sysfs/class/thermal/thermal_zone1/policy", "step_wise\n");
+  dir_.write("sysfs/class/thermal/thermal_zone1/temp", "hot\n");
+  dir_.write("sysfs/class/thermal/cooling_device0/type", "Processor\n");
+  dir_.write("sysfs/class/thermal/cooling_device0/max_state", "10\n");
+  dir_.write("sysfs/class/thermal/cooling_device0/cur_state", "3\n");
+  const Batch batch = collect();
+  EXPECT_EQ(value(batch, {{"__name__", "node_thermal_zone_temp"}, {"type", "x86_pkg_temp"}, {"zone", "0"}}),
+            47);
+  EXPECT_EQ(count(batch, "node_thermal_zone_temp"), 1u);
+  EXPECT_EQ(logged("/sysfs/class/thermal/thermal_zone1/temp: not a number: \"hot\"; zone left out"), 1u)
+      << log_lines_.str();
+  EXPECT_EQ(
+      value(batch, {{"__name__", "node_cooling_device_cur_state"}, {"name", "0"}, {"type", "Processor"}}), 3);
+  EXPECT_EQ(
+      value(batch, {{"__name__", "node_cooling_device_max_state"}, {"name", "0"}, {"type", "Processor"}}),
+      10);
+}
+
 TEST_F(NodeSectionsTest, FiltersAndDisabledCollectorsFromTheConfig) {
   config_.diskstats = {.exclude = "", .include = "^vda$"};
   config_.netdev = {.exclude = "", .include = ""};
