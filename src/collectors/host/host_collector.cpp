@@ -81,6 +81,7 @@ class HostCollector final : public Collector {
         {"diskstats", host::make_diskstats_section},
         {"entropy", host::make_entropy_section},
         {"filefd", host::make_filefd_section},
+        {"hwmon", host::make_hwmon_section},
         {"netclass", host::make_netclass_section},
         {"netdev", host::make_netdev_section},
         {"netstat", host::make_netstat_section},

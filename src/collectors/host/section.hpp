@@ -130,5 +130,6 @@ std::unique_ptr<Section> make_time_section(const config::HostCollectorConfig& co
 std::unique_ptr<Section> make_os_section(const config::HostCollectorConfig& config);
 std::unique_ptr<Section> make_selinux_section(const config::HostCollectorConfig& config);
 std::unique_ptr<Section> make_thermal_zone_section(const config::HostCollectorConfig& config);
+std::unique_ptr<Section> make_hwmon_section(const config::HostCollectorConfig& config);
 
 }  // namespace tocsin::collectors::host

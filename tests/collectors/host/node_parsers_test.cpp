@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "collectors/host/disk_parsers.hpp"
+#include "collectors/host/hwmon_names.hpp"
 #include "collectors/host/net_parsers.hpp"
 #include "collectors/host/proc_parsers.hpp"
 
@@ -237,6 +238,24 @@ TEST(SmallFiles, FileNrEntropyOsRelease) {
   EXPECT_EQ(error_of([] { parse_os_release("NAME=\"Debian\nID=debian\n"); }), "1: NAME: unterminated quote");
   EXPECT_EQ(error_of([] { parse_os_release("just text\n"); }), "1: expected KEY=value, got \"just text\"");
   EXPECT_EQ(parse_words("tsc kvm-clock \n"), (std::vector<std::string>{"tsc", "kvm-clock"}));
+}
+
+TEST(Hwmon, SensorFileNamesAsNodeExporterSplitsThem) {
+  auto split = [](std::string_view name) {
+    auto s = explode_sensor_filename(name);
+    return s ? s->type + "|" + std::to_string(s->number) + "|" + s->property : std::string("no match");
+  };
+  EXPECT_EQ(split("temp1_crit_alarm"), "temp|1|crit_alarm");
+  EXPECT_EQ(split("in0_input"), "in|0|input");
+  EXPECT_EQ(split("pwm1"), "pwm|1|");
+  EXPECT_EQ(split("beep_enable"), "beep_enable|0|");
+  EXPECT_EQ(split("update_interval"), "update_interval|0|");
+  EXPECT_EQ(split("1temp"), "no match");
+  EXPECT_EQ(split("temp1x"), "no match");
+  EXPECT_EQ(split("temp99999999999999999999_input"), "no match");
+  EXPECT_EQ(clean_hwmon_name("Package id 0\n"), "package_id_0");
+  EXPECT_EQ(clean_hwmon_name("0000:00:18.3"), "0000:00:18_3");
+  EXPECT_EQ(clean_hwmon_name("__"), "");
 }
 
 // Every parser on the captured files cut at random places and with random bytes changed: each either

@@ -277,6 +277,53 @@ TEST_F(NodeSectionsTest, ThermalZonesAndCoolingDevicesWherePresent) {
       10);
 }
 
+// hwmon where the machine has chips (this VM has none), named as node_exporter names them.
+TEST_F(NodeSectionsTest, HwmonChipsWherePresent) {
+  EXPECT_EQ(count(collect(), "node_hwmon_"), 0u);
+  fs::create_directories(dir_ / "sysfs/devices/platform/coretemp.0/hwmon/hwmon0");
+  fs::create_directories(dir_ / "sysfs/class/hwmon");
+  fs::create_directory_symlink("../../devices/platform/coretemp.0/hwmon/hwmon0",
+                               dir_ / "sysfs/class/hwmon/hwmon0");
+  fs::create_directory_symlink("../../../coretemp.0",
+                               dir_ / "sysfs/devices/platform/coretemp.0/hwmon/hwmon0/device");
+  const std::string chip = "sysfs/devices/platform/coretemp.0/hwmon/hwmon0/";
+  for (const auto& [file, content] :
+       std::vector<std::pair<std::string, std::string>>{{"name", "coretemp\n"},
+                                                        {"temp1_input", "45000\n"},
+                                                        {"temp1_label", "Package id 0\n"},
+                                                        {"temp1_crit", "100000\n"},
+                                                        {"temp1_crit_alarm", "0\n"},
+                                                        {"fan1_input", "1200\n"},
+                                                        {"in0_input", "1000\n"},
+                                                        {"pwm1", "128\n"},
+                                                        {"pwm1_enable", "2\n"},
+                                                        {"beep_enable", "1\n"},
+                                                        {"uevent", "DRIVER=coretemp\n"}}) {
+    dir_.write(chip + file, content);
+  }
+  const Batch batch = collect();
+  auto hw = [&](const std::string& name, const std::string& sensor) {
+    return value(batch, {{"__name__", name}, {"chip", "platform_coretemp_0"}, {"sensor", sensor}});
+  };
+  EXPECT_EQ(value(batch, {{"__name__", "node_hwmon_chip_names"},
+                          {"chip", "platform_coretemp_0"},
+                          {"chip_name", "coretemp"}}),
+            1);
+  EXPECT_EQ(hw("node_hwmon_temp_celsius", "temp1"), 45);
+  EXPECT_EQ(hw("node_hwmon_temp_crit_celsius", "temp1"), 100);
+  EXPECT_EQ(hw("node_hwmon_temp_crit_alarm_celsius", "temp1"), 0);  // node_exporter's name for it
+  EXPECT_EQ(value(batch, {{"__name__", "node_hwmon_sensor_label"},
+                          {"chip", "platform_coretemp_0"},
+                          {"label", "Package id 0"},
+                          {"sensor", "temp1"}}),
+            1);
+  EXPECT_EQ(hw("node_hwmon_fan_rpm", "fan1"), 1200);
+  EXPECT_EQ(hw("node_hwmon_in_volts", "in0"), 1);
+  EXPECT_EQ(hw("node_hwmon_pwm", "pwm1"), 128);
+  EXPECT_EQ(hw("node_hwmon_pwm_enable", "pwm1"), 2);
+  EXPECT_EQ(hw("node_hwmon_beep_enabled", "beep_enable0"), 1);
+}
+
 TEST_F(NodeSectionsTest, FiltersAndDisabledCollectorsFromTheConfig) {
   config_.diskstats = {.exclude = "", .include = "^vda$"};
   config_.netdev = {.exclude = "", .include = ""};
