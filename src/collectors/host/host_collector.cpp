@@ -1,8 +1,9 @@
 #include <fcntl.h>
-#include <sys/statvfs.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -11,6 +12,7 @@
 #include "collectors/host/families.hpp"
 #include "collectors/host/host.hpp"
 #include "collectors/host/proc_parsers.hpp"
+#include "collectors/host/section.hpp"
 #include "tocsin/collectors/problem_log.hpp"
 
 namespace tocsin::collectors {
@@ -21,62 +23,20 @@ using host::CpuField;
 using store::Batch;
 using store::MetricType;
 
-// A procfs file is a few KiB; this only stops a proc_path that points at something endless.
-constexpr std::size_t kMaxFileBytes = 16u << 20;
-
-struct ReadError {
-  int code = 0;         // errno, or 0 on success
-  std::string message;  // names the file
-};
-
-// Reads a whole file with one open/read/close into `buffer`, which is reused across cycles (so a warm
-// cycle allocates nothing for reading). `text` views the content until the next call.
-ReadError read_file(const std::string& path, std::string& buffer, std::string_view& text) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int code = errno;
-    return {code, path + ": " + std::strerror(code)};
-  }
-  if (buffer.size() < 4096) buffer.resize(4096);
-  std::size_t used = 0;
-  ReadError error;
-  for (;;) {
-    if (used == buffer.size()) {
-      if (buffer.size() >= kMaxFileBytes) {
-        error = {EFBIG, path + ": larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB"};
-        break;
-      }
-      buffer.resize(buffer.size() * 2);
-    }
-    const ssize_t n = ::read(fd, buffer.data() + used, buffer.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error.code = errno;
-      error.message = path + ": " + std::strerror(error.code);
-      break;
-    }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  text = std::string_view(buffer.data(), used);
-  return error;
-}
-
-std::string where(const std::string& path, const host::ParseError& e) {
-  std::string out = path;
-  if (e.line() > 0) out += ":" + std::to_string(e.line());
-  return out + ": " + e.what();
-}
+using host::FileReader;
+using host::series;
+using host::where;
 
 void append_error(std::string& errors, const std::string& error) {
   if (!errors.empty()) errors += "; ";
   errors += error;
 }
 
-// Label sets built in sorted order (`__name__` sorts first), skipping the sort of Labels' constructor.
-Labels series(std::string_view name) {
-  return Labels::from_sorted({{std::string(kMetricNameLabel), std::string(name)}});
+bool disabled(const config::HostCollectorConfig& config, std::string_view section) {
+  for (const auto& name : config.disable) {
+    if (name == section) return true;
+  }
+  return false;
 }
 
 class HostCollector final : public Collector {
@@ -87,11 +47,23 @@ class HostCollector final : public Collector {
         meminfo_path_(config.proc_path + "/meminfo"),
         loadavg_path_(config.proc_path + "/loadavg"),
         pressure_dir_(config.proc_path + "/pressure"),
-        mounts_path_(config.mounts_file.empty() ? config.proc_path + "/mounts" : config.mounts_file),
-        pressure_(config.pressure),
+        mounts_path_(config.mounts_file.empty() ? config.proc_path + "/1/mounts" : config.mounts_file),
+        mounts_fallback_(config.mounts_file.empty() ? config.proc_path + "/mounts" : ""),
+        rootfs_(config.rootfs_path),
+        cpu_(!disabled(config, "cpu")),
+        stat_(!disabled(config, "stat")),
+        meminfo_(!disabled(config, "meminfo")),
+        loadavg_(!disabled(config, "loadavg")),
+        pressure_(config.pressure && !disabled(config, "pressure")),
+        filesystem_(!disabled(config, "filesystem")),
+        uname_(!disabled(config, "uname")),
+        mount_points_exclude_(config.filesystem_mount_points_exclude),
+        fs_types_exclude_(config.filesystem_fs_types_exclude),
         problems_(std::move(log), "host collector " + config.common.name) {
     const long hz = ::sysconf(_SC_CLK_TCK);
     user_hz_ = hz > 0 ? static_cast<double>(hz) : 100.0;
+    while (rootfs_.size() > 1 && rootfs_.back() == '/') rootfs_.pop_back();
+    if (rootfs_ == "/") rootfs_.clear();
     for (std::string mountpoint : config.mountpoints) {
       while (mountpoint.size() > 1 && mountpoint.back() == '/') mountpoint.pop_back();
       bool seen = false;
@@ -102,6 +74,30 @@ class HostCollector final : public Collector {
       pressure_paths_.push_back(pressure_dir_ + "/" + resource);
       pressure_subjects_.push_back(std::string("pressure ") + resource);
     }
+    using Factory = std::unique_ptr<host::Section> (*)(const config::HostCollectorConfig&);
+    static constexpr std::pair<std::string_view, Factory> kSections[] = {
+        {"arp", host::make_arp_section},
+        {"conntrack", host::make_conntrack_section},
+        {"diskstats", host::make_diskstats_section},
+        {"entropy", host::make_entropy_section},
+        {"filefd", host::make_filefd_section},
+        {"hwmon", host::make_hwmon_section},
+        {"netclass", host::make_netclass_section},
+        {"netdev", host::make_netdev_section},
+        {"netstat", host::make_netstat_section},
+        {"os", host::make_os_section},
+        {"selinux", host::make_selinux_section},
+        {"sockstat", host::make_sockstat_section},
+        {"softnet", host::make_softnet_section},
+        {"thermal_zone", host::make_thermal_zone_section},
+        {"time", host::make_time_section},
+        {"timex", host::make_timex_section},
+        {"udp_queues", host::make_udp_queues_section},
+        {"vmstat", host::make_vmstat_section},
+    };
+    for (const auto& [section, make] : kSections) {
+      if (!disabled(config, section)) sections_.push_back(make(config));
+    }
   }
 
   std::string_view kind() const override { return "host"; }
@@ -109,21 +105,21 @@ class HostCollector final : public Collector {
 
   void collect(const CollectContext& ctx, Batch& out) override {
     std::string errors;
-    collect_stat(out, errors);
-    collect_meminfo(out, errors);
-    collect_loadavg(out, errors);
+    if (cpu_ || stat_) collect_stat(out, errors);
+    if (meminfo_) collect_meminfo(out, errors);
+    if (loadavg_) collect_loadavg(out, errors);
     if (!errors.empty()) throw CollectError(errors);
     if (pressure_) collect_pressure(out);
-    collect_filesystems(out);
-    collect_uname(out);
-    out.describe("node_time_seconds", MetricType::gauge, "System time in seconds since epoch (1970).");
-    out.add(series("node_time_seconds"), static_cast<double>(ctx.timestamp) / 1000.0);
+    if (filesystem_) collect_filesystems(out);
+    if (uname_) collect_uname(out);
+    host::SectionContext section_ctx{out, files_, problems_, ctx.timestamp};
+    for (const auto& section : sections_) section->collect(section_ctx);
   }
 
  private:
   void collect_stat(Batch& out, std::string& errors) {
     std::string_view text;
-    if (auto e = read_file(stat_path_, buffer_, text); e.code != 0) return append_error(errors, e.message);
+    if (auto e = files_.read(stat_path_, text); e) return append_error(errors, e.message);
     host::ProcStat stat;
     try {
       stat = host::parse_proc_stat(text);
@@ -132,7 +128,11 @@ class HostCollector final : public Collector {
     }
     host::keep_cpu_counters_monotonic(previous_cpus_, stat.cpus, static_cast<std::uint64_t>(3 * user_hz_));
     previous_cpus_ = stat.cpus;
+    if (cpu_) add_cpus(out, stat);
+    if (stat_) add_stat(out, stat);
+  }
 
+  void add_cpus(Batch& out, const host::ProcStat& stat) const {
     static constexpr std::pair<CpuField, const char*> kModes[] = {
         {CpuField::user, "user"},       {CpuField::nice, "nice"},     {CpuField::system, "system"},
         {CpuField::idle, "idle"},       {CpuField::iowait, "iowait"}, {CpuField::irq, "irq"},
@@ -146,14 +146,19 @@ class HostCollector final : public Collector {
       const std::string number = std::to_string(cpu.cpu);
       auto add = [&](std::string_view family, CpuField field, const char* mode) {
         if (!cpu.has(field)) return;
-        out.add(Labels::from_sorted(
-                    {{std::string(kMetricNameLabel), std::string(family)}, {"cpu", number}, {"mode", mode}}),
-                static_cast<double>(cpu[field]) / user_hz_);
+        std::vector<Label> labels;
+        labels.reserve(3);
+        labels.push_back({std::string(kMetricNameLabel), std::string(family)});
+        labels.push_back({"cpu", number});
+        labels.push_back({"mode", mode});
+        out.add(Labels::from_sorted(std::move(labels)), static_cast<double>(cpu[field]) / user_hz_);
       };
       for (const auto& [field, mode] : kModes) add("node_cpu_seconds_total", field, mode);
       for (const auto& [field, mode] : kGuestModes) add("node_cpu_guest_seconds_total", field, mode);
     }
+  }
 
+  static void add_stat(Batch& out, const host::ProcStat& stat) {
     auto add_scalar = [&](const char* name, MetricType type, const char* help,
                           std::optional<std::uint64_t> v) {
       if (!v) return;
@@ -174,7 +179,7 @@ class HostCollector final : public Collector {
 
   void collect_meminfo(Batch& out, std::string& errors) {
     std::string_view text;
-    if (auto e = read_file(meminfo_path_, buffer_, text); e.code != 0) return append_error(errors, e.message);
+    if (auto e = files_.read(meminfo_path_, text); e) return append_error(errors, e.message);
     try {
       for (const host::MeminfoField& field : host::parse_meminfo(text)) {
         std::string name = host::meminfo_metric_name(field);
@@ -189,7 +194,7 @@ class HostCollector final : public Collector {
 
   void collect_loadavg(Batch& out, std::string& errors) {
     std::string_view text;
-    if (auto e = read_file(loadavg_path_, buffer_, text); e.code != 0) return append_error(errors, e.message);
+    if (auto e = files_.read(loadavg_path_, text); e) return append_error(errors, e.message);
     host::LoadAverage load;
     try {
       load = host::parse_loadavg(text);
@@ -231,7 +236,7 @@ class HostCollector final : public Collector {
       const std::string& path = pressure_paths_[i];
       const std::string& subject = pressure_subjects_[i];
       std::string_view text;
-      if (auto e = read_file(path, buffer_, text); e.code != 0) {
+      if (auto e = files_.read(path, text); e) {
         // No PSI in this kernel (or booted with psi=0): the first file tells, and nothing else is tried.
         if (i == 0 && (e.code == ENOENT || e.code == EOPNOTSUPP)) {
           problems_.report(
@@ -262,22 +267,29 @@ class HostCollector final : public Collector {
     }
   }
 
+  // node_exporter's filesystem collector: every mount of <proc>/1/mounts (else <proc>/mounts) whose
+  // mount point and type are not excluded (or, when `mountpoints` is set, just those), statfs'd
+  // under rootfs_path. A failing statfs gives node_filesystem_device_error 1 and nothing else.
   void collect_filesystems(Batch& out) {
-    if (mountpoints_.empty()) return;
     std::string_view text;
     std::vector<host::MountEntry> mounts;
-    if (auto e = read_file(mounts_path_, buffer_, text); e.code != 0) {
+    const std::string* path = &mounts_path_;
+    auto e = files_.read(*path, text);
+    if (e && e.code == ENOENT && !mounts_fallback_.empty()) {
+      path = &mounts_fallback_;
+      e = files_.read(*path, text);
+    }
+    if (e) {
       problems_.report("mounts", spdlog::level::warn, e.message + "; node_filesystem_* left out");
       return;
     }
     try {
       mounts = host::parse_mounts(text);
     } catch (const host::ParseError& e) {
-      problems_.report("mounts", spdlog::level::warn,
-                       where(mounts_path_, e) + "; node_filesystem_* left out");
+      problems_.report("mounts", spdlog::level::warn, where(*path, e) + "; node_filesystem_* left out");
       return;
     }
-    problems_.clear("mounts", [&] { return mounts_path_ + ": readable again"; });
+    problems_.clear("mounts", [&] { return *path + ": readable again"; });
 
     out.describe("node_filesystem_size_bytes", MetricType::gauge, "Filesystem size in bytes.");
     out.describe("node_filesystem_free_bytes", MetricType::gauge, "Filesystem free space in bytes.");
@@ -288,43 +300,69 @@ class HostCollector final : public Collector {
     out.describe("node_filesystem_readonly", MetricType::gauge, "Filesystem read-only status.");
     out.describe("node_filesystem_device_error", MetricType::gauge,
                  "Whether an error occurred while getting statistics for the given device.");
-    for (const std::string& mountpoint : mountpoints_) {
-      const std::string_view subject = mountpoint;  // mount points are absolute: no clash with other subjects
-      // Mounts stack: the last entry for a mount point is the one visible there.
-      const host::MountEntry* entry = nullptr;
-      for (const auto& m : mounts) {
-        if (m.mountpoint == mountpoint) entry = &m;
+    std::vector<const host::MountEntry*> seen;
+    for (std::string& mountpoint : missing_mountpoints_) mountpoint.clear();
+    for (host::MountEntry& m : mounts) {
+      if (!rootfs_.empty() && m.mountpoint.starts_with(rootfs_)) {  // node_exporter's rootfsStripPrefix
+        m.mountpoint.erase(0, rootfs_.size());
+        if (m.mountpoint.empty()) m.mountpoint = "/";
       }
-      if (entry == nullptr) {
-        problems_.report(subject, spdlog::level::warn,
-                         "mount point " + mountpoint + " is not in " + mounts_path_ + "; left out");
+    }
+    for (const host::MountEntry& m : mounts) {
+      if (!mountpoints_.empty()) {
+        if (std::find(mountpoints_.begin(), mountpoints_.end(), m.mountpoint) == mountpoints_.end()) continue;
+      } else if (mount_points_exclude_.matches(m.mountpoint) || fs_types_exclude_.matches(m.fstype)) {
         continue;
       }
+      bool duplicate = false;
+      for (const host::MountEntry* other : seen) {
+        duplicate = duplicate || (other->device == m.device && other->mountpoint == m.mountpoint &&
+                                  other->fstype == m.fstype);
+      }
+      if (duplicate) continue;
+      seen.push_back(&m);
       auto add = [&](const char* name, double value) {
         out.add(Labels::from_sorted({{std::string(kMetricNameLabel), name},
-                                     {"device", entry->device},
-                                     {"fstype", entry->fstype},
-                                     {"mountpoint", mountpoint}}),
+                                     {"device", m.device},
+                                     {"fstype", m.fstype},
+                                     {"mountpoint", m.mountpoint}}),
                 value);
       };
-      struct statvfs st {};
-      if (::statvfs(mountpoint.c_str(), &st) != 0) {
+      const std::string subject = "statfs " + m.mountpoint;
+      struct statfs st {};
+      if (::statfs((rootfs_ + m.mountpoint).c_str(), &st) != 0) {
         const int code = errno;
-        problems_.report(
-            subject, spdlog::level::warn,
-            "statvfs " + mountpoint + ": " + std::strerror(code) + "; node_filesystem_device_error 1");
+        problems_.report(subject, spdlog::level::warn,
+                         "statfs " + rootfs_ + m.mountpoint + ": " + std::strerror(code) +
+                             "; node_filesystem_device_error 1");
         add("node_filesystem_device_error", 1);
         continue;
       }
-      problems_.clear(subject, [&] { return "mount point " + mountpoint + " reported again"; });
-      const auto block = static_cast<double>(st.f_frsize);
+      problems_.clear(subject, [&] { return "mount point " + m.mountpoint + " reported again"; });
+      const auto block = static_cast<double>(st.f_bsize);
+      bool readonly = false;
+      for (std::string_view options = m.options; !options.empty();) {
+        const std::size_t comma = options.find(',');
+        readonly = readonly || options.substr(0, comma) == "ro";
+        options = comma == std::string_view::npos ? std::string_view() : options.substr(comma + 1);
+      }
+      add("node_filesystem_device_error", 0);
       add("node_filesystem_size_bytes", static_cast<double>(st.f_blocks) * block);
       add("node_filesystem_free_bytes", static_cast<double>(st.f_bfree) * block);
       add("node_filesystem_avail_bytes", static_cast<double>(st.f_bavail) * block);
       add("node_filesystem_files", static_cast<double>(st.f_files));
       add("node_filesystem_files_free", static_cast<double>(st.f_ffree));
-      add("node_filesystem_readonly", (st.f_flag & ST_RDONLY) != 0 ? 1 : 0);
-      add("node_filesystem_device_error", 0);
+      add("node_filesystem_readonly", readonly ? 1 : 0);
+    }
+    for (const std::string& mountpoint : mountpoints_) {
+      bool found = false;
+      for (const host::MountEntry* m : seen) found = found || m->mountpoint == mountpoint;
+      if (!found) {
+        problems_.report(mountpoint, spdlog::level::warn,
+                         "mount point " + mountpoint + " is not in " + *path + "; left out");
+      } else {
+        problems_.clear(mountpoint, [&] { return "mount point " + mountpoint + " reported again"; });
+      }
     }
   }
 
@@ -351,12 +389,18 @@ class HostCollector final : public Collector {
   std::vector<std::string> pressure_paths_;     // cpu, io, memory
   std::vector<std::string> pressure_subjects_;  // for problems_, in the same order
   std::string mounts_path_;
-  bool pressure_;
-  std::vector<std::string> mountpoints_;  // without trailing slashes, no repeats
+  std::string mounts_fallback_;  // <proc>/mounts when <proc>/1/mounts is missing; empty if mounts_file is set
+  std::string rootfs_;           // without a trailing slash; empty for "/"
+  bool cpu_, stat_, meminfo_, loadavg_, pressure_, filesystem_, uname_;
+  std::vector<std::string> mountpoints_;  // without trailing slashes, no repeats; empty: all
+  std::vector<std::string> missing_mountpoints_;
+  host::NameRegex mount_points_exclude_;
+  host::NameRegex fs_types_exclude_;
   double user_hz_ = 100.0;
   ProblemLog problems_;
-  std::string buffer_;                         // every file is read into it in turn
+  FileReader files_;                           // every file is read into its buffer in turn
   std::vector<host::CpuTicks> previous_cpus_;  // for keep_cpu_counters_monotonic
+  std::vector<std::unique_ptr<host::Section>> sections_;
 };
 
 }  // namespace

@@ -3,68 +3,18 @@
 #include <charconv>
 #include <cmath>
 
+#include "collectors/host/text.hpp"
 #include "tocsin/core/labels.hpp"
 
 namespace tocsin::collectors::host {
 
 namespace {
 
-// Iterates over the lines of a text with their 1-based numbers.
-class Lines {
- public:
-  explicit Lines(std::string_view text) : rest_(text) {}
-  bool next(std::string_view& line) {
-    if (rest_.empty()) return false;
-    const std::size_t end = rest_.find('\n');
-    line = rest_.substr(0, end);
-    rest_ = end == std::string_view::npos ? std::string_view() : rest_.substr(end + 1);
-    ++number_;
-    return true;
-  }
-  std::size_t number() const { return number_; }
-
- private:
-  std::string_view rest_;
-  std::size_t number_ = 0;
-};
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
-// The next whitespace-separated field of `rest` (empty at the end), consumed.
-std::string_view next_field(std::string_view& rest) {
-  std::size_t begin = 0;
-  while (begin < rest.size() && is_space(rest[begin])) ++begin;
-  std::size_t end = begin;
-  while (end < rest.size() && !is_space(rest[end])) ++end;
-  std::string_view field = rest.substr(begin, end - begin);
-  rest.remove_prefix(end);
-  return field;
-}
-
-// The text quoted for a message, cut short and with control characters shown as '?'.
-std::string quoted(std::string_view text) {
-  constexpr std::size_t kMax = 40;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-  }
-  if (text.size() > kMax) out += "...";
-  out += '"';
-  return out;
-}
-
-bool to_u64(std::string_view text, std::uint64_t& out) {
-  if (text.empty()) return false;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
-bool to_double(std::string_view text, double& out) {
-  if (text.empty()) return false;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size() && std::isfinite(out);
-}
+using text::Lines;
+using text::next_field;
+using text::quoted;
+using text::to_double;
+using text::to_u64;
 
 std::uint64_t number_field(std::string_view& rest, const Lines& lines, std::string_view key) {
   const std::string_view field = next_field(rest);
@@ -279,6 +229,139 @@ std::vector<MountEntry> parse_mounts(std::string_view text) {
     }
     out.push_back({unescape_mount_field(fields[0]), unescape_mount_field(fields[1]),
                    unescape_mount_field(fields[2]), unescape_mount_field(fields[3])});
+  }
+  return out;
+}
+
+std::vector<VmstatField> parse_vmstat(std::string_view text) {
+  std::vector<VmstatField> out;
+  out.reserve(192);
+  Lines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    std::string_view rest = line;
+    const std::string_view name = next_field(rest);
+    if (name.empty()) continue;
+    const std::string_view value = next_field(rest);
+    if (value.empty()) throw ParseError(lines.number(), std::string(name) + ": missing value");
+    VmstatField field{name, 0};
+    if (!to_double(value, field.value)) {
+      throw ParseError(lines.number(), std::string(name) + ": invalid number " + quoted(value));
+    }
+    out.push_back(field);
+  }
+  if (out.empty()) throw ParseError(0, "no fields");
+  return out;
+}
+
+FileNr parse_file_nr(std::string_view text) {
+  std::string_view rest = text::trim(text);
+  std::string_view parts[3];
+  for (auto& part : parts) {
+    part = next_field(rest);
+    if (part.empty()) {
+      throw ParseError(1, "expected \"allocated unused maximum\", got " + quoted(text::trim(text)));
+    }
+  }
+  FileNr out;
+  if (!to_double(parts[0], out.allocated)) throw ParseError(1, "invalid allocated count " + quoted(parts[0]));
+  if (!to_double(parts[2], out.maximum)) throw ParseError(1, "invalid maximum " + quoted(parts[2]));
+  return out;
+}
+
+std::uint64_t parse_uint_file(std::string_view text) {
+  const std::string_view value = text::trim(text);
+  std::uint64_t out = 0;
+  if (value.empty()) throw ParseError(0, "empty");
+  if (!to_u64(value, out)) throw ParseError(1, "invalid number " + quoted(value));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_os_release(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  Lines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    line = text::trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    const std::size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      throw ParseError(lines.number(), "expected KEY=value, got " + quoted(line));
+    }
+    const std::string_view key = line.substr(0, eq);
+    for (const char c : key) {
+      if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+        throw ParseError(lines.number(), "invalid key " + quoted(key));
+      }
+    }
+    std::string_view raw = line.substr(eq + 1);
+    std::string value;
+    if (!raw.empty() && (raw.front() == '"' || raw.front() == '\'')) {
+      const char quote = raw.front();
+      std::size_t i = 1;
+      bool closed = false;
+      for (; i < raw.size(); ++i) {
+        const char c = raw[i];
+        if (c == quote) {
+          closed = true;
+          break;
+        }
+        if (quote == '"' && c == '\\' && i + 1 < raw.size()) {
+          const char n = raw[i + 1];
+          if (n == '\\' || n == '"' || n == '$' || n == '`') {
+            value += n;
+            ++i;
+            continue;
+          }
+        }
+        value += c;
+      }
+      if (!closed) throw ParseError(lines.number(), std::string(key) + ": unterminated quote");
+      if (!text::trim(raw.substr(i + 1)).empty()) {
+        throw ParseError(lines.number(), std::string(key) + ": text after the closing quote");
+      }
+    } else {
+      value = std::string(raw);
+    }
+    bool replaced = false;
+    for (auto& [k, v] : out) {
+      if (k == key) {
+        v = value;
+        replaced = true;
+      }
+    }
+    if (!replaced) out.emplace_back(std::string(key), std::move(value));
+  }
+  return out;
+}
+
+double os_version_number(std::string_view version_id) {
+  // node_exporter: the match of ^[0-9]+\.?[0-9]* parsed as a float.
+  std::size_t end = 0;
+  while (end < version_id.size() && version_id[end] >= '0' && version_id[end] <= '9') ++end;
+  if (end == 0) return 0;
+  if (end < version_id.size() && version_id[end] == '.') {
+    ++end;
+    while (end < version_id.size() && version_id[end] >= '0' && version_id[end] <= '9') ++end;
+  }
+  std::string_view number = version_id.substr(0, end);
+  if (number.back() == '.') number.remove_suffix(1);
+  double out = 0;
+  return to_double(number, out) ? out : 0;
+}
+
+std::vector<std::string> parse_words(std::string_view text) {
+  std::vector<std::string> out;
+  std::string_view rest = text;
+  for (std::string_view word = next_field(rest); !word.empty(); word = next_field(rest)) {
+    while (!word.empty() && word.back() == '\n') word.remove_suffix(1);
+    std::size_t nl = word.find('\n');
+    while (nl != std::string_view::npos) {  // words split across lines
+      if (nl > 0) out.emplace_back(word.substr(0, nl));
+      word.remove_prefix(nl + 1);
+      nl = word.find('\n');
+    }
+    if (!word.empty()) out.emplace_back(word);
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tocsin/collectors/parse_error.hpp"
@@ -105,5 +106,36 @@ struct MountEntry {
 // /proc/mounts (fstab format): device, mount point, type, options, [dump, pass]; the kernel's octal
 // escapes (\040 for a space) are decoded. An empty file gives no entries.
 std::vector<MountEntry> parse_mounts(std::string_view text);
+
+struct VmstatField {
+  std::string_view name;  // points into the text
+  double value = 0;
+};
+
+// /proc/vmstat: "name value" lines. A line without a value or with a value that is not a number is an
+// error (node_exporter fails the collector then); blank lines are skipped.
+std::vector<VmstatField> parse_vmstat(std::string_view text);
+
+struct FileNr {
+  double allocated = 0;
+  double maximum = 0;
+};
+
+// /proc/sys/fs/file-nr: "allocated<TAB>unused<TAB>maximum".
+FileNr parse_file_nr(std::string_view text);
+
+// A file holding one unsigned decimal number (and a newline), like /proc/sys/kernel/random/poolsize.
+std::uint64_t parse_uint_file(std::string_view text);
+
+// os-release(5): KEY=value lines, values unquoted ("..." with \ \" \$ \` escapes, or '...'),
+// comments and blank lines skipped. Returns the pairs in file order; a later key replaces an earlier
+// one. A line that is not KEY=value is an error.
+std::vector<std::pair<std::string, std::string>> parse_os_release(std::string_view text);
+
+// node_exporter's node_os_version: the leading "major[.minor]" of VERSION_ID as a number, or 0.
+double os_version_number(std::string_view version_id);
+
+// Blank-separated words of a one-line file (available_clocksource).
+std::vector<std::string> parse_words(std::string_view text);
 
 }  // namespace tocsin::collectors::host
