@@ -4,6 +4,7 @@
 // are documented in src/collectors/postgres/README.md.
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,7 +79,13 @@ struct PostgresTargetConfig {
   // and indexes are read too (one more connection each); ["*"]: every database that allows
   // connections.
   std::vector<std::string> databases;
-  unsigned tables_limit = 200;  // tables per database, the largest first
+  unsigned tables_limit = 200;  // tables per database, the most active (or the largest) first
+  bool tables_by_size = false;  // `tables_by: size`: the largest by pages instead of the most active
+
+  // How often each built-in query runs, by its name (the `query` label): absent ones keep their
+  // defaults (postgres::default_query_interval), 0 runs every cycle. Between runs the last result
+  // is reported again. `server` always runs every cycle.
+  std::map<std::string, Duration, std::less<>> query_intervals;
 
   std::vector<PostgresCustomQuery> queries;
 };

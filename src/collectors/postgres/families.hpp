@@ -21,6 +21,7 @@ inline constexpr std::string_view kBuiltinFamilies[] = {
     "pg_database_wraparound_age_datminmxid_seconds",
     "pg_locks_count",
     "pg_postmaster_start_time_seconds",
+    "pg_process_idle_seconds",
     "pg_replication_is_replica",
     "pg_replication_lag",
     "pg_replication_lag_seconds",
@@ -34,6 +35,21 @@ inline constexpr std::string_view kBuiltinFamilies[] = {
     "pg_stat_activity_max_tx_duration",
     "pg_stat_activity_oldest_idle_in_transaction_age_seconds",
     "pg_stat_activity_oldest_query_age_seconds",
+    "pg_stat_archiver_archived_count",
+    "pg_stat_archiver_failed_count",
+    "pg_stat_archiver_last_archive_age",
+    "pg_stat_archiver_last_failed_time_seconds",
+    "pg_stat_bgwriter_buffers_alloc_total",
+    "pg_stat_bgwriter_buffers_backend_fsync_total",
+    "pg_stat_bgwriter_buffers_backend_total",
+    "pg_stat_bgwriter_buffers_checkpoint_total",
+    "pg_stat_bgwriter_buffers_clean_total",
+    "pg_stat_bgwriter_checkpoint_sync_time_total",
+    "pg_stat_bgwriter_checkpoint_write_time_total",
+    "pg_stat_bgwriter_checkpoints_req_total",
+    "pg_stat_bgwriter_checkpoints_timed_total",
+    "pg_stat_bgwriter_maxwritten_clean_total",
+    "pg_stat_bgwriter_stats_reset_total",
     "pg_stat_database_active_time",
     "pg_stat_database_blk_read_time",
     "pg_stat_database_blk_write_time",
@@ -121,8 +137,16 @@ inline constexpr std::string_view kBuiltinFamilies[] = {
     "tocsin_pg_statements_reported",
     "tocsin_pg_statements_tracked"};
 
-// Whether `name` is one of the collector's own families.
+// The collector's histograms, whose samples are <family>_bucket, _sum and _count.
+inline constexpr std::string_view kBuiltinHistograms[] = {"pg_process_idle_seconds"};
+
+// Whether `name` is one of the collector's own families (or a sample name of one of its histograms).
 inline bool is_builtin_family(std::string_view name) {
+  for (std::string_view h : kBuiltinHistograms) {
+    if (name.starts_with(h) && (name.substr(h.size()) == "_bucket" || name.substr(h.size()) == "_sum" ||
+                                name.substr(h.size()) == "_count"))
+      return true;
+  }
   return name.starts_with("pg_settings_") || name.starts_with("tocsin_pg_") ||
          std::find(std::begin(kBuiltinFamilies), std::end(kBuiltinFamilies), name) !=
              std::end(kBuiltinFamilies);
@@ -135,6 +159,7 @@ inline constexpr std::string_view kOwnLabels[] = {
     "datid",
     "datname",
     "indexrelname",
+    "le",
     "mode",
     "query",
     "queryid",

@@ -74,8 +74,8 @@ SELECT {select}count(*) AS count,
   coalesce(max(extract(epoch FROM now() - xact_start)), 0) AS max_tx_duration
 FROM pg_catalog.pg_stat_activity WHERE datname IS NOT NULL{group_by})SQL"},
 
-    // pg_database_size needs CONNECT on the database or pg_read_all_stats (in pg_monitor). NULL
-    // checksum figures (checksums off) and stats_reset (never reset) read 0, as in postgres_exporter.
+    // NULL checksum figures (checksums off) and stats_reset (never reset) read 0, as in
+    // postgres_exporter.
     {Query::databases, 140000, R"SQL(
 SELECT d.datid, d.datname, d.numbackends, d.xact_commit, d.xact_rollback, d.blks_read, d.blks_hit,
   d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.tup_deleted, d.conflicts, d.temp_files,
@@ -85,8 +85,6 @@ SELECT d.datid, d.datname, d.numbackends, d.xact_commit, d.xact_rollback, d.blks
   d.session_time, d.active_time, d.idle_in_transaction_time, d.sessions, d.sessions_abandoned,
   d.sessions_fatal, d.sessions_killed, coalesce(extract(epoch FROM d.stats_reset), 0) AS stats_reset,
   c.confl_tablespace, c.confl_lock, c.confl_snapshot, c.confl_bufferpin, c.confl_deadlock,
-  CASE WHEN has_database_privilege(d.datid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER')
-       THEN pg_database_size(d.datid) END AS size_bytes,
   age(db.datfrozenxid) AS frozen_xid_age, mxid_age(db.datminmxid) AS min_mxid_age,
   db.datconnlimit AS connection_limit, db.datallowconn AND NOT db.datistemplate AS collectable
 FROM pg_catalog.pg_stat_database d
@@ -100,13 +98,59 @@ SELECT d.datid, d.datname, d.numbackends, d.xact_commit, d.xact_rollback, d.blks
   d.blk_read_time, d.blk_write_time,
   coalesce(extract(epoch FROM d.stats_reset), 0) AS stats_reset,
   c.confl_tablespace, c.confl_lock, c.confl_snapshot, c.confl_bufferpin, c.confl_deadlock,
-  CASE WHEN has_database_privilege(d.datid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER')
-       THEN pg_database_size(d.datid) END AS size_bytes,
   age(db.datfrozenxid) AS frozen_xid_age, mxid_age(db.datminmxid) AS min_mxid_age,
   db.datconnlimit AS connection_limit, db.datallowconn AND NOT db.datistemplate AS collectable
 FROM pg_catalog.pg_stat_database d
 JOIN pg_catalog.pg_database db ON db.oid = d.datid
 LEFT JOIN pg_catalog.pg_stat_database_conflicts c ON c.datid = d.datid)SQL"},
+
+    // pg_database_size stats every file of the database: the costly part of a database's figures,
+    // hence a query of its own on a slower interval. It needs CONNECT on the database or
+    // pg_read_all_stats (in pg_monitor). Templates included, as postgres_exporter reports them.
+    {Query::database_sizes, 0, R"SQL(
+SELECT datname,
+  CASE WHEN has_database_privilege(oid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER')
+       THEN pg_database_size(oid) END AS size_bytes
+FROM pg_catalog.pg_database)SQL"},
+
+    // The background writer, the checkpointer and the WAL archiver: one row. PostgreSQL 17 moved the
+    // checkpoint columns to pg_stat_checkpointer and the backends' writes and fsyncs to pg_stat_io;
+    // they keep postgres_exporter's names. last_archive_age is NaN until a first WAL file is
+    // archived, as the exporter prints it.
+    {Query::bgwriter, 170000, R"SQL(
+SELECT c.num_timed AS checkpoints_timed, c.num_requested AS checkpoints_req,
+  c.write_time AS checkpoint_write_time, c.sync_time AS checkpoint_sync_time,
+  c.buffers_written AS buffers_checkpoint, b.buffers_clean, b.maxwritten_clean,
+  io.writes AS buffers_backend, io.fsyncs AS buffers_backend_fsync, b.buffers_alloc,
+  coalesce(extract(epoch FROM b.stats_reset), 0) AS stats_reset,
+  a.archived_count, a.failed_count,
+  coalesce(extract(epoch FROM now() - a.last_archived_time)::float8, 'NaN') AS last_archive_age,
+  coalesce(extract(epoch FROM a.last_failed_time), 0) AS last_failed_time
+FROM pg_catalog.pg_stat_bgwriter b, pg_catalog.pg_stat_checkpointer c, pg_catalog.pg_stat_archiver a,
+  (SELECT coalesce(sum(writes), 0) AS writes, coalesce(sum(fsyncs), 0) AS fsyncs
+   FROM pg_catalog.pg_stat_io
+   WHERE object = 'relation' AND backend_type NOT IN ('checkpointer', 'background writer')) io)SQL"},
+    {Query::bgwriter, 0, R"SQL(
+SELECT b.checkpoints_timed, b.checkpoints_req, b.checkpoint_write_time, b.checkpoint_sync_time,
+  b.buffers_checkpoint, b.buffers_clean, b.maxwritten_clean, b.buffers_backend, b.buffers_backend_fsync,
+  b.buffers_alloc, coalesce(extract(epoch FROM b.stats_reset), 0) AS stats_reset,
+  a.archived_count, a.failed_count,
+  coalesce(extract(epoch FROM now() - a.last_archived_time)::float8, 'NaN') AS last_archive_age,
+  coalesce(extract(epoch FROM a.last_failed_time), 0) AS last_failed_time
+FROM pg_catalog.pg_stat_bgwriter b, pg_catalog.pg_stat_archiver a)SQL"},
+
+    // Idle client sessions by application, as a histogram of how long they have been idle (the
+    // buckets of postgres_exporter's example pg_process_idle query).
+    {Query::process_idle, 0, R"SQL(
+SELECT coalesce(application_name, '') AS application_name, count(*) AS count, sum(idle) AS sum,
+  count(*) FILTER (WHERE idle <= 1) AS le_1, count(*) FILTER (WHERE idle <= 2) AS le_2,
+  count(*) FILTER (WHERE idle <= 5) AS le_5, count(*) FILTER (WHERE idle <= 15) AS le_15,
+  count(*) FILTER (WHERE idle <= 30) AS le_30, count(*) FILTER (WHERE idle <= 60) AS le_60,
+  count(*) FILTER (WHERE idle <= 90) AS le_90, count(*) FILTER (WHERE idle <= 120) AS le_120,
+  count(*) FILTER (WHERE idle <= 300) AS le_300
+FROM (SELECT application_name, extract(epoch FROM now() - state_change)::float8 AS idle
+      FROM pg_catalog.pg_stat_activity WHERE state = 'idle') s
+GROUP BY 1)SQL"},
 
     // Every database x every lock mode, zeros included, lower-case modes: postgres_exporter's shape.
     {Query::locks, 0, R"SQL(
@@ -148,19 +192,22 @@ SELECT slot_name, slot_type, active::int AS active,
                   restart_lsn) AS retained_bytes
 FROM pg_catalog.pg_replication_slots)SQL"},
 
-    // The largest tables by pages (pg_class.relpages, no I/O), with their statistics and sizes; a
-    // table never vacuumed or analyzed reports 0 for the last_* times, as postgres_exporter does.
+    // The top tables (by activity, or by size: {top}, filled by query_sql()), with their statistics
+    // and sizes; a table never vacuumed or analyzed reports 0 for the last_* times, as
+    // postgres_exporter does. The ranking reads only the columns it orders by; the statistics and
+    // sizes are computed for the chosen tables alone (the ANY (ARRAY(...)) is a parameter the planner
+    // pushes down to the scan of pg_class).
     // The size functions take an AccessShareLock: a table with an AccessExclusiveLock held or
     // requested would make them wait, so its sizes are left NULL instead.
     {Query::tables, 0, R"SQL(
-WITH locked AS (
+WITH top AS ({top}),
+locked AS (
   SELECT relation FROM pg_catalog.pg_locks
   WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
     AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())),
 t AS (
   SELECT s.*, s.relid IN (SELECT relation FROM locked) AS locked
-  FROM pg_catalog.pg_stat_user_tables s JOIN pg_catalog.pg_class c ON c.oid = s.relid
-  ORDER BY c.relpages DESC, s.relid LIMIT {limit})
+  FROM pg_catalog.pg_stat_user_tables s WHERE s.relid = ANY (ARRAY(SELECT relid FROM top)))
 SELECT current_database() AS datname, t.schemaname, t.relname, t.seq_scan, t.seq_tup_read, t.idx_scan,
   t.idx_tup_fetch, t.n_tup_ins, t.n_tup_upd, t.n_tup_del, t.n_tup_hot_upd, t.n_live_tup, t.n_dead_tup,
   t.n_mod_since_analyze, extract(epoch FROM coalesce(t.last_vacuum, 'epoch')) AS last_vacuum,
@@ -240,15 +287,36 @@ std::string_view query_name(Query query) {
     case Query::server: return "server";
     case Query::activity: return "activity";
     case Query::databases: return "databases";
+    case Query::database_sizes: return "database_sizes";
     case Query::locks: return "locks";
     case Query::settings: return "settings";
     case Query::replication: return "replication";
     case Query::slots: return "slots";
+    case Query::bgwriter: return "bgwriter";
+    case Query::process_idle: return "process_idle";
     case Query::statements: return "statements";
     case Query::tables: return "tables";
     case Query::unused_indexes: return "unused_indexes";
   }
   return "unknown";
+}
+
+std::optional<Query> query_of_name(std::string_view name) {
+  for (Query q : kAllQueries) {
+    if (query_name(q) == name) return q;
+  }
+  return std::nullopt;
+}
+
+Duration default_query_interval(Query query) {
+  using namespace std::chrono_literals;
+  switch (query) {
+    case Query::tables: return 1min;
+    case Query::database_sizes:
+    case Query::settings:
+    case Query::unused_indexes: return 5min;
+    default: return 0s;
+  }
 }
 
 std::string query_sql(Query query, int server_version, const QueryParameters& parameters) {
@@ -276,6 +344,16 @@ std::string query_sql(Query query, int server_version, const QueryParameters& pa
       }
       replace_all(sql, "{settings_filter}", filter);
     } else if (query == Query::tables) {
+      // Activity: scans and row changes since the statistics were reset (counters, so the order is
+      // stable from run to run). Size: pages as of the last VACUUM or ANALYZE (pg_class.relpages).
+      const std::string top =
+          parameters.tables_by_size
+              ? "SELECT s.relid FROM pg_catalog.pg_stat_user_tables s JOIN pg_catalog.pg_class c ON c.oid = "
+                "s.relid ORDER BY c.relpages DESC, s.relid LIMIT {limit}"
+              : "SELECT relid FROM pg_catalog.pg_stat_user_tables ORDER BY coalesce(seq_scan, 0) + "
+                "coalesce(idx_scan, 0) + coalesce(n_tup_ins, 0) + coalesce(n_tup_upd, 0) + "
+                "coalesce(n_tup_del, 0) DESC, relid LIMIT {limit}";
+      replace_all(sql, "{top}", top);
       replace_all(sql, "{limit}", std::to_string(parameters.tables_limit));
     }
     return sql;
@@ -322,65 +400,6 @@ std::string statement_texts_sql(std::string_view schema, const std::vector<std::
   }
   return "SELECT DISTINCT ON (queryid) queryid, left(query, " + std::to_string(length) + ") AS query FROM " +
          std::string(schema) + ".pg_stat_statements(true) WHERE queryid = ANY ('{" + ids + "}'::bigint[])";
-}
-
-const std::vector<std::string>& default_settings() {
-  static const std::vector<std::string> names = {"max_connections",
-                                                 "superuser_reserved_connections",
-                                                 "reserved_connections",
-                                                 "shared_buffers",
-                                                 "work_mem",
-                                                 "maintenance_work_mem",
-                                                 "effective_cache_size",
-                                                 "temp_buffers",
-                                                 "wal_buffers",
-                                                 "max_wal_size",
-                                                 "min_wal_size",
-                                                 "wal_keep_size",
-                                                 "max_slot_wal_keep_size",
-                                                 "checkpoint_timeout",
-                                                 "checkpoint_completion_target",
-                                                 "max_worker_processes",
-                                                 "max_parallel_workers",
-                                                 "max_parallel_workers_per_gather",
-                                                 "max_wal_senders",
-                                                 "max_replication_slots",
-                                                 "max_locks_per_transaction",
-                                                 "max_pred_locks_per_transaction",
-                                                 "max_prepared_transactions",
-                                                 "autovacuum",
-                                                 "autovacuum_max_workers",
-                                                 "autovacuum_naptime",
-                                                 "autovacuum_vacuum_threshold",
-                                                 "autovacuum_vacuum_scale_factor",
-                                                 "autovacuum_analyze_threshold",
-                                                 "autovacuum_analyze_scale_factor",
-                                                 "autovacuum_freeze_max_age",
-                                                 "autovacuum_multixact_freeze_max_age",
-                                                 "autovacuum_vacuum_cost_delay",
-                                                 "autovacuum_vacuum_cost_limit",
-                                                 "statement_timeout",
-                                                 "lock_timeout",
-                                                 "idle_in_transaction_session_timeout",
-                                                 "idle_session_timeout",
-                                                 "deadlock_timeout",
-                                                 "log_min_duration_statement",
-                                                 "track_io_timing",
-                                                 "track_activity_query_size",
-                                                 "random_page_cost",
-                                                 "seq_page_cost",
-                                                 "effective_io_concurrency",
-                                                 "temp_file_limit",
-                                                 "hot_standby",
-                                                 "hot_standby_feedback",
-                                                 "max_standby_streaming_delay",
-                                                 "max_standby_archive_delay",
-                                                 "fsync",
-                                                 "full_page_writes",
-                                                 "block_size",
-                                                 "wal_segment_size",
-                                                 "pg_stat_statements.max"};
-  return names;
 }
 
 }  // namespace tocsin::collectors::postgres

@@ -3,9 +3,12 @@
 // pg_stat_statements, per extension version), chosen once per connection. None of them reads a user
 // table; they read statistics views and catalogs only.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tocsin/core/duration.hpp"
 
 namespace tocsin::collectors::postgres {
 
@@ -15,19 +18,31 @@ enum class Query {
   server,
   activity,
   databases,
+  database_sizes,
   locks,
   settings,
   replication,
   slots,
+  bgwriter,
+  process_idle,
   statements,
   tables,
   unused_indexes
 };
 inline constexpr Query kAllQueries[] = {
-    Query::server,      Query::activity, Query::databases,  Query::locks,  Query::settings,
-    Query::replication, Query::slots,    Query::statements, Query::tables, Query::unused_indexes};
+    Query::server,     Query::activity,    Query::databases,     Query::database_sizes, Query::locks,
+    Query::settings,   Query::replication, Query::slots,         Query::bgwriter,       Query::process_idle,
+    Query::statements, Query::tables,      Query::unused_indexes};
 
 std::string_view query_name(Query query);  // "server", "activity", ... as the `query` label says
+// The query of a name as query_name() gives it; nullopt for any other text.
+std::optional<Query> query_of_name(std::string_view name);
+
+// How often a built-in query runs unless `query_intervals` says otherwise: cheap views of the
+// moment (sessions, locks, replication, the background writer) every cycle (0); per-table
+// statistics every minute; sizes (which stat every file of a database), settings and unused
+// indexes every 5 minutes. `server` always runs every cycle: it proves the connection alive.
+Duration default_query_interval(Query query);
 
 // Oldest server version the query table has text for; older servers get this version's queries.
 inline constexpr int kOldestSupportedVersion = 120000;
@@ -39,6 +54,7 @@ struct QueryParameters {
   std::vector<std::string> activity_labels;
   std::vector<std::string> settings;
   unsigned tables_limit = 200;
+  bool tables_by_size = false;  // the top tables by pages instead of by activity
 };
 std::string query_sql(Query query, int server_version, const QueryParameters& parameters);
 
@@ -60,8 +76,5 @@ std::string statements_sql(int extension_version, std::string_view schema, unsig
 // The texts of the listed query ids (decimal, possibly negative), cut to `length` characters.
 std::string statement_texts_sql(std::string_view schema, const std::vector<std::string>& queryids,
                                 unsigned length);
-
-// The settings exported by default: those on-call and capacity planning look at.
-const std::vector<std::string>& default_settings();
 
 }  // namespace tocsin::collectors::postgres
