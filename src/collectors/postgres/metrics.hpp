@@ -202,12 +202,6 @@ inline constexpr MetricColumn kTableMetrics[] = {
      "Number of times this table has been manually analyzed."},
     {"autoanalyze_count", "pg_stat_user_tables_autoanalyze_count", MetricType::counter,
      "Number of times this table has been analyzed by the autovacuum daemon."},
-    {"table_size_bytes", "pg_stat_user_tables_table_size_bytes", MetricType::gauge,
-     "Disk space used by the table, TOAST included, indexes excluded."},
-    {"index_size_bytes", "pg_stat_user_tables_index_size_bytes", MetricType::gauge,
-     "Disk space used by the table's indexes."},
-    {"total_size_bytes", "pg_stat_user_tables_total_size_bytes", MetricType::gauge,
-     "Disk space used by the table, TOAST and indexes included."},
     {"heap_blks_read", "pg_statio_user_tables_heap_blks_read", MetricType::counter,
      "Number of disk blocks read from this table."},
     {"heap_blks_hit", "pg_statio_user_tables_heap_blks_hit", MetricType::counter,
@@ -224,6 +218,15 @@ inline constexpr MetricColumn kTableMetrics[] = {
      "Number of disk blocks read from this table's TOAST table indexes."},
     {"tidx_blks_hit", "pg_statio_user_tables_tidx_blks_hit", MetricType::counter,
      "Number of buffer hits in this table's TOAST table indexes."},
+};
+
+inline constexpr MetricColumn kTableSizeMetrics[] = {
+    {"table_size_bytes", "pg_stat_user_tables_table_size_bytes", MetricType::gauge,
+     "Disk space used by the table, TOAST included, indexes excluded."},
+    {"index_size_bytes", "pg_stat_user_tables_index_size_bytes", MetricType::gauge,
+     "Disk space used by the table's indexes."},
+    {"total_size_bytes", "pg_stat_user_tables_total_size_bytes", MetricType::gauge,
+     "Disk space used by the table, TOAST and indexes included."},
 };
 
 inline constexpr MetricColumn kUnusedIndexMetrics[] = {

@@ -927,7 +927,8 @@ class PostgresCollector final : public Collector {
   void collect_tables(Emitter& emit, Link& link, const std::string& datname) {
     QueryHealth& tables = health(Query::tables, datname);
     QueryHealth& unused = health(Query::unused_indexes, datname);
-    const bool any_due = due(Query::tables, datname) || due(Query::unused_indexes, datname);
+    const bool any_due = due(Query::tables, datname) || due(Query::table_sizes, datname) ||
+                         due(Query::unused_indexes, datname);
     if (&link != &main_ && any_due) {
       try {
         ensure_connected(link);
@@ -942,8 +943,8 @@ class PostgresCollector final : public Collector {
           h->logged_down = true;
           h->errors += 1;
         }
-        cache_.erase(cache_key(Query::tables, datname));
-        cache_.erase(cache_key(Query::unused_indexes, datname));
+        for (Query q : {Query::tables, Query::table_sizes, Query::unused_indexes})
+          cache_.erase(cache_key(q, datname));
         return;
       }
     }
@@ -953,6 +954,29 @@ class PostgresCollector final : public Collector {
       if (auto table = run(link, tables, postgres::query_sql(Query::tables, version, parameters_), "tables",
                            deadline_)) {
         parse_and_emit(e, Query::tables, *table, postgres::kTableLabels, postgres::kTableMetrics, datname);
+        std::vector<std::string>& ids = table_ids_[datname];
+        ids.clear();
+        if (const int relid = table->column("relid"); relid >= 0) {
+          for (const auto& row : table->rows) {
+            if (row[static_cast<std::size_t>(relid)]) ids.push_back(*row[static_cast<std::size_t>(relid)]);
+          }
+        }
+        return true;
+      }
+      if (!link.session && &link == &main_) throw CollectError(main_.error);
+      return false;
+    });
+    cached(emit, Query::table_sizes, datname, [&](Emitter& e) {
+      if (!link.session) return false;
+      postgres::QueryParameters p = parameters_;
+      p.table_ids = table_ids_[datname];
+      if (p.table_ids.empty()) return true;  // no table (yet): nothing to measure
+      QueryHealth& h = health(Query::table_sizes, datname);
+      if (auto table =
+              run(link, h, postgres::query_sql(Query::table_sizes, link.session->server_version(), p),
+                  "table_sizes", deadline_)) {
+        parse_and_emit(e, Query::table_sizes, *table, postgres::kTableLabels, postgres::kTableSizeMetrics,
+                       datname);
         return true;
       }
       if (!link.session && &link == &main_) throw CollectError(main_.error);
@@ -1148,6 +1172,7 @@ class PostgresCollector final : public Collector {
   std::map<std::string, Cached> cache_;      // by query and database
   std::vector<std::string> databases_seen_;  // every database, from the last `databases` run
   std::vector<std::string> collectable_;     // those that allow connections
+  std::map<std::string, std::vector<std::string>> table_ids_;  // by database: the last `tables` run's oids
   std::size_t statements_ = 0;
 
   std::map<std::string, QueryHealth> health_;  // by query and database

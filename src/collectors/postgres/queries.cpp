@@ -192,25 +192,16 @@ SELECT slot_name, slot_type, active::int AS active,
                   restart_lsn) AS retained_bytes
 FROM pg_catalog.pg_replication_slots)SQL"},
 
-    // The top tables (by activity, or by size: {top}, filled by query_sql()), with their statistics
-    // and sizes; a table never vacuumed or analyzed reports 0 for the last_* times, as
-    // postgres_exporter does. The ranking reads only the columns it orders by; the statistics and
-    // sizes are computed for the chosen tables alone (the ANY (ARRAY(...)) is a parameter the planner
-    // pushes down to the scan of pg_class).
-    // The size functions take an AccessShareLock: a table with an AccessExclusiveLock held or
-    // requested would make them wait, so its sizes are left NULL instead.
+    // The top tables (by activity, or by size: {top}, filled by query_sql()), with their statistics;
+    // a table never vacuumed or analyzed reports 0 for the last_* times, as postgres_exporter does.
+    // The ranking reads only what it orders by; the statistics are computed for the chosen tables
+    // alone (the ANY (ARRAY(...)) is a parameter the planner pushes down to the scan of pg_class).
     {Query::tables, 0, R"SQL(
 WITH top AS ({top}),
-locked AS (
-  SELECT relation FROM pg_catalog.pg_locks
-  WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
-    AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())),
-t AS (
-  SELECT s.*, s.relid IN (SELECT relation FROM locked) AS locked
-  FROM pg_catalog.pg_stat_user_tables s WHERE s.relid = ANY (ARRAY(SELECT relid FROM top)))
-SELECT current_database() AS datname, t.schemaname, t.relname, t.seq_scan, t.seq_tup_read, t.idx_scan,
-  t.idx_tup_fetch, t.n_tup_ins, t.n_tup_upd, t.n_tup_del, t.n_tup_hot_upd, t.n_live_tup, t.n_dead_tup,
-  t.n_mod_since_analyze, extract(epoch FROM coalesce(t.last_vacuum, 'epoch')) AS last_vacuum,
+t AS (SELECT s.* FROM pg_catalog.pg_stat_user_tables s WHERE s.relid = ANY (ARRAY(SELECT relid FROM top)))
+SELECT current_database() AS datname, t.relid, t.schemaname, t.relname, t.seq_scan, t.seq_tup_read,
+  t.idx_scan, t.idx_tup_fetch, t.n_tup_ins, t.n_tup_upd, t.n_tup_del, t.n_tup_hot_upd, t.n_live_tup,
+  t.n_dead_tup, t.n_mod_since_analyze, extract(epoch FROM coalesce(t.last_vacuum, 'epoch')) AS last_vacuum,
   extract(epoch FROM coalesce(t.last_autovacuum, 'epoch')) AS last_autovacuum,
   extract(epoch FROM coalesce(t.last_analyze, 'epoch')) AS last_analyze,
   extract(epoch FROM coalesce(t.last_autoanalyze, 'epoch')) AS last_autoanalyze,
@@ -218,11 +209,28 @@ SELECT current_database() AS datname, t.schemaname, t.relname, t.seq_scan, t.seq
   t.analyze_count, t.autoanalyze_count,
   io.heap_blks_read, io.heap_blks_hit, io.idx_blks_read, io.idx_blks_hit,
   io.toast_blks_read, io.toast_blks_hit,
-  io.tidx_blks_read, io.tidx_blks_hit,
-  CASE WHEN NOT t.locked THEN pg_table_size(t.relid) END AS table_size_bytes,
-  CASE WHEN NOT t.locked THEN pg_indexes_size(t.relid) END AS index_size_bytes,
-  CASE WHEN NOT t.locked THEN pg_total_relation_size(t.relid) END AS total_size_bytes
+  io.tidx_blks_read, io.tidx_blks_hit
 FROM t JOIN pg_catalog.pg_statio_user_tables io ON io.relid = t.relid)SQL"},
+
+    // The sizes of the tables the last `tables` run reported ({relids}): each size function stats
+    // every file of the table, its TOAST table and its indexes, so they have a query of their own on
+    // a slower interval. pg_total_relation_size is pg_table_size plus pg_indexes_size: summed here
+    // rather than measured twice. The size functions take an AccessShareLock: a table with an
+    // AccessExclusiveLock held or requested would make them wait, so its sizes are left NULL.
+    {Query::table_sizes, 0, R"SQL(
+WITH locked AS (
+  SELECT relation FROM pg_catalog.pg_locks
+  WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+    AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())),
+t AS (
+  SELECT c.oid, n.nspname, c.relname, c.oid IN (SELECT relation FROM locked) AS locked
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.oid = ANY ('{{relids}}'::oid[]))
+SELECT current_database() AS datname, t.nspname AS schemaname, t.relname, sz.table_size_bytes,
+  sz.index_size_bytes, sz.table_size_bytes + sz.index_size_bytes AS total_size_bytes
+FROM t CROSS JOIN LATERAL (
+  SELECT CASE WHEN NOT t.locked THEN pg_table_size(t.oid) END AS table_size_bytes,
+         CASE WHEN NOT t.locked THEN pg_indexes_size(t.oid) END AS index_size_bytes) sz)SQL"},
 
     // Indexes never scanned since the statistics were reset, leaving out those that enforce a
     // constraint. Sizes from relpages: no lock taken.
@@ -296,6 +304,7 @@ std::string_view query_name(Query query) {
     case Query::process_idle: return "process_idle";
     case Query::statements: return "statements";
     case Query::tables: return "tables";
+    case Query::table_sizes: return "table_sizes";
     case Query::unused_indexes: return "unused_indexes";
   }
   return "unknown";
@@ -312,7 +321,9 @@ Duration default_query_interval(Query query) {
   using namespace std::chrono_literals;
   switch (query) {
     case Query::tables: return 1min;
+    case Query::statements: return 1min;
     case Query::database_sizes:
+    case Query::table_sizes:
     case Query::settings:
     case Query::unused_indexes: return 5min;
     default: return 0s;
@@ -343,16 +354,28 @@ std::string query_sql(Query query, int server_version, const QueryParameters& pa
         filter += ")";
       }
       replace_all(sql, "{settings_filter}", filter);
+    } else if (query == Query::table_sizes) {
+      std::string ids;
+      for (const std::string& id : parameters.table_ids) {
+        // Table oids are decimal integers; anything else never reaches the SQL.
+        if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
+        ids += (ids.empty() ? "" : ",") + id;
+      }
+      replace_all(sql, "{relids}", ids);
     } else if (query == Query::tables) {
-      // Activity: scans and row changes since the statistics were reset (counters, so the order is
-      // stable from run to run). Size: pages as of the last VACUUM or ANALYZE (pg_class.relpages).
+      // Activity: heap blocks read or found in the buffer cache since the statistics were reset
+      // (heap_blks_read + heap_blks_hit: every scan, index fetch and row change touches them; a
+      // counter, so the order is stable from run to run), one function call per table, on the
+      // relations pg_stat_user_tables shows. Size: pages as of the last VACUUM or ANALYZE
+      // (pg_class.relpages).
       const std::string top =
           parameters.tables_by_size
               ? "SELECT s.relid FROM pg_catalog.pg_stat_user_tables s JOIN pg_catalog.pg_class c ON c.oid = "
                 "s.relid ORDER BY c.relpages DESC, s.relid LIMIT {limit}"
-              : "SELECT relid FROM pg_catalog.pg_stat_user_tables ORDER BY coalesce(seq_scan, 0) + "
-                "coalesce(idx_scan, 0) + coalesce(n_tup_ins, 0) + coalesce(n_tup_upd, 0) + "
-                "coalesce(n_tup_del, 0) DESC, relid LIMIT {limit}";
+              : "SELECT c.oid AS relid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+                "c.relnamespace WHERE c.relkind IN ('r', 't', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', "
+                "'information_schema') AND n.nspname !~ '^pg_toast' ORDER BY "
+                "pg_catalog.pg_stat_get_blocks_fetched(c.oid) DESC, c.oid LIMIT {limit}";
       replace_all(sql, "{top}", top);
       replace_all(sql, "{limit}", std::to_string(parameters.tables_limit));
     }

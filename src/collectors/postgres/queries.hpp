@@ -27,6 +27,7 @@ enum class Query {
   process_idle,
   statements,
   tables,
+  table_sizes,
   unused_indexes
 };
 inline constexpr Query kAllQueries[] = {
@@ -40,8 +41,8 @@ std::optional<Query> query_of_name(std::string_view name);
 
 // How often a built-in query runs unless `query_intervals` says otherwise: cheap views of the
 // moment (sessions, locks, replication, the background writer) every cycle (0); per-table
-// statistics every minute; sizes (which stat every file of a database), settings and unused
-// indexes every 5 minutes. `server` always runs every cycle: it proves the connection alive.
+// statistics and pg_stat_statements every minute; sizes (which stat every file of a database), settings and
+// unused indexes every 5 minutes. `server` always runs every cycle: it proves the connection alive.
 Duration default_query_interval(Query query);
 
 // Oldest server version the query table has text for; older servers get this version's queries.
@@ -54,7 +55,8 @@ struct QueryParameters {
   std::vector<std::string> activity_labels;
   std::vector<std::string> settings;
   unsigned tables_limit = 200;
-  bool tables_by_size = false;  // the top tables by pages instead of by activity
+  bool tables_by_size = false;         // the top tables by pages instead of by activity
+  std::vector<std::string> table_ids;  // table_sizes: the oids of the tables to measure
 };
 std::string query_sql(Query query, int server_version, const QueryParameters& parameters);
 
