@@ -1168,7 +1168,9 @@ class PostgresCollector final : public Collector {
   SteadyClock::time_point deadline_{};
   Timestamp now_ = 0;  // the cycle's timestamp: the clock of the query intervals
   Duration custom_margin_{0};
-  std::array<Duration, std::size(postgres::kAllQueries)> intervals_{};
+  std::array<Duration, std::size(postgres::kAllQueries)> intervals_{};  // by Query
+  static_assert(static_cast<std::size_t>(Query::unused_indexes) + 1 == std::size(postgres::kAllQueries),
+                "kAllQueries lists every query, in the enum's order");
   std::map<std::string, Cached> cache_;      // by query and database
   std::vector<std::string> databases_seen_;  // every database, from the last `databases` run
   std::vector<std::string> collectable_;     // those that allow connections

@@ -31,9 +31,9 @@ enum class Query {
   unused_indexes
 };
 inline constexpr Query kAllQueries[] = {
-    Query::server,     Query::activity,    Query::databases,     Query::database_sizes, Query::locks,
-    Query::settings,   Query::replication, Query::slots,         Query::bgwriter,       Query::process_idle,
-    Query::statements, Query::tables,      Query::unused_indexes};
+    Query::server,     Query::activity,    Query::databases,   Query::database_sizes, Query::locks,
+    Query::settings,   Query::replication, Query::slots,       Query::bgwriter,       Query::process_idle,
+    Query::statements, Query::tables,      Query::table_sizes, Query::unused_indexes};
 
 std::string_view query_name(Query query);  // "server", "activity", ... as the `query` label says
 // The query of a name as query_name() gives it; nullopt for any other text.

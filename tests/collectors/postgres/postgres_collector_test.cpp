@@ -275,10 +275,10 @@ class PostgresCollectorTest : public ::testing::Test {
     return spec;
   }
 
-  static Batch collect(Collector& collector, std::chrono::milliseconds budget = 20s) {
+  static Batch collect(Collector& collector, std::chrono::milliseconds budget = 20s,
+                       Timestamp timestamp = 1'700'000'000'000) {
     Batch batch;
-    collector.collect({.timestamp = 1'700'000'000'000, .deadline = std::chrono::steady_clock::now() + budget},
-                      batch);
+    collector.collect({.timestamp = timestamp, .deadline = std::chrono::steady_clock::now() + budget}, batch);
     // What the scheduler then does: the instance's identity labels (`target`) on every series.
     add_identity(batch, Labels{{"target", collector.name()}});
     return batch;
@@ -456,6 +456,49 @@ TEST_F(PostgresCollectorTest, EveryFamilyEmittedIsKnownToTheConfigAsBuiltIn) {
   }
   EXPECT_TRUE(unknown.empty()) << ::testing::PrintToString(unknown);
   EXPECT_GT(batch.samples().size(), 100u);
+}
+
+// With the default intervals, a cycle runs the cheap queries and reports the last result of the
+// others again, until their interval has passed on the cycles' clock (the batch's timestamps).
+TEST_F(PostgresCollectorTest, QueryIntervalsReuseTheLastResultBetweenRuns) {
+  config_.query_intervals.clear();  // the defaults
+  psql(
+      "CREATE TABLE IF NOT EXISTS interval_t (id int PRIMARY KEY); INSERT INTO interval_t VALUES (1) "
+      "ON CONFLICT DO NOTHING");
+  auto collector = make();
+  const Timestamp t0 = 1'800'000'000'000;
+  Batch first = collect(*collector, 20s, t0);
+  // The first cycle runs everything: 14 built-ins, the SET and the look for pg_stat_statements.
+  EXPECT_EQ(value(first, "tocsin_pg_cycle_statements"), 16.0);
+  const auto size = value(first, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}});
+  ASSERT_TRUE(size);
+  const auto setting = value(first, "pg_settings_work_mem_bytes");
+  ASSERT_TRUE(setting);
+  psql("INSERT INTO interval_t SELECT g FROM generate_series(2, 5000) g ON CONFLICT DO NOTHING");
+
+  // 15 s later: the eight every-cycle queries only; the others' samples are there, as they were.
+  Batch second = collect(*collector, 20s, t0 + 15'000);
+  EXPECT_EQ(value(second, "tocsin_pg_cycle_statements"), 8.0);
+  EXPECT_EQ(value(second, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), size);
+  EXPECT_EQ(value(second, "pg_settings_work_mem_bytes"), setting);
+  EXPECT_TRUE(value(second, "pg_database_size_bytes", {{"datname", "postgres"}}));
+  EXPECT_TRUE(value(second, "pg_stat_user_tables_seq_scan", {{"relname", "interval_t"}}));
+  EXPECT_EQ(value(second, "tocsin_pg_query_up", {{"query", "table_sizes"}, {"datname", "postgres"}}), 1.0);
+  EXPECT_EQ(value(second, "tocsin_pg_query_up", {{"query", "settings"}}), 1.0);
+
+  // A minute on (less a tenth: a cycle a little early still counts): tables and pg_stat_statements.
+  Batch third = collect(*collector, 20s, t0 + 55'000);
+  EXPECT_EQ(value(third, "tocsin_pg_cycle_statements"), 10.0);
+  EXPECT_EQ(value(third, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), size);
+
+  // Five minutes on: every query again, and the sizes are new.
+  Batch fourth = collect(*collector, 20s, t0 + 300'000);
+  EXPECT_EQ(value(fourth, "tocsin_pg_cycle_statements"), 14.0);
+  EXPECT_GT(*value(fourth, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), *size);
+
+  // The clock going back runs everything that has an interval.
+  Batch back = collect(*collector, 20s, t0);
+  EXPECT_EQ(value(back, "tocsin_pg_cycle_statements"), 14.0);
 }
 
 TEST_F(PostgresCollectorTest, ValuesMatchTheViews) {
