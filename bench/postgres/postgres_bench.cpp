@@ -184,6 +184,23 @@ Figures measure_tocsin(const PostgresServer& server, const std::string& role, in
   return f;
 }
 
+// The body of an HTTP/1.1 response, its chunked transfer coding undone (the test client keeps it).
+std::string body_of(const tocsin::testing::HttpResult& result) {
+  auto it = result.headers.find("transfer-encoding");
+  if (it == result.headers.end() || it->second.find("chunked") == std::string::npos) return result.body;
+  std::string out;
+  std::size_t at = 0;
+  while (at < result.body.size()) {
+    const std::size_t eol = result.body.find("\r\n", at);
+    if (eol == std::string::npos) break;
+    const std::size_t size = std::stoul(result.body.substr(at, eol - at), nullptr, 16);
+    if (size == 0) break;
+    out += result.body.substr(eol + 2, size);
+    at = eol + 2 + size + 2;
+  }
+  return out;
+}
+
 std::optional<Figures> measure_exporter(const PostgresServer& server, const std::string& exporter,
                                         const std::string& role, int cycles, bool pgss) {
   if (!tocsin::testing::find_executable(exporter)) return std::nullopt;
@@ -248,7 +265,7 @@ std::optional<Figures> measure_exporter(const PostgresServer& server, const std:
     auto result = tocsin::testing::http_request(port, "GET", "/metrics", "", {}, 60s);
     wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     series = 0;
-    std::istringstream lines(result.body);
+    std::istringstream lines(body_of(result));
     for (std::string line; std::getline(lines, line);) {
       if (!line.empty() && line[0] != '#' && line.starts_with("pg_")) series += 1;
     }

@@ -196,6 +196,8 @@ FROM pg_catalog.pg_replication_slots)SQL"},
     // a table never vacuumed or analyzed reports 0 for the last_* times, as postgres_exporter does.
     // The ranking reads only what it orders by; the statistics are computed for the chosen tables
     // alone (the ANY (ARRAY(...)) is a parameter the planner pushes down to the scan of pg_class).
+    // pg_statio_user_tables has NULL index, TOAST and TOAST index blocks for a table without any:
+    // 0 here (no such I/O), so that every table has every family.
     {Query::tables, 0, R"SQL(
 WITH top AS ({top}),
 t AS (SELECT s.* FROM pg_catalog.pg_stat_user_tables s WHERE s.relid = ANY (ARRAY(SELECT relid FROM top)))
@@ -207,9 +209,10 @@ SELECT current_database() AS datname, t.relid, t.schemaname, t.relname, t.seq_sc
   extract(epoch FROM coalesce(t.last_autoanalyze, 'epoch')) AS last_autoanalyze,
   t.vacuum_count, t.autovacuum_count,
   t.analyze_count, t.autoanalyze_count,
-  io.heap_blks_read, io.heap_blks_hit, io.idx_blks_read, io.idx_blks_hit,
-  io.toast_blks_read, io.toast_blks_hit,
-  io.tidx_blks_read, io.tidx_blks_hit
+  io.heap_blks_read, io.heap_blks_hit, coalesce(io.idx_blks_read, 0) AS idx_blks_read,
+  coalesce(io.idx_blks_hit, 0) AS idx_blks_hit, coalesce(io.toast_blks_read, 0) AS toast_blks_read,
+  coalesce(io.toast_blks_hit, 0) AS toast_blks_hit, coalesce(io.tidx_blks_read, 0) AS tidx_blks_read,
+  coalesce(io.tidx_blks_hit, 0) AS tidx_blks_hit
 FROM t JOIN pg_catalog.pg_statio_user_tables io ON io.relid = t.relid)SQL"},
 
     // The sizes of the tables the last `tables` run reported ({relids}): each size function stats

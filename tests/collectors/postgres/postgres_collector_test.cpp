@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <map>
@@ -30,6 +31,7 @@
 #include "collectors/postgres/families.hpp"
 #include "collectors/postgres/postgres.hpp"
 #include "collectors/postgres/queries.hpp"
+#include "fixtures/http_client.hpp"
 #include "fixtures/postgres_server.hpp"
 #include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
@@ -349,9 +351,9 @@ struct Family {
   std::set<std::string> labels;  // without `server`
 };
 
-std::map<std::string, Family> exporter_families() {
-  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) +
-                   "/tests/collectors/postgres/data/postgres_exporter-pgss.families.txt");
+std::map<std::string, Family> exporter_families(
+    const std::string& file = "postgres_exporter-pgss.families.txt") {
+  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/tests/collectors/postgres/data/" + file);
   std::map<std::string, Family> out;
   std::string line;
   while (std::getline(in, line)) {
@@ -367,6 +369,221 @@ std::map<std::string, Family> exporter_families() {
     out[name] = f;
   }
   return out;
+}
+
+// The families of a batch as the exposition format shows them: a histogram's _bucket, _sum and
+// _count samples are its family, without `le`; the `target` label (the exporter's `server`) left out.
+std::map<std::string, Family> families_of(const Batch& batch) {
+  std::map<std::string, store::MetricType> types;
+  for (const auto& f : batch.families()) types[f.name] = f.type;
+  std::map<std::string, Family> out;
+  for (const auto& s : batch.samples()) {
+    std::string name(s.labels.metric_name());
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string base = name.substr(0, name.size() - std::min(name.size(), std::strlen(suffix)));
+      if (name.ends_with(suffix) && types.contains(base) && types[base] == store::MetricType::histogram) {
+        name = base;
+        break;
+      }
+    }
+    Family& f = out[name];
+    f.type = types.contains(name) ? std::string(store::to_string(types[name])) : "none";
+    for (const Label& l : s.labels) {
+      if (l.name != "__name__" && l.name != "target" && l.name != "le") f.labels.insert(l.name);
+    }
+  }
+  return out;
+}
+
+// The families postgres_exporter prints, read from its /metrics text: names and types from the
+// # TYPE lines, label names from the samples (`server` left out, as in the lists).
+std::map<std::string, Family> families_of_exposition(const std::string& text) {
+  std::map<std::string, Family> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# TYPE ")) {
+      std::istringstream fields(line.substr(7));
+      std::string name, type;
+      fields >> name >> type;
+      out[name].type = type;
+      continue;
+    }
+    if (line.empty() || line[0] == '#') continue;
+    const std::size_t brace = line.find('{');
+    const std::size_t space = line.find(' ');
+    std::string name = line.substr(0, std::min(brace, space));
+    if (!out.contains(name)) {
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (name.ends_with(suffix) && out.contains(name.substr(0, name.size() - std::strlen(suffix)))) {
+          name = name.substr(0, name.size() - std::strlen(suffix));
+          break;
+        }
+      }
+    }
+    Family& f = out[name];
+    if (brace == std::string::npos || brace > space) continue;
+    // name{a="x",b="y\"z"} value: label names are what precedes each =" outside quotes.
+    bool quoted = false;
+    std::string label;
+    for (std::size_t i = brace + 1; i < line.size() && (quoted || line[i] != '}'); ++i) {
+      const char c = line[i];
+      if (quoted) {
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          quoted = false;
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == '=') {
+        if (label != "server" && label != "le") f.labels.insert(label);
+        label.clear();
+      } else if (c != ',') {
+        label += c;
+      }
+    }
+  }
+  return out;
+}
+
+// The body of an HTTP/1.1 response, its chunked transfer coding undone (the test client keeps it).
+std::string body_of(const tocsin::testing::HttpResult& result) {
+  auto it = result.headers.find("transfer-encoding");
+  if (it == result.headers.end() || it->second.find("chunked") == std::string::npos) return result.body;
+  std::string out;
+  std::size_t at = 0;
+  while (at < result.body.size()) {
+    const std::size_t eol = result.body.find("\r\n", at);
+    if (eol == std::string::npos) break;
+    const std::size_t size = std::stoul(result.body.substr(at, eol - at), nullptr, 16);
+    if (size == 0) break;
+    out += result.body.substr(eol + 2, size);
+    at = eol + 2 + size + 2;
+  }
+  return out;
+}
+
+// postgres_exporter's own families, about the exporter rather than the server.
+bool exporter_self(const std::string& name) {
+  return name.starts_with("pg_exporter_") || name.starts_with("pg_scrape_collector_") ||
+         name.starts_with("postgres_exporter_") || name.starts_with("go_") || name.starts_with("process_") ||
+         name.starts_with("promhttp_");
+}
+
+// What tocsin leaves out of postgres_exporter 0.11's families on purpose, and why.
+const std::map<std::string, std::string>& left_out_on_purpose() {
+  static const std::map<std::string, std::string> reasons = {
+      // The pg_stat_statements query of the exporter's example queries.yaml (the -pgss list): tocsin
+      // reports the top N under the names of the exporter's later built-in stat_statements collector
+      // (pg_stat_statements_calls_total, _seconds_total, ... with a `user` label), which current
+      // dashboards use; these per-block counters of every statement are the exporter's largest cost.
+      {"pg_stat_statements_calls", "pg_stat_statements_calls_total (built-in collector's name)"},
+      {"pg_stat_statements_total_time_seconds", "pg_stat_statements_seconds_total"},
+      {"pg_stat_statements_rows", "pg_stat_statements_rows_total"},
+      {"pg_stat_statements_blk_read_time_seconds", "pg_stat_statements_block_read_seconds_total"},
+      {"pg_stat_statements_blk_write_time_seconds", "pg_stat_statements_block_write_seconds_total"},
+      {"pg_stat_statements_max_time_seconds", "pg_stat_statements_max_exec_seconds"},
+      {"pg_stat_statements_mean_time_seconds", "pg_stat_statements_mean_exec_seconds"},
+      {"pg_stat_statements_min_time_seconds", "not read: the top N reads six columns"},
+      {"pg_stat_statements_stddev_time_seconds", "not read: the top N reads six columns"},
+      {"pg_stat_statements_shared_blks_hit", "not read: the top N reads six columns"},
+      {"pg_stat_statements_shared_blks_read", "not read: the top N reads six columns"},
+      {"pg_stat_statements_shared_blks_dirtied", "not read: the top N reads six columns"},
+      {"pg_stat_statements_shared_blks_written", "not read: the top N reads six columns"},
+      {"pg_stat_statements_local_blks_hit", "not read: the top N reads six columns"},
+      {"pg_stat_statements_local_blks_read", "not read: the top N reads six columns"},
+      {"pg_stat_statements_local_blks_dirtied", "not read: the top N reads six columns"},
+      {"pg_stat_statements_local_blks_written", "not read: the top N reads six columns"},
+      {"pg_stat_statements_temp_blks_read", "not read: the top N reads six columns"},
+      {"pg_stat_statements_temp_blks_written", "not read: the top N reads six columns"},
+  };
+  return reasons;
+}
+
+struct Coverage {
+  std::size_t total = 0;
+  std::size_t matched = 0;
+  std::vector<std::string> missing;     // neither matched nor left out on purpose
+  std::vector<std::string> mismatched;  // there, with another type or other labels
+};
+
+Coverage coverage(const std::map<std::string, Family>& theirs, const std::map<std::string, Family>& ours) {
+  Coverage c;
+  for (const auto& [name, family] : theirs) {
+    if (exporter_self(name)) continue;
+    ++c.total;
+    auto it = ours.find(name);
+    if (it == ours.end()) {
+      if (!left_out_on_purpose().contains(name)) c.missing.push_back(name);
+      continue;
+    }
+    if (it->second.type == family.type && it->second.labels == family.labels) {
+      ++c.matched;
+    } else {
+      c.mismatched.push_back(name + " (" + it->second.type + " " +
+                             ::testing::PrintToString(it->second.labels) + " against " + family.type + " " +
+                             ::testing::PrintToString(family.labels) + ")");
+    }
+  }
+  return c;
+}
+
+// Point 4 of issue 14: the collector against a real PostgreSQL 15 covers at least 95% of
+// postgres_exporter 0.11's families (its own self-metrics aside) with the same names, types and
+// label names: the list the Debian package printed (data/postgres_exporter.families.txt, its
+// default collectors; the -pgss list adds its example queries.yaml), and the exporter itself,
+// started against the same server when the package is installed. Everything tocsin does not cover
+// is in left_out_on_purpose() with the reason.
+TEST_F(PostgresCollectorTest, CoversPostgresExporterFamilies) {
+  psql(
+      "CREATE TABLE IF NOT EXISTS coverage_t (id int PRIMARY KEY); INSERT INTO coverage_t VALUES (1) ON "
+      "CONFLICT DO NOTHING; SELECT * FROM coverage_t");
+  std::vector<std::unique_ptr<pqxx::connection>> idle;
+  idle.push_back(std::make_unique<pqxx::connection>(server_->dsn() + " application_name=coverage-idle"));
+  auto collector = make();
+  collect(*collector);
+  const auto ours = families_of(collect(*collector));
+  for (const char* list : {"postgres_exporter.families.txt", "postgres_exporter-pgss.families.txt"}) {
+    const Coverage c = coverage(exporter_families(list), ours);
+    const double share = static_cast<double>(c.matched) / static_cast<double>(c.total);
+    std::printf("%s: %zu of %zu families (%.1f%%)\n", list, c.matched, c.total, 100 * share);
+    EXPECT_TRUE(c.missing.empty()) << list << ": " << ::testing::PrintToString(c.missing);
+    EXPECT_TRUE(c.mismatched.empty()) << list << ": " << ::testing::PrintToString(c.mismatched);
+    if (std::string(list) == "postgres_exporter.families.txt") {
+      EXPECT_GE(share, 0.95) << list;
+    }
+  }
+
+  // The exporter itself, live, against the same server.
+  const auto exporter = tocsin::testing::find_executable("prometheus-postgres-exporter");
+  if (!exporter) GTEST_SKIP() << "prometheus-postgres-exporter is not installed (apt-get install it)";
+  tocsin::testing::TempDir dir("tocsin-pg-cov");
+  const int port = tocsin::testing::free_port();
+  ProcessOptions options;
+  options.env = {"DATA_SOURCE_NAME=host=127.0.0.1 port=" + std::to_string(server_->port()) +
+                 " user=tocsin_monitor password=" + kMonitorPassword + " dbname=postgres sslmode=disable"};
+  options.stdout_file = dir / "exporter.log";
+  options.stderr_file = dir / "exporter.log";
+  Process process({*exporter, "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"},
+                  options);
+  ASSERT_TRUE(wait_until([&] { return tocsin::testing::port_open(port); }, 10s));
+  std::map<std::string, Family> live;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        live = families_of_exposition(body_of(tocsin::testing::http_get(port, "/metrics")));
+        return live.contains("pg_stat_bgwriter_buffers_alloc_total");
+      },
+      10s))
+      << [&] {
+           std::ifstream log(dir / "exporter.log");
+           return std::string((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+         }();
+  const Coverage c = coverage(live, ours);
+  const double share = static_cast<double>(c.matched) / static_cast<double>(c.total);
+  std::printf("postgres_exporter live: %zu of %zu families (%.1f%%)\n", c.matched, c.total, 100 * share);
+  EXPECT_GT(c.total, 250u);
+  EXPECT_TRUE(c.missing.empty()) << ::testing::PrintToString(c.missing);
+  EXPECT_TRUE(c.mismatched.empty()) << ::testing::PrintToString(c.mismatched);
+  EXPECT_GE(share, 0.95);
 }
 
 TEST_F(PostgresCollectorTest, NamesTypesAndLabelsAsPostgresExporterPrintsThem) {
