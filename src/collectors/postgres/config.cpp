@@ -356,6 +356,7 @@ void decode(const Node& node, PostgresTargetConfig& out) {
       limit->error("must be between 1 and 10000");
     }
     s.optional("query_text", out.statements.query_text);
+    s.optional("compat_names", out.statements.compat_names);
     if (auto length = s.get("query_text_length"); length && !length->is_null() &&
                                                   decode(*length, out.statements.query_text_length) &&
                                                   out.statements.query_text_length < 1) {

@@ -42,6 +42,9 @@ struct PostgresStatementsConfig {
   unsigned limit = 100;              // top-N statements by total time
   bool query_text = false;           // pg_stat_statements_query_id{queryid,query}: may hold personal data
   unsigned query_text_length = 120;  // characters of query text kept
+  // Also the names of postgres_exporter's example queries.yaml query (pg_stat_statements_calls,
+  // _total_time_seconds, ..., label rolname), for dashboards made for it.
+  bool compat_names = false;
 };
 
 struct PostgresTargetConfig {

@@ -784,7 +784,8 @@ class PostgresCollector final : public Collector {
     const auto& st = statements_state_;
     QueryHealth& h = health(Query::statements);
     const std::string text =
-        postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()));
+        postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()),
+                                 config_.statements.compat_names);
     std::optional<Table> table = run(main_, h, text, "statements", deadline_, false);
     if (!table) {
       // Unloaded or dropped since the look at connect time ("must be loaded via
@@ -845,8 +846,50 @@ class PostgresCollector final : public Collector {
       emit.describe("pg_stat_statements_mean_exec_seconds", MetricType::gauge,
                     "Mean time spent in the statement, in seconds");
       emit.add("pg_stat_statements_mean_exec_seconds", labels, s.calls > 0 ? s.total_seconds / s.calls : 0);
+      if (config_.statements.compat_names) emit_compat_statement(emit, s);
     }
     if (config_.statements.query_text) emit_statement_texts(emit, snapshot, chosen);
+  }
+
+  // statements.compat_names: the names, types and labels of postgres_exporter's example queries.yaml
+  // pg_stat_statements query (times in seconds, label rolname), for the same top N.
+  static void emit_compat_statement(Emitter& emit, const postgres::Statement& s) {
+    const std::vector<Label> labels = {{"datname", s.datname}, {"queryid", s.queryid}, {"rolname", s.user}};
+    struct Value {
+      const char* name;
+      MetricType type;
+      const char* help;
+      double value;
+    };
+    const Value values[] = {
+        {"pg_stat_statements_calls", MetricType::counter, "Number of times executed", s.calls},
+        {"pg_stat_statements_total_time_seconds", MetricType::counter, "Total time spent in the statement",
+         s.total_seconds},
+        {"pg_stat_statements_min_time_seconds", MetricType::gauge, "Minimum time spent in the statement",
+         s.min_seconds},
+        {"pg_stat_statements_max_time_seconds", MetricType::gauge, "Maximum time spent in the statement",
+         s.max_seconds},
+        {"pg_stat_statements_mean_time_seconds", MetricType::gauge, "Mean time spent in the statement",
+         s.calls > 0 ? s.total_seconds / s.calls : 0},
+        {"pg_stat_statements_stddev_time_seconds", MetricType::gauge,
+         "Population standard deviation of time spent in the statement", s.stddev_seconds},
+        {"pg_stat_statements_rows", MetricType::counter, "Total number of rows retrieved or affected",
+         s.rows},
+        {"pg_stat_statements_blk_read_time_seconds", MetricType::counter,
+         "Total time the statement spent reading blocks", s.read_seconds},
+        {"pg_stat_statements_blk_write_time_seconds", MetricType::counter,
+         "Total time the statement spent writing blocks", s.write_seconds},
+    };
+    for (const Value& v : values) {
+      emit.describe(v.name, v.type, v.help);
+      emit.add(v.name, labels, v.value);
+    }
+    for (std::size_t i = 0; i < s.blocks.size() && i < std::size(postgres::kCompatBlockColumns); ++i) {
+      const std::string name = "pg_stat_statements_" + std::string(postgres::kCompatBlockColumns[i]);
+      emit.describe(name, MetricType::counter,
+                    "Total number of " + std::string(postgres::kCompatBlockColumns[i]));
+      emit.add(name, labels, s.blocks[i]);
+    }
   }
 
   void set_statements_availability(bool available, const std::string& reason) {

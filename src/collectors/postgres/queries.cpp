@@ -248,7 +248,7 @@ WHERE i.idx_scan = 0 AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indi
 
 struct StatementsSql {
   int min_extension_version;  // 108 for 1.8
-  std::string_view total, max, read, write;
+  std::string_view total, max, read, write, min, stddev;
 };
 
 // pg_stat_statements renamed its timing columns: total_time -> total_exec_time in 1.8 (PostgreSQL
@@ -256,9 +256,11 @@ struct StatementsSql {
 // extension version installed in the database, which lags the server's after pg_upgrade until
 // ALTER EXTENSION ... UPDATE.
 constexpr StatementsSql kStatementsColumns[] = {
-    {111, "total_exec_time", "max_exec_time", "shared_blk_read_time", "shared_blk_write_time"},
-    {108, "total_exec_time", "max_exec_time", "blk_read_time", "blk_write_time"},
-    {0, "total_time", "max_time", "blk_read_time", "blk_write_time"},
+    {111, "total_exec_time", "max_exec_time", "shared_blk_read_time", "shared_blk_write_time",
+     "min_exec_time", "stddev_exec_time"},
+    {108, "total_exec_time", "max_exec_time", "blk_read_time", "blk_write_time", "min_exec_time",
+     "stddev_exec_time"},
+    {0, "total_time", "max_time", "blk_read_time", "blk_write_time", "min_time", "stddev_time"},
 };
 
 // float8 sums: sum(bigint) accumulates in numeric, which costs more than the function scan itself
@@ -266,11 +268,11 @@ constexpr StatementsSql kStatementsColumns[] = {
 constexpr std::string_view kStatementsSql = R"SQL(
 WITH s AS (
   SELECT userid, dbid, queryid, count(*) AS entries, sum(calls::float8) AS calls, sum({total}) AS total_ms,
-    sum(rows::float8) AS rows, sum({read}) AS read_ms, sum({write}) AS write_ms, max({max}) AS max_ms
+    sum(rows::float8) AS rows, sum({read}) AS read_ms, sum({write}) AS write_ms, max({max}) AS max_ms{compat}
   FROM {schema}.pg_stat_statements(false) WHERE queryid IS NOT NULL GROUP BY userid, dbid, queryid),
 t AS (SELECT s.*, sum(entries) OVER () AS tracked FROM s ORDER BY total_ms DESC, queryid LIMIT {limit})
 SELECT t.queryid, r.rolname, d.datname, t.calls, t.total_ms, t.rows, t.read_ms, t.write_ms, t.max_ms,
-  t.tracked
+  t.tracked{compat_out}
 FROM t LEFT JOIN pg_catalog.pg_roles r ON r.oid = t.userid
   LEFT JOIN pg_catalog.pg_database d ON d.oid = t.dbid
 ORDER BY t.total_ms DESC, t.queryid)SQL";
@@ -397,7 +399,17 @@ int extension_version_number(std::string_view extversion) {
   return major * 100 + minor;
 }
 
-std::string statements_sql(int extension_version, std::string_view schema, unsigned fetch_limit) {
+// statements.compat_names: what postgres_exporter's example queries.yaml reads besides. The minimum
+// and the standard deviation of entries that differ only in `toplevel` cannot be combined exactly:
+// the smallest minimum and the largest deviation are taken (such pairs are rare: a statement run
+// both at top level and inside a function).
+constexpr std::string_view kCompatColumns[] = {
+    "shared_blks_hit", "shared_blks_read", "shared_blks_dirtied", "shared_blks_written",
+    "local_blks_hit",  "local_blks_read",  "local_blks_dirtied",  "local_blks_written",
+    "temp_blks_read",  "temp_blks_written"};
+
+std::string statements_sql(int extension_version, std::string_view schema, unsigned fetch_limit,
+                           bool compat) {
   const StatementsSql* columns = &kStatementsColumns[std::size(kStatementsColumns) - 1];
   for (const StatementsSql& entry : kStatementsColumns) {
     if (extension_version >= entry.min_extension_version) {
@@ -410,6 +422,19 @@ std::string statements_sql(int extension_version, std::string_view schema, unsig
   replace_all(sql, "{max}", columns->max);
   replace_all(sql, "{read}", columns->read);
   replace_all(sql, "{write}", columns->write);
+  std::string extra;
+  std::string extra_out;
+  if (compat) {
+    extra = ", min(" + std::string(columns->min) + ") AS min_ms, max(" + std::string(columns->stddev) +
+            ") AS stddev_ms";
+    extra_out = ", t.min_ms, t.stddev_ms";
+    for (std::string_view c : kCompatColumns) {
+      extra += ", sum(" + std::string(c) + "::float8) AS " + std::string(c);
+      extra_out += ", t." + std::string(c);
+    }
+  }
+  replace_all(sql, "{compat}", extra);
+  replace_all(sql, "{compat_out}", extra_out);
   replace_all(sql, "{schema}", schema);
   replace_all(sql, "{limit}", std::to_string(fetch_limit));
   return sql;

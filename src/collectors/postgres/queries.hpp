@@ -74,7 +74,10 @@ int extension_version_number(std::string_view extversion);
 // The top `fetch_limit` statements by total execution time, summed over pg_stat_statements' rows
 // that differ only in `toplevel` (1.9+), with the number of entries tracked in all. `schema` is
 // already quoted (quote_ident). Never reads the query texts.
-std::string statements_sql(int extension_version, std::string_view schema, unsigned fetch_limit);
+// With `compat`, also the minimum and standard deviation of the execution time and the block
+// counters (min_ms, stddev_ms, shared_blks_hit, ...) that statements.compat_names reports.
+std::string statements_sql(int extension_version, std::string_view schema, unsigned fetch_limit,
+                           bool compat = false);
 // The texts of the listed query ids (decimal, possibly negative), cut to `length` characters.
 std::string statement_texts_sql(std::string_view schema, const std::vector<std::string>& queryids,
                                 unsigned length);
