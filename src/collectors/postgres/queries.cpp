@@ -263,17 +263,19 @@ constexpr StatementsSql kStatementsColumns[] = {
     {0, "total_time", "max_time", "blk_read_time", "blk_write_time", "min_time", "stddev_time"},
 };
 
-// float8 sums: sum(bigint) accumulates in numeric, which costs more than the function scan itself
+// One level, no CTE: the grouped rows are not materialized before the sort; `tracked` (entries in
+// all, summed over the groups by a window over the aggregate) rides along. float8 sums: sum(bigint)
+// accumulates in numeric, which costs more than the function scan itself
 // with thousands of entries; float8 is exact up to 2^53 and Prometheus holds float64 anyway.
 constexpr std::string_view kStatementsSql = R"SQL(
-WITH s AS (
-  SELECT userid, dbid, queryid, count(*) AS entries, sum(calls::float8) AS calls, sum({total}) AS total_ms,
-    sum(rows::float8) AS rows, sum({read}) AS read_ms, sum({write}) AS write_ms, max({max}) AS max_ms{compat}
-  FROM {schema}.pg_stat_statements(false) WHERE queryid IS NOT NULL GROUP BY userid, dbid, queryid),
-t AS (SELECT s.*, sum(entries) OVER () AS tracked FROM s ORDER BY total_ms DESC, queryid LIMIT {limit})
 SELECT t.queryid, r.rolname, d.datname, t.calls, t.total_ms, t.rows, t.read_ms, t.write_ms, t.max_ms,
   t.tracked{compat_out}
-FROM t LEFT JOIN pg_catalog.pg_roles r ON r.oid = t.userid
+FROM (SELECT userid, dbid, queryid, sum(calls::float8) AS calls, sum({total}) AS total_ms,
+        sum(rows::float8) AS rows, sum({read}) AS read_ms, sum({write}) AS write_ms, max({max}) AS max_ms,
+        sum(count(*)) OVER () AS tracked{compat}
+      FROM {schema}.pg_stat_statements(false) WHERE queryid IS NOT NULL GROUP BY userid, dbid, queryid
+      ORDER BY total_ms DESC, queryid LIMIT {limit}) t
+  LEFT JOIN pg_catalog.pg_roles r ON r.oid = t.userid
   LEFT JOIN pg_catalog.pg_database d ON d.oid = t.dbid
 ORDER BY t.total_ms DESC, t.queryid)SQL";
 
