@@ -12,7 +12,8 @@
 // prometheus-postgres-exporter) runs with its default collectors, and again with the
 // pg_stat_statements query of its example queries.yaml (PostgreSQL 13+ column names); it runs all
 // its queries on each scrape, so one scrape is one cycle. Each tool connects as a pg_monitor role
-// of its own, so pg_stat_statements tells their statements apart. Prints the tables
+// of its own, so pg_stat_statements tells their statements apart, and the four run their cycles in
+// turn (one of each, then the next), so that the shared machine's load falls on all alike. Prints the tables
 // docs/performance.md records.
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -123,64 +124,80 @@ void fill_statements(const PostgresServer& server, int statements) {
       "n := n + 1; END LOOP; END LOOP; END$$");
 }
 
+// One tool under measurement: its role, and per cycle its wall time, its own CPU and its series.
+// The tools' cycles are interleaved (one cycle of each in turn), so that a change in the shared
+// machine's load falls on all of them alike.
+class Tool {
+ public:
+  explicit Tool(std::string role) : role(std::move(role)) {}
+  virtual ~Tool() = default;
+  virtual void cycle() = 0;
+
+  std::string role;
+  RoleUsage before;
+  std::vector<double> wall;
+  double cpu = 0;
+  double series = 0;
+  std::vector<std::pair<std::string, double>> query_ms;  // tocsin: wall time per query, last cycle
+};
+
 // `every_cycle`: every query every cycle (query_intervals all 0) instead of the defaults. The
 // virtual clock advances 15 s a cycle. The warm-up cycle (connect, the session's SET, the look for
 // pg_stat_statements) is five minutes before the first measured one, so every query is due again in
 // the first measured cycle and the measured cycles hold each interval's runs as five real minutes
 // do.
-Figures measure_tocsin(const PostgresServer& server, const std::string& role, int cycles, bool every_cycle) {
-  tocsin::config::PostgresTargetConfig config;
-  config.common.name = "bench";
-  config.dsn = server.dsn();
-  config.user = role;
-  if (every_cycle) {
-    for (auto q : tocsin::collectors::postgres::kAllQueries) {
-      if (q != tocsin::collectors::postgres::Query::server)
-        config.query_intervals[std::string(tocsin::collectors::postgres::query_name(q))] = 0s;
+class TocsinTool final : public Tool {
+ public:
+  TocsinTool(const PostgresServer& server, std::string role, bool every_cycle) : Tool(std::move(role)) {
+    tocsin::config::PostgresTargetConfig config;
+    config.common.name = "bench";
+    config.dsn = server.dsn();
+    config.user = this->role;
+    if (every_cycle) {
+      for (auto q : tocsin::collectors::postgres::kAllQueries) {
+        if (q != tocsin::collectors::postgres::Query::server)
+          config.query_intervals[std::string(tocsin::collectors::postgres::query_name(q))] = 0s;
+      }
     }
+    auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+    collector_ = tocsin::collectors::make_postgres_collector(config, log);
+    tocsin::store::Batch warm;
+    collector_->collect({.timestamp = now_ - 300'000, .deadline = Clock::now() + 30s}, warm);
   }
-  auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
-  auto collector = tocsin::collectors::make_postgres_collector(config, log);
-  tocsin::Timestamp now = 1'800'000'000'000;
-  auto cycle = [&](tocsin::store::Batch& batch) {
-    collector->collect({.timestamp = now, .deadline = Clock::now() + 30s}, batch);
-    now += 15'000;
-  };
-  tocsin::store::Batch warm;
-  now -= 300'000;
-  cycle(warm);
-  now += 300'000 - 15'000;
-  const RoleUsage before = role_usage(server, role);
-  std::vector<double> wall;
-  double cpu = 0;
-  double series = 0;
-  std::vector<std::pair<std::string, double>> last_queries;
-  for (int i = 0; i < cycles; ++i) {
+
+  void cycle() override {
     tocsin::store::Batch batch;
     const double cpu0 = thread_cpu_ms();
     const auto t0 = Clock::now();
-    cycle(batch);
+    collector_->collect({.timestamp = now_, .deadline = Clock::now() + 30s}, batch);
+    now_ += 15'000;
     wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     cpu += thread_cpu_ms() - cpu0;
     series = static_cast<double>(batch.size());
-    if (i == cycles - 1) {
-      for (const auto& sample : batch.samples()) {
-        if (sample.labels.metric_name() != "tocsin_pg_query_duration_seconds") continue;
-        last_queries.emplace_back(std::string(sample.labels.get("query")), sample.value * 1000);
-      }
+    query_ms.clear();
+    for (const auto& sample : batch.samples()) {
+      if (sample.labels.metric_name() != "tocsin_pg_query_duration_seconds") continue;
+      query_ms.emplace_back(std::string(sample.labels.get("query")), sample.value * 1000);
     }
   }
-  const RoleUsage after = role_usage(server, role);
+
+ private:
+  std::unique_ptr<tocsin::collectors::Collector> collector_;
+  tocsin::Timestamp now_ = 1'800'000'000'000;
+};
+
+Figures figures_of(const PostgresServer& server, const Tool& tool, int cycles) {
+  const RoleUsage after = role_usage(server, tool.role);
   Figures f;
-  f.statements = (after.calls - before.calls) / cycles;
-  f.exec_ms = (after.exec_ms - before.exec_ms) / cycles;
-  f.backend_cpu_ms = (after.backend_cpu_ms - before.backend_cpu_ms) / cycles;
-  f.wall_ms_median = percentile(wall, 0.5);
-  f.wall_ms_p90 = percentile(wall, 0.9);
-  f.client_cpu_ms = cpu / cycles;
-  f.series = series;
+  f.statements = (after.calls - tool.before.calls) / cycles;
+  f.exec_ms = (after.exec_ms - tool.before.exec_ms) / cycles;
+  f.backend_cpu_ms = (after.backend_cpu_ms - tool.before.backend_cpu_ms) / cycles;
+  f.wall_ms_median = percentile(tool.wall, 0.5);
+  f.wall_ms_p90 = percentile(tool.wall, 0.9);
+  f.client_cpu_ms = tool.cpu / cycles;
+  f.series = tool.series;
   f.connections = after.backends;
-  f.query_ms = std::move(last_queries);
+  f.query_ms = tool.query_ms;
   return f;
 }
 
@@ -201,12 +218,14 @@ std::string body_of(const tocsin::testing::HttpResult& result) {
   return out;
 }
 
-std::optional<Figures> measure_exporter(const PostgresServer& server, const std::string& exporter,
-                                        const std::string& role, int cycles, bool pgss) {
-  if (!tocsin::testing::find_executable(exporter)) return std::nullopt;
-  tocsin::testing::TempDir dir("tocsin-bench-pg");
-  // The pg_stat_statements query of Debian's example queries.yaml with PostgreSQL 13+ column names.
-  const auto queries = dir.write("queries.yaml", R"(pg_stat_statements:
+// postgres_exporter, started with its default collectors (and with the example pg_stat_statements
+// query when `pgss`); one scrape of /metrics is one cycle. Throws when it does not start.
+class ExporterTool final : public Tool {
+ public:
+  ExporterTool(const PostgresServer& server, const std::string& exporter, std::string role, bool pgss)
+      : Tool(std::move(role)) {
+    // The pg_stat_statements query of Debian's example queries.yaml with PostgreSQL 13+ column names.
+    const auto queries = dir_.write("queries.yaml", R"(pg_stat_statements:
   query: >-
     SELECT t2.rolname, t3.datname, queryid, calls, total_exec_time / 1000 as total_time_seconds,
     min_exec_time / 1000 as min_time_seconds, max_exec_time / 1000 as max_time_seconds,
@@ -241,47 +260,39 @@ std::optional<Figures> measure_exporter(const PostgresServer& server, const std:
     - blk_read_time_seconds: {usage: "COUNTER", description: "Time the statement spent reading blocks"}
     - blk_write_time_seconds: {usage: "COUNTER", description: "Time the statement spent writing blocks"}
 )");
-  const int port = tocsin::testing::free_port();
-  tocsin::testing::ProcessOptions options;
-  options.env = {"DATA_SOURCE_NAME=host=127.0.0.1 port=" + std::to_string(server.port()) + " user=" + role +
-                 " dbname=postgres sslmode=disable"};
-  options.stdout_file = dir / "exporter.log";
-  options.stderr_file = dir / "exporter.log";
-  std::vector<std::string> args = {exporter, "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                                   "--log.level=warn"};
-  if (pgss) args.push_back("--extend.query-path=" + queries.string());
-  tocsin::testing::Process process(args, options);
-  if (!tocsin::testing::wait_until([&] { return tocsin::testing::port_open(port); }, 10s)) {
-    std::fprintf(stderr, "postgres_exporter did not start\n");
-    return std::nullopt;
+    port_ = tocsin::testing::free_port();
+    tocsin::testing::ProcessOptions options;
+    options.env = {"DATA_SOURCE_NAME=host=127.0.0.1 port=" + std::to_string(server.port()) +
+                   " user=" + this->role + " dbname=postgres sslmode=disable"};
+    options.stdout_file = dir_ / "exporter.log";
+    options.stderr_file = dir_ / "exporter.log";
+    std::vector<std::string> args = {exporter, "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                                     "--log.level=warn"};
+    if (pgss) args.push_back("--extend.query-path=" + queries.string());
+    process_ = std::make_unique<tocsin::testing::Process>(args, options);
+    if (!tocsin::testing::wait_until([&] { return tocsin::testing::port_open(port_); }, 10s))
+      throw std::runtime_error("postgres_exporter did not start");
+    tocsin::testing::http_get(port_, "/metrics");  // connects and reads the server version
   }
-  tocsin::testing::http_get(port, "/metrics");  // connects and reads the server version
-  const RoleUsage before = role_usage(server, role);
-  const double cpu_before = cpu_ms_of_pid(process.pid());
-  std::vector<double> wall;
-  double series = 0;
-  for (int i = 0; i < cycles; ++i) {
+
+  void cycle() override {
+    const double cpu0 = cpu_ms_of_pid(process_->pid());
     const auto t0 = Clock::now();
-    auto result = tocsin::testing::http_request(port, "GET", "/metrics", "", {}, 60s);
+    auto result = tocsin::testing::http_request(port_, "GET", "/metrics", "", {}, 60s);
     wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    cpu += cpu_ms_of_pid(process_->pid()) - cpu0;
     series = 0;
     std::istringstream lines(body_of(result));
     for (std::string line; std::getline(lines, line);) {
       if (!line.empty() && line[0] != '#' && line.starts_with("pg_")) series += 1;
     }
   }
-  const RoleUsage after = role_usage(server, role);
-  Figures f;
-  f.statements = (after.calls - before.calls) / cycles;
-  f.exec_ms = (after.exec_ms - before.exec_ms) / cycles;
-  f.backend_cpu_ms = (after.backend_cpu_ms - before.backend_cpu_ms) / cycles;
-  f.wall_ms_median = percentile(wall, 0.5);
-  f.wall_ms_p90 = percentile(wall, 0.9);
-  f.client_cpu_ms = (cpu_ms_of_pid(process.pid()) - cpu_before) / cycles;
-  f.series = series;
-  f.connections = after.backends;
-  return f;
-}
+
+ private:
+  tocsin::testing::TempDir dir_{"tocsin-bench-pg"};
+  int port_ = 0;
+  std::unique_ptr<tocsin::testing::Process> process_;
+};
 
 // Tables beyond pgbench's four, each with a primary key and a few rows, some read by index and
 // some by sequential scans so that the activity ranking has something to rank.
@@ -377,14 +388,26 @@ int main(int argc, char** argv) {
       std::printf(
           "\n### %s tables, pg_stat_statements holding %s statements; PostgreSQL %d, %d cycles of 15 s\n\n",
           user_tables.c_str(), held.c_str(), server.version_num(), cycles);
+      std::vector<std::unique_ptr<Tool>> tools;
+      std::vector<const char*> names = {"tocsin (defaults)", "tocsin, every query every cycle"};
+      tools.push_back(std::make_unique<TocsinTool>(server, "tocsin_bench", false));
+      tools.push_back(std::make_unique<TocsinTool>(server, "tocsin_every_bench", true));
+      const bool have_exporter = tocsin::testing::find_executable(exporter).has_value();
+      if (have_exporter) {
+        tools.push_back(std::make_unique<ExporterTool>(server, exporter, "exporter_bench", false));
+        tools.push_back(std::make_unique<ExporterTool>(server, exporter, "exporter_pgss_bench", true));
+        names.push_back("postgres_exporter 0.11, defaults");
+        names.push_back("postgres_exporter 0.11 + pg_stat_statements query");
+      }
+      for (auto& tool : tools) tool->before = role_usage(server, tool->role);
+      for (int i = 0; i < cycles; ++i) {
+        for (auto& tool : tools) tool->cycle();
+      }
       std::vector<Column> columns;
-      columns.push_back({"tocsin (defaults)", measure_tocsin(server, "tocsin_bench", cycles, false)});
-      columns.push_back(
-          {"tocsin, every query every cycle", measure_tocsin(server, "tocsin_every_bench", cycles, true)});
-      auto defaults = measure_exporter(server, exporter, "exporter_bench", cycles, false);
-      auto pgss = measure_exporter(server, exporter, "exporter_pgss_bench", cycles, true);
-      if (defaults) columns.push_back({"postgres_exporter 0.11, defaults", *defaults});
-      if (pgss) columns.push_back({"postgres_exporter 0.11 + pg_stat_statements query", *pgss});
+      for (std::size_t t = 0; t < tools.size(); ++t)
+        columns.push_back({names[t], figures_of(server, *tools[t], cycles)});
+      std::optional<Figures> defaults;
+      if (have_exporter) defaults = columns[2].figures;
       print_table(columns);
       if (defaults) {
         std::printf(

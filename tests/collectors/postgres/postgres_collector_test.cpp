@@ -745,14 +745,20 @@ TEST_F(PostgresCollectorTest, QueryIntervalsReuseTheLastResultBetweenRuns) {
   EXPECT_EQ(value(second, "tocsin_pg_query_up", {{"query", "table_sizes"}, {"datname", "postgres"}}), 1.0);
   EXPECT_EQ(value(second, "tocsin_pg_query_up", {{"query", "settings"}}), 1.0);
 
-  // A minute on (less a tenth: a cycle a little early still counts): tables and pg_stat_statements.
-  Batch third = collect(*collector, 20s, t0 + 55'000);
+  // 45 s on: a cycle early, the minute's queries wait.
+  Batch early = collect(*collector, 20s, t0 + 45'000);
+  EXPECT_EQ(value(early, "tocsin_pg_cycle_statements"), 8.0);
+  // A minute on (less a second: a cycle a little early still counts): tables and pg_stat_statements.
+  Batch third = collect(*collector, 20s, t0 + 59'500);
   EXPECT_EQ(value(third, "tocsin_pg_cycle_statements"), 10.0);
   EXPECT_EQ(value(third, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), size);
 
-  // Five minutes on: every query again, and the sizes are new.
+  // 4m45s on (a cycle of 15 s early): the five-minute queries wait.
+  Batch before_five = collect(*collector, 20s, t0 + 285'000);
+  EXPECT_EQ(value(before_five, "tocsin_pg_cycle_statements"), 10.0);
+  // Five minutes on: the four five-minute queries (the minute's ran 15 s ago), and the sizes are new.
   Batch fourth = collect(*collector, 20s, t0 + 300'000);
-  EXPECT_EQ(value(fourth, "tocsin_pg_cycle_statements"), 14.0);
+  EXPECT_EQ(value(fourth, "tocsin_pg_cycle_statements"), 12.0);
   EXPECT_GT(*value(fourth, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), *size);
 
   // The clock going back runs everything that has an interval.
