@@ -967,6 +967,9 @@ class PostgresCollector final : public Collector {
         ++it;
         continue;
       }
+      for (Query q : {Query::tables, Query::table_sizes, Query::unused_indexes})
+        cache_.erase(cache_key(q, it->first));
+      table_ids_.erase(it->first);
       std::lock_guard lock(links_mutex_);
       it = databases_.erase(it);
     }
