@@ -766,6 +766,34 @@ TEST_F(PostgresCollectorTest, QueryIntervalsReuseTheLastResultBetweenRuns) {
   EXPECT_EQ(value(back, "tocsin_pg_cycle_statements"), 14.0);
 }
 
+// A query with an interval that fails drops its kept result (its series go stale, as without an
+// interval) and runs again in the next cycle rather than a whole interval later.
+TEST_F(PostgresCollectorTest, AFailedRunOfAQueryWithAnIntervalIsNotReportedAgainAndRetriesNextCycle) {
+  config_.query_intervals.clear();
+  config_.lock_timeout = 100ms;
+  auto collector = make();
+  const Timestamp t0 = 1'900'000'000'000;
+  Batch first = collect(*collector, 20s, t0);
+  ASSERT_TRUE(value(first, "pg_database_size_bytes", {{"datname", "postgres"}}));
+  {
+    pqxx::connection holder(server_->dsn());
+    pqxx::work tx(holder);
+    tx.exec("LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE");
+    Batch locked = collect(*collector, 20s, t0 + 300'000);
+    tx.abort();
+    EXPECT_FALSE(value(locked, "pg_database_size_bytes", {{"datname", "postgres"}}));
+    EXPECT_EQ(value(locked, "tocsin_pg_query_up", {{"query", "database_sizes"}}), 0.0);
+  }
+  Batch next = collect(*collector, 20s, t0 + 315'000);
+  EXPECT_TRUE(value(next, "pg_database_size_bytes", {{"datname", "postgres"}}));
+  EXPECT_EQ(value(next, "tocsin_pg_query_up", {{"query", "database_sizes"}}), 1.0);
+  // Its kept result again from then on, without another run.
+  Batch after = collect(*collector, 20s, t0 + 330'000);
+  EXPECT_EQ(value(after, "pg_database_size_bytes", {{"datname", "postgres"}}),
+            value(next, "pg_database_size_bytes", {{"datname", "postgres"}}));
+  EXPECT_EQ(value(after, "tocsin_pg_cycle_statements"), 8.0);
+}
+
 TEST_F(PostgresCollectorTest, ValuesMatchTheViews) {
   std::vector<std::unique_ptr<pqxx::connection>> idle;
   for (int i = 0; i < 3; ++i)
