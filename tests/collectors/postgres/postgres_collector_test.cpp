@@ -526,7 +526,25 @@ TEST_F(PostgresCollectorTest, CoversPostgresExporterFamilies) {
   config_.statements.compat_names = true;
   auto compat = make();
   collect(*compat);
-  const auto ours_compat = families_of(collect(*compat));
+  const Batch compat_batch = collect(*compat);
+  const auto ours_compat = families_of(compat_batch);
+  // The compat names carry the same figures as the built-in collector's names, `user` as `rolname`.
+  std::size_t compared = 0;
+  for (const auto& sample : compat_batch.samples()) {
+    if (sample.labels.metric_name() != "pg_stat_statements_calls_total") continue;
+    const std::vector<Label> key = {{"queryid", std::string(sample.labels.get("queryid"))},
+                                    {"datname", std::string(sample.labels.get("datname"))},
+                                    {"rolname", std::string(sample.labels.get("user"))}};
+    EXPECT_EQ(value(compat_batch, "pg_stat_statements_calls", key), sample.value)
+        << sample.labels.to_string();
+    const auto min = value(compat_batch, "pg_stat_statements_min_time_seconds", key);
+    const auto max = value(compat_batch, "pg_stat_statements_max_time_seconds", key);
+    ASSERT_TRUE(min && max);
+    EXPECT_LE(*min, *max);
+    EXPECT_GE(*value(compat_batch, "pg_stat_statements_shared_blks_hit", key), 0);
+    ++compared;
+  }
+  EXPECT_GT(compared, 0u);
   for (bool compat_names : {false, true}) {
     for (const char* list : {"postgres_exporter.families.txt", "postgres_exporter-pgss.families.txt"}) {
       const Coverage c = coverage(exporter_families(list), compat_names ? ours_compat : ours, compat_names);
