@@ -5,6 +5,7 @@
 #include <set>
 
 #include "collectors/postgres/families.hpp"
+#include "collectors/postgres/queries.hpp"
 #include "tocsin/core/labels.hpp"
 
 namespace tocsin::config {
@@ -355,6 +356,7 @@ void decode(const Node& node, PostgresTargetConfig& out) {
       limit->error("must be between 1 and 10000");
     }
     s.optional("query_text", out.statements.query_text);
+    s.optional("compat_names", out.statements.compat_names);
     if (auto length = s.get("query_text_length"); length && !length->is_null() &&
                                                   decode(*length, out.statements.query_text_length) &&
                                                   out.statements.query_text_length < 1) {
@@ -377,6 +379,32 @@ void decode(const Node& node, PostgresTargetConfig& out) {
   if (auto limit = map.get("tables_limit");
       limit && !limit->is_null() && decode(*limit, out.tables_limit) && out.tables_limit > 100000) {
     limit->error("must be at most 100000");
+  }
+  if (auto by = map.get("tables_by"); by && !by->is_null()) {
+    std::string order;
+    if (decode(*by, order)) {
+      if (order == "size") {
+        out.tables_by_size = true;
+      } else if (order != "activity") {
+        by->error("unknown order " + quote(order) + " (activity or size)");
+      }
+    }
+  }
+  if (auto intervals = map.get("query_intervals"); intervals && !intervals->is_null()) {
+    MapDecoder q(*intervals);
+    for (collectors::postgres::Query query : collectors::postgres::kAllQueries) {
+      const std::string name(collectors::postgres::query_name(query));
+      auto value = q.get(name);
+      if (!value || value->is_null()) continue;
+      Duration d{0};
+      if (!decode(*value, d)) continue;
+      if (query == collectors::postgres::Query::server && d.count() != 0) {
+        value->error("the server query runs every cycle (it proves the connection alive)");
+        continue;
+      }
+      out.query_intervals[name] = d;
+    }
+    q.finish();
   }
 
   if (auto queries = map.get("queries"); queries && !queries->is_null()) {

@@ -4,6 +4,7 @@
 // are documented in src/collectors/postgres/README.md.
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,9 @@ struct PostgresStatementsConfig {
   unsigned limit = 100;              // top-N statements by total time
   bool query_text = false;           // pg_stat_statements_query_id{queryid,query}: may hold personal data
   unsigned query_text_length = 120;  // characters of query text kept
+  // Also the names of postgres_exporter's example queries.yaml query (pg_stat_statements_calls,
+  // _total_time_seconds, ..., label rolname), for dashboards made for it.
+  bool compat_names = false;
 };
 
 struct PostgresTargetConfig {
@@ -78,7 +82,13 @@ struct PostgresTargetConfig {
   // and indexes are read too (one more connection each); ["*"]: every database that allows
   // connections.
   std::vector<std::string> databases;
-  unsigned tables_limit = 200;  // tables per database, the largest first
+  unsigned tables_limit = 200;  // tables per database, the most active (or the largest) first
+  bool tables_by_size = false;  // `tables_by: size`: the largest by pages instead of the most active
+
+  // How often each built-in query runs, by its name (the `query` label): absent ones keep their
+  // defaults (postgres::default_query_interval), 0 runs every cycle. Between runs the last result
+  // is reported again. `server` always runs every cycle.
+  std::map<std::string, Duration, std::less<>> query_intervals;
 
   std::vector<PostgresCustomQuery> queries;
 };

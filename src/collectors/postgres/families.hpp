@@ -21,6 +21,7 @@ inline constexpr std::string_view kBuiltinFamilies[] = {
     "pg_database_wraparound_age_datminmxid_seconds",
     "pg_locks_count",
     "pg_postmaster_start_time_seconds",
+    "pg_process_idle_seconds",
     "pg_replication_is_replica",
     "pg_replication_lag",
     "pg_replication_lag_seconds",
@@ -34,6 +35,21 @@ inline constexpr std::string_view kBuiltinFamilies[] = {
     "pg_stat_activity_max_tx_duration",
     "pg_stat_activity_oldest_idle_in_transaction_age_seconds",
     "pg_stat_activity_oldest_query_age_seconds",
+    "pg_stat_archiver_archived_count",
+    "pg_stat_archiver_failed_count",
+    "pg_stat_archiver_last_archive_age",
+    "pg_stat_archiver_last_failed_time_seconds",
+    "pg_stat_bgwriter_buffers_alloc_total",
+    "pg_stat_bgwriter_buffers_backend_fsync_total",
+    "pg_stat_bgwriter_buffers_backend_total",
+    "pg_stat_bgwriter_buffers_checkpoint_total",
+    "pg_stat_bgwriter_buffers_clean_total",
+    "pg_stat_bgwriter_checkpoint_sync_time_total",
+    "pg_stat_bgwriter_checkpoint_write_time_total",
+    "pg_stat_bgwriter_checkpoints_req_total",
+    "pg_stat_bgwriter_checkpoints_timed_total",
+    "pg_stat_bgwriter_maxwritten_clean_total",
+    "pg_stat_bgwriter_stats_reset_total",
     "pg_stat_database_active_time",
     "pg_stat_database_blk_read_time",
     "pg_stat_database_blk_write_time",
@@ -69,14 +85,33 @@ inline constexpr std::string_view kBuiltinFamilies[] = {
     "pg_stat_replication_pg_wal_lsn_diff",
     "pg_stat_replication_replay_lag_seconds",
     "pg_stat_replication_write_lag_seconds",
+    "pg_stat_statements_blk_read_time_seconds",
+    "pg_stat_statements_blk_write_time_seconds",
     "pg_stat_statements_block_read_seconds_total",
     "pg_stat_statements_block_write_seconds_total",
+    "pg_stat_statements_calls",
     "pg_stat_statements_calls_total",
+    "pg_stat_statements_local_blks_dirtied",
+    "pg_stat_statements_local_blks_hit",
+    "pg_stat_statements_local_blks_read",
+    "pg_stat_statements_local_blks_written",
     "pg_stat_statements_max_exec_seconds",
+    "pg_stat_statements_max_time_seconds",
     "pg_stat_statements_mean_exec_seconds",
+    "pg_stat_statements_mean_time_seconds",
+    "pg_stat_statements_min_time_seconds",
     "pg_stat_statements_query_id",
+    "pg_stat_statements_rows",
     "pg_stat_statements_rows_total",
     "pg_stat_statements_seconds_total",
+    "pg_stat_statements_shared_blks_dirtied",
+    "pg_stat_statements_shared_blks_hit",
+    "pg_stat_statements_shared_blks_read",
+    "pg_stat_statements_shared_blks_written",
+    "pg_stat_statements_stddev_time_seconds",
+    "pg_stat_statements_temp_blks_read",
+    "pg_stat_statements_temp_blks_written",
+    "pg_stat_statements_total_time_seconds",
     "pg_stat_user_indexes_unused_bytes",
     "pg_stat_user_indexes_unused_count",
     "pg_stat_user_tables_analyze_count",
@@ -121,8 +156,16 @@ inline constexpr std::string_view kBuiltinFamilies[] = {
     "tocsin_pg_statements_reported",
     "tocsin_pg_statements_tracked"};
 
-// Whether `name` is one of the collector's own families.
+// The collector's histograms, whose samples are <family>_bucket, _sum and _count.
+inline constexpr std::string_view kBuiltinHistograms[] = {"pg_process_idle_seconds"};
+
+// Whether `name` is one of the collector's own families (or a sample name of one of its histograms).
 inline bool is_builtin_family(std::string_view name) {
+  for (std::string_view h : kBuiltinHistograms) {
+    if (name.starts_with(h) && (name.substr(h.size()) == "_bucket" || name.substr(h.size()) == "_sum" ||
+                                name.substr(h.size()) == "_count"))
+      return true;
+  }
   return name.starts_with("pg_settings_") || name.starts_with("tocsin_pg_") ||
          std::find(std::begin(kBuiltinFamilies), std::end(kBuiltinFamilies), name) !=
              std::end(kBuiltinFamilies);
@@ -130,28 +173,12 @@ inline bool is_builtin_family(std::string_view name) {
 
 // Label names the collector sets on some series (custom queries add their own label columns).
 inline constexpr std::string_view kOwnLabels[] = {
-    "application_name",
-    "client_addr",
-    "datid",
-    "datname",
-    "indexrelname",
-    "mode",
-    "query",
-    "queryid",
-    "reason",
-    "relname",
-    "schemaname",
-    "server",
-    "short_version",
-    "slot_name",
-    "slot_type",
-    "state",
-    "user",
-    "usename",
-    "version",
-    "wal_status",
-    "backend_type",
-    "wait_event_type",
+    "application_name", "client_addr", "datid",         "datname",
+    "indexrelname",     "le",          "mode",          "query",
+    "queryid",          "reason",      "relname",       "rolname",
+    "schemaname",       "server",      "short_version", "slot_name",
+    "slot_type",        "state",       "user",          "usename",
+    "version",          "wal_status",  "backend_type",  "wait_event_type",
 };
 
 }  // namespace tocsin::collectors::postgres

@@ -78,8 +78,10 @@ inline constexpr MetricColumn kDatabaseMetrics[] = {
 };
 
 inline constexpr LabelColumn kDatnameLabel[] = {{"datname", "datname"}};
-inline constexpr MetricColumn kDatabaseSizeMetrics[] = {
+inline constexpr MetricColumn kDatabaseSizeBytes[] = {
     {"size_bytes", "pg_database_size_bytes", MetricType::gauge, "Disk space used by the database."},
+};
+inline constexpr MetricColumn kDatabaseSizeMetrics[] = {
     {"connection_limit", "pg_database_connection_limit", MetricType::gauge,
      "Connection limit set for the database (-1: no limit)."},
     {"frozen_xid_age", "pg_database_wraparound_age_datfrozenxid_seconds", MetricType::gauge,
@@ -89,6 +91,43 @@ inline constexpr MetricColumn kDatabaseSizeMetrics[] = {
 };
 inline constexpr MetricColumn kCollectableMetric[] = {
     {"collectable", "", MetricType::gauge, ""},
+};
+
+inline constexpr MetricColumn kBgwriterMetrics[] = {
+    {"checkpoints_timed", "pg_stat_bgwriter_checkpoints_timed_total", MetricType::counter,
+     "Number of scheduled checkpoints that have been performed"},
+    {"checkpoints_req", "pg_stat_bgwriter_checkpoints_req_total", MetricType::counter,
+     "Number of requested checkpoints that have been performed"},
+    {"checkpoint_write_time", "pg_stat_bgwriter_checkpoint_write_time_total", MetricType::counter,
+     "Total amount of time that has been spent in the portion of checkpoint processing where files are "
+     "written to disk, in milliseconds"},
+    {"checkpoint_sync_time", "pg_stat_bgwriter_checkpoint_sync_time_total", MetricType::counter,
+     "Total amount of time that has been spent in the portion of checkpoint processing where files are "
+     "synchronized to disk, in milliseconds"},
+    {"buffers_checkpoint", "pg_stat_bgwriter_buffers_checkpoint_total", MetricType::counter,
+     "Number of buffers written during checkpoints"},
+    {"buffers_clean", "pg_stat_bgwriter_buffers_clean_total", MetricType::counter,
+     "Number of buffers written by the background writer"},
+    {"maxwritten_clean", "pg_stat_bgwriter_maxwritten_clean_total", MetricType::counter,
+     "Number of times the background writer stopped a cleaning scan because it had written too many "
+     "buffers"},
+    {"buffers_backend", "pg_stat_bgwriter_buffers_backend_total", MetricType::counter,
+     "Number of buffers written directly by a backend (17+: pg_stat_io's relation writes of every backend "
+     "but the checkpointer and the background writer)"},
+    {"buffers_backend_fsync", "pg_stat_bgwriter_buffers_backend_fsync_total", MetricType::counter,
+     "Number of times a backend had to execute its own fsync call"},
+    {"buffers_alloc", "pg_stat_bgwriter_buffers_alloc_total", MetricType::counter,
+     "Number of buffers allocated"},
+    {"stats_reset", "pg_stat_bgwriter_stats_reset_total", MetricType::counter,
+     "Time at which these statistics were last reset (Unix seconds)"},
+    {"archived_count", "pg_stat_archiver_archived_count", MetricType::counter,
+     "Number of WAL files that have been successfully archived"},
+    {"failed_count", "pg_stat_archiver_failed_count", MetricType::counter,
+     "Number of failed attempts for archiving WAL files"},
+    {"last_archive_age", "pg_stat_archiver_last_archive_age", MetricType::gauge,
+     "Time in seconds since last WAL segment was successfully archived (NaN: never)"},
+    {"last_failed_time", "pg_stat_archiver_last_failed_time_seconds", MetricType::gauge,
+     "Time of the last failed archival operation (Unix seconds; 0: never)"},
 };
 
 inline constexpr LabelColumn kLockLabels[] = {{"datname", "datname"}, {"mode", "mode"}};
@@ -163,12 +202,6 @@ inline constexpr MetricColumn kTableMetrics[] = {
      "Number of times this table has been manually analyzed."},
     {"autoanalyze_count", "pg_stat_user_tables_autoanalyze_count", MetricType::counter,
      "Number of times this table has been analyzed by the autovacuum daemon."},
-    {"table_size_bytes", "pg_stat_user_tables_table_size_bytes", MetricType::gauge,
-     "Disk space used by the table, TOAST included, indexes excluded."},
-    {"index_size_bytes", "pg_stat_user_tables_index_size_bytes", MetricType::gauge,
-     "Disk space used by the table's indexes."},
-    {"total_size_bytes", "pg_stat_user_tables_total_size_bytes", MetricType::gauge,
-     "Disk space used by the table, TOAST and indexes included."},
     {"heap_blks_read", "pg_statio_user_tables_heap_blks_read", MetricType::counter,
      "Number of disk blocks read from this table."},
     {"heap_blks_hit", "pg_statio_user_tables_heap_blks_hit", MetricType::counter,
@@ -185,6 +218,15 @@ inline constexpr MetricColumn kTableMetrics[] = {
      "Number of disk blocks read from this table's TOAST table indexes."},
     {"tidx_blks_hit", "pg_statio_user_tables_tidx_blks_hit", MetricType::counter,
      "Number of buffer hits in this table's TOAST table indexes."},
+};
+
+inline constexpr MetricColumn kTableSizeMetrics[] = {
+    {"table_size_bytes", "pg_stat_user_tables_table_size_bytes", MetricType::gauge,
+     "Disk space used by the table, TOAST included, indexes excluded."},
+    {"index_size_bytes", "pg_stat_user_tables_index_size_bytes", MetricType::gauge,
+     "Disk space used by the table's indexes."},
+    {"total_size_bytes", "pg_stat_user_tables_total_size_bytes", MetricType::gauge,
+     "Disk space used by the table, TOAST and indexes included."},
 };
 
 inline constexpr MetricColumn kUnusedIndexMetrics[] = {

@@ -1,9 +1,11 @@
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 #include "collectors/postgres/conninfo.hpp"
 #include "collectors/postgres/families.hpp"
@@ -44,6 +46,11 @@ constexpr auto kExtensionRecheck = std::chrono::minutes(5);
 constexpr int kCustomMarginDivisor = 5;
 constexpr Duration kCustomMarginMax = std::chrono::seconds(1);
 
+// How early a cycle may come and still run a query whose interval is nearly over (the scheduler's
+// timestamps jitter by milliseconds; a whole cycle early must wait, or a 5m query would run every 19
+// cycles of 15 s instead of 20).
+constexpr Duration kIntervalSlack = std::chrono::seconds(1);
+
 std::string seconds_text(Duration d) { return format_duration(d); }
 
 // Describes each family once per batch. (The scheduler adds the instance's `target` label.)
@@ -58,6 +65,7 @@ class Emitter {
   void add(std::string_view name, std::vector<Label> labels, double value) {
     out_.add(name, std::move(labels), value);
   }
+  void add(const Labels& labels, double value) { out_.add(labels, value); }
   void gauge(std::string_view name, std::string_view help, double value, std::vector<Label> labels = {}) {
     describe(name, MetricType::gauge, help);
     add(name, std::move(labels), value);
@@ -136,6 +144,12 @@ struct CustomQuery {
   bool version_skipped = false;
 };
 
+// The result of a query with an interval, reported again until its next run.
+struct Cached {
+  Timestamp last_run = 0;  // the cycle's timestamp of the run
+  Batch batch;             // what the run emitted: families and samples
+};
+
 struct StatementsState {
   bool checked = false;
   bool available = false;
@@ -162,8 +176,13 @@ class PostgresCollector final : public Collector {
         top_(config.statements.limit) {
     main_.describe = postgres::describe(params_);
     parameters_.activity_labels = config.activity_labels;
-    parameters_.settings = postgres::default_settings();
     parameters_.tables_limit = config.tables_limit;
+    parameters_.tables_by_size = config.tables_by_size;
+    for (Query q : postgres::kAllQueries) {
+      auto it = config.query_intervals.find(postgres::query_name(q));
+      intervals_[static_cast<std::size_t>(q)] =
+          it != config.query_intervals.end() ? it->second : postgres::default_query_interval(q);
+    }
     for (const auto& query : config.queries)
       custom_.push_back(CustomQuery{.config = query, .next_run = {}, .rows = {}});
   }
@@ -174,6 +193,7 @@ class PostgresCollector final : public Collector {
   void collect(const CollectContext& ctx, Batch& out) override {
     interrupted_ = false;
     deadline_ = ctx.deadline;
+    now_ = ctx.timestamp;
     const auto budget = std::chrono::duration_cast<Duration>(deadline_ - SteadyClock::now());
     custom_margin_ = std::clamp(budget / kCustomMarginDivisor, Duration{0}, kCustomMarginMax);
     statements_ = 0;
@@ -223,62 +243,96 @@ class PostgresCollector final : public Collector {
                "Whether the last connection to the server and its first query succeeded (1) or not (0).", 1);
     if (server) emit_server(emit, *server, version);
 
-    std::vector<std::string> databases;    // every database, for the activity zeros
-    std::vector<std::string> collectable;  // those that allow connections, for databases: ["*"]
-    if (auto table = run_builtin(Query::databases)) {
+    cached(emit, Query::databases, {}, [&](Emitter& e) {
+      auto table = run_builtin(Query::databases);
+      if (!table) return;
       try {
         auto rows = postgres::parse_rows(*table, postgres::kDatabaseLabels, postgres::kDatabaseMetrics);
-        emit.rows(rows, postgres::kDatabaseMetrics);
-        emit.rows(postgres::parse_rows(*table, postgres::kDatnameLabel, postgres::kDatabaseSizeMetrics),
-                  postgres::kDatabaseSizeMetrics);
+        e.rows(rows, postgres::kDatabaseMetrics);
+        e.rows(postgres::parse_rows(*table, postgres::kDatnameLabel, postgres::kDatabaseSizeMetrics),
+               postgres::kDatabaseSizeMetrics);
+        std::vector<std::string> all;
+        std::vector<std::string> collectable;
         for (const Row& row :
              postgres::parse_rows(*table, postgres::kDatnameLabel, postgres::kCollectableMetric)) {
           if (row.labels.empty()) continue;
-          databases.push_back(row.labels.front().value);
+          all.push_back(row.labels.front().value);
           if (row.values.front().value_or(0) != 0) collectable.push_back(row.labels.front().value);
         }
-      } catch (const postgres::ParseError& e) {
-        parse_failed(Query::databases, e);
+        // Kept until the next successful run (which may be cycles away, with an interval).
+        databases_seen_ = std::move(all);
+        collectable_ = std::move(collectable);
+      } catch (const postgres::ParseError& e2) {
+        parse_failed(Query::databases, e2);
       }
-    }
+    });
+    const std::vector<std::string>& databases = databases_seen_;  // for the activity zeros
+    const std::vector<std::string>& collectable = collectable_;   // for databases: ["*"]
+    cached(emit, Query::database_sizes, {}, [&](Emitter& e) {
+      if (auto table = run_builtin(Query::database_sizes))
+        parse_and_emit(e, Query::database_sizes, *table, postgres::kDatnameLabel,
+                       postgres::kDatabaseSizeBytes);
+    });
 
-    if (auto table = run_builtin(Query::activity)) {
+    cached(emit, Query::activity, {}, [&](Emitter& e) {
+      auto table = run_builtin(Query::activity);
+      if (!table) return;
       try {
         std::vector<postgres::LabelColumn> labels;
         for (const std::string& label : config_.activity_labels) labels.push_back({label, label});
         auto rows = postgres::parse_rows(*table, labels, postgres::kActivityMetrics);
         postgres::add_missing_activity_states(rows, config_.activity_labels, databases,
                                               std::size(postgres::kActivityMetrics));
-        emit.rows(rows, postgres::kActivityMetrics);
-      } catch (const postgres::ParseError& e) {
-        parse_failed(Query::activity, e);
+        e.rows(rows, postgres::kActivityMetrics);
+      } catch (const postgres::ParseError& e2) {
+        parse_failed(Query::activity, e2);
       }
-    }
+    });
 
-    if (auto table = run_builtin(Query::locks)) {
-      parse_and_emit(emit, Query::locks, *table, postgres::kLockLabels, postgres::kLockMetrics);
-    }
+    cached(emit, Query::process_idle, {}, [&](Emitter& e) {
+      if (auto table = run_builtin(Query::process_idle)) emit_process_idle(e, *table);
+    });
 
-    if (auto table = run_builtin(Query::settings)) {
+    cached(emit, Query::locks, {}, [&](Emitter& e) {
+      if (auto table = run_builtin(Query::locks))
+        parse_and_emit(e, Query::locks, *table, postgres::kLockLabels, postgres::kLockMetrics);
+    });
+
+    cached(emit, Query::settings, {}, [&](Emitter& e) {
+      auto table = run_builtin(Query::settings);
+      if (!table) return;
       try {
         for (const auto& setting : postgres::parse_settings(*table)) {
-          emit.gauge(setting.metric, "Server Parameter: " + setting.metric.substr(12), setting.value);
+          e.gauge(setting.metric, "Server Parameter: " + setting.metric.substr(12), setting.value);
         }
-      } catch (const postgres::ParseError& e) {
-        parse_failed(Query::settings, e);
+      } catch (const postgres::ParseError& e2) {
+        parse_failed(Query::settings, e2);
       }
-    }
+    });
 
-    if (auto table = run_builtin(Query::replication)) {
-      parse_and_emit(emit, Query::replication, *table, postgres::kReplicationLabels,
-                     postgres::kReplicationMetrics);
-    }
-    if (auto table = run_builtin(Query::slots)) {
-      parse_and_emit(emit, Query::slots, *table, postgres::kSlotLabels, postgres::kSlotMetrics);
-      emit_wal_status(emit, *table);
-    }
+    cached(emit, Query::replication, {}, [&](Emitter& e) {
+      if (auto table = run_builtin(Query::replication))
+        parse_and_emit(e, Query::replication, *table, postgres::kReplicationLabels,
+                       postgres::kReplicationMetrics);
+    });
+    cached(emit, Query::slots, {}, [&](Emitter& e) {
+      if (auto table = run_builtin(Query::slots)) {
+        parse_and_emit(e, Query::slots, *table, postgres::kSlotLabels, postgres::kSlotMetrics);
+        emit_wal_status(e, *table);
+      }
+    });
+    cached(emit, Query::bgwriter, {}, [&](Emitter& e) {
+      auto table = run_builtin(Query::bgwriter);
+      if (!table) return;
+      try {
+        e.rows(postgres::parse_rows(*table, {}, postgres::kBgwriterMetrics), postgres::kBgwriterMetrics);
+      } catch (const postgres::ParseError& e2) {
+        parse_failed(Query::bgwriter, e2);
+      }
+    });
 
-    if (config_.statements.enabled) collect_statements(emit);
+    if (config_.statements.enabled)
+      cached(emit, Query::statements, {}, [&](Emitter& e) { collect_statements(e); });
 
     if (config_.tables_limit > 0) {
       collect_tables(emit, main_, session.dbname());
@@ -305,6 +359,69 @@ class PostgresCollector final : public Collector {
     emit.describe("tocsin_pg_connects_total", MetricType::counter,
                   "Connections the collector opened to the server.");
     emit.add("tocsin_pg_connects_total", {}, static_cast<double>(main_.connects));
+  }
+
+  // ---- per-query intervals ------------------------------------------------------------------------
+
+  Duration interval_of(Query query) const { return intervals_[static_cast<std::size_t>(query)]; }
+
+  static std::string cache_key(Query query, std::string_view datname) {
+    std::string key(postgres::query_name(query));
+    key += '\x1f';
+    key += datname;
+    return key;
+  }
+
+  // Whether a query with an interval is to run this cycle: never run, or its interval (less a tenth,
+  // at most kIntervalSlack, so that a cycle a little early does not skip a whole period while one a
+  // whole cycle early still waits) has passed since its last run on the cycles' clock, or that clock
+  // went back.
+  bool due(Query query, std::string_view datname) const {
+    const Duration interval = interval_of(query);
+    if (interval.count() == 0) return true;
+    auto it = cache_.find(cache_key(query, datname));
+    if (it == cache_.end()) return true;
+    const Timestamp last = it->second.last_run;
+    const std::int64_t slack = std::min<std::int64_t>(interval.count() / 10, kIntervalSlack.count());
+    return now_ < last || now_ - last >= interval.count() - slack;
+  }
+
+  // Runs `body` (which runs the query and emits what it read into the Emitter it is given) when the
+  // query is due, keeping what it emitted; otherwise reports the kept result of its last run again.
+  // A run that fails drops the kept result, so its series turn stale as they would without an
+  // interval. The batch commits at one time, the cycle's: a kept sample is committed again with
+  // each cycle's timestamp (see the README's "Intervals").
+  template <typename Body>
+  void cached(Emitter& emit, Query query, std::string_view datname, Body&& body) {
+    if (interval_of(query).count() == 0) {
+      body(emit);
+      return;
+    }
+    const std::string key = cache_key(query, datname);
+    const std::string health_key = key;  // the same key as health(query, datname)
+    if (due(query, datname)) {
+      Cached fresh;
+      fresh.last_run = now_;
+      Emitter sub(fresh.batch);
+      bool kept = true;
+      if constexpr (std::is_same_v<decltype(body(sub)), bool>) {
+        kept = body(sub);  // false: nothing read, though no failure was counted (a lost link)
+      } else {
+        body(sub);
+      }
+      auto h = health_.find(health_key);
+      if (!kept || (h != health_.end() && !h->second.up)) {
+        cache_.erase(key);
+        return;
+      }
+      cache_[key] = std::move(fresh);
+    } else if (health_.contains(health_key)) {
+      seen_health_.insert(health_key);  // its tocsin_pg_query_* series go on between runs
+    }
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return;
+    for (const auto& f : it->second.batch.families()) emit.describe(f.name, f.type, f.help);
+    for (const auto& sample : it->second.batch.samples()) emit.add(sample.labels, sample.value);
   }
 
   // Connects when needed and runs the `server` query, which also proves the connection alive. A
@@ -385,6 +502,7 @@ class PostgresCollector final : public Collector {
 
   void on_main_connected() {
     statements_state_.checked = false;
+    cache_.clear();  // a new connection may be to a restarted (or another) server: read everything anew
     log_->debug("postgres {}: connected to {} (server_version_num {}, backend pid {})", config_.common.name,
                 main_.describe, main_.session->server_version(), main_.session->backend_pid());
   }
@@ -584,6 +702,43 @@ class PostgresCollector final : public Collector {
                std::max(0.0, s.max_connections - reserved - s.client_connections));
   }
 
+  // pg_process_idle_seconds: a histogram per application of how long its idle sessions have been so.
+  void emit_process_idle(Emitter& emit, const Table& table) {
+    static constexpr postgres::LabelColumn kLabels[] = {{"application_name", "application_name"}};
+    static constexpr std::pair<const char*, const char*> kBuckets[] = {
+        {"le_1", "1"},   {"le_2", "2"},   {"le_5", "5"},     {"le_15", "15"},  {"le_30", "30"},
+        {"le_60", "60"}, {"le_90", "90"}, {"le_120", "120"}, {"le_300", "300"}};
+    static constexpr MetricColumn kValues[] = {
+        {"count", "", MetricType::untyped, ""}, {"sum", "", MetricType::untyped, ""},
+        {"le_1", "", MetricType::untyped, ""},  {"le_2", "", MetricType::untyped, ""},
+        {"le_5", "", MetricType::untyped, ""},  {"le_15", "", MetricType::untyped, ""},
+        {"le_30", "", MetricType::untyped, ""}, {"le_60", "", MetricType::untyped, ""},
+        {"le_90", "", MetricType::untyped, ""}, {"le_120", "", MetricType::untyped, ""},
+        {"le_300", "", MetricType::untyped, ""}};
+    std::vector<Row> rows;
+    try {
+      rows = postgres::parse_rows(table, kLabels, kValues);
+    } catch (const postgres::ParseError& e) {
+      parse_failed(Query::process_idle, e);
+      return;
+    }
+    emit.describe("pg_process_idle_seconds", MetricType::histogram,
+                  "Idle time of server processes (client sessions in state idle), by application");
+    for (const Row& row : rows) {
+      const double count = row.values[0].value_or(0);
+      for (std::size_t i = 0; i < std::size(kBuckets); ++i) {
+        std::vector<Label> labels = row.labels;
+        labels.push_back({"le", kBuckets[i].second});
+        emit.add("pg_process_idle_seconds_bucket", std::move(labels), row.values[2 + i].value_or(0));
+      }
+      std::vector<Label> inf = row.labels;
+      inf.push_back({"le", "+Inf"});
+      emit.add("pg_process_idle_seconds_bucket", std::move(inf), count);
+      emit.add("pg_process_idle_seconds_sum", row.labels, row.values[1].value_or(0));
+      emit.add("pg_process_idle_seconds_count", row.labels, count);
+    }
+  }
+
   static void emit_wal_status(Emitter& emit, const Table& table) {
     const int slot = table.column("slot_name");
     const int type = table.column("slot_type");
@@ -636,7 +791,8 @@ class PostgresCollector final : public Collector {
     const auto& st = statements_state_;
     QueryHealth& h = health(Query::statements);
     const std::string text =
-        postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()));
+        postgres::statements_sql(st.extension_version, st.schema, static_cast<unsigned>(top_.fetch_limit()),
+                                 config_.statements.compat_names);
     std::optional<Table> table = run(main_, h, text, "statements", deadline_, false);
     if (!table) {
       // Unloaded or dropped since the look at connect time ("must be loaded via
@@ -697,8 +853,50 @@ class PostgresCollector final : public Collector {
       emit.describe("pg_stat_statements_mean_exec_seconds", MetricType::gauge,
                     "Mean time spent in the statement, in seconds");
       emit.add("pg_stat_statements_mean_exec_seconds", labels, s.calls > 0 ? s.total_seconds / s.calls : 0);
+      if (config_.statements.compat_names) emit_compat_statement(emit, s);
     }
     if (config_.statements.query_text) emit_statement_texts(emit, snapshot, chosen);
+  }
+
+  // statements.compat_names: the names, types and labels of postgres_exporter's example queries.yaml
+  // pg_stat_statements query (times in seconds, label rolname), for the same top N.
+  static void emit_compat_statement(Emitter& emit, const postgres::Statement& s) {
+    const std::vector<Label> labels = {{"datname", s.datname}, {"queryid", s.queryid}, {"rolname", s.user}};
+    struct Value {
+      const char* name;
+      MetricType type;
+      const char* help;
+      double value;
+    };
+    const Value values[] = {
+        {"pg_stat_statements_calls", MetricType::counter, "Number of times executed", s.calls},
+        {"pg_stat_statements_total_time_seconds", MetricType::counter, "Total time spent in the statement",
+         s.total_seconds},
+        {"pg_stat_statements_min_time_seconds", MetricType::gauge, "Minimum time spent in the statement",
+         s.min_seconds},
+        {"pg_stat_statements_max_time_seconds", MetricType::gauge, "Maximum time spent in the statement",
+         s.max_seconds},
+        {"pg_stat_statements_mean_time_seconds", MetricType::gauge, "Mean time spent in the statement",
+         s.calls > 0 ? s.total_seconds / s.calls : 0},
+        {"pg_stat_statements_stddev_time_seconds", MetricType::gauge,
+         "Population standard deviation of time spent in the statement", s.stddev_seconds},
+        {"pg_stat_statements_rows", MetricType::counter, "Total number of rows retrieved or affected",
+         s.rows},
+        {"pg_stat_statements_blk_read_time_seconds", MetricType::counter,
+         "Total time the statement spent reading blocks", s.read_seconds},
+        {"pg_stat_statements_blk_write_time_seconds", MetricType::counter,
+         "Total time the statement spent writing blocks", s.write_seconds},
+    };
+    for (const Value& v : values) {
+      emit.describe(v.name, v.type, v.help);
+      emit.add(v.name, labels, v.value);
+    }
+    for (std::size_t i = 0; i < s.blocks.size() && i < std::size(postgres::kCompatBlockColumns); ++i) {
+      const std::string name = "pg_stat_statements_" + std::string(postgres::kCompatBlockColumns[i]);
+      emit.describe(name, MetricType::counter,
+                    "Total number of " + std::string(postgres::kCompatBlockColumns[i]));
+      emit.add(name, labels, s.blocks[i]);
+    }
   }
 
   void set_statements_availability(bool available, const std::string& reason) {
@@ -769,16 +967,22 @@ class PostgresCollector final : public Collector {
         ++it;
         continue;
       }
+      for (Query q : {Query::tables, Query::table_sizes, Query::unused_indexes})
+        cache_.erase(cache_key(q, it->first));
+      table_ids_.erase(it->first);
       std::lock_guard lock(links_mutex_);
       it = databases_.erase(it);
     }
   }
 
-  // pg_stat_user_tables and friends of one database, over its own connection (or the main one).
+  // pg_stat_user_tables and friends of one database, over its own connection (or the main one),
+  // each query when due. The connection to another database is made only when one of them is.
   void collect_tables(Emitter& emit, Link& link, const std::string& datname) {
     QueryHealth& tables = health(Query::tables, datname);
     QueryHealth& unused = health(Query::unused_indexes, datname);
-    if (&link != &main_) {
+    const bool any_due = due(Query::tables, datname) || due(Query::table_sizes, datname) ||
+                         due(Query::unused_indexes, datname);
+    if (&link != &main_ && any_due) {
       try {
         ensure_connected(link);
       } catch (const CollectError& e) {
@@ -792,24 +996,57 @@ class PostgresCollector final : public Collector {
           h->logged_down = true;
           h->errors += 1;
         }
+        for (Query q : {Query::tables, Query::table_sizes, Query::unused_indexes})
+          cache_.erase(cache_key(q, datname));
         return;
       }
     }
-    const int version = link.session->server_version();
-    if (auto table = run(link, tables, postgres::query_sql(Query::tables, version, parameters_), "tables",
-                         deadline_)) {
-      parse_and_emit(emit, Query::tables, *table, postgres::kTableLabels, postgres::kTableMetrics, datname);
-    } else if (!link.session) {
-      if (&link == &main_) throw CollectError(main_.error);
-      return;
-    }
-    if (auto table = run(link, unused, postgres::query_sql(Query::unused_indexes, version, parameters_),
-                         "unused_indexes", deadline_)) {
-      parse_and_emit(emit, Query::unused_indexes, *table, postgres::kDatnameLabel,
-                     postgres::kUnusedIndexMetrics, datname);
-    } else if (!link.session && &link == &main_) {
-      throw CollectError(main_.error);
-    }
+    cached(emit, Query::tables, datname, [&](Emitter& e) {
+      if (!link.session) return false;
+      const int version = link.session->server_version();
+      if (auto table = run(link, tables, postgres::query_sql(Query::tables, version, parameters_), "tables",
+                           deadline_)) {
+        parse_and_emit(e, Query::tables, *table, postgres::kTableLabels, postgres::kTableMetrics, datname);
+        std::vector<std::string>& ids = table_ids_[datname];
+        ids.clear();
+        if (const int relid = table->column("relid"); relid >= 0) {
+          for (const auto& row : table->rows) {
+            if (row[static_cast<std::size_t>(relid)]) ids.push_back(*row[static_cast<std::size_t>(relid)]);
+          }
+        }
+        return true;
+      }
+      if (!link.session && &link == &main_) throw CollectError(main_.error);
+      return false;
+    });
+    cached(emit, Query::table_sizes, datname, [&](Emitter& e) {
+      if (!link.session) return false;
+      postgres::QueryParameters p = parameters_;
+      p.table_ids = table_ids_[datname];
+      if (p.table_ids.empty()) return true;  // no table (yet): nothing to measure
+      QueryHealth& h = health(Query::table_sizes, datname);
+      if (auto table =
+              run(link, h, postgres::query_sql(Query::table_sizes, link.session->server_version(), p),
+                  "table_sizes", deadline_)) {
+        parse_and_emit(e, Query::table_sizes, *table, postgres::kTableLabels, postgres::kTableSizeMetrics,
+                       datname);
+        return true;
+      }
+      if (!link.session && &link == &main_) throw CollectError(main_.error);
+      return false;
+    });
+    cached(emit, Query::unused_indexes, datname, [&](Emitter& e) {
+      if (!link.session) return false;
+      const int version = link.session->server_version();
+      if (auto table = run(link, unused, postgres::query_sql(Query::unused_indexes, version, parameters_),
+                           "unused_indexes", deadline_)) {
+        parse_and_emit(e, Query::unused_indexes, *table, postgres::kDatnameLabel,
+                       postgres::kUnusedIndexMetrics, datname);
+        return true;
+      }
+      if (!link.session && &link == &main_) throw CollectError(main_.error);
+      return false;
+    });
   }
 
   void collect_custom(Emitter& emit, CustomQuery& query, int version) {
@@ -982,7 +1219,15 @@ class PostgresCollector final : public Collector {
   std::atomic<bool> interrupted_{false};
   bool closed_by_watchdog_ = false;  // the last lost connection was the watchdog's doing
   SteadyClock::time_point deadline_{};
+  Timestamp now_ = 0;  // the cycle's timestamp: the clock of the query intervals
   Duration custom_margin_{0};
+  std::array<Duration, std::size(postgres::kAllQueries)> intervals_{};  // by Query
+  static_assert(static_cast<std::size_t>(Query::unused_indexes) + 1 == std::size(postgres::kAllQueries),
+                "kAllQueries lists every query, in the enum's order");
+  std::map<std::string, Cached> cache_;      // by query and database
+  std::vector<std::string> databases_seen_;  // every database, from the last `databases` run
+  std::vector<std::string> collectable_;     // those that allow connections
+  std::map<std::string, std::vector<std::string>> table_ids_;  // by database: the last `tables` run's oids
   std::size_t statements_ = 0;
 
   std::map<std::string, QueryHealth> health_;  // by query and database

@@ -3,9 +3,12 @@
 // pg_stat_statements, per extension version), chosen once per connection. None of them reads a user
 // table; they read statistics views and catalogs only.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tocsin/core/duration.hpp"
 
 namespace tocsin::collectors::postgres {
 
@@ -15,19 +18,32 @@ enum class Query {
   server,
   activity,
   databases,
+  database_sizes,
   locks,
   settings,
   replication,
   slots,
+  bgwriter,
+  process_idle,
   statements,
   tables,
+  table_sizes,
   unused_indexes
 };
 inline constexpr Query kAllQueries[] = {
-    Query::server,      Query::activity, Query::databases,  Query::locks,  Query::settings,
-    Query::replication, Query::slots,    Query::statements, Query::tables, Query::unused_indexes};
+    Query::server,     Query::activity,    Query::databases,   Query::database_sizes, Query::locks,
+    Query::settings,   Query::replication, Query::slots,       Query::bgwriter,       Query::process_idle,
+    Query::statements, Query::tables,      Query::table_sizes, Query::unused_indexes};
 
 std::string_view query_name(Query query);  // "server", "activity", ... as the `query` label says
+// The query of a name as query_name() gives it; nullopt for any other text.
+std::optional<Query> query_of_name(std::string_view name);
+
+// How often a built-in query runs unless `query_intervals` says otherwise: cheap views of the
+// moment (sessions, locks, replication, the background writer) every cycle (0); per-table
+// statistics and pg_stat_statements every minute; sizes (which stat every file of a database), settings and
+// unused indexes every 5 minutes. `server` always runs every cycle: it proves the connection alive.
+Duration default_query_interval(Query query);
 
 // Oldest server version the query table has text for; older servers get this version's queries.
 inline constexpr int kOldestSupportedVersion = 120000;
@@ -39,6 +55,8 @@ struct QueryParameters {
   std::vector<std::string> activity_labels;
   std::vector<std::string> settings;
   unsigned tables_limit = 200;
+  bool tables_by_size = false;         // the top tables by pages instead of by activity
+  std::vector<std::string> table_ids;  // table_sizes: the oids of the tables to measure
 };
 std::string query_sql(Query query, int server_version, const QueryParameters& parameters);
 
@@ -56,12 +74,12 @@ int extension_version_number(std::string_view extversion);
 // The top `fetch_limit` statements by total execution time, summed over pg_stat_statements' rows
 // that differ only in `toplevel` (1.9+), with the number of entries tracked in all. `schema` is
 // already quoted (quote_ident). Never reads the query texts.
-std::string statements_sql(int extension_version, std::string_view schema, unsigned fetch_limit);
+// With `compat`, also the minimum and standard deviation of the execution time and the block
+// counters (min_ms, stddev_ms, shared_blks_hit, ...) that statements.compat_names reports.
+std::string statements_sql(int extension_version, std::string_view schema, unsigned fetch_limit,
+                           bool compat = false);
 // The texts of the listed query ids (decimal, possibly negative), cut to `length` characters.
 std::string statement_texts_sql(std::string_view schema, const std::vector<std::string>& queryids,
                                 unsigned length);
-
-// The settings exported by default: those on-call and capacity planning look at.
-const std::vector<std::string>& default_settings();
 
 }  // namespace tocsin::collectors::postgres

@@ -211,6 +211,12 @@ StatementsSnapshot parse_statements(const Table& table) {
   const int write = require_column(table, "write_ms");
   const int max = require_column(table, "max_ms");
   const int tracked = require_column(table, "tracked");
+  const int min = table.column("min_ms");  // compat columns: present together or not at all
+  const int stddev = min >= 0 ? require_column(table, "stddev_ms") : -1;
+  std::vector<int> blocks;
+  if (min >= 0) {
+    for (std::string_view c : kCompatBlockColumns) blocks.push_back(require_column(table, c));
+  }
   StatementsSnapshot out;
   out.ranked.reserve(table.rows.size());
   for (const auto& row : table.rows) {
@@ -225,6 +231,12 @@ StatementsSnapshot parse_statements(const Table& table) {
     s.write_seconds = number_at(row, write, "write_ms").value_or(0) / 1000;
     s.max_seconds = number_at(row, max, "max_ms").value_or(0) / 1000;
     out.tracked = number_at(row, tracked, "tracked").value_or(0);
+    if (min >= 0) {
+      s.min_seconds = number_at(row, min, "min_ms").value_or(0) / 1000;
+      s.stddev_seconds = number_at(row, stddev, "stddev_ms").value_or(0) / 1000;
+      for (std::size_t i = 0; i < blocks.size(); ++i)
+        s.blocks.push_back(number_at(row, blocks[i], kCompatBlockColumns[i]).value_or(0));
+    }
     out.ranked.push_back(std::move(s));
   }
   return out;

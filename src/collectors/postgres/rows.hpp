@@ -99,6 +99,11 @@ struct Statement {
   double read_seconds = 0;
   double write_seconds = 0;
   double max_seconds = 0;
+  // Read only with statements.compat_names (the query then has these columns): min and stddev
+  // in seconds, then the ten block counters of kCompatBlockColumns.
+  double min_seconds = 0;
+  double stddev_seconds = 0;
+  std::vector<double> blocks;
   std::string key() const { return queryid + '\x1f' + user + '\x1f' + datname; }
 };
 struct StatementsSnapshot {
@@ -106,6 +111,12 @@ struct StatementsSnapshot {
   double tracked = 0;             // entries pg_stat_statements holds in all
 };
 StatementsSnapshot parse_statements(const Table& table);
+
+// The block counters compat_names reports, in the order of Statement::blocks.
+inline constexpr std::string_view kCompatBlockColumns[] = {
+    "shared_blks_hit", "shared_blks_read", "shared_blks_dirtied", "shared_blks_written",
+    "local_blks_hit",  "local_blks_read",  "local_blks_dirtied",  "local_blks_written",
+    "temp_blks_read",  "temp_blks_written"};
 
 // Which statements to report, stable from cycle to cycle so that rate() over them means something.
 // A statement enters when it ranks in the top `limit` by total time and a place is free, or when

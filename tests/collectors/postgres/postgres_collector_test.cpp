@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <map>
@@ -29,6 +30,8 @@
 #include "collectors/postgres/config.hpp"
 #include "collectors/postgres/families.hpp"
 #include "collectors/postgres/postgres.hpp"
+#include "collectors/postgres/queries.hpp"
+#include "fixtures/http_client.hpp"
 #include "fixtures/postgres_server.hpp"
 #include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
@@ -256,6 +259,11 @@ class PostgresCollectorTest : public ::testing::Test {
     log_->set_level(spdlog::level::info);
     config_.common.name = "main";
     config_.dsn = server_->dsn();
+    // Every query every cycle, as the tests' cycles share one timestamp; the intervals have tests of
+    // their own (QueryIntervals*), with the defaults.
+    for (postgres::Query q : postgres::kAllQueries) {
+      if (q != postgres::Query::server) config_.query_intervals[std::string(postgres::query_name(q))] = 0s;
+    }
   }
 
   std::unique_ptr<Collector> make() { return make_postgres_collector(config_, log_); }
@@ -269,10 +277,10 @@ class PostgresCollectorTest : public ::testing::Test {
     return spec;
   }
 
-  static Batch collect(Collector& collector, std::chrono::milliseconds budget = 20s) {
+  static Batch collect(Collector& collector, std::chrono::milliseconds budget = 20s,
+                       Timestamp timestamp = 1'700'000'000'000) {
     Batch batch;
-    collector.collect({.timestamp = 1'700'000'000'000, .deadline = std::chrono::steady_clock::now() + budget},
-                      batch);
+    collector.collect({.timestamp = timestamp, .deadline = std::chrono::steady_clock::now() + budget}, batch);
     // What the scheduler then does: the instance's identity labels (`target`) on every series.
     add_identity(batch, Labels{{"target", collector.name()}});
     return batch;
@@ -343,9 +351,9 @@ struct Family {
   std::set<std::string> labels;  // without `server`
 };
 
-std::map<std::string, Family> exporter_families() {
-  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) +
-                   "/tests/collectors/postgres/data/postgres_exporter-pgss.families.txt");
+std::map<std::string, Family> exporter_families(
+    const std::string& file = "postgres_exporter-pgss.families.txt") {
+  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/tests/collectors/postgres/data/" + file);
   std::map<std::string, Family> out;
   std::string line;
   while (std::getline(in, line)) {
@@ -361,6 +369,227 @@ std::map<std::string, Family> exporter_families() {
     out[name] = f;
   }
   return out;
+}
+
+// The families of a batch as the exposition format shows them: a histogram's _bucket, _sum and
+// _count samples are its family, without `le`; the `target` label (the exporter's `server`) left out.
+std::map<std::string, Family> families_of(const Batch& batch) {
+  std::map<std::string, store::MetricType> types;
+  for (const auto& f : batch.families()) types[f.name] = f.type;
+  std::map<std::string, Family> out;
+  for (const auto& s : batch.samples()) {
+    std::string name(s.labels.metric_name());
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string base = name.substr(0, name.size() - std::min(name.size(), std::strlen(suffix)));
+      if (name.ends_with(suffix) && types.contains(base) && types[base] == store::MetricType::histogram) {
+        name = base;
+        break;
+      }
+    }
+    Family& f = out[name];
+    f.type = types.contains(name) ? std::string(store::to_string(types[name])) : "none";
+    for (const Label& l : s.labels) {
+      if (l.name != "__name__" && l.name != "target" && l.name != "le") f.labels.insert(l.name);
+    }
+  }
+  return out;
+}
+
+// The families postgres_exporter prints, read from its /metrics text: names and types from the
+// # TYPE lines, label names from the samples (`server` left out, as in the lists).
+std::map<std::string, Family> families_of_exposition(const std::string& text) {
+  std::map<std::string, Family> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# TYPE ")) {
+      std::istringstream fields(line.substr(7));
+      std::string name, type;
+      fields >> name >> type;
+      out[name].type = type;
+      continue;
+    }
+    if (line.empty() || line[0] == '#') continue;
+    const std::size_t brace = line.find('{');
+    const std::size_t space = line.find(' ');
+    std::string name = line.substr(0, std::min(brace, space));
+    if (!out.contains(name)) {
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (name.ends_with(suffix) && out.contains(name.substr(0, name.size() - std::strlen(suffix)))) {
+          name = name.substr(0, name.size() - std::strlen(suffix));
+          break;
+        }
+      }
+    }
+    Family& f = out[name];
+    if (brace == std::string::npos || brace > space) continue;
+    // name{a="x",b="y\"z"} value: label names are what precedes each =" outside quotes.
+    bool quoted = false;
+    std::string label;
+    for (std::size_t i = brace + 1; i < line.size() && (quoted || line[i] != '}'); ++i) {
+      const char c = line[i];
+      if (quoted) {
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          quoted = false;
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == '=') {
+        if (label != "server" && label != "le") f.labels.insert(label);
+        label.clear();
+      } else if (c != ',') {
+        label += c;
+      }
+    }
+  }
+  return out;
+}
+
+// The body of an HTTP/1.1 response, its chunked transfer coding undone (the test client keeps it).
+std::string body_of(const tocsin::testing::HttpResult& result) {
+  auto it = result.headers.find("transfer-encoding");
+  if (it == result.headers.end() || it->second.find("chunked") == std::string::npos) return result.body;
+  std::string out;
+  std::size_t at = 0;
+  while (at < result.body.size()) {
+    const std::size_t eol = result.body.find("\r\n", at);
+    if (eol == std::string::npos) break;
+    const std::size_t size = std::stoul(result.body.substr(at, eol - at), nullptr, 16);
+    if (size == 0) break;
+    out += result.body.substr(eol + 2, size);
+    at = eol + 2 + size + 2;
+  }
+  return out;
+}
+
+// postgres_exporter's own families, about the exporter rather than the server.
+bool exporter_self(const std::string& name) {
+  return name.starts_with("pg_exporter_") || name.starts_with("pg_scrape_collector_") ||
+         name.starts_with("postgres_exporter_") || name.starts_with("go_") || name.starts_with("process_") ||
+         name.starts_with("promhttp_");
+}
+
+// What tocsin leaves out of postgres_exporter 0.11's families on purpose, and why. Only the -pgss
+// list's pg_stat_statements query of the exporter's example queries.yaml: by default tocsin reports
+// the top N under the names of the exporter's later built-in stat_statements collector
+// (pg_stat_statements_calls_total, _seconds_total, ... with a `user` label), which current
+// dashboards and tocsin's rules use; `statements.compat_names: true` adds these names as well.
+bool left_out_on_purpose(const std::string& name, bool compat_names) {
+  return !compat_names && name.starts_with("pg_stat_statements_") && !name.ends_with("_total") &&
+         name != "pg_stat_statements_query_id";
+}
+
+struct Coverage {
+  std::size_t total = 0;
+  std::size_t matched = 0;
+  std::vector<std::string> missing;     // neither matched nor left out on purpose
+  std::vector<std::string> mismatched;  // there, with another type or other labels
+};
+
+Coverage coverage(const std::map<std::string, Family>& theirs, const std::map<std::string, Family>& ours,
+                  bool compat_names = false) {
+  Coverage c;
+  for (const auto& [name, family] : theirs) {
+    if (exporter_self(name)) continue;
+    ++c.total;
+    auto it = ours.find(name);
+    if (it == ours.end()) {
+      if (!left_out_on_purpose(name, compat_names)) c.missing.push_back(name);
+      continue;
+    }
+    if (it->second.type == family.type && it->second.labels == family.labels) {
+      ++c.matched;
+    } else {
+      c.mismatched.push_back(name + " (" + it->second.type + " " +
+                             ::testing::PrintToString(it->second.labels) + " against " + family.type + " " +
+                             ::testing::PrintToString(family.labels) + ")");
+    }
+  }
+  return c;
+}
+
+// Point 4 of issue 14: the collector against a real PostgreSQL 15 covers at least 95% of
+// postgres_exporter 0.11's families (its own self-metrics aside) with the same names, types and
+// label names: the list the Debian package printed (data/postgres_exporter.families.txt, its
+// default collectors; the -pgss list adds its example queries.yaml), and the exporter itself,
+// started against the same server when the package is installed. Everything tocsin does not cover
+// is in left_out_on_purpose() with the reason.
+TEST_F(PostgresCollectorTest, CoversPostgresExporterFamilies) {
+  psql(
+      "CREATE TABLE IF NOT EXISTS coverage_t (id int PRIMARY KEY); INSERT INTO coverage_t VALUES (1) ON "
+      "CONFLICT DO NOTHING; SELECT * FROM coverage_t");
+  std::vector<std::unique_ptr<pqxx::connection>> idle;
+  idle.push_back(std::make_unique<pqxx::connection>(server_->dsn() + " application_name=coverage-idle"));
+  auto collector = make();
+  collect(*collector);
+  const auto ours = families_of(collect(*collector));
+  config_.statements.compat_names = true;
+  auto compat = make();
+  collect(*compat);
+  const Batch compat_batch = collect(*compat);
+  const auto ours_compat = families_of(compat_batch);
+  // The compat names carry the same figures as the built-in collector's names, `user` as `rolname`.
+  std::size_t compared = 0;
+  for (const auto& sample : compat_batch.samples()) {
+    if (sample.labels.metric_name() != "pg_stat_statements_calls_total") continue;
+    const std::vector<Label> key = {{"queryid", std::string(sample.labels.get("queryid"))},
+                                    {"datname", std::string(sample.labels.get("datname"))},
+                                    {"rolname", std::string(sample.labels.get("user"))}};
+    EXPECT_EQ(value(compat_batch, "pg_stat_statements_calls", key), sample.value)
+        << sample.labels.to_string();
+    const auto min = value(compat_batch, "pg_stat_statements_min_time_seconds", key);
+    const auto max = value(compat_batch, "pg_stat_statements_max_time_seconds", key);
+    ASSERT_TRUE(min && max);
+    EXPECT_LE(*min, *max);
+    EXPECT_GE(*value(compat_batch, "pg_stat_statements_shared_blks_hit", key), 0);
+    ++compared;
+  }
+  EXPECT_GT(compared, 0u);
+  for (bool compat_names : {false, true}) {
+    for (const char* list : {"postgres_exporter.families.txt", "postgres_exporter-pgss.families.txt"}) {
+      const Coverage c = coverage(exporter_families(list), compat_names ? ours_compat : ours, compat_names);
+      const double share = static_cast<double>(c.matched) / static_cast<double>(c.total);
+      std::printf("%s%s: %zu of %zu families (%.1f%%)\n", list, compat_names ? " (compat_names)" : "",
+                  c.matched, c.total, 100 * share);
+      EXPECT_TRUE(c.missing.empty()) << list << ": " << ::testing::PrintToString(c.missing);
+      EXPECT_TRUE(c.mismatched.empty()) << list << ": " << ::testing::PrintToString(c.mismatched);
+      if (compat_names || std::string(list) == "postgres_exporter.families.txt") {
+        EXPECT_GE(share, 0.95) << list;
+      }
+    }
+  }
+
+  // The exporter itself, live, against the same server.
+  const auto exporter = tocsin::testing::find_executable("prometheus-postgres-exporter");
+  if (!exporter) GTEST_SKIP() << "prometheus-postgres-exporter is not installed (apt-get install it)";
+  tocsin::testing::TempDir dir("tocsin-pg-cov");
+  const int port = tocsin::testing::free_port();
+  ProcessOptions options;
+  options.env = {"DATA_SOURCE_NAME=host=127.0.0.1 port=" + std::to_string(server_->port()) +
+                 " user=tocsin_monitor password=" + kMonitorPassword + " dbname=postgres sslmode=disable"};
+  options.stdout_file = dir / "exporter.log";
+  options.stderr_file = dir / "exporter.log";
+  Process process({*exporter, "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"},
+                  options);
+  ASSERT_TRUE(wait_until([&] { return tocsin::testing::port_open(port); }, 10s));
+  std::map<std::string, Family> live;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        live = families_of_exposition(body_of(tocsin::testing::http_get(port, "/metrics")));
+        return live.contains("pg_stat_bgwriter_buffers_alloc_total");
+      },
+      10s))
+      << [&] {
+           std::ifstream log(dir / "exporter.log");
+           return std::string((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+         }();
+  const Coverage c = coverage(live, ours);
+  const double share = static_cast<double>(c.matched) / static_cast<double>(c.total);
+  std::printf("postgres_exporter live: %zu of %zu families (%.1f%%)\n", c.matched, c.total, 100 * share);
+  EXPECT_GT(c.total, 250u);
+  EXPECT_TRUE(c.missing.empty()) << ::testing::PrintToString(c.missing);
+  EXPECT_TRUE(c.mismatched.empty()) << ::testing::PrintToString(c.mismatched);
+  EXPECT_GE(share, 0.95);
 }
 
 TEST_F(PostgresCollectorTest, NamesTypesAndLabelsAsPostgresExporterPrintsThem) {
@@ -452,6 +681,137 @@ TEST_F(PostgresCollectorTest, EveryFamilyEmittedIsKnownToTheConfigAsBuiltIn) {
   EXPECT_GT(batch.samples().size(), 100u);
 }
 
+// pg_stat_bgwriter and pg_stat_archiver as the views say (PostgreSQL 15 here; the 17 text has a unit
+// test), a failing archive_command counted, and idle sessions as a histogram per application.
+TEST_F(PostgresCollectorTest, BackgroundWriterArchiverAndIdleSessions) {
+  psql("CHECKPOINT");
+  pqxx::connection idle(server_->dsn() + " application_name=idle-histogram");
+  auto collector = make();
+  const double before = psql_number("SELECT checkpoints_req FROM pg_stat_bgwriter");
+  Batch batch = collect(*collector);
+  const double after = psql_number("SELECT checkpoints_req FROM pg_stat_bgwriter");
+  const auto requested = value(batch, "pg_stat_bgwriter_checkpoints_req_total");
+  ASSERT_TRUE(requested);
+  EXPECT_GE(*requested, std::max(1.0, before));
+  EXPECT_LE(*requested, after);
+  EXPECT_EQ(value(batch, "pg_stat_bgwriter_stats_reset_total"),
+            psql_number("SELECT extract(epoch FROM stats_reset) FROM pg_stat_bgwriter"));
+  EXPECT_GT(*value(batch, "pg_stat_bgwriter_buffers_alloc_total"), 0);
+  for (const auto& f : batch.families()) {
+    if (f.name.starts_with("pg_stat_bgwriter_")) {
+      EXPECT_EQ(f.type, store::MetricType::counter) << f.name;
+    }
+  }
+  // archive_mode is off: nothing archived, nothing failed, the age NaN as postgres_exporter prints it.
+  EXPECT_EQ(value(batch, "pg_stat_archiver_archived_count"), 0.0);
+  EXPECT_EQ(value(batch, "pg_stat_archiver_failed_count"), 0.0);
+  EXPECT_TRUE(std::isnan(*value(batch, "pg_stat_archiver_last_archive_age")));
+
+  const std::vector<Label> app = {{"application_name", "idle-histogram"}};
+  EXPECT_EQ(value(batch, "pg_process_idle_seconds_count", app), 1.0);
+  EXPECT_GE(*value(batch, "pg_process_idle_seconds_sum", app), 0.0);
+  EXPECT_EQ(value(batch, "pg_process_idle_seconds_bucket",
+                  {{"application_name", "idle-histogram"}, {"le", "+Inf"}}),
+            1.0);
+  EXPECT_EQ(count(batch, "pg_process_idle_seconds_bucket") % 10, 0u);  // nine bounds and +Inf per application
+  const auto type = std::find_if(batch.families().begin(), batch.families().end(),
+                                 [](const auto& f) { return f.name == "pg_process_idle_seconds"; });
+  ASSERT_NE(type, batch.families().end());
+  EXPECT_EQ(type->type, store::MetricType::histogram);
+
+  // A server whose archive_command fails: the failures are counted and the age stays NaN.
+  PostgresServer archiving(
+      PostgresOptions{.settings = {"archive_mode=on", "archive_command=false"}, .pg_stat_statements = false});
+  archiving.psql("CREATE TABLE wal_t AS SELECT g FROM generate_series(1, 1000) g; SELECT pg_switch_wal()");
+  ASSERT_TRUE(
+      wait_until([&] { return archiving.psql("SELECT failed_count FROM pg_stat_archiver") != "0"; }, 20s));
+  config_.dsn = archiving.dsn();
+  config_.statements.enabled = false;
+  auto archiver = make();
+  Batch failing = collect(*archiver);
+  EXPECT_GE(*value(failing, "pg_stat_archiver_failed_count"), 1.0);
+  EXPECT_EQ(value(failing, "pg_stat_archiver_archived_count"), 0.0);
+  EXPECT_GT(*value(failing, "pg_stat_archiver_last_failed_time_seconds"), 1.6e9);
+  EXPECT_TRUE(std::isnan(*value(failing, "pg_stat_archiver_last_archive_age")));
+}
+
+// With the default intervals, a cycle runs the cheap queries and reports the last result of the
+// others again, until their interval has passed on the cycles' clock (the batch's timestamps).
+TEST_F(PostgresCollectorTest, QueryIntervalsReuseTheLastResultBetweenRuns) {
+  config_.query_intervals.clear();  // the defaults
+  psql(
+      "CREATE TABLE IF NOT EXISTS interval_t (id int PRIMARY KEY); INSERT INTO interval_t VALUES (1) "
+      "ON CONFLICT DO NOTHING");
+  auto collector = make();
+  const Timestamp t0 = 1'800'000'000'000;
+  Batch first = collect(*collector, 20s, t0);
+  // The first cycle runs everything: 14 built-ins, the SET and the look for pg_stat_statements.
+  EXPECT_EQ(value(first, "tocsin_pg_cycle_statements"), 16.0);
+  const auto size = value(first, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}});
+  ASSERT_TRUE(size);
+  const auto setting = value(first, "pg_settings_work_mem_bytes");
+  ASSERT_TRUE(setting);
+  psql("INSERT INTO interval_t SELECT g FROM generate_series(2, 5000) g ON CONFLICT DO NOTHING");
+
+  // 15 s later: the eight every-cycle queries only; the others' samples are there, as they were.
+  Batch second = collect(*collector, 20s, t0 + 15'000);
+  EXPECT_EQ(value(second, "tocsin_pg_cycle_statements"), 8.0);
+  EXPECT_EQ(value(second, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), size);
+  EXPECT_EQ(value(second, "pg_settings_work_mem_bytes"), setting);
+  EXPECT_TRUE(value(second, "pg_database_size_bytes", {{"datname", "postgres"}}));
+  EXPECT_TRUE(value(second, "pg_stat_user_tables_seq_scan", {{"relname", "interval_t"}}));
+  EXPECT_EQ(value(second, "tocsin_pg_query_up", {{"query", "table_sizes"}, {"datname", "postgres"}}), 1.0);
+  EXPECT_EQ(value(second, "tocsin_pg_query_up", {{"query", "settings"}}), 1.0);
+
+  // 45 s on: a cycle early, the minute's queries wait.
+  Batch early = collect(*collector, 20s, t0 + 45'000);
+  EXPECT_EQ(value(early, "tocsin_pg_cycle_statements"), 8.0);
+  // A minute on (less a second: a cycle a little early still counts): tables and pg_stat_statements.
+  Batch third = collect(*collector, 20s, t0 + 59'500);
+  EXPECT_EQ(value(third, "tocsin_pg_cycle_statements"), 10.0);
+  EXPECT_EQ(value(third, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), size);
+
+  // 4m45s on (a cycle of 15 s early): the five-minute queries wait.
+  Batch before_five = collect(*collector, 20s, t0 + 285'000);
+  EXPECT_EQ(value(before_five, "tocsin_pg_cycle_statements"), 10.0);
+  // Five minutes on: the four five-minute queries (the minute's ran 15 s ago), and the sizes are new.
+  Batch fourth = collect(*collector, 20s, t0 + 300'000);
+  EXPECT_EQ(value(fourth, "tocsin_pg_cycle_statements"), 12.0);
+  EXPECT_GT(*value(fourth, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), *size);
+
+  // The clock going back runs everything that has an interval.
+  Batch back = collect(*collector, 20s, t0);
+  EXPECT_EQ(value(back, "tocsin_pg_cycle_statements"), 14.0);
+}
+
+// A query with an interval that fails drops its kept result (its series go stale, as without an
+// interval) and runs again in the next cycle rather than a whole interval later.
+TEST_F(PostgresCollectorTest, AFailedRunOfAQueryWithAnIntervalIsNotReportedAgainAndRetriesNextCycle) {
+  config_.query_intervals.clear();
+  config_.lock_timeout = 100ms;
+  auto collector = make();
+  const Timestamp t0 = 1'900'000'000'000;
+  Batch first = collect(*collector, 20s, t0);
+  ASSERT_TRUE(value(first, "pg_database_size_bytes", {{"datname", "postgres"}}));
+  {
+    pqxx::connection holder(server_->dsn());
+    pqxx::work tx(holder);
+    tx.exec("LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE");
+    Batch locked = collect(*collector, 20s, t0 + 300'000);
+    tx.abort();
+    EXPECT_FALSE(value(locked, "pg_database_size_bytes", {{"datname", "postgres"}}));
+    EXPECT_EQ(value(locked, "tocsin_pg_query_up", {{"query", "database_sizes"}}), 0.0);
+  }
+  Batch next = collect(*collector, 20s, t0 + 315'000);
+  EXPECT_TRUE(value(next, "pg_database_size_bytes", {{"datname", "postgres"}}));
+  EXPECT_EQ(value(next, "tocsin_pg_query_up", {{"query", "database_sizes"}}), 1.0);
+  // Its kept result again from then on, without another run.
+  Batch after = collect(*collector, 20s, t0 + 330'000);
+  EXPECT_EQ(value(after, "pg_database_size_bytes", {{"datname", "postgres"}}),
+            value(next, "pg_database_size_bytes", {{"datname", "postgres"}}));
+  EXPECT_EQ(value(after, "tocsin_pg_cycle_statements"), 8.0);
+}
+
 TEST_F(PostgresCollectorTest, ValuesMatchTheViews) {
   std::vector<std::unique_ptr<pqxx::connection>> idle;
   for (int i = 0; i < 3; ++i)
@@ -490,11 +850,11 @@ TEST_F(PostgresCollectorTest, ValuesMatchTheViews) {
   EXPECT_EQ(value(batch, "pg_up"), 1.0);
   // The collector's own session is recognisable.
   EXPECT_GE(psql_number("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tocsin'"), 1);
-  // A fixed number of statements per cycle once connected: ten built-ins and the extension check of
-  // the first cycle; the second cycle sends the built-ins alone.
-  EXPECT_EQ(value(batch, "tocsin_pg_cycle_statements"), 12.0);  // + the SET at connect
+  // A fixed number of statements per cycle once connected: 14 built-ins (all due: the intervals are
+  // 0 here) and the extension check of the first cycle; the second cycle sends the built-ins alone.
+  EXPECT_EQ(value(batch, "tocsin_pg_cycle_statements"), 16.0);  // + the SET at connect
   Batch second = collect(*collector);
-  EXPECT_EQ(value(second, "tocsin_pg_cycle_statements"), 10.0);
+  EXPECT_EQ(value(second, "tocsin_pg_cycle_statements"), 14.0);
   EXPECT_EQ(value(second, "tocsin_pg_connects_total"), 1.0);
 }
 
@@ -837,7 +1197,7 @@ TEST_F(PostgresCollectorTest, AJobQueueQueryWithItsOwnInterval) {
   // Not due for an hour: the last result is reported again, without running the query.
   Batch again = collect(*collector);
   EXPECT_EQ(value(again, "app_jobs_depth", {{"queue", "sms"}}), 1.0);
-  EXPECT_EQ(value(again, "tocsin_pg_cycle_statements"), 10.0);
+  EXPECT_EQ(value(again, "tocsin_pg_cycle_statements"), 14.0);
 }
 
 TEST_F(PostgresCollectorTest, InterruptEndsTheCycleAndTheDeadlineCutsASlowCustomQueryShort) {

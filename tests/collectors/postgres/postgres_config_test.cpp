@@ -47,6 +47,9 @@ TEST(PostgresConfig, DefaultsLeaveConnectionSettingsToLibpq) {
   EXPECT_FALSE(c.statements.query_text);
   EXPECT_TRUE(c.databases.empty());
   EXPECT_EQ(c.tables_limit, 200u);
+  EXPECT_FALSE(c.tables_by_size);
+  EXPECT_FALSE(c.statements.compat_names);
+  EXPECT_TRUE(c.query_intervals.empty());
   EXPECT_TRUE(c.queries.empty());
 }
 
@@ -72,9 +75,11 @@ TEST(PostgresConfig, ReadsEveryKey) {
       reconnect_backoff_max: 30s
       prepared_statements: true
       activity_labels: [datname, state, usename]
-      statements: { enabled: true, limit: 50, query_text: true, query_text_length: 80 }
+      statements: { enabled: true, limit: 50, query_text: true, query_text_length: 80, compat_names: true }
       databases: ["*"]
       tables_limit: 10
+      tables_by: size
+      query_intervals: { tables: 2m, settings: 0s, statements: 30s }
       queries:
         - prefix: app_jobs
           sql: SELECT queue, count(*) AS depth FROM jobs GROUP BY queue
@@ -105,6 +110,12 @@ TEST(PostgresConfig, ReadsEveryKey) {
   EXPECT_EQ(c.statements.query_text_length, 80u);
   EXPECT_EQ(c.databases, (std::vector<std::string>{"*"}));
   EXPECT_EQ(c.tables_limit, 10u);
+  EXPECT_TRUE(c.tables_by_size);
+  EXPECT_TRUE(c.statements.compat_names);
+  EXPECT_EQ(c.query_intervals.at("tables"), std::chrono::minutes(2));
+  EXPECT_EQ(c.query_intervals.at("settings"), Duration{0});
+  EXPECT_EQ(c.query_intervals.at("statements"), std::chrono::seconds(30));
+  EXPECT_EQ(c.query_intervals.size(), 3u);
   ASSERT_EQ(c.queries.size(), 1u);
   const PostgresCustomQuery& q = c.queries.front();
   EXPECT_EQ(q.prefix, "app_jobs");
@@ -157,6 +168,19 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"UnknownKey", "      sslmod: require\n",
                 "tocsin.yaml:4:7: collectors.postgres[0].sslmod: unknown key"},
+        BadCase{"UnknownQueryInterval", "      query_intervals: { tabels: 1m }\n",
+                "tocsin.yaml:4:26: collectors.postgres[0].query_intervals.tabels: unknown key"},
+        BadCase{
+            "BadQueryInterval", "      query_intervals: { tables: soon }\n",
+            "tocsin.yaml:4:34: collectors.postgres[0].query_intervals.tables: invalid duration \"soon\" (use "
+            "e.g. 500ms, 15s, 5m, 1h30m, 2d)"},
+        BadCase{
+            "ServerQueryInterval", "      query_intervals: { server: 1m }\n",
+            "tocsin.yaml:4:34: collectors.postgres[0].query_intervals.server: the server query runs every "
+            "cycle (it proves the connection alive)"},
+        BadCase{
+            "BadTablesBy", "      tables_by: rows\n",
+            "tocsin.yaml:4:18: collectors.postgres[0].tables_by: unknown order \"rows\" (activity or size)"},
         BadCase{
             "BadSslmode", "      sslmode: maybe\n",
             "tocsin.yaml:4:16: collectors.postgres[0].sslmode: unknown sslmode \"maybe\" (disable, allow, "
