@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <type_traits>
+#include <unordered_set>
 
 #include "collectors/postgres/conninfo.hpp"
 #include "collectors/postgres/families.hpp"
@@ -65,7 +66,9 @@ class Emitter {
   void add(std::string_view name, std::vector<Label> labels, double value) {
     out_.add(name, std::move(labels), value);
   }
-  void add(const Labels& labels, double value) { out_.add(labels, value); }
+  void add(const Labels& labels, double value, Timestamp at = store::kCommitTime) {
+    out_.add(labels, value, at);
+  }
   void gauge(std::string_view name, std::string_view help, double value, std::vector<Label> labels = {}) {
     describe(name, MetricType::gauge, help);
     add(name, std::move(labels), value);
@@ -198,6 +201,7 @@ class PostgresCollector final : public Collector {
     custom_margin_ = std::clamp(budget / kCustomMarginDivisor, Duration{0}, kCustomMarginMax);
     statements_ = 0;
     seen_health_.clear();
+    kept_now_.clear();
     Emitter emit(out);
     try {
       collect_cycle(emit);
@@ -208,12 +212,15 @@ class PostgresCollector final : public Collector {
       publish_details();
       throw;
     }
+    mark_gone_kept(emit);
     emit_health(emit);
     publish_details();
   }
 
   void describe_down(Batch& out) override {
     Emitter emit(out);
+    for (const Labels& l : kept_last_) emit.add(l, stale_nan());  // as every other series of the target
+    kept_last_.clear();
     emit.gauge("pg_up",
                "Whether the last connection to the server and its first query succeeded (1) or not (0).", 0);
   }
@@ -389,8 +396,8 @@ class PostgresCollector final : public Collector {
   // Runs `body` (which runs the query and emits what it read into the Emitter it is given) when the
   // query is due, keeping what it emitted; otherwise reports the kept result of its last run again.
   // A run that fails drops the kept result, so its series turn stale as they would without an
-  // interval. The batch commits at one time, the cycle's: a kept sample is committed again with
-  // each cycle's timestamp (see the README's "Intervals").
+  // interval (mark_gone_kept). A kept sample is committed again with its run's timestamp, which the
+  // store keeps once (see the README's "Intervals").
   template <typename Body>
   void cached(Emitter& emit, Query query, std::string_view datname, Body&& body) {
     if (interval_of(query).count() == 0) {
@@ -421,7 +428,26 @@ class PostgresCollector final : public Collector {
     auto it = cache_.find(key);
     if (it == cache_.end()) return;
     for (const auto& f : it->second.batch.families()) emit.describe(f.name, f.type, f.help);
-    for (const auto& sample : it->second.batch.samples()) emit.add(sample.labels, sample.value);
+    // At the time of its run, so rates over them are exact; the store keeps the same point once.
+    for (const auto& sample : it->second.batch.samples()) {
+      emit.add(sample.labels, sample.value, it->second.last_run);
+      kept_now_.push_back(sample.labels);
+    }
+  }
+
+  // Series of kept results carry their runs' times, so the store writes them no staleness marker of
+  // its own: one that was reported last cycle and is not now (a failed run, a table gone from the
+  // top N, a new connection) gets one here, as a series without an interval would.
+  void mark_gone_kept(Emitter& emit) {
+    struct Hash {
+      std::size_t operator()(const Labels& l) const { return l.hash(); }
+    };
+    const std::unordered_set<Labels, Hash> now(kept_now_.begin(), kept_now_.end());
+    for (const Labels& l : kept_last_) {
+      if (!now.contains(l)) emit.add(l, stale_nan());
+    }
+    kept_last_ = std::move(kept_now_);
+    kept_now_.clear();
   }
 
   // Connects when needed and runs the `server` query, which also proves the connection alive. A
@@ -1219,7 +1245,9 @@ class PostgresCollector final : public Collector {
   std::atomic<bool> interrupted_{false};
   bool closed_by_watchdog_ = false;  // the last lost connection was the watchdog's doing
   SteadyClock::time_point deadline_{};
-  Timestamp now_ = 0;  // the cycle's timestamp: the clock of the query intervals
+  Timestamp now_ = 0;              // the cycle's timestamp: the clock of the query intervals
+  std::vector<Labels> kept_now_;   // kept samples reported in this cycle, at their runs' times
+  std::vector<Labels> kept_last_;  // ... and in the last cycle that succeeded
   Duration custom_margin_{0};
   std::array<Duration, std::size(postgres::kAllQueries)> intervals_{};  // by Query
   static_assert(static_cast<std::size_t>(Query::unused_indexes) + 1 == std::size(postgres::kAllQueries),

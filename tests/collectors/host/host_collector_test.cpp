@@ -12,6 +12,7 @@
 
 #include "collectors/host/host.hpp"
 #include "fixtures/process.hpp"
+#include "real_file.hpp"
 
 namespace tocsin::collectors {
 namespace {
@@ -19,12 +20,7 @@ namespace {
 using store::Batch;
 using tocsin::testing::TempDir;
 
-std::string real(const std::string& name) {
-  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/tests/data/host/real/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using tocsin::collectors::host::captured::real;
 
 class HostCollectorTest : public ::testing::Test {
  protected:

@@ -11,17 +11,12 @@
 #include "collectors/host/hwmon_names.hpp"
 #include "collectors/host/net_parsers.hpp"
 #include "collectors/host/proc_parsers.hpp"
+#include "real_file.hpp"
 
 namespace tocsin::collectors::host {
 namespace {
 
-std::string real(const std::string& name) {
-  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/tests/data/host/real/" + name);
-  EXPECT_TRUE(in) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using tocsin::collectors::host::captured::real;
 
 // The message of the ParseError `f` throws, with its line as "line: message".
 template <typename F>

@@ -7,15 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "real_file.hpp"
+
 namespace tocsin::collectors::host {
 namespace {
 
-std::string real(const std::string& name) {
-  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/tests/data/host/real/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using tocsin::collectors::host::captured::real;
 
 template <typename Fn>
 std::string parse_error(Fn fn, std::size_t* line = nullptr) {

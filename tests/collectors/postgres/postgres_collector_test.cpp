@@ -62,6 +62,17 @@ std::optional<double> value(const Batch& batch, std::string_view name, const std
   return std::nullopt;
 }
 
+const store::Sample* sample_of(const Batch& batch, std::string_view name,
+                               const std::vector<Label>& match = {}) {
+  for (const auto& s : batch.samples()) {
+    if (s.labels.metric_name() != name) continue;
+    bool all = true;
+    for (const Label& l : match) all = all && s.labels.get(l.name) == l.value;
+    if (all) return &s;
+  }
+  return nullptr;
+}
+
 std::size_t count(const Batch& batch, std::string_view name) {
   std::size_t n = 0;
   for (const auto& s : batch.samples()) n += s.labels.metric_name() == name;
@@ -758,6 +769,9 @@ TEST_F(PostgresCollectorTest, QueryIntervalsReuseTheLastResultBetweenRuns) {
   EXPECT_EQ(value(second, "tocsin_pg_cycle_statements"), 8.0);
   EXPECT_EQ(value(second, "pg_stat_user_tables_total_size_bytes", {{"relname", "interval_t"}}), size);
   EXPECT_EQ(value(second, "pg_settings_work_mem_bytes"), setting);
+  // Reported again at the time of the run that read them; what ran now has the commit's time.
+  EXPECT_EQ(sample_of(second, "pg_settings_work_mem_bytes")->timestamp, t0);
+  EXPECT_EQ(sample_of(second, "pg_stat_activity_count")->timestamp, store::kCommitTime);
   EXPECT_TRUE(value(second, "pg_database_size_bytes", {{"datname", "postgres"}}));
   EXPECT_TRUE(value(second, "pg_stat_user_tables_seq_scan", {{"relname", "interval_t"}}));
   EXPECT_EQ(value(second, "tocsin_pg_query_up", {{"query", "table_sizes"}, {"datname", "postgres"}}), 1.0);
@@ -799,7 +813,11 @@ TEST_F(PostgresCollectorTest, AFailedRunOfAQueryWithAnIntervalIsNotReportedAgain
     tx.exec("LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE");
     Batch locked = collect(*collector, 20s, t0 + 300'000);
     tx.abort();
-    EXPECT_FALSE(value(locked, "pg_database_size_bytes", {{"datname", "postgres"}}));
+    // The kept result is dropped: its series get a staleness marker, at the commit's time.
+    const store::Sample* gone = sample_of(locked, "pg_database_size_bytes", {{"datname", "postgres"}});
+    ASSERT_NE(gone, nullptr);
+    EXPECT_TRUE(is_stale_nan(gone->value));
+    EXPECT_EQ(gone->timestamp, store::kCommitTime);
     EXPECT_EQ(value(locked, "tocsin_pg_query_up", {{"query", "database_sizes"}}), 0.0);
   }
   Batch next = collect(*collector, 20s, t0 + 315'000);
