@@ -201,23 +201,6 @@ Figures figures_of(const PostgresServer& server, const Tool& tool, int cycles) {
   return f;
 }
 
-// The body of an HTTP/1.1 response, its chunked transfer coding undone (the test client keeps it).
-std::string body_of(const tocsin::testing::HttpResult& result) {
-  auto it = result.headers.find("transfer-encoding");
-  if (it == result.headers.end() || it->second.find("chunked") == std::string::npos) return result.body;
-  std::string out;
-  std::size_t at = 0;
-  while (at < result.body.size()) {
-    const std::size_t eol = result.body.find("\r\n", at);
-    if (eol == std::string::npos) break;
-    const std::size_t size = std::stoul(result.body.substr(at, eol - at), nullptr, 16);
-    if (size == 0) break;
-    out += result.body.substr(eol + 2, size);
-    at = eol + 2 + size + 2;
-  }
-  return out;
-}
-
 // postgres_exporter, started with its default collectors (and with the example pg_stat_statements
 // query when `pgss`); one scrape of /metrics is one cycle. Throws when it does not start.
 class ExporterTool final : public Tool {
@@ -282,7 +265,7 @@ class ExporterTool final : public Tool {
     wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     cpu += cpu_ms_of_pid(process_->pid()) - cpu0;
     series = 0;
-    std::istringstream lines(body_of(result));
+    std::istringstream lines(tocsin::testing::decoded_body(result));
     for (std::string line; std::getline(lines, line);) {
       if (!line.empty() && line[0] != '#' && line.starts_with("pg_")) series += 1;
     }

@@ -456,23 +456,6 @@ std::map<std::string, Family> families_of_exposition(const std::string& text) {
   return out;
 }
 
-// The body of an HTTP/1.1 response, its chunked transfer coding undone (the test client keeps it).
-std::string body_of(const tocsin::testing::HttpResult& result) {
-  auto it = result.headers.find("transfer-encoding");
-  if (it == result.headers.end() || it->second.find("chunked") == std::string::npos) return result.body;
-  std::string out;
-  std::size_t at = 0;
-  while (at < result.body.size()) {
-    const std::size_t eol = result.body.find("\r\n", at);
-    if (eol == std::string::npos) break;
-    const std::size_t size = std::stoul(result.body.substr(at, eol - at), nullptr, 16);
-    if (size == 0) break;
-    out += result.body.substr(eol + 2, size);
-    at = eol + 2 + size + 2;
-  }
-  return out;
-}
-
 // postgres_exporter's own families, about the exporter rather than the server.
 bool exporter_self(const std::string& name) {
   return name.starts_with("pg_exporter_") || name.starts_with("pg_scrape_collector_") ||
@@ -586,7 +569,8 @@ TEST_F(PostgresCollectorTest, CoversPostgresExporterFamilies) {
   std::map<std::string, Family> live;
   ASSERT_TRUE(wait_until(
       [&] {
-        live = families_of_exposition(body_of(tocsin::testing::http_get(port, "/metrics")));
+        live = families_of_exposition(
+            tocsin::testing::decoded_body(tocsin::testing::http_get(port, "/metrics")));
         return live.contains("pg_stat_bgwriter_buffers_alloc_total");
       },
       10s))
