@@ -68,9 +68,7 @@ class DiskstatsSection final : public Section {
 
   void collect(SectionContext& ctx) override {
     std::string_view text;
-    if (auto e = ctx.files.read(path_, text)) {
-      return ctx.problems.report("diskstats", spdlog::level::warn, e.message + "; node_disk_* left out");
-    }
+    if (!ctx.read_or_report(path_, text, "diskstats", "node_disk_*")) return;
     try {
       disks_ = parse_diskstats(text);
     } catch (const ParseError& e) {

@@ -41,9 +41,7 @@ class NetstatSection final : public Section {
     // (a kernel without IPv6).
     for (const std::string* path : {&netstat_, &snmp_}) {
       std::string_view text;
-      if (auto e = ctx.files.read(*path, text)) {
-        return ctx.problems.report("netstat", spdlog::level::warn, e.message + "; node_netstat_* left out");
-      }
+      if (!ctx.read_or_report(*path, text, "netstat", "node_netstat_*")) return;
       try {
         parse_netstat(text, fields_buffer_);
       } catch (const ParseError& e) {
@@ -96,10 +94,7 @@ class NetdevSection final : public Section {
 
   void collect(SectionContext& ctx) override {
     std::string_view text;
-    if (auto e = ctx.files.read(path_, text)) {
-      return ctx.problems.report("netdev", spdlog::level::warn,
-                                 e.message + "; node_network_*_total left out");
-    }
+    if (!ctx.read_or_report(path_, text, "netdev", "node_network_*_total")) return;
     std::vector<NetDevLine> devices;
     try {
       devices = parse_net_dev(text);
@@ -526,9 +521,7 @@ class SoftnetSection final : public Section {
 
   void collect(SectionContext& ctx) override {
     std::string_view text;
-    if (auto e = ctx.files.read(path_, text)) {
-      return ctx.problems.report("softnet", spdlog::level::warn, e.message + "; node_softnet_* left out");
-    }
+    if (!ctx.read_or_report(path_, text, "softnet", "node_softnet_*")) return;
     std::vector<SoftnetLine> lines;
     try {
       lines = parse_softnet(text);
@@ -565,9 +558,7 @@ class ArpSection final : public Section {
 
   void collect(SectionContext& ctx) override {
     std::string_view text;
-    if (auto e = ctx.files.read(path_, text)) {
-      return ctx.problems.report("arp", spdlog::level::warn, e.message + "; node_arp_entries left out");
-    }
+    if (!ctx.read_or_report(path_, text, "arp", "node_arp_entries")) return;
     std::vector<std::pair<std::string, std::uint64_t>> entries;
     try {
       entries = parse_arp(text);

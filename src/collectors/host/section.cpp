@@ -115,6 +115,15 @@ bool NameRegex::matches(std::string_view name) {
   return result;
 }
 
+bool SectionContext::read_or_report(const std::string& path, std::string_view& text, const std::string& key,
+                                    std::string_view left_out) {
+  if (auto e = files.read(path, text)) {
+    problems.report(key, spdlog::level::warn, e.message + "; " + std::string(left_out) + " left out");
+    return false;
+  }
+  return true;
+}
+
 std::string where(std::string_view path, const ParseError& e) {
   std::string out(path);
   if (e.line() > 0) out += ":" + std::to_string(e.line());

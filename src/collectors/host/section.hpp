@@ -96,6 +96,11 @@ struct SectionContext {
   FileReader& files;
   ProblemLog& problems;
   std::int64_t timestamp_ms;
+
+  // Reads `path` into `text`. When it cannot, reports "<why>; <left_out> left out" under `key` (once,
+  // as ProblemLog does) and returns false: the section leaves its families out of this cycle.
+  bool read_or_report(const std::string& path, std::string_view& text, const std::string& key,
+                      std::string_view left_out);
 };
 
 class Section {

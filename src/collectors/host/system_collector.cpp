@@ -34,9 +34,7 @@ class VmstatSection final : public Section {
 
   void collect(SectionContext& ctx) override {
     std::string_view text;
-    if (auto e = ctx.files.read(path_, text)) {
-      return ctx.problems.report("vmstat", spdlog::level::warn, e.message + "; node_vmstat_* left out");
-    }
+    if (!ctx.read_or_report(path_, text, "vmstat", "node_vmstat_*")) return;
     std::vector<VmstatField> fields;
     try {
       fields = parse_vmstat(text);
@@ -67,9 +65,7 @@ class FilefdSection final : public Section {
 
   void collect(SectionContext& ctx) override {
     std::string_view text;
-    if (auto e = ctx.files.read(path_, text)) {
-      return ctx.problems.report("filefd", spdlog::level::warn, e.message + "; node_filefd_* left out");
-    }
+    if (!ctx.read_or_report(path_, text, "filefd", "node_filefd_*")) return;
     FileNr nr;
     try {
       nr = parse_file_nr(text);
@@ -231,15 +227,12 @@ class TimeSection final : public Section {
     for (std::size_t i = 0; i < names.size(); ++i) {
       const std::string base = clocksource_dir_ + "/" + names[i];
       std::string_view text;
-      if (auto e = ctx.files.read(base + "/available_clocksource", text)) {
-        return ctx.problems.report("clocksource", spdlog::level::warn,
-                                   e.message + "; node_time_clocksource_* left out");
-      }
+      if (!ctx.read_or_report(base + "/available_clocksource", text, "clocksource",
+                              "node_time_clocksource_*"))
+        return;
       const std::vector<std::string> available = parse_words(text);
-      if (auto e = ctx.files.read(base + "/current_clocksource", text)) {
-        return ctx.problems.report("clocksource", spdlog::level::warn,
-                                   e.message + "; node_time_clocksource_* left out");
-      }
+      if (!ctx.read_or_report(base + "/current_clocksource", text, "clocksource", "node_time_clocksource_*"))
+        return;
       const std::string current(text::trim(text));
       const std::string device = std::to_string(i);
       for (const std::string& cs : available) {
@@ -289,9 +282,7 @@ class OsSection final : public Section {
     if (*found != cached_path_ || st.st_mtim.tv_sec != mtime_.tv_sec ||
         st.st_mtim.tv_nsec != mtime_.tv_nsec) {
       std::string_view text;
-      if (auto e = ctx.files.read(*found, text)) {
-        return ctx.problems.report("os", spdlog::level::warn, e.message + "; node_os_* left out");
-      }
+      if (!ctx.read_or_report(*found, text, "os", "node_os_*")) return;
       try {
         fields_ = parse_os_release(text);
       } catch (const ParseError& e) {

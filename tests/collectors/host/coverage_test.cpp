@@ -109,21 +109,6 @@ Families parse_exposition(const std::string& text) {
   return out;
 }
 
-// The body of a chunked HTTP/1.1 response (node_exporter streams /metrics).
-std::string dechunk(const std::string& body) {
-  std::string out;
-  std::size_t i = 0;
-  while (i < body.size()) {
-    const std::size_t eol = body.find("\r\n", i);
-    if (eol == std::string::npos) break;
-    const std::size_t size = std::stoul(body.substr(i, eol - i), nullptr, 16);
-    if (size == 0) break;
-    out += body.substr(eol + 2, size);
-    i = eol + 2 + size + 2;
-  }
-  return out;
-}
-
 Families tocsin_families() {
   config::HostCollectorConfig config;  // the defaults: /proc, /sys, node_exporter's exclusions
   auto collector = make_host_collector(
@@ -223,9 +208,7 @@ TEST(HostCoverage, AgainstALiveNodeExporterOnThisMachine) {
   const auto reply = testing::http_get(port, "/metrics");
   ASSERT_EQ(reply.status, 200);
   const Families ours = tocsin_families();
-  const bool chunked = reply.headers.contains("transfer-encoding") &&
-                       reply.headers.at("transfer-encoding").find("chunked") != std::string::npos;
-  const Families theirs = parse_exposition(chunked ? dechunk(reply.body) : reply.body);
+  const Families theirs = parse_exposition(testing::decoded_body(reply));  // node_exporter streams it
   ASSERT_GT(theirs.size(), 200u);
   const double share = compare(theirs, ours, true, "live node_exporter");
   EXPECT_GE(share, 0.95);
