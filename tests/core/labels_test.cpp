@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 namespace tocsin {
 namespace {
 
@@ -61,6 +63,21 @@ TEST(Labels, InvalidUtf8ValuesAreRepairedAndValidSetsKept) {
   EXPECT_EQ(with_valid_utf8_values(bad).get("key"),
             "a\xEF\xBF\xBD"
             "b");
+}
+
+TEST(Labels, WriterBuildsInPlaceAndRefusesMoreThanItsCapacity) {
+  Labels::Writer w(3);
+  w.add("__name__", "m");
+  w.add("empty", "");  // absent, as everywhere: not stored, no capacity used
+  w.add(Label{"job", "api"});
+  Labels built = w.finish();
+  EXPECT_EQ(built, (Labels{{"__name__", "m"}, {"job", "api"}}));
+  EXPECT_TRUE(w.finish().empty());  // the writer is empty after finish()
+
+  Labels::Writer full(1);
+  full.add("a", "1");
+  EXPECT_THROW(full.add("b", "2"), std::length_error);
+  EXPECT_TRUE(Labels::Writer(2).finish().empty());
 }
 
 TEST(Labels, HashForOnAndIgnoring) {
