@@ -49,6 +49,7 @@ void decode(const yaml::Node& node, HostCollectorConfig& out) {
   decode_common(map, out.common);
   map.optional("proc_path", out.proc_path);
   map.optional("sys_path", out.sys_path);
+  map.optional("netlink", out.netlink);
   map.optional("rootfs_path", out.rootfs_path);
   map.optional("udev_data_path", out.udev_data_path);
   map.optional("mounts_file", out.mounts_file);

@@ -3,6 +3,7 @@
 // src/collectors/host/README.md. Regexes are RE2 (Go's syntax, as node_exporter's flags) and match
 // anywhere in the name unless anchored, as Go's MatchString does.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,13 @@ struct HostDeviceFilterConfig {
 
 struct HostCollectorConfig {
   CollectorCommon common{.name = "host"};
-  std::string proc_path = "/proc";                // root of procfs (tests point it at captured files)
-  std::string sys_path = "/sys";                  // root of sysfs (node_exporter's --path.sysfs)
+  std::string proc_path = "/proc";  // root of procfs (tests point it at captured files)
+  std::string sys_path = "/sys";    // root of sysfs (node_exporter's --path.sysfs)
+  // netdev and netclass from one rtnetlink dump a cycle instead of /proc/net/dev and a sysfs file per
+  // interface and attribute (node_exporter's --collector.netdev.netlink, default there too, and
+  // --collector.netclass.netlink). Unset: when proc_path and sys_path are /proc and /sys, whose
+  // interfaces are those of the namespace netlink answers for.
+  std::optional<bool> netlink;
   std::string rootfs_path = "/";                  // node_exporter's --path.rootfs: statfs and os-release
   std::string udev_data_path = "/run/udev/data";  // --collector.diskstats... udev database
   std::string mounts_file;                        // default: <proc_path>/1/mounts, else <proc_path>/mounts

@@ -63,7 +63,14 @@ constexpr DiskFamily kDiskFamilies[kDiskStatColumns] = {
 class DiskstatsSection final : public Section {
  public:
   explicit DiskstatsSection(const config::HostCollectorConfig& c)
-      : path_(c.proc_path + "/diskstats"), udev_dir_(c.udev_data_path), filter_(c.diskstats) {}
+      : path_(c.proc_path + "/diskstats"),
+        udev_dir_(c.udev_data_path),
+        filter_(c.diskstats),
+        labels_("device", [] {
+          std::vector<std::string> names;
+          for (const auto& f : kDiskFamilies) names.emplace_back(f.name);
+          return names;
+        }()) {}
   std::string_view name() const override { return "diskstats"; }
 
   void collect(SectionContext& ctx) override {
@@ -107,12 +114,13 @@ class DiskstatsSection final : public Section {
                          {"serial", property("ID_SERIAL_SHORT")},
                          {"revision", property("ID_REVISION")}},
                   1);
+      DeviceLabels::Row& row = labels_.row(device);
       for (std::size_t i = 0; i < d.columns; ++i) {
-        ctx.out.add(series(kDiskFamilies[i].name, "device", device),
-                    static_cast<double>(d.values[i]) * kDiskFamilies[i].factor);
+        ctx.out.add(row[i], static_cast<double>(d.values[i]) * kDiskFamilies[i].factor);
       }
       if (!properties_.empty()) add_udev_families(ctx, device);
     }
+    labels_.end_cycle();
   }
 
  private:
@@ -175,6 +183,7 @@ class DiskstatsSection final : public Section {
   std::vector<DiskStats> disks_;
   std::vector<std::pair<std::string, DiskStats>> kept_;
   std::vector<std::pair<std::string, std::string>> properties_;
+  DeviceLabels labels_;
 };
 
 }  // namespace

@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "collectors/host/families.hpp"
 #include "collectors/host/host.hpp"
+#include "collectors/host/netlink.hpp"
 #include "collectors/host/proc_parsers.hpp"
 #include "collectors/host/section.hpp"
 #include "tocsin/collectors/problem_log.hpp"
@@ -98,6 +100,10 @@ class HostCollector final : public Collector {
     for (const auto& [section, make] : kSections) {
       if (!disabled(config, section)) sections_.push_back(make(config));
     }
+    if (config.netlink.value_or(config.proc_path == "/proc" && config.sys_path == "/sys") &&
+        !(disabled(config, "netdev") && disabled(config, "netclass"))) {
+      netlink_.emplace();
+    }
   }
 
   std::string_view kind() const override { return "host"; }
@@ -112,7 +118,8 @@ class HostCollector final : public Collector {
     if (pressure_) collect_pressure(out);
     if (filesystem_) collect_filesystems(out);
     if (uname_) collect_uname(out);
-    host::SectionContext section_ctx{out, files_, problems_, ctx.timestamp};
+    if (netlink_) netlink_->begin_cycle();
+    host::SectionContext section_ctx{out, files_, problems_, ctx.timestamp, netlink_ ? &*netlink_ : nullptr};
     for (const auto& section : sections_) section->collect(section_ctx);
   }
 
@@ -401,6 +408,7 @@ class HostCollector final : public Collector {
   FileReader files_;                           // every file is read into its buffer in turn
   std::vector<host::CpuTicks> previous_cpus_;  // for keep_cpu_counters_monotonic
   std::vector<std::unique_ptr<host::Section>> sections_;
+  std::optional<host::NetlinkLinks> netlink_;
 };
 
 }  // namespace

@@ -2,16 +2,21 @@
 // udp_queues and conntrack, under node_exporter 1.5's names, types and labels.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/if.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <system_error>
 #include <unordered_set>
 
 #include "collectors/host/net_parsers.hpp"
+#include "collectors/host/netlink.hpp"
 #include "collectors/host/proc_parsers.hpp"
 #include "collectors/host/section.hpp"
 #include "collectors/host/text.hpp"
@@ -84,15 +89,21 @@ class NetstatSection final : public Section {
 class NetdevSection final : public Section {
  public:
   explicit NetdevSection(const config::HostCollectorConfig& c)
-      : path_(c.proc_path + "/net/dev"), class_net_(c.sys_path + "/class/net/"), filter_(c.netdev) {
-    for (std::string_view key : kNetDevNames) {
-      names_.push_back("node_network_" + std::string(key) + "_total");
+      : path_(c.proc_path + "/net/dev"),
+        class_net_(c.sys_path + "/class/net/"),
+        filter_(c.netdev),
+        names_(family_names()),
+        labels_("device", names_) {
+    for (std::string_view key : kNetDevNames)
       helps_.push_back("Network device statistic " + std::string(key) + ".");
-    }
   }
   std::string_view name() const override { return "netdev"; }
 
   void collect(SectionContext& ctx) override {
+    if (const std::vector<NetlinkLink>* links =
+            ctx.links != nullptr ? ctx.links->get(ctx.problems) : nullptr) {
+      return collect_netlink(ctx, *links);
+    }
     std::string_view text;
     if (!ctx.read_or_report(path_, text, "netdev", "node_network_*_total")) return;
     std::vector<NetDevLine> devices;
@@ -104,28 +115,24 @@ class NetdevSection final : public Section {
     }
     ctx.problems.clear("netdev", [&] { return path_ + ": readable again"; });
     // Copy the names out of the reader's buffer: reading rx_nohandler reuses it.
-    for (std::size_t i = 0; i < kNetDevColumns; ++i)
-      ctx.out.describe(names_[i], MetricType::counter, helps_[i]);
-    ctx.out.describe("node_network_receive_nohandler_total", MetricType::counter,
-                     "Network device statistic receive_nohandler.");
+    describe(ctx);
     std::vector<std::pair<std::string, std::array<std::uint64_t, kNetDevColumns>>> kept;
     kept.reserve(devices.size());
     for (const NetDevLine& dev : devices) {
       if (!filter_.ignored(dev.device)) kept.emplace_back(std::string(dev.device), dev.values);
     }
     for (const auto& [device, values] : kept) {
-      for (std::size_t i = 0; i < kNetDevColumns; ++i) {
-        ctx.out.add(series(names_[i], "device", device), static_cast<double>(values[i]));
-      }
+      DeviceLabels::Row& row = labels_.row(device);
+      for (std::size_t i = 0; i < kNetDevColumns; ++i) ctx.out.add(row[i], static_cast<double>(values[i]));
       // node_exporter 1.5 reads these counters over netlink, which also has rx_nohandler; /proc/net/dev
       // does not print it, sysfs does (the same counter of dev_get_stats).
       std::string_view nohandler;
       if (!read_nohandler(ctx, device, nohandler)) continue;
       std::uint64_t value = 0;
       if (!text::to_u64(text::trim(nohandler), value)) continue;
-      ctx.out.add(series("node_network_receive_nohandler_total", "device", device),
-                  static_cast<double>(value));
+      ctx.out.add(row[kNetDevColumns], static_cast<double>(value));
     }
+    labels_.end_cycle();
     present_.clear();
     for (const auto& [device, values] : kept) present_.push_back(device);
     std::sort(present_.begin(), present_.end());
@@ -133,6 +140,30 @@ class NetdevSection final : public Section {
   }
 
  private:
+  void describe(SectionContext& ctx) {
+    for (std::size_t i = 0; i < kNetDevColumns; ++i)
+      ctx.out.describe(names_[i], MetricType::counter, helps_[i]);
+    ctx.out.describe("node_network_receive_nohandler_total", MetricType::counter,
+                     "Network device statistic receive_nohandler.");
+  }
+
+  // The same counters from the dump's statistics, computed as /proc/net/dev prints them (as
+  // node_exporter 1.5's netlink netdev does without --collector.netdev.enable-detailed-metrics).
+  void collect_netlink(SectionContext& ctx, const std::vector<NetlinkLink>& links) {
+    describe(ctx);
+    for (const NetlinkLink& link : links) {
+      if (!link.stats || filter_.ignored(link.name)) continue;
+      DeviceLabels::Row& row = labels_.row(link.name);
+      const auto values = net_dev_columns(*link.stats);
+      for (std::size_t i = 0; i < kNetDevColumns; ++i) ctx.out.add(row[i], static_cast<double>(values[i]));
+      if (link.has_rx_nohandler)
+        ctx.out.add(row[kNetDevColumns], static_cast<double>(link.stats->rx_nohandler));
+    }
+    labels_.end_cycle();
+    present_.clear();
+    forget_devices(ctx, present_);  // the sysfs files of an earlier cycle's reading
+  }
+
   // statistics/rx_nohandler of a device, kept open between cycles (see FileReader::take_descriptor).
   bool read_nohandler(SectionContext& ctx, const std::string& device, std::string_view& text) {
     auto it = nohandler_fds_.find(device);
@@ -167,10 +198,19 @@ class NetdevSection final : public Section {
     }
   }
 
+  // node_network_<column>_total, then node_network_receive_nohandler_total.
+  static std::vector<std::string> family_names() {
+    std::vector<std::string> names;
+    for (std::string_view key : kNetDevNames) names.push_back("node_network_" + std::string(key) + "_total");
+    names.emplace_back("node_network_receive_nohandler_total");
+    return names;
+  }
+
   std::string path_;
   std::string class_net_;
   DeviceFilter filter_;
   std::vector<std::string> names_, helps_;
+  DeviceLabels labels_;
   std::map<std::string, int, std::less<>> nohandler_fds_;
   std::vector<std::string> present_;
 
@@ -235,6 +275,37 @@ bool skipped_attribute_error(int code) {
          code == ENODATA || code == ENOTSUP;
 }
 
+constexpr std::size_t netclass_index(std::string_view file) {
+  for (std::size_t i = 0; i < kNetClassCount; ++i) {
+    if (std::string_view(kNetClassAttributes[i].file) == file) return i;
+  }
+  throw "not a netclass attribute";
+}
+
+constexpr std::size_t kCarrier = netclass_index("carrier");
+constexpr std::size_t kCarrierChanges = netclass_index("carrier_changes");
+constexpr std::size_t kCarrierUpCount = netclass_index("carrier_up_count");
+constexpr std::size_t kCarrierDownCount = netclass_index("carrier_down_count");
+constexpr std::size_t kDormant = netclass_index("dormant");
+constexpr std::size_t kFlags = netclass_index("flags");
+constexpr std::size_t kIfindex = netclass_index("ifindex");
+constexpr std::size_t kIflink = netclass_index("iflink");
+constexpr std::size_t kLinkMode = netclass_index("link_mode");
+constexpr std::size_t kMtu = netclass_index("mtu");
+constexpr std::size_t kNetdevGroup = netclass_index("netdev_group");
+constexpr std::size_t kTxQueueLen = netclass_index("tx_queue_len");
+constexpr std::size_t kType = netclass_index("type");
+
+// IF_OPER_* as sysfs's operstate prints them.
+constexpr const char* kOperstates[] = {"unknown", "notpresent", "down", "lowerlayerdown",
+                                       "testing", "dormant",    "up"};
+
+// What one device gives in a cycle, from sysfs or from netlink.
+struct NetclassValues {
+  std::array<std::string, kFirstNumeric> strings;
+  std::array<std::optional<std::int64_t>, kNetClassCount> numbers;
+};
+
 class NetclassSection final : public Section {
  public:
   explicit NetclassSection(const config::HostCollectorConfig& c)
@@ -243,10 +314,64 @@ class NetclassSection final : public Section {
         ignore_invalid_speed_(c.netclass_ignore_invalid_speed) {}
   ~NetclassSection() override {
     for (auto& [name, device] : devices_) close_device(nullptr, device);
+    if (class_fd_ >= 0) ::close(class_fd_);
   }
   std::string_view name() const override { return "netclass"; }
 
   void collect(SectionContext& ctx) override {
+    ++cycle_;
+    const std::vector<NetlinkLink>* links = ctx.links != nullptr ? ctx.links->get(ctx.problems) : nullptr;
+    if (links != nullptr) {
+      collect_netlink(ctx, *links);
+    } else {
+      collect_sysfs(ctx);
+    }
+    for (auto it = devices_.begin(); it != devices_.end();) {
+      if (it->second.cycle == cycle_) {
+        ++it;
+        continue;
+      }
+      close_device(&ctx.files, it->second);
+      it = devices_.erase(it);
+    }
+  }
+
+ private:
+  static constexpr int kUnopened = -1;
+  static constexpr int kAbsent = -2;
+
+  struct Device {
+    int dir = -1;
+    bool dir_missing = false;  // netlink: no sysfs directory of that name (another namespace's sysfs)
+    int ifindex = 0;           // netlink: a device re-created under the same name has a new index
+    std::array<int, kNetClassCount> fds = [] {
+      std::array<int, kNetClassCount> a{};
+      a.fill(kUnopened);
+      return a;
+    }();
+    std::array<std::optional<std::string>, kNetClassCount> identity;
+    bool identity_read = false;
+    std::uint64_t cycle = 0;
+    // The label sets of its series, made once (node_network_info's again when a label value changes).
+    Labels up;
+    Labels info;
+    std::array<std::string, kFirstNumeric> info_strings;
+    std::array<Labels, kNetClassCount> families;
+  };
+
+  void describe(SectionContext& ctx) {
+    ctx.out.describe("node_network_up", MetricType::gauge, "Value is 1 if operstate is 'up', 0 otherwise.");
+    ctx.out.describe("node_network_info", MetricType::gauge,
+                     "Non-numeric data from /sys/class/net/<iface>, value is always 1.");
+    for (std::size_t i = kFirstNumeric; i < kNetClassCount; ++i) {
+      ctx.out.describe(kNetClassAttributes[i].family, kNetClassAttributes[i].type,
+                       kNetClassAttributes[i].help);
+    }
+  }
+
+  // --- from sysfs: every attribute a file -------------------------------------------------------
+
+  void collect_sysfs(SectionContext& ctx) {
     DIR* dir = ::opendir(dir_.c_str());
     if (dir == nullptr) {
       const int code = errno;
@@ -272,14 +397,7 @@ class NetclassSection final : public Section {
     }
     std::sort(names_.begin(), names_.end());
 
-    ctx.out.describe("node_network_up", MetricType::gauge, "Value is 1 if operstate is 'up', 0 otherwise.");
-    ctx.out.describe("node_network_info", MetricType::gauge,
-                     "Non-numeric data from /sys/class/net/<iface>, value is always 1.");
-    for (std::size_t i = kFirstNumeric; i < kNetClassCount; ++i) {
-      ctx.out.describe(kNetClassAttributes[i].family, kNetClassAttributes[i].type,
-                       kNetClassAttributes[i].help);
-    }
-    ++cycle_;
+    describe(ctx);
     for (const std::string& name : names_) {
       auto [it, created] = devices_.try_emplace(name);
       Device& device = it->second;
@@ -288,37 +406,189 @@ class NetclassSection final : public Section {
         device.dir = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (device.dir < 0) continue;  // removed since readdir
       }
-      if (!collect_device(ctx, name, device)) {  // the device went away under us (ENODEV)
+      read_identity(ctx, name, device);
+      NetclassValues values;
+      if (!read_sysfs(ctx, name, device, values)) {  // the device went away under us (ENODEV)
         close_device(&ctx.files, device);
         devices_.erase(it);
-      }
-    }
-    ::closedir(dir);
-    for (auto it = devices_.begin(); it != devices_.end();) {
-      if (it->second.cycle == cycle_) {
-        ++it;
         continue;
       }
-      close_device(&ctx.files, it->second);
-      it = devices_.erase(it);
+      emit(ctx, name, device, values);
+    }
+    ::closedir(dir);
+  }
+
+  // False when the device disappeared while being read.
+  bool read_sysfs(SectionContext& ctx, const std::string& name, Device& device, NetclassValues& values) {
+    bool gone = false;
+    for (std::size_t i = 0; i < kNetClassCount; ++i) {
+      const NetClassAttribute& a = kNetClassAttributes[i];
+      std::optional<std::string_view> text;
+      if (a.identity) {
+        if (device.identity[i]) text = *device.identity[i];
+      } else {
+        text = attribute(ctx, name, device, i, gone);
+      }
+      if (gone) return false;
+      if (!text) continue;
+      if (i < kFirstNumeric) {
+        values.strings[i] = std::string(*text);  // copied: the reader's buffer is reused by the next read
+      } else {
+        values.numbers[i] = number(ctx, name, i, *text);
+      }
+    }
+    return true;
+  }
+
+  // --- from netlink: one dump for every device, sysfs for what it lacks -------------------------
+
+  void collect_netlink(SectionContext& ctx, const std::vector<NetlinkLink>& links) {
+    if (class_fd_ < 0) class_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    order_.clear();
+    for (const NetlinkLink& link : links) order_.push_back(&link);
+    std::sort(order_.begin(), order_.end(),
+              [](const NetlinkLink* a, const NetlinkLink* b) { return a->name < b->name; });
+    describe(ctx);
+    for (const NetlinkLink* l : order_) {
+      const NetlinkLink& link = *l;
+      if (ignored_.matches(link.name)) continue;
+      auto [it, created] = devices_.try_emplace(link.name);
+      Device& device = it->second;
+      if (device.ifindex != link.index) {  // new, or re-created under the same name
+        close_device(&ctx.files, device);
+        device = Device{};
+        device.ifindex = link.index;
+      }
+      device.cycle = cycle_;
+      if (device.dir < 0 && !device.dir_missing) {
+        device.dir =
+            class_fd_ < 0 ? -1 : ::openat(class_fd_, link.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        device.dir_missing = device.dir < 0;
+        if (device.dir_missing) device.identity_read = true;  // nothing to read them from
+      }
+      read_identity(ctx, link.name, device);
+      NetclassValues values;
+      if (!from_netlink(ctx, link, device, values)) {  // removed since the dump: next cycle's dump says so
+        close_device(&ctx.files, device);
+        device.dir_missing = true;
+      }
+      emit(ctx, link.name, device, values);
     }
   }
 
- private:
-  static constexpr int kUnopened = -1;
-  static constexpr int kAbsent = -2;
+  // The values sysfs would print, from the dump; speed and duplex (ethtool's, not in the dump) from
+  // sysfs. False when the device's sysfs files went away (ENODEV).
+  bool from_netlink(SectionContext& ctx, const NetlinkLink& link, Device& device, NetclassValues& v) {
+    // sysfs refuses carrier, dormant, speed and duplex (EINVAL) while the device is not up.
+    const bool running = (link.flags & IFF_UP) != 0;
+    if (link.operstate && *link.operstate < std::size(kOperstates))
+      v.strings[kOperstate] = kOperstates[*link.operstate];
+    v.strings[kAddress] = link.address;
+    v.strings[kBroadcast] = link.broadcast;
+    v.strings[kIfalias] = link.alias;
+    auto opt = [](const auto& field) -> std::optional<std::int64_t> {
+      if (!field) return std::nullopt;
+      return static_cast<std::int64_t>(*field);
+    };
+    for (std::size_t i = kFirstNumeric; i < kNetClassCount; ++i) {
+      if (kNetClassAttributes[i].identity && device.identity[i])
+        v.numbers[i] = number(ctx, link.name, i, *device.identity[i]);
+    }
+    if (running) v.numbers[kCarrier] = opt(link.carrier);
+    v.numbers[kCarrierChanges] = opt(link.carrier_changes);
+    v.numbers[kCarrierUpCount] = opt(link.carrier_up);
+    v.numbers[kCarrierDownCount] = opt(link.carrier_down);
+    if (running) v.numbers[kDormant] = (link.flags & IFF_DORMANT) != 0 ? 1 : 0;
+    v.numbers[kFlags] = link.sysfs_flags();
+    v.numbers[kIfindex] = link.index;
+    v.numbers[kIflink] = link.link.value_or(static_cast<std::uint32_t>(link.index));
+    v.numbers[kLinkMode] = opt(link.link_mode);
+    v.numbers[kMtu] = opt(link.mtu);
+    v.numbers[kNetdevGroup] = opt(link.group);
+    v.numbers[kTxQueueLen] = opt(link.tx_queue_len);
+    v.numbers[kType] = link.type;
+    if (!running) return true;
+    if (const std::vector<EthtoolLinkMode>* modes = ctx.links->link_modes()) {
+      // sysfs prints what ethtool's get_link_ksettings gives; a device without them has neither file.
+      auto it = std::lower_bound(modes->begin(), modes->end(), link.index,
+                                 [](const EthtoolLinkMode& m, int index) { return m.index < index; });
+      if (it != modes->end() && it->index == link.index) {
+        if (it->duplex)
+          v.strings[kDuplex] = *it->duplex == 0 ? "half" : *it->duplex == 1 ? "full" : "unknown";
+        if (it->speed) v.numbers[kSpeed] = *it->speed;
+      }
+      return true;
+    }
+    if (device.dir >= 0) {
+      bool gone = false;
+      if (auto duplex = attribute(ctx, link.name, device, kDuplex, gone))
+        v.strings[kDuplex] = std::string(*duplex);
+      if (auto speed = attribute(ctx, link.name, device, kSpeed, gone))
+        v.numbers[kSpeed] = number(ctx, link.name, kSpeed, *speed);
+      if (gone) return false;
+    }
+    return true;
+  }
 
-  struct Device {
-    int dir = -1;
-    std::array<int, kNetClassCount> fds = [] {
-      std::array<int, kNetClassCount> a{};
-      a.fill(kUnopened);
-      return a;
-    }();
-    std::array<std::optional<std::string>, kNetClassCount> identity;
-    bool identity_read = false;
-    std::uint64_t cycle = 0;
-  };
+  // --- both -------------------------------------------------------------------------------------
+
+  // The attributes fixed for the device's life, once.
+  void read_identity(SectionContext& ctx, const std::string& name, Device& device) {
+    if (device.identity_read) return;
+    for (std::size_t i = 0; i < kNetClassCount; ++i) {
+      if (!kNetClassAttributes[i].identity) continue;
+      std::string_view text;
+      if (auto e = ctx.files.read_at(device.dir, kNetClassAttributes[i].file, "", text); !e) {
+        device.identity[i] = std::string(text::trim(text));
+      } else if (!skipped_attribute_error(e.code)) {
+        ctx.problems.report(dir_ + "/" + name + "/" + kNetClassAttributes[i].file, spdlog::level::warn,
+                            dir_ + "/" + name + "/" + kNetClassAttributes[i].file + ":" +
+                                e.message.substr(e.message.find(':') + 1) + "; left out");
+      }
+    }
+    device.identity_read = true;
+  }
+
+  // A numeric attribute's text as a number, or nullopt (with a warning) when it is not one.
+  std::optional<std::int64_t> number(SectionContext& ctx, const std::string& name, std::size_t i,
+                                     std::string_view text) {
+    std::int64_t number = 0;
+    if (text::to_i64_any_base(text, number)) return number;
+    const std::string shown = dir_ + "/" + name + "/" + kNetClassAttributes[i].file;
+    ctx.problems.report(
+        shown, spdlog::level::warn,
+        shown + ": not a number: " + text::quoted(text) + "; " + kNetClassAttributes[i].family + " left out");
+    return std::nullopt;
+  }
+
+  void emit(SectionContext& ctx, const std::string& name, Device& device, const NetclassValues& v) {
+    if (device.up.empty()) device.up = series("node_network_up", "device", name);
+    ctx.out.add(device.up, v.strings[kOperstate] == "up" ? 1 : 0);
+    if (device.info.empty() || device.info_strings != v.strings) {
+      device.info_strings = v.strings;
+      device.info = Labels{{std::string(kMetricNameLabel), "node_network_info"},
+                           {"address", v.strings[kAddress]},
+                           {"broadcast", v.strings[kBroadcast]},
+                           {"device", name},
+                           {"duplex", v.strings[kDuplex]},
+                           {"ifalias", v.strings[kIfalias]},
+                           {"operstate", v.strings[kOperstate]}};
+    }
+    ctx.out.add(device.info, 1);
+    for (std::size_t i = kFirstNumeric; i < kNetClassCount; ++i) {
+      if (!v.numbers[i]) continue;
+      const std::int64_t number = *v.numbers[i];
+      double value = static_cast<double>(number);
+      if (i == kSpeed) {
+        // Mbit/s to bytes/s; -1 (unknown) is exported as -125000 unless ignore_invalid_speed.
+        if (number < 0 && ignore_invalid_speed_) continue;
+        value = static_cast<double>(number * 1000 * 1000 / 8);
+      }
+      Labels& labels = device.families[i];
+      if (labels.empty()) labels = series(kNetClassAttributes[i].family, "device", name);
+      ctx.out.add(labels, value);
+    }
+  }
 
   void close_device(FileReader* files, Device& device) {
     for (int& fd : device.fds) {
@@ -367,81 +637,13 @@ class NetclassSection final : public Section {
     return text::trim(text);
   }
 
-  // False when the device disappeared while being read.
-  bool collect_device(SectionContext& ctx, const std::string& name, Device& device) {
-    bool gone = false;
-    if (!device.identity_read) {
-      for (std::size_t i = 0; i < kNetClassCount; ++i) {
-        if (!kNetClassAttributes[i].identity) continue;
-        std::string_view text;
-        if (auto e = ctx.files.read_at(device.dir, kNetClassAttributes[i].file, "", text); !e) {
-          device.identity[i] = std::string(text::trim(text));
-        } else if (!skipped_attribute_error(e.code)) {
-          ctx.problems.report(dir_ + "/" + name + "/" + kNetClassAttributes[i].file, spdlog::level::warn,
-                              dir_ + "/" + name + "/" + kNetClassAttributes[i].file + ":" +
-                                  e.message.substr(e.message.find(':') + 1) + "; left out");
-        }
-      }
-      device.identity_read = true;
-    }
-    // The string attributes: copied, as the reader's buffer is reused by the next read.
-    std::array<std::string, kFirstNumeric> strings;
-    for (std::size_t i = 0; i < kFirstNumeric; ++i) {
-      if (kNetClassAttributes[i].identity) {
-        strings[i] = device.identity[i].value_or("");
-      } else if (auto v = attribute(ctx, name, device, i, gone)) {
-        strings[i] = std::string(*v);
-      }
-    }
-    if (gone) return false;
-    ctx.out.add(series("node_network_up", "device", name), strings[kOperstate] == "up" ? 1 : 0);
-    ctx.out.add(Labels{{std::string(kMetricNameLabel), "node_network_info"},
-                       {"address", strings[kAddress]},
-                       {"broadcast", strings[kBroadcast]},
-                       {"device", name},
-                       {"duplex", strings[kDuplex]},
-                       {"ifalias", strings[kIfalias]},
-                       {"operstate", strings[kOperstate]}},
-                1);
-    for (std::size_t i = kFirstNumeric; i < kNetClassCount; ++i) {
-      const NetClassAttribute& a = kNetClassAttributes[i];
-      std::optional<std::string_view> value;
-      if (a.identity) {
-        if (device.identity[i]) value = *device.identity[i];
-      } else {
-        value = attribute(ctx, name, device, i, gone);
-      }
-      if (gone) return false;
-      if (!value) continue;
-      std::int64_t number = 0;
-      if (!text::to_i64_any_base(*value, number)) {
-        const std::string shown = dir_ + "/" + name + "/" + a.file;
-        ctx.problems.report(
-            shown, spdlog::level::warn,
-            shown + ": not a number: " + text::quoted(*value) + "; " + a.family + " left out");
-        continue;
-      }
-      double v = static_cast<double>(number);
-      if (i == kSpeed) {
-        // Mbit/s to bytes/s; -1 (unknown) is exported as -125000 unless ignore_invalid_speed.
-        if (number < 0 && ignore_invalid_speed_) continue;
-        v = static_cast<double>(number * 1000 * 1000 / 8);
-      }
-      ctx.out.add(series(a.family, "device", name), v);
-    }
-    return true;
-  }
-
-  static constexpr std::size_t kSpeed = [] {
-    for (std::size_t i = 0; i < kNetClassCount; ++i) {
-      if (std::string_view(kNetClassAttributes[i].file) == "speed") return i;
-    }
-    return kNetClassCount;
-  }();
+  static constexpr std::size_t kSpeed = netclass_index("speed");
 
   std::string dir_;
   NameRegex ignored_;
   bool ignore_invalid_speed_;
+  std::vector<const NetlinkLink*> order_;
+  int class_fd_ = -1;
   std::vector<std::string> names_;
   std::map<std::string, Device, std::less<>> devices_;
   std::uint64_t cycle_ = 0;

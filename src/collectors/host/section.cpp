@@ -148,4 +148,30 @@ Labels series(std::string_view name, std::string_view label, std::string_view va
   return Labels::from_sorted(std::move(labels));
 }
 
+DeviceLabels::DeviceLabels(std::string label, const std::vector<std::string>& families)
+    : label_(std::move(label)), families_(families) {}
+
+const Labels& DeviceLabels::Row::operator[](std::size_t i) {
+  Labels& labels = labels_[i];
+  if (labels.empty()) labels = series(owner_->families_[i], owner_->label_, device_);
+  return labels;
+}
+
+DeviceLabels::Row& DeviceLabels::row(std::string_view device) {
+  auto it = rows_.find(device);
+  if (it == rows_.end()) {
+    it = rows_.emplace(std::string(device), Row{}).first;
+    it->second.owner_ = this;
+    it->second.device_ = std::string(device);
+    it->second.labels_.resize(families_.size());
+  }
+  it->second.cycle_ = cycle_;
+  return it->second;
+}
+
+void DeviceLabels::end_cycle() {
+  std::erase_if(rows_, [&](const auto& kv) { return kv.second.cycle_ != cycle_; });
+  ++cycle_;
+}
+
 }  // namespace tocsin::collectors::host
