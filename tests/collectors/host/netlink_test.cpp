@@ -31,6 +31,7 @@
 #include "collectors/host/families.hpp"
 #include "collectors/host/host.hpp"
 #include "fixtures/process.hpp"
+// ip(8) makes the test's interfaces: Debian's iproute2, which scripts/install-deps.sh installs.
 
 namespace tocsin::collectors::host {
 namespace {
