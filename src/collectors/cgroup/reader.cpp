@@ -156,11 +156,7 @@ std::string_view deepest(std::initializer_list<std::string_view> paths) {
 class Emitter {
  public:
   Emitter(Batch& out, std::vector<bool>& described, const std::string& id, Reader::CgroupLabels& cache)
-      : out_(out),
-        described_(described),
-        cache_(cache),
-        id_{"id", id},
-        name_{"name", std::string(cgroup_name(id))} {
+      : out_(out), described_(described), cache_(cache), id_(id) {
     cache_.plain.resize(kFamilies);
   }
 
@@ -209,16 +205,15 @@ class Emitter {
     labels.reserve(extra != nullptr ? 4 : 3);
     labels.push_back(name_labels()[family]);
     if (extra != nullptr) labels.push_back({extra, std::string(extra_value)});
-    labels.push_back(id_);
-    labels.push_back(name_);
+    labels.push_back({"id", id_});
+    labels.push_back({"name", std::string(cgroup_name(id_))});
     return Labels::from_sorted(std::move(labels));
   }
 
   Batch& out_;
   std::vector<bool>& described_;
   Reader::CgroupLabels& cache_;
-  const Label id_;
-  const Label name_;
+  const std::string& id_;  // the labels' id and name, copied only when a set is built
 };
 
 Reader::Reader(const config::CgroupCollectorConfig& config, std::shared_ptr<spdlog::logger> log)
