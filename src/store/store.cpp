@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <deque>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -526,7 +529,25 @@ class Store::Impl {
     return labels.finish();
   }
 
-  // Exposition order: family name, then metric name, then the label pairs.
+  // A histogram's `le` and a summary's `quantile` in numeric order ("2.5" before "10", "+Inf" last), as
+  // the text format and OpenMetrics want the buckets; values that are not numbers after those that are.
+  static bool bound_less(std::string_view x, std::string_view y) {
+    auto number = [](std::string_view v) -> std::optional<double> {
+      if (v == "+Inf" || v == "Inf") return std::numeric_limits<double>::infinity();
+      if (v == "-Inf") return -std::numeric_limits<double>::infinity();
+      double d = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+      if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+      return d;
+    };
+    const auto a = number(x);
+    const auto b = number(y);
+    if (a && b && *a != *b) return *a < *b;
+    if (a.has_value() != b.has_value()) return a.has_value();
+    return x < y;
+  }
+
+  // Exposition order: family name, then metric name, then the label pairs (bounds as numbers).
   void rebuild_order() const {
     order_.clear();
     for (SeriesId id = 0; id < series_.size(); ++id) {
@@ -546,7 +567,7 @@ class Store::Impl {
         if (xn != yn) return xn < yn;
         std::string_view xv = symbols_.str(x.value_sym(i));
         std::string_view yv = symbols_.str(y.value_sym(i));
-        if (xv != yv) return xv < yv;
+        if (xv != yv) return (xn == "le" || xn == "quantile") ? bound_less(xv, yv) : xv < yv;
       }
       return x.label_count < y.label_count;
     };

@@ -4,12 +4,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
+#include "fixtures/redis_server.hpp"
 #include "integration/daemon_fixture.hpp"
 
 namespace tocsin::testing {
@@ -87,6 +90,69 @@ TEST(Daemon, ServesMetricsThatPassPromtool) {
   } else {
     std::cerr << "promtool not installed: exposition lint skipped\n";
   }
+  EXPECT_EQ(d.process().stop(), 0) << d.log();
+}
+
+// Every histogram on /metrics: each series' buckets in increasing `le`, +Inf last, counts never falling
+// (Prometheus's text format and OpenMetrics require the order; promtool and some parsers reject others).
+// Returns the number of histogram series checked.
+std::size_t expect_buckets_in_le_order(const std::string& exposition) {
+  std::set<std::string> histograms;
+  std::map<std::string, std::vector<std::pair<std::string, double>>>
+      buckets;  // series without le -> (le, count)
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) == 0 && line.ends_with(" histogram")) {
+      histograms.insert(line.substr(7, line.size() - 7 - std::strlen(" histogram")));
+      continue;
+    }
+    if (line.empty() || line[0] == '#') continue;
+    const std::size_t brace = line.find('{');
+    const std::string name = line.substr(0, std::min(brace, line.find(' ')));
+    if (!name.ends_with("_bucket") || !histograms.contains(name.substr(0, name.size() - 7))) continue;
+    const std::size_t close = line.rfind('}');
+    if (brace == std::string::npos) {
+      ADD_FAILURE() << "a bucket without labels: " << line;
+      continue;
+    }
+    std::string labels = line.substr(brace + 1, close - brace - 1);
+    const std::size_t le_at = labels.find("le=\"");
+    if (le_at == std::string::npos) {
+      ADD_FAILURE() << "a bucket without le: " << line;
+      continue;
+    }
+    const std::size_t le_end = labels.find('"', le_at + 4);
+    const std::string le = labels.substr(le_at + 4, le_end - le_at - 4);
+    labels.erase(le_at, le_end + 1 - le_at);
+    buckets[name + "{" + labels + "}"].emplace_back(le, std::stod(line.substr(close + 2)));
+  }
+  for (const auto& [series, list] : buckets) {
+    EXPECT_EQ(list.back().first, "+Inf") << series;
+    for (std::size_t i = 1; i < list.size(); ++i) {
+      const double before = list[i - 1].first == "+Inf" ? INFINITY : std::stod(list[i - 1].first);
+      const double now = list[i].first == "+Inf" ? INFINITY : std::stod(list[i].first);
+      EXPECT_LT(before, now) << series << ": le=\"" << list[i - 1].first << "\" before le=\"" << list[i].first
+                             << "\"";
+      EXPECT_LE(list[i - 1].second, list[i].second) << series << " at le=\"" << list[i].first << "\"";
+    }
+  }
+  return buckets.size();
+}
+
+TEST(Daemon, HistogramBucketsAreServedInLeOrder) {
+  RedisServer redis;
+  Daemon d(std::string(kHostConfig) + "  redis:\n    - name: cache\n      address: " + redis.address() +
+           "\n");
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return d.get("/metrics").body.find("redis_slowlog_entry_duration_seconds_bucket") !=
+               std::string::npos;
+      },
+      10s))
+      << d.log();
+  const std::size_t checked = expect_buckets_in_le_order(d.get("/metrics").body);
+  EXPECT_GE(checked, 1u);  // the Redis slow log's, at least
   EXPECT_EQ(d.process().stop(), 0) << d.log();
 }
 

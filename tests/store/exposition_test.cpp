@@ -46,6 +46,39 @@ TEST(Exposition, FamiliesOnceSortedEscapedAndStaleLeftOut) {
             "zeta_total{path=\"a\\\"b\"} 3\n");
 }
 
+// Buckets and quantiles in numeric order, as the text format and OpenMetrics want them: as strings, "10"
+// sorts before "2.5" and "+Inf" first.
+TEST(Exposition, BucketsAndQuantilesInNumericOrder) {
+  ManualClock clock(0);
+  Store store(StoreOptions{1h}, clock);
+  WriterId w = store.register_writer("w", 15s);
+  Batch b;
+  b.describe("lat_seconds", MetricType::histogram, "");
+  b.describe("rpc_seconds", MetricType::summary, "");
+  for (const char* le : {"+Inf", "10", "2.5", "0.5", "1e-3", "1"})
+    b.add("lat_seconds_bucket", {{"le", le}, {"job", "b"}}, 1);
+  b.add("lat_seconds_bucket", {{"le", "5"}, {"job", "a"}}, 1);
+  for (const char* q : {"0.99", "0.5", "0.9"}) b.add("rpc_seconds", {{"quantile", q}}, 1);
+  b.add("rpc_seconds", {{"quantile", "median"}}, 1);  // not a number: after those that are
+  store.commit(w, b, 1000);
+  std::string out;
+  render_exposition(store, out);
+  EXPECT_EQ(out,
+            "# TYPE lat_seconds histogram\n"
+            "lat_seconds_bucket{job=\"a\",le=\"5\"} 1\n"
+            "lat_seconds_bucket{job=\"b\",le=\"1e-3\"} 1\n"
+            "lat_seconds_bucket{job=\"b\",le=\"0.5\"} 1\n"
+            "lat_seconds_bucket{job=\"b\",le=\"1\"} 1\n"
+            "lat_seconds_bucket{job=\"b\",le=\"2.5\"} 1\n"
+            "lat_seconds_bucket{job=\"b\",le=\"10\"} 1\n"
+            "lat_seconds_bucket{job=\"b\",le=\"+Inf\"} 1\n"
+            "# TYPE rpc_seconds summary\n"
+            "rpc_seconds{quantile=\"0.5\"} 1\n"
+            "rpc_seconds{quantile=\"0.9\"} 1\n"
+            "rpc_seconds{quantile=\"0.99\"} 1\n"
+            "rpc_seconds{quantile=\"median\"} 1\n");
+}
+
 TEST(Exposition, Values) {
   std::string out;
   append_value(out, 0.1);
