@@ -16,6 +16,7 @@
 
 #include "app/alert_delivery.hpp"
 #include "app/logging.hpp"
+#include "app/prometheus_status.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
 #include "tocsin/collectors/kind.hpp"
@@ -161,6 +162,9 @@ class Daemon {
     route("GET", "/api/v1/rules", &Daemon::list_rules);
     route("GET", "/api/v1/collectors", &Daemon::list_collectors);
     route("GET", "/api/v1/collectors/{kind}/{name}", &Daemon::collector_details);
+    route("GET", "/api/v1/targets", &Daemon::targets);
+    route("GET", "/api/v1/status/flags", &Daemon::flags);
+    route("GET", "/api/v1/status/runtimeinfo", &Daemon::runtime_info);
     http::add_query_routes(router_, store_, clock_, [this] {
       std::lock_guard lock(engine_mutex_);
       return engine_options_;
@@ -204,6 +208,59 @@ class Daemon {
   // GET /api/v1/rules: Prometheus's rules API.
   http::Response list_rules(const http::Request&) {
     return http::Response::json(200, json_text(rules_.rules_json()));
+  }
+
+  // GET /api/v1/targets: the collector instances, in Prometheus's shape (docs/operations.md).
+  http::Response targets(const http::Request& req) {
+    const std::string state(req.param("state").value_or(""));
+    auto out = targets_json(scheduler_.health(), state, req.param("scrapePool").value_or(""));
+    if (!out) return http::Response::api_error(400, "bad_data", "invalid parameter \"state\": " + state);
+    return http::Response::api_success(*out);
+  }
+
+  // GET /api/v1/status/flags: the command line and the settings standing in for Prometheus's flags.
+  http::Response flags(const http::Request&) {
+    config::ListenAddress listen = config_.listen;
+    if (!options_.listen_override.empty()) config::parse_listen_address(options_.listen_override, listen);
+    return http::Response::api_success(
+        {{"config.file", options_.config_path},
+         {"web.listen-address", listen.host + ":" + std::to_string(listen.port)},
+         {"storage.tsdb.retention.time", format_duration(config_.retention)},
+         {"storage.tsdb.path", config_.state_dir},
+         {"log.format",
+          options_.log_format_override.empty() ? config_.log.format : options_.log_format_override},
+         {"log.level", config_.log.level},
+         {"query.timeout", format_duration(engine_options().timeout)},
+         {"query.max-samples", std::to_string(engine_options().max_samples)}});
+  }
+
+  // GET /api/v1/status/runtimeinfo.
+  http::Response runtime_info(const http::Request&) {
+    RuntimeInfo info;
+    info.start_time = start_time_;
+    std::error_code ec;
+    info.cwd = std::filesystem::current_path(ec).string();
+    info.reload_config_success = reload_ok_->Value() == 1;
+    info.last_config_time = static_cast<Timestamp>(reload_time_->Value() * 1000);
+    info.threads = thread_count();
+    info.cpus = std::thread::hardware_concurrency();
+    info.retention = config_.retention;
+    return http::Response::api_success(runtime_info_json(info));
+  }
+
+  static unsigned thread_count() {
+    std::error_code ec;
+    unsigned n = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      ++n;
+    }
+    return n;
+  }
+
+  promql::EngineOptions engine_options() {
+    std::lock_guard lock(engine_mutex_);
+    return engine_options_;
   }
 
   // GET /api/v1/collectors: the health of every collector instance.
@@ -366,6 +423,7 @@ class Daemon {
   AlertDelivery alerting_;  // before rules_, which sends to it
   rules::RuleManager rules_;
   std::mutex engine_mutex_;  // guards engine_options_, read by query handlers
+  const Timestamp start_time_ = SystemClock().now_ms();
   promql::EngineOptions engine_options_;
   http::Router router_;
   asio::signal_set signals_;

@@ -83,6 +83,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     health_.kind = collector_->kind();
     health_.name = collector_->name();
     health_.interval = interval_;
+    health_.timeout = timeout_;
   }
 
   std::string writer_name() const {
@@ -250,6 +251,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
       health_.up = up;
       health_.last_error = error;
       health_.last_duration_seconds = seconds;
+      health_.last_attempt = t;
       if (up) health_.last_success = t;
     }
     if (!changed) return;

@@ -138,6 +138,11 @@ class QueryApi {
   Response label_names(const Request& req) const;
   // GET /api/v1/label/{name}/values: match[] (default all series), start, end.
   Response label_values(const Request& req) const;
+  // GET|POST /api/v1/query_exemplars: query, start, end. Always an empty list (no exemplars kept), after
+  // the same checks as Prometheus's, so Grafana's exemplar toggle works.
+  Response query_exemplars(const Request& req) const;
+  // GET|POST /api/v1/format_query: the query as tocsin prints it (Prometheus's String() form).
+  Response format_query(const Request& req) const;
 
  private:
   // The [mint, maxt] of series and label lookups: start and end, by default the last 5 minutes.
@@ -211,12 +216,45 @@ Response MetadataApi::metadata(const Request& req) const {
 }
 
 Response MetadataApi::build_info(const Request&) const {
-  return Response::api_success({{"version", build_.version},
+  // Grafana turns features on by the Prometheus version it reads here: the API tocsin serves is 2.42's.
+  return Response::api_success({{"version", std::string(kPrometheusApiVersion)},
+                                {"tocsinVersion", build_.version},
                                 {"revision", build_.revision},
                                 {"branch", build_.branch},
                                 {"buildUser", build_.build_user},
                                 {"buildDate", build_.build_date},
                                 {"goVersion", build_.go_version}});
+}
+
+Response QueryApi::query_exemplars(const Request& req) const {
+  auto query = req.param("query");
+  if (!query || query->empty())
+    return Response::api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
+  for (const char* name : {"start", "end"}) {
+    auto text = req.param(name);
+    if (text && !parse_api_time(*text)) {
+      return Response::api_error(400, "bad_data",
+                                 std::string("invalid parameter \"") + name + "\": cannot parse \"" + *text +
+                                     "\" to a valid timestamp");
+    }
+  }
+  try {
+    promql::parse(*query);
+  } catch (const promql::ParseError& e) {
+    return Response::api_error(400, "bad_data", e.what());  // as Prometheus: the parse error alone
+  }
+  return Response::api_success(nlohmann::json::array());  // tocsin keeps no exemplars
+}
+
+Response QueryApi::format_query(const Request& req) const {
+  auto query = req.param("query");
+  if (!query || query->empty())
+    return Response::api_error(400, "bad_data", "invalid parameter \"query\": query must not be empty");
+  try {
+    return Response::api_success(promql::to_string(*promql::parse(*query)));
+  } catch (const promql::ParseError& e) {
+    return Response::api_error(400, "bad_data", std::string("invalid parameter \"query\": ") + e.what());
+  }
 }
 
 Response QueryApi::query(const Request& req) const {
@@ -436,6 +474,10 @@ void add_query_routes(Router& router, const store::Querier& querier, const Clock
     router.add(method, "/api/v1/labels", endpoint_handler(api, &QueryApi::label_names));
   }
   router.add("GET", "/api/v1/label/{name}/values", endpoint_handler(api, &QueryApi::label_values));
+  for (const char* method : {"GET", "POST"}) {
+    router.add(method, "/api/v1/query_exemplars", endpoint_handler(api, &QueryApi::query_exemplars));
+    router.add(method, "/api/v1/format_query", endpoint_handler(api, &QueryApi::format_query));
+  }
 }
 
 void add_metadata_routes(Router& router, const store::Store& store, BuildInfo build) {

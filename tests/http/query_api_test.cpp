@@ -131,6 +131,30 @@ TEST_F(QueryApiTest, ErrorsInPrometheusShape) {
                "invalid parameter \"timeout\": cannot parse \"soon\" to a valid duration");
 }
 
+// What Grafana's data source calls besides queries: exemplars (none kept, an empty list after the
+// query's checks) and the formatter.
+TEST_F(QueryApiTest, ExemplarsAndFormatQuery) {
+  auto [s1, exemplars] =
+      call("GET", "/api/v1/query_exemplars", {{"query", "up"}, {"start", "0"}, {"end", "10"}});
+  EXPECT_EQ(s1, 200);
+  EXPECT_EQ(exemplars["data"], nlohmann::json::array());
+  auto [s2, bad] = call("POST", "/api/v1/query_exemplars", {{"query", "sum(up"}});
+  EXPECT_EQ(s2, 400);
+  EXPECT_EQ(bad["error"], "1:7: unexpected end of input in aggregation, expected \",\" or \")\"");
+  auto [s3, bad_time] = call("GET", "/api/v1/query_exemplars", {{"query", "up"}, {"start", "soon"}});
+  EXPECT_EQ(s3, 400);
+  EXPECT_EQ(bad_time["error"], "invalid parameter \"start\": cannot parse \"soon\" to a valid timestamp");
+  auto [s4, formatted] =
+      call("GET", "/api/v1/format_query", {{"query", "sum  by(job)(rate( up{job = 'api'} [5m] ))"}});
+  EXPECT_EQ(s4, 200);
+  EXPECT_EQ(formatted["data"], "sum by (job) (rate(up{job=\"api\"}[5m]))");
+  auto [s5, unformatted] = call("POST", "/api/v1/format_query", {{"query", "up +"}});
+  EXPECT_EQ(s5, 400);
+  EXPECT_EQ(unformatted["errorType"], "bad_data");
+  EXPECT_TRUE(unformatted["error"].get<std::string>().starts_with("invalid parameter \"query\": 1:5:"))
+      << unformatted;
+}
+
 TEST_F(QueryApiTest, RangeQueryOutputCountsAgainstTheSampleLimit) {
   Router bounded;
   add_query_routes(bounded, data_, clock_, [] { return promql::EngineOptions{.max_samples = 100}; });
@@ -211,7 +235,8 @@ TEST(MetadataApi, FamiliesTheCollectorsDescribedAndBuildInfo) {
   EXPECT_EQ(bad["error"], "invalid parameter \"limit\": cannot parse \"x\" to a valid integer");
   auto [s5, build] = get("/api/v1/status/buildinfo", {});
   EXPECT_EQ(s5, 200);
-  EXPECT_EQ(build["data"]["version"], "0.1.0");
+  EXPECT_EQ(build["data"]["version"], "2.42.0");  // the Prometheus API it serves, which Grafana reads
+  EXPECT_EQ(build["data"]["tocsinVersion"], "0.1.0");
   EXPECT_EQ(build["data"]["revision"], "abc");
   EXPECT_EQ(build["data"]["goVersion"], "GNU 12");
 }

@@ -156,6 +156,95 @@ TEST(Daemon, HistogramBucketsAreServedInLeOrder) {
   EXPECT_EQ(d.process().stop(), 0) << d.log();
 }
 
+// The shape of Prometheus's answer (`theirs`) found in tocsin's (`ours`): every key Prometheus has, with a
+// value of the same JSON type, recursively (arrays by their first elements); the maps whose keys are data
+// (flags, labels) only as maps of strings. Extra keys on tocsin's side are allowed.
+void expect_shape(const nlohmann::json& theirs, const nlohmann::json& ours, const std::string& where) {
+  ASSERT_EQ(theirs.type_name(), std::string(ours.type_name())) << where << ": " << ours.dump().substr(0, 300);
+  static const std::set<std::string> maps = {"labels", "discoveredLabels", "flags"};
+  const std::string key = where.substr(where.rfind('.') + 1);
+  if (theirs.is_object() && (maps.contains(key) || where.ends_with("status/flags.data"))) {
+    for (const auto& [k, v] : ours.items()) EXPECT_TRUE(v.is_string()) << where << "." << k;
+    return;
+  }
+  if (theirs.is_object()) {
+    for (const auto& [k, v] : theirs.items()) {
+      if (!ours.contains(k)) {
+        ADD_FAILURE() << where << ": no \"" << k << "\" in " << ours.dump().substr(0, 300);
+        continue;
+      }
+      expect_shape(v, ours[k], where + "." + k);
+    }
+  } else if (theirs.is_array() && !theirs.empty()) {
+    ASSERT_FALSE(ours.empty()) << where << ": empty where Prometheus has " << theirs[0].dump().substr(0, 200);
+    expect_shape(theirs[0], ours[0], where + "[0]");
+  }
+}
+
+// Grafana's Prometheus data source calls these beside the queries; each answer has Prometheus 2.42's
+// shape, compared with a real Prometheus's in the same run (which scrapes tocsin, so both have a target).
+TEST(Daemon, GrafanaEndpointsHaveTheShapesOfPrometheus242) {
+  auto prometheus = find_executable("prometheus");
+  if (!prometheus) GTEST_SKIP() << "prometheus is not installed";
+  Daemon d(kHostConfig);
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  d.dir().write("prometheus.yml",
+                "global: {scrape_interval: 1s, scrape_timeout: 1s}\nscrape_configs:\n"
+                "  - job_name: tocsin\n    static_configs: [{targets: ['127.0.0.1:" +
+                    std::to_string(d.port()) + "']}]\n");
+  const int port = free_port();
+  ProcessOptions options;
+  options.stderr_file = d.dir() / "prometheus.log";
+  Process server({*prometheus, "--config.file=" + (d.dir() / "prometheus.yml").string(),
+                  "--storage.tsdb.path=" + (d.dir() / "prometheus-data").string(),
+                  "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                 options);
+  auto prom = [&](const std::string& target) {
+    HttpResult r = http_get(port, target);
+    return nlohmann::json::parse(decoded_body(r), nullptr, false);
+  };
+  // Both have scraped (collected) at least once.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto t = prom("/api/v1/targets");
+        return !t.is_discarded() && t["data"]["activeTargets"].size() == 1 &&
+               t["data"]["activeTargets"][0]["health"] == "up";
+      },
+      30s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return nlohmann::json::parse(d.get("/api/v1/targets").body)["data"]["activeTargets"][0]["health"] ==
+               "up";
+      },
+      10s));
+  for (const char* target :
+       {"/api/v1/status/buildinfo", "/api/v1/status/flags", "/api/v1/status/runtimeinfo", "/api/v1/targets",
+        "/api/v1/targets?state=active", "/api/v1/targets?state=dropped", "/api/v1/targets?scrapePool=tocsin",
+        "/api/v1/query_exemplars?query=up&start=0&end=100", "/api/v1/format_query?query=sum%20by(job)(up)",
+        "/api/v1/format_query?query=sum(up", "/api/v1/query_exemplars?query=sum(up"}) {
+    SCOPED_TRACE(target);
+    const nlohmann::json theirs = prom(target);
+    ASSERT_FALSE(theirs.is_discarded());
+    std::string ours_target = target;
+    if (ours_target.find("scrapePool=tocsin") != std::string::npos)
+      ours_target.replace(ours_target.find("tocsin"), 6, "host");
+    HttpResult ours = d.get(ours_target);
+    const nlohmann::json mine = nlohmann::json::parse(ours.body, nullptr, false);
+    ASSERT_FALSE(mine.is_discarded()) << ours.body;
+    EXPECT_EQ(ours.status, theirs["status"] == "success" ? 200 : 400) << ours.body;
+    expect_shape(theirs, mine, target);
+  }
+  const nlohmann::json targets =
+      nlohmann::json::parse(d.get("/api/v1/targets").body)["data"]["activeTargets"];
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0]["labels"], nlohmann::json({{"collector", "host"}, {"target", "host"}}));
+  EXPECT_EQ(targets[0]["scrapeInterval"], "1s");
+  EXPECT_EQ(nlohmann::json::parse(d.get("/api/v1/format_query?query=sum%20by(job)(up)").body)["data"],
+            prom("/api/v1/format_query?query=sum%20by(job)(up)")["data"]);
+  EXPECT_EQ(d.get("/api/v1/targets?state=bogus").status, 400);
+  EXPECT_EQ(d.process().stop(), 0) << d.log();
+}
+
 TEST(Daemon, ABrokenReloadKeepsTheRunningConfig) {
   Daemon d(kHostConfig);
   ASSERT_TRUE(d.wait_ready()) << d.log();

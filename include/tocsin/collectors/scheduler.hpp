@@ -39,8 +39,10 @@ struct CollectorHealth {
   bool collected = false;  // at least one cycle finished
   std::string last_error;  // empty when up
   Duration interval{0};
+  Duration timeout{0};  // the cycle's deadline
   double last_duration_seconds = 0;
   Timestamp last_success = 0;
+  Timestamp last_attempt = 0;  // when the last finished cycle (up or down) began
 };
 
 // Thread-safe: start/stop/replace are called from the I/O thread or before it runs; health() and

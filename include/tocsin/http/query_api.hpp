@@ -9,6 +9,7 @@
 // Responses and errors in Prometheus's JSON shapes (status, data.resultType, data.result, errorType, error).
 
 #include <functional>
+#include <string_view>
 
 #include "tocsin/core/clock.hpp"
 #include "tocsin/http/router.hpp"
@@ -22,6 +23,10 @@ namespace tocsin::http {
 // outlive the router.
 void add_query_routes(Router& router, const store::Querier& querier, const Clock& clock,
                       std::function<promql::EngineOptions()> options);
+
+// The Prometheus version whose HTTP API tocsin's answers: /api/v1/status/buildinfo's `version` says so
+// (Grafana enables its features by it), and `tocsinVersion` is tocsin's own.
+inline constexpr std::string_view kPrometheusApiVersion = "2.42.0";
 
 // What /api/v1/status/buildinfo reports (Prometheus's field names; Grafana reads `version`).
 struct BuildInfo {
