@@ -1,5 +1,6 @@
 #include "tocsin/promql/series_notation.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -130,13 +131,14 @@ Labels parse_series_labels(std::string_view text) {
 
 void MemoryQuerier::add(const Labels& labels, Point point) {
   std::lock_guard lock(mutex_);
-  for (Entry& e : series_) {
-    if (e.labels == labels) {
-      if (e.points.empty() || e.points.back().t < point.t) e.points.push_back(point);
-      return;
-    }
+  auto [it, created] = index_.try_emplace(labels, series_.size());
+  if (created) {
+    series_.push_back({labels, {point}});
+    by_name_[std::string(labels.metric_name())].push_back(it->second);
+    return;
   }
-  series_.push_back({labels, {point}});
+  Entry& e = series_[it->second];
+  if (e.points.empty() || e.points.back().t < point.t) e.points.push_back(point);
 }
 
 void MemoryQuerier::add_series(const Labels& labels, const std::vector<SeriesValue>& values, Timestamp t0,
@@ -156,20 +158,27 @@ store::SeriesSet MemoryQuerier::select(std::span<const store::Matcher> matchers,
   std::lock_guard lock(mutex_);
   store::SeriesSet out;
   if (matchers.empty()) return out;
-  for (const Entry& e : series_) {
-    bool match = true;
-    for (const auto& m : matchers) match = match && m.matches(e.labels.get(m.name()));
-    if (!match) continue;
-    bool begun = false;
-    for (const Point& p : e.points) {
-      if (p.t < mint || p.t > maxt) continue;
-      if (!begun) {
-        out.begin_series(e.labels);
-        begun = true;
+  auto emit = [&](const Entry& e) {
+    for (const auto& m : matchers) {
+      if (!m.matches(e.labels.get(m.name()))) return;
+    }
+    // The points are in time order: from the first at or after mint.
+    auto p = std::lower_bound(e.points.begin(), e.points.end(), mint,
+                              [](const Point& point, Timestamp t) { return point.t < t; });
+    if (p == e.points.end() || p->t > maxt) return;
+    out.begin_series(e.labels);
+    for (; p != e.points.end() && p->t <= maxt; ++p) out.add_point(*p);
+  };
+  for (const auto& m : matchers) {
+    if (m.type() == MatchType::equal && m.name() == kMetricNameLabel && !m.value().empty()) {
+      auto it = by_name_.find(std::string_view(m.value()));
+      if (it != by_name_.end()) {
+        for (std::size_t i : it->second) emit(series_[i]);
       }
-      out.add_point(p);
+      return out;
     }
   }
+  for (const Entry& e : series_) emit(e);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tocsin/core/duration.hpp"
@@ -47,8 +48,19 @@ class MemoryQuerier final : public store::Querier {
     Labels labels;
     std::vector<Point> points;
   };
+  struct LabelsHash {
+    std::size_t operator()(const Labels& l) const { return static_cast<std::size_t>(l.hash()); }
+  };
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   mutable std::mutex mutex_;
-  std::vector<Entry> series_;
+  std::vector<Entry> series_;  // in the order they were first added, which select keeps
+  // What keeps a test's cost independent of the history loaded: the series of a label set, and those of
+  // a metric name (the selectors of rules nearly always name one).
+  std::unordered_map<Labels, std::size_t, LabelsHash> index_;
+  std::unordered_map<std::string, std::vector<std::size_t>, NameHash, std::equal_to<>> by_name_;
 };
 
 }  // namespace tocsin::promql
