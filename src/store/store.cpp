@@ -7,77 +7,21 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "store/chunk.hpp"
 #include "store/symbols.hpp"
 
 namespace tocsin::store {
 
 namespace {
 
+using detail::Chunk;
+using detail::ChunkRef;
+using detail::HeadChunk;
 using detail::SymbolTable;
 using SymbolId = SymbolTable::Id;
 using SeriesId = std::uint32_t;
 
 constexpr WriterId kNoWriter = ~WriterId{0};
-
-// A bounded ring of points, oldest first. Grows by doubling up to `max_capacity`, then overwrites
-// its oldest point, so a series never holds more than its retention needs.
-class Ring {
- public:
-  void push(Point p, std::uint32_t max_capacity) {
-    if (size_ == capacity_ && capacity_ < max_capacity) grow(max_capacity);
-    if (size_ < capacity_) {
-      buf_[(head_ + size_) % capacity_] = p;
-      ++size_;
-    } else {
-      buf_[head_] = p;
-      head_ = (head_ + 1) % capacity_;
-    }
-  }
-  // Drops points older than `t`, always keeping the newest `keep` points.
-  void trim_before(Timestamp t, std::uint32_t keep) {
-    while (size_ > keep && at(0).t < t) {
-      head_ = (head_ + 1) % capacity_;
-      --size_;
-    }
-  }
-  std::uint32_t size() const { return size_; }
-  std::uint32_t capacity() const { return capacity_; }
-  const Point& at(std::uint32_t i) const { return buf_[(head_ + i) % capacity_]; }
-  const Point& back() const { return at(size_ - 1); }
-  // Index of the first point with t >= mint.
-  std::uint32_t lower_bound(Timestamp mint) const {
-    std::uint32_t lo = 0;
-    std::uint32_t hi = size_;
-    while (lo < hi) {
-      std::uint32_t mid = (lo + hi) / 2;
-      if (at(mid).t < mint) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo;
-  }
-  void reset() {
-    buf_.reset();
-    capacity_ = head_ = size_ = 0;
-  }
-
- private:
-  void grow(std::uint32_t max_capacity) {
-    std::uint32_t next = std::min<std::uint32_t>(max_capacity, std::max<std::uint32_t>(4, capacity_ * 2));
-    auto bigger = std::make_unique<Point[]>(next);
-    for (std::uint32_t i = 0; i < size_; ++i) bigger[i] = at(i);
-    buf_ = std::move(bigger);
-    capacity_ = next;
-    head_ = 0;
-  }
-
-  std::unique_ptr<Point[]> buf_;
-  std::uint32_t capacity_ = 0;
-  std::uint32_t head_ = 0;
-  std::uint32_t size_ = 0;
-};
 
 struct Series {
   std::unique_ptr<SymbolId[]> syms;  // name, value, name, value, ... sorted by name
@@ -89,12 +33,42 @@ struct Series {
   WriterId writer = kNoWriter;
   bool alive = false;
   bool own_time = false;  // its last sample came with its own timestamp: no staleness marker
+  std::uint32_t closed_points = 0;  // points in `closed`
   std::uint64_t hash = 0;
-  Ring points;
+  std::vector<ChunkRef> closed;  // sealed chunks, oldest first
+  HeadChunk head;                // the open chunk, after `closed`; keeps the newest point
 
   SymbolId name_sym(std::uint32_t i) const { return syms[std::size_t{2} * i]; }
   SymbolId value_sym(std::uint32_t i) const { return syms[std::size_t{2} * i + 1]; }
-  bool stale() const { return points.size() > 0 && is_stale_nan(points.back().v); }
+  bool has_points() const { return !head.empty() || !closed.empty(); }
+  std::size_t point_count() const { return closed_points + head.count(); }
+  Point last() const { return head.last(); }  // only with has_points()
+  bool stale() const { return has_points() && is_stale_nan(head.last().v); }
+
+  // Points per chunk: half the series' bound (retention / interval + 2), at most kMaxChunkPoints, so
+  // dropping whole chunks keeps a series within 1.5 times its window.
+  std::uint16_t chunk_points() const {
+    return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(max_points / 2, 4, detail::kMaxChunkPoints));
+  }
+
+  // Appends a point later than last(); seals the head chunk when full and then drops the oldest
+  // chunks the bound no longer needs (a series keeps at least max_points points).
+  void append(Point p) {
+    head.append(p.t, p.v);
+    if (head.count() >= chunk_points()) {
+      closed.push_back(head.seal());
+      closed_points += closed.back()->count();
+    }
+    std::size_t drop = 0;
+    std::size_t left = point_count();
+    while (drop < closed.size() && left - closed[drop]->count() >= max_points) left -= closed[drop++]->count();
+    drop_oldest(drop);
+  }
+  void drop_oldest(std::size_t chunks) {
+    if (chunks == 0) return;
+    for (std::size_t i = 0; i < chunks; ++i) closed_points -= closed[i]->count();
+    closed.erase(closed.begin(), closed.begin() + static_cast<std::ptrdiff_t>(chunks));
+  }
 };
 
 struct Writer {
@@ -205,9 +179,9 @@ class Store::Impl {
           ++result.duplicates;
           continue;
         }
-        if (s.points.size() > 0 && s.points.back().t >= at) {
-          if (own_time && s.points.back().t == at &&
-              std::bit_cast<std::uint64_t>(s.points.back().v) == std::bit_cast<std::uint64_t>(sample.value)) {
+        if (s.has_points() && s.last().t >= at) {
+          if (own_time && s.last().t == at &&
+              std::bit_cast<std::uint64_t>(s.last().v) == std::bit_cast<std::uint64_t>(sample.value)) {
             // The same sample again (a cached result, an exposition that did not change): the series
             // is still reported, so neither stale nor collected.
             s.commit_seq = seq;
@@ -223,7 +197,7 @@ class Store::Impl {
       Series& s = series_[id];
       s.commit_seq = seq;
       s.own_time = own_time;
-      s.points.push({at, sample.value}, s.max_points);
+      s.append({at, sample.value});
       carried.push_back(id);
       if (!known.empty()) known[k] = {sample.labels, id, s.generation};
       ++result.appended;
@@ -232,8 +206,8 @@ class Store::Impl {
     for (SeriesId id : writer.series) {
       Series& s = series_[id];
       if (!s.alive || s.writer != writer_id || s.commit_seq == seq || s.own_time) continue;
-      if (!s.stale() && (s.points.size() == 0 || s.points.back().t < t)) {
-        s.points.push({t, stale_nan()}, s.max_points);
+      if (!s.stale() && (!s.has_points() || s.last().t < t)) {
+        s.append({t, stale_nan()});
         ++result.marked_stale;
       }
     }
@@ -266,8 +240,16 @@ class Store::Impl {
       // A series its writer still reports keeps its newest point whatever its age.
       const bool current = s.writer != kNoWriter && writers_[s.writer].active &&
                            s.commit_seq == writers_[s.writer].commit_seq && !s.stale();
-      s.points.trim_before(cutoff, current ? 1 : 0);
-      if (s.points.size() == 0) {
+      // Whole chunks go, once all their points are older than the cutoff; a current series keeps the
+      // chunk holding its newest point.
+      std::size_t drop = 0;
+      while (drop < s.closed.size() && s.closed[drop]->max_t() < cutoff &&
+             !(current && s.head.empty() && drop + 1 == s.closed.size())) {
+        ++drop;
+      }
+      s.drop_oldest(drop);
+      if (s.closed.empty() && !s.head.empty() && s.last().t < cutoff && !current) s.head.reset();
+      if (!s.has_points()) {
         drop_series(id);
         dropped[id] = true;
         ++dropped_count;
@@ -291,16 +273,59 @@ class Store::Impl {
   SeriesSet select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const {
     SeriesSet out;
     if (matchers.empty()) return out;
-    std::shared_lock lock(mutex_);
-    for (SeriesId id : candidates(matchers)) {
-      const Series& s = series_[id];
-      if (!s.alive || !matches_all(s, matchers)) continue;
-      std::uint32_t first = s.points.lower_bound(mint);
-      std::uint32_t last =
-          s.points.lower_bound(maxt == std::numeric_limits<Timestamp>::max() ? maxt : maxt + 1);
-      if (first >= last) continue;
-      out.begin_series(materialize(s));
-      for (std::uint32_t i = first; i < last; ++i) out.add_point(s.points.at(i));
+    // Under the shared lock: the label sets, references to the closed chunks overlapping the range
+    // and a copy of the overlapping head chunks' bytes. The decoding runs after the lock is released,
+    // so a large selection does not hold up commits; a closed chunk is immutable, and a reference
+    // keeps it alive if garbage collection drops it meanwhile.
+    struct Pending {
+      Labels labels;
+      std::uint32_t refs_end;
+      std::uint32_t head_begin;
+      std::uint32_t head_size;
+      std::uint16_t head_count;
+    };
+    std::vector<Pending> pending;
+    std::vector<ChunkRef> refs;
+    std::vector<std::uint8_t> heads;
+    std::size_t points_estimate = 0;
+    {
+      std::shared_lock lock(mutex_);
+      for (SeriesId id : candidates(matchers)) {
+        const Series& s = series_[id];
+        if (!s.alive || !s.has_points() || s.last().t < mint || !matches_all(s, matchers)) continue;
+        const std::size_t refs_begin = refs.size();
+        for (const ChunkRef& c : s.closed) {
+          if (c->min_t() > maxt) break;
+          if (c->max_t() < mint) continue;
+          refs.push_back(c);
+          points_estimate += c->count();
+        }
+        const bool head = !s.head.empty() && s.head.min_t() <= maxt;
+        if (refs.size() == refs_begin && !head) continue;
+        Pending p{materialize(s), static_cast<std::uint32_t>(refs.size()), static_cast<std::uint32_t>(heads.size()),
+                  0, 0};
+        if (head) {
+          std::span<const std::uint8_t> bytes = s.head.bytes();
+          heads.insert(heads.end(), bytes.begin(), bytes.end());
+          p.head_size = static_cast<std::uint32_t>(bytes.size());
+          p.head_count = s.head.count();
+          points_estimate += p.head_count;
+        }
+        pending.push_back(std::move(p));
+      }
+    }
+    out.reserve(pending.size(), points_estimate);
+    std::vector<Point> points;
+    std::size_t ref = 0;
+    for (Pending& p : pending) {
+      points.clear();
+      for (; ref < p.refs_end; ++ref) detail::decode_chunk(refs[ref]->bytes(), refs[ref]->count(), mint, maxt, points);
+      if (p.head_count > 0) {
+        detail::decode_chunk({heads.data() + p.head_begin, p.head_size}, p.head_count, mint, maxt, points);
+      }
+      if (points.empty()) continue;  // the chunks overlapped the range, but no point fell in it
+      out.begin_series(std::move(p.labels));
+      for (const Point& point : points) out.add_point(point);
     }
     return out;
   }
@@ -312,7 +337,7 @@ class Store::Impl {
     std::vector<LabelView> views;
     for (SeriesId id : order_) {
       const Series& s = series_[id];
-      if (!s.alive || s.points.size() == 0 || s.stale()) continue;
+      if (!s.alive || !s.has_points() || s.stale()) continue;
       views.clear();
       std::string_view metric;
       for (std::uint32_t i = 0; i < s.label_count; ++i) {
@@ -324,7 +349,7 @@ class Store::Impl {
           views.push_back({name, value});
         }
       }
-      const Point& p = s.points.back();
+      const Point p = s.last();
       fn(LatestSample{&families_[s.family], metric, views, p.v, p.t});
     }
   }
@@ -337,8 +362,13 @@ class Store::Impl {
     for (const Series& s : series_) {
       if (!s.alive) continue;
       ++st.series;
-      st.points += s.points.size();
-      bytes += std::size_t{s.label_count} * 2 * sizeof(SymbolId) + s.points.capacity() * sizeof(Point);
+      st.points += s.point_count();
+      std::size_t chunk_bytes = s.head.capacity_bytes();
+      for (const ChunkRef& c : s.closed) chunk_bytes += c->allocated_bytes();
+      st.chunks += s.closed.size() + (s.head.empty() ? 0 : 1);
+      st.chunk_bytes += chunk_bytes;
+      bytes += std::size_t{s.label_count} * 2 * sizeof(SymbolId) + s.closed.capacity() * sizeof(ChunkRef) +
+               chunk_bytes;
     }
     // Hash index: one node (next, key, value, cached hash) per series plus buckets.
     bytes += by_hash_.size() * (sizeof(void*) + 8 + sizeof(SeriesId) + 8) +
@@ -461,7 +491,9 @@ class Store::Impl {
     for (std::uint32_t i = 0; i < 2 * s.label_count; ++i) symbols_.release(s.syms[i]);
     s.syms.reset();
     s.label_count = 0;
-    s.points.reset();
+    s.closed = {};
+    s.closed_points = 0;
+    s.head.reset();
     s.alive = false;
     s.writer = kNoWriter;
     free_ids_.push_back(id);

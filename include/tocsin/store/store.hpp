@@ -1,7 +1,8 @@
 #pragma once
-// The in-memory time-series store: series keyed by label set, a bounded ring buffer of points per
-// series covering the retention, an inverted label index for selection by matchers, staleness
-// markers for series their writer stopped reporting, and garbage collection past the retention.
+// The in-memory time-series store: series keyed by label set, the points of each in compressed
+// chunks (Gorilla: delta-of-delta timestamps, XORed values) covering at least the retention, an
+// inverted label index for selection by matchers, staleness markers for series their writer stopped
+// reporting, and garbage collection of whole chunks past the retention.
 
 #include <chrono>
 #include <functional>
@@ -37,8 +38,10 @@ struct CommitResult {
 struct StoreStats {
   std::size_t series = 0;
   std::size_t points = 0;
-  std::size_t bytes = 0;  // memory held by the store, estimated from its containers
+  std::size_t bytes = 0;  // memory held by the store: its chunks' bytes and its containers' sizes
   std::size_t symbols = 0;
+  std::size_t chunks = 0;       // closed chunks and non-empty head chunks
+  std::size_t chunk_bytes = 0;  // of which the compressed points: closed chunks, head chunks' buffers
 };
 
 struct LabelView {
@@ -65,8 +68,9 @@ class Store final : public Querier {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Registers a writer. `interval` sizes the ring buffers of its series (retention / interval
-  // points, plus slack). Registering a name again returns the same id (reload keeps history).
+  // Registers a writer. `interval` bounds the points its series keep (retention / interval + 2, at
+  // least, and at most one chunk more) and sizes their chunks. Registering a name again returns the
+  // same id (reload keeps history).
   WriterId register_writer(std::string_view name, Duration interval);
 
   // Appends every sample of `batch` at time `t`, at once. Series this writer committed before but
@@ -78,7 +82,8 @@ class Store final : public Querier {
   // reload, rule group deleted).
   void retire_writer(WriterId writer, Timestamp t);
 
-  // Drops points older than now - retention and series left with no points. Returns series dropped.
+  // Drops chunks whose points are all older than now - retention (so a series may keep some points
+  // older than that, never fewer than that) and series left with no points. Returns series dropped.
   std::size_t collect_garbage();
 
   SeriesSet select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const override;
