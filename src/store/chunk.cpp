@@ -108,12 +108,12 @@ void HeadChunk::append(Timestamp t, double v) {
       const auto udod = static_cast<std::uint64_t>(dod);
       if (dod == 0) {
         put_bit(false);
-      } else if (fits(14)) {
+      } else if (fits(7)) {
         put_bits(0b10, 2);
-        put_bits(udod & ((1U << 14) - 1), 14);
-      } else if (fits(17)) {
+        put_bits(udod & ((1U << 7) - 1), 7);
+      } else if (fits(14)) {
         put_bits(0b110, 3);
-        put_bits(udod & ((1U << 17) - 1), 17);
+        put_bits(udod & ((1U << 14) - 1), 14);
       } else if (fits(20)) {
         put_bits(0b1110, 4);
         put_bits(udod & ((1U << 20) - 1), 20);
@@ -132,6 +132,10 @@ void HeadChunk::append(Timestamp t, double v) {
 
 ChunkRef HeadChunk::seal() {
   ChunkRef sealed = Chunk::make(bytes(), count_, first_t_, last_t_);
+  // The buffer goes too: kept, it would hold a whole chunk's bytes of slack per series until the
+  // next chunk fills it.
+  buf_.reset();
+  capacity_ = 0;
   bits_ = 0;
   count_ = 0;
   t_delta_ = 0;
@@ -237,9 +241,9 @@ void decode_chunk(std::span<const std::uint8_t> bytes, std::uint16_t count, Time
     } else if (in.bit()) {
       unsigned n = 64;
       if (!in.bit()) {
-        n = 14;
+        n = 7;
       } else if (!in.bit()) {
-        n = 17;
+        n = 14;
       } else if (!in.bit()) {
         n = 20;
       }

@@ -1,9 +1,14 @@
 #pragma once
 // Compressed chunks of points: the Gorilla scheme as Prometheus's XOR chunk has it (tsdb/chunkenc):
-// the first timestamp as a varint and the first value's 64 bits, then timestamps as
-// delta-of-deltas in buckets of 0, 14, 17, 20 or 64 bits and values XORed with the previous one,
-// writing only the meaningful bits. Every value, NaN payloads (the staleness marker) included, comes
-// back bit for bit; timestamps are exact over the whole int64 range (the arithmetic wraps).
+// the first timestamp as a varint and the first value's 64 bits, the second timestamp's delta as a
+// varint, then timestamps as delta-of-deltas and values XORed with the previous one, writing only
+// the meaningful bits (a 5-bit leading-zero count and 6-bit length when the window changes).
+// One difference: the delta-of-delta buckets are 0, 7, 14, 20 and 64 bits (prefixes 0, 10, 110,
+// 1110, 1111) where Prometheus has 0, 14, 17, 20 and 64. A fixed-rate scheduler's timestamps taken
+// from the wall clock are off by a millisecond or a few now and then; the Gorilla paper's 7-bit
+// bucket stores that jitter in 9 bits instead of 16.
+// Every value, NaN payloads (the staleness marker) included, comes back bit for bit; timestamps are
+// exact over the whole int64 range (the arithmetic wraps).
 //
 // A series has one open HeadChunk, appended in place under the store's exclusive lock, and closed
 // Chunks: immutable once sealed, reference-counted, so a reader holds a ChunkRef and decodes it
@@ -97,7 +102,7 @@ class HeadChunk {
   std::size_t capacity_bytes() const { return capacity_; }
 
   // Closes the chunk: returns its points as an immutable Chunk (exactly sized) and starts an empty
-  // one, keeping its buffer and last().
+  // one, keeping last().
   ChunkRef seal();
   // Empties the chunk and frees its buffer.
   void reset();

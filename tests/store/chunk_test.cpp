@@ -79,11 +79,12 @@ double random_value(std::mt19937_64& rng, double previous) {
 }
 
 Timestamp random_delta(std::mt19937_64& rng) {
-  switch (rng() % 8) {
+  switch (rng() % 9) {
     case 0: return 1;
     case 1: return 15000;
     case 2: return 15000 + static_cast<Timestamp>(rng() % 200) - 100;  // jittered scrapes
-    case 3: return 1 + static_cast<Timestamp>(rng() % (1 << 13));      // around the 14-bit bucket
+    case 7: return 15000 + static_cast<Timestamp>(rng() % 3) - 1;      // a millisecond off
+    case 3: return 1 + static_cast<Timestamp>(rng() % (1 << 13));      // around the 7- and 14-bit buckets
     case 4: return 1 + static_cast<Timestamp>(rng() % (1 << 17));
     case 5: return 1 + static_cast<Timestamp>(rng() % (1 << 21));
     case 6: return 1 + static_cast<Timestamp>(rng() >> 20);  // huge: needs the 64-bit bucket
@@ -118,8 +119,8 @@ TEST(Chunk, AdversarialTimestampsAndValues) {
   expect_round_trip({{kMin, 1}, {kMin + 1, 2}, {kMax - 1, 3}, {kMax, 4}}, rng);
   expect_round_trip({{kMin, 1}, {kMax, 2}}, rng);
   expect_round_trip({{-1, 0}, {0, -0.0}, {1, 0}}, rng);
-  // Delta-of-deltas at each bucket's edges: [-(2^(n-1) - 1), 2^(n-1)] for n = 14, 17, 20.
-  for (int n : {14, 17, 20}) {
+  // Delta-of-deltas at each bucket's edges: [-(2^(n-1) - 1), 2^(n-1)] for n = 7, 14, 20.
+  for (int n : {7, 14, 17, 20}) {
     const Timestamp edge = Timestamp{1} << (n - 1);
     for (Timestamp dod : {edge, edge + 1, -(edge - 1), -edge, -edge - 1, edge - 1}) {
       const Timestamp base = 10 * edge;
