@@ -30,30 +30,36 @@ void ChunkRef::release() noexcept {
 
 // --- HeadChunk --------------------------------------------------------------------------------
 
-void HeadChunk::reserve(std::uint32_t more_bytes) {
-  const std::uint32_t used = (bits_ + 7) / 8;
+void HeadChunk::reserve(unsigned more_bytes) {
+  const unsigned used = (bits_ + 7U) / 8;
   if (used + more_bytes <= capacity_) return;
   // Grows by half (not doubling): a head chunk lives long, so its slack is memory held per series.
-  std::uint32_t next = std::max<std::uint32_t>({32, used + more_bytes, capacity_ + capacity_ / 2});
+  unsigned next = std::max({32U, used + more_bytes, capacity_ + capacity_ / 2U});
   next = (next + 15) & ~15U;
   auto bigger = std::make_unique<std::uint8_t[]>(next);
   if (used > 0) std::memcpy(bigger.get(), buf_.get(), used);
   buf_ = std::move(bigger);
-  capacity_ = next;
+  capacity_ = static_cast<std::uint16_t>(next);
 }
 
-// Most significant bit first, as Prometheus's bstream.
+// Most significant bit first, as Prometheus's bstream. The buffer past bits_ is zero (a new buffer
+// is value-initialised, and bytes are only ever added to), so writing is OR-ing the bits into the
+// eight bytes from the current one; reserve() keeps eight bytes of room past the point's bits.
 void HeadChunk::put_bits(std::uint64_t v, unsigned n) {
-  while (n > 0) {
-    const std::uint32_t byte = bits_ >> 3;
-    const unsigned free = 8 - (bits_ & 7);
-    if (free == 8) buf_[byte] = 0;
-    const unsigned take = std::min(free, n);
-    const auto part = static_cast<unsigned>((v >> (n - take)) & ((1U << take) - 1));
-    buf_[byte] = static_cast<std::uint8_t>(buf_[byte] | (part << (free - take)));
-    bits_ += take;
-    n -= take;
+  const unsigned offset = bits_ & 7;
+  if (offset + n > 64) {
+    put_bits(v >> 32, n - 32);
+    put_bits(v & 0xffffffffULL, 32);
+    return;
   }
+  std::uint8_t* at = buf_.get() + (bits_ >> 3);
+  std::uint64_t word;
+  std::memcpy(&word, at, 8);
+  if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap64(word);
+  word |= (n == 64 ? v : v & ((std::uint64_t{1} << n) - 1)) << (64 - offset - n);
+  if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap64(word);
+  std::memcpy(at, &word, 8);
+  bits_ = static_cast<std::uint16_t>(bits_ + n);
 }
 
 void HeadChunk::put_varint(std::uint64_t v) {
@@ -89,7 +95,9 @@ void HeadChunk::put_value(std::uint64_t bits) {
 }
 
 void HeadChunk::append(Timestamp t, double v) {
-  reserve(24);  // the most one point takes: a 10-byte varint and 64 bits, or 4 + 64 + 77 bits
+  // The most one point takes: a 10-byte varint and 64 bits, or 4 + 64 + 77 bits; and put_bits'
+  // eight-byte window past them.
+  reserve(32);
   const auto value_bits = std::bit_cast<std::uint64_t>(v);
   const auto ut = static_cast<std::uint64_t>(t);
   if (count_ == 0) {
@@ -144,6 +152,24 @@ ChunkRef HeadChunk::seal() {
   return sealed;
 }
 
+void HeadChunk::restore(const State& state) {
+  reset();
+  if (state.count > 0) {
+    reserve(static_cast<unsigned>(state.bytes.size()) + 32);
+    if (!state.bytes.empty()) std::memcpy(buf_.get(), state.bytes.data(), state.bytes.size());
+    // A snapshot's last byte may carry bits past `bits`: clear them, appends OR into zeros.
+    if ((state.bits & 7) != 0) buf_[state.bits >> 3] &= static_cast<std::uint8_t>(0xff00U >> (state.bits & 7));
+  }
+  bits_ = state.bits;
+  count_ = state.count;
+  first_t_ = state.first_t;
+  last_t_ = state.last_t;
+  last_v_ = state.last_v;
+  t_delta_ = state.t_delta;
+  leading_ = state.leading;
+  trailing_ = state.trailing;
+}
+
 void HeadChunk::reset() {
   buf_.reset();
   capacity_ = 0;
@@ -154,116 +180,6 @@ void HeadChunk::reset() {
   t_delta_ = 0;
   leading_ = 0xff;
   trailing_ = 0;
-}
-
-// --- decoding ---------------------------------------------------------------------------------
-
-namespace {
-
-class BitReader {
- public:
-  explicit BitReader(std::span<const std::uint8_t> bytes) : data_(bytes.data()), size_(bytes.size()) {}
-
-  // The next n bits (1 <= n <= 64), most significant first; zeros past the end.
-  std::uint64_t read(unsigned n) {
-    const std::size_t byte = pos_ >> 3;
-    const unsigned offset = pos_ & 7;
-    std::uint64_t r = (word(byte) << offset) >> (64 - n);
-    if (offset + n > 64) {
-      const unsigned rest = offset + n - 64;  // 1..7 bits from the ninth byte
-      r |= static_cast<std::uint64_t>(at(byte + 8)) >> (8 - rest);
-    }
-    pos_ += n;
-    return r;
-  }
-  bool bit() {
-    const std::size_t byte = pos_ >> 3;
-    const unsigned offset = pos_ & 7;
-    ++pos_;
-    return ((at(byte) >> (7 - offset)) & 1) != 0;
-  }
-  std::uint64_t varint() {
-    std::uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-      const std::uint64_t b = read(8);
-      v |= (b & 0x7f) << shift;
-      if ((b & 0x80) == 0) break;
-    }
-    return v;
-  }
-
- private:
-  std::uint8_t at(std::size_t i) const { return i < size_ ? data_[i] : 0; }
-  std::uint64_t word(std::size_t byte) const {
-    if (byte + 8 <= size_) {
-      std::uint64_t w;
-      std::memcpy(&w, data_ + byte, 8);
-      if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
-      return w;
-    }
-    std::uint64_t w = 0;
-    for (std::size_t i = 0; i < 8; ++i) w = (w << 8) | at(byte + i);
-    return w;
-  }
-
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t pos_ = 0;
-};
-
-std::int64_t sign_extend(std::uint64_t bits, unsigned n) {
-  // Encoded range is [-(2^(n-1) - 1), 2^(n-1)], as Prometheus's bitRange.
-  if (bits > (std::uint64_t{1} << (n - 1))) return static_cast<std::int64_t>(bits - (std::uint64_t{1} << n));
-  return static_cast<std::int64_t>(bits);
-}
-
-}  // namespace
-
-void decode_chunk(std::span<const std::uint8_t> bytes, std::uint16_t count, Timestamp mint, Timestamp maxt,
-                  std::vector<Point>& out) {
-  if (count == 0) return;
-  BitReader in(bytes);
-  const std::uint64_t zigzag = in.varint();
-  std::uint64_t t = (zigzag >> 1) ^ (~(zigzag & 1) + 1);
-  std::uint64_t v = in.read(64);
-  std::uint64_t t_delta = 0;
-  unsigned leading = 0;
-  unsigned trailing = 0;
-  auto emit = [&] {
-    const auto ts = static_cast<Timestamp>(t);
-    if (ts >= mint) out.push_back({ts, std::bit_cast<double>(v)});
-  };
-  emit();
-  for (std::uint16_t i = 1; i < count; ++i) {
-    if (static_cast<Timestamp>(t) >= maxt) return;  // later points are after maxt
-    if (i == 1) {
-      t_delta = in.varint();
-    } else if (in.bit()) {
-      unsigned n = 64;
-      if (!in.bit()) {
-        n = 7;
-      } else if (!in.bit()) {
-        n = 14;
-      } else if (!in.bit()) {
-        n = 20;
-      }
-      const std::uint64_t raw = in.read(n);
-      t_delta += n == 64 ? raw : static_cast<std::uint64_t>(sign_extend(raw, n));
-    }
-    t += t_delta;
-    if (in.bit()) {
-      if (in.bit()) {
-        leading = static_cast<unsigned>(in.read(5));
-        unsigned significant = static_cast<unsigned>(in.read(6));
-        if (significant == 0) significant = 64;
-        trailing = 64 - std::min(64U, leading + significant);  // never negative, even for bad bytes
-      }
-      const unsigned significant = 64 - leading - trailing;
-      v ^= in.read(significant) << trailing;
-    }
-    if (static_cast<Timestamp>(t) > maxt) return;
-    emit();
-  }
 }
 
 }  // namespace tocsin::store::detail

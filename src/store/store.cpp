@@ -1,12 +1,20 @@
 #include "tocsin/store/store.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
+#include <system_error>
+#include <type_traits>
 #include <unordered_map>
 
+#include "store/checksum.hpp"
 #include "store/chunk.hpp"
 #include "store/symbols.hpp"
 
@@ -14,6 +22,7 @@ namespace tocsin::store {
 
 namespace {
 
+using detail::Checksum;
 using detail::Chunk;
 using detail::ChunkRef;
 using detail::HeadChunk;
@@ -24,23 +33,25 @@ using SeriesId = std::uint32_t;
 constexpr WriterId kNoWriter = ~WriterId{0};
 
 struct Series {
+  // The fields the exposition reads come first: a walk over all series touches one or two cache
+  // lines of each.
   std::unique_ptr<SymbolId[]> syms;  // name, value, name, value, ... sorted by name
   std::uint32_t label_count = 0;
   std::uint32_t family = 0;  // index into Impl::families_
+  bool alive = false;
+  bool own_time = false;            // its last sample came with its own timestamp: no staleness marker
+  std::uint32_t closed_points = 0;  // points in `closed`
+  HeadChunk head;                   // the open chunk, after `closed`; keeps the newest point
   std::uint32_t max_points = 0;
   std::uint32_t commit_seq = 0;  // the writer's commit that last carried this series
   std::uint32_t generation = 0;  // tells a series apart from a later one given the same id
   WriterId writer = kNoWriter;
-  bool alive = false;
-  bool own_time = false;  // its last sample came with its own timestamp: no staleness marker
-  std::uint32_t closed_points = 0;  // points in `closed`
   std::uint64_t hash = 0;
   std::vector<ChunkRef> closed;  // sealed chunks, oldest first
-  HeadChunk head;                // the open chunk, after `closed`; keeps the newest point
 
   SymbolId name_sym(std::uint32_t i) const { return syms[std::size_t{2} * i]; }
   SymbolId value_sym(std::uint32_t i) const { return syms[std::size_t{2} * i + 1]; }
-  bool has_points() const { return !head.empty() || !closed.empty(); }
+  bool has_points() const { return closed_points > 0 || !head.empty(); }
   std::size_t point_count() const { return closed_points + head.count(); }
   Point last() const { return head.last(); }  // only with has_points()
   bool stale() const { return has_points() && is_stale_nan(head.last().v); }
@@ -103,6 +114,56 @@ Postings intersect(const Postings& a, const Postings& b) {
   std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
   return out;
 }
+
+// --- snapshot encoding -------------------------------------------------------------------------
+// File: the 8-byte magic, u32 version, u32 reserved, u64 payload length, u64 payload checksum, then
+// the payload. Integers little-endian, strings as u32 length and bytes.
+
+constexpr char kSnapshotMagic[8] = {'T', 'O', 'C', 'S', 'I', 'N', 'S', 'N'};
+constexpr std::uint32_t kSnapshotVersion = 1;
+constexpr std::size_t kSnapshotHeader = 32;
+
+template <typename T>
+void put(std::string& out, T v) {
+  static_assert(std::is_integral_v<T>);
+  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+}
+void put_string(std::string& out, std::string_view s) {
+  put(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+// Reads the payload with every length checked; errors name the byte offset.
+class SnapshotReader {
+ public:
+  SnapshotReader(const std::string& data, std::size_t begin) : data_(data), pos_(begin) {}
+  template <typename T>
+  T get() {
+    need(sizeof(T), "a number");
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(data_[pos_ + i])) << (8 * i);
+    pos_ += sizeof(T);
+    return static_cast<T>(v);
+  }
+  std::string_view bytes(std::size_t n, const char* what) {
+    need(n, what);
+    std::string_view out(data_.data() + pos_, n);
+    pos_ += n;
+    return out;
+  }
+  std::string_view str(const char* what) { return bytes(get<std::uint32_t>(), what); }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw SnapshotError("at byte " + std::to_string(pos_) + ": " + what);
+  }
+  bool at_end() const { return pos_ == data_.size(); }
+
+ private:
+  void need(std::size_t n, const char* what) const {
+    if (data_.size() - pos_ < n) fail(std::string("truncated, reading ") + what);
+  }
+  const std::string& data_;
+  std::size_t pos_;
+};
 
 }  // namespace
 
@@ -315,17 +376,15 @@ class Store::Impl {
       }
     }
     out.reserve(pending.size(), points_estimate);
-    std::vector<Point> points;
     std::size_t ref = 0;
+    auto add = [&out](Point point) { out.add_point(point); };
     for (Pending& p : pending) {
-      points.clear();
-      for (; ref < p.refs_end; ++ref) detail::decode_chunk(refs[ref]->bytes(), refs[ref]->count(), mint, maxt, points);
-      if (p.head_count > 0) {
-        detail::decode_chunk({heads.data() + p.head_begin, p.head_size}, p.head_count, mint, maxt, points);
-      }
-      if (points.empty()) continue;  // the chunks overlapped the range, but no point fell in it
       out.begin_series(std::move(p.labels));
-      for (const Point& point : points) out.add_point(point);
+      for (; ref < p.refs_end; ++ref) detail::decode_chunk(refs[ref]->bytes(), refs[ref]->count(), mint, maxt, add);
+      if (p.head_count > 0) {
+        detail::decode_chunk({heads.data() + p.head_begin, p.head_size}, p.head_count, mint, maxt, add);
+      }
+      out.drop_last_if_empty();  // the chunks overlapped the range, but no point fell in it
     }
     return out;
   }
@@ -335,8 +394,13 @@ class Store::Impl {
     std::lock_guard order_lock(order_mutex_);
     if (order_dirty_) rebuild_order();
     std::vector<LabelView> views;
-    for (SeriesId id : order_) {
-      const Series& s = series_[id];
+    // The walk is in label order, so each series and its label ids are a cache miss away: fetch them
+    // a few series ahead, so the misses overlap instead of following one another.
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t k = 0; k < order_.size(); ++k) {
+      if (k + kAhead < order_.size()) __builtin_prefetch(&series_[order_[k + kAhead]]);
+      if (k + kAhead / 2 < order_.size()) __builtin_prefetch(series_[order_[k + kAhead / 2]].syms.get());
+      const Series& s = series_[order_[k]];
       if (!s.alive || !s.has_points() || s.stale()) continue;
       views.clear();
       std::string_view metric;
@@ -389,7 +453,263 @@ class Store::Impl {
 
   Duration retention() const { return options_.retention; }
 
+  SnapshotInfo write_snapshot(const std::filesystem::path& path) const {
+    // Under the shared lock: everything but the closed chunks' bytes, into `meta`, with the places
+    // where each closed chunk's bytes go; the chunks themselves are referenced, not copied.
+    std::string meta;
+    std::vector<std::pair<std::size_t, ChunkRef>> chunks;  // offset in meta, chunk
+    SnapshotInfo info;
+    {
+      std::shared_lock lock(mutex_);
+      put(meta, clock_.now_ms());
+      put(meta, static_cast<std::uint32_t>(families_.size()));
+      for (const FamilyMetadata& f : families_) {
+        put_string(meta, f.name);
+        put(meta, static_cast<std::uint8_t>(f.type));
+        put_string(meta, f.help);
+      }
+      put(meta, static_cast<std::uint32_t>(writers_.size()));
+      std::vector<std::uint8_t> carried(series_.size(), 0);
+      for (const Writer& w : writers_) {
+        put_string(meta, w.name);
+        put(meta, w.max_points);
+        for (SeriesId id : w.series) carried[id] = 1;
+      }
+      std::uint32_t count = 0;
+      for (const Series& s : series_) count += s.alive && s.has_points() ? 1 : 0;
+      put(meta, count);
+      for (SeriesId id = 0; id < series_.size(); ++id) {
+        const Series& s = series_[id];
+        if (!s.alive || !s.has_points()) continue;
+        ++info.series;
+        info.points += s.point_count();
+        put(meta, s.label_count);
+        for (std::uint32_t i = 0; i < s.label_count; ++i) {
+          put_string(meta, symbols_.str(s.name_sym(i)));
+          put_string(meta, symbols_.str(s.value_sym(i)));
+        }
+        const bool current = s.writer != kNoWriter && s.commit_seq == writers_[s.writer].commit_seq && carried[id];
+        put(meta, s.writer);
+        put(meta, static_cast<std::uint8_t>((s.own_time ? 1 : 0) | (current ? 2 : 0)));
+        put(meta, s.max_points);
+        put(meta, static_cast<std::uint32_t>(s.closed.size()));
+        for (const ChunkRef& c : s.closed) {
+          put(meta, c->count());
+          put(meta, c->min_t());
+          put(meta, c->max_t());
+          put(meta, static_cast<std::uint32_t>(c->bytes().size()));
+          chunks.emplace_back(meta.size(), c);
+        }
+        const HeadChunk::State h = s.head.state();
+        put(meta, h.count);
+        put(meta, h.bits);
+        put(meta, h.first_t);
+        put(meta, h.last_t);
+        put(meta, h.last_v);
+        put(meta, h.t_delta);
+        put(meta, h.leading);
+        put(meta, h.trailing);
+        meta.append(reinterpret_cast<const char*>(h.bytes.data()), h.bytes.size());
+      }
+    }
+
+    const std::filesystem::path tmp = path.string() + ".tmp";
+    std::FILE* file = std::fopen(tmp.c_str(), "wb");
+    if (file == nullptr) throw std::system_error(errno, std::generic_category(), "cannot create " + tmp.string());
+    bool ok = true;
+    auto write = [&](const char* data, std::size_t n) { ok = ok && std::fwrite(data, 1, n, file) == n; };
+    Checksum sum;
+    std::uint64_t length = 0;
+    std::size_t done = 0;
+    write(std::string(kSnapshotHeader, '\0').data(), kSnapshotHeader);  // rewritten below
+    auto payload = [&](const char* data, std::size_t n) {
+      sum.add(data, n);
+      length += n;
+      write(data, n);
+    };
+    for (const auto& [offset, chunk] : chunks) {
+      payload(meta.data() + done, offset - done);
+      done = offset;
+      const auto bytes = chunk->bytes();
+      payload(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    payload(meta.data() + done, meta.size() - done);
+    std::string header(kSnapshotMagic, sizeof kSnapshotMagic);
+    put(header, kSnapshotVersion);
+    put(header, std::uint32_t{0});
+    put(header, length);
+    put(header, sum.finish());
+    ok = ok && std::fseek(file, 0, SEEK_SET) == 0;
+    write(header.data(), header.size());
+    ok = ok && std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
+    const int error = errno;
+    ok = std::fclose(file) == 0 && ok;
+    if (!ok) {
+      std::filesystem::remove(tmp);
+      throw std::system_error(error, std::generic_category(), "cannot write " + tmp.string());
+    }
+    std::filesystem::rename(tmp, path);  // throws filesystem_error, a system_error
+    info.bytes = kSnapshotHeader + length;
+    return info;
+  }
+
+  SnapshotInfo read_snapshot(const std::filesystem::path& path) {
+    std::unique_lock lock(mutex_);
+    if (!writers_.empty() || !series_.empty()) throw std::logic_error("read_snapshot into a store in use");
+    std::string data;
+    {
+      std::FILE* file = std::fopen(path.c_str(), "rb");
+      if (file == nullptr) throw SnapshotError("cannot open: " + std::string(std::strerror(errno)));
+      char buf[65536];
+      std::size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) data.append(buf, n);
+      std::fclose(file);
+    }
+    try {
+      return load(data);
+    } catch (...) {
+      clear();
+      throw;
+    }
+  }
+
  private:
+  SnapshotInfo load(const std::string& data) {
+    SnapshotReader header(data, 0);
+    if (data.size() < kSnapshotHeader) throw SnapshotError("truncated: " + std::to_string(data.size()) + " bytes, no header");
+    if (std::string_view(data.data(), sizeof kSnapshotMagic) != std::string_view(kSnapshotMagic, sizeof kSnapshotMagic)) {
+      throw SnapshotError("not a tocsin store snapshot");
+    }
+    header.bytes(sizeof kSnapshotMagic, "the magic");
+    const auto version = header.get<std::uint32_t>();
+    if (version != kSnapshotVersion) {
+      throw SnapshotError("version " + std::to_string(version) + ", this tocsin reads version " +
+                          std::to_string(kSnapshotVersion));
+    }
+    header.get<std::uint32_t>();
+    const auto length = header.get<std::uint64_t>();
+    const auto checksum = header.get<std::uint64_t>();
+    if (data.size() - kSnapshotHeader != length) {
+      throw SnapshotError("truncated: payload of " + std::to_string(data.size() - kSnapshotHeader) + " bytes, " +
+                          std::to_string(length) + " written");
+    }
+    Checksum sum;
+    sum.add(data.data() + kSnapshotHeader, length);
+    if (sum.finish() != checksum) throw SnapshotError("checksum mismatch: the file is corrupt");
+
+    SnapshotReader in(data, kSnapshotHeader);
+    SnapshotInfo info;
+    info.bytes = data.size();
+    in.get<std::int64_t>();  // written at
+    const auto family_count = in.get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < family_count; ++i) {
+      FamilyMetadata f;
+      f.name = std::string(in.str("a family name"));
+      const auto type = in.get<std::uint8_t>();
+      if (type > static_cast<std::uint8_t>(MetricType::untyped)) in.fail("unknown metric type " + std::to_string(type));
+      f.type = static_cast<MetricType>(type);
+      f.help = std::string(in.str("a help text"));
+      describe(f);
+    }
+    const auto writer_count = in.get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < writer_count; ++i) {
+      std::string name(in.str("a writer name"));
+      const auto max_points = in.get<std::uint32_t>();
+      if (writer_ids_.contains(name)) in.fail("writer " + name + " twice");
+      // Inactive until it registers again: a writer gone from the configuration leaves its series to
+      // the retention.
+      writer_ids_.emplace(name, static_cast<WriterId>(writers_.size()));
+      writers_.push_back(Writer{std::move(name), max_points, 1, false, {}, {}});
+    }
+    const auto series_count = in.get<std::uint32_t>();
+    std::vector<Label> label_list;
+    for (std::uint32_t k = 0; k < series_count; ++k) {
+      const auto label_count = in.get<std::uint32_t>();
+      if (label_count == 0 || label_count > data.size()) in.fail("a series with " + std::to_string(label_count) + " labels");
+      Labels::Writer lw(label_count);
+      std::string_view previous;
+      for (std::uint32_t i = 0; i < label_count; ++i) {
+        const std::string_view name = in.str("a label name");
+        const std::string_view value = in.str("a label value");
+        if (i > 0 && name <= previous) in.fail("labels out of order");
+        if (value.empty()) in.fail("an empty label value");
+        previous = name;
+        lw.add(name, value);
+      }
+      Labels labels = lw.finish();
+      const auto writer = in.get<WriterId>();
+      const auto flags = in.get<std::uint8_t>();
+      const auto max_points = in.get<std::uint32_t>();
+      if (writer != kNoWriter && writer >= writers_.size()) in.fail("a series of writer " + std::to_string(writer) + " of " + std::to_string(writers_.size()));
+      if (!valid_names(labels)) in.fail("invalid names in " + labels.to_string());
+      const std::uint64_t hash = labels.hash();
+      if (find_series(labels, hash) != kNone) in.fail("series " + labels.to_string() + " twice");
+      const SeriesId id = create_series(labels, hash, writer, std::max<std::uint32_t>(max_points, 4));
+      Series& s = series_[id];
+      s.own_time = (flags & 1) != 0;
+      const auto closed = in.get<std::uint32_t>();
+      if (closed > data.size()) in.fail("a series with " + std::to_string(closed) + " chunks");
+      Timestamp previous_max = std::numeric_limits<Timestamp>::min();
+      for (std::uint32_t c = 0; c < closed; ++c) {
+        const auto count = in.get<std::uint16_t>();
+        const auto min_t = in.get<std::int64_t>();
+        const auto max_t = in.get<std::int64_t>();
+        const auto size = in.get<std::uint32_t>();
+        const auto bytes = in.bytes(size, "a chunk");
+        if (count == 0 || count > detail::kMaxChunkPoints || size > 0xffff || min_t > max_t ||
+            (c > 0 && min_t <= previous_max)) {
+          in.fail("an inconsistent chunk of " + labels.to_string());
+        }
+        previous_max = max_t;
+        s.closed.push_back(
+            Chunk::make({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, count, min_t, max_t));
+        s.closed_points += count;
+      }
+      HeadChunk::State h;
+      h.count = in.get<std::uint16_t>();
+      h.bits = in.get<std::uint16_t>();
+      h.first_t = in.get<std::int64_t>();
+      h.last_t = in.get<std::int64_t>();
+      h.last_v = in.get<std::uint64_t>();
+      h.t_delta = in.get<std::uint64_t>();
+      h.leading = in.get<std::uint8_t>();
+      h.trailing = in.get<std::uint8_t>();
+      const auto bytes = in.bytes((std::size_t{h.bits} + 7) / 8, "a head chunk");
+      h.bytes = {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
+      if (h.count > detail::kMaxChunkPoints || (h.count == 0 && h.bits != 0) || (h.leading > 31 && h.leading != 0xff) ||
+          h.trailing > 63 || (h.count > 0 && (h.first_t <= previous_max || h.last_t < h.first_t)) ||
+          (h.count == 0 && h.last_t != previous_max)) {
+        in.fail("an inconsistent head chunk of " + labels.to_string());
+      }
+      if (closed == 0 && h.count == 0) in.fail("a series without points: " + labels.to_string());
+      s.head.restore(h);
+      if ((flags & 2) != 0 && writer != kNoWriter) {
+        s.commit_seq = writers_[writer].commit_seq;
+        writers_[writer].series.push_back(id);
+      }
+      ++info.series;
+      info.points += s.point_count();
+    }
+    if (!in.at_end()) in.fail("bytes after the last series");
+    order_dirty_ = true;
+    return info;
+  }
+
+  void clear() {
+    symbols_ = SymbolTable();
+    series_.clear();
+    free_ids_.clear();
+    by_hash_.clear();
+    postings_.clear();
+    all_.clear();
+    families_.clear();
+    family_ids_.clear();
+    writers_.clear();
+    writer_ids_.clear();
+    order_.clear();
+    order_dirty_ = true;
+  }
+
   static constexpr SeriesId kNone = ~SeriesId{0};
 
   void describe(const FamilyMetadata& f) {
@@ -626,6 +946,8 @@ void Store::for_each_latest(const std::function<void(const LatestSample&)>& fn) 
   impl_->for_each_latest(fn);
 }
 StoreStats Store::stats() const { return impl_->stats(); }
+SnapshotInfo Store::write_snapshot(const std::filesystem::path& path) const { return impl_->write_snapshot(path); }
+SnapshotInfo Store::read_snapshot(const std::filesystem::path& path) { return impl_->read_snapshot(path); }
 Duration Store::retention() const { return impl_->retention(); }
 
 }  // namespace tocsin::store

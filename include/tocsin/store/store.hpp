@@ -5,8 +5,10 @@
 // reporting, and garbage collection of whole chunks past the retention.
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -42,6 +44,19 @@ struct StoreStats {
   std::size_t symbols = 0;
   std::size_t chunks = 0;       // closed chunks and non-empty head chunks
   std::size_t chunk_bytes = 0;  // of which the compressed points: closed chunks, head chunks' buffers
+};
+
+// What a snapshot held: its file's size, its series and their points.
+struct SnapshotInfo {
+  std::size_t bytes = 0;
+  std::size_t series = 0;
+  std::size_t points = 0;
+};
+
+// A snapshot file that cannot be read back; what() says what is wrong and where.
+class SnapshotError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct LabelView {
@@ -95,6 +110,20 @@ class Store final : public Querier {
 
   StoreStats stats() const;
   Duration retention() const;
+
+  // Writes every series (label set, chunks, newest point, writer name), the family metadata and the
+  // writers to `path` atomically: to `path`.tmp, flushed to disk, then renamed over `path`. The
+  // chunks are referenced under the shared lock and written after it is released, so commits wait
+  // only for the copy of the label sets and head chunks. Throws std::system_error when the file
+  // cannot be written (the previous snapshot is left as it was).
+  SnapshotInfo write_snapshot(const std::filesystem::path& path) const;
+  // Loads a snapshot into this store, which must be new (no writer registered, nothing committed;
+  // std::logic_error otherwise) and not yet shared with other threads. Writers are matched by name
+  // when they register; a series whose writer commits again continues its chunks, and those it no
+  // longer reports get their staleness markers at its first commit. Throws SnapshotError when the
+  // file is truncated, has another format or version, fails its checksum or is inconsistent; the
+  // store is left empty then. A missing file is a SnapshotError too (check first).
+  SnapshotInfo read_snapshot(const std::filesystem::path& path);
 
  private:
   class Impl;
