@@ -17,12 +17,14 @@
 //
 //   bench_store_chunks [--series N] [--big-series N] [--promtool PATH] [--skip-big]
 #include <malloc.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -151,6 +153,7 @@ struct Tocsin {
   double store_bytes_per_point = 0;  // tocsin_store_bytes over the points
   double store_bytes_per_series = 0;
   std::size_t points = 0;
+  double decode_ns_per_point = 0;
   std::size_t kind_bytes[6] = {};
   std::size_t kind_points[6] = {};
 };
@@ -175,6 +178,31 @@ Tocsin measure_tocsin(const Data& d, Timestamp interval_ms) {
     out.kind_points[static_cast<std::size_t>(d.kinds[i])] += v.size();
   }
   out.codec_bytes_per_point = static_cast<double>(bytes) / static_cast<double>(points);
+  {
+    // Decoding speed: every chunk of every series, best of three passes.
+    std::vector<detail::ChunkRef> chunks;
+    for (const auto& v : d.values) {
+      detail::HeadChunk head;
+      for (std::size_t k = 0; k < v.size(); ++k) {
+        head.append(d.times[k], v[k]);
+        if (head.count() == detail::kMaxChunkPoints) chunks.push_back(head.seal());
+      }
+      if (!head.empty()) chunks.push_back(head.seal());
+    }
+    double best = 1e9;
+    for (int pass = 0; pass < 3; ++pass) {
+      double sum = 0;
+      const auto started = std::chrono::steady_clock::now();
+      for (const auto& c : chunks) {
+        detail::decode_chunk(c->bytes(), c->count(), std::numeric_limits<Timestamp>::min(),
+                             std::numeric_limits<Timestamp>::max(), [&sum](Point p) { sum += p.v; });
+      }
+      const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - started).count();
+      best = std::min(best, ns / static_cast<double>(points));
+      if (sum == 0.5) std::printf(" ");  // keeps the decoding
+    }
+    out.decode_ns_per_point = best;
+  }
 
   // The store holding them: retention covering the whole run, so nothing is dropped.
   ManualClock clock(d.times.back());
@@ -274,7 +302,7 @@ void scenario(const char* title, std::size_t series, std::size_t scrapes, Timest
   } else {
     std::printf("  | Prometheus: not measured\n");
   }
-  std::printf("    codec by kind:");
+  std::printf("    decoding %.2f ns/point; codec by kind:", t.decode_ns_per_point);
   for (std::size_t k = 0; k < 6; ++k) {
     if (t.kind_points[k] == 0) continue;
     std::printf(" %s %.2f", name_of(static_cast<Kind>(k)),
@@ -288,34 +316,51 @@ std::size_t heap_in_use() {
   return m.uordblks + m.hblkhd;
 }
 
-// 100,000 series of the realistic mix, 15 s cycles for two hours with garbage collection every 30 s:
-// the store in its steady state for a 1 h window.
+// 100,000 series of the realistic mix with bench_store's label shape (100 metric names x 1,000
+// combinations of job/instance/path/method), 15 s cycles for two hours with garbage collection every
+// 30 s: the store in its steady state for a 1 h window, measured at every cycle of the second hour
+// (a series holds its window plus the older part of its oldest chunk, which varies with the cycle).
 void big_hour(std::size_t series) {
   constexpr Timestamp kInterval = 15000;
   constexpr std::size_t kScrapes = 480;
-  // Values generated per cycle (not held for all 480 cycles): the generator's state per series.
-  Data d = generate(series, 1, kInterval, true, 23);
-  std::vector<SeriesGen> gens;
   std::mt19937_64 rng(5);
   std::uniform_real_distribution<double> unit(0, 1);
+  Batch batch;
+  batch.set_labels_cached(true);
+  std::vector<Kind> kinds;
+  std::vector<double> rates;
+  for (std::size_t m = 0; m < 100; ++m) {
+    const Kind kind = kind_of(m);
+    const std::string name = std::string(name_of(kind)) + "_" + std::to_string(m);
+    for (std::size_t i = 0; i < series / 100; ++i) {
+      batch.add(name,
+                {{"job", "app" + std::to_string(i % 5)},
+                 {"instance", "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":9100"},
+                 {"path", "/api/v1/items/" + std::to_string(i % 200)},
+                 {"method", i % 2 ? "GET" : "POST"}},
+                std::floor(unit(rng) * 1000));
+      kinds.push_back(kind);
+      rates.push_back(std::pow(10.0, unit(rng) * 4 - 2));
+    }
+  }
+  const Data times = generate(0, kScrapes, kInterval, true, 29);
   ManualClock clock(kStart);
-  const std::size_t heap_before = heap_in_use();
-  std::size_t heap_after = 0;
+  double sum_bytes = 0;
+  double sum_chunk_bytes = 0;
+  double sum_points = 0;
+  std::size_t max_bytes = 0;
+  std::size_t measured = 0;
+  std::size_t heap_grown = 0;
   StoreStats st{};
+  double seconds = 0;
   {
+    const std::size_t heap_before = heap_in_use();
     Store store(StoreOptions{1h}, clock);
     const WriterId w = store.register_writer("bench", std::chrono::milliseconds(kInterval));
-    Batch batch;
-    batch.set_labels_cached(true);
-    for (std::size_t i = 0; i < series; ++i) batch.add(labels_of(d, i), d.values[i][0]);
-    std::vector<double> rates(series);
-    for (auto& r : rates) r = std::pow(10.0, unit(rng) * 4 - 2);
-    const Data times = generate(0, kScrapes, kInterval, true, 29);
-    const auto started = std::chrono::steady_clock::now();
     for (std::size_t k = 0; k < kScrapes; ++k) {
-      for (std::size_t i = 0; i < series; ++i) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
         double& v = batch.samples()[i].value;
-        switch (d.kinds[i]) {
+        switch (kinds[i]) {
           case Kind::counter: v += std::floor(rates[i] * 15 * unit(rng) * 2); break;
           case Kind::cpu_counter: v += std::floor(std::min(rates[i], 1.0) * 1500 * unit(rng) * 2) / 100; break;
           case Kind::byte_counter: v += std::floor(rates[i] * 15 * unit(rng) * 2) * 700; break;
@@ -327,23 +372,44 @@ void big_hour(std::size_t series) {
         }
       }
       clock.set(times.times[k]);
+      const auto started = std::chrono::steady_clock::now();
       store.commit(w, batch, times.times[k]);
       if (k % 2 == 1) store.collect_garbage();
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (k >= kScrapes / 2) {
+        st = store.stats();
+        sum_bytes += static_cast<double>(st.bytes);
+        sum_chunk_bytes += static_cast<double>(st.chunk_bytes);
+        sum_points += static_cast<double>(st.points);
+        max_bytes = std::max(max_bytes, st.bytes);
+        ++measured;
+      }
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    st = store.stats();
-    heap_after = heap_in_use();
-    std::printf(
-        "%zu series x 1 h at 15 s (steady state after 2 h, GC every 30 s): %zu points (%.0f/series), %zu chunks\n"
-        "  tocsin_store_bytes %.1f MB (%.0f B/series, %.2f B/point); chunks %.1f MB (%.2f B/point); "
-        "heap grown by %.1f MB (batch and labels included)\n"
-        "  480 commits + 240 collections: %.1f ms per cycle\n",
-        st.series, st.points, static_cast<double>(st.points) / static_cast<double>(st.series), st.chunks,
-        static_cast<double>(st.bytes) / 1e6, static_cast<double>(st.bytes) / static_cast<double>(st.series),
-        static_cast<double>(st.bytes) / static_cast<double>(st.points), static_cast<double>(st.chunk_bytes) / 1e6,
-        static_cast<double>(st.chunk_bytes) / static_cast<double>(st.points),
-        static_cast<double>(heap_after - heap_before) / 1e6, seconds * 1000 / kScrapes);
+    heap_grown = heap_in_use() - heap_before;
+    // The snapshot of that store: written, then read into a new one (issue 19: under 1 s each).
+    const auto path = std::filesystem::temp_directory_path() / ("tocsin-bench-snapshot-" + std::to_string(::getpid()));
+    auto started_write = std::chrono::steady_clock::now();
+    const SnapshotInfo written = store.write_snapshot(path);
+    const double write_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_write).count();
+    Store restored(StoreOptions{1h}, clock);
+    auto started_read = std::chrono::steady_clock::now();
+    const SnapshotInfo read = restored.read_snapshot(path);
+    const double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_read).count();
+    std::filesystem::remove(path);
+    std::printf("  snapshot of %zu series, %zu points: %.1f MB written in %.3f s, read in %.3f s\n", read.series,
+                read.points, static_cast<double>(written.bytes) / 1e6, write_s, read_s);
   }
+  const double n = static_cast<double>(measured);
+  const double per_series = static_cast<double>(st.series);
+  std::printf(
+      "%zu series x 1 h at 15 s, realistic mix, jittered (steady state: the second hour of two, GC every 30 s)\n"
+      "  points held %.0f/series on average (window 240); tocsin_store_bytes %.1f MB on average, %.1f MB at most "
+      "(%.0f B/series, %.2f B/point); chunks %.1f MB (%.2f B/point)\n"
+      "  heap held by the store at the end %.1f MB (tocsin_store_bytes then %.1f MB)\n"
+      "  commit + collection: %.1f ms per cycle\n",
+      st.series, sum_points / n / per_series, sum_bytes / n / 1e6, static_cast<double>(max_bytes) / 1e6,
+      sum_bytes / n / per_series, sum_bytes / sum_points, sum_chunk_bytes / n / 1e6, sum_chunk_bytes / sum_points,
+      static_cast<double>(heap_grown) / 1e6, static_cast<double>(st.bytes) / 1e6, seconds * 1000 / kScrapes);
 }
 
 }  // namespace
