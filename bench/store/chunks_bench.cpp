@@ -24,9 +24,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -53,12 +53,12 @@ struct SeriesGen {
 
 Kind kind_of(std::size_t i) {
   const std::size_t r = i % 20;
-  if (r < 6) return Kind::counter;         // 30 %
-  if (r < 8) return Kind::cpu_counter;     // 10 %
-  if (r < 10) return Kind::byte_counter;   // 10 %
-  if (r < 16) return Kind::rare_gauge;     // 30 %
-  if (r < 18) return Kind::moving_gauge;   // 10 %
-  return Kind::reading_gauge;              // 10 %
+  if (r < 6) return Kind::counter;        // 30 %
+  if (r < 8) return Kind::cpu_counter;    // 10 %
+  if (r < 10) return Kind::byte_counter;  // 10 %
+  if (r < 16) return Kind::rare_gauge;    // 30 %
+  if (r < 18) return Kind::moving_gauge;  // 10 %
+  return Kind::reading_gauge;             // 10 %
 }
 
 const char* name_of(Kind k) {
@@ -74,12 +74,13 @@ const char* name_of(Kind k) {
 }
 
 struct Data {
-  std::vector<Timestamp> times;            // one per scrape
+  std::vector<Timestamp> times;             // one per scrape
   std::vector<std::vector<double>> values;  // per series, per scrape
   std::vector<Kind> kinds;
 };
 
-Data generate(std::size_t series, std::size_t scrapes, Timestamp interval_ms, bool jitter, std::uint64_t seed) {
+Data generate(std::size_t series, std::size_t scrapes, Timestamp interval_ms, bool jitter,
+              std::uint64_t seed) {
   Data d;
   std::mt19937_64 rng(seed);
   std::exponential_distribution<double> late(1 / 0.3);  // ms
@@ -141,10 +142,11 @@ Data generate(std::size_t series, std::size_t scrapes, Timestamp interval_ms, bo
 }
 
 Labels labels_of(const Data& d, std::size_t i) {
-  return Labels{{"__name__", name_of(d.kinds[i])},
-                {"instance", "10.0." + std::to_string(i / 250 % 250) + "." + std::to_string(i % 250) + ":9100"},
-                {"job", "app" + std::to_string(i % 5)},
-                {"series", std::to_string(i)}};
+  return Labels{
+      {"__name__", name_of(d.kinds[i])},
+      {"instance", "10.0." + std::to_string(i / 250 % 250) + "." + std::to_string(i % 250) + ":9100"},
+      {"job", "app" + std::to_string(i % 5)},
+      {"series", std::to_string(i)}};
 }
 
 struct Tocsin {
@@ -197,7 +199,8 @@ Tocsin measure_tocsin(const Data& d, Timestamp interval_ms) {
         detail::decode_chunk(c->bytes(), c->count(), std::numeric_limits<Timestamp>::min(),
                              std::numeric_limits<Timestamp>::max(), [&sum](Point p) { sum += p.v; });
       }
-      const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - started).count();
+      const double ns =
+          std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - started).count();
       best = std::min(best, ns / static_cast<double>(points));
       if (sum == 0.5) std::printf(" ");  // keeps the decoding
     }
@@ -232,13 +235,15 @@ struct Prom {
 
 void append_ts(std::string& out, Timestamp t) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, " %lld.%03lld\n", static_cast<long long>(t / 1000), static_cast<long long>(t % 1000));
+  std::snprintf(buf, sizeof buf, " %lld.%03lld\n", static_cast<long long>(t / 1000),
+                static_cast<long long>(t % 1000));
   out += buf;
 }
 
 Prom measure_prometheus(const Data& d, const std::string& promtool) {
   Prom out;
-  const auto dir = std::filesystem::temp_directory_path() / ("tocsin-bench-chunks-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tocsin-bench-chunks-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   {
@@ -268,8 +273,8 @@ Prom measure_prometheus(const Data& d, const std::string& promtool) {
     }
     om << "# EOF\n";
   }
-  const std::string cmd = promtool + " tsdb create-blocks-from openmetrics -q " + (dir / "in.om").string() + " " +
-                          (dir / "out").string() + " > " + (dir / "log").string() + " 2>&1";
+  const std::string cmd = promtool + " tsdb create-blocks-from openmetrics -q " + (dir / "in.om").string() +
+                          " " + (dir / "out").string() + " > " + (dir / "log").string() + " 2>&1";
   if (std::system(cmd.c_str()) != 0) {
     std::fprintf(stderr, "promtool failed: see %s\n", (dir / "log").c_str());
     return out;
@@ -281,9 +286,11 @@ Prom measure_prometheus(const Data& d, const std::string& promtool) {
     const auto j = nlohmann::json::parse(meta);
     out.samples += j["stats"]["numSamples"].get<std::size_t>();
     out.chunks += j["stats"]["numChunks"].get<std::size_t>();
-    for (const auto& f : std::filesystem::directory_iterator(block.path() / "chunks")) chunk_bytes += f.file_size();
+    for (const auto& f : std::filesystem::directory_iterator(block.path() / "chunks"))
+      chunk_bytes += f.file_size();
   }
-  if (out.samples > 0) out.bytes_per_sample = static_cast<double>(chunk_bytes) / static_cast<double>(out.samples);
+  if (out.samples > 0)
+    out.bytes_per_sample = static_cast<double>(chunk_bytes) / static_cast<double>(out.samples);
   std::filesystem::remove_all(dir);
   return out;
 }
@@ -293,12 +300,12 @@ void scenario(const char* title, std::size_t series, std::size_t scrapes, Timest
   const Data d = generate(series, scrapes, interval_ms, jitter, 19);
   const Tocsin t = measure_tocsin(d, interval_ms);
   const Prom p = promtool.empty() ? Prom{} : measure_prometheus(d, promtool);
-  std::printf("%-34s %7zu series x %5zu  tocsin codec %.3f  chunks %.3f  store %.3f B/pt (%.0f B/series)", title,
-              series, scrapes, t.codec_bytes_per_point, t.chunk_bytes_per_point, t.store_bytes_per_point,
-              t.store_bytes_per_series);
+  std::printf("%-34s %7zu series x %5zu  tocsin codec %.3f  chunks %.3f  store %.3f B/pt (%.0f B/series)",
+              title, series, scrapes, t.codec_bytes_per_point, t.chunk_bytes_per_point,
+              t.store_bytes_per_point, t.store_bytes_per_series);
   if (p.bytes_per_sample > 0) {
-    std::printf("  | Prometheus 2.42 chunks %.3f B/sample (%zu samples, %zu chunks)  ratio %.2f\n", p.bytes_per_sample,
-                p.samples, p.chunks, t.codec_bytes_per_point / p.bytes_per_sample);
+    std::printf("  | Prometheus 2.42 chunks %.3f B/sample (%zu samples, %zu chunks)  ratio %.2f\n",
+                p.bytes_per_sample, p.samples, p.chunks, t.codec_bytes_per_point / p.bytes_per_sample);
   } else {
     std::printf("  | Prometheus: not measured\n");
   }
@@ -362,7 +369,9 @@ void big_hour(std::size_t series) {
         double& v = batch.samples()[i].value;
         switch (kinds[i]) {
           case Kind::counter: v += std::floor(rates[i] * 15 * unit(rng) * 2); break;
-          case Kind::cpu_counter: v += std::floor(std::min(rates[i], 1.0) * 1500 * unit(rng) * 2) / 100; break;
+          case Kind::cpu_counter:
+            v += std::floor(std::min(rates[i], 1.0) * 1500 * unit(rng) * 2) / 100;
+            break;
           case Kind::byte_counter: v += std::floor(rates[i] * 15 * unit(rng) * 2) * 700; break;
           case Kind::rare_gauge:
             if (rng() % 100 == 0) v = std::floor(unit(rng) * 100);
@@ -387,29 +396,35 @@ void big_hour(std::size_t series) {
     }
     heap_grown = heap_in_use() - heap_before;
     // The snapshot of that store: written, then read into a new one (issue 19: under 1 s each).
-    const auto path = std::filesystem::temp_directory_path() / ("tocsin-bench-snapshot-" + std::to_string(::getpid()));
+    const auto path =
+        std::filesystem::temp_directory_path() / ("tocsin-bench-snapshot-" + std::to_string(::getpid()));
     auto started_write = std::chrono::steady_clock::now();
     const SnapshotInfo written = store.write_snapshot(path);
-    const double write_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_write).count();
+    const double write_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_write).count();
     Store restored(StoreOptions{1h}, clock);
     auto started_read = std::chrono::steady_clock::now();
     const SnapshotInfo read = restored.read_snapshot(path);
-    const double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_read).count();
+    const double read_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_read).count();
     std::filesystem::remove(path);
-    std::printf("  snapshot of %zu series, %zu points: %.1f MB written in %.3f s, read in %.3f s\n", read.series,
-                read.points, static_cast<double>(written.bytes) / 1e6, write_s, read_s);
+    std::printf("  snapshot of %zu series, %zu points: %.1f MB written in %.3f s, read in %.3f s\n",
+                read.series, read.points, static_cast<double>(written.bytes) / 1e6, write_s, read_s);
   }
   const double n = static_cast<double>(measured);
   const double per_series = static_cast<double>(st.series);
   std::printf(
-      "%zu series x 1 h at 15 s, realistic mix, jittered (steady state: the second hour of two, GC every 30 s)\n"
-      "  points held %.0f/series on average (window 240); tocsin_store_bytes %.1f MB on average, %.1f MB at most "
+      "%zu series x 1 h at 15 s, realistic mix, jittered (steady state: the second hour of two, GC every 30 "
+      "s)\n"
+      "  points held %.0f/series on average (window 240); tocsin_store_bytes %.1f MB on average, %.1f MB at "
+      "most "
       "(%.0f B/series, %.2f B/point); chunks %.1f MB (%.2f B/point)\n"
       "  heap held by the store at the end %.1f MB (tocsin_store_bytes then %.1f MB)\n"
       "  commit + collection: %.1f ms per cycle\n",
       st.series, sum_points / n / per_series, sum_bytes / n / 1e6, static_cast<double>(max_bytes) / 1e6,
-      sum_bytes / n / per_series, sum_bytes / sum_points, sum_chunk_bytes / n / 1e6, sum_chunk_bytes / sum_points,
-      static_cast<double>(heap_grown) / 1e6, static_cast<double>(st.bytes) / 1e6, seconds * 1000 / kScrapes);
+      sum_bytes / n / per_series, sum_bytes / sum_points, sum_chunk_bytes / n / 1e6,
+      sum_chunk_bytes / sum_points, static_cast<double>(heap_grown) / 1e6,
+      static_cast<double>(st.bytes) / 1e6, seconds * 1000 / kScrapes);
 }
 
 }  // namespace
@@ -421,7 +436,8 @@ int main(int argc, char** argv) {
   bool skip_big = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--series") == 0 && i + 1 < argc) series = std::strtoul(argv[++i], nullptr, 10);
-    if (std::strcmp(argv[i], "--big-series") == 0 && i + 1 < argc) big_series = std::strtoul(argv[++i], nullptr, 10);
+    if (std::strcmp(argv[i], "--big-series") == 0 && i + 1 < argc)
+      big_series = std::strtoul(argv[++i], nullptr, 10);
     if (std::strcmp(argv[i], "--promtool") == 0 && i + 1 < argc) promtool = argv[++i];
     if (std::strcmp(argv[i], "--skip-big") == 0) skip_big = true;
   }

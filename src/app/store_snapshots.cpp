@@ -13,8 +13,8 @@ double snapshot_seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-StoreSnapshots::StoreSnapshots(store::Store& store, const std::string& state_dir, prometheus::Registry& registry,
-                               std::shared_ptr<spdlog::logger> log)
+StoreSnapshots::StoreSnapshots(store::Store& store, const std::string& state_dir,
+                               prometheus::Registry& registry, std::shared_ptr<spdlog::logger> log)
     : store_(store), log_(std::move(log)) {
   if (!state_dir.empty()) path_ = std::filesystem::path(state_dir) / "store.snapshot";
   bytes_ = &prometheus::BuildGauge()
@@ -50,8 +50,8 @@ void StoreSnapshots::restore() {
     const store::SnapshotInfo info = store_.read_snapshot(path_);
     read_seconds_->Set(snapshot_seconds_since(start));
     bytes_->Set(static_cast<double>(info.bytes));
-    log_->info("store snapshot {} read: {} series, {} points, {} bytes in {:.3f}s", path_.string(), info.series,
-               info.points, info.bytes, snapshot_seconds_since(start));
+    log_->info("store snapshot {} read: {} series, {} points, {} bytes in {:.3f}s", path_.string(),
+               info.series, info.points, info.bytes, snapshot_seconds_since(start));
   } catch (const store::SnapshotError& e) {
     read_errors_->Increment();
     std::filesystem::path aside = path_;

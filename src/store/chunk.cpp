@@ -112,7 +112,9 @@ void HeadChunk::append(Timestamp t, double v) {
       put_varint(delta);
     } else {
       const auto dod = static_cast<std::int64_t>(delta - t_delta_);
-      auto fits = [dod](int n) { return dod >= -((std::int64_t{1} << (n - 1)) - 1) && dod <= std::int64_t{1} << (n - 1); };
+      auto fits = [dod](int n) {
+        return dod >= -((std::int64_t{1} << (n - 1)) - 1) && dod <= std::int64_t{1} << (n - 1);
+      };
       const auto udod = static_cast<std::uint64_t>(dod);
       if (dod == 0) {
         put_bit(false);
@@ -158,7 +160,8 @@ void HeadChunk::restore(const State& state) {
     reserve(static_cast<unsigned>(state.bytes.size()) + 32);
     if (!state.bytes.empty()) std::memcpy(buf_.get(), state.bytes.data(), state.bytes.size());
     // A snapshot's last byte may carry bits past `bits`: clear them, appends OR into zeros.
-    if ((state.bits & 7) != 0) buf_[state.bits >> 3] &= static_cast<std::uint8_t>(0xff00U >> (state.bits & 7));
+    if ((state.bits & 7) != 0)
+      buf_[state.bits >> 3] &= static_cast<std::uint8_t>(0xff00U >> (state.bits & 7));
   }
   bits_ = state.bits;
   count_ = state.count;

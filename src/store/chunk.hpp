@@ -152,7 +152,8 @@ class HeadChunk {
 // bytes that end early (never produced by HeadChunk) decode as zero bits, not as a read past the end.
 class BitReader {
  public:
-  explicit BitReader(std::span<const std::uint8_t> bytes) : p_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+  explicit BitReader(std::span<const std::uint8_t> bytes)
+      : p_(bytes.data()), end_(bytes.data() + bytes.size()) {}
 
   // Makes at least 57 bits available.
   void refill() {
@@ -268,8 +269,8 @@ void decode_chunk(std::span<const std::uint8_t> bytes, std::uint16_t count, Time
 }
 
 // The same, appending to a vector.
-inline void decode_chunk(std::span<const std::uint8_t> bytes, std::uint16_t count, Timestamp mint, Timestamp maxt,
-                         std::vector<Point>& out) {
+inline void decode_chunk(std::span<const std::uint8_t> bytes, std::uint16_t count, Timestamp mint,
+                         Timestamp maxt, std::vector<Point>& out) {
   decode_chunk(bytes, count, mint, maxt, [&out](Point p) { out.push_back(p); });
 }
 

@@ -72,7 +72,8 @@ struct Series {
     }
     std::size_t drop = 0;
     std::size_t left = point_count();
-    while (drop < closed.size() && left - closed[drop]->count() >= max_points) left -= closed[drop++]->count();
+    while (drop < closed.size() && left - closed[drop]->count() >= max_points)
+      left -= closed[drop++]->count();
     drop_oldest(drop);
   }
   void drop_oldest(std::size_t chunks) {
@@ -126,7 +127,8 @@ constexpr std::size_t kSnapshotHeader = 32;
 template <typename T>
 void put(std::string& out, T v) {
   static_assert(std::is_integral_v<T>);
-  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
 }
 void put_string(std::string& out, std::string_view s) {
   put(out, static_cast<std::uint32_t>(s.size()));
@@ -141,7 +143,8 @@ class SnapshotReader {
   T get() {
     need(sizeof(T), "a number");
     std::uint64_t v = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(data_[pos_ + i])) << (8 * i);
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(data_[pos_ + i])) << (8 * i);
     pos_ += sizeof(T);
     return static_cast<T>(v);
   }
@@ -363,8 +366,8 @@ class Store::Impl {
         }
         const bool head = !s.head.empty() && s.head.min_t() <= maxt;
         if (refs.size() == refs_begin && !head) continue;
-        Pending p{materialize(s), static_cast<std::uint32_t>(refs.size()), static_cast<std::uint32_t>(heads.size()),
-                  0, 0};
+        Pending p{materialize(s), static_cast<std::uint32_t>(refs.size()),
+                  static_cast<std::uint32_t>(heads.size()), 0, 0};
         if (head) {
           std::span<const std::uint8_t> bytes = s.head.bytes();
           heads.insert(heads.end(), bytes.begin(), bytes.end());
@@ -380,7 +383,8 @@ class Store::Impl {
     auto add = [&out](Point point) { out.add_point(point); };
     for (Pending& p : pending) {
       out.begin_series(std::move(p.labels));
-      for (; ref < p.refs_end; ++ref) detail::decode_chunk(refs[ref]->bytes(), refs[ref]->count(), mint, maxt, add);
+      for (; ref < p.refs_end; ++ref)
+        detail::decode_chunk(refs[ref]->bytes(), refs[ref]->count(), mint, maxt, add);
       if (p.head_count > 0) {
         detail::decode_chunk({heads.data() + p.head_begin, p.head_size}, p.head_count, mint, maxt, add);
       }
@@ -488,7 +492,8 @@ class Store::Impl {
           put_string(meta, symbols_.str(s.name_sym(i)));
           put_string(meta, symbols_.str(s.value_sym(i)));
         }
-        const bool current = s.writer != kNoWriter && s.commit_seq == writers_[s.writer].commit_seq && carried[id];
+        const bool current =
+            s.writer != kNoWriter && s.commit_seq == writers_[s.writer].commit_seq && carried[id];
         put(meta, s.writer);
         put(meta, static_cast<std::uint8_t>((s.own_time ? 1 : 0) | (current ? 2 : 0)));
         put(meta, s.max_points);
@@ -515,7 +520,8 @@ class Store::Impl {
 
     const std::filesystem::path tmp = path.string() + ".tmp";
     std::FILE* file = std::fopen(tmp.c_str(), "wb");
-    if (file == nullptr) throw std::system_error(errno, std::generic_category(), "cannot create " + tmp.string());
+    if (file == nullptr)
+      throw std::system_error(errno, std::generic_category(), "cannot create " + tmp.string());
     bool ok = true;
     auto write = [&](const char* data, std::size_t n) { ok = ok && std::fwrite(data, 1, n, file) == n; };
     Checksum sum;
@@ -576,8 +582,10 @@ class Store::Impl {
  private:
   SnapshotInfo load(const std::string& data) {
     SnapshotReader header(data, 0);
-    if (data.size() < kSnapshotHeader) throw SnapshotError("truncated: " + std::to_string(data.size()) + " bytes, no header");
-    if (std::string_view(data.data(), sizeof kSnapshotMagic) != std::string_view(kSnapshotMagic, sizeof kSnapshotMagic)) {
+    if (data.size() < kSnapshotHeader)
+      throw SnapshotError("truncated: " + std::to_string(data.size()) + " bytes, no header");
+    if (std::string_view(data.data(), sizeof kSnapshotMagic) !=
+        std::string_view(kSnapshotMagic, sizeof kSnapshotMagic)) {
       throw SnapshotError("not a tocsin store snapshot");
     }
     header.bytes(sizeof kSnapshotMagic, "the magic");
@@ -590,8 +598,8 @@ class Store::Impl {
     const auto length = header.get<std::uint64_t>();
     const auto checksum = header.get<std::uint64_t>();
     if (data.size() - kSnapshotHeader != length) {
-      throw SnapshotError("truncated: payload of " + std::to_string(data.size() - kSnapshotHeader) + " bytes, " +
-                          std::to_string(length) + " written");
+      throw SnapshotError("truncated: payload of " + std::to_string(data.size() - kSnapshotHeader) +
+                          " bytes, " + std::to_string(length) + " written");
     }
     Checksum sum;
     sum.add(data.data() + kSnapshotHeader, length);
@@ -606,7 +614,8 @@ class Store::Impl {
       FamilyMetadata f;
       f.name = std::string(in.str("a family name"));
       const auto type = in.get<std::uint8_t>();
-      if (type > static_cast<std::uint8_t>(MetricType::untyped)) in.fail("unknown metric type " + std::to_string(type));
+      if (type > static_cast<std::uint8_t>(MetricType::untyped))
+        in.fail("unknown metric type " + std::to_string(type));
       f.type = static_cast<MetricType>(type);
       f.help = std::string(in.str("a help text"));
       describe(f);
@@ -625,7 +634,8 @@ class Store::Impl {
     std::vector<Label> label_list;
     for (std::uint32_t k = 0; k < series_count; ++k) {
       const auto label_count = in.get<std::uint32_t>();
-      if (label_count == 0 || label_count > data.size()) in.fail("a series with " + std::to_string(label_count) + " labels");
+      if (label_count == 0 || label_count > data.size())
+        in.fail("a series with " + std::to_string(label_count) + " labels");
       Labels::Writer lw(label_count);
       std::string_view previous;
       for (std::uint32_t i = 0; i < label_count; ++i) {
@@ -640,7 +650,8 @@ class Store::Impl {
       const auto writer = in.get<WriterId>();
       const auto flags = in.get<std::uint8_t>();
       const auto max_points = in.get<std::uint32_t>();
-      if (writer != kNoWriter && writer >= writers_.size()) in.fail("a series of writer " + std::to_string(writer) + " of " + std::to_string(writers_.size()));
+      if (writer != kNoWriter && writer >= writers_.size())
+        in.fail("a series of writer " + std::to_string(writer) + " of " + std::to_string(writers_.size()));
       if (!valid_names(labels)) in.fail("invalid names in " + labels.to_string());
       const std::uint64_t hash = labels.hash();
       if (find_series(labels, hash) != kNone) in.fail("series " + labels.to_string() + " twice");
@@ -661,8 +672,8 @@ class Store::Impl {
           in.fail("an inconsistent chunk of " + labels.to_string());
         }
         previous_max = max_t;
-        s.closed.push_back(
-            Chunk::make({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, count, min_t, max_t));
+        s.closed.push_back(Chunk::make({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
+                                       count, min_t, max_t));
         s.closed_points += count;
       }
       HeadChunk::State h;
@@ -676,8 +687,9 @@ class Store::Impl {
       h.trailing = in.get<std::uint8_t>();
       const auto bytes = in.bytes((std::size_t{h.bits} + 7) / 8, "a head chunk");
       h.bytes = {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
-      if (h.count > detail::kMaxChunkPoints || (h.count == 0 && h.bits != 0) || (h.leading > 31 && h.leading != 0xff) ||
-          h.trailing > 63 || (h.count > 0 && (h.first_t <= previous_max || h.last_t < h.first_t)) ||
+      if (h.count > detail::kMaxChunkPoints || (h.count == 0 && h.bits != 0) ||
+          (h.leading > 31 && h.leading != 0xff) || h.trailing > 63 ||
+          (h.count > 0 && (h.first_t <= previous_max || h.last_t < h.first_t)) ||
           (h.count == 0 && h.last_t != previous_max)) {
         in.fail("an inconsistent head chunk of " + labels.to_string());
       }
@@ -946,7 +958,9 @@ void Store::for_each_latest(const std::function<void(const LatestSample&)>& fn) 
   impl_->for_each_latest(fn);
 }
 StoreStats Store::stats() const { return impl_->stats(); }
-SnapshotInfo Store::write_snapshot(const std::filesystem::path& path) const { return impl_->write_snapshot(path); }
+SnapshotInfo Store::write_snapshot(const std::filesystem::path& path) const {
+  return impl_->write_snapshot(path);
+}
 SnapshotInfo Store::read_snapshot(const std::filesystem::path& path) { return impl_->read_snapshot(path); }
 Duration Store::retention() const { return impl_->retention(); }
 

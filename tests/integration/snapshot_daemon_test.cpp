@@ -25,7 +25,8 @@ std::string instant(Daemon& d, const std::string& expr_encoded, const std::strin
   const auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (j.is_discarded()) return "";
   std::string out;
-  for (const auto& s : j["data"]["result"]) out += s["metric"].dump() + "=" + s["value"][1].get<std::string>() + "\n";
+  for (const auto& s : j["data"]["result"])
+    out += s["metric"].dump() + "=" + s["value"][1].get<std::string>() + "\n";
   return out;
 }
 

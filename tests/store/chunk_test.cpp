@@ -71,7 +71,7 @@ double random_value(std::mt19937_64& rng, double previous) {
     case 5: return 0.0;
     case 6: return std::bit_cast<double>(0x7ff8000000000001ULL ^ (rng() & 0xfffffffffffULL));  // quiet NaNs
     case 7: return std::numeric_limits<double>::denorm_min();
-    case 8: return previous;                                  // unchanged
+    case 8: return previous;                                     // unchanged
     case 9: return previous + static_cast<double>(rng() % 100);  // a counter
     case 10: return std::numeric_limits<double>::max();
     default: return static_cast<double>(rng() % 1000) / 7.0;  // a gauge
@@ -187,13 +187,14 @@ TEST(Chunk, TruncatedOrGarbageBytesDecodeWithoutReadingPastTheEnd) {
   for (Timestamp i = 0; i < 100; ++i) head.append(i * 997, std::bit_cast<double>(rng()));
   const auto bytes = head.bytes();
   std::vector<Point> out;
-  for (std::size_t cut = 0; cut < bytes.size(); cut += 7) decode_chunk(bytes.first(cut), 100, 0, 1'000'000, out);
+  for (std::size_t cut = 0; cut < bytes.size(); cut += 7)
+    decode_chunk(bytes.first(cut), 100, 0, 1'000'000, out);
   for (int i = 0; i < 200; ++i) {
     std::vector<std::uint8_t> junk(rng() % 64);
     for (auto& b : junk) b = static_cast<std::uint8_t>(rng());
     out.clear();
-    decode_chunk(junk, static_cast<std::uint16_t>(rng() % kMaxChunkPoints), std::numeric_limits<Timestamp>::min(),
-                 std::numeric_limits<Timestamp>::max(), out);
+    decode_chunk(junk, static_cast<std::uint16_t>(rng() % kMaxChunkPoints),
+                 std::numeric_limits<Timestamp>::min(), std::numeric_limits<Timestamp>::max(), out);
     EXPECT_LE(out.size(), std::size_t{kMaxChunkPoints});
   }
 }

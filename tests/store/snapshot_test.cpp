@@ -108,7 +108,8 @@ TEST_F(SnapshotTest, AWriterRegisteredAgainContinuesItsSeries) {
   // absent now: the first gets its staleness marker, the one with its own times none. "ends" had
   // ended before.
   EXPECT_EQ(r.marked_stale, 1u);
-  std::vector<Matcher> m{Matcher(MatchType::equal, "__name__", "requests_total"), Matcher(MatchType::equal, "i", "3")};
+  std::vector<Matcher> m{Matcher(MatchType::equal, "__name__", "requests_total"),
+                         Matcher(MatchType::equal, "i", "3")};
   SeriesSet set = after.select(m, t - 10 * 60000, kEver);
   ASSERT_EQ(set.size(), 1u);
   const auto points = set.points(0);
@@ -158,7 +159,8 @@ TEST_F(SnapshotTest, DamagedFilesAreRefusedWithWhatIsWrong) {
   std::string version = good;
   version[8] = 7;
   EXPECT_NE(refused(version).find("version 7"), std::string::npos);
-  EXPECT_NE(refused("not a snapshot at all, but long enough to have a header").find("not a tocsin"), std::string::npos);
+  EXPECT_NE(refused("not a snapshot at all, but long enough to have a header").find("not a tocsin"),
+            std::string::npos);
   std::string longer = good + "x";
   EXPECT_NE(refused(longer).find("truncated"), std::string::npos);  // payload length disagrees
   Store missing(StoreOptions{1h}, clock);

@@ -36,9 +36,14 @@ class StoreChunks : public ::testing::Test {
 };
 
 TEST_F(StoreChunks, ValuesComeBackBitForBitThroughSelectionAndTheExposition) {
-  const std::vector<double> values = {
-      0.0, -0.0, std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-      std::bit_cast<double>(0x7ff8dead0000beefULL), std::numeric_limits<double>::denorm_min(), 1e308, -1.5};
+  const std::vector<double> values = {0.0,
+                                      -0.0,
+                                      std::numeric_limits<double>::infinity(),
+                                      -std::numeric_limits<double>::infinity(),
+                                      std::bit_cast<double>(0x7ff8dead0000beefULL),
+                                      std::numeric_limits<double>::denorm_min(),
+                                      1e308,
+                                      -1.5};
   Labels a{{"__name__", "m"}};
   std::vector<std::uint64_t> want;
   for (int cycle = 0; cycle < 300; ++cycle) {  // across chunk boundaries
