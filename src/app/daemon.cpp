@@ -113,6 +113,8 @@ class Daemon {
       log_->error("cannot load rules:\n{}", error);
       return 2;
     }
+    // Collectors and rules gone from the configuration since the snapshot: their series end now.
+    store_.retire_unregistered_writers(clock_.now_ms());
     reload_ok_->Set(1);
     reload_time_->Set(static_cast<double>(clock_.now_ms()) / 1000.0);
     log_->info("tocsin {} listening on {}:{} with {} collector(s), config {}", kVersion, listen.host,

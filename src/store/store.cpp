@@ -196,6 +196,24 @@ class Store::Impl {
 
   CommitResult commit(WriterId writer_id, const Batch& batch, Timestamp t) {
     std::unique_lock lock(mutex_);
+    return commit_locked(writer_id, batch, t);
+  }
+
+  std::size_t retire_unregistered_writers(Timestamp t) {
+    std::unique_lock lock(mutex_);
+    std::size_t retired = 0;
+    for (WriterId id = 0; id < writers_.size(); ++id) {
+      Writer& w = writers_[id];
+      if (w.active || w.series.empty()) continue;
+      commit_locked(id, Batch(), t);
+      w.series.clear();
+      w.known = {};
+      ++retired;
+    }
+    return retired;
+  }
+
+  CommitResult commit_locked(WriterId writer_id, const Batch& batch, Timestamp t) {
     CommitResult result;
     Writer& writer = writers_.at(writer_id);
     for (const FamilyMetadata& f : batch.families()) describe(f);
@@ -958,6 +976,7 @@ void Store::for_each_latest(const std::function<void(const LatestSample&)>& fn) 
   impl_->for_each_latest(fn);
 }
 StoreStats Store::stats() const { return impl_->stats(); }
+std::size_t Store::retire_unregistered_writers(Timestamp t) { return impl_->retire_unregistered_writers(t); }
 SnapshotInfo Store::write_snapshot(const std::filesystem::path& path) const {
   return impl_->write_snapshot(path);
 }

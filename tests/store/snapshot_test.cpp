@@ -123,6 +123,30 @@ TEST_F(SnapshotTest, AWriterRegisteredAgainContinuesItsSeries) {
   EXPECT_EQ(everything(again), everything(after));
 }
 
+TEST_F(SnapshotTest, WritersThatDoNotRegisterAgainAreRetired) {
+  Store before(StoreOptions{1h}, clock);
+  fill(before);
+  before.write_snapshot(file());
+  Store after(StoreOptions{1h}, clock);
+  after.read_snapshot(file());
+  after.register_writer("collector/host/a", 15s);  // rules/group/b is gone from the configuration
+  int shown = 0;
+  after.for_each_latest([&](const LatestSample& s) { shown += s.metric_name == "job:ratio" ? 1 : 0; });
+  EXPECT_EQ(shown, 1);
+  EXPECT_EQ(after.retire_unregistered_writers(1'700'000'000'000 + 301 * 15000), 1u);
+  EXPECT_EQ(after.retire_unregistered_writers(1'700'000'000'000 + 302 * 15000), 0u);  // once
+  shown = 0;
+  after.for_each_latest([&](const LatestSample& s) { shown += s.metric_name == "job:ratio" ? 1 : 0; });
+  EXPECT_EQ(shown, 0);
+  std::vector<Matcher> m{Matcher(MatchType::equal, "__name__", "job:ratio")};
+  SeriesSet set = after.select(m, 0, kEver);
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_TRUE(is_stale_nan(set.points(0).back().v));
+  // The writer that registered keeps its series current.
+  std::vector<Matcher> r{Matcher(MatchType::equal, "__name__", "requests_total")};
+  EXPECT_FALSE(is_stale_nan(after.select(r, 0, kEver).points(0).back().v));
+}
+
 TEST_F(SnapshotTest, DamagedFilesAreRefusedWithWhatIsWrong) {
   Store before(StoreOptions{1h}, clock);
   fill(before);

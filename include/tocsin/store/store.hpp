@@ -124,6 +124,10 @@ class Store final : public Querier {
   // file is truncated, has another format or version, fails its checksum or is inconsistent; the
   // store is left empty then. A missing file is a SnapshotError too (check first).
   SnapshotInfo read_snapshot(const std::filesystem::path& path);
+  // Ends the series of writers read from a snapshot that have not registered again (a collector or
+  // rule gone from the configuration while the daemon was down): staleness markers at `t`, as
+  // retire_writer() gives them on a reload. Returns the writers retired.
+  std::size_t retire_unregistered_writers(Timestamp t);
 
  private:
   class Impl;
