@@ -19,7 +19,11 @@ if(TOCSIN_UNITY_BUILD)
   set(CMAKE_UNITY_BUILD ON)
   set(CMAKE_UNITY_BUILD_BATCH_SIZE 8)
 endif()
-if(TOCSIN_SANITIZE)
+if(TOCSIN_SANITIZE STREQUAL "thread")
+  # -DTOCSIN_SANITIZE=thread: ThreadSanitizer (it cannot be combined with AddressSanitizer).
+  target_compile_options(tocsin_build_flags INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(tocsin_build_flags INTERFACE -fsanitize=thread)
+elseif(TOCSIN_SANITIZE)
   target_compile_options(tocsin_build_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
                                                       -fno-sanitize-recover=undefined)
   target_link_options(tocsin_build_flags INTERFACE -fsanitize=address,undefined)

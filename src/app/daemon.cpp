@@ -17,6 +17,7 @@
 #include "app/alert_delivery.hpp"
 #include "app/logging.hpp"
 #include "app/prometheus_status.hpp"
+#include "app/store_snapshots.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
 #include "tocsin/collectors/kind.hpp"
@@ -57,11 +58,13 @@ class Daemon {
             config_.log.level)),
         pool_(pool_size(config_)),
         store_(store::StoreOptions{config_.retention}, clock_),
+        snapshots_(store_, config_.state_dir, *registry_, log_),
         scheduler_(io_, pool_, store_, clock_, *registry_, log_),
         alerting_(config_, options.listen_override, clock_, *registry_, log_),
         rules_(io_, pool_, store_, clock_, log_, alerting_.sink()),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         gc_timer_(io_),
+        snapshot_timer_(io_),
         watchdog_timer_(io_),
         own_metrics_{registry_, std::make_shared<http::ProcessMetrics>(),
                      std::make_shared<http::StoreMetrics>(store_), rules_.metrics()} {
@@ -86,6 +89,8 @@ class Daemon {
   }
 
   int run() {
+    // The window of the last run, before any collector or rule registers its writer.
+    snapshots_.restore();
     http::Server server(io_, pool_, router_, http::ServerOptions{}, log_);
     config::ListenAddress listen = config_.listen;
     if (!options_.listen_override.empty()) config::parse_listen_address(options_.listen_override, listen);
@@ -109,12 +114,15 @@ class Daemon {
       log_->error("cannot load rules:\n{}", error);
       return 2;
     }
+    // Collectors and rules gone from the configuration since the snapshot: their series end now.
+    store_.retire_unregistered_writers(clock_.now_ms());
     reload_ok_->Set(1);
     reload_time_->Set(static_cast<double>(clock_.now_ms()) / 1000.0);
     log_->info("tocsin {} listening on {}:{} with {} collector(s), config {}", kVersion, listen.host,
                server.port(), scheduler_.health().size(), config_.file);
     wait_signal();
     schedule_gc();
+    schedule_snapshot();
     ready_ = true;
     notifier_.notify("READY=1\nSTATUS=collecting");
     if (notifier_.watchdog_interval()) schedule_watchdog();
@@ -132,10 +140,12 @@ class Daemon {
     if (done.wait_for(kStopGrace) != std::future_status::ready) {
       log_->warn("collections still running after {}s; exiting without waiting for them",
                  std::chrono::duration_cast<std::chrono::seconds>(kStopGrace).count());
+      snapshots_.write();
       log_->flush();
       std::_Exit(0);
     }
     joiner.join();
+    snapshots_.write();  // after the last commit, so the next start continues from here
     log_->info("stopped");
     return 0;
   }
@@ -346,6 +356,7 @@ class Daemon {
     rules_.stop();
     alerting_.stop();
     gc_timer_.cancel();
+    snapshot_timer_.cancel();
     watchdog_timer_.cancel();
     io_.stop();
   }
@@ -403,6 +414,16 @@ class Daemon {
     });
   }
 
+  // A checkpoint bounds what a SIGKILL or a power loss takes away.
+  void schedule_snapshot() {
+    snapshot_timer_.expires_after(config_.snapshot_interval);
+    snapshot_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      asio::post(pool_, [this] { snapshots_.write(); });
+      schedule_snapshot();
+    });
+  }
+
   void schedule_watchdog() {
     notifier_.notify("WATCHDOG=1");
     watchdog_timer_.expires_after(*notifier_.watchdog_interval());
@@ -419,6 +440,7 @@ class Daemon {
   asio::thread_pool pool_;
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   store::Store store_;
+  StoreSnapshots snapshots_;
   collectors::Scheduler scheduler_;
   AlertDelivery alerting_;  // before rules_, which sends to it
   rules::RuleManager rules_;
@@ -428,6 +450,7 @@ class Daemon {
   http::Router router_;
   asio::signal_set signals_;
   asio::steady_timer gc_timer_;
+  asio::steady_timer snapshot_timer_;
   asio::steady_timer watchdog_timer_;
   SystemdNotifier notifier_;
   std::vector<std::shared_ptr<prometheus::Collectable>> own_metrics_;

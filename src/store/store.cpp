@@ -1,103 +1,89 @@
 #include "tocsin/store/store.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <system_error>
+#include <type_traits>
 #include <unordered_map>
 
+#include "store/checksum.hpp"
+#include "store/chunk.hpp"
 #include "store/symbols.hpp"
 
 namespace tocsin::store {
 
 namespace {
 
+using detail::Checksum;
+using detail::Chunk;
+using detail::ChunkRef;
+using detail::HeadChunk;
 using detail::SymbolTable;
 using SymbolId = SymbolTable::Id;
 using SeriesId = std::uint32_t;
 
 constexpr WriterId kNoWriter = ~WriterId{0};
 
-// A bounded ring of points, oldest first. Grows by doubling up to `max_capacity`, then overwrites
-// its oldest point, so a series never holds more than its retention needs.
-class Ring {
- public:
-  void push(Point p, std::uint32_t max_capacity) {
-    if (size_ == capacity_ && capacity_ < max_capacity) grow(max_capacity);
-    if (size_ < capacity_) {
-      buf_[(head_ + size_) % capacity_] = p;
-      ++size_;
-    } else {
-      buf_[head_] = p;
-      head_ = (head_ + 1) % capacity_;
-    }
-  }
-  // Drops points older than `t`, always keeping the newest `keep` points.
-  void trim_before(Timestamp t, std::uint32_t keep) {
-    while (size_ > keep && at(0).t < t) {
-      head_ = (head_ + 1) % capacity_;
-      --size_;
-    }
-  }
-  std::uint32_t size() const { return size_; }
-  std::uint32_t capacity() const { return capacity_; }
-  const Point& at(std::uint32_t i) const { return buf_[(head_ + i) % capacity_]; }
-  const Point& back() const { return at(size_ - 1); }
-  // Index of the first point with t >= mint.
-  std::uint32_t lower_bound(Timestamp mint) const {
-    std::uint32_t lo = 0;
-    std::uint32_t hi = size_;
-    while (lo < hi) {
-      std::uint32_t mid = (lo + hi) / 2;
-      if (at(mid).t < mint) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo;
-  }
-  void reset() {
-    buf_.reset();
-    capacity_ = head_ = size_ = 0;
-  }
-
- private:
-  void grow(std::uint32_t max_capacity) {
-    std::uint32_t next = std::min<std::uint32_t>(max_capacity, std::max<std::uint32_t>(4, capacity_ * 2));
-    auto bigger = std::make_unique<Point[]>(next);
-    for (std::uint32_t i = 0; i < size_; ++i) bigger[i] = at(i);
-    buf_ = std::move(bigger);
-    capacity_ = next;
-    head_ = 0;
-  }
-
-  std::unique_ptr<Point[]> buf_;
-  std::uint32_t capacity_ = 0;
-  std::uint32_t head_ = 0;
-  std::uint32_t size_ = 0;
-};
-
 struct Series {
+  // The fields the exposition reads come first: a walk over all series touches one or two cache
+  // lines of each.
   std::unique_ptr<SymbolId[]> syms;  // name, value, name, value, ... sorted by name
   std::uint32_t label_count = 0;
   std::uint32_t family = 0;  // index into Impl::families_
+  bool alive = false;
+  bool own_time = false;            // its last sample came with its own timestamp: no staleness marker
+  std::uint32_t closed_points = 0;  // points in `closed`
+  HeadChunk head;                   // the open chunk, after `closed`; keeps the newest point
   std::uint32_t max_points = 0;
   std::uint32_t commit_seq = 0;  // the writer's commit that last carried this series
   std::uint32_t generation = 0;  // tells a series apart from a later one given the same id
   WriterId writer = kNoWriter;
-  bool alive = false;
-  bool own_time = false;  // its last sample came with its own timestamp: no staleness marker
   std::uint64_t hash = 0;
-  Ring points;
+  std::vector<ChunkRef> closed;  // sealed chunks, oldest first
 
   SymbolId name_sym(std::uint32_t i) const { return syms[std::size_t{2} * i]; }
   SymbolId value_sym(std::uint32_t i) const { return syms[std::size_t{2} * i + 1]; }
-  bool stale() const { return points.size() > 0 && is_stale_nan(points.back().v); }
+  bool has_points() const { return closed_points > 0 || !head.empty(); }
+  std::size_t point_count() const { return closed_points + head.count(); }
+  Point last() const { return head.last(); }  // only with has_points()
+  bool stale() const { return has_points() && is_stale_nan(head.last().v); }
+
+  // Points per chunk: half the series' bound (retention / interval + 2), at most kMaxChunkPoints, so
+  // dropping whole chunks keeps a series within 1.5 times its window.
+  std::uint16_t chunk_points() const {
+    return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(max_points / 2, 4, detail::kMaxChunkPoints));
+  }
+
+  // Appends a point later than last(); seals the head chunk when full and then drops the oldest
+  // chunks the bound no longer needs (a series keeps at least max_points points).
+  void append(Point p) {
+    head.append(p.t, p.v);
+    if (head.count() >= chunk_points()) {
+      closed.push_back(head.seal());
+      closed_points += closed.back()->count();
+    }
+    std::size_t drop = 0;
+    std::size_t left = point_count();
+    while (drop < closed.size() && left - closed[drop]->count() >= max_points)
+      left -= closed[drop++]->count();
+    drop_oldest(drop);
+  }
+  void drop_oldest(std::size_t chunks) {
+    if (chunks == 0) return;
+    for (std::size_t i = 0; i < chunks; ++i) closed_points -= closed[i]->count();
+    closed.erase(closed.begin(), closed.begin() + static_cast<std::ptrdiff_t>(chunks));
+  }
 };
 
 struct Writer {
@@ -133,6 +119,58 @@ Postings intersect(const Postings& a, const Postings& b) {
   return out;
 }
 
+// --- snapshot encoding -------------------------------------------------------------------------
+// File: the 8-byte magic, u32 version, u32 reserved, u64 payload length, u64 payload checksum, then
+// the payload. Integers little-endian, strings as u32 length and bytes.
+
+constexpr char kSnapshotMagic[8] = {'T', 'O', 'C', 'S', 'I', 'N', 'S', 'N'};
+constexpr std::uint32_t kSnapshotVersion = 1;
+constexpr std::size_t kSnapshotHeader = 32;
+
+template <typename T>
+void put(std::string& out, T v) {
+  static_assert(std::is_integral_v<T>);
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+}
+void put_string(std::string& out, std::string_view s) {
+  put(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+// Reads the payload with every length checked; errors name the byte offset.
+class SnapshotReader {
+ public:
+  SnapshotReader(const std::string& data, std::size_t begin) : data_(data), pos_(begin) {}
+  template <typename T>
+  T get() {
+    need(sizeof(T), "a number");
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(data_[pos_ + i])) << (8 * i);
+    pos_ += sizeof(T);
+    return static_cast<T>(v);
+  }
+  std::string_view bytes(std::size_t n, const char* what) {
+    need(n, what);
+    std::string_view out(data_.data() + pos_, n);
+    pos_ += n;
+    return out;
+  }
+  std::string_view str(const char* what) { return bytes(get<std::uint32_t>(), what); }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw SnapshotError("at byte " + std::to_string(pos_) + ": " + what);
+  }
+  bool at_end() const { return pos_ == data_.size(); }
+
+ private:
+  void need(std::size_t n, const char* what) const {
+    if (data_.size() - pos_ < n) fail(std::string("truncated, reading ") + what);
+  }
+  const std::string& data_;
+  std::size_t pos_;
+};
+
 }  // namespace
 
 class Store::Impl {
@@ -161,6 +199,24 @@ class Store::Impl {
 
   CommitResult commit(WriterId writer_id, const Batch& batch, Timestamp t) {
     std::unique_lock lock(mutex_);
+    return commit_locked(writer_id, batch, t);
+  }
+
+  std::size_t retire_unregistered_writers(Timestamp t) {
+    std::unique_lock lock(mutex_);
+    std::size_t retired = 0;
+    for (WriterId id = 0; id < writers_.size(); ++id) {
+      Writer& w = writers_[id];
+      if (w.active || w.series.empty()) continue;
+      commit_locked(id, Batch(), t);
+      w.series.clear();
+      w.known = {};
+      ++retired;
+    }
+    return retired;
+  }
+
+  CommitResult commit_locked(WriterId writer_id, const Batch& batch, Timestamp t) {
     CommitResult result;
     Writer& writer = writers_.at(writer_id);
     for (const FamilyMetadata& f : batch.families()) describe(f);
@@ -208,9 +264,9 @@ class Store::Impl {
           ++result.duplicates;
           continue;
         }
-        if (s.points.size() > 0 && s.points.back().t >= at) {
-          if (own_time && s.points.back().t == at &&
-              std::bit_cast<std::uint64_t>(s.points.back().v) == std::bit_cast<std::uint64_t>(sample.value)) {
+        if (s.has_points() && s.last().t >= at) {
+          if (own_time && s.last().t == at &&
+              std::bit_cast<std::uint64_t>(s.last().v) == std::bit_cast<std::uint64_t>(sample.value)) {
             // The same sample again (a cached result, an exposition that did not change): the series
             // is still reported, so neither stale nor collected.
             s.commit_seq = seq;
@@ -226,7 +282,7 @@ class Store::Impl {
       Series& s = series_[id];
       s.commit_seq = seq;
       s.own_time = own_time;
-      s.points.push({at, sample.value}, s.max_points);
+      s.append({at, sample.value});
       carried.push_back(id);
       if (!known.empty()) known[k] = {sample.labels, id, s.generation};
       ++result.appended;
@@ -235,8 +291,8 @@ class Store::Impl {
     for (SeriesId id : writer.series) {
       Series& s = series_[id];
       if (!s.alive || s.writer != writer_id || s.commit_seq == seq || s.own_time) continue;
-      if (!s.stale() && (s.points.size() == 0 || s.points.back().t < t)) {
-        s.points.push({t, stale_nan()}, s.max_points);
+      if (!s.stale() && (!s.has_points() || s.last().t < t)) {
+        s.append({t, stale_nan()});
         ++result.marked_stale;
       }
     }
@@ -269,8 +325,16 @@ class Store::Impl {
       // A series its writer still reports keeps its newest point whatever its age.
       const bool current = s.writer != kNoWriter && writers_[s.writer].active &&
                            s.commit_seq == writers_[s.writer].commit_seq && !s.stale();
-      s.points.trim_before(cutoff, current ? 1 : 0);
-      if (s.points.size() == 0) {
+      // Whole chunks go, once all their points are older than the cutoff; a current series keeps the
+      // chunk holding its newest point.
+      std::size_t drop = 0;
+      while (drop < s.closed.size() && s.closed[drop]->max_t() < cutoff &&
+             !(current && s.head.empty() && drop + 1 == s.closed.size())) {
+        ++drop;
+      }
+      s.drop_oldest(drop);
+      if (s.closed.empty() && !s.head.empty() && s.last().t < cutoff && !current) s.head.reset();
+      if (!s.has_points()) {
         drop_series(id);
         dropped[id] = true;
         ++dropped_count;
@@ -294,16 +358,58 @@ class Store::Impl {
   SeriesSet select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const {
     SeriesSet out;
     if (matchers.empty()) return out;
-    std::shared_lock lock(mutex_);
-    for (SeriesId id : candidates(matchers)) {
-      const Series& s = series_[id];
-      if (!s.alive || !matches_all(s, matchers)) continue;
-      std::uint32_t first = s.points.lower_bound(mint);
-      std::uint32_t last =
-          s.points.lower_bound(maxt == std::numeric_limits<Timestamp>::max() ? maxt : maxt + 1);
-      if (first >= last) continue;
-      out.begin_series(materialize(s));
-      for (std::uint32_t i = first; i < last; ++i) out.add_point(s.points.at(i));
+    // Under the shared lock: the label sets, references to the closed chunks overlapping the range
+    // and a copy of the overlapping head chunks' bytes. The decoding runs after the lock is released,
+    // so a large selection does not hold up commits; a closed chunk is immutable, and a reference
+    // keeps it alive if garbage collection drops it meanwhile.
+    struct Pending {
+      Labels labels;
+      std::uint32_t refs_end;
+      std::uint32_t head_begin;
+      std::uint32_t head_size;
+      std::uint16_t head_count;
+    };
+    std::vector<Pending> pending;
+    std::vector<ChunkRef> refs;
+    std::vector<std::uint8_t> heads;
+    std::size_t points_estimate = 0;
+    {
+      std::shared_lock lock(mutex_);
+      for (SeriesId id : candidates(matchers)) {
+        const Series& s = series_[id];
+        if (!s.alive || !s.has_points() || s.last().t < mint || !matches_all(s, matchers)) continue;
+        const std::size_t refs_begin = refs.size();
+        for (const ChunkRef& c : s.closed) {
+          if (c->min_t() > maxt) break;
+          if (c->max_t() < mint) continue;
+          refs.push_back(c);
+          points_estimate += c->count();
+        }
+        const bool head = !s.head.empty() && s.head.min_t() <= maxt;
+        if (refs.size() == refs_begin && !head) continue;
+        Pending p{materialize(s), static_cast<std::uint32_t>(refs.size()),
+                  static_cast<std::uint32_t>(heads.size()), 0, 0};
+        if (head) {
+          std::span<const std::uint8_t> bytes = s.head.bytes();
+          heads.insert(heads.end(), bytes.begin(), bytes.end());
+          p.head_size = static_cast<std::uint32_t>(bytes.size());
+          p.head_count = s.head.count();
+          points_estimate += p.head_count;
+        }
+        pending.push_back(std::move(p));
+      }
+    }
+    out.reserve(pending.size(), points_estimate);
+    std::size_t ref = 0;
+    auto add = [&out](Point point) { out.add_point(point); };
+    for (Pending& p : pending) {
+      out.begin_series(std::move(p.labels));
+      for (; ref < p.refs_end; ++ref)
+        detail::decode_chunk(refs[ref]->bytes(), refs[ref]->count(), mint, maxt, add);
+      if (p.head_count > 0) {
+        detail::decode_chunk({heads.data() + p.head_begin, p.head_size}, p.head_count, mint, maxt, add);
+      }
+      out.drop_last_if_empty();  // the chunks overlapped the range, but no point fell in it
     }
     return out;
   }
@@ -313,9 +419,14 @@ class Store::Impl {
     std::lock_guard order_lock(order_mutex_);
     if (order_dirty_) rebuild_order();
     std::vector<LabelView> views;
-    for (SeriesId id : order_) {
-      const Series& s = series_[id];
-      if (!s.alive || s.points.size() == 0 || s.stale()) continue;
+    // The walk is in label order, so each series and its label ids are a cache miss away: fetch them
+    // a few series ahead, so the misses overlap instead of following one another.
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t k = 0; k < order_.size(); ++k) {
+      if (k + kAhead < order_.size()) __builtin_prefetch(&series_[order_[k + kAhead]]);
+      if (k + kAhead / 2 < order_.size()) __builtin_prefetch(series_[order_[k + kAhead / 2]].syms.get());
+      const Series& s = series_[order_[k]];
+      if (!s.alive || !s.has_points() || s.stale()) continue;
       views.clear();
       std::string_view metric;
       for (std::uint32_t i = 0; i < s.label_count; ++i) {
@@ -327,7 +438,7 @@ class Store::Impl {
           views.push_back({name, value});
         }
       }
-      const Point& p = s.points.back();
+      const Point p = s.last();
       fn(LatestSample{&families_[s.family], metric, views, p.v, p.t});
     }
   }
@@ -340,8 +451,13 @@ class Store::Impl {
     for (const Series& s : series_) {
       if (!s.alive) continue;
       ++st.series;
-      st.points += s.points.size();
-      bytes += std::size_t{s.label_count} * 2 * sizeof(SymbolId) + s.points.capacity() * sizeof(Point);
+      st.points += s.point_count();
+      std::size_t chunk_bytes = s.head.capacity_bytes();
+      for (const ChunkRef& c : s.closed) chunk_bytes += c->allocated_bytes();
+      st.chunks += s.closed.size() + (s.head.empty() ? 0 : 1);
+      st.chunk_bytes += chunk_bytes;
+      bytes += std::size_t{s.label_count} * 2 * sizeof(SymbolId) + s.closed.capacity() * sizeof(ChunkRef) +
+               chunk_bytes;
     }
     // Hash index: one node (next, key, value, cached hash) per series plus buckets.
     bytes += by_hash_.size() * (sizeof(void*) + 8 + sizeof(SeriesId) + 8) +
@@ -362,7 +478,271 @@ class Store::Impl {
 
   Duration retention() const { return options_.retention; }
 
+  SnapshotInfo write_snapshot(const std::filesystem::path& path) const {
+    // Under the shared lock: everything but the closed chunks' bytes, into `meta`, with the places
+    // where each closed chunk's bytes go; the chunks themselves are referenced, not copied.
+    std::string meta;
+    std::vector<std::pair<std::size_t, ChunkRef>> chunks;  // offset in meta, chunk
+    SnapshotInfo info;
+    {
+      std::shared_lock lock(mutex_);
+      put(meta, clock_.now_ms());
+      put(meta, static_cast<std::uint32_t>(families_.size()));
+      for (const FamilyMetadata& f : families_) {
+        put_string(meta, f.name);
+        put(meta, static_cast<std::uint8_t>(f.type));
+        put_string(meta, f.help);
+      }
+      put(meta, static_cast<std::uint32_t>(writers_.size()));
+      std::vector<std::uint8_t> carried(series_.size(), 0);
+      for (const Writer& w : writers_) {
+        put_string(meta, w.name);
+        put(meta, w.max_points);
+        for (SeriesId id : w.series) carried[id] = 1;
+      }
+      std::uint32_t count = 0;
+      for (const Series& s : series_) count += s.alive && s.has_points() ? 1 : 0;
+      put(meta, count);
+      for (SeriesId id = 0; id < series_.size(); ++id) {
+        const Series& s = series_[id];
+        if (!s.alive || !s.has_points()) continue;
+        ++info.series;
+        info.points += s.point_count();
+        put(meta, s.label_count);
+        for (std::uint32_t i = 0; i < s.label_count; ++i) {
+          put_string(meta, symbols_.str(s.name_sym(i)));
+          put_string(meta, symbols_.str(s.value_sym(i)));
+        }
+        const bool current =
+            s.writer != kNoWriter && s.commit_seq == writers_[s.writer].commit_seq && carried[id];
+        put(meta, s.writer);
+        put(meta, static_cast<std::uint8_t>((s.own_time ? 1 : 0) | (current ? 2 : 0)));
+        put(meta, s.max_points);
+        put(meta, static_cast<std::uint32_t>(s.closed.size()));
+        for (const ChunkRef& c : s.closed) {
+          put(meta, c->count());
+          put(meta, c->min_t());
+          put(meta, c->max_t());
+          put(meta, static_cast<std::uint32_t>(c->bytes().size()));
+          chunks.emplace_back(meta.size(), c);
+        }
+        const HeadChunk::State h = s.head.state();
+        put(meta, h.count);
+        put(meta, h.bits);
+        put(meta, h.first_t);
+        put(meta, h.last_t);
+        put(meta, h.last_v);
+        put(meta, h.t_delta);
+        put(meta, h.leading);
+        put(meta, h.trailing);
+        meta.append(reinterpret_cast<const char*>(h.bytes.data()), h.bytes.size());
+      }
+    }
+
+    const std::filesystem::path tmp = path.string() + ".tmp";
+    std::FILE* file = std::fopen(tmp.c_str(), "wb");
+    if (file == nullptr)
+      throw std::system_error(errno, std::generic_category(), "cannot create " + tmp.string());
+    bool ok = true;
+    auto write = [&](const char* data, std::size_t n) { ok = ok && std::fwrite(data, 1, n, file) == n; };
+    Checksum sum;
+    std::uint64_t length = 0;
+    std::size_t done = 0;
+    write(std::string(kSnapshotHeader, '\0').data(), kSnapshotHeader);  // rewritten below
+    auto payload = [&](const char* data, std::size_t n) {
+      sum.add(data, n);
+      length += n;
+      write(data, n);
+    };
+    for (const auto& [offset, chunk] : chunks) {
+      payload(meta.data() + done, offset - done);
+      done = offset;
+      const auto bytes = chunk->bytes();
+      payload(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    payload(meta.data() + done, meta.size() - done);
+    std::string header(kSnapshotMagic, sizeof kSnapshotMagic);
+    put(header, kSnapshotVersion);
+    put(header, std::uint32_t{0});
+    put(header, length);
+    put(header, sum.finish());
+    ok = ok && std::fseek(file, 0, SEEK_SET) == 0;
+    write(header.data(), header.size());
+    ok = ok && std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
+    const int error = errno;
+    ok = std::fclose(file) == 0 && ok;
+    if (!ok) {
+      std::filesystem::remove(tmp);
+      throw std::system_error(error, std::generic_category(), "cannot write " + tmp.string());
+    }
+    std::filesystem::rename(tmp, path);  // throws filesystem_error, a system_error
+    info.bytes = kSnapshotHeader + length;
+    return info;
+  }
+
+  SnapshotInfo read_snapshot(const std::filesystem::path& path) {
+    std::unique_lock lock(mutex_);
+    if (!writers_.empty() || !series_.empty()) throw std::logic_error("read_snapshot into a store in use");
+    std::string data;
+    {
+      std::FILE* file = std::fopen(path.c_str(), "rb");
+      if (file == nullptr) throw SnapshotError("cannot open: " + std::string(std::strerror(errno)));
+      char buf[65536];
+      std::size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) data.append(buf, n);
+      std::fclose(file);
+    }
+    try {
+      return load(data);
+    } catch (...) {
+      clear();
+      throw;
+    }
+  }
+
  private:
+  SnapshotInfo load(const std::string& data) {
+    SnapshotReader header(data, 0);
+    if (data.size() < kSnapshotHeader)
+      throw SnapshotError("truncated: " + std::to_string(data.size()) + " bytes, no header");
+    if (std::string_view(data.data(), sizeof kSnapshotMagic) !=
+        std::string_view(kSnapshotMagic, sizeof kSnapshotMagic)) {
+      throw SnapshotError("not a tocsin store snapshot");
+    }
+    header.bytes(sizeof kSnapshotMagic, "the magic");
+    const auto version = header.get<std::uint32_t>();
+    if (version != kSnapshotVersion) {
+      throw SnapshotError("version " + std::to_string(version) + ", this tocsin reads version " +
+                          std::to_string(kSnapshotVersion));
+    }
+    header.get<std::uint32_t>();
+    const auto length = header.get<std::uint64_t>();
+    const auto checksum = header.get<std::uint64_t>();
+    if (data.size() - kSnapshotHeader != length) {
+      throw SnapshotError("truncated: payload of " + std::to_string(data.size() - kSnapshotHeader) +
+                          " bytes, " + std::to_string(length) + " written");
+    }
+    Checksum sum;
+    sum.add(data.data() + kSnapshotHeader, length);
+    if (sum.finish() != checksum) throw SnapshotError("checksum mismatch: the file is corrupt");
+
+    SnapshotReader in(data, kSnapshotHeader);
+    SnapshotInfo info;
+    info.bytes = data.size();
+    in.get<std::int64_t>();  // written at
+    const auto family_count = in.get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < family_count; ++i) {
+      FamilyMetadata f;
+      f.name = std::string(in.str("a family name"));
+      const auto type = in.get<std::uint8_t>();
+      if (type > static_cast<std::uint8_t>(MetricType::untyped))
+        in.fail("unknown metric type " + std::to_string(type));
+      f.type = static_cast<MetricType>(type);
+      f.help = std::string(in.str("a help text"));
+      describe(f);
+    }
+    const auto writer_count = in.get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < writer_count; ++i) {
+      std::string name(in.str("a writer name"));
+      const auto max_points = in.get<std::uint32_t>();
+      if (writer_ids_.contains(name)) in.fail("writer " + name + " twice");
+      // Inactive until it registers again: a writer gone from the configuration leaves its series to
+      // the retention.
+      writer_ids_.emplace(name, static_cast<WriterId>(writers_.size()));
+      writers_.push_back(Writer{std::move(name), max_points, 1, false, {}, {}});
+    }
+    const auto series_count = in.get<std::uint32_t>();
+    std::vector<Label> label_list;
+    for (std::uint32_t k = 0; k < series_count; ++k) {
+      const auto label_count = in.get<std::uint32_t>();
+      if (label_count == 0 || label_count > data.size())
+        in.fail("a series with " + std::to_string(label_count) + " labels");
+      Labels::Writer lw(label_count);
+      std::string_view previous;
+      for (std::uint32_t i = 0; i < label_count; ++i) {
+        const std::string_view name = in.str("a label name");
+        const std::string_view value = in.str("a label value");
+        if (i > 0 && name <= previous) in.fail("labels out of order");
+        if (value.empty()) in.fail("an empty label value");
+        previous = name;
+        lw.add(name, value);
+      }
+      Labels labels = lw.finish();
+      const auto writer = in.get<WriterId>();
+      const auto flags = in.get<std::uint8_t>();
+      const auto max_points = in.get<std::uint32_t>();
+      if (writer != kNoWriter && writer >= writers_.size())
+        in.fail("a series of writer " + std::to_string(writer) + " of " + std::to_string(writers_.size()));
+      if (!valid_names(labels)) in.fail("invalid names in " + labels.to_string());
+      const std::uint64_t hash = labels.hash();
+      if (find_series(labels, hash) != kNone) in.fail("series " + labels.to_string() + " twice");
+      const SeriesId id = create_series(labels, hash, writer, std::max<std::uint32_t>(max_points, 4));
+      Series& s = series_[id];
+      s.own_time = (flags & 1) != 0;
+      const auto closed = in.get<std::uint32_t>();
+      if (closed > data.size()) in.fail("a series with " + std::to_string(closed) + " chunks");
+      Timestamp previous_max = std::numeric_limits<Timestamp>::min();
+      for (std::uint32_t c = 0; c < closed; ++c) {
+        const auto count = in.get<std::uint16_t>();
+        const auto min_t = in.get<std::int64_t>();
+        const auto max_t = in.get<std::int64_t>();
+        const auto size = in.get<std::uint32_t>();
+        const auto bytes = in.bytes(size, "a chunk");
+        if (count == 0 || count > detail::kMaxChunkPoints || size > 0xffff || min_t > max_t ||
+            (c > 0 && min_t <= previous_max)) {
+          in.fail("an inconsistent chunk of " + labels.to_string());
+        }
+        previous_max = max_t;
+        s.closed.push_back(Chunk::make({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
+                                       count, min_t, max_t));
+        s.closed_points += count;
+      }
+      HeadChunk::State h;
+      h.count = in.get<std::uint16_t>();
+      h.bits = in.get<std::uint16_t>();
+      h.first_t = in.get<std::int64_t>();
+      h.last_t = in.get<std::int64_t>();
+      h.last_v = in.get<std::uint64_t>();
+      h.t_delta = in.get<std::uint64_t>();
+      h.leading = in.get<std::uint8_t>();
+      h.trailing = in.get<std::uint8_t>();
+      const auto bytes = in.bytes((std::size_t{h.bits} + 7) / 8, "a head chunk");
+      h.bytes = {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
+      if (h.count > detail::kMaxChunkPoints || (h.count == 0 && h.bits != 0) ||
+          (h.leading > 31 && h.leading != 0xff) || h.trailing > 63 ||
+          (h.count > 0 && (h.first_t <= previous_max || h.last_t < h.first_t)) ||
+          (h.count == 0 && h.last_t != previous_max)) {
+        in.fail("an inconsistent head chunk of " + labels.to_string());
+      }
+      if (closed == 0 && h.count == 0) in.fail("a series without points: " + labels.to_string());
+      s.head.restore(h);
+      if ((flags & 2) != 0 && writer != kNoWriter) {
+        s.commit_seq = writers_[writer].commit_seq;
+        writers_[writer].series.push_back(id);
+      }
+      ++info.series;
+      info.points += s.point_count();
+    }
+    if (!in.at_end()) in.fail("bytes after the last series");
+    order_dirty_ = true;
+    return info;
+  }
+
+  void clear() {
+    symbols_ = SymbolTable();
+    series_.clear();
+    free_ids_.clear();
+    by_hash_.clear();
+    postings_.clear();
+    all_.clear();
+    families_.clear();
+    family_ids_.clear();
+    writers_.clear();
+    writer_ids_.clear();
+    order_.clear();
+    order_dirty_ = true;
+  }
+
   static constexpr SeriesId kNone = ~SeriesId{0};
 
   void describe(const FamilyMetadata& f) {
@@ -464,7 +844,9 @@ class Store::Impl {
     for (std::uint32_t i = 0; i < 2 * s.label_count; ++i) symbols_.release(s.syms[i]);
     s.syms.reset();
     s.label_count = 0;
-    s.points.reset();
+    s.closed = {};
+    s.closed_points = 0;
+    s.head.reset();
     s.alive = false;
     s.writer = kNoWriter;
     free_ids_.push_back(id);
@@ -615,6 +997,11 @@ void Store::for_each_latest(const std::function<void(const LatestSample&)>& fn) 
   impl_->for_each_latest(fn);
 }
 StoreStats Store::stats() const { return impl_->stats(); }
+std::size_t Store::retire_unregistered_writers(Timestamp t) { return impl_->retire_unregistered_writers(t); }
+SnapshotInfo Store::write_snapshot(const std::filesystem::path& path) const {
+  return impl_->write_snapshot(path);
+}
+SnapshotInfo Store::read_snapshot(const std::filesystem::path& path) { return impl_->read_snapshot(path); }
 Duration Store::retention() const { return impl_->retention(); }
 
 }  // namespace tocsin::store

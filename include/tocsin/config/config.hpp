@@ -59,6 +59,7 @@ struct Config {
   Duration interval = std::chrono::seconds(15);
   Duration retention = std::chrono::hours(1);
   std::string state_dir = "/var/lib/tocsin";
+  Duration snapshot_interval = std::chrono::minutes(5);  // the store's checkpoint to state_dir
   LogConfig log;
   CollectorsConfig collectors;
   std::vector<std::string> rule_files;                      // globs, relative to base_dir

@@ -34,6 +34,13 @@ class SeriesSet {
     points_.push_back(p);
     ++offsets_.back();
   }
+  // Takes back the series begun last if no point followed it.
+  void drop_last_if_empty() {
+    if (offsets_.size() >= 2 && offsets_.back() == offsets_[offsets_.size() - 2]) {
+      labels_.pop_back();
+      offsets_.pop_back();
+    }
+  }
   void reserve(std::size_t series, std::size_t points) {
     labels_.reserve(series);
     offsets_.reserve(series + 1);

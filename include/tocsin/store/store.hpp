@@ -1,11 +1,14 @@
 #pragma once
-// The in-memory time-series store: series keyed by label set, a bounded ring buffer of points per
-// series covering the retention, an inverted label index for selection by matchers, staleness
-// markers for series their writer stopped reporting, and garbage collection past the retention.
+// The in-memory time-series store: series keyed by label set, the points of each in compressed
+// chunks (Gorilla: delta-of-delta timestamps, XORed values) covering at least the retention, an
+// inverted label index for selection by matchers, staleness markers for series their writer stopped
+// reporting, and garbage collection of whole chunks past the retention.
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -37,8 +40,23 @@ struct CommitResult {
 struct StoreStats {
   std::size_t series = 0;
   std::size_t points = 0;
-  std::size_t bytes = 0;  // memory held by the store, estimated from its containers
+  std::size_t bytes = 0;  // memory held by the store: its chunks' bytes and its containers' sizes
   std::size_t symbols = 0;
+  std::size_t chunks = 0;       // closed chunks and non-empty head chunks
+  std::size_t chunk_bytes = 0;  // of which the compressed points: closed chunks, head chunks' buffers
+};
+
+// What a snapshot held: its file's size, its series and their points.
+struct SnapshotInfo {
+  std::size_t bytes = 0;
+  std::size_t series = 0;
+  std::size_t points = 0;
+};
+
+// A snapshot file that cannot be read back; what() says what is wrong and where.
+class SnapshotError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct LabelView {
@@ -65,8 +83,9 @@ class Store final : public Querier {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Registers a writer. `interval` sizes the ring buffers of its series (retention / interval
-  // points, plus slack). Registering a name again returns the same id (reload keeps history).
+  // Registers a writer. `interval` bounds the points its series keep (retention / interval + 2, at
+  // least, and at most one chunk more) and sizes their chunks. Registering a name again returns the
+  // same id (reload keeps history).
   WriterId register_writer(std::string_view name, Duration interval);
 
   // Appends every sample of `batch` at time `t`, at once. Series this writer committed before but
@@ -78,7 +97,8 @@ class Store final : public Querier {
   // reload, rule group deleted).
   void retire_writer(WriterId writer, Timestamp t);
 
-  // Drops points older than now - retention and series left with no points. Returns series dropped.
+  // Drops chunks whose points are all older than now - retention (so a series may keep some points
+  // older than that, never fewer than that) and series left with no points. Returns series dropped.
   std::size_t collect_garbage();
 
   SeriesSet select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const override;
@@ -90,6 +110,24 @@ class Store final : public Querier {
 
   StoreStats stats() const;
   Duration retention() const;
+
+  // Writes every series (label set, chunks, newest point, writer name), the family metadata and the
+  // writers to `path` atomically: to `path`.tmp, flushed to disk, then renamed over `path`. The
+  // chunks are referenced under the shared lock and written after it is released, so commits wait
+  // only for the copy of the label sets and head chunks. Throws std::system_error when the file
+  // cannot be written (the previous snapshot is left as it was).
+  SnapshotInfo write_snapshot(const std::filesystem::path& path) const;
+  // Loads a snapshot into this store, which must be new (no writer registered, nothing committed;
+  // std::logic_error otherwise) and not yet shared with other threads. Writers are matched by name
+  // when they register; a series whose writer commits again continues its chunks, and those it no
+  // longer reports get their staleness markers at its first commit. Throws SnapshotError when the
+  // file is truncated, has another format or version, fails its checksum or is inconsistent; the
+  // store is left empty then. A missing file is a SnapshotError too (check first).
+  SnapshotInfo read_snapshot(const std::filesystem::path& path);
+  // Ends the series of writers read from a snapshot that have not registered again (a collector or
+  // rule gone from the configuration while the daemon was down): staleness markers at `t`, as
+  // retire_writer() gives them on a reload. Returns the writers retired.
+  std::size_t retire_unregistered_writers(Timestamp t);
 
  private:
   class Impl;
