@@ -315,7 +315,7 @@ TEST_F(RedisCollectorTest, ABurstLongerThanThePageTakesOneMoreRoundTripAndCounts
   const double logged = *value(b, "redis_slowlog_last_id") - last_id_before;
   ASSERT_GE(logged, 25);
   EXPECT_EQ(family_sum(b, "redis_slowlog_entries_total") - counted_before, 20);  // max_fetch read...
-  EXPECT_EQ(value(b, "redis_slowlog_entries_missed_total"), logged - 20);       // ...the rest not
+  EXPECT_EQ(value(b, "redis_slowlog_entries_missed_total"), logged - 20);        // ...the rest not
   EXPECT_GE(value(b, "redis_slowlog_entries_total", {{"cmd", "debug"}}).value_or(0), 15 + 20 - (logged - 25));
   server_->cli({"CONFIG", "SET", "slowlog-log-slower-than", "10000"});
 }
