@@ -410,6 +410,34 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
   map.finish();
 }
 
+// An SLO as the group that runs it: one rule, of kind alerting, that measures, records and alerts.
+GroupDefinition slo_group(slo::Definition definition, const std::string& file) {
+  GroupDefinition group;
+  group.file = file;
+  group.name = "slo:" + definition.name;
+  group.interval = definition.interval;
+  RuleDefinition rule;
+  rule.kind = RuleDefinition::Kind::alerting;
+  rule.name = definition.alert_name;
+  rule.position = definition.position;
+  switch (definition.indicator) {
+    case slo::Definition::Indicator::ratio:
+    case slo::Definition::Indicator::latency:
+      rule.expr = definition.errors ? definition.errors : definition.good;
+      rule.expr_text = "slo " + definition.id() + ": " +
+                       (definition.errors ? "errors " + definition.errors_text : "good " + definition.good_text) +
+                       " / total " + definition.total_text;
+      break;
+    case slo::Definition::Indicator::threshold:
+      rule.expr = definition.threshold;
+      rule.expr_text = "slo " + definition.id() + ": " + definition.threshold_text + " " + definition.bound.to_string();
+      break;
+  }
+  rule.slo = std::make_shared<const slo::Definition>(std::move(definition));
+  group.rules.push_back(std::move(rule));
+  return group;
+}
+
 std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::string& file,
                                             const std::string& text, yaml::Diagnostics& diagnostics) {
   std::vector<GroupDefinition> groups;
@@ -418,14 +446,26 @@ std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::s
   if (node.is_null()) return groups;  // an empty file holds no groups
   yaml::MapDecoder map(node);
   if (!map.valid()) return groups;
+  std::set<std::string> names;
   if (auto list = map.get("groups"); list && !list->is_null()) {
-    std::set<std::string> names;
     for (const Node& item : list->items()) {
       GroupDefinition group;
       group.file = file;
       decode_group(item, group, text);
       if (!group.name.empty() && !names.insert(group.name).second) {
         item.error("groupname: \"" + group.name + "\" is repeated in the same file");
+      }
+      groups.push_back(std::move(group));
+    }
+  }
+  if (auto list = map.get("slos"); list && !list->is_null()) {
+    std::vector<slo::Definition> slos = slo::decode_slos(*list, text);
+    for (std::size_t i = 0; i < slos.size(); ++i) {
+      GroupDefinition group = slo_group(std::move(slos[i]), file);
+      if (!names.insert(group.name).second) {
+        node.context().diagnostics->error(group.rules[0].slo->position, "slos[" + std::to_string(i) + "]",
+                                          "SLO \"" + group.rules[0].slo->name + "\": a group named \"" +
+                                              group.name + "\" is already in the file");
       }
       groups.push_back(std::move(group));
     }

@@ -72,7 +72,7 @@ nlohmann::json group_rules_json(const Group& g) {
     nlohmann::json labels = nlohmann::json::object();
     for (const auto& [k, v] : rule.label_texts) labels[k] = v;
     nlohmann::json r = {{"name", rule.name},
-                        {"query", promql::to_string(*rule.expr)},
+                        {"query", rule.slo || !rule.expr ? rule.expr_text : promql::to_string(*rule.expr)},
                         {"labels", labels},
                         {"health", h.evaluations == 0     ? "unknown"
                                    : h.last_error.empty() ? "ok"

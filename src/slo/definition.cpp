@@ -395,7 +395,7 @@ void decode_one(const Node& node, Definition& d, const std::string& /*file_text*
   if (auto w = map.get("window"); w && !w->is_null()) {
     if (auto v = w->as_duration()) {
       if (*v < kDay || *v > 90 * kDay) {
-        w->error("window must be from 1d to 90d, got " + format_duration(*v));
+        w->error("window must be from 1d to 90d, got " + window_name(*v));
       } else {
         d.window = *v;
       }

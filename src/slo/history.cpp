@@ -68,8 +68,8 @@ void put_ring(std::string& out, const BucketRing& ring) {
 
 struct SavedRing {
   std::int64_t width = 0;
-  std::int64_t newest = -1;
-  std::vector<BucketRing::Bucket> buckets;
+  std::int64_t newest = 0;
+  std::vector<BucketRing::Bucket> buckets;  // empty: the ring was
 };
 
 bool get_ring(Reader& in, SavedRing& ring) {
@@ -90,11 +90,12 @@ bool get_ring(Reader& in, SavedRing& ring) {
 BucketRing::BucketRing(Duration width, std::size_t count) : width_(width), buckets_(std::max<std::size_t>(count, 1)) {}
 
 void BucketRing::advance_to(std::int64_t index) {
-  if (index <= newest_) return;
+  if (!empty_ && index <= newest_) return;
   const auto n = static_cast<std::int64_t>(buckets_.size());
-  const std::int64_t first_cleared = newest_ < 0 ? index - n + 1 : std::max(newest_ + 1, index - n + 1);
+  const std::int64_t first_cleared = empty_ ? index - n + 1 : std::max(newest_ + 1, index - n + 1);
   for (std::int64_t k = first_cleared; k <= index; ++k) at(k) = Bucket{};
   newest_ = index;
+  empty_ = false;
 }
 
 void BucketRing::add(Timestamp from, Timestamp to, const Totals& d) {
@@ -119,7 +120,7 @@ void BucketRing::add(Timestamp from, Timestamp to, const Totals& d) {
 
 Totals BucketRing::sum(Timestamp now, Duration span) const {
   Totals out;
-  if (newest_ < 0 || span <= Duration(0)) return out;
+  if (empty_ || span <= Duration(0)) return out;
   const std::int64_t w = width_.count();
   const auto n = static_cast<std::int64_t>(buckets_.size());
   const Timestamp start = now - span.count();
@@ -146,14 +147,14 @@ Totals BucketRing::sum(Timestamp now, Duration span) const {
 
 std::vector<BucketRing::Bucket> BucketRing::ordered() const {
   std::vector<Bucket> out;
-  if (newest_ < 0) return out;
+  if (empty_) return out;
   const auto n = static_cast<std::int64_t>(buckets_.size());
   for (std::int64_t k = newest_ - n + 1; k <= newest_; ++k) out.push_back(at(k));
   return out;
 }
 
 void BucketRing::restore(std::int64_t newest, const std::vector<Bucket>& ordered) {
-  if (newest < 0 || ordered.empty()) return;
+  if (ordered.empty()) return;
   advance_to(newest);
   const auto n = static_cast<std::int64_t>(buckets_.size());
   const auto saved = static_cast<std::int64_t>(ordered.size());

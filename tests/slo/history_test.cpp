@@ -23,6 +23,12 @@ TEST(SloBuckets, ASpanIsSharedByTheBucketsItCovers) {
   ring.add(10 * kMin, 20 * kMin, {.bad = 0, .total = 100});
   EXPECT_DOUBLE_EQ(ring.sum(20 * kMin, 1h).total, 300 + 50 + 50);  // the ring holds buckets 1 to 3
   EXPECT_EQ(ring.newest(), 3);
+  // Times before 1970 have negative bucket indices; the ring holds them like any other.
+  BucketRing early(5min, 3);
+  early.add(-kMin, 0, {.missing_seconds = 60});
+  early.add(0, kMin, {.total = 60});
+  EXPECT_DOUBLE_EQ(early.sum(kMin, 1h).missing_seconds, 60);
+  EXPECT_DOUBLE_EQ(early.sum(kMin, 1h).total, 60);
 }
 
 TEST(SloBuckets, TheWholeWindowCountsItsOldestBucketInProportion) {

@@ -54,7 +54,8 @@ class BucketRing {
   Duration width() const { return width_; }
   std::size_t size() const { return buckets_.size(); }
 
-  // The newest bucket's index (-1: empty) and the buckets from oldest to newest, for persistence.
+  bool empty() const { return empty_; }
+  // The newest bucket's index (when not empty) and the buckets from oldest to newest, for persistence.
   std::int64_t newest() const { return newest_; }
   std::vector<Bucket> ordered() const;
   // Puts back buckets saved by ordered() (newest at index `newest`), keeping those this ring can hold.
@@ -71,7 +72,8 @@ class BucketRing {
 
   Duration width_;
   std::vector<Bucket> buckets_;
-  std::int64_t newest_ = -1;
+  std::int64_t newest_ = 0;
+  bool empty_ = true;  // nothing added yet (bucket indices may be negative: times before 1970)
 };
 
 class History {
