@@ -11,6 +11,9 @@
 #include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <map>
+#include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -159,6 +162,7 @@ class Daemon {
     route("POST", "/-/reload", &Daemon::reload);
     route("PUT", "/-/reload", &Daemon::reload);
     route("GET", "/api/v1/rules", &Daemon::list_rules);
+    route("GET", "/api/v1/slos", &Daemon::list_slos);
     route("GET", "/api/v1/collectors", &Daemon::list_collectors);
     route("GET", "/api/v1/collectors/{kind}/{name}", &Daemon::collector_details);
     http::add_query_routes(router_, store_, clock_, [this] {
@@ -206,6 +210,9 @@ class Daemon {
     return http::Response::json(200, json_text(rules_.rules_json()));
   }
 
+  // GET /api/v1/slos: each SLO's objective, SLI, budget, burn rates and alert state (docs/slo.md).
+  http::Response list_slos(const http::Request&) { return http::Response::json(200, json_text(rules_.slos_json())); }
+
   // GET /api/v1/collectors: the health of every collector instance.
   http::Response list_collectors(const http::Request&) {
     nlohmann::json out = nlohmann::json::array();
@@ -250,7 +257,21 @@ class Daemon {
       std::filesystem::create_directories(config.state_dir, ec);
       if (ec) log_->warn("cannot create state_dir {}: {}", config.state_dir, ec.message());
       settings.state_file = config.state_dir + "/alerts.json";
+      settings.slo_state_dir = config.state_dir + "/slo";
+      settings.slo_save_interval = config.slo_save_interval;
+      std::filesystem::create_directories(settings.slo_state_dir, ec);
+      if (ec) log_->warn("cannot create {}: {}", settings.slo_state_dir, ec.message());
     }
+    // SLOs exclude alerting's time_intervals from their budgets.
+    auto intervals = std::make_shared<const std::map<std::string, config::TimeIntervalConfig>>(
+        config.alerting.time_intervals);
+    std::set<std::string> names;
+    for (const auto& [name, interval] : *intervals) names.insert(name);
+    settings.time_interval_names = std::move(names);
+    settings.eval.in_time_interval = [intervals](const std::string& name, Timestamp t) {
+      auto it = intervals->find(name);
+      return it != intervals->end() && config::time_interval_active(it->second, t);
+    };
     return settings;
   }
 

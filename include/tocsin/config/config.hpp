@@ -59,6 +59,9 @@ struct Config {
   Duration interval = std::chrono::seconds(15);
   Duration retention = std::chrono::hours(1);
   std::string state_dir = "/var/lib/tocsin";
+  // How often each SLO's budget history is written to state_dir/slo (and at shutdown): what a SIGKILL
+  // may lose of it (docs/slo.md).
+  Duration slo_save_interval = std::chrono::minutes(1);
   LogConfig log;
   CollectorsConfig collectors;
   std::vector<std::string> rule_files;                      // globs, relative to base_dir
