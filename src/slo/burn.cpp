@@ -84,7 +84,7 @@ BurnDecision decide(const Definition& d, const BurnAlert& alert, const History& 
     const bool events_ok = d.indicator == Definition::Indicator::threshold || lt.total >= alert.min_events;
     const bool spent_ok = alert.min_budget_spent <= 0 || spent >= alert.min_budget_spent;
     if (long_burn > w.factor && short_burn > w.factor && events_ok && spent_ok) {
-      out = {true, &w, long_burn, short_burn, lt.total, spent};
+      out = {true, &w, long_burn, short_burn, lt.total, spent, h.covered(now, w.long_window)};
       return out;
     }
   }
@@ -115,6 +115,7 @@ std::string words_for_seconds(double s) {
 
 std::string words_for_span(Duration span) {
   const auto ms = span.count();
+  if (ms % 60000 != 0 && ms > 60000) return words_for_seconds(static_cast<double>(ms) / 1000);
   if (ms % 86400000 == 0) return ms == 86400000 ? "day" : std::to_string(ms / 86400000) + " days";
   if (ms % 3600000 == 0) return ms == 3600000 ? "hour" : std::to_string(ms / 3600000) + " hours";
   if (ms % 60000 == 0) return ms == 60000 ? "minute" : std::to_string(ms / 60000) + " minutes";
@@ -131,9 +132,10 @@ std::string window_adjective(Duration window) {
 
 std::string describe_burn(const Definition& d, const BurnDecision& decision, const Status& s) {
   if (!decision.holds || decision.pair == nullptr) return "";
-  const double spent = budget_share(d, decision.long_burn, decision.pair->long_window);
+  const Duration span = decision.covered > Duration(0) ? decision.covered : decision.pair->long_window;
+  const double spent = budget_share(d, decision.long_burn, span);
   std::string text = percent_text(spent) + " % of the " + window_adjective(d.window) + " budget spent in the last " +
-                     words_for_span(decision.pair->long_window) + "; ";
+                     words_for_span(span) + "; ";
   if (std::isnan(s.budget_remaining) || s.budget_remaining <= 0) return text + "the budget is already gone";
   const double left = s.budget_remaining * seconds(d.window) / decision.long_burn;
   return text + "at this rate it is gone in " + words_for_seconds(left);

@@ -174,6 +174,12 @@ void History::record(Timestamp from, Timestamp to, const Totals& d) {
   coarse_.add(from, to, d);
   fine_.add(from, to, d);
   last_time_ = last_time_ ? std::max(*last_time_, to) : to;
+  first_time_ = first_time_ ? std::min(*first_time_, from) : from;
+}
+
+Duration History::covered(Timestamp now, Duration span) const {
+  if (!first_time_) return Duration(0);
+  return std::clamp(Duration(now - *first_time_), Duration(0), span);
 }
 
 Totals History::sum(Timestamp now, Duration span) const {
@@ -191,6 +197,7 @@ std::string History::serialize() const {
   put<std::int64_t>(out, window_.count());
   put<std::uint8_t>(out, last_time_ ? 1 : 0);
   put<std::int64_t>(out, last_time_.value_or(0));
+  put<std::int64_t>(out, first_time_.value_or(0));
   put_ring(out, coarse_);
   put_ring(out, fine_);
   put(out, fnv1a(out.data(), out.size()));
@@ -207,16 +214,20 @@ std::string History::restore(const std::string& bytes) {
   Reader in(bytes, body);
   char magic[4];
   std::uint32_t version = 0;
-  std::int64_t window = 0, last = 0;
+  std::int64_t window = 0, last = 0, first = 0;
   std::uint8_t has_last = 0;
   for (char& c : magic) in.get(c);
   if (!in.get(version) || version != kVersion) return "unknown snapshot version " + std::to_string(version);
   SavedRing coarse, fine;
-  if (!in.get(window) || !in.get(has_last) || !in.get(last) || !get_ring(in, coarse) || !get_ring(in, fine))
+  if (!in.get(window) || !in.get(has_last) || !in.get(last) || !in.get(first) || !get_ring(in, coarse) ||
+      !get_ring(in, fine))
     return "truncated snapshot";
   if (coarse.width == coarse_.width().count()) coarse_.restore(coarse.newest, coarse.buckets);
   if (fine.width == fine_.width().count()) fine_.restore(fine.newest, fine.buckets);
-  if (has_last) last_time_ = last_time_ ? std::max(*last_time_, last) : last;
+  if (has_last) {
+    last_time_ = last_time_ ? std::max(*last_time_, last) : last;
+    first_time_ = first_time_ ? std::min(*first_time_, first) : first;
+  }
   return "";
 }
 

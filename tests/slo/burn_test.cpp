@@ -94,9 +94,10 @@ TEST(SloBurn, ASpentBudgetAndNoData) {
   const BurnDecision ticket = decide(d, d.ticket, h, 2 * kBurnDay);
   ASSERT_TRUE(ticket.holds);
   EXPECT_EQ(ticket.pair, &d.ticket.windows[1]);
-  // Spent in the 3 days at 2x: 2 * 3d / 30d (the budget is a ratio, as in Sloth and the Workbook).
+  // The history is 2 days old: spent in them at 2x, 2 * 2d / 30d (the budget is a ratio, as in Sloth).
+  EXPECT_EQ(ticket.covered, 48h);
   EXPECT_EQ(describe_burn(d, ticket, s),
-            "20 % of the 30-day budget spent in the last 3 days; the budget is already gone");
+            "13 % of the 30-day budget spent in the last 2 days; the budget is already gone");
 
   const History empty(720h, 5min);
   const Status none = evaluate(d, empty, 2 * kBurnDay);

@@ -51,6 +51,7 @@ struct BurnDecision {
   double short_burn = 0;
   double long_events = 0;
   double budget_spent = 0;  // share (0..1) of the window's budget the long window's errors spent
+  Duration covered{0};      // how much of the long window the history covers (less while it is young)
 };
 
 // A pair holds when the burn rates over its long and its short window are both above its factor, the long
@@ -63,7 +64,8 @@ bool exhausted(const Status& s);
 // The budget-spent share a burn rate means over `span`: burn * span / window (0..1).
 double budget_share(const Definition& d, double burn, Duration span);
 
-// "2.1 % of the 30-day budget spent in the last hour; at this rate it is gone in 2 days".
+// "2.1 % of the 30-day budget spent in the last hour; at this rate it is gone in 2 days". While the
+// history is younger than the long window, the span is what it covers ("in the last 20 minutes").
 std::string describe_burn(const Definition& d, const BurnDecision& decision, const Status& s);
 // "the 30-day budget is spent (104 % used)".
 std::string describe_exhausted(const Definition& d, const Status& s);

@@ -90,6 +90,10 @@ class History {
   Totals sum(Timestamp now, Duration span) const;
   // The time of the last record(); nullopt before the first.
   std::optional<Timestamp> last_time() const { return last_time_; }
+  // Where the history begins (the `from` of the first record, kept across restarts); nullopt when empty.
+  std::optional<Timestamp> first_time() const { return first_time_; }
+  // How much of (now - span, now] the history covers: span, or less while it is younger than span.
+  Duration covered(Timestamp now, Duration span) const;
   Duration window() const { return window_; }
   Duration bucket() const { return coarse_.width(); }
   // The bytes this history takes in memory (the rings), for the documentation's bound and the bench.
@@ -107,6 +111,7 @@ class History {
   BucketRing coarse_;
   BucketRing fine_;
   std::optional<Timestamp> last_time_;
+  std::optional<Timestamp> first_time_;
 };
 
 }  // namespace tocsin::slo
