@@ -10,7 +10,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <filesystem>
+#include <cmath>
 #include <future>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -83,7 +85,7 @@ class Daemon {
                         .Register(*registry_)
                         .Add({});
     // First: its /api/v1/alerts has delivery state.
-    alerting_.add_routes(router_, clock_, [this] { return collector_statuses(); });
+    alerting_.add_routes(router_, clock_, [this] { return collector_statuses(); }, [this] { return slo_statuses(); });
     add_routes();
   }
 
@@ -208,6 +210,29 @@ class Daemon {
   // GET /api/v1/rules: Prometheus's rules API.
   http::Response list_rules(const http::Request&) {
     return http::Response::json(200, json_text(rules_.rules_json()));
+  }
+
+  // Each SLO's budget for the status page, from the rule engine's /api/v1/slos body.
+  std::vector<http::SloStatus> slo_statuses() const {
+    std::vector<http::SloStatus> out;
+    const nlohmann::json j = rules_.slos_json();
+    auto number = [](const nlohmann::json& v, double none) { return v.is_number() ? v.get<double>() : none; };
+    for (const auto& s : j["data"]["slos"]) {
+      http::SloStatus o;
+      o.name = s.value("name", "");
+      o.service = s.value("service", "");
+      o.objective = s.value("objective", 0.0);
+      o.window = s.value("window", "");
+      const nlohmann::json budget = s.value("budget", nlohmann::json::object());
+      o.budget_remaining = number(budget.value("remaining", nlohmann::json()), std::nan(""));
+      o.exhaustion_seconds =
+          number(budget.value("exhaustionSeconds", nlohmann::json()), std::numeric_limits<double>::infinity());
+      const nlohmann::json burn = s.value("burnRate", nlohmann::json::object());
+      o.burn_rate_1h = number(burn.value("1h", nlohmann::json()), std::nan(""));
+      o.alert_state = s.value("alertState", "inactive");
+      out.push_back(std::move(o));
+    }
+    return out;
   }
 
   // GET /api/v1/slos: each SLO's objective, SLI, budget, burn rates and alert state (docs/slo.md).

@@ -73,6 +73,8 @@ void Group::take_state_from(Group& old) {
   // warning and a critical variant) each keep their own. A rule whose expression is unchanged is
   // matched first.
   auto same = [](const RuleDefinition& a, const RuleDefinition& b) {
+    // An SLO is the same SLO while its sloth_id is (its alert name or indicator may change).
+    if (a.slo || b.slo) return a.slo && b.slo && a.slo->id() == b.slo->id();
     if (a.kind != b.kind || a.name != b.name || a.label_texts != b.label_texts ||
         a.tiers.size() != b.tiers.size()) {
       return false;

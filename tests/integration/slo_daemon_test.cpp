@@ -1,6 +1,6 @@
 // SLOs in the real daemon: a time-slice SLO on node_load1 (a host collector over a proc tree the test
-// writes) spends budget while the load is high, pages through alerting, shows in /api/v1/slos, and
-// keeps its budget history across SIGTERM and SIGKILL restarts (state_dir/slo).
+// writes) spends budget while the load is high, pages through alerting, shows in /api/v1/slos and on the
+// status page, and keeps its budget history across SIGTERM and SIGKILL restarts (state_dir/slo).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -93,6 +93,11 @@ TEST_F(SloDaemon, BudgetHistorySurvivesSigtermAndSigkill) {
   EXPECT_EQ(s["indicator"], "threshold");
   EXPECT_EQ(s["alertState"], "firing");
   EXPECT_LT(s["budget"]["remaining"].get<double>(), 0);
+  // The status page lists the SLO with its (spent) budget and its firing alert.
+  const std::string page = daemon_->get("/").body;
+  EXPECT_NE(page.find("<h2>SLOs</h2>"), std::string::npos) << page;
+  EXPECT_NE(page.find("<td>host / load</td><td>99 % over 1d</td><td><span class=\"down\">-"), std::string::npos)
+      << page;
 
   // The load drops: the bad seconds stay as they are while good ones accrue (and the history is saved).
   set_load(0.5);

@@ -25,9 +25,9 @@ std::string run_tests(const std::string& file) {
 }
 
 TEST(SloRules, ABurnFiresPageAndTicketAtTheWorkbooksTimes) {
-  EXPECT_EQ(run_tests(std::string(TOCSIN_SOURCE_DIR) + "/tests/rules/testdata/slo_burn_test.yaml"),
+  EXPECT_EQ(run_tests(std::string(TOCSIN_SOURCE_DIR) + "/tests/rules/slo_testdata/slo_burn_test.yaml"),
             "0\nUnit Testing:  " + std::string(TOCSIN_SOURCE_DIR) +
-                "/tests/rules/testdata/slo_burn_test.yaml\n  SUCCESS\n\n");
+                "/tests/rules/slo_testdata/slo_burn_test.yaml\n  SUCCESS\n\n");
 }
 
 // Two hours of 100 requests a second, 1 in 101 failing, from counters; `requests` is the 200s' notation.
@@ -204,6 +204,11 @@ TEST_F(SloGroupTest, AReloadKeepsTheHistoryAndTheAlerts) {
   run(*after, 41, 41);
   EXPECT_NEAR(status(*after).period().totals.bad, 660, 1e-9);  // 11 minutes at 1/s
   EXPECT_NEAR(status(*after).period().totals.total, 42 * 6000, 1e-9);
+  // The same SLO (same sloth_id) with another alert name and objective keeps its history too.
+  auto renamed = make("    alerting: { name: JobsBurn }\n");
+  renamed->take_state_from(*after);
+  run(*renamed, 42, 42);
+  EXPECT_NEAR(status(*renamed).period().totals.total, 43 * 6000, 1e-9);
 }
 
 TEST(SloRules, CheckRulesReportsSloErrorsWithPositions) {
