@@ -122,7 +122,8 @@ double median(std::vector<double> v) {
 std::string tocsin_slos(int n) {
   std::string out = "slos:\n";
   for (int i = 0; i < n; ++i) {
-    out += "  - name: slo-" + std::to_string(i) + "\n    service: svc\n    objective: 99.9\n    window: 30d\n" +
+    out += "  - name: slo-" + std::to_string(i) +
+           "\n    service: svc\n    objective: 99.9\n    window: 30d\n" +
            "    indicator:\n      ratio:\n        errors: 'sum(rate(http_requests_total{job=\"" + job(i) +
            "\",code=~\"5..\"}[{{.window}}]))'\n        total: 'sum(rate(http_requests_total{job=\"" + job(i) +
            "\"}[{{.window}}]))'\n";
@@ -221,7 +222,8 @@ std::string sloth_rules(int n) {
     const std::string id = "svc-" + slo;
     const std::string sel = "sloth_id=\"" + id + "\", sloth_service=\"svc\", sloth_slo=\"" + slo + "\"";
     auto labels = [&](const std::string& window) {
-      std::string l = "    labels:\n      sloth_id: " + id + "\n      sloth_service: svc\n      sloth_slo: " + slo + "\n";
+      std::string l =
+          "    labels:\n      sloth_id: " + id + "\n      sloth_service: svc\n      sloth_slo: " + slo + "\n";
       if (!window.empty()) l += "      sloth_window: " + window + "\n";
       return l;
     };
@@ -233,22 +235,27 @@ std::string sloth_rules(int n) {
           << labels(w);
     }
     out << "  - record: slo:sli_error:ratio_rate30d\n    expr: |\n"
-        << "      sum_over_time(slo:sli_error:ratio_rate5m{" << sel << "}[30d])\n      / ignoring (sloth_window)\n"
+        << "      sum_over_time(slo:sli_error:ratio_rate5m{" << sel
+        << "}[30d])\n      / ignoring (sloth_window)\n"
         << "      count_over_time(slo:sli_error:ratio_rate5m{" << sel << "}[30d])\n"
         << labels("30d");
     out << "- name: sloth-slo-meta-recordings-" << id << "\n  rules:\n"
-        << "  - record: slo:objective:ratio\n    expr: vector(0.9990000000000001)\n" << labels("")
-        << "  - record: slo:error_budget:ratio\n    expr: vector(1-0.9990000000000001)\n" << labels("")
-        << "  - record: slo:time_period:days\n    expr: vector(30)\n" << labels("")
+        << "  - record: slo:objective:ratio\n    expr: vector(0.9990000000000001)\n"
+        << labels("") << "  - record: slo:error_budget:ratio\n    expr: vector(1-0.9990000000000001)\n"
+        << labels("") << "  - record: slo:time_period:days\n    expr: vector(30)\n"
+        << labels("")
         << "  - record: slo:current_burn_rate:ratio\n    expr: |\n      slo:sli_error:ratio_rate5m{" << sel
-        << "}\n      / on(sloth_id, sloth_slo, sloth_service) group_left\n      slo:error_budget:ratio{" << sel
-        << "}\n" << labels("")
+        << "}\n      / on(sloth_id, sloth_slo, sloth_service) group_left\n      slo:error_budget:ratio{"
+        << sel << "}\n"
+        << labels("")
         << "  - record: slo:period_burn_rate:ratio\n    expr: |\n      slo:sli_error:ratio_rate30d{" << sel
-        << "}\n      / on(sloth_id, sloth_slo, sloth_service) group_left\n      slo:error_budget:ratio{" << sel
-        << "}\n" << labels("")
-        << "  - record: slo:period_error_budget_remaining:ratio\n    expr: 1 - slo:period_burn_rate:ratio{" << sel
-        << "}\n" << labels("")
-        << "  - record: sloth_slo_info\n    expr: vector(1)\n" << labels("");
+        << "}\n      / on(sloth_id, sloth_slo, sloth_service) group_left\n      slo:error_budget:ratio{"
+        << sel << "}\n"
+        << labels("")
+        << "  - record: slo:period_error_budget_remaining:ratio\n    expr: 1 - slo:period_burn_rate:ratio{"
+        << sel << "}\n"
+        << labels("") << "  - record: sloth_slo_info\n    expr: vector(1)\n"
+        << labels("");
     auto alert = [&](const char* a, const char* b, double fa, const char* c, const char* d2, double fc,
                      const char* severity) {
       out << "  - alert: HighErrorRate\n    expr: |\n      (\n"
@@ -294,16 +301,16 @@ int run(const std::vector<std::string>& argv, const std::string& log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::optional<PromFigures> run_prometheus(const std::string& prometheus, const std::string& promtool, int slos,
-                                          double days, int window) {
+std::optional<PromFigures> run_prometheus(const std::string& prometheus, const std::string& promtool,
+                                          int slos, double days, int window) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("tocsin-bench-slo-" + std::to_string(::getpid()));
   fs::create_directories(dir / "data");
   PromFigures f;
   // Backfill: the counters and Sloth's 5m recording, every 15 s, up to 20 minutes from now.
-  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   const long long end = now_s + 20 * 60;
   const long long begin = end - static_cast<long long>(days * 86400);
   {
@@ -312,16 +319,19 @@ std::optional<PromFigures> run_prometheus(const std::string& prometheus, const s
     for (long long t = begin; t <= end; t += 15) {
       const double s = static_cast<double>(t - begin);
       for (int i = 0; i < slos; ++i) {
-        om << "http_requests_total{code=\"200\",job=\"" << job(i) << "\"} " << s * kOkRate << " " << t << "\n";
-        om << "http_requests_total{code=\"500\",job=\"" << job(i) << "\"} " << s * kErrorRate << " " << t << "\n";
+        om << "http_requests_total{code=\"200\",job=\"" << job(i) << "\"} " << s * kOkRate << " " << t
+           << "\n";
+        om << "http_requests_total{code=\"500\",job=\"" << job(i) << "\"} " << s * kErrorRate << " " << t
+           << "\n";
         f.backfilled_samples += 2;
       }
     }
     om << "# TYPE slo:sli_error:ratio_rate5m gauge\n";
     for (long long t = begin; t <= end; t += 15) {
       for (int i = 0; i < slos; ++i) {
-        om << "slo:sli_error:ratio_rate5m{sloth_id=\"svc-slo-" << i << "\",sloth_service=\"svc\",sloth_slo=\"slo-"
-           << i << "\",sloth_window=\"5m\"} " << kErrorRate / (kOkRate + kErrorRate) << " " << t << "\n";
+        om << "slo:sli_error:ratio_rate5m{sloth_id=\"svc-slo-" << i
+           << "\",sloth_service=\"svc\",sloth_slo=\"slo-" << i << "\",sloth_window=\"5m\"} "
+           << kErrorRate / (kOkRate + kErrorRate) << " " << t << "\n";
         f.backfilled_samples += 1;
       }
     }
@@ -412,7 +422,8 @@ int main(int argc, char** argv) {
   std::printf("  CPU per round: median %.2f ms (min %.2f, max %.2f) over %d rounds\n", t.cpu_ms_per_round,
               t.cpu_ms_min, t.cpu_ms_max, rounds);
   std::printf("  budget histories: %.1f KB per SLO, %.1f MB for all; raw samples held: 1 h of the counters\n",
-              static_cast<double>(t.history_bytes) / slos / 1024, static_cast<double>(t.history_bytes) / 1048576);
+              static_cast<double>(t.history_bytes) / slos / 1024,
+              static_cast<double>(t.history_bytes) / 1048576);
   std::printf("  store: %zu series, %.1f MB (the counters' hour and the SLOs' own series)\n", t.series,
               static_cast<double>(t.store_bytes) / 1048576);
   std::fflush(stdout);
@@ -425,8 +436,8 @@ int main(int argc, char** argv) {
     std::printf("Prometheus: did not start\n");
     return 1;
   }
-  std::printf("Prometheus 2.42 with Sloth's rules: %d groups, %.1f days backfilled (%.2f M samples)\n", p->groups,
-              days, p->backfilled_samples / 1e6);
+  std::printf("Prometheus 2.42 with Sloth's rules: %d groups, %.1f days backfilled (%.2f M samples)\n",
+              p->groups, days, p->backfilled_samples / 1e6);
   std::printf("  rule groups' evaluationTime summed per round: median %.1f ms over %.0f rounds\n",
               p->group_ms_per_round, p->rounds);
   std::printf("  process CPU per round: %.1f ms\n", p->cpu_ms_per_round);

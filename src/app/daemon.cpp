@@ -8,15 +8,15 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cmath>
 #include <condition_variable>
 #include <filesystem>
-#include <cmath>
 #include <future>
 #include <limits>
 #include <map>
 #include <memory>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "app/alert_delivery.hpp"
@@ -85,7 +85,8 @@ class Daemon {
                         .Register(*registry_)
                         .Add({});
     // First: its /api/v1/alerts has delivery state.
-    alerting_.add_routes(router_, clock_, [this] { return collector_statuses(); }, [this] { return slo_statuses(); });
+    alerting_.add_routes(
+        router_, clock_, [this] { return collector_statuses(); }, [this] { return slo_statuses(); });
     add_routes();
   }
 
@@ -225,8 +226,8 @@ class Daemon {
       o.window = s.value("window", "");
       const nlohmann::json budget = s.value("budget", nlohmann::json::object());
       o.budget_remaining = number(budget.value("remaining", nlohmann::json()), std::nan(""));
-      o.exhaustion_seconds =
-          number(budget.value("exhaustionSeconds", nlohmann::json()), std::numeric_limits<double>::infinity());
+      o.exhaustion_seconds = number(budget.value("exhaustionSeconds", nlohmann::json()),
+                                    std::numeric_limits<double>::infinity());
       const nlohmann::json burn = s.value("burnRate", nlohmann::json::object());
       o.burn_rate_1h = number(burn.value("1h", nlohmann::json()), std::nan(""));
       o.alert_state = s.value("alertState", "inactive");
@@ -236,7 +237,9 @@ class Daemon {
   }
 
   // GET /api/v1/slos: each SLO's objective, SLI, budget, burn rates and alert state (docs/slo.md).
-  http::Response list_slos(const http::Request&) { return http::Response::json(200, json_text(rules_.slos_json())); }
+  http::Response list_slos(const http::Request&) {
+    return http::Response::json(200, json_text(rules_.slos_json()));
+  }
 
   // GET /api/v1/collectors: the health of every collector instance.
   http::Response list_collectors(const http::Request&) {

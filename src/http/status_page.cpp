@@ -161,7 +161,8 @@ void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alert
 }  // namespace
 
 std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp now,
-                               const std::vector<CollectorStatus>& collectors, const std::vector<SloStatus>& slos) {
+                               const std::vector<CollectorStatus>& collectors,
+                               const std::vector<SloStatus>& slos) {
   std::vector<alerting::AlertView> firing;
   std::vector<alerting::AlertView> pending;
   for (auto& a : dispatcher.alerts()) {
@@ -208,8 +209,9 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
   }
 
   if (!slos.empty()) {
-    html += "<h2>SLOs</h2>\n<table><thead><tr><th>SLO</th><th>Objective</th><th>Budget left</th>"
-            "<th>Burn rate (1h)</th><th>Gone in</th><th>Alert</th></tr></thead><tbody>\n";
+    html +=
+        "<h2>SLOs</h2>\n<table><thead><tr><th>SLO</th><th>Objective</th><th>Budget left</th>"
+        "<th>Burn rate (1h)</th><th>Gone in</th><th>Alert</th></tr></thead><tbody>\n";
     for (const auto& o : slos) {
       char objective[32], left[32], burn[32];
       std::snprintf(objective, sizeof objective, "%.6g %% over %s", o.objective, o.window.c_str());

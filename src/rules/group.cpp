@@ -15,7 +15,8 @@ Group::Group(GroupDefinition definition, Duration default_interval)
     : def_(std::move(definition)), key_(def_.key()), interval_(def_.interval.value_or(default_interval)) {
   // def_.rules does not change from here on: the rules may refer to its elements.
   for (std::size_t i = 0; i < def_.rules.size(); ++i) {
-    rules_.push_back(make_rule(def_.rules[i], RuleScope{key_, output_key(i), def_.limit, def_.query_offset, interval_}));
+    rules_.push_back(
+        make_rule(def_.rules[i], RuleScope{key_, output_key(i), def_.limit, def_.query_offset, interval_}));
   }
 }
 

@@ -23,7 +23,7 @@ struct RuleManager::Scheduled {
   std::atomic<bool> running{false};
   std::atomic<bool> cancelled{false};
   std::atomic<std::uint64_t> missed{0};
-  std::string last_state;  // this group's saved state, to notice changes
+  std::string last_state;                  // this group's saved state, to notice changes
   std::atomic<Timestamp> slo_saved_at{0};  // when this group's SLO histories were last written
   bool has_slos = false;
 };
@@ -200,14 +200,16 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
       const slo::Definition& d = *rule.slo;
       auto [it, fresh] = slo_ids.emplace(d.id(), def.file);
       if (!fresh) {
-        diagnostics.error(d.position, "slos", "SLO \"" + d.name + "\" of service \"" + d.service +
-                                                  "\" is also defined in " + it->second);
+        diagnostics.error(
+            d.position, "slos",
+            "SLO \"" + d.name + "\" of service \"" + d.service + "\" is also defined in " + it->second);
       }
       if (settings.time_interval_names) {
         for (const std::string& name : d.exclude) {
           if (!settings.time_interval_names->contains(name))
-            diagnostics.error(d.position, "slos", "SLO \"" + d.name + "\" excludes time interval \"" + name +
-                                                      "\", which alerting's time_intervals do not define");
+            diagnostics.error(d.position, "slos",
+                              "SLO \"" + d.name + "\" excludes time interval \"" + name +
+                                  "\", which alerting's time_intervals do not define");
         }
       }
     }
@@ -238,7 +240,8 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
       }
       // An SLO new to this daemon (the first load after a start, or added by a reload) starts from the
       // history it left in the state_dir, if any.
-      if (!carried && n->has_slos && !settings.slo_state_dir.empty()) restore_slos(*n, settings.slo_state_dir);
+      if (!carried && n->has_slos && !settings.slo_state_dir.empty())
+        restore_slos(*n, settings.slo_state_dir);
     }
     settings_ = settings;
     if (!restored_) {
@@ -335,7 +338,8 @@ void RuleManager::restore_slos(Scheduled& s, const std::string& dir) {
     std::error_code ec;
     std::filesystem::rename(path, aside, ec);
     log_->error("the budget history of SLO {} in {} cannot be used ({}); {} and starting without it",
-                v.definition->name, path, error, ec ? "cannot move it aside: " + ec.message() : "moved it to " + aside);
+                v.definition->name, path, error,
+                ec ? "cannot move it aside: " + ec.message() : "moved it to " + aside);
   }
 }
 

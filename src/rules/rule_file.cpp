@@ -424,13 +424,15 @@ GroupDefinition slo_group(slo::Definition definition, const std::string& file) {
     case slo::Definition::Indicator::ratio:
     case slo::Definition::Indicator::latency:
       rule.expr = definition.errors ? definition.errors : definition.good;
-      rule.expr_text = "slo " + definition.id() + ": " +
-                       (definition.errors ? "errors " + definition.errors_text : "good " + definition.good_text) +
-                       " / total " + definition.total_text;
+      rule.expr_text =
+          "slo " + definition.id() + ": " +
+          (definition.errors ? "errors " + definition.errors_text : "good " + definition.good_text) +
+          " / total " + definition.total_text;
       break;
     case slo::Definition::Indicator::threshold:
       rule.expr = definition.threshold;
-      rule.expr_text = "slo " + definition.id() + ": " + definition.threshold_text + " " + definition.bound.to_string();
+      rule.expr_text =
+          "slo " + definition.id() + ": " + definition.threshold_text + " " + definition.bound.to_string();
       break;
   }
   rule.slo = std::make_shared<const slo::Definition>(std::move(definition));

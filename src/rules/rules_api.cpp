@@ -185,13 +185,14 @@ nlohmann::json group_slos_json(const Group& g) {
                         {"alerts", alerts},
                         {"memoryBytes", v.memory_bytes}};
     if (!s.windows.empty()) {
-      j["budget"] = {{"remaining", number(s.budget_remaining)},
-                     {"consumed", number(s.budget_consumed)},
-                     {"exhaustionSeconds", number(s.exhaustion_seconds)},
-                     {"exhaustedAt", std::isfinite(s.exhaustion_seconds)
-                                         ? nlohmann::json(rfc3339(s.time + static_cast<Timestamp>(
-                                                                               s.exhaustion_seconds * 1000)))
-                                         : nlohmann::json(nullptr)}};
+      j["budget"] = {
+          {"remaining", number(s.budget_remaining)},
+          {"consumed", number(s.budget_consumed)},
+          {"exhaustionSeconds", number(s.exhaustion_seconds)},
+          {"exhaustedAt",
+           std::isfinite(s.exhaustion_seconds)
+               ? nlohmann::json(rfc3339(s.time + static_cast<Timestamp>(s.exhaustion_seconds * 1000)))
+               : nlohmann::json(nullptr)}};
       j["missingSeconds"] = s.period().totals.missing_seconds;
       j["excludedSeconds"] = s.period().totals.excluded_seconds;
     }

@@ -127,7 +127,8 @@ std::vector<promql::Sample> SloRule::series(Timestamp t) const {
   const Definition& d = slo();
   const slo::Status& s = status_;
   std::map<std::string, std::vector<promql::Sample>> by_name;  // one run per name, for the output's help
-  auto add = [&](const std::string& name, double v, std::initializer_list<std::pair<const char*, std::string>> extra) {
+  auto add = [&](const std::string& name, double v,
+                 std::initializer_list<std::pair<const char*, std::string>> extra) {
     if (std::isnan(v)) return;
     LabelsBuilder b(identity_);
     b.set(kMetricNameLabel, name);
@@ -147,7 +148,9 @@ std::vector<promql::Sample> SloRule::series(Timestamp t) const {
   add("slo:period_burn_rate:ratio", s.budget_consumed, {});
   add("slo:period_error_budget_remaining:ratio", s.budget_remaining, {});
   add("sloth_slo_info", 1,
-      {{"sloth_mode", "tocsin"}, {"sloth_objective", objective_text(d.objective)}, {"sloth_spec", "tocsin/v1"},
+      {{"sloth_mode", "tocsin"},
+       {"sloth_objective", objective_text(d.objective)},
+       {"sloth_spec", "tocsin/v1"},
        {"sloth_version", "tocsin"}});
   if (std::isfinite(s.exhaustion_seconds)) {
     add("tocsin_slo_budget_exhaustion_seconds", s.exhaustion_seconds, {});
@@ -197,8 +200,8 @@ std::vector<alerting::Alert> SloRule::evaluate_rule(const EvalContext& ctx) {
     a.set("summary", "SLO " + d.name + " (" + objective + " over " + slo::window_name(d.window) +
                          ") burns its error budget " + burn_text + "x as fast as it may (" + kind + ")");
     a.set("description", slo::describe_burn(d, decision, status_));
-    a.set("burn_window", slo::window_name(decision.pair->long_window) + "/" +
-                             slo::window_name(decision.pair->short_window));
+    a.set("burn_window",
+          slo::window_name(decision.pair->long_window) + "/" + slo::window_name(decision.pair->short_window));
     annotations.push_back(a.build());
   };
   burn(d.page, "page");

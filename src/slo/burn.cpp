@@ -134,15 +134,16 @@ std::string describe_burn(const Definition& d, const BurnDecision& decision, con
   if (!decision.holds || decision.pair == nullptr) return "";
   const Duration span = decision.covered > Duration(0) ? decision.covered : decision.pair->long_window;
   const double spent = budget_share(d, decision.long_burn, span);
-  std::string text = percent_text(spent) + " % of the " + window_adjective(d.window) + " budget spent in the last " +
-                     words_for_span(span) + "; ";
+  std::string text = percent_text(spent) + " % of the " + window_adjective(d.window) +
+                     " budget spent in the last " + words_for_span(span) + "; ";
   if (std::isnan(s.budget_remaining) || s.budget_remaining <= 0) return text + "the budget is already gone";
   const double left = s.budget_remaining * seconds(d.window) / decision.long_burn;
   return text + "at this rate it is gone in " + words_for_seconds(left);
 }
 
 std::string describe_exhausted(const Definition& d, const Status& s) {
-  return "the " + window_adjective(d.window) + " budget is spent (" + percent_text(s.budget_consumed) + " % used)";
+  return "the " + window_adjective(d.window) + " budget is spent (" + percent_text(s.budget_consumed) +
+         " % used)";
 }
 
 }  // namespace tocsin::slo

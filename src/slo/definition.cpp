@@ -136,8 +136,8 @@ void decode_latency(const Node& node, Definition& d) {
   if (d.histogram.empty() || !(d.below > 0)) return;
   const std::string window = format_duration(d.rate_window);
   const std::string sep = inner.find_first_not_of(' ') == std::string::npos ? "" : ", ";
-  const std::string good = "sum(rate(" + d.histogram + "_bucket{" + inner + sep + "le=\"" + shortest(d.below) +
-                           "\"}[" + window + "]))";
+  const std::string good = "sum(rate(" + d.histogram + "_bucket{" + inner + sep + "le=\"" +
+                           shortest(d.below) + "\"}[" + window + "]))";
   const std::string total = "sum(rate(" + d.histogram + "_count{" + inner + "}[" + window + "]))";
   d.good_text = good;
   d.total_text = total;
@@ -252,8 +252,8 @@ void decode_windows(const Node& node, const Definition& d, std::vector<BurnWindo
     map.finish();
     if (!ok) continue;
     if (short_window >= long_window) {
-      item.error("the short window (" + format_duration(short_window) + ") must be shorter than the long one (" +
-                 format_duration(long_window) + ")");
+      item.error("the short window (" + format_duration(short_window) +
+                 ") must be shorter than the long one (" + format_duration(long_window) + ")");
       continue;
     }
     if (long_window > d.window) {
@@ -376,7 +376,8 @@ void decode_one(const Node& node, Definition& d, const std::string& /*file_text*
   if (auto s = string_at(map, "service", false)) {
     d.service = *s;
     if (!valid_slo_name(*s)) {
-      map.get("service")->error("a service name is 1 to 128 letters, digits, '-', '_' or '.': \"" + *s + "\"");
+      map.get("service")->error("a service name is 1 to 128 letters, digits, '-', '_' or '.': \"" + *s +
+                                "\"");
     }
   }
   if (d.service.empty()) d.service = d.name;

@@ -87,7 +87,8 @@ bool get_ring(Reader& in, SavedRing& ring) {
 
 }  // namespace
 
-BucketRing::BucketRing(Duration width, std::size_t count) : width_(width), buckets_(std::max<std::size_t>(count, 1)) {}
+BucketRing::BucketRing(Duration width, std::size_t count)
+    : width_(width), buckets_(std::max<std::size_t>(count, 1)) {}
 
 void BucketRing::advance_to(std::int64_t index) {
   if (!empty_ && index <= newest_) return;
@@ -205,7 +206,8 @@ std::string History::serialize() const {
 }
 
 std::string History::restore(const std::string& bytes) {
-  if (bytes.size() < sizeof kMagic + sizeof(std::uint64_t) || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+  if (bytes.size() < sizeof kMagic + sizeof(std::uint64_t) ||
+      std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     return "not an SLO history snapshot";
   const std::size_t body = bytes.size() - sizeof(std::uint64_t);
   std::uint64_t sum = 0;

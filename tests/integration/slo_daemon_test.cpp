@@ -96,7 +96,8 @@ TEST_F(SloDaemon, BudgetHistorySurvivesSigtermAndSigkill) {
   // The status page lists the SLO with its (spent) budget and its firing alert.
   const std::string page = daemon_->get("/").body;
   EXPECT_NE(page.find("<h2>SLOs</h2>"), std::string::npos) << page;
-  EXPECT_NE(page.find("<td>host / load</td><td>99 % over 1d</td><td><span class=\"down\">-"), std::string::npos)
+  EXPECT_NE(page.find("<td>host / load</td><td>99 % over 1d</td><td><span class=\"down\">-"),
+            std::string::npos)
       << page;
 
   // The load drops: the bad seconds stay as they are while good ones accrue (and the history is saved).

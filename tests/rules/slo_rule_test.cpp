@@ -38,9 +38,11 @@ tests:
   - interval: 1m
     input_series:
       - series: 'http_requests_total{code="200"}'
-        values: ')" + ok_values + R"('
+        values: ')" +
+         ok_values + R"('
       - series: 'http_requests_total{code="500"}'
-        values: ')" + error_values + R"('
+        values: ')" +
+         error_values + R"('
     promql_expr_test:
       - expr: round(slo:sli_error:ratio_rate1h * 1e6)
         eval_time: 2h
@@ -73,7 +75,8 @@ TEST(SloRules, ACounterResetChangesNoFigure) {
   testing::TempDir dir;
   dir.write("r.yaml", kCounterSlo);
   // The rate over 5m needs two samples: the first evaluation (0m) has none, so 60 s are missing.
-  const auto plain = dir.write("plain_test.yaml", with_missing(counters_test("0+6000x120", "0+60x120"), "60"));
+  const auto plain =
+      dir.write("plain_test.yaml", with_missing(counters_test("0+6000x120", "0+60x120"), "60"));
   EXPECT_EQ(run_tests(plain.string()), "0\nUnit Testing:  " + plain.string() + "\n  SUCCESS\n\n");
   // Both counters restart (the process behind them did) just after 1h, and count on from 0.
   const auto reset = dir.write(
@@ -86,9 +89,8 @@ TEST(SloRules, NoDataIsMissingNotGoodOrBad) {
   dir.write("r.yaml", kCounterSlo);
   // No samples at minutes 61 to 70: rate[5m] still has two samples up to 63m, none from 64m to 71m (8
   // evaluations, 480 s), and the first evaluation misses 60 s. The 1h window then holds 52 minutes of data.
-  const auto gap = dir.write(
-      "gap_test.yaml",
-      R"(rule_files: [r.yaml]
+  const auto gap = dir.write("gap_test.yaml",
+                             R"(rule_files: [r.yaml]
 evaluation_interval: 1m
 tests:
   - interval: 1m
@@ -120,13 +122,15 @@ class Memory final : public RuleOutput {
   promql::MemoryQuerier& data_;
 };
 
-// An SLO fed by gauges of the rates: 100 requests a second, 1 % failing in the 11 evaluations from minute 30 to minute 40.
+// An SLO fed by gauges of the rates: 100 requests a second, 1 % failing in the 11 evaluations from minute 30
+// to minute 40.
 class SloGroupTest : public ::testing::Test {
  protected:
   SloGroupTest() {
-    data_.add_series(promql::parse_series_labels("req_rate"), promql::expand_series_values("100x400"), 0, 1min);
-    data_.add_series(promql::parse_series_labels("err_rate"), promql::expand_series_values("0x29 1x10 0x360"), 0,
+    data_.add_series(promql::parse_series_labels("req_rate"), promql::expand_series_values("100x400"), 0,
                      1min);
+    data_.add_series(promql::parse_series_labels("err_rate"), promql::expand_series_values("0x29 1x10 0x360"),
+                     0, 1min);
   }
   std::unique_ptr<Group> make(const std::string& extra = "") {
     yaml::Diagnostics d;
@@ -229,7 +233,9 @@ slos:
   EXPECT_NE(r.output.find(file.string() + ":6:35: slos[0].indicator.ratio.errors: could not parse errors"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find(file.string() + ":7:37: slos[0].alerting.page.min_events: expected a number, got \"many\""), std::string::npos)
+  EXPECT_NE(r.output.find(file.string() +
+                          ":7:37: slos[0].alerting.page.min_events: expected a number, got \"many\""),
+            std::string::npos)
       << r.output;
 }
 

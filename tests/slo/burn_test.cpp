@@ -45,7 +45,7 @@ TEST(SloBurn, FiguresOfABurningHour) {
   EXPECT_NEAR(s.windows[0].error_ratio, 0.02, 1e-12);  // 5m
   EXPECT_NEAR(s.windows[2].error_ratio, 0.02, 1e-12);  // 1h
   EXPECT_NEAR(s.windows[2].burn_rate, 20, 1e-9);
-  EXPECT_NEAR(s.windows[3].error_ratio, 0.01, 1e-12);       // 2h: 120 of 12000
+  EXPECT_NEAR(s.windows[3].error_ratio, 0.01, 1e-12);            // 2h: 120 of 12000
   EXPECT_NEAR(s.windows[5].error_ratio, 120.0 / 144000, 1e-12);  // 1d
   // The period: 120 errors of 4,320,000 requests: 2.78 % of the budget consumed.
   EXPECT_NEAR(s.period().error_ratio, 120.0 / 4'320'000, 1e-12);
@@ -84,7 +84,8 @@ TEST(SloBurn, TheLowTrafficGuards) {
 TEST(SloBurn, ASpentBudgetAndNoData) {
   const Definition d = availability();
   History h(720h, 5min);
-  for (Timestamp t = kBurnMin; t <= 2 * kBurnDay; t += kBurnMin) h.record(t - kBurnMin, t, {.bad = 0.2, .total = 100});
+  for (Timestamp t = kBurnMin; t <= 2 * kBurnDay; t += kBurnMin)
+    h.record(t - kBurnMin, t, {.bad = 0.2, .total = 100});
   const Status s = evaluate(d, h, 2 * kBurnDay);
   EXPECT_NEAR(s.budget_consumed, 2, 1e-9);  // 0.2 % errors against a 0.1 % budget
   EXPECT_TRUE(exhausted(s));

@@ -120,11 +120,13 @@ TEST(SloDefinition, LatencyBecomesBucketAndCountRates) {
   ASSERT_TRUE(d.empty()) << d.to_string();
   EXPECT_EQ(promql::to_string(*slos[0].good),
             R"(sum(rate(http_request_duration_seconds_bucket{job="api", le="0.2"}[5m])))");
-  EXPECT_EQ(promql::to_string(*slos[0].total), R"(sum(rate(http_request_duration_seconds_count{job="api"}[5m])))");
+  EXPECT_EQ(promql::to_string(*slos[0].total),
+            R"(sum(rate(http_request_duration_seconds_count{job="api"}[5m])))");
 }
 
 TEST(SloDefinition, EveryErrorHasItsPosition) {
-  EXPECT_EQ(errors_of(R"(slos:
+  EXPECT_EQ(
+      errors_of(R"(slos:
   - name: a b
     objective: 100
     window: 12h
@@ -137,20 +139,20 @@ TEST(SloDefinition, EveryErrorHasItsPosition) {
       ticket: { sevrity: warning }
     labels: { sloth_id: x, "bad-name": y }
 )"),
-            "s.yaml:2:11: slos[0].name: an SLO name is 1 to 128 letters, digits, '-', '_' or '.': \"a b\"\n"
-            "s.yaml:3:16: slos[0].objective: objective is a percentage in (0, 100), e.g. 99.9, got 100\n"
-            "s.yaml:4:13: slos[0].window: window must be from 1d to 90d, got 12h\n"
-            "s.yaml:5:13: slos[0].bucket: bucket (7m) must divide the window (30d)\n"
-            "s.yaml:7:7: slos[0].indicator: give one indicator (ratio, latency or threshold), not ratio and "
-            "threshold\n"
-            "s.yaml:7:24: slos[0].indicator.ratio.errors: could not parse errors (1:16 of \"sum(rate(x[5m])\"): "
-            "unexpected end of input in aggregation, expected \",\" or \")\"\n"
-            "s.yaml:10:26: slos[0].alerting.page.windows[0]: the short window (1h) must be shorter than the long "
-            "one (5m)\n"
-            "s.yaml:10:76: slos[0].alerting.page.min_events: min_events must not be negative\n"
-            "s.yaml:11:17: slos[0].alerting.ticket.sevrity: unknown key\n"
-            "s.yaml:12:25: slos[0].labels.sloth_id: label \"sloth_id\" is set by the SLO itself\n"
-            "s.yaml:12:40: slos[0].labels.bad-name: invalid label name: \"bad-name\"\n");
+      "s.yaml:2:11: slos[0].name: an SLO name is 1 to 128 letters, digits, '-', '_' or '.': \"a b\"\n"
+      "s.yaml:3:16: slos[0].objective: objective is a percentage in (0, 100), e.g. 99.9, got 100\n"
+      "s.yaml:4:13: slos[0].window: window must be from 1d to 90d, got 12h\n"
+      "s.yaml:5:13: slos[0].bucket: bucket (7m) must divide the window (30d)\n"
+      "s.yaml:7:7: slos[0].indicator: give one indicator (ratio, latency or threshold), not ratio and "
+      "threshold\n"
+      "s.yaml:7:24: slos[0].indicator.ratio.errors: could not parse errors (1:16 of \"sum(rate(x[5m])\"): "
+      "unexpected end of input in aggregation, expected \",\" or \")\"\n"
+      "s.yaml:10:26: slos[0].alerting.page.windows[0]: the short window (1h) must be shorter than the long "
+      "one (5m)\n"
+      "s.yaml:10:76: slos[0].alerting.page.min_events: min_events must not be negative\n"
+      "s.yaml:11:17: slos[0].alerting.ticket.sevrity: unknown key\n"
+      "s.yaml:12:25: slos[0].labels.sloth_id: label \"sloth_id\" is set by the SLO itself\n"
+      "s.yaml:12:40: slos[0].labels.bad-name: invalid label name: \"bad-name\"\n");
   EXPECT_EQ(errors_of("slos:\n  - name: x\n    objective: 99\n"),
             "s.yaml:2:5: slos[0].indicator: missing required key\n");
   EXPECT_EQ(errors_of("slos: {a: 1}\n"), "s.yaml:1:7: slos: expected a list of SLOs, got a mapping\n");

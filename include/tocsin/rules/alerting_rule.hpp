@@ -74,7 +74,8 @@ class AlertingRule : public Rule {
   // given, is parallel to `result` and replaces the rule's annotation templates. Throws as evaluate_rule;
   // the alerts then stay as they were.
   std::vector<alerting::Alert> step(const EvalContext& ctx, const promql::Vector& result,
-                                    const std::vector<Labels>* annotations, std::vector<promql::Sample> extra);
+                                    const std::vector<Labels>* annotations,
+                                    std::vector<promql::Sample> extra);
   // on_failure's report and write, with `extra` written beside the ALERTS series; never throws.
   std::vector<alerting::Alert> report_unchanged(const EvalContext& ctx, std::vector<promql::Sample> extra);
   // The alertname of an alert whose result labels are `labels` (without __name__): the rule's name.

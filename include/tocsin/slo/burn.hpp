@@ -24,7 +24,7 @@ struct WindowFigures {
 
 // The windows Sloth records (slo:sli_error:ratio_rate<name>), shortest first; the whole window comes after.
 inline constexpr std::array<Duration, 7> kStandardWindows = {
-    std::chrono::minutes(5), std::chrono::minutes(30), std::chrono::hours(1),  std::chrono::hours(2),
+    std::chrono::minutes(5), std::chrono::minutes(30), std::chrono::hours(1), std::chrono::hours(2),
     std::chrono::hours(6),   std::chrono::hours(24),   std::chrono::hours(72)};
 
 struct Status {

@@ -95,7 +95,7 @@ struct Definition {
   BurnAlert ticket;
   ExhaustedAlert exhausted;
 
-  std::vector<std::string> exclude;                   // alerting time_intervals names
+  std::vector<std::string> exclude;                         // alerting time_intervals names
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
   yaml::Position position;
 
