@@ -147,6 +147,7 @@ std::vector<promql::Sample> SloRule::series(Timestamp t) const {
   add("slo:current_burn_rate:ratio", s.windows.front().burn_rate, {});
   add("slo:period_burn_rate:ratio", s.budget_consumed, {});
   add("slo:period_error_budget_remaining:ratio", s.budget_remaining, {});
+  add("tocsin_slo_window_budget_spent_ratio", s.window_budget_spent, {});
   add("sloth_slo_info", 1,
       {{"sloth_mode", "tocsin"},
        {"sloth_objective", objective_text(d.objective)},
@@ -211,7 +212,7 @@ std::vector<alerting::Alert> SloRule::evaluate_rule(const EvalContext& ctx) {
     b.set("alertname", d.exhausted.name);
     b.set("sloth_severity", "exhausted");
     b.set("severity", d.exhausted.severity);
-    candidates.push_back({b.build(), status_.budget_consumed, t});
+    candidates.push_back({b.build(), status_.window_budget_spent, t});
     LabelsBuilder a;
     a.set("summary", "SLO " + d.name + " (" + objective + " over " + slo::window_name(d.window) +
                          ") has spent its error budget");

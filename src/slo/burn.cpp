@@ -52,15 +52,18 @@ Status evaluate(const Definition& d, const History& h, Timestamp now) {
   const WindowFigures& period = s.period();
   s.budget_consumed = period.burn_rate;
   s.budget_remaining = 1 - period.burn_rate;
+  const double covered = seconds(h.covered(now, d.window)) / seconds(d.window);
+  s.window_budget_spent = period.burn_rate * covered;
   const double burn_1h = s.windows[2].burn_rate;
-  if (std::isnan(s.budget_remaining)) {
+  const double left = 1 - s.window_budget_spent;
+  if (std::isnan(left)) {
     s.exhaustion_seconds = kInf;
-  } else if (s.budget_remaining <= 0) {
+  } else if (left <= 0) {
     s.exhaustion_seconds = 0;
   } else if (std::isnan(burn_1h) || burn_1h <= 0) {
     s.exhaustion_seconds = kInf;
   } else {
-    s.exhaustion_seconds = s.budget_remaining * seconds(d.window) / burn_1h;
+    s.exhaustion_seconds = left * seconds(d.window) / burn_1h;
   }
   return s;
 }
@@ -91,7 +94,7 @@ BurnDecision decide(const Definition& d, const BurnAlert& alert, const History& 
   return out;
 }
 
-bool exhausted(const Status& s) { return !std::isnan(s.budget_remaining) && s.budget_remaining <= 0; }
+bool exhausted(const Status& s) { return !std::isnan(s.window_budget_spent) && s.window_budget_spent >= 1; }
 
 std::string percent_text(double ratio) {
   const double v = ratio * 100;
@@ -136,14 +139,15 @@ std::string describe_burn(const Definition& d, const BurnDecision& decision, con
   const double spent = budget_share(d, decision.long_burn, span);
   std::string text = percent_text(spent) + " % of the " + window_adjective(d.window) +
                      " budget spent in the last " + words_for_span(span) + "; ";
-  if (std::isnan(s.budget_remaining) || s.budget_remaining <= 0) return text + "the budget is already gone";
-  const double left = s.budget_remaining * seconds(d.window) / decision.long_burn;
+  const double remaining = 1 - s.window_budget_spent;
+  if (std::isnan(remaining) || remaining <= 0) return text + "the budget is already gone";
+  const double left = remaining * seconds(d.window) / decision.long_burn;
   return text + "at this rate it is gone in " + words_for_seconds(left);
 }
 
 std::string describe_exhausted(const Definition& d, const Status& s) {
-  return "the " + window_adjective(d.window) + " budget is spent (" + percent_text(s.budget_consumed) +
-         " % used)";
+  return "the " + window_adjective(d.window) + " budget is spent: the errors so far are " +
+         percent_text(s.window_budget_spent) + " % of what the window allows";
 }
 
 }  // namespace tocsin::slo

@@ -88,9 +88,24 @@ TEST(SloBurn, ASpentBudgetAndNoData) {
     h.record(t - kBurnMin, t, {.bad = 0.2, .total = 100});
   const Status s = evaluate(d, h, 2 * kBurnDay);
   EXPECT_NEAR(s.budget_consumed, 2, 1e-9);  // 0.2 % errors against a 0.1 % budget
-  EXPECT_TRUE(exhausted(s));
-  EXPECT_EQ(s.exhaustion_seconds, 0);
-  EXPECT_EQ(describe_exhausted(d, s), "the 30-day budget is spent (200 % used)");
+  // Two days of errors at twice the budget's rate are 2 * 2/30 of what 30 days of that traffic allow: the
+  // window is not lost yet (28 good days would bring it back).
+  EXPECT_NEAR(s.window_budget_spent, 2.0 * 2 / 30, 1e-9);
+  EXPECT_FALSE(exhausted(s));
+  // At 2x the other 86.7 % of the window's budget last 0.867 * 30 days / 2 = 13 days.
+  EXPECT_NEAR(s.exhaustion_seconds, (1 - 2.0 * 2 / 30) * 2'592'000 / 2, 1e-3);
+  // Fifteen days of them are the whole window's budget; an hour more, 0.28 % over it.
+  History half(720h, 5min);
+  const Timestamp end = 15 * kBurnDay + 60 * kBurnMin;
+  for (Timestamp t = 5 * kBurnMin; t <= end; t += 5 * kBurnMin) {
+    half.record(t - 5 * kBurnMin, t, {.bad = 1, .total = 500});
+  }
+  const Status spent = evaluate(d, half, end);
+  EXPECT_NEAR(spent.window_budget_spent, 2.0 * (15 * 24 + 1) / 720, 1e-9);
+  EXPECT_TRUE(exhausted(spent));
+  EXPECT_EQ(spent.exhaustion_seconds, 0);
+  EXPECT_EQ(describe_exhausted(d, spent),
+            "the 30-day budget is spent: the errors so far are 100 % of what the window allows");
   // The ticket's 3d/6h pair at 2x holds (above 1), its 1d/2h pair does not (below 3).
   const BurnDecision ticket = decide(d, d.ticket, h, 2 * kBurnDay);
   ASSERT_TRUE(ticket.holds);
@@ -98,7 +113,7 @@ TEST(SloBurn, ASpentBudgetAndNoData) {
   // The history is 2 days old: spent in them at 2x, 2 * 2d / 30d (the budget is a ratio, as in Sloth).
   EXPECT_EQ(ticket.covered, 48h);
   EXPECT_EQ(describe_burn(d, ticket, s),
-            "13 % of the 30-day budget spent in the last 2 days; the budget is already gone");
+            "13 % of the 30-day budget spent in the last 2 days; at this rate it is gone in 13 days");
 
   const History empty(720h, 5min);
   const Status none = evaluate(d, empty, 2 * kBurnDay);

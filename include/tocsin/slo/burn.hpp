@@ -35,8 +35,12 @@ struct Status {
   // slo:period_burn_rate:ratio) and what is left (1 - consumed, may go below 0). NaN without data.
   double budget_consumed = 0;
   double budget_remaining = 0;
-  // At the 1h burn rate, seconds until the remaining budget is gone: 0 when already spent, +Inf when not
-  // burning (or without data).
+  // The errors so far against the budget of the whole window's traffic (the traffic seen, projected over
+  // the window while the history is younger than it): what no later good traffic can undo. Equal to
+  // budget_consumed once the history covers the window. NaN without data.
+  double window_budget_spent = 0;
+  // At the 1h burn rate, seconds until the window's budget is gone (window_budget_spent reaches 1): 0 when
+  // already spent, +Inf when not burning (or without data).
   double exhaustion_seconds = 0;
 };
 
@@ -58,7 +62,8 @@ struct BurnDecision {
 // window holds at least min_events events (event SLIs), and its errors spent at least min_budget_spent of
 // the budget the whole window's traffic allows.
 BurnDecision decide(const Definition& d, const BurnAlert& alert, const History& h, Timestamp now);
-// The window's budget is spent (there is data, and remaining <= 0).
+// The window's budget is spent: the errors so far are at least what the whole window's traffic allows
+// (window_budget_spent >= 1), so no good traffic to come can bring the window back within its objective.
 bool exhausted(const Status& s);
 
 // The budget-spent share a burn rate means over `span`: burn * span / window (0..1).
@@ -67,7 +72,7 @@ double budget_share(const Definition& d, double burn, Duration span);
 // "2.1 % of the 30-day budget spent in the last hour; at this rate it is gone in 2 days". While the
 // history is younger than the long window, the span is what it covers ("in the last 20 minutes").
 std::string describe_burn(const Definition& d, const BurnDecision& decision, const Status& s);
-// "the 30-day budget is spent (104 % used)".
+// "the 30-day budget is spent: the errors so far are 104 % of what the window allows".
 std::string describe_exhausted(const Definition& d, const Status& s);
 // A length of time in words, rounded: "40 seconds", "12 minutes", "5 hours", "2 days", "1.5 days".
 std::string words_for_seconds(double seconds);
