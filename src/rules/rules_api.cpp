@@ -188,7 +188,7 @@ nlohmann::json group_slos_json(const Group& g) {
       j["budget"] = {
           {"remaining", number(s.budget_remaining)},
           {"consumed", number(s.budget_consumed)},
-                     {"windowSpent", number(s.window_budget_spent)},
+          {"windowSpent", number(s.window_budget_spent)},
           {"exhaustionSeconds", number(s.exhaustion_seconds)},
           {"exhaustedAt",
            std::isfinite(s.exhaustion_seconds)
