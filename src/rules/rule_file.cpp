@@ -446,6 +446,11 @@ std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::s
   yaml::DecodeContext ctx{file, "", &diagnostics, nullptr};
   Node node(root, "", &ctx);
   if (node.is_null()) return groups;  // an empty file holds no groups
+  // An OpenSLO document (docs/slo.md): one SLO.
+  if (node.is_map() && node.yaml()["apiVersion"]) {
+    if (auto d = slo::decode_openslo(node)) groups.push_back(slo_group(std::move(*d), file));
+    return groups;
+  }
   yaml::MapDecoder map(node);
   if (!map.valid()) return groups;
   std::set<std::string> names;
@@ -482,7 +487,29 @@ std::vector<GroupDefinition> parse_rule_text(const std::string& text, const std:
                                              yaml::Diagnostics& diagnostics) {
   YAML::Node root = yaml::parse_yaml_string(text, file, diagnostics);
   if (!root) return {};
-  return parse_document(root, file, text, diagnostics);
+  // Several documents (OpenSLO files often hold one SLO each, separated by ---): each read alone.
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {  // in a later document (the first one parsed)
+    diagnostics.error(
+        {file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0}, "",
+        "YAML syntax error: " + e.msg);
+    return {};
+  }
+  if (documents.size() <= 1) return parse_document(root, file, text, diagnostics);
+  std::vector<GroupDefinition> groups;
+  std::set<std::string> names;
+  for (const YAML::Node& doc : documents) {
+    for (auto& g : parse_document(doc, file, text, diagnostics)) {
+      if (!names.insert(g.name).second) {
+        diagnostics.error(g.rules.empty() ? yaml::Position{file, 0, 0} : g.rules[0].position, "",
+                          "group \"" + g.name + "\" is repeated in the same file");
+      }
+      groups.push_back(std::move(g));
+    }
+  }
+  return groups;
 }
 
 std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files,

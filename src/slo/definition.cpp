@@ -484,6 +484,223 @@ std::string expand_window(const std::string& text, const std::string& window) {
   return std::regex_replace(text, kWindow, window);
 }
 
+namespace {
+
+// An OpenSLO metric source: {metricSource: {type: Prometheus, spec: {query}}}, as PromQL text.
+std::optional<std::string> openslo_query(const Node& node, bool counter, const std::string& window) {
+  MapDecoder map(node);
+  if (!map.valid()) return std::nullopt;
+  std::optional<std::string> out;
+  if (auto source = map.get("metricSource"); source && !source->is_null()) {
+    MapDecoder sm(*source);
+    if (sm.valid()) {
+      if (auto type = string_at(sm, "type", true); type && *type != "Prometheus") {
+        sm.get("type")->error("only Prometheus metric sources map to tocsin, not \"" + *type + "\"");
+      }
+      sm.accept("metricSourceRef");
+      if (sm.has("metricSourceRef")) sm.get("metricSourceRef")->error("metricSourceRef is not supported");
+      if (auto spec = sm.get("spec"); spec && !spec->is_null()) {
+        MapDecoder qm(*spec);
+        if (qm.valid()) {
+          if (auto q = string_at(qm, "query", true)) {
+            out = counter ? "sum(rate(" + *q + "[" + window + "]))" : *q;
+          }
+          qm.finish();
+        }
+      } else {
+        sm.missing("spec");
+      }
+      sm.finish();
+    }
+  } else {
+    map.missing("metricSource");
+  }
+  map.finish();
+  return out;
+}
+
+}  // namespace
+
+std::optional<Definition> decode_openslo(const yaml::Node& document) {
+  MapDecoder map(document);
+  if (!map.valid()) return std::nullopt;
+  const std::size_t errors_before = document.context().diagnostics->size();
+  Definition d;
+  d.position = document.position();
+  if (auto v = string_at(map, "apiVersion", true); v && *v != "openslo/v1") {
+    map.get("apiVersion")->error("only openslo/v1 documents are read, not \"" + *v + "\"");
+  }
+  if (auto k = string_at(map, "kind", true); k && *k != "SLO") {
+    map.get("kind")->error("only kind SLO maps to tocsin, not \"" + *k + "\"");
+  }
+  if (auto meta = map.get("metadata"); meta && !meta->is_null()) {
+    MapDecoder mm(*meta);
+    if (mm.valid()) {
+      if (auto n = string_at(mm, "name", true)) {
+        d.name = *n;
+        if (!valid_slo_name(*n))
+          mm.get("name")->error("an SLO name is 1 to 128 letters, digits, '-', '_' or '.'");
+      }
+      mm.accept("displayName");
+      if (auto l = mm.get("labels"); l && !l->is_null()) decode_labels(*l, d);
+      mm.accept("annotations");
+      mm.finish();
+    }
+  } else {
+    map.missing("metadata");
+  }
+  auto spec_node = map.get("spec");
+  if (!spec_node || spec_node->is_null()) {
+    map.missing("spec");
+    map.finish();
+    return std::nullopt;
+  }
+  MapDecoder spec(*spec_node);
+  if (!spec.valid()) return std::nullopt;
+  if (auto s = string_at(spec, "service", false)) d.service = *s;
+  if (d.service.empty()) d.service = d.name;
+  if (auto s = string_at(spec, "description", false)) d.description = *s;
+  if (auto b = string_at(spec, "budgetingMethod", true); b && *b != "Occurrences" && *b != "Timeslices") {
+    spec.get("budgetingMethod")
+        ->error("budgetingMethod " + *b + " does not map to tocsin (Occurrences or Timeslices)");
+  }
+  if (auto w = spec.get("timeWindow"); w && !w->is_null()) {
+    std::vector<Node> items = w->items();
+    if (items.size() != 1) {
+      w->error("give one time window");
+    } else {
+      MapDecoder wm(items[0]);
+      if (wm.valid()) {
+        if (auto dur = wm.get("duration"); dur && !dur->is_null()) {
+          if (auto v = dur->as_duration()) {
+            if (*v < kDay || *v > 90 * kDay) {
+              dur->error("window must be from 1d to 90d, got " + window_name(*v));
+            } else {
+              d.window = *v;
+            }
+          }
+        } else {
+          wm.missing("duration");
+        }
+        if (auto r = wm.get("isRolling"); r && !r->is_null()) {
+          if (auto v = r->as_bool(); v && !*v) r->error("only rolling windows map to tocsin");
+        }
+        if (wm.has("calendar"))
+          wm.get("calendar")->error("calendar windows do not map to tocsin (rolling only)");
+        wm.finish();
+      }
+    }
+  } else {
+    spec.missing("timeWindow");
+  }
+  if (auto o = spec.get("objectives"); o && !o->is_null()) {
+    std::vector<Node> items = o->items();
+    if (items.size() != 1) {
+      o->error("give one objective (tocsin keeps one budget per SLO)");
+    } else {
+      MapDecoder om(items[0]);
+      if (om.valid()) {
+        om.accept("displayName");
+        auto target = om.get("target");
+        auto percent = om.get("targetPercent");
+        if (target && !percent) {
+          if (auto v = target->as_double()) {
+            if (!(*v > 0 && *v < 1)) target->error("target is a ratio in (0, 1), e.g. 0.999");
+            d.objective = *v;
+          }
+        } else if (percent && !target) {
+          if (auto v = percent->as_double()) {
+            if (!(*v > 0 && *v < 100)) percent->error("targetPercent is a percentage in (0, 100)");
+            d.objective = *v / 100;
+          }
+        } else {
+          items[0].error("give target or targetPercent");
+        }
+        for (const char* k :
+             {"op", "value", "timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef"}) {
+          if (om.has(k)) om.get(k)->error(std::string(k) + " in an objective does not map to tocsin");
+        }
+        om.finish();
+      }
+    }
+  } else {
+    spec.missing("objectives");
+  }
+  if (spec.has("indicatorRef"))
+    spec.get("indicatorRef")->error("indicatorRef does not map: inline the indicator");
+  if (spec.has("alertPolicies")) {
+    spec.get("alertPolicies")
+        ->error("alertPolicies do not map: tocsin's SLO alerts are the multi-window burn rates");
+  }
+  if (auto ind = spec.get("indicator"); ind && !ind->is_null()) {
+    MapDecoder im(*ind);
+    if (im.valid()) {
+      im.accept("metadata");
+      if (auto is = im.get("spec"); is && !is->is_null()) {
+        MapDecoder ism(*is);
+        if (ism.valid()) {
+          if (ism.has("thresholdMetric")) {
+            ism.get("thresholdMetric")
+                ->error("thresholdMetric does not map: use a tocsin threshold indicator");
+          }
+          if (auto ratio = ism.get("ratioMetric"); ratio && !ratio->is_null()) {
+            MapDecoder rm(*ratio);
+            if (rm.valid()) {
+              bool counter = false;
+              rm.optional("counter", counter);
+              if (rm.has("rawType")) rm.get("rawType")->error("raw ratio metrics do not map to tocsin");
+              const std::string window = format_duration(d.rate_window);
+              auto good = rm.get("good");
+              auto bad = rm.get("bad");
+              if (good && bad) {
+                ratio->error("give good or bad, not both");
+              } else if (good) {
+                if (auto q = openslo_query(*good, counter, window)) {
+                  d.good_text = *q;
+                  d.good = parse_expr(*good, *q, "good");
+                }
+              } else if (bad) {
+                if (auto q = openslo_query(*bad, counter, window)) {
+                  d.errors_text = *q;
+                  d.errors = parse_expr(*bad, *q, "bad");
+                }
+              } else {
+                ratio->error("missing good or bad");
+              }
+              if (auto total = rm.get("total"); total && !total->is_null()) {
+                if (auto q = openslo_query(*total, counter, window)) {
+                  d.total_text = *q;
+                  d.total = parse_expr(*total, *q, "total");
+                }
+              } else {
+                rm.missing("total");
+              }
+              rm.finish();
+            }
+          } else if (!ism.has("thresholdMetric")) {
+            ism.missing("ratioMetric");
+          }
+          ism.finish();
+        }
+      } else {
+        im.missing("spec");
+      }
+      im.finish();
+    }
+  } else if (!spec.has("indicatorRef")) {
+    spec.missing("indicator");
+  }
+  spec.finish();
+  map.finish();
+  d.indicator = Definition::Indicator::ratio;
+  d.page.severity = "critical";
+  d.page.windows = default_page_windows(d.window);
+  d.ticket.severity = "warning";
+  d.ticket.windows = default_ticket_windows(d.window);
+  if (document.context().diagnostics->size() != errors_before) return std::nullopt;
+  return d;
+}
+
 std::vector<Definition> decode_slos(const yaml::Node& list, const std::string& file_text) {
   std::vector<Definition> out;
   if (!list.is_sequence()) {

@@ -215,6 +215,82 @@ TEST_F(SloGroupTest, AReloadKeepsTheHistoryAndTheAlerts) {
   EXPECT_NEAR(status(*renamed).period().totals.total, 43 * 6000, 1e-9);
 }
 
+TEST(SloRules, OpenSloDocumentsMapWhatMapsAndRefuseTheRest) {
+  yaml::Diagnostics d;
+  auto groups = parse_rule_text(R"(apiVersion: openslo/v1
+kind: SLO
+metadata: { name: web-availability, displayName: Web availability, labels: { team: web } }
+spec:
+  service: web
+  description: Requests without a 5xx
+  budgetingMethod: Occurrences
+  timeWindow: [ { duration: 28d, isRolling: true } ]
+  objectives: [ { displayName: good, target: 0.995 } ]
+  indicator:
+    metadata: { name: web-errors }
+    spec:
+      ratioMetric:
+        counter: true
+        bad: { metricSource: { type: Prometheus, spec: { query: 'http_requests_total{code=~"5.."}' } } }
+        total: { metricSource: { type: Prometheus, spec: { query: 'http_requests_total' } } }
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: { name: web-latency }
+spec:
+  budgetingMethod: Occurrences
+  timeWindow: [ { duration: 7d } ]
+  objectives: [ { targetPercent: 99 } ]
+  indicator:
+    spec:
+      ratioMetric:
+        good: { metricSource: { type: Prometheus, spec: { query: 'sum(fast_rate)' } } }
+        total: { metricSource: { type: Prometheus, spec: { query: 'sum(all_rate)' } } }
+)",
+                                "o.yaml", d);
+  ASSERT_TRUE(d.empty()) << d.to_string();
+  ASSERT_EQ(groups.size(), 2u);
+  const slo::Definition& a = *groups[0].rules.at(0).slo;
+  EXPECT_EQ(groups[0].name, "slo:web-availability");
+  EXPECT_EQ(a.id(), "web-web-availability");
+  EXPECT_NEAR(a.objective, 0.995, 1e-12);
+  EXPECT_EQ(a.window, 28 * 24h);
+  EXPECT_EQ(promql::to_string(*a.errors), R"(sum(rate(http_requests_total{code=~"5.."}[5m])))");
+  EXPECT_EQ(promql::to_string(*a.total), "sum(rate(http_requests_total[5m]))");
+  EXPECT_EQ(a.labels, (std::vector<std::pair<std::string, std::string>>{{"team", "web"}}));
+  EXPECT_NEAR(a.page.windows[0].factor, 13.44, 1e-9);  // 2 % of 28 days in an hour
+  const slo::Definition& b = *groups[1].rules.at(0).slo;
+  EXPECT_NEAR(b.objective, 0.99, 1e-12);
+  EXPECT_EQ(b.window, 7 * 24h);
+  EXPECT_EQ(promql::to_string(*b.good), "sum(fast_rate)");
+
+  yaml::Diagnostics bad;
+  parse_rule_text(R"(apiVersion: openslo/v1
+kind: SLO
+metadata: { name: x }
+spec:
+  budgetingMethod: RatioTimeslices
+  timeWindow: [ { duration: 1M, calendar: { startTime: "2024-01-01 00:00:00", timeZone: UTC } } ]
+  objectives: [ { target: 0.99 }, { target: 0.999 } ]
+  indicatorRef: x-sli
+  alertPolicies: [ page ]
+)",
+                  "o.yaml", bad);
+  bad.sort();
+  EXPECT_EQ(
+      bad.to_string(),
+      "o.yaml:5:20: spec.budgetingMethod: budgetingMethod RatioTimeslices does not map to tocsin "
+      "(Occurrences "
+      "or Timeslices)\n"
+      "o.yaml:6:29: spec.timeWindow[0].duration: invalid duration \"1M\" (use e.g. 500ms, 15s, 5m, 1h30m, "
+      "2d)\n"
+      "o.yaml:6:43: spec.timeWindow[0].calendar: calendar windows do not map to tocsin (rolling only)\n"
+      "o.yaml:7:15: spec.objectives: give one objective (tocsin keeps one budget per SLO)\n"
+      "o.yaml:8:17: spec.indicatorRef: indicatorRef does not map: inline the indicator\n"
+      "o.yaml:9:18: spec.alertPolicies: alertPolicies do not map: tocsin's SLO alerts are the multi-window "
+      "burn rates\n");
+}
+
 TEST(SloRules, CheckRulesReportsSloErrorsWithPositions) {
   testing::TempDir dir;
   const auto file = dir.write("bad.yaml", R"(groups: []

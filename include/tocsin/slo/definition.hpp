@@ -112,6 +112,15 @@ std::vector<BurnWindow> default_ticket_windows(Duration window);
 // Every error goes to the node's diagnostics; a definition with errors is still returned.
 std::vector<Definition> decode_slos(const yaml::Node& list, const std::string& file_text);
 
+// An OpenSLO v1 document (`apiVersion: openslo/v1`, `kind: SLO`) as a Definition: metadata.name,
+// spec.service, spec.description, one spec.objectives[] target (ratio or targetPercent), a rolling
+// spec.timeWindow, and an inline spec.indicator whose ratioMetric has good or bad and total Prometheus
+// queries (`counter: true`: counters, taken through rate(); else per-second rates). Budgeting by Occurrences
+// (the events) or Timeslices is accepted for a ratio indicator, which is counted as events. What does not map
+// (calendar windows, indicatorRef, thresholdMetric, alertPolicies, several objectives, other sources or
+// kinds) is refused with its position; nullopt then.
+std::optional<Definition> decode_openslo(const yaml::Node& document);
+
 // A window as Sloth's sloth_window label writes it: whole days as "30d", else hours, minutes, or
 // Prometheus's notation ("5m", "1h", "3d", "30d").
 std::string window_name(Duration d);
