@@ -392,3 +392,11 @@ std::string format_rfc3339(Timestamp t) { return detail::format_rfc3339(t); }
 std::optional<Timestamp> parse_rfc3339(const std::string& text) { return detail::parse_rfc3339(text); }
 
 }  // namespace tocsin::alerting
+
+namespace tocsin::config {
+
+bool time_interval_active(const TimeIntervalConfig& interval, std::int64_t t) {
+  return alerting::detail::interval_contains(interval, t);
+}
+
+}  // namespace tocsin::config

@@ -59,10 +59,10 @@ alerting::AlertSink* AlertDelivery::sink() {
 }
 
 void AlertDelivery::add_routes(http::Router& router, const Clock& clock,
-                               http::CollectorStatusSource collectors) {
+                               http::CollectorStatusSource collectors, http::SloStatusSource slos) {
   if (!dispatcher_) return;
   http::add_alerts_api(router, *dispatcher_, clock);
-  http::add_status_page(router, *dispatcher_, clock, std::move(collectors));
+  http::add_status_page(router, *dispatcher_, clock, std::move(collectors), std::move(slos));
 }
 
 std::string AlertDelivery::start() {

@@ -35,7 +35,8 @@ class AlertDelivery {
   alerting::AlertSink* sink();
   // The alerts and silences API and the status page at /, which shows `collectors` too. Call before
   // other /api/v1/alerts routes are added. Adds nothing when the dispatcher could not be built.
-  void add_routes(http::Router& router, const Clock& clock, http::CollectorStatusSource collectors);
+  void add_routes(http::Router& router, const Clock& clock, http::CollectorStatusSource collectors,
+                  http::SloStatusSource slos = {});
   // Starts delivery. Returns an error message, empty on success.
   std::string start();
   // Applies a new config's alerting section (receivers, routes, policies) and external URL.

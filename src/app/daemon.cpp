@@ -8,10 +8,15 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <limits>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "app/alert_delivery.hpp"
@@ -84,7 +89,8 @@ class Daemon {
                         .Register(*registry_)
                         .Add({});
     // First: its /api/v1/alerts has delivery state.
-    alerting_.add_routes(router_, clock_, [this] { return collector_statuses(); });
+    alerting_.add_routes(
+        router_, clock_, [this] { return collector_statuses(); }, [this] { return slo_statuses(); });
     add_routes();
   }
 
@@ -170,6 +176,7 @@ class Daemon {
     route("POST", "/-/reload", &Daemon::reload);
     route("PUT", "/-/reload", &Daemon::reload);
     route("GET", "/api/v1/rules", &Daemon::list_rules);
+    route("GET", "/api/v1/slos", &Daemon::list_slos);
     route("GET", "/api/v1/collectors", &Daemon::list_collectors);
     route("GET", "/api/v1/collectors/{kind}/{name}", &Daemon::collector_details);
     route("GET", "/api/v1/targets", &Daemon::targets);
@@ -273,6 +280,34 @@ class Daemon {
     return engine_options_;
   }
 
+  // Each SLO's budget for the status page, from the rule engine's /api/v1/slos body.
+  std::vector<http::SloStatus> slo_statuses() const {
+    std::vector<http::SloStatus> out;
+    const nlohmann::json j = rules_.slos_json();
+    auto number = [](const nlohmann::json& v, double none) { return v.is_number() ? v.get<double>() : none; };
+    for (const auto& s : j["data"]["slos"]) {
+      http::SloStatus o;
+      o.name = s.value("name", "");
+      o.service = s.value("service", "");
+      o.objective = s.value("objective", 0.0);
+      o.window = s.value("window", "");
+      const nlohmann::json budget = s.value("budget", nlohmann::json::object());
+      o.budget_remaining = number(budget.value("remaining", nlohmann::json()), std::nan(""));
+      o.exhaustion_seconds = number(budget.value("exhaustionSeconds", nlohmann::json()),
+                                    std::numeric_limits<double>::infinity());
+      const nlohmann::json burn = s.value("burnRate", nlohmann::json::object());
+      o.burn_rate_1h = number(burn.value("1h", nlohmann::json()), std::nan(""));
+      o.alert_state = s.value("alertState", "inactive");
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
+  // GET /api/v1/slos: each SLO's objective, SLI, budget, burn rates and alert state (docs/slo.md).
+  http::Response list_slos(const http::Request&) {
+    return http::Response::json(200, json_text(rules_.slos_json()));
+  }
+
   // GET /api/v1/collectors: the health of every collector instance.
   http::Response list_collectors(const http::Request&) {
     nlohmann::json out = nlohmann::json::array();
@@ -317,7 +352,21 @@ class Daemon {
       std::filesystem::create_directories(config.state_dir, ec);
       if (ec) log_->warn("cannot create state_dir {}: {}", config.state_dir, ec.message());
       settings.state_file = config.state_dir + "/alerts.json";
+      settings.slo_state_dir = config.state_dir + "/slo";
+      settings.slo_save_interval = config.slo_save_interval;
+      std::filesystem::create_directories(settings.slo_state_dir, ec);
+      if (ec) log_->warn("cannot create {}: {}", settings.slo_state_dir, ec.message());
     }
+    // SLOs exclude alerting's time_intervals from their budgets.
+    auto intervals = std::make_shared<const std::map<std::string, config::TimeIntervalConfig>>(
+        config.alerting.time_intervals);
+    std::set<std::string> names;
+    for (const auto& [name, interval] : *intervals) names.insert(name);
+    settings.time_interval_names = std::move(names);
+    settings.eval.in_time_interval = [intervals](const std::string& name, Timestamp t) {
+      auto it = intervals->find(name);
+      return it != intervals->end() && config::time_interval_active(it->second, t);
+    };
     return settings;
   }
 

@@ -133,6 +133,7 @@ void decode_root(const Node& root, Config& config) {
   }
   map.optional("state_dir", config.state_dir);
   map.positive("snapshot_interval", config.snapshot_interval);
+  map.positive("slo_save_interval", config.slo_save_interval);
   if (auto n = map.get("log"); n && !n->is_null()) decode_log(*n, config.log);
   if (auto n = map.get("collectors"); n && !n->is_null())
     decode_collectors(*n, config.interval, config.collectors);

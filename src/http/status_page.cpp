@@ -161,7 +161,8 @@ void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alert
 }  // namespace
 
 std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp now,
-                               const std::vector<CollectorStatus>& collectors) {
+                               const std::vector<CollectorStatus>& collectors,
+                               const std::vector<SloStatus>& slos) {
   std::vector<alerting::AlertView> firing;
   std::vector<alerting::AlertView> pending;
   for (auto& a : dispatcher.alerts()) {
@@ -205,6 +206,31 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
   if (!pending.empty()) {
     html += "<h2>Pending</h2>\n";
     alert_rows(html, pending, dispatcher, now);
+  }
+
+  if (!slos.empty()) {
+    html +=
+        "<h2>SLOs</h2>\n<table><thead><tr><th>SLO</th><th>Objective</th><th>Budget left</th>"
+        "<th>Burn rate (1h)</th><th>Gone in</th><th>Alert</th></tr></thead><tbody>\n";
+    for (const auto& o : slos) {
+      char objective[32], left[32], burn[32];
+      std::snprintf(objective, sizeof objective, "%.6g %% over %s", o.objective, o.window.c_str());
+      std::snprintf(left, sizeof left, "%.1f %%", o.budget_remaining * 100);
+      std::snprintf(burn, sizeof burn, "%.3gx", o.burn_rate_1h);
+      const bool spent = !std::isnan(o.budget_remaining) && o.budget_remaining <= 0;
+      const std::string left_html = std::isnan(o.budget_remaining) ? "<span class=\"muted\">no data</span>"
+                                    : spent ? "<span class=\"down\">" + std::string(left) + "</span>"
+                                            : std::string(left);
+      const std::string gone = std::isinf(o.exhaustion_seconds) || std::isnan(o.exhaustion_seconds)
+                                   ? std::string("&mdash;")
+                                   : esc(age(now - static_cast<Timestamp>(o.exhaustion_seconds * 1000), now));
+      html += "<tr><td>" + esc(o.service) + " / " + esc(o.name) + "</td><td>" + esc(objective) + "</td><td>" +
+              left_html + "</td><td>" + (std::isnan(o.burn_rate_1h) ? std::string("&mdash;") : esc(burn)) +
+              "</td><td>" + gone + "</td><td>" +
+              (o.alert_state == "firing" ? "<span class=\"down\">firing</span>" : esc(o.alert_state)) +
+              "</td></tr>\n";
+    }
+    html += "</tbody></table>\n";
   }
 
   html += "<h2>Silences</h2>\n";
@@ -265,14 +291,16 @@ namespace {
 // GET / as an endpoint object; add_status_page registers it.
 class StatusPage {
  public:
-  StatusPage(const alerting::Dispatcher& dispatcher, const Clock& clock, CollectorStatusSource collectors)
-      : dispatcher_(dispatcher), clock_(clock), collectors_(std::move(collectors)) {}
+  StatusPage(const alerting::Dispatcher& dispatcher, const Clock& clock, CollectorStatusSource collectors,
+             SloStatusSource slos)
+      : dispatcher_(dispatcher), clock_(clock), collectors_(std::move(collectors)), slos_(std::move(slos)) {}
 
   // Rendered afresh for every request, never cached by the browser (it refreshes itself).
   Response page(const Request&) const {
     Response r =
         Response::html(200, render_status_page(dispatcher_, clock_.now_ms(),
-                                               collectors_ ? collectors_() : std::vector<CollectorStatus>{}));
+                                               collectors_ ? collectors_() : std::vector<CollectorStatus>{},
+                                               slos_ ? slos_() : std::vector<SloStatus>{}));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   }
@@ -281,13 +309,14 @@ class StatusPage {
   const alerting::Dispatcher& dispatcher_;
   const Clock& clock_;
   CollectorStatusSource collectors_;
+  SloStatusSource slos_;
 };
 
 }  // namespace
 
 void add_status_page(Router& router, const alerting::Dispatcher& dispatcher, const Clock& clock,
-                     CollectorStatusSource collectors) {
-  auto page = std::make_shared<const StatusPage>(dispatcher, clock, std::move(collectors));
+                     CollectorStatusSource collectors, SloStatusSource slos) {
+  auto page = std::make_shared<const StatusPage>(dispatcher, clock, std::move(collectors), std::move(slos));
   router.add("GET", "/", endpoint_handler(page, &StatusPage::page));
 }
 

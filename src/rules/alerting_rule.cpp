@@ -59,7 +59,7 @@ alerting::Alert AlertingRule::report(const AlertInstance& a) const {
           .fired_at = a.fired_at,
           .resolved_at = a.resolved_at,
           .value = a.value,
-          .escalation = definition().escalation,
+          .escalation = escalation_of(a),
           .rule_group = scope().group_key,
           .rule_name = definition().name};
 }
@@ -77,26 +77,33 @@ void AlertingRule::take_state_from(Rule& old) {
 }
 
 std::vector<alerting::Alert> AlertingRule::evaluate_rule(const EvalContext& ctx) {
+  return step(ctx, std::get<promql::Vector>(query(ctx)), nullptr, {});
+}
+
+std::vector<alerting::Alert> AlertingRule::step(const EvalContext& ctx, const promql::Vector& result,
+                                                const std::vector<Labels>* given_annotations,
+                                                std::vector<promql::Sample> extra) {
   const RuleDefinition& rule = definition();
   const Timestamp t = ctx.time;
-  const promql::Vector result = std::get<promql::Vector>(query(ctx));
   std::string template_error;
 
   // Label sets of this evaluation, with their values.
   std::map<std::uint64_t, std::pair<Labels, double>> seen;
   std::map<std::uint64_t, Labels> annotations;
-  for (const promql::Sample& s : result) {
+  for (std::size_t i = 0; i < result.size(); ++i) {
+    const promql::Sample& s = result[i];
     const Labels base = without_name(s.labels);
     TemplateData data{&base, s.v, &ctx.settings.external_labels, ctx.settings.external_url};
     LabelsBuilder b(base);
     for (const auto& [name, tmpl] : rule.labels) b.set(name, expand(tmpl, data, template_error));
-    b.set("alertname", rule.name);
+    b.set("alertname", alert_name(base));
     Labels labels = identity(b.build());
     const std::uint64_t fp = labels.hash();
     if (seen.count(fp)) {
       throw std::runtime_error("vector contains metrics with the same labelset after applying alert labels");
     }
-    annotations[fp] = render_annotations(labels, s.v, ctx, template_error);
+    annotations[fp] = given_annotations != nullptr ? (*given_annotations)[i]
+                                                   : render_annotations(labels, s.v, ctx, template_error);
     seen.emplace(fp, std::make_pair(std::move(labels), s.v));
   }
   const std::size_t limit = scope().limit;
@@ -126,7 +133,7 @@ std::vector<alerting::Alert> AlertingRule::evaluate_rule(const EvalContext& ctx)
   }
 
   std::vector<alerting::Alert> sent;
-  std::vector<promql::Sample> series;
+  std::vector<promql::Sample> series = std::move(extra);
   for (auto it = alerts.begin(); it != alerts.end();) {
     AlertInstance& a = it->second;
     const Transition step = advance(a, seen.count(it->first) > 0, ctx, template_error);
@@ -175,8 +182,13 @@ AlertingRule::Transition AlertingRule::advance(AlertInstance& a, bool present, c
 }
 
 std::vector<alerting::Alert> AlertingRule::on_failure(const EvalContext& ctx) {
+  return report_unchanged(ctx, {});
+}
+
+std::vector<alerting::Alert> AlertingRule::report_unchanged(const EvalContext& ctx,
+                                                            std::vector<promql::Sample> extra) {
   std::vector<alerting::Alert> sent;
-  std::vector<promql::Sample> series;
+  std::vector<promql::Sample> series = std::move(extra);
   for (const auto& [fp, a] : alerts_) {
     sent.push_back(report(a));
     append_series(a, ctx.time, series);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <iterator>
 
+#include "tocsin/rules/slo_rule.hpp"
 #include "tocsin/rules/state_file.hpp"
 
 namespace tocsin::rules {
@@ -14,7 +15,8 @@ Group::Group(GroupDefinition definition, Duration default_interval)
     : def_(std::move(definition)), key_(def_.key()), interval_(def_.interval.value_or(default_interval)) {
   // def_.rules does not change from here on: the rules may refer to its elements.
   for (std::size_t i = 0; i < def_.rules.size(); ++i) {
-    rules_.push_back(make_rule(def_.rules[i], RuleScope{key_, output_key(i), def_.limit, def_.query_offset}));
+    rules_.push_back(
+        make_rule(def_.rules[i], RuleScope{key_, output_key(i), def_.limit, def_.query_offset, interval_}));
   }
 }
 
@@ -72,6 +74,8 @@ void Group::take_state_from(Group& old) {
   // warning and a critical variant) each keep their own. A rule whose expression is unchanged is
   // matched first.
   auto same = [](const RuleDefinition& a, const RuleDefinition& b) {
+    // An SLO is the same SLO while its sloth_id is (its alert name or indicator may change).
+    if (a.slo || b.slo) return a.slo && b.slo && a.slo->id() == b.slo->id();
     if (a.kind != b.kind || a.name != b.name || a.label_texts != b.label_texts ||
         a.tiers.size() != b.tiers.size()) {
       return false;
@@ -133,6 +137,29 @@ void Group::restore_state(const nlohmann::json& state) {
       if (auto alert = alert_from_state_json(entry, def_.rules[target])) rule.restore(std::move(*alert));
     }
   }
+}
+
+std::vector<Group::SloView> Group::slos(bool with_history) const {
+  std::lock_guard lock(mutex_);
+  std::vector<SloView> out;
+  for (const auto& rule : rules_) {
+    const auto* s = dynamic_cast<const SloRule*>(rule.get());
+    if (s == nullptr) continue;
+    SloView v{rule->definition().slo, s->status(), {}, s->history().memory_bytes(), {}};
+    for (const auto& [fp, a] : s->alerts()) v.alerts.push_back(a);
+    if (with_history) v.history = s->history().serialize();
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::string Group::restore_slo(const std::string& id, const std::string& bytes) {
+  std::lock_guard lock(mutex_);
+  for (auto& rule : rules_) {
+    auto* s = dynamic_cast<SloRule*>(rule.get());
+    if (s != nullptr && s->slo().id() == id) return s->history().restore(bytes);
+  }
+  return "";
 }
 
 }  // namespace tocsin::rules

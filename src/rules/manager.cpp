@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "rules/rules_api.hpp"
 #include "tocsin/core/json_text.hpp"
@@ -20,7 +23,9 @@ struct RuleManager::Scheduled {
   std::atomic<bool> running{false};
   std::atomic<bool> cancelled{false};
   std::atomic<std::uint64_t> missed{0};
-  std::string last_state;  // this group's saved state, to notice changes
+  std::string last_state;                  // this group's saved state, to notice changes
+  std::atomic<Timestamp> slo_saved_at{0};  // when this group's SLO histories were last written
+  bool has_slos = false;
 };
 
 // Recording results and ALERTS go into the store, one writer per rule so that a rule's output is
@@ -187,18 +192,56 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
     metrics_->reload_ok = false;
     return diagnostics;
   }
+  // SLOs of one id in two files would write the same series and the same history file.
+  std::map<std::string, std::string> slo_ids;
+  for (const auto& def : definitions) {
+    for (const auto& rule : def.rules) {
+      if (!rule.slo) continue;
+      const slo::Definition& d = *rule.slo;
+      auto [it, fresh] = slo_ids.emplace(d.id(), def.file);
+      if (!fresh) {
+        diagnostics.error(
+            d.position, "slos",
+            "SLO \"" + d.name + "\" of service \"" + d.service + "\" is also defined in " + it->second);
+      }
+      if (settings.time_interval_names) {
+        for (const std::string& name : d.exclude) {
+          if (!settings.time_interval_names->contains(name))
+            diagnostics.error(d.position, "slos",
+                              "SLO \"" + d.name + "\" excludes time interval \"" + name +
+                                  "\", which alerting's time_intervals do not define");
+        }
+      }
+    }
+  }
+  if (!diagnostics.empty()) {
+    diagnostics.sort();
+    metrics_->reload_ok = false;
+    return diagnostics;
+  }
   std::vector<std::shared_ptr<Scheduled>> next;
   for (auto& def : definitions) {
+    bool has_slos = false;
+    for (const auto& rule : def.rules) has_slos = has_slos || rule.slo != nullptr;
     next.push_back(std::make_shared<Scheduled>(
         io_, std::make_unique<Group>(std::move(def), settings.evaluation_interval)));
+    next.back()->has_slos = has_slos;
   }
   std::vector<std::shared_ptr<Scheduled>> old;
   {
     std::lock_guard lock(mutex_);
     for (auto& n : next) {
+      bool carried = false;
       for (auto& o : groups_) {
-        if (o->group->key() == n->group->key()) n->group->take_state_from(*o->group);
+        if (o->group->key() != n->group->key()) continue;
+        n->group->take_state_from(*o->group);
+        n->slo_saved_at = o->slo_saved_at.load();
+        carried = true;
       }
+      // An SLO new to this daemon (the first load after a start, or added by a reload) starts from the
+      // history it left in the state_dir, if any.
+      if (!carried && n->has_slos && !settings.slo_state_dir.empty())
+        restore_slos(*n, settings.slo_state_dir);
     }
     settings_ = settings;
     if (!restored_) {
@@ -237,10 +280,66 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
 }
 
 void RuleManager::stop() {
-  std::lock_guard lock(mutex_);
-  for (auto& s : groups_) {
-    s->cancelled = true;
-    s->timer.cancel();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& s : groups_) {
+      s->cancelled = true;
+      s->timer.cancel();
+    }
+  }
+  save_slo_histories();
+}
+
+std::size_t RuleManager::save_slo_histories() {
+  std::string dir;
+  std::vector<std::shared_ptr<Scheduled>> groups;
+  {
+    std::lock_guard lock(mutex_);
+    dir = settings_.slo_state_dir;
+    groups = groups_;
+  }
+  if (dir.empty()) return 0;
+  const std::uint64_t before = slo_writes_.load();
+  for (auto& s : groups) {
+    if (s->has_slos) save_slos(*s, dir);
+  }
+  return static_cast<std::size_t>(slo_writes_.load() - before);
+}
+
+void RuleManager::save_slos(Scheduled& s, const std::string& dir) {
+  std::lock_guard write_lock(slo_mutex_);
+  s.slo_saved_at = clock_.now_ms();
+  for (const Group::SloView& v : s.group->slos(true)) {
+    if (!v.definition || !v.status.time) continue;  // never evaluated: nothing to keep
+    const std::string path = dir + "/" + v.definition->id() + ".slo";
+    try {
+      write_file_atomically(path, v.history);
+      ++slo_writes_;
+    } catch (const std::exception& e) {
+      log_->error("cannot save the budget history of SLO {}: {}", v.definition->name, e.what());
+    }
+  }
+}
+
+void RuleManager::restore_slos(Scheduled& s, const std::string& dir) {
+  for (const Group::SloView& v : s.group->slos(false)) {
+    const std::string path = dir + "/" + v.definition->id() + ".slo";
+    std::ifstream in(path, std::ios::binary);
+    if (!in) continue;  // a new SLO
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    const std::string error = s.group->restore_slo(v.definition->id(), bytes.str());
+    if (error.empty()) {
+      log_->info("restored the budget history of SLO {} from {}", v.definition->name, path);
+      continue;
+    }
+    // Worth less than running: moved aside for a post-mortem, and the SLO starts afresh.
+    const std::string aside = path + ".corrupt-" + std::to_string(clock_.now_ms() / 1000);
+    std::error_code ec;
+    std::filesystem::rename(path, aside, ec);
+    log_->error("the budget history of SLO {} in {} cannot be used ({}); {} and starting without it",
+                v.definition->name, path, error,
+                ec ? "cannot move it aside: " + ec.message() : "moved it to " + aside);
   }
 }
 
@@ -297,6 +396,10 @@ void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
       s->last_state = std::move(state);
       persist_state();
     }
+  }
+  if (s->has_slos && !settings.slo_state_dir.empty() && !s->cancelled &&
+      clock_.now_ms() - s->slo_saved_at.load() >= settings.slo_save_interval.count()) {
+    save_slos(*s, settings.slo_state_dir);
   }
   // A group a reload replaced has handed its state on; what it found late is not news.
   if (sink_ != nullptr && !s->cancelled) sink_->send(s->group->key(), alerts, clock_.now_ms());
@@ -383,6 +486,16 @@ nlohmann::json RuleManager::rules_json() const {
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& s : groups_) groups.push_back(detail::group_rules_json(*s->group));
   return {{"status", "success"}, {"data", {{"groups", groups}}}};
+}
+
+nlohmann::json RuleManager::slos_json() const {
+  std::lock_guard lock(mutex_);
+  nlohmann::json slos = nlohmann::json::array();
+  for (const auto& s : groups_) {
+    if (!s->has_slos) continue;
+    for (auto& j : detail::group_slos_json(*s->group)) slos.push_back(std::move(j));
+  }
+  return {{"status", "success"}, {"data", {{"slos", slos}}}};
 }
 
 std::shared_ptr<prometheus::Collectable> RuleManager::metrics() const { return metrics_; }

@@ -6,6 +6,7 @@
 
 #include "tocsin/rules/alerting_rule.hpp"
 #include "tocsin/rules/recording_rule.hpp"
+#include "tocsin/rules/slo_rule.hpp"
 #include "tocsin/rules/tiered_rule.hpp"
 
 namespace tocsin::rules {
@@ -36,6 +37,7 @@ std::unique_ptr<Rule> make_rule(const RuleDefinition& definition, RuleScope scop
   if (definition.kind == RuleDefinition::Kind::recording) {
     return std::make_unique<RecordingRule>(definition, std::move(scope));
   }
+  if (definition.slo) return std::make_unique<SloRule>(definition, std::move(scope));
   if (!definition.tiers.empty()) return std::make_unique<TieredRule>(definition, std::move(scope));
   return std::make_unique<AlertingRule>(definition, std::move(scope));
 }

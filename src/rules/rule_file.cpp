@@ -410,22 +410,69 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
   map.finish();
 }
 
+// An SLO as the group that runs it: one rule, of kind alerting, that measures, records and alerts.
+GroupDefinition slo_group(slo::Definition definition, const std::string& file) {
+  GroupDefinition group;
+  group.file = file;
+  group.name = "slo:" + definition.name;
+  group.interval = definition.interval;
+  RuleDefinition rule;
+  rule.kind = RuleDefinition::Kind::alerting;
+  rule.name = definition.alert_name;
+  rule.position = definition.position;
+  switch (definition.indicator) {
+    case slo::Definition::Indicator::ratio:
+    case slo::Definition::Indicator::latency:
+      rule.expr = definition.errors ? definition.errors : definition.good;
+      rule.expr_text =
+          "slo " + definition.id() + ": " +
+          (definition.errors ? "errors " + definition.errors_text : "good " + definition.good_text) +
+          " / total " + definition.total_text;
+      break;
+    case slo::Definition::Indicator::threshold:
+      rule.expr = definition.threshold;
+      rule.expr_text =
+          "slo " + definition.id() + ": " + definition.threshold_text + " " + definition.bound.to_string();
+      break;
+  }
+  rule.slo = std::make_shared<const slo::Definition>(std::move(definition));
+  group.rules.push_back(std::move(rule));
+  return group;
+}
+
 std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::string& file,
                                             const std::string& text, yaml::Diagnostics& diagnostics) {
   std::vector<GroupDefinition> groups;
   yaml::DecodeContext ctx{file, "", &diagnostics, nullptr};
   Node node(root, "", &ctx);
   if (node.is_null()) return groups;  // an empty file holds no groups
+  // An OpenSLO document (docs/slo.md): one SLO.
+  if (node.is_map() && node.yaml()["apiVersion"]) {
+    if (auto d = slo::decode_openslo(node)) groups.push_back(slo_group(std::move(*d), file));
+    return groups;
+  }
   yaml::MapDecoder map(node);
   if (!map.valid()) return groups;
+  std::set<std::string> names;
   if (auto list = map.get("groups"); list && !list->is_null()) {
-    std::set<std::string> names;
     for (const Node& item : list->items()) {
       GroupDefinition group;
       group.file = file;
       decode_group(item, group, text);
       if (!group.name.empty() && !names.insert(group.name).second) {
         item.error("groupname: \"" + group.name + "\" is repeated in the same file");
+      }
+      groups.push_back(std::move(group));
+    }
+  }
+  if (auto list = map.get("slos"); list && !list->is_null()) {
+    std::vector<slo::Definition> slos = slo::decode_slos(*list, text);
+    for (std::size_t i = 0; i < slos.size(); ++i) {
+      GroupDefinition group = slo_group(std::move(slos[i]), file);
+      if (!names.insert(group.name).second) {
+        node.context().diagnostics->error(group.rules[0].slo->position, "slos[" + std::to_string(i) + "]",
+                                          "SLO \"" + group.rules[0].slo->name + "\": a group named \"" +
+                                              group.name + "\" is already in the file");
       }
       groups.push_back(std::move(group));
     }
@@ -440,7 +487,29 @@ std::vector<GroupDefinition> parse_rule_text(const std::string& text, const std:
                                              yaml::Diagnostics& diagnostics) {
   YAML::Node root = yaml::parse_yaml_string(text, file, diagnostics);
   if (!root) return {};
-  return parse_document(root, file, text, diagnostics);
+  // Several documents (OpenSLO files often hold one SLO each, separated by ---): each read alone.
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {  // in a later document (the first one parsed)
+    diagnostics.error(
+        {file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0}, "",
+        "YAML syntax error: " + e.msg);
+    return {};
+  }
+  if (documents.size() <= 1) return parse_document(root, file, text, diagnostics);
+  std::vector<GroupDefinition> groups;
+  std::set<std::string> names;
+  for (const YAML::Node& doc : documents) {
+    for (auto& g : parse_document(doc, file, text, diagnostics)) {
+      if (!names.insert(g.name).second) {
+        diagnostics.error(g.rules.empty() ? yaml::Position{file, 0, 0} : g.rules[0].position, "",
+                          "group \"" + g.name + "\" is repeated in the same file");
+      }
+      groups.push_back(std::move(g));
+    }
+  }
+  return groups;
 }
 
 std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& files,

@@ -72,7 +72,7 @@ nlohmann::json group_rules_json(const Group& g) {
     nlohmann::json labels = nlohmann::json::object();
     for (const auto& [k, v] : rule.label_texts) labels[k] = v;
     nlohmann::json r = {{"name", rule.name},
-                        {"query", promql::to_string(*rule.expr)},
+                        {"query", rule.slo || !rule.expr ? rule.expr_text : promql::to_string(*rule.expr)},
                         {"labels", labels},
                         {"health", h.evaluations == 0     ? "unknown"
                                    : h.last_error.empty() ? "ok"
@@ -125,6 +125,81 @@ nlohmann::json group_rules_json(const Group& g) {
           {"rules", rules},
           {"evaluationTime", g.last_duration_seconds()},
           {"lastEvaluation", rfc3339(g.last_evaluation())}};
+}
+
+namespace {
+
+// NaN and infinities as null (no data, or never).
+nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+const char* indicator_name(slo::Definition::Indicator i) {
+  switch (i) {
+    case slo::Definition::Indicator::ratio: return "ratio";
+    case slo::Definition::Indicator::latency: return "latency";
+    case slo::Definition::Indicator::threshold: return "threshold";
+  }
+  return "ratio";
+}
+
+}  // namespace
+
+nlohmann::json group_slos_json(const Group& g) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Group::SloView& v : g.slos(false)) {
+    const slo::Definition& d = *v.definition;
+    const slo::Status& s = v.status;
+    nlohmann::json sli = nlohmann::json::object();
+    nlohmann::json burn = nlohmann::json::object();
+    nlohmann::json events = nlohmann::json::object();
+    for (const slo::WindowFigures& w : s.windows) {
+      sli[w.name] = number(w.error_ratio);
+      burn[w.name] = number(w.burn_rate);
+      events[w.name] = {{"bad", w.totals.bad}, {"total", w.totals.total}};
+    }
+    nlohmann::json labels = nlohmann::json::object();
+    for (const auto& [k, val] : d.labels) labels[k] = val;
+    nlohmann::json alerts = nlohmann::json::array();
+    std::string state = "inactive";
+    for (const AlertInstance& a : v.alerts) {
+      alerts.push_back({{"labels", labels_json(a.labels)},
+                        {"annotations", labels_json(a.annotations)},
+                        {"state", std::string(alerting::to_string(a.state))},
+                        {"activeAt", rfc3339(a.active_at)},
+                        {"value", alert_value(a.value)}});
+      if (a.state == alerting::AlertState::firing) state = "firing";
+    }
+    nlohmann::json j = {{"name", d.name},
+                        {"service", d.service},
+                        {"id", d.id()},
+                        {"description", d.description},
+                        {"group", g.key()},
+                        {"objective", d.objective * 100},
+                        {"window", slo::window_name(d.window)},
+                        {"indicator", indicator_name(d.indicator)},
+                        {"labels", labels},
+                        {"lastEvaluation", rfc3339(s.time)},
+                        {"errorRatio", sli},
+                        {"burnRate", burn},
+                        {"events", events},
+                        {"alertState", state},
+                        {"alerts", alerts},
+                        {"memoryBytes", v.memory_bytes}};
+    if (!s.windows.empty()) {
+      j["budget"] = {
+          {"remaining", number(s.budget_remaining)},
+          {"consumed", number(s.budget_consumed)},
+          {"windowSpent", number(s.window_budget_spent)},
+          {"exhaustionSeconds", number(s.exhaustion_seconds)},
+          {"exhaustedAt",
+           std::isfinite(s.exhaustion_seconds)
+               ? nlohmann::json(rfc3339(s.time + static_cast<Timestamp>(s.exhaustion_seconds * 1000)))
+               : nlohmann::json(nullptr)}};
+      j["missingSeconds"] = s.period().totals.missing_seconds;
+      j["excludedSeconds"] = s.period().totals.excluded_seconds;
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 }  // namespace tocsin::rules::detail

@@ -11,4 +11,9 @@ namespace tocsin::rules::detail {
 // and alerts, evaluationTime, lastEvaluation) with tocsin's fields: tiers, clear, escalation.
 nlohmann::json group_rules_json(const Group& group);
 
+// The /api/v1/slos entries of a group's SLOs: objective, window, SLI error ratios and burn rates by
+// window, budget remaining and consumed, the exhaustion forecast, missing and excluded time, alerts.
+// Figures without data are null.
+nlohmann::json group_slos_json(const Group& group);
+
 }  // namespace tocsin::rules::detail

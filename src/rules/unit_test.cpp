@@ -329,7 +329,7 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
   std::vector<std::unique_ptr<Group>> groups;
   for (const GroupDefinition& g : definitions)
     groups.push_back(std::make_unique<Group>(g, file.evaluation_interval));
-  EvalSettings settings{tc.external_labels, tc.external_url};
+  EvalSettings settings{tc.external_labels, tc.external_url, {}};
 
   Timestamp max_time = 0;
   for (const auto& a : tc.alert_tests) max_time = std::max(max_time, a.eval_time);
@@ -362,7 +362,7 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
       std::vector<AlertExpectation> got;
       for (const auto& g : groups) {
         for (const auto& [rule, a] : g->active_alerts()) {
-          if (rule->name == at.alertname && a.state == alerting::AlertState::firing)
+          if (a.labels.get("alertname") == at.alertname && a.state == alerting::AlertState::firing)
             got.push_back({a.labels, a.annotations});
         }
       }

@@ -159,4 +159,8 @@ void decode_alerting(yaml::MapDecoder& top_level, AlertingConfig& out);
 // Whether a time zone name can be loaded (UTC, Local, or a file under /usr/share/zoneinfo).
 bool time_zone_exists(const std::string& name);
 
+// Whether `t` (ms since the epoch) falls into the interval, as routes' mute_time_intervals see it (the
+// rule engine's SLOs exclude such time from their budgets).
+bool time_interval_active(const TimeIntervalConfig& interval, std::int64_t t);
+
 }  // namespace tocsin::config

@@ -60,6 +60,9 @@ struct Config {
   Duration retention = std::chrono::hours(1);
   std::string state_dir = "/var/lib/tocsin";
   Duration snapshot_interval = std::chrono::minutes(5);  // the store's checkpoint to state_dir
+  // How often each SLO's budget history is written to state_dir/slo (and at shutdown): what a SIGKILL
+  // may lose of it (docs/slo.md).
+  Duration slo_save_interval = std::chrono::minutes(1);
   LogConfig log;
   CollectorsConfig collectors;
   std::vector<std::string> rule_files;                      // globs, relative to base_dir

@@ -69,6 +69,26 @@ class AlertingRule : public Rule {
   // again so that alerting does not take them for gone, and their series go on.
   std::vector<alerting::Alert> on_failure(const EvalContext& ctx) override;
 
+  // The evaluation after the query: the state machine over `result` (one sample per candidate alert),
+  // then one write of `extra` and the ALERTS series under the rule's output key. `annotations`, when
+  // given, is parallel to `result` and replaces the rule's annotation templates. Throws as evaluate_rule;
+  // the alerts then stay as they were.
+  std::vector<alerting::Alert> step(const EvalContext& ctx, const promql::Vector& result,
+                                    const std::vector<Labels>* annotations,
+                                    std::vector<promql::Sample> extra);
+  // on_failure's report and write, with `extra` written beside the ALERTS series; never throws.
+  std::vector<alerting::Alert> report_unchanged(const EvalContext& ctx, std::vector<promql::Sample> extra);
+  // The alertname of an alert whose result labels are `labels` (without __name__): the rule's name.
+  virtual std::string alert_name(const Labels& labels) const {
+    (void)labels;
+    return definition().name;
+  }
+  // The escalation policy of an alert: the rule's.
+  virtual std::string escalation_of(const AlertInstance& a) const {
+    (void)a;
+    return definition().escalation;
+  }
+
   // The rule's annotations for an alert with `labels` and `value`.
   Labels render_annotations(const Labels& labels, double value, const EvalContext& ctx,
                             std::string& template_error) const;

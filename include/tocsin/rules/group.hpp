@@ -14,6 +14,7 @@
 #include "tocsin/rules/alerting_rule.hpp"
 #include "tocsin/rules/rule.hpp"
 #include "tocsin/rules/rule_file.hpp"
+#include "tocsin/slo/burn.hpp"
 
 namespace tocsin::rules {
 
@@ -53,6 +54,21 @@ class Group {
   // tiers; it throws (std::exception) for JSON of the wrong shape, having restored part of it.
   nlohmann::json save_state() const;
   void restore_state(const nlohmann::json& state);
+
+  // The group's SLOs (a group made from a rule file's `slos:` has one): the definition, the figures of the
+  // last evaluation, its active alerts and, when asked, the snapshot of its budget history (for the
+  // state_dir; slo::History::serialize).
+  struct SloView {
+    std::shared_ptr<const slo::Definition> definition;
+    slo::Status status;
+    std::vector<AlertInstance> alerts;
+    std::size_t memory_bytes = 0;
+    std::string history;  // with_history only
+  };
+  std::vector<SloView> slos(bool with_history) const;
+  // Restores the budget history of the group's SLO with sloth_id `id` from a snapshot. Returns the error,
+  // or "" when restored (or when the group has no such SLO).
+  std::string restore_slo(const std::string& id, const std::string& bytes);
 
  private:
   GroupDefinition def_;

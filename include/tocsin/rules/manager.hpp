@@ -14,6 +14,8 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,13 @@ struct ManagerSettings {
   promql::EngineOptions engine;
   EvalSettings eval;
   std::string state_file;  // empty: alert state is not persisted
+  // Where each SLO's budget history is kept ("<dir>/<sloth_id>.slo"; empty: not kept), and how often it
+  // is written (and at stop()), so that a SIGKILL loses at most that much of it.
+  std::string slo_state_dir;
+  Duration slo_save_interval = std::chrono::minutes(1);
+  // The alerting time_intervals an SLO may `exclude`; unset: not checked (the names are then all unknown
+  // at run time and nothing is excluded unless eval.in_time_interval says so).
+  std::optional<std::set<std::string>> time_interval_names;
 };
 
 class RuleManager {
@@ -60,6 +69,11 @@ class RuleManager {
   void evaluate_all_now();
   // How many times the alert state file was written (it is written when an alert changes state).
   std::uint64_t state_writes() const { return state_writes_.load(); }
+  // The SLOs: the /api/v1/slos body (objective, SLI, budget, burn rates, alert state).
+  nlohmann::json slos_json() const;
+  // Writes every SLO's budget history now (stop() does too); returns the files written.
+  std::size_t save_slo_histories();
+  std::uint64_t slo_writes() const { return slo_writes_.load(); }
 
  private:
   struct Scheduled;
@@ -69,6 +83,8 @@ class RuleManager {
   void evaluate(const std::shared_ptr<Scheduled>& s);
   void persist_state();
   void restore_state(std::vector<std::shared_ptr<Scheduled>>& groups);
+  void save_slos(Scheduled& s, const std::string& dir);
+  void restore_slos(Scheduled& s, const std::string& dir);
 
   boost::asio::io_context& io_;
   boost::asio::thread_pool& pool_;
@@ -87,6 +103,8 @@ class RuleManager {
   // Guarded by state_mutex_, but for the first load's restore, which comes before any evaluation.
   AlertStateFile state_file_;
   std::atomic<std::uint64_t> state_writes_{0};
+  std::mutex slo_mutex_;  // serialises writes of SLO histories
+  std::atomic<std::uint64_t> slo_writes_{0};
 };
 
 }  // namespace tocsin::rules

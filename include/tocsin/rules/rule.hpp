@@ -5,6 +5,7 @@
 // (tiered_rule.hpp); a Group (group.hpp) holds them in order.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ class RuleOutput {
 struct EvalSettings {
   Labels external_labels;
   std::string external_url;
+  // Whether the alerting time interval `name` is active at t (an SLO's `exclude`); unset: none is.
+  std::function<bool(const std::string& name, Timestamp t)> in_time_interval;
 };
 
 // Everything one evaluation uses. The engine carries the query settings (compat, lookback, the
@@ -50,6 +53,7 @@ struct RuleScope {
   std::string output_key;    // the RuleOutput key this rule writes under
   std::size_t limit = 0;     // series (recording) or alerts (alerting) per evaluation; 0: no limit
   Duration query_offset{0};  // the rule queries this far before the evaluation's time
+  Duration interval{0};      // the group's evaluation interval
 };
 
 struct RuleHealth {

@@ -1,9 +1,11 @@
 #pragma once
 // Rule files in Prometheus's format (`groups:` of recording and alerting rules), plus tocsin's
-// extensions on alerting rules: severity `tiers`, hysteresis (`clear`) and `escalation`.
+// extensions on alerting rules: severity `tiers`, hysteresis (`clear`) and `escalation`; and `slos:`
+// (docs/slo.md), each of which becomes a group "slo:<name>" of one SloRule.
 // Loading validates everything and reports every error with file:line:column.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "tocsin/core/duration.hpp"
 #include "tocsin/promql/ast.hpp"
 #include "tocsin/rules/template.hpp"
+#include "tocsin/slo/definition.hpp"
 #include "tocsin/yaml/diagnostics.hpp"
 
 namespace tocsin::rules {
@@ -56,6 +59,9 @@ struct RuleDefinition {
   std::optional<Clear> clear;
   std::string escalation;
   yaml::Position position;
+  // An SLO (the file's `slos:`): set on the one rule of the group "slo:<name>" the SLO becomes; the rule
+  // is then an SloRule (slo_rule.hpp), of kind alerting, named after the SLO's burn alert.
+  std::shared_ptr<const slo::Definition> slo;
 };
 
 struct GroupDefinition {
