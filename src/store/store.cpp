@@ -1,5 +1,6 @@
 #include "tocsin/store/store.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -576,6 +577,13 @@ class Store::Impl {
       throw std::system_error(error, std::generic_category(), "cannot write " + tmp.string());
     }
     std::filesystem::rename(tmp, path);  // throws filesystem_error, a system_error
+    // The rename itself survives a power loss only once the directory is on disk too.
+    const std::filesystem::path dir = path.parent_path();
+    if (const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
     info.bytes = kSnapshotHeader + length;
     return info;
   }
