@@ -324,11 +324,24 @@ void RuleManager::save_slos(Scheduled& s, const std::string& dir) {
 void RuleManager::restore_slos(Scheduled& s, const std::string& dir) {
   for (const Group::SloView& v : s.group->slos(false)) {
     const std::string path = dir + "/" + v.definition->id() + ".slo";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) continue;  // a new SLO
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    const std::string error = s.group->restore_slo(v.definition->id(), bytes.str());
+    std::error_code size_ec;
+    if (!std::filesystem::exists(path, size_ec)) continue;  // a new SLO
+    // The largest history is a 90-day window of 1-minute buckets and its 6 hours (about 3 MB): a file
+    // larger than that, or not a regular file (a FIFO, a device), is refused unread.
+    constexpr std::uintmax_t kMaxHistoryBytes = 8u << 20;
+    std::string error;
+    std::string bytes;
+    if (!std::filesystem::is_regular_file(path, size_ec)) {
+      error = "not a regular file";
+    } else if (const auto size = std::filesystem::file_size(path, size_ec);
+               size_ec || size > kMaxHistoryBytes) {
+      error = size_ec ? size_ec.message() : std::to_string(size) + " bytes, more than any history";
+    } else {
+      std::ifstream in(path, std::ios::binary);
+      bytes.resize(static_cast<std::size_t>(size));
+      if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) error = "cannot read it";
+    }
+    if (error.empty()) error = s.group->restore_slo(v.definition->id(), bytes);
     if (error.empty()) {
       log_->info("restored the budget history of SLO {} from {}", v.definition->name, path);
       continue;

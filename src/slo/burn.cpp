@@ -60,8 +60,8 @@ Status evaluate(const Definition& d, const History& h, Timestamp now) {
     s.exhaustion_seconds = kInf;
   } else if (left <= 0) {
     s.exhaustion_seconds = 0;
-  } else if (std::isnan(burn_1h) || burn_1h <= 0) {
-    s.exhaustion_seconds = kInf;
+  } else if (std::isnan(burn_1h) || burn_1h <= 1) {
+    s.exhaustion_seconds = kInf;  // at a burn of 1 or less the rolling window never runs out
   } else {
     s.exhaustion_seconds = left * seconds(d.window) / burn_1h;
   }
@@ -141,6 +141,8 @@ std::string describe_burn(const Definition& d, const BurnDecision& decision, con
                      " budget spent in the last " + words_for_span(span) + "; ";
   const double remaining = 1 - s.window_budget_spent;
   if (std::isnan(remaining) || remaining <= 0) return text + "the budget is already gone";
+  if (decision.long_burn <= 1)
+    return text + "at this rate it lasts the " + window_adjective(d.window) + " window";
   const double left = remaining * seconds(d.window) / decision.long_burn;
   return text + "at this rate it is gone in " + words_for_seconds(left);
 }

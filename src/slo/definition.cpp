@@ -28,10 +28,12 @@ std::string shortest(double v) {
 }
 
 // A pair from the budget share: burning at the factor for the long window spends `percent` of the budget.
+// The Workbook's factor for spending `percent` of the budget in `long_window`, at least 1: below 1 a
+// burn never exhausts the budget (a one-day SLO's 3-day-style pairs would fire on traffic that meets it).
 BurnWindow pair_of(Duration window, Duration long_window, Duration short_window, double percent) {
   const double factor = percent / 100.0 * std::chrono::duration<double>(window).count() /
                         std::chrono::duration<double>(long_window).count();
-  return {long_window, short_window, percent, factor};
+  return {long_window, short_window, percent, std::max(1.0, factor)};
 }
 
 bool valid_slo_name(const std::string& name) {
@@ -557,7 +559,13 @@ std::optional<Definition> decode_openslo(const yaml::Node& document) {
   }
   MapDecoder spec(*spec_node);
   if (!spec.valid()) return std::nullopt;
-  if (auto s = string_at(spec, "service", false)) d.service = *s;
+  if (auto s = string_at(spec, "service", false)) {
+    d.service = *s;
+    if (!valid_slo_name(*s)) {  // it names the history file in state_dir, as the native key does
+      spec.get("service")->error("a service name is 1 to 128 letters, digits, '-', '_' or '.': \"" + *s +
+                                 "\"");
+    }
+  }
   if (d.service.empty()) d.service = d.name;
   if (auto s = string_at(spec, "description", false)) d.description = *s;
   if (auto b = string_at(spec, "budgetingMethod", true); b && *b != "Occurrences" && *b != "Timeslices") {

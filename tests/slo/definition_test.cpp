@@ -75,11 +75,15 @@ TEST(SloDefinition, TheIssuesExampleLoads) {
 }
 
 TEST(SloDefinition, FactorsFollowTheWindowAndTheBudgetShare) {
-  // 28 days: 2 % in 1h is 13.44x; 7 days: 3.36x. A 1d SLO has no 3d ticket pair.
+  // 28 days: 2 % in 1h is 13.44x; 7 days: 3.36x. A 1d SLO has no 3d ticket pair. A factor is never
+  // below 1 (10 % of 7 days in 3 days would be 0.23x: firing on traffic that meets the objective).
   EXPECT_NEAR(default_page_windows(28 * 24h)[0].factor, 13.44, 1e-9);
   EXPECT_NEAR(default_page_windows(7 * 24h)[0].factor, 3.36, 1e-9);
-  EXPECT_NEAR(default_ticket_windows(7 * 24h)[1].factor, 0.7 / 3, 1e-9);
+  EXPECT_NEAR(default_page_windows(7 * 24h)[1].factor, 1.4, 1e-9);
+  EXPECT_EQ(default_ticket_windows(7 * 24h)[1].factor, 1.0);
   EXPECT_EQ(default_ticket_windows(24h).size(), 1u);
+  EXPECT_EQ(default_ticket_windows(24h)[0].factor, 1.0);
+  EXPECT_EQ(default_page_windows(24h)[0].factor, 1.0);
   yaml::Diagnostics d;
   auto slos = decode_text(R"(slos:
   - name: q
