@@ -2,6 +2,7 @@
 // writes) spends budget while the load is high, pages through alerting, shows in /api/v1/slos and on the
 // status page, and keeps its budget history across SIGTERM and SIGKILL restarts (state_dir/slo).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -129,6 +130,38 @@ TEST_F(SloDaemon, BudgetHistorySurvivesSigtermAndSigkill) {
   EXPECT_EQ(seconds("bad"), bad_before_kill) << daemon_->log();
   EXPECT_GE(seconds("total"), total_before_kill) << daemon_->log();
   EXPECT_TRUE(std::filesystem::exists(daemon_->dir() / "state" / "slo" / "host-load.slo"));
+}
+
+// A history that is not a regular file (a FIFO would block the read forever) or is larger than any
+// history is refused unread, moved aside with one line, and the SLO starts afresh.
+TEST_F(SloDaemon, AHistoryThatIsNoFileOrTooLargeIsMovedAsideUnread) {
+  const std::filesystem::path history = daemon_->dir() / "state" / "slo" / "host-load.slo";
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(history); }, 20s)) << daemon_->log();
+  for (const bool fifo : {true, false}) {
+    SCOPED_TRACE(fifo ? "a FIFO" : "9 MiB");
+    daemon_->process().stop();
+    std::filesystem::remove(history);
+    if (fifo) {
+      ASSERT_EQ(::mkfifo(history.c_str(), 0600), 0);
+    } else {
+      std::ofstream(history) << std::string(9u << 20, 'x');
+    }
+    daemon_->restart();
+    ASSERT_TRUE(daemon_->wait_ready()) << daemon_->log();
+    ASSERT_TRUE(wait_until([&] { return daemon_->log().find("cannot be used") != std::string::npos; }, 10s))
+        << daemon_->log();
+    EXPECT_NE(daemon_->log().find(fifo ? "not a regular file" : "more than any history"), std::string::npos)
+        << daemon_->log();
+    bool aside = false;
+    for (const auto& e : std::filesystem::directory_iterator(history.parent_path()))
+      aside = aside || e.path().filename().string().starts_with("host-load.slo.corrupt-");
+    EXPECT_TRUE(aside);
+    for (const auto& e : std::filesystem::directory_iterator(history.parent_path())) {
+      if (e.path().filename().string().starts_with("host-load.slo.corrupt-"))
+        std::filesystem::remove(e.path());
+    }
+    ASSERT_TRUE(wait_until([&] { return slo().contains("events"); }, 20s));  // evaluating afresh
+  }
 }
 
 }  // namespace

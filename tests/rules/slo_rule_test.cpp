@@ -289,6 +289,27 @@ spec:
       "o.yaml:8:17: spec.indicatorRef: indicatorRef does not map: inline the indicator\n"
       "o.yaml:9:18: spec.alertPolicies: alertPolicies do not map: tocsin's SLO alerts are the multi-window "
       "burn rates\n");
+
+  // The service names the budget history's file in state_dir: checked as the native key is.
+  yaml::Diagnostics escape;
+  parse_rule_text(R"(apiVersion: openslo/v1
+kind: SLO
+metadata: { name: x }
+spec:
+  service: ../../evil
+  budgetingMethod: Occurrences
+  timeWindow: [ { duration: 7d, isRolling: true } ]
+  objectives: [ { target: 0.99 } ]
+  indicator:
+    spec:
+      ratioMetric:
+        bad: { metricSource: { type: Prometheus, spec: { query: 'errors' } } }
+        total: { metricSource: { type: Prometheus, spec: { query: 'total' } } }
+)",
+                  "e.yaml", escape);
+  EXPECT_EQ(escape.to_string(),
+            "e.yaml:5:12: spec.service: a service name is 1 to 128 letters, digits, '-', '_' or '.': "
+            "\"../../evil\"\n");
 }
 
 TEST(SloRules, CheckRulesReportsSloErrorsWithPositions) {
