@@ -111,6 +111,20 @@ int cmd_check(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
   std::size_t rule_count = 0;
   std::vector<rules::GroupDefinition> groups;
   if (diagnostics.empty()) groups = rules::load_rule_files(rule_files, diagnostics);
+  // An SLO's `exclude:` names alerting's time_intervals: the daemon refuses to start on an unknown one,
+  // so check says so too.
+  for (const auto& group : groups) {
+    for (const auto& rule : group.rules) {
+      if (!rule.slo) continue;
+      for (const std::string& name : rule.slo->exclude) {
+        if (!config->alerting.time_intervals.contains(name)) {
+          diagnostics.error(rule.slo->position, "slos",
+                            "SLO \"" + rule.slo->name + "\" excludes time interval \"" + name +
+                                "\", which alerting's time_intervals do not define");
+        }
+      }
+    }
+  }
   if (!diagnostics.empty()) {
     diagnostics.sort();
     err << diagnostics.to_string();

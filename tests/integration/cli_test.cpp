@@ -33,6 +33,30 @@ TEST(Cli, CheckPrintsEveryErrorWithItsPositionAndExits2) {
                 path.string() + ":6:7: collectors.host[0].bogus: unknown key\n");
 }
 
+// What the daemon refuses at start, check refuses too: an SLO excluding a time interval nobody defined.
+TEST(Cli, CheckRefusesAnSloExcludingAnUndefinedTimeInterval) {
+  TempDir dir;
+  const auto slos = dir.write("slos.yaml", R"(slos:
+  - name: api
+    objective: 99.9
+    window: 7d
+    indicator: { threshold: { expr: 'max(up)', below: 2 } }
+    exclude: [nightly-maintenance]
+)");
+  auto path = dir.write("tocsin.yaml", "rule_files: [slos.yaml]\n");
+  CommandResult r = tocsin({"check", "--config", path.string()});
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_EQ(r.output,
+            slos.string() +
+                ":2:5: slos: SLO \"api\" excludes time interval \"nightly-maintenance\", which alerting's "
+                "time_intervals do not define\n");
+  path = dir.write("tocsin.yaml",
+                   "rule_files: [slos.yaml]\ntime_intervals:\n  nightly-maintenance:\n"
+                   "    - times: [{start_time: '02:00', end_time: '03:00'}]\n");
+  r = tocsin({"check", "--config", path.string()});
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
 TEST(Cli, OncePrintsOneCycleOfMetrics) {
   TempDir dir;
   auto path = dir.write("c.yaml", "collectors:\n  host:\n    - name: h\n");
