@@ -43,6 +43,8 @@
 namespace {
 
 namespace fs = std::filesystem;
+using tocsin::testing::process_cpu_seconds;
+using tocsin::testing::thread_cpu_seconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kCpus = 64;
@@ -212,30 +214,6 @@ void make_tree(const fs::path& root, bool real_net) {
   write(proc / "mounts", "/dev/vda / ext4 rw,relatime 0 0\n");
   write(sys / "devices/system/clocksource/clocksource0/available_clocksource", "tsc kvm-clock \n");
   write(sys / "devices/system/clocksource/clocksource0/current_clocksource", "tsc\n");
-}
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// utime + stime of a process, in seconds.
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(text.substr(text.rfind(')') + 2));
-  std::string field;
-  double utime = 0;
-  double stime = 0;
-  for (int i = 3; fields >> field; ++i) {  // field 3 is the state
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) {
-      stime = std::stod(field);
-      break;
-    }
-  }
-  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 double percentile(std::vector<double> v, double p) {

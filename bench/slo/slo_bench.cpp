@@ -53,32 +53,13 @@ constexpr double kErrorRate = 0.01;  // and 5xx: 0.1 %, the budget of a 99.9 % S
 
 std::string job(int i) { return "app" + std::to_string(i); }
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-double cpu_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(text.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 // Prometheus's HTTP answers, through the test fixtures' client.
 std::string http_get(int port, const std::string& target) {
   return tocsin::testing::decoded_body(tocsin::testing::http_get(port, target));
 }
 using tocsin::testing::free_port;
+using tocsin::testing::process_cpu_seconds;
+using tocsin::testing::thread_cpu_seconds;
 
 double median(std::vector<double> v) {
   if (v.empty()) return -1;
@@ -354,13 +335,13 @@ std::optional<PromFigures> run_prometheus(const std::string& prometheus, const s
   }
   if (ready) {
     std::this_thread::sleep_for(20s);  // every group evaluated at least once
-    const double cpu_before = cpu_of(pid);
+    const double cpu_before = process_cpu_seconds(pid);
     std::vector<double> samples;
     for (int s = 0; s < window / 15; ++s) {
       std::this_thread::sleep_for(15s);
       samples.push_back(group_ms());
     }
-    const double cpu = cpu_of(pid) - cpu_before;
+    const double cpu = process_cpu_seconds(pid) - cpu_before;
     f.rounds = static_cast<double>(samples.size());
     f.group_ms_per_round = median(samples);
     f.cpu_ms_per_round = cpu / f.rounds * 1000;
