@@ -105,9 +105,11 @@ std::pair<double, bool> apply(BinaryOp op, double l, double r) {
   }
 }
 
-bool drops_name(BinaryOp op) {
+// Arithmetic drops the metric name; atan2 too since Prometheus 3.0 (2.x kept it).
+bool drops_name(BinaryOp op, Compat compat) {
+  if (op == BinaryOp::atan2) return compat == Compat::prometheus3;
   return op == BinaryOp::add || op == BinaryOp::sub || op == BinaryOp::mul || op == BinaryOp::div ||
-         op == BinaryOp::mod || op == BinaryOp::pow || op == BinaryOp::atan2;
+         op == BinaryOp::mod || op == BinaryOp::pow;
 }
 
 }  // namespace
@@ -422,7 +424,7 @@ EvalValue Evaluator::eval_binary(const Binary& b, Timestamp t) {
     const bool swap = ls != nullptr;
     Vector vec = std::move(std::get<Vector>(swap ? rv : lv));
     const double scalar = swap ? ls->v : rs->v;
-    const bool drop = drops_name(b.op) || b.return_bool;
+    const bool drop = drops_name(b.op, options_.compat) || b.return_bool;
     Vector out;
     out.reserve(vec.size());
     for (Sample& s : vec) {
@@ -520,7 +522,7 @@ EvalValue Evaluator::eval_binary(const Binary& b, Timestamp t) {
       continue;
     }
     LabelsBuilder metric(l.labels);
-    if (drops_name(b.op) || b.return_bool) metric.del(kMetricNameLabel);
+    if (drops_name(b.op, options_.compat) || b.return_bool) metric.del(kMetricNameLabel);
     if (m.card == Cardinality::one_to_one) {
       if (m.on) {
         metric.keep_only(m.labels);

@@ -26,6 +26,17 @@ double go_min(double a, double b) {
   return a < b ? a : b;
 }
 
+// Go's math.Log10 and math.Log2, which Prometheus calls: the natural logarithm times a constant
+// (Go folds 1/Ln10 at compile time to the double nearest log10(e)), which differs from the C
+// library's log10 in the last bit for some inputs (log10(20) is 1.301029995663981 in Go).
+double go_log10(double v) { return std::log(v) * std::numbers::log10e; }
+double go_log2(double v) {
+  int exp = 0;
+  const double frac = std::frexp(v, &exp);
+  if (frac == 0.5) return exp - 1;  // exact powers of two
+  return std::log(frac) * std::numbers::log2e + exp;
+}
+
 // fn(v) for every element of the one vector argument. Fn is a compile-time constant, so each
 // instantiation is one loop with the formula inlined.
 template <auto Fn>
@@ -68,8 +79,8 @@ std::vector<Function> math_functions() {
       {"sqrt", {V}, 0, V, elementwise<[](double v) { return std::sqrt(v); }>},
       {"exp", {V}, 0, V, elementwise<[](double v) { return std::exp(v); }>},
       {"ln", {V}, 0, V, elementwise<[](double v) { return std::log(v); }>},
-      {"log2", {V}, 0, V, elementwise<[](double v) { return std::log2(v); }>},
-      {"log10", {V}, 0, V, elementwise<[](double v) { return std::log10(v); }>},
+      {"log2", {V}, 0, V, elementwise<[](double v) { return go_log2(v); }>},
+      {"log10", {V}, 0, V, elementwise<go_log10>},
       {"sin", {V}, 0, V, elementwise<[](double v) { return std::sin(v); }>},
       {"cos", {V}, 0, V, elementwise<[](double v) { return std::cos(v); }>},
       {"tan", {V}, 0, V, elementwise<[](double v) { return std::tan(v); }>},

@@ -3,6 +3,8 @@
 // (last_over_time keeps it). changes() and resets() count transitions between neighbouring points.
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "promql/functions_common.hpp"
 
@@ -110,6 +112,44 @@ EvalValue quantile_over_time(Evaluator& ev, const Call&, Args args, Timestamp t)
   });
 }
 
+// Go's %f (six decimals; NaN and infinities spelled as Go spells them).
+std::string go_fixed(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[400];
+  std::snprintf(buf, sizeof buf, "%f", v);
+  return buf;
+}
+
+// holt_winters (Prometheus 2.x) and double_exponential_smoothing (3.x, the same maths): the last
+// smoothed value of Holt's linear method, with the smoothing and trend factors in (0, 1).
+EvalValue double_exponential_smoothing(Evaluator&, const Call&, Args args, Timestamp t) {
+  const double sf = scalar_arg(args[1]);
+  const double tf = scalar_arg(args[2]);
+  if (!(sf > 0 && sf < 1)) {
+    execution_error("invalid smoothing factor. Expected: 0 < sf < 1, got: " + go_fixed(sf));
+  }
+  if (!(tf > 0 && tf < 1)) {
+    execution_error("invalid trend factor. Expected: 0 < tf < 1, got: " + go_fixed(tf));
+  }
+  const MatrixView& m = matrix_arg(args[0]);
+  Vector out;
+  for (const auto& series : m.series) {
+    const std::span<const Point> p = series.points;
+    if (p.size() < 2) continue;  // no trend from one point
+    double s0 = 0, s1 = p[0].v, b = p[1].v - p[0].v;
+    for (std::size_t i = 1; i < p.size(); ++i) {
+      const double x = sf * p[i].v;
+      if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+      const double y = (1 - sf) * (s1 + b);
+      s0 = s1;
+      s1 = x + y;
+    }
+    out.push_back({drop_name(*series.labels), s1, t});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<Function> over_time_functions() {
@@ -128,6 +168,8 @@ std::vector<Function> over_time_functions() {
        of_points<[](std::span<const Point> p) { return std::sqrt(variance_points(p)); }>},
       {"stdvar_over_time", {M}, 0, V, of_points<variance_points>},
       {"quantile_over_time", {S, M}, 0, V, quantile_over_time},
+      {"holt_winters", {M, S, S}, 0, V, double_exponential_smoothing},
+      {"double_exponential_smoothing", {M, S, S}, 0, V, double_exponential_smoothing},
       {"changes", {M}, 0, V, of_points<transitions<true>>},
       {"resets", {M}, 0, V, of_points<transitions<false>>},
   };

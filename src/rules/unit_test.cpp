@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "tocsin/promql/parser.hpp"
 #include "tocsin/promql/series_notation.hpp"
@@ -55,10 +57,17 @@ std::optional<double> value_of(const yaml::Node& node) {
     node.error("expected a number, got " + node.kind());
     return std::nullopt;
   }
+  // YAML's own spellings, which promtool (go-yaml) reads into a float64, and Go's, which earlier
+  // tocsin versions accepted (promtool refuses those: tests meant for both tools use YAML's).
   const std::string s = node.yaml().Scalar();
-  if (s == "NaN" || s == "nan") return std::nan("");
-  if (s == "Inf" || s == "+Inf" || s == "inf") return std::numeric_limits<double>::infinity();
-  if (s == "-Inf" || s == "-inf") return -std::numeric_limits<double>::infinity();
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  static const std::map<std::string_view, double> named = {
+      {".nan", std::nan("")}, {".NaN", std::nan("")}, {".NAN", std::nan("")}, {"NaN", std::nan("")},
+      {"nan", std::nan("")},  {".inf", inf},          {".Inf", inf},          {".INF", inf},
+      {"+.inf", inf},         {"+.Inf", inf},         {"+.INF", inf},         {"Inf", inf},
+      {"+Inf", inf},          {"inf", inf},           {"-.inf", -inf},        {"-.Inf", -inf},
+      {"-.INF", -inf},        {"-Inf", -inf},         {"-inf", -inf}};
+  if (auto it = named.find(s); it != named.end()) return it->second;
   return node.as_double();
 }
 
@@ -191,6 +200,7 @@ TestFile decode_test_file(const yaml::Node& root) {
       if (auto n = tm.get("external_labels"); n && !n->is_null()) tc.external_labels = labels_map(*n);
       raw(tm, "external_url", tc.external_url);
       if (auto list = tm.get("input_series"); list && !list->is_null()) {
+        std::map<Labels, std::size_t> index;  // position in tc.input by labels
         for (const yaml::Node& s : list->items()) {
           yaml::MapDecoder sm(s);
           std::string series, values;
@@ -198,7 +208,15 @@ TestFile decode_test_file(const yaml::Node& root) {
           raw(sm, "values", values);
           sm.finish();
           try {
-            tc.input.push_back({promql::parse_series_labels(series), promql::expand_series_values(values)});
+            Labels labels = promql::parse_series_labels(series);
+            auto values_of = promql::expand_series_values(values);
+            // A series listed twice: the last definition stands, as in promtool (a map by labels).
+            auto [same, added] = index.try_emplace(labels, tc.input.size());
+            if (added) {
+              tc.input.push_back({std::move(labels), std::move(values_of)});
+            } else {
+              tc.input[same->second].values = std::move(values_of);
+            }
           } catch (const std::exception& e) {
             s.error(e.what());
           }

@@ -79,6 +79,168 @@ tests:
 )yaml");
 }
 
+// Expected values in YAML's float spellings, the only ones promtool (go-yaml) reads: Prometheus's own
+// PromQL tests converted to promtool's format need them for every infinity.
+TEST_F(UnitTestRunner, ExpectedInfinitiesInYamlSpellingPassInBoth) {
+  expect_both_pass(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'x{sign="plus"}'
+        values: '1'
+      - series: 'x{sign="minus"}'
+        values: '-1'
+    promql_expr_test:
+      - expr: x / 0
+        eval_time: 0
+        exp_samples:
+          - labels: '{sign="plus"}'
+            value: .inf
+          - labels: '{sign="minus"}'
+            value: -.inf
+      - expr: x{sign="plus"} / 0
+        eval_time: 0
+        exp_samples:
+          - labels: '{sign="plus"}'
+            value: +.Inf
+)yaml");
+}
+
+// promtool never passes an expected NaN (it compares with ==); tocsin compares NaN as equal, in any
+// spelling either tool has used.
+TEST_F(UnitTestRunner, ExpectedNaNInYamlSpellingMatchesNaN) {
+  for (const char* spelling : {".nan", ".NaN", "NaN"}) {
+    Outcome o = ours(kNoRules, std::string(R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'x'
+        values: '0'
+    promql_expr_test:
+      - expr: x / 0
+        eval_time: 0
+        exp_samples:
+          - labels: '{}'
+            value: )yaml") + spelling +
+                                   "\n");
+    EXPECT_EQ(o.status, 0) << spelling << ": " << o.output;
+  }
+}
+
+// A series listed twice in input_series: the last definition is the one loaded, as promtool keeps
+// its input in a map by labels (Prometheus's aggregators.test relies on it).
+TEST_F(UnitTestRunner, ASeriesListedTwiceKeepsItsLastDefinition) {
+  expect_both_pass(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'data{point="a"}'
+        values: '1'
+      - series: 'data{point="b"}'
+        values: '10'
+      - series: 'data{point="a"}'
+        values: '5'
+    promql_expr_test:
+      - expr: sum(data)
+        eval_time: 0
+        exp_samples:
+          - labels: '{}'
+            value: 15
+      - expr: count(data)
+        eval_time: 0
+        exp_samples:
+          - labels: '{}'
+            value: 2
+)yaml");
+}
+
+// holt_winters (Prometheus 2.x): the values promtool 2.42 computes for Prometheus's own test series
+// (functions.test), trends up and down; its factor checks are Prometheus's errors.
+TEST_F(UnitTestRunner, HoltWintersGivesPromtoolsValues) {
+  expect_both_pass(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 10s
+    input_series:
+      - series: 'http_requests{instance="0"}'
+        values: '0+10x1000 100+30x1000'
+      - series: 'http_requests{instance="1"}'
+        values: '0+30x1000 300-80x1000'
+    promql_expr_test:
+      - expr: holt_winters(http_requests[1m], 0.01, 0.1)
+        eval_time: 8000s
+        exp_samples:
+          - labels: '{instance="0"}'
+            value: 7980
+          - labels: '{instance="1"}'
+            value: 23940
+      - expr: holt_winters(http_requests[5m], 0.5, 0.5)
+        eval_time: 2h
+        exp_samples:
+          - labels: '{instance="0"}'
+            value: 7200
+          - labels: '{instance="1"}'
+            value: 21600
+)yaml");
+  Outcome o = ours(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'x'
+        values: '0+1x10'
+    promql_expr_test:
+      - expr: holt_winters(x[5m], 1, 0.5)
+        eval_time: 10m
+        exp_samples: []
+)yaml");
+  EXPECT_EQ(o.status, 1);
+  EXPECT_NE(o.output.find("invalid smoothing factor. Expected: 0 < sf < 1, got: 1.000000"), std::string::npos)
+      << o.output;
+}
+
+// Prometheus 3's name for the same maths, in the default (3.x) mode.
+TEST_F(UnitTestRunner, DoubleExponentialSmoothingIsHoltWinters) {
+  Outcome o = ours(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 10s
+    input_series:
+      - series: 'http_requests{instance="0"}'
+        values: '0+10x1000 100+30x1000'
+    promql_expr_test:
+      - expr: double_exponential_smoothing(http_requests[5m], 0.5, 0.5) - holt_winters(http_requests[5m], 0.5, 0.5)
+        eval_time: 2h
+        exp_samples:
+          - labels: '{instance="0"}'
+            value: 0
+)yaml",
+                   promql::Compat::prometheus3);
+  EXPECT_EQ(o.status, 0) << o.output;
+}
+
+// Prometheus 2.x's atan2 keeps the left side's metric name (3.0 drops it, as for arithmetic); log10 is
+// Go's Log(x) * (1/Ln10), one bit away from the C library's for 20.
+TEST_F(UnitTestRunner, Atan2AndLog10AsPrometheus2ComputesThem) {
+  expect_both_pass(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'trigy'
+        values: '10'
+      - series: 'trigx'
+        values: '20'
+    promql_expr_test:
+      - expr: trigy atan2 trigx
+        eval_time: 0
+        exp_samples:
+          - labels: 'trigy'
+            value: 0.4636476090008061
+      - expr: log10(trigx)
+        eval_time: 0
+        exp_samples:
+          - labels: '{}'
+            value: 1.301029995663981
+)yaml");
+}
+
 // Strings are read verbatim, as promtool reads them: "${1}" is a regex group, "$$" two dollars.
 TEST_F(UnitTestRunner, DollarsAreNotEnvironmentVariables) {
   expect_both_pass(R"yaml(groups:
