@@ -125,11 +125,12 @@ int cmd_check(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
       }
     }
   }
+  diagnostics.sort();
   if (!diagnostics.empty()) {
-    diagnostics.sort();
     err << diagnostics.to_string();
     return kExitBadInput;
   }
+  err << diagnostics.warnings_to_string();
   // A rule naming a policy the config lacks falls back to its route's: worth a warning once alerting
   // is set up (a typo), not on an install that has no policies yet.
   const auto& policies = config->alerting.escalation_policies;
@@ -159,11 +160,12 @@ int cmd_check_rules(const ParsedArgs& args, std::ostream& out, std::ostream& err
   yaml::Diagnostics diagnostics;
   std::size_t rule_count = 0;
   for (const auto& group : rules::load_rule_files(files, diagnostics)) rule_count += group.rules.size();
+  diagnostics.sort();
   if (!diagnostics.empty()) {
-    diagnostics.sort();
     err << diagnostics.to_string();
     return kExitBadInput;
   }
+  err << diagnostics.warnings_to_string();
   out << "OK: " << files.size() << " rule file(s), " << rule_count << " rule(s)\n";
   return kExitOk;
 }

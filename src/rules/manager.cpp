@@ -192,6 +192,8 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
     metrics_->reload_ok = false;
     return diagnostics;
   }
+  diagnostics.sort();
+  for (const auto& w : diagnostics.warnings()) log_->warn("rule files: {}", w.to_string());
   // SLOs of one id in two files would write the same series and the same history file.
   std::map<std::string, std::string> slo_ids;
   for (const auto& def : definitions) {

@@ -393,7 +393,8 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
       }
     }
   }
-  // Two rules producing the same series (same name and fixed labels) would overwrite each other.
+  // Two rules producing the same series (same name and fixed labels) write the same series or alerts:
+  // promtool's lint warns (Prometheus loads the group), and so does tocsin.
   std::set<std::string> seen;
   for (std::size_t i = 0; i < group.rules.size(); ++i) {
     const RuleDefinition& r = group.rules[i];
@@ -401,10 +402,10 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
     for (const auto& [name, text] : r.label_texts) key += "," + name + "=" + text;
     if (!r.tiers.empty()) key += ",tiered";
     if (!seen.insert(key).second) {
-      node.context().diagnostics->error(r.position, node.path() + ".rules[" + std::to_string(i) + "]",
-                                        "duplicate rule: \"" + r.name +
-                                            "\" with the same labels is already in group \"" + group.name +
-                                            "\"");
+      node.context().diagnostics->warn(r.position, node.path() + ".rules[" + std::to_string(i) + "]",
+                                       "duplicate rule: \"" + r.name +
+                                           "\" with the same labels is already in group \"" + group.name +
+                                           "\"; both may write the same series");
     }
   }
   map.finish();

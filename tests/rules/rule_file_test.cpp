@@ -13,6 +13,25 @@ std::string errors_of(const std::string& text) {
   return d.to_string();
 }
 
+// Two rules of one name and labels in a group: Prometheus loads them and promtool's lint warns; so does
+// tocsin (a warning, never a refusal), and both rules run.
+TEST(RuleFile, DuplicateRulesAreAWarningNotAnError) {
+  yaml::Diagnostics d;
+  auto groups = parse_rule_text(
+      "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n      - alert: X\n        expr: "
+      "z\n"
+      "      - alert: X\n        expr: z\n        labels: {severity: page}\n",
+      "r.yaml", d);
+  d.sort();
+  EXPECT_TRUE(d.empty()) << d.to_string();
+  EXPECT_EQ(
+      d.warnings_to_string(),
+      "warning: r.yaml:6:9: groups[0].rules[1]: duplicate rule: \"X\" with the same labels is already in "
+      "group \"a\"; both may write the same series\n");
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].rules.size(), 3u);
+}
+
 TEST(RuleFile, LoadsPrometheusRulesAndTiers) {
   yaml::Diagnostics d;
   auto groups = parse_rule_text(R"(groups:
@@ -114,10 +133,6 @@ TEST(RuleFile, ErrorsNameFileLineColumnAndPath) {
       "r.yaml:6:14: groups[0].rules[0].for: invalid duration \"15x\" (use e.g. 500ms, 15s, 5m, 1h30m, 2d)\n");
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules: []\n  - name: a\n    rules: []\n"),
             "r.yaml:4:5: groups[1]: groupname: \"a\" is repeated in the same file\n");
-  EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n      - alert: "
-                      "X\n        expr: z\n"),
-            "r.yaml:6:9: groups[0].rules[1]: duplicate rule: \"X\" with the same labels is already in group "
-            "\"a\"\n");
   EXPECT_EQ(
       errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
                 "          summary: \"{{ if $value }}x{{ end }}\"\n"),

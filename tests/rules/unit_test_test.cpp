@@ -241,6 +241,32 @@ tests:
 )yaml");
 }
 
+// Two alerting rules of one name and labels in a group (promtool's lint warns): both run, and each
+// fires its own alert, as in promtool.
+TEST_F(UnitTestRunner, DuplicateAlertingRulesBothFire) {
+  expect_both_pass(R"yaml(groups:
+  - name: g
+    rules:
+      - alert: X
+        expr: up == 1
+      - alert: X
+        expr: up > 0
+)yaml",
+                   R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job="a"}'
+        values: '1 1 1'
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: X
+        exp_alerts:
+          - exp_labels: {job: a}
+          - exp_labels: {job: a}
+)yaml");
+}
+
 // Strings are read verbatim, as promtool reads them: "${1}" is a regex group, "$$" two dollars.
 TEST_F(UnitTestRunner, DollarsAreNotEnvironmentVariables) {
   expect_both_pass(R"yaml(groups:
