@@ -22,6 +22,7 @@
 #include "app/alert_delivery.hpp"
 #include "app/logging.hpp"
 #include "app/prometheus_status.hpp"
+#include "app/state_lock.hpp"
 #include "app/store_snapshots.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
@@ -374,6 +375,7 @@ class Daemon {
   std::string load_rules(const config::Config& config) {
     yaml::Diagnostics diagnostics;
     auto files = rules::expand_rule_globs(config.rule_files, config.base_dir, config.file, diagnostics);
+    for (const auto& w : diagnostics.warnings()) log_->warn("{}", w.to_string());
     rules::ManagerSettings settings = rule_settings(config);
     if (diagnostics.empty()) diagnostics = rules_.load(files, settings);
     if (diagnostics.empty()) {
@@ -511,6 +513,16 @@ class Daemon {
 }  // namespace
 
 int run_daemon(const DaemonOptions& options, config::Config config) {
+  // Before anything reads the state: a second daemon on the directory must not even restore it.
+  StateLock lock;
+  if (!config.state_dir.empty()) {
+    if (std::string error = lock.acquire(config.state_dir); !error.empty()) {
+      make_logger(options.log_format_override.empty() ? config.log.format : options.log_format_override,
+                  config.log.level)
+          ->error("{}", error);
+      return 1;
+    }
+  }
   Daemon daemon(options, std::move(config));
   return daemon.run();
 }

@@ -542,7 +542,14 @@ std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patte
     const int rc = ::glob(resolved.c_str(), 0, nullptr, &g);
     if (rc == 0) {
       for (std::size_t k = 0; k < g.gl_pathc; ++k) files.emplace_back(g.gl_pathv[k]);
-    } else if (rc != GLOB_NOMATCH) {
+    } else if (rc == GLOB_NOMATCH) {
+      // Not an error (Prometheus loads nothing from it too), but a config that watches nothing must
+      // say so: a relative pattern is resolved against the config file's directory.
+      diagnostics.warn({config_file, 0, 0}, "rule_files[" + std::to_string(i) + "]",
+                       "\"" + pattern + "\" matches no file" +
+                           (resolved == pattern ? std::string() : " (looked for " + resolved + ")") +
+                           "; no rules are loaded from it");
+    } else {
       diagnostics.error({config_file, 0, 0}, "rule_files[" + std::to_string(i) + "]",
                         "cannot expand \"" + pattern + "\"");
     }

@@ -350,5 +350,29 @@ TEST(Daemon, ListenAddressInUseIsARuntimeFailure) {
       << r.output;
 }
 
+// One daemon per state_dir: a second one on the same directory refuses to start, naming the first;
+// once the first has stopped, the directory is free again (the lock goes with the process).
+TEST(Daemon, ASecondDaemonOnTheSameStateDirRefusesToStart) {
+  Daemon first(kHostConfig);
+  ASSERT_TRUE(first.wait_ready()) << first.log();
+  const std::string state = (first.dir() / "state").string();
+  TempDir dir;
+  const int port = free_port();
+  auto config = dir.write(
+      "c.yaml", "listen: 127.0.0.1:" + std::to_string(port) + "\nstate_dir: " + state + "\n" + kHostConfig);
+  CommandResult r = run_command({TOCSIN_EXECUTABLE, "run", "--config", config.string()});
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("state_dir " + state + " is in use by another tocsin (pid " +
+                          std::to_string(first.process().pid()) + ")"),
+            std::string::npos)
+      << r.output;
+
+  first.process().stop();
+  Process second({TOCSIN_EXECUTABLE, "run", "--config", config.string()});
+  EXPECT_TRUE(
+      wait_until([&] { return !second.running() || http_get(port, "/-/ready").status == 200; }, 20s) &&
+      second.running());
+}
+
 }  // namespace
 }  // namespace tocsin::testing

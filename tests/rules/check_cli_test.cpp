@@ -65,5 +65,30 @@ TEST(CheckConfig, WarnsOfAnEscalationPolicyTheConfigLacks) {
   EXPECT_EQ(quiet.output.find("warning"), std::string::npos) << quiet.output;
 }
 
+// A rule_files pattern that matches nothing loads nothing, as in Prometheus, but never silently: a
+// config copied to /etc with `../rules/*.yaml` would otherwise watch nothing and say OK.
+TEST(CheckConfig, WarnsOfARuleFilesPatternThatMatchesNothing) {
+  TempDir dir;
+  dir.write("rules.yaml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n");
+  auto config =
+      dir.write("tocsin.yaml", "rule_files: [rules.yaml, \"../nowhere/*.yaml\", /nonexistent/*.yml]\n");
+  CommandResult r = run_command({TOCSIN_EXECUTABLE, "check", "--config", config.string()});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: " + config.string() +
+                          ": rule_files[1]: \"../nowhere/*.yaml\" matches no file "
+                          "(looked for " +
+                          dir.path().string() + "/../nowhere/*.yaml); no rules are loaded from it\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(
+      r.output.find("warning: " + config.string() +
+                    ": rule_files[2]: \"/nonexistent/*.yml\" matches no file; no rules are loaded from it\n"),
+      std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("rule_files[0]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("OK: " + config.string() + " (1 rule file(s), 1 rule(s))"), std::string::npos)
+      << r.output;
+}
+
 }  // namespace
 }  // namespace tocsin::testing
