@@ -13,6 +13,7 @@ packages=(
   ruby-sidekiq python3-rq python3-celery
   python3-prometheus-client prometheus-node-exporter zlib1g-dev
   iproute2
+  file man-db dpkg-dev systemd adduser
 )
 # Extra packages for the peer-exporter benchmarks and the status-page screenshot; best effort.
 optional=(prometheus-postgres-exporter prometheus-redis-exporter chromium)
