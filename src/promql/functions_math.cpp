@@ -1,10 +1,12 @@
 // Mathematical functions over instant vectors, element by element, as Prometheus's promql/functions.go
-// computes them: each drops the metric name and keeps the other labels.
+// computes them: each drops the metric name and keeps the other labels. The transcendental ones are Go's
+// (go_math.hpp), so each value is the very float64 Prometheus gives.
 
 #include <cmath>
 #include <numbers>
 
 #include "promql/functions_common.hpp"
+#include "promql/go_math.hpp"
 
 namespace tocsin::promql::detail {
 
@@ -66,22 +68,22 @@ std::vector<Function> math_functions() {
       {"ceil", {V}, 0, V, elementwise<[](double v) { return std::ceil(v); }>},
       {"floor", {V}, 0, V, elementwise<[](double v) { return std::floor(v); }>},
       {"sqrt", {V}, 0, V, elementwise<[](double v) { return std::sqrt(v); }>},
-      {"exp", {V}, 0, V, elementwise<[](double v) { return std::exp(v); }>},
-      {"ln", {V}, 0, V, elementwise<[](double v) { return std::log(v); }>},
-      {"log2", {V}, 0, V, elementwise<[](double v) { return std::log2(v); }>},
-      {"log10", {V}, 0, V, elementwise<[](double v) { return std::log10(v); }>},
-      {"sin", {V}, 0, V, elementwise<[](double v) { return std::sin(v); }>},
-      {"cos", {V}, 0, V, elementwise<[](double v) { return std::cos(v); }>},
-      {"tan", {V}, 0, V, elementwise<[](double v) { return std::tan(v); }>},
-      {"asin", {V}, 0, V, elementwise<[](double v) { return std::asin(v); }>},
-      {"acos", {V}, 0, V, elementwise<[](double v) { return std::acos(v); }>},
-      {"atan", {V}, 0, V, elementwise<[](double v) { return std::atan(v); }>},
-      {"sinh", {V}, 0, V, elementwise<[](double v) { return std::sinh(v); }>},
-      {"cosh", {V}, 0, V, elementwise<[](double v) { return std::cosh(v); }>},
-      {"tanh", {V}, 0, V, elementwise<[](double v) { return std::tanh(v); }>},
-      {"asinh", {V}, 0, V, elementwise<[](double v) { return std::asinh(v); }>},
-      {"acosh", {V}, 0, V, elementwise<[](double v) { return std::acosh(v); }>},
-      {"atanh", {V}, 0, V, elementwise<[](double v) { return std::atanh(v); }>},
+      {"exp", {V}, 0, V, elementwise<go_math::exp>},
+      {"ln", {V}, 0, V, elementwise<go_math::log>},
+      {"log2", {V}, 0, V, elementwise<go_math::log2>},
+      {"log10", {V}, 0, V, elementwise<go_math::log10>},
+      {"sin", {V}, 0, V, elementwise<go_math::sin>},
+      {"cos", {V}, 0, V, elementwise<go_math::cos>},
+      {"tan", {V}, 0, V, elementwise<go_math::tan>},
+      {"asin", {V}, 0, V, elementwise<go_math::asin>},
+      {"acos", {V}, 0, V, elementwise<go_math::acos>},
+      {"atan", {V}, 0, V, elementwise<go_math::atan>},
+      {"sinh", {V}, 0, V, elementwise<go_math::sinh>},
+      {"cosh", {V}, 0, V, elementwise<go_math::cosh>},
+      {"tanh", {V}, 0, V, elementwise<go_math::tanh>},
+      {"asinh", {V}, 0, V, elementwise<go_math::asinh>},
+      {"acosh", {V}, 0, V, elementwise<go_math::acosh>},
+      {"atanh", {V}, 0, V, elementwise<go_math::atanh>},
       {"deg", {V}, 0, V, elementwise<[](double v) { return v * 180 / std::numbers::pi; }>},
       {"rad", {V}, 0, V, elementwise<[](double v) { return v * std::numbers::pi / 180; }>},
       {"sgn", {V}, 0, V, elementwise<[](double v) { return v < 0 ? -1.0 : (v > 0 ? 1.0 : v); }>},
