@@ -208,7 +208,7 @@ const bool kUseFma = cpu_has_avx2_fma();
 
 bool exp_uses_fma() { return kUseFma; }
 
-double exp(double x) {
+double exp_on_path(double x, bool fma) {
   const std::uint64_t bx = bits(x);
   if ((bx & ~(std::uint64_t{1} << 63)) >= 0x7ff0000000000000) {  // not finite
     if (bx == 0xfff0000000000000) return 0;                      // -Inf
@@ -218,7 +218,7 @@ double exp(double x) {
   // CVTSD2SL: rounds to nearest (the default MXCSR), 0x80000000 when out of range.
   int k = _mm_cvtsd_si32(_mm_set_sd(kExpLog2e * x));
   const double kd = static_cast<double>(k);
-  double fr = kUseFma ? exp_kernel_fma(x, kd) : exp_kernel_plain(x, kd);
+  double fr = fma ? exp_kernel_fma(x, kd) : exp_kernel_plain(x, kd);
   // fr * 2**k, in the assembly's two steps when the result is subnormal.
   k += 0x3ff;
   if (k <= 0) {
@@ -231,6 +231,8 @@ double exp(double x) {
   }
   return fr * from_bits(static_cast<std::uint64_t>(k) << 52);
 }
+
+double exp(double x) { return exp_on_path(x, kUseFma); }
 
 double log(double x) {
   // log_amd64.s: the special cases by bits, then frexp by bit manipulation (subnormals not normalised).

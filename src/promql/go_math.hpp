@@ -36,5 +36,8 @@ double pow(double x, double y);
 
 // Whether exp() takes the fused multiply-add path (the CPU has AVX2 and FMA, as Go's useFMA checks).
 bool exp_uses_fma();
+// exp() on the path the caller names, for tests to check both against Go (Go's is chosen with
+// GODEBUG=cpu.fma=off). fma=true needs exp_uses_fma().
+double exp_on_path(double x, bool fma);
 
 }  // namespace tocsin::promql::go_math
