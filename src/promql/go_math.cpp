@@ -7,6 +7,7 @@
 
 #include <emmintrin.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -34,6 +35,27 @@ double from_bits(std::uint64_t b) { return std::bit_cast<double>(b); }
 // Go's shifts of a uint64 by 64 or more give 0 (C++'s are undefined).
 std::uint64_t shl(std::uint64_t v, unsigned n) { return n >= 64 ? 0 : v << n; }
 std::uint64_t shr(std::uint64_t v, unsigned n) { return n >= 64 ? 0 : v >> n; }
+
+// Go's Frexp (exact, as std::frexp), by bits for normal numbers: the C library's is a call.
+double frexp(double x, int* e) {
+  const std::uint64_t b = bits(x);
+  const int biased = static_cast<int>((b >> 52) & 0x7ff);
+  if (biased == 0 || biased == 0x7ff) {  // ±0, subnormal, ±Inf, NaN
+    *e = 0;
+    return std::isfinite(x) ? std::frexp(x, e) : x;
+  }
+  *e = biased - 1022;
+  return from_bits((b & ~(std::uint64_t{0x7ff} << 52)) | (std::uint64_t{0x3fe} << 52));
+}
+
+// Go's Ldexp (rounds once, as std::ldexp): one exact multiplication when x and the result are normal.
+double ldexp(double x, long e) {
+  const int biased = static_cast<int>((bits(x) >> 52) & 0x7ff);
+  if (biased != 0 && biased != 0x7ff && e >= -1022 && e <= 1023 && biased + e >= 1 && biased + e <= 0x7fe)
+    return x * from_bits(static_cast<std::uint64_t>(e + 1023) << 52);
+  // Out of int's range the result is 0 or Inf all the same.
+  return std::ldexp(x, static_cast<int>(std::clamp(e, -100000L, 100000L)));
+}
 
 // ---- trigonometric (sin.go, tan.go, trig_reduce.go) ----
 
@@ -267,7 +289,7 @@ double log10(double x) { return log(x) * kInvLn10; }
 
 double log2(double x) {
   int e = 0;
-  const double frac = std::frexp(x, &e);               // exact, as Go's Frexp (0 for ±0, ±Inf, NaN)
+  const double frac = frexp(x, &e);
   if (frac == 0.5) return static_cast<double>(e - 1);  // exact powers of two
   return log(frac) * kInvLn2 + static_cast<double>(e);
 }
@@ -595,7 +617,7 @@ double pow(double x, double y) {
   }
   // ans *= x**yi by successive squarings of x, the powers of two accumulated in ae.
   int xe_int = 0;
-  double x1 = std::frexp(x, &xe_int);
+  double x1 = frexp(x, &xe_int);
   long xe = xe_int;
   for (auto i = static_cast<std::int64_t>(yi); i != 0; i >>= 1) {
     if (xe < -(1L << 12) || (1L << 12) < xe) {
@@ -619,10 +641,7 @@ double pow(double x, double y) {
     a1 = 1 / a1;
     ae = -ae;
   }
-  // Go's Ldexp rounds once, as std::ldexp; clamp the exponent into int without changing the outcome.
-  if (ae > 100000) ae = 100000;
-  if (ae < -100000) ae = -100000;
-  return std::ldexp(a1, static_cast<int>(ae));
+  return ldexp(a1, ae);
 }
 
 }  // namespace tocsin::promql::go_math
