@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "promql/evaluator.hpp"
+#include "promql/go_math.hpp"
 
 namespace tocsin::promql {
 
@@ -91,9 +92,9 @@ std::pair<double, bool> apply(BinaryOp op, double l, double r) {
     case BinaryOp::sub: return {l - r, true};
     case BinaryOp::mul: return {l * r, true};
     case BinaryOp::div: return {l / r, true};
-    case BinaryOp::pow: return {std::pow(l, r), true};
+    case BinaryOp::pow: return {go_math::pow(l, r), true};  // Go's math.Pow, bit for bit
     case BinaryOp::mod: return {std::fmod(l, r), true};
-    case BinaryOp::atan2: return {std::atan2(l, r), true};
+    case BinaryOp::atan2: return {go_math::atan2(l, r), true};
     case BinaryOp::eql: return {l, l == r};
     case BinaryOp::neq: return {l, l != r};
     case BinaryOp::gtr: return {l, l > r};

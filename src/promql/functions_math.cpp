@@ -1,10 +1,12 @@
 // Mathematical functions over instant vectors, element by element, as Prometheus's promql/functions.go
-// computes them: each drops the metric name and keeps the other labels.
+// computes them: each drops the metric name and keeps the other labels. The transcendental ones are Go's
+// (go_math.hpp), so each value is the very float64 Prometheus gives.
 
 #include <cmath>
 #include <numbers>
 
 #include "promql/functions_common.hpp"
+#include "promql/go_math.hpp"
 
 namespace tocsin::promql::detail {
 
@@ -24,17 +26,6 @@ double go_min(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return std::nan("");
   if (a == 0 && a == b) return std::signbit(a) ? a : b;
   return a < b ? a : b;
-}
-
-// Go's math.Log10 and math.Log2, which Prometheus calls: the natural logarithm times a constant
-// (Go folds 1/Ln10 at compile time to the double nearest log10(e)), which differs from the C
-// library's log10 in the last bit for some inputs (log10(20) is 1.301029995663981 in Go).
-double go_log10(double v) { return std::log(v) * std::numbers::log10e; }
-double go_log2(double v) {
-  int exp = 0;
-  const double frac = std::frexp(v, &exp);
-  if (frac == 0.5) return exp - 1;  // exact powers of two
-  return std::log(frac) * std::numbers::log2e + exp;
 }
 
 // fn(v) for every element of the one vector argument. Fn is a compile-time constant, so each
@@ -77,22 +68,22 @@ std::vector<Function> math_functions() {
       {"ceil", {V}, 0, V, elementwise<[](double v) { return std::ceil(v); }>},
       {"floor", {V}, 0, V, elementwise<[](double v) { return std::floor(v); }>},
       {"sqrt", {V}, 0, V, elementwise<[](double v) { return std::sqrt(v); }>},
-      {"exp", {V}, 0, V, elementwise<[](double v) { return std::exp(v); }>},
-      {"ln", {V}, 0, V, elementwise<[](double v) { return std::log(v); }>},
-      {"log2", {V}, 0, V, elementwise<[](double v) { return go_log2(v); }>},
-      {"log10", {V}, 0, V, elementwise<go_log10>},
-      {"sin", {V}, 0, V, elementwise<[](double v) { return std::sin(v); }>},
-      {"cos", {V}, 0, V, elementwise<[](double v) { return std::cos(v); }>},
-      {"tan", {V}, 0, V, elementwise<[](double v) { return std::tan(v); }>},
-      {"asin", {V}, 0, V, elementwise<[](double v) { return std::asin(v); }>},
-      {"acos", {V}, 0, V, elementwise<[](double v) { return std::acos(v); }>},
-      {"atan", {V}, 0, V, elementwise<[](double v) { return std::atan(v); }>},
-      {"sinh", {V}, 0, V, elementwise<[](double v) { return std::sinh(v); }>},
-      {"cosh", {V}, 0, V, elementwise<[](double v) { return std::cosh(v); }>},
-      {"tanh", {V}, 0, V, elementwise<[](double v) { return std::tanh(v); }>},
-      {"asinh", {V}, 0, V, elementwise<[](double v) { return std::asinh(v); }>},
-      {"acosh", {V}, 0, V, elementwise<[](double v) { return std::acosh(v); }>},
-      {"atanh", {V}, 0, V, elementwise<[](double v) { return std::atanh(v); }>},
+      {"exp", {V}, 0, V, elementwise<go_math::exp>},
+      {"ln", {V}, 0, V, elementwise<go_math::log>},
+      {"log2", {V}, 0, V, elementwise<go_math::log2>},
+      {"log10", {V}, 0, V, elementwise<go_math::log10>},
+      {"sin", {V}, 0, V, elementwise<go_math::sin>},
+      {"cos", {V}, 0, V, elementwise<go_math::cos>},
+      {"tan", {V}, 0, V, elementwise<go_math::tan>},
+      {"asin", {V}, 0, V, elementwise<go_math::asin>},
+      {"acos", {V}, 0, V, elementwise<go_math::acos>},
+      {"atan", {V}, 0, V, elementwise<go_math::atan>},
+      {"sinh", {V}, 0, V, elementwise<go_math::sinh>},
+      {"cosh", {V}, 0, V, elementwise<go_math::cosh>},
+      {"tanh", {V}, 0, V, elementwise<go_math::tanh>},
+      {"asinh", {V}, 0, V, elementwise<go_math::asinh>},
+      {"acosh", {V}, 0, V, elementwise<go_math::acosh>},
+      {"atanh", {V}, 0, V, elementwise<go_math::atanh>},
       {"deg", {V}, 0, V, elementwise<[](double v) { return v * 180 / std::numbers::pi; }>},
       {"rad", {V}, 0, V, elementwise<[](double v) { return v * std::numbers::pi / 180; }>},
       {"sgn", {V}, 0, V, elementwise<[](double v) { return v < 0 ? -1.0 : (v > 0 ? 1.0 : v); }>},
