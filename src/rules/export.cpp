@@ -120,12 +120,19 @@ void write_tiered(Lines& out, const RuleDefinition& r) {
   for (std::size_t n = r.tiers.size(); n-- > 0;) {
     const Tier& tier = r.tiers[n];
     std::string expr = value + " " + comparison(tier.threshold) + " " + number(tier.threshold.value);
-    Duration keep = r.keep_firing_for;
+    const Duration keep = r.keep_firing_for;
     if (n == 0 && r.clear) {
-      expr += "\nor\n" + value + " " + complement(r.clear->threshold) + " " + number(r.clear->threshold.value) +
-              "\n  and " + ignoring + " ALERTS{alertname=" + name +
+      // Firing, it stays until the clear threshold has held for clear's `for`: while the value was on
+      // this side of it at some evaluation that long ago or since (the subquery's steps are the
+      // evaluation interval). keep_firing_for would keep this tier firing beside a more severe one.
+      const std::string band = complement(r.clear->threshold) + " " + number(r.clear->threshold.value);
+      std::string held = value + " " + band;
+      if (r.clear->for_duration > Duration(0)) {
+        held = value + "\n  and max_over_time((" + value + " " + complement(r.clear->threshold) + " bool " +
+               number(r.clear->threshold.value) + ")[" + duration(r.clear->for_duration) + ":]) == 1";
+      }
+      expr += "\nor\n" + held + "\n  and " + ignoring + " ALERTS{alertname=" + name +
               ", severity=" + promql_string(tier.severity) + ", alertstate=\"firing\"}";
-      keep += r.clear->for_duration;
     }
     if (n + 1 < r.tiers.size()) {
       std::string worse;
@@ -199,8 +206,11 @@ void write_slo(Lines& out, const GroupDefinition& group, const RuleDefinition& r
       bad.direction = d.bound.direction == slo::Bound::Direction::above ? Threshold::Direction::above
                                                                         : Threshold::Direction::below;
       bad.inclusive = d.bound.inclusive;
+      // Over a day or more, 720 slices of the window: a subquery at the evaluation interval over 30 days
+      // loads more samples than Prometheus's default limit.
+      const std::string step = w > std::chrono::hours(12) ? slo::window_name(w / 720) : "";
       return "avg_over_time(\n  (max(" + operand(d.threshold_text) + " " + complement(bad) + " bool " +
-             number(d.bound.value) + "))[" + win + ":]\n)";
+             number(d.bound.value) + "))[" + win + ":" + step + "]\n)";
     }
     if (d.indicator == slo::Definition::Indicator::latency) {
       std::string inner = d.selector.size() >= 2 ? d.selector.substr(1, d.selector.size() - 2) : "";
@@ -234,10 +244,11 @@ void write_slo(Lines& out, const GroupDefinition& group, const RuleDefinition& r
   constant("slo:time_period:days",
            "vector(" + figure(std::chrono::duration<double>(d.window).count() / 86400) + ")");
   constant("slo:current_burn_rate:ratio",
-           "slo:sli_error:ratio_rate5m{" + ids + "}\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n" +
+           "max without (sloth_window) (slo:sli_error:ratio_rate5m{" + ids +
+               "})\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n" +
                "slo:error_budget:ratio{" + ids + "}");
-  constant("slo:period_burn_rate:ratio", "slo:sli_error:ratio_rate" + period + "{" + ids +
-                                             "}\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n" +
+  constant("slo:period_burn_rate:ratio", "max without (sloth_window) (slo:sli_error:ratio_rate" + period + "{" +
+                                             ids + "})\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n" +
                                              "slo:error_budget:ratio{" + ids + "}");
   constant("slo:period_error_budget_remaining:ratio", "1 - slo:period_burn_rate:ratio{" + ids + "}");
 
