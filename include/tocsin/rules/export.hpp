@@ -6,7 +6,7 @@
 // A tiered rule becomes one alerting rule per tier (the most severe first, each with `severity: <tier>`,
 // the tier's comparison and `for`), where a less severe tier is `unless` a more severe one fires, and
 // `clear` is the lowest tier's hysteresis in the hand-written idiom (`v > fire or (v >= clear and
-// ALERTS{...,alertstate="firing"})`, with clear's `for` as keep_firing_for). An SLO becomes a group of
+// ALERTS{...,alertstate="firing"})`, clear's `for` as a max_over_time subquery). An SLO becomes a group of
 // Sloth-style recording rules and multiwindow burn-rate alerts. What has no Prometheus equivalent
 // (escalation, query_offset, an SLO's guards and exclusions) is dropped with a YAML comment naming it.
 
