@@ -97,7 +97,8 @@ int export_tests(const ParsedArgs& args, const std::vector<std::string>& files, 
   rules::TestExportOptions options;
   if (auto value = args.value("compat")) {
     auto compat = promql::parse_compat(*value);
-    if (!compat) return usage_error(err, "rules export", "--compat must be prometheus3 or prometheus2", kRulesUsage);
+    if (!compat)
+      return usage_error(err, "rules export", "--compat must be prometheus3 or prometheus2", kRulesUsage);
     options.compat = *compat;
   }
   std::error_code ec;

@@ -71,7 +71,8 @@ std::string regex_quote(const std::string& s) {
   return out;
 }
 
-void write_map(Lines& out, int indent, const char* key, const std::vector<std::pair<std::string, std::string>>& kv) {
+void write_map(Lines& out, int indent, const char* key,
+               const std::vector<std::pair<std::string, std::string>>& kv) {
   if (kv.empty()) return;
   out.add(indent, std::string(key) + ":");
   for (const auto& [name, text] : kv) out.add(indent + 2, name + ": " + scalar(text, indent + 4));
@@ -104,9 +105,11 @@ void write_tiered(Lines& out, const RuleDefinition& r) {
   for (const Tier& t : r.tiers)
     words += (words.empty() ? "" : ", ") + t.severity + " " + t.threshold.to_string() + " for " +
              duration(t.for_duration);
-  if (r.clear) words += "; clear " + r.clear->threshold.to_string() + " for " + duration(r.clear->for_duration);
+  if (r.clear)
+    words += "; clear " + r.clear->threshold.to_string() + " for " + duration(r.clear->for_duration);
   out.comment(6, "tocsin tiered rule " + r.name + ": " + words + ".");
-  out.comment(6, "One Prometheus alert per tier, the most severe first (docs/rules.md, Exporting to Prometheus).");
+  out.comment(
+      6, "One Prometheus alert per tier, the most severe first (docs/rules.md, Exporting to Prometheus).");
   if (!r.escalation.empty()) out.comment(6, "dropped (tocsin only): escalation: " + r.escalation);
 
   // The labels ALERTS has beyond the expression's result.
@@ -142,7 +145,8 @@ void write_tiered(Lines& out, const RuleDefinition& r) {
                                       ? "severity=" + promql_string(r.tiers[n + 1].severity)
                                       : "severity=~" + promql_string(worse);
       if (n == 0 && r.clear) expr = "(\n" + indent_lines(expr, 2) + "\n)";
-      expr += "\nunless " + ignoring + " ALERTS{alertname=" + name + ", " + matcher + ", alertstate=\"firing\"}";
+      expr +=
+          "\nunless " + ignoring + " ALERTS{alertname=" + name + ", " + matcher + ", alertstate=\"firing\"}";
     }
     out.add(6, "- alert: " + quoted(r.name));
     out.add(8, "expr: " + scalar(expr, 10));
@@ -165,7 +169,8 @@ void write_slo(Lines& out, const GroupDefinition& group, const RuleDefinition& r
   out.add(2, "- name: " + quoted(group.name));
   if (group.interval) out.add(4, "interval: " + duration(*group.interval));
   out.comment(4, "SLO " + d.name + " as Sloth's recording rules and burn-rate alerts.");
-  out.comment(4, "Not the same as tocsin's: the error ratios are rate()s over each window, not tocsin's budget");
+  out.comment(4,
+              "Not the same as tocsin's: the error ratios are rate()s over each window, not tocsin's budget");
   out.comment(4, "history (events counted at each evaluation, kept in buckets over the window).");
   std::vector<std::string> dropped;
   if (!d.exclude.empty()) dropped.emplace_back("exclude");
@@ -184,7 +189,8 @@ void write_slo(Lines& out, const GroupDefinition& group, const RuleDefinition& r
       {"sloth_id", d.id()}, {"sloth_service", d.service}, {"sloth_slo", d.name}};
   for (const auto& kv : d.labels) base.push_back(kv);
   std::sort(base.begin(), base.end());
-  const std::string ids = "sloth_id=" + promql_string(d.id()) + ", sloth_service=" + promql_string(d.service) +
+  const std::string ids = "sloth_id=" + promql_string(d.id()) +
+                          ", sloth_service=" + promql_string(d.service) +
                           ", sloth_slo=" + promql_string(d.name);
   // 99.9 % is 0.9990000000000001 as a double: written with 15 digits, as the file has it.
   auto figure = [](double v) {
@@ -243,12 +249,12 @@ void write_slo(Lines& out, const GroupDefinition& group, const RuleDefinition& r
   constant("slo:error_budget:ratio", "vector(" + figure(budget) + ")");
   constant("slo:time_period:days",
            "vector(" + figure(std::chrono::duration<double>(d.window).count() / 86400) + ")");
-  constant("slo:current_burn_rate:ratio",
-           "max without (sloth_window) (slo:sli_error:ratio_rate5m{" + ids +
-               "})\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n" +
-               "slo:error_budget:ratio{" + ids + "}");
-  constant("slo:period_burn_rate:ratio", "max without (sloth_window) (slo:sli_error:ratio_rate" + period + "{" +
-                                             ids + "})\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n" +
+  constant("slo:current_burn_rate:ratio", "max without (sloth_window) (slo:sli_error:ratio_rate5m{" + ids +
+                                              "})\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n" +
+                                              "slo:error_budget:ratio{" + ids + "}");
+  constant("slo:period_burn_rate:ratio", "max without (sloth_window) (slo:sli_error:ratio_rate" + period +
+                                             "{" + ids +
+                                             "})\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n" +
                                              "slo:error_budget:ratio{" + ids + "}");
   constant("slo:period_error_budget_remaining:ratio", "1 - slo:period_burn_rate:ratio{" + ids + "}");
 
@@ -256,9 +262,10 @@ void write_slo(Lines& out, const GroupDefinition& group, const RuleDefinition& r
     if (!alert.enabled || alert.windows.empty()) return;
     std::string expr;
     for (const slo::BurnWindow& pair : alert.windows) {
-      const std::string over = " > (" + figure(pair.factor) + " * " + figure(budget) + ")) without (sloth_window)";
-      const std::string one = "max(slo:sli_error:ratio_rate" + slo::window_name(pair.short_window) + "{" + ids +
-                              "}" + over + "\nand\nmax(slo:sli_error:ratio_rate" +
+      const std::string over =
+          " > (" + figure(pair.factor) + " * " + figure(budget) + ")) without (sloth_window)";
+      const std::string one = "max(slo:sli_error:ratio_rate" + slo::window_name(pair.short_window) + "{" +
+                              ids + "}" + over + "\nand\nmax(slo:sli_error:ratio_rate" +
                               slo::window_name(pair.long_window) + "{" + ids + "}" + over;
       expr += (expr.empty() ? "" : "\nor\n") + std::string("(\n") + indent_lines(one, 2) + "\n)";
     }
@@ -271,18 +278,22 @@ void write_slo(Lines& out, const GroupDefinition& group, const RuleDefinition& r
     labels.emplace_back("sloth_severity", kind);
     std::sort(labels.begin(), labels.end());
     write_map(out, 8, "labels", labels);
-    write_map(out, 8, "annotations",
-              {{"summary", "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over "
-                           "expected."},
-               {"title", std::string("(") + kind +
-                             ") {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is "
-                             "too fast."}});
+    write_map(
+        out, 8, "annotations",
+        {{"summary",
+          "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over "
+          "expected."},
+         {"title", std::string("(") + kind +
+                       ") {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is "
+                       "too fast."}});
   };
   burn(d.page, "page");
   burn(d.ticket, "ticket");
   if (d.exhausted.enabled) {
-    out.comment(6, "tocsin fires this once the errors so far spend the budget of the whole window's traffic;");
-    out.comment(6, "here: once the window's error ratio reaches the budget (the same once history covers it).");
+    out.comment(6,
+                "tocsin fires this once the errors so far spend the budget of the whole window's traffic;");
+    out.comment(6,
+                "here: once the window's error ratio reaches the budget (the same once history covers it).");
     out.add(6, "- alert: " + quoted(d.exhausted.name));
     out.add(8, "expr: " + scalar("slo:period_error_budget_remaining:ratio{" + ids + "} <= 0", 10));
     auto labels = base;
@@ -290,8 +301,9 @@ void write_slo(Lines& out, const GroupDefinition& group, const RuleDefinition& r
     labels.emplace_back("sloth_severity", "exhausted");
     std::sort(labels.begin(), labels.end());
     write_map(out, 8, "labels", labels);
-    write_map(out, 8, "annotations",
-              {{"summary", "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget is exhausted."}});
+    write_map(
+        out, 8, "annotations",
+        {{"summary", "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget is exhausted."}});
   }
 }
 
@@ -316,7 +328,8 @@ std::string export_rule_file(const std::vector<GroupDefinition>& groups, const s
     if (group.interval) out.add(4, "interval: " + duration(*group.interval));
     if (group.limit > 0) out.add(4, "limit: " + std::to_string(group.limit));
     if (group.query_offset > Duration(0))
-      out.comment(4, "dropped (Prometheus 2.53 and later only): query_offset: " + duration(group.query_offset));
+      out.comment(4,
+                  "dropped (Prometheus 2.53 and later only): query_offset: " + duration(group.query_offset));
     if (group.rules.empty()) {
       out.add(4, "rules: []");
       continue;

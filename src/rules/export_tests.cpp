@@ -2,13 +2,13 @@
 // (export.hpp). Each case is checked against the exported rules with tocsin's own runner first, which
 // evaluates plain rules as promtool does, so what is exported is what promtool agrees with.
 
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "rules/export_yaml.hpp"
 #include "tocsin/rules/export.hpp"
@@ -122,7 +122,8 @@ TestExportResult export_unit_tests(const std::vector<std::string>& test_files, c
   for (const std::string& path : test_files) {
     yaml::Diagnostics mine;
     YAML::Node root = yaml::parse_yaml_file(path, mine);
-    if (mine.empty() && (!root || !root.IsMap())) mine.error({path, 1, 1}, "", "expected a test file (a mapping)");
+    if (mine.empty() && (!root || !root.IsMap()))
+      mine.error({path, 1, 1}, "", "expected a test file (a mapping)");
     std::vector<std::string> rule_files;
     if (mine.empty()) {
       std::vector<std::string> patterns;
@@ -131,7 +132,8 @@ TestExportResult export_unit_tests(const std::vector<std::string>& test_files, c
           if (item.IsScalar()) patterns.push_back(item.Scalar());
         }
       } else if (list && !list.IsNull()) {
-        mine.error({path, list.Mark().line + 1, list.Mark().column + 1}, "rule_files", "expected a list of files");
+        mine.error({path, list.Mark().line + 1, list.Mark().column + 1}, "rule_files",
+                   "expected a list of files");
       }
       if (mine.empty()) {
         rule_files = expand_rule_globs(patterns, fs::path(path).parent_path().string(), path, mine);
@@ -196,8 +198,8 @@ TestExportResult export_unit_tests(const std::vector<std::string>& test_files, c
       YAML::Node kept_tests(YAML::NodeType::Sequence);
       std::size_t index = 0;
       for (YAML::Node test : tests) {
-        const std::string title =
-            "tests[" + std::to_string(index++) + "]" + (test["name"] ? " (" + test["name"].Scalar() + ")" : "");
+        const std::string title = "tests[" + std::to_string(index++) + "]" +
+                                  (test["name"] ? " (" + test["name"].Scalar() + ")" : "");
         if (!test.IsMap()) {
           kept_tests.push_back(test);
           continue;

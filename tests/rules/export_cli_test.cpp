@@ -43,7 +43,8 @@ TEST(RulesExportCli, BundledRulesExportedPassPromtoolCheckRules) {
   TempDir dir;
   const auto files = bundled("rules", ".yaml");
   ASSERT_FALSE(files.empty());
-  CommandResult r = run_command(with({TOCSIN_EXECUTABLE, "rules", "export", "-o", dir.path().string()}, files));
+  CommandResult r =
+      run_command(with({TOCSIN_EXECUTABLE, "rules", "export", "-o", dir.path().string()}, files));
   ASSERT_EQ(r.status, 0) << r.output;
   for (const auto& f : files) {
     const fs::path out = dir / fs::path(f).filename().string();
@@ -71,7 +72,8 @@ TEST(RulesExportCli, BundledTestsExportedPassPromtoolTestRules) {
     const fs::path out = dir / fs::path(f).filename().string();
     ASSERT_TRUE(fs::exists(out)) << out;
     // tocsin's own runner over the plain exported rules, as promtool 2.42 evaluates them.
-    CommandResult ours = run_command({TOCSIN_EXECUTABLE, "test", "--compat", "prometheus2", out.string()}, {}, kSlow);
+    CommandResult ours =
+        run_command({TOCSIN_EXECUTABLE, "test", "--compat", "prometheus2", out.string()}, {}, kSlow);
     EXPECT_EQ(ours.status, 0) << ours.output;
     if (promtool) {
       CommandResult theirs = run_command({*promtool, "test", "rules", out.string()}, {}, kSlow);
@@ -135,9 +137,8 @@ tests:
 )");
   CommandResult original = run_command({TOCSIN_EXECUTABLE, "test", test.string()});
   ASSERT_EQ(original.status, 0) << original.output;
-  CommandResult r = run_command({TOCSIN_EXECUTABLE, "rules", "export", "--tests", "-o", out.path().string(),
-                                 test.string()},
-                                {}, kSlow);
+  CommandResult r = run_command(
+      {TOCSIN_EXECUTABLE, "rules", "export", "--tests", "-o", out.path().string(), test.string()}, {}, kSlow);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("exported 14 test case(s)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("left out 0 "), std::string::npos) << r.output;
@@ -163,8 +164,8 @@ tests:
       - {eval_time: 5m, alertname: Up, exp_alerts: [{exp_labels: {severity: warning, target: a}}]}
 )");
   ASSERT_EQ(run_command({TOCSIN_EXECUTABLE, "test", down.string()}).status, 0);
-  r = run_command({TOCSIN_EXECUTABLE, "rules", "export", "--tests", "-o", out.path().string(), down.string()}, {},
-                  kSlow);
+  r = run_command({TOCSIN_EXECUTABLE, "rules", "export", "--tests", "-o", out.path().string(), down.string()},
+                  {}, kSlow);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("exported 1 test case(s)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("left out 1 "), std::string::npos) << r.output;
@@ -182,11 +183,13 @@ tests:
 
 TEST(RulesExportCli, WritesToStandardOutputWithoutADirectory) {
   TempDir dir;
-  auto rules = dir.write("r.yaml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n");
+  auto rules =
+      dir.write("r.yaml", "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n");
   CommandResult r = run_command({TOCSIN_EXECUTABLE, "rules", "export", rules.string()});
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("groups:\n  - name: 'g'\n    rules:\n      - alert: 'A'\n        expr: 'up == 0'\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("groups:\n  - name: 'g'\n    rules:\n      - alert: 'A'\n        expr: 'up == 0'\n"),
+      std::string::npos)
       << r.output;
 }
 
@@ -212,13 +215,15 @@ TEST(RulesExportCli, BadInputGetsTheErrorsOfCheckRules) {
 
   // A test file naming a bad rule file, and one that is not YAML: positioned errors, nothing written.
   auto test = dir.write("t_test.yaml", "rule_files: [bad.yaml]\ntests: []\n");
-  r = run_command({TOCSIN_EXECUTABLE, "rules", "export", "--tests", "-o", (dir / "out").string(), test.string()});
+  r = run_command(
+      {TOCSIN_EXECUTABLE, "rules", "export", "--tests", "-o", (dir / "out").string(), test.string()});
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find(bad.string() + ":5:20: groups[0].rules[0].expr: could not parse expression"),
             std::string::npos)
       << r.output;
   auto broken = dir.write("broken_test.yaml", "rule_files: [\ntests: x\n");
-  r = run_command({TOCSIN_EXECUTABLE, "rules", "export", "--tests", "-o", (dir / "out").string(), broken.string()});
+  r = run_command(
+      {TOCSIN_EXECUTABLE, "rules", "export", "--tests", "-o", (dir / "out").string(), broken.string()});
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find(broken.string() + ":"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "out" / "t_test.yaml"));

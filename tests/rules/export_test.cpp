@@ -173,9 +173,10 @@ TEST(RulesExport, PlainRulesKeepTheirKeysAndTocsinOnlyKeysAreNamedInAComment) {
 )"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("        for: 1m\n        keep_firing_for: 10m\n        labels:\n          severity: 'page'\n"
-                     "          team: 'db'\n        annotations:\n          summary: 'it''s {{ $labels.job }}'\n"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find("        for: 1m\n        keep_firing_for: 10m\n        labels:\n          severity: 'page'\n"
+               "          team: 'db'\n        annotations:\n          summary: 'it''s {{ $labels.job }}'\n"),
+      std::string::npos)
       << out;
   auto groups = reloaded(out);
   ASSERT_EQ(groups[0].rules.size(), 2u);
