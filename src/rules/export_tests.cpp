@@ -81,10 +81,12 @@ class ScratchDir {
  public:
   ScratchDir() {
     static std::atomic<unsigned> counter{0};
-    path_ = fs::temp_directory_path() /
+    std::error_code ec;
+    path_ = fs::temp_directory_path(ec) /
             ("tocsin-export-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(path_);
+    ok_ = !ec && fs::create_directories(path_, ec) && !ec;
   }
+  bool ok() const { return ok_; }
   ~ScratchDir() {
     std::error_code ec;
     fs::remove_all(path_, ec);
@@ -95,6 +97,7 @@ class ScratchDir {
 
  private:
   fs::path path_;
+  bool ok_ = false;
 };
 
 }  // namespace
@@ -105,6 +108,11 @@ TestExportResult export_unit_tests(const std::vector<std::string>& test_files, c
   const fs::path out(out_dir);
   std::map<std::string, std::string> exported;  // base name -> the rule file written under it
   ScratchDir scratch;
+  if (!scratch.ok()) {
+    diagnostics.error({scratch.path().string(), 0, 0}, "",
+                      "cannot create a scratch directory for the checks");
+    return result;
+  }
   unsigned scratch_files = 0;
   UnitTestOptions run_options;
   run_options.compat = options.compat;
@@ -147,7 +155,9 @@ TestExportResult export_unit_tests(const std::vector<std::string>& test_files, c
     for (const std::string& rf : rule_files) {
       if (!mine.empty()) break;
       const std::string base = fs::path(rf).filename().string();
-      const std::string canonical = fs::weakly_canonical(rf).string();
+      std::error_code ec;
+      std::string canonical = fs::weakly_canonical(rf, ec).string();
+      if (ec) canonical = rf;
       auto [it, fresh] = exported.emplace(base, canonical);
       if (!fresh && it->second != canonical) {
         mine.error({path, 0, 0}, "rule_files",
