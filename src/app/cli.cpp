@@ -8,6 +8,7 @@
 #include "app/args.hpp"
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
+#include "app/rules_cli.hpp"
 #include "app/version.hpp"
 #include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
@@ -27,6 +28,7 @@ Usage:
   tocsin run     [--config FILE] [--log-format text|json] [--listen HOST:PORT]
   tocsin check   [--config FILE]
   tocsin test    [--compat prometheus3|prometheus2] TEST_FILE...
+  tocsin rules   export [--tests] [-o DIR] FILE...
   tocsin once    [--config FILE]
   tocsin alerts  [--state STATE] [--filter MATCHER]... [--json] [--url URL]
   tocsin ack     ID --by NAME [--comment TEXT] [--expires DURATION] [--undo]
@@ -38,6 +40,7 @@ Commands:
   run      collect, evaluate rules and serve /metrics until stopped (SIGTERM/SIGINT; SIGHUP reloads)
   check    validate the config and every rule file; print OK or every error
   test     run rule unit tests in promtool's format (alert_rule_test, promql_expr_test)
+  rules    export rule files (and their tests) as plain Prometheus rule files (and promtool tests)
   once     run one collection cycle of every collector and print the exposition to stdout
   alerts   list the running daemon's alerts with their escalation step, ack and silence state
   ack      acknowledge an alert (stops its escalation)
@@ -257,6 +260,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       {"once", {config}, false, kCommandHelp.at("once"), "", cmd_once},
       {"version", {}, false, kCommandHelp.at("version"), "", cmd_version},
   };
+  commands.push_back(rules_command());
   for (Command& command : alerts_commands()) commands.push_back(std::move(command));
   return run_command(commands, args, kUsage, out, err);
 }
