@@ -1,6 +1,6 @@
 // Alert delivery latency and cost.
 //
-//   bench_alerting [--trials N] [--skip-daemon] [--no-peer] [--slow]
+//   bench_alerting [--trials N] [--skip-daemon] [--no-peer] [--slow] [--end-to-end-only]
 //
 // 1. Dispatcher path: AlertSink::send() of a newly firing alert to a loopback webhook having it
 //    (decision, durable state write with fsync, HTTP POST), one alert at a time.
@@ -22,12 +22,13 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -168,7 +169,8 @@ long long parse_utc_ms(const std::string& text) {
   }
   if (auto dot = text.find('.'); dot != std::string::npos) {
     int scale = 100;
-    for (std::size_t i = dot + 1; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && scale > 0;
+    for (std::size_t i = dot + 1;
+         i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && scale > 0;
          ++i, scale /= 10) {
       ms += (text[i] - '0') * scale;
     }
@@ -179,7 +181,8 @@ long long parse_utc_ms(const std::string& text) {
 }
 
 long long wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -206,8 +209,11 @@ Trials run_trials(tocsin::testing::RedisServer& redis, HttpReceiver& hook, int t
   Trials out;
   for (int i = 0; i < trials; ++i) {
     std::size_t before = hook.count();
-    // Start at a varying phase of the cycles, as a real crossing would.
-    std::this_thread::sleep_for(interval * (137 * (i % 7) + 50) / 1000);
+    // Start at a varying phase of the cycles, as a real crossing would: the golden-ratio sequence
+    // spreads the trials evenly over the interval, whatever their number.
+    const double phase = std::fmod(0.05 + 0.6180339887 * i, 1.0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        static_cast<long long>(phase * static_cast<double>(std::chrono::milliseconds(interval).count()))));
     redis.cli({"DEBUG", "POPULATE", std::to_string(population(i))});
     auto t0 = Steady::now();
     if (!hook.wait_for(before + 1, interval * 4 + 90s) || status_of(before) != "firing") {
@@ -271,8 +277,9 @@ Trials tocsin_end_to_end(int trials, std::chrono::seconds interval) {
 // Prometheus 2.42 scraping Debian's redis exporter, its rule sending to Alertmanager 0.25, which
 // posts to the webhook. Each trial's alert has its own label (the key count), so each is a new
 // Alertmanager group and goes out after group_wait (no group_interval in the way).
-Trials prometheus_end_to_end(int trials, const std::string& scrape_interval, const std::string& evaluation_interval,
-                             const std::string& group_wait, std::chrono::seconds cycle) {
+Trials prometheus_end_to_end(int trials, const std::string& scrape_interval,
+                             const std::string& evaluation_interval, const std::string& group_wait,
+                             std::chrono::seconds cycle) {
   const std::string prometheus = "/usr/bin/prometheus";
   const std::string alertmanager = "/usr/bin/prometheus-alertmanager";
   const std::string exporter = "/usr/bin/prometheus-redis-exporter";
@@ -293,14 +300,15 @@ Trials prometheus_end_to_end(int trials, const std::string& scrape_interval, con
       exporter_options);
   dir.write("am.yml", "route:\n  receiver: hook\n  group_by: ['...']\n  group_wait: " + group_wait +
                           "\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n"
-                          "    webhook_configs: [{ url: \"" + hook.url("/hook") + "\", send_resolved: true }]\n");
+                          "    webhook_configs: [{ url: \"" +
+                          hook.url("/hook") + "\", send_resolved: true }]\n");
   tocsin::testing::ProcessOptions am_options;
   am_options.stderr_file = dir.path() / "alertmanager.log";
-  tocsin::testing::Process am({alertmanager, "--config.file=" + (dir.path() / "am.yml").string(),
-                               "--storage.path=" + (dir.path() / "am-data").string(),
-                               "--web.listen-address=127.0.0.1:" + std::to_string(am_port),
-                               "--cluster.listen-address="},
-                              am_options);
+  tocsin::testing::Process am(
+      {alertmanager, "--config.file=" + (dir.path() / "am.yml").string(),
+       "--storage.path=" + (dir.path() / "am-data").string(),
+       "--web.listen-address=127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="},
+      am_options);
   dir.write("rules.yml", R"(groups:
   - name: keys
     rules:
@@ -314,7 +322,9 @@ Trials prometheus_end_to_end(int trials, const std::string& scrape_interval, con
   if (!evaluation_interval.empty()) global += "  evaluation_interval: " + evaluation_interval + "\n";
   if (global == "global:\n") global.clear();
   dir.write("prometheus.yml",
-            global + "rule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs: [{ targets: ['127.0.0.1:" +
+            global +
+                "rule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs: [{ targets: "
+                "['127.0.0.1:" +
                 std::to_string(am_port) + "'] }]\nscrape_configs:\n  - job_name: redis\n" +
                 "    static_configs: [{ targets: ['127.0.0.1:" + std::to_string(exporter_port) + "'] }]\n");
   tocsin::testing::ProcessOptions prom_options;
@@ -329,7 +339,8 @@ Trials prometheus_end_to_end(int trials, const std::string& scrape_interval, con
   }
   if (!tocsin::testing::wait_until(
           [&] { return tocsin::testing::http_get(prom_port, "/-/ready").status == 200; }, 30s)) {
-    throw std::runtime_error("prometheus did not become ready; see " + (dir.path() / "prometheus.log").string());
+    throw std::runtime_error("prometheus did not become ready; see " +
+                             (dir.path() / "prometheus.log").string());
   }
   std::this_thread::sleep_for(cycle * 5 / 2);
   // A trial's alert resolves after Alertmanager's group_interval at the earliest; each trial is its own
@@ -345,16 +356,17 @@ void end_to_end(int trials, bool peer, bool slow) {
   auto line = [](const char* who, const Trials& t) {
     const Stats c = stats(t.crossing);
     const Stats s = stats(t.since_starts_at);
-    std::printf("  %-40s crossing -> webhook median %7.0f ms (p95 %7.0f); startsAt -> webhook median %6.0f ms\n",
-                who, c.median, c.p95, s.median);
+    std::printf(
+        "  %-40s crossing -> webhook median %7.0f ms (p95 %7.0f); startsAt -> webhook median %6.0f ms\n", who,
+        c.median, c.p95, s.median);
     return c.median;
   };
   std::printf("threshold crossed in Redis -> webhook has the firing notification (%d trials)\n", trials);
   std::printf(" 1 s collection (scrape) and evaluation intervals, no `for`:\n");
   const double ours = line("tocsin", tocsin_end_to_end(trials, 1s));
   if (peer) {
-    const double theirs =
-        line("Prometheus 2.42 + Alertmanager 0.25 (group_wait 0s)", prometheus_end_to_end(trials, "1s", "1s", "0s", 1s));
+    const double theirs = line("Prometheus 2.42 + Alertmanager 0.25 (group_wait 0s)",
+                               prometheus_end_to_end(trials, "1s", "1s", "0s", 1s));
     std::printf("  tocsin / Prometheus + Alertmanager: %.2f\n", ours / theirs);
   }
   if (slow) {
@@ -377,6 +389,7 @@ int main(int argc, char** argv) {
   bool skip_daemon = false;
   bool peer = true;
   bool slow = false;
+  bool dispatcher = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--trials") == 0 && i + 1 < argc) {
       trials = std::max(1, std::atoi(argv[++i]));
@@ -386,15 +399,19 @@ int main(int argc, char** argv) {
       peer = false;
     } else if (std::strcmp(argv[i], "--slow") == 0) {
       slow = true;
+    } else if (std::strcmp(argv[i], "--end-to-end-only") == 0) {
+      dispatcher = false;
     } else {
-      std::fprintf(stderr, "usage: bench_alerting [--trials N] [--skip-daemon] [--no-peer] [--slow]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench_alerting [--trials N] [--skip-daemon] [--no-peer] [--slow] [--end-to-end-only]\n");
       return 2;
     }
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   // Exceptions unwind here so that the child processes (tocsin, redis-server) are stopped.
   try {
-    dispatcher_benchmarks(trials);
+    if (dispatcher) dispatcher_benchmarks(trials);
     if (!skip_daemon) end_to_end(trials, peer, slow);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_alerting: %s\n", e.what());

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <limits>
 #include <boost/asio/post.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -21,13 +21,19 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr Timestamp kNoTime = std::numeric_limits<Timestamp>::min();
+// Triggered evaluations of a group begin at least this far apart (a trigger sooner after the last
+// evaluation began waits for the rest), so that many collectors committing what one group selects
+// evaluate it at most 10 times a second.
+constexpr std::chrono::milliseconds kTriggerSpacing{100};
 }  // namespace
 
 struct RuleManager::Scheduled {
-  explicit Scheduled(asio::io_context& io, std::unique_ptr<Group> g) : group(std::move(g)), timer(io) {}
+  explicit Scheduled(asio::io_context& io, std::unique_ptr<Group> g)
+      : group(std::move(g)), timer(io), trigger_timer(io) {}
   std::unique_ptr<Group> group;
   asio::steady_timer timer;
-  Timestamp next_slot = kNoTime;  // on the I/O thread: the slot the timer waits for
+  asio::steady_timer trigger_timer;  // under run_mutex: a trigger waiting out kTriggerSpacing
+  Timestamp next_slot = kNoTime;     // on the I/O thread: the slot the timer waits for
   // What is to be evaluated, under run_mutex: a slot whose time came, a commit's trigger (the newest
   // commit time), and whether an evaluation is running or queued on the pool (one at a time).
   std::mutex run_mutex;
@@ -35,13 +41,14 @@ struct RuleManager::Scheduled {
   Timestamp pending_trigger = kNoTime;
   bool running = false;
   Timestamp last_time = kNoTime;  // the timestamp of the last evaluation begun: they only increase
+  std::chrono::steady_clock::time_point last_started{};  // when it began
   std::atomic<bool> cancelled{false};
   std::atomic<std::uint64_t> missed{0};
   std::atomic<std::uint64_t> evaluations{0};
   std::atomic<std::uint64_t> triggered{0};
   std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> max_in_flight{0};
-  bool triggerable = false;  // neither an SLO group nor one that selects nothing
+  bool triggerable = false;  // has an alerting rule, selects something, and is no SLO's
   detail::SelectedNames selects;
   std::string last_state;                  // this group's saved state, to notice changes
   std::atomic<Timestamp> slo_saved_at{0};  // when this group's SLO histories were last written
@@ -251,6 +258,14 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
     next.push_back(std::make_shared<Scheduled>(
         io_, std::make_unique<Group>(std::move(def), settings.evaluation_interval)));
     next.back()->has_slos = has_slos;
+    Scheduled& n = *next.back();
+    n.selects = detail::selected_names(n.group->definition());
+    // A group of recording rules only alerts nobody: it keeps to its slots (and its series to one point
+    // per interval), as do SLOs, whose budgets count per interval.
+    bool alerts = false;
+    for (const auto& rule : n.group->definition().rules)
+      alerts = alerts || rule.kind == RuleDefinition::Kind::alerting;
+    n.triggerable = alerts && !has_slos && !n.selects.empty();
   }
   std::vector<std::shared_ptr<Scheduled>> old;
   {
@@ -279,11 +294,16 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
   for (auto& o : old) {
     o->cancelled = true;
     o->timer.cancel();
+    std::lock_guard run_lock(o->run_mutex);
+    o->trigger_timer.cancel();
   }
   std::map<std::string, Duration> keys;
   for (auto& n : next) {
     for (std::size_t i = 0; i < n->group->definition().rules.size(); ++i) {
-      keys.emplace(n->group->output_key(i), n->group->interval());
+      // A triggered group may write up to one point per kTriggerSpacing: its series keep that many.
+      keys.emplace(n->group->output_key(i), n->triggerable
+                                                ? std::min<Duration>(n->group->interval(), kTriggerSpacing)
+                                                : n->group->interval());
     }
   }
   output_->set_rules(std::move(keys), clock_.now_ms());
@@ -301,8 +321,6 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
     std::lock_guard lock(trigger_mutex_);
     triggerable_.clear();
     for (auto& n : next) {
-      n->selects = detail::selected_names(n->group->definition());
-      n->triggerable = !n->has_slos && !n->selects.empty();
       if (n->triggerable) triggerable_.push_back(n);
     }
     ++generation_;
@@ -321,6 +339,8 @@ void RuleManager::stop() {
     for (auto& s : groups_) {
       s->cancelled = true;
       s->timer.cancel();
+      std::lock_guard run_lock(s->run_mutex);
+      s->trigger_timer.cancel();
     }
   }
   save_slo_histories();
@@ -393,7 +413,8 @@ void RuleManager::restore_slos(Scheduled& s, const std::string& dir) {
 }
 
 Timestamp RuleManager::slot_offset(const std::string& group_key, Duration interval) {
-  const auto ms = std::max<Timestamp>(1, std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
+  const auto ms =
+      std::max<Timestamp>(1, std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
   return static_cast<Timestamp>(std::hash<std::string>{}(group_key) % static_cast<std::size_t>(ms));
 }
 
@@ -402,8 +423,8 @@ void RuleManager::schedule(const std::shared_ptr<Scheduled>& s) {
   // Each group evaluates at its slots, offset + k * interval, as Prometheus spreads groups over their
   // interval; an evaluation's timestamp is its slot's, not the time it happened to run, so that `for`
   // and keep_firing_for count whole intervals. The first slot is the first after the load.
-  const Timestamp interval =
-      std::max<Timestamp>(1, std::chrono::duration_cast<std::chrono::milliseconds>(s->group->interval()).count());
+  const Timestamp interval = std::max<Timestamp>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(s->group->interval()).count());
   const Timestamp now = clock_.now_ms();
   if (s->next_slot == kNoTime) {
     const Timestamp offset = slot_offset(s->group->key(), s->group->interval());
@@ -443,10 +464,17 @@ void RuleManager::trigger(const std::shared_ptr<Scheduled>& s, Timestamp t) {
   if (s->cancelled) return;
   std::lock_guard lock(s->run_mutex);
   s->pending_trigger = std::max(s->pending_trigger, t);
-  if (!s->running) {
-    s->running = true;
+  if (s->running) return;  // the evaluation queued or running takes it, or the one after it
+  s->running = true;
+  const auto wait = s->last_started + kTriggerSpacing - std::chrono::steady_clock::now();
+  if (wait <= decltype(wait)::zero()) {
     asio::post(pool_, [this, s] { run_pending(s); });
+    return;
   }
+  // Cancelled (a reload, stop()): run_pending sees the group cancelled and settles it.
+  s->trigger_timer.expires_after(wait);
+  s->trigger_timer.async_wait(
+      [this, s](boost::system::error_code) { asio::post(pool_, [this, s] { run_pending(s); }); });
 }
 
 // On the pool, one call per group at a time: evaluates what is pending until nothing is.
@@ -474,6 +502,7 @@ void RuleManager::run_pending(const std::shared_ptr<Scheduled>& s) {
       s->pending_slot = s->pending_trigger = kNoTime;
       if (t == kNoTime) continue;
       s->last_time = t;
+      s->last_started = std::chrono::steady_clock::now();
     }
     const std::uint64_t concurrent = ++s->in_flight;
     for (std::uint64_t seen = s->max_in_flight.load(); seen < concurrent;) {

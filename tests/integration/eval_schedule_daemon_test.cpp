@@ -56,9 +56,7 @@ class EvalScheduleDaemon : public ::testing::Test {
     }
     return "none";
   }
-  static long long ms(const nlohmann::json& seconds) {
-    return std::llround(seconds.get<double>() * 1000.0);
-  }
+  static long long ms(const nlohmann::json& seconds) { return std::llround(seconds.get<double>() * 1000.0); }
   std::string group_key(const std::string& name) const {
     return (daemon_->dir() / "rules.yaml").string() + ";" + name;
   }
@@ -96,7 +94,8 @@ TEST_F(EvalScheduleDaemon, ForFiresAtExactlyActiveAtPlusForOnTheSlots) {
   for (const auto& s : series) {
     for (const auto& point : s["values"]) {
       const long long t = ms(point[0]);
-      EXPECT_EQ((t - active_at) % 1000, 0) << t << " is not a slot of the group (activeAt " << active_at << ")";
+      EXPECT_EQ((t - active_at) % 1000, 0)
+          << t << " is not a slot of the group (activeAt " << active_at << ")";
       if (s["metric"]["alertstate"] == "pending") {
         ++pending;
       } else if (first_firing == 0 || t < first_firing) {
@@ -124,8 +123,8 @@ TEST_F(EvalScheduleDaemon, ACollectorsCommitTriggersTheGroupsSelectingIt) {
       - alert: NeverCollected
         expr: nobody_collects_this > 0
 )");
-  ASSERT_TRUE(wait_until([&] { return group_counter("tocsin_rule_group_triggered_evaluations_total", "hot") > 0; },
-                         20s))
+  ASSERT_TRUE(wait_until(
+      [&] { return group_counter("tocsin_rule_group_triggered_evaluations_total", "hot") > 0; }, 20s))
       << daemon_->log();
   set_load(2.5);
   ASSERT_TRUE(wait_until([&] { return state_of("HighLoad") == "firing"; }, 20s)) << daemon_->log();

@@ -61,9 +61,9 @@ class Scheduler {
   // otherwise: it is gathered from a batch only when the commit created series) and the samples'
   // time. The app layer hands it to the rules (a commit-listener, so collectors know nothing of them).
   // It must be quick and must not throw. Set it before the first replace().
-  using CommitListener = std::function<void(const std::string& source,
-                                            const std::shared_ptr<const std::vector<std::string>>& metric_names,
-                                            Timestamp t)>;
+  using CommitListener =
+      std::function<void(const std::string& source,
+                         const std::shared_ptr<const std::vector<std::string>>& metric_names, Timestamp t)>;
   void set_commit_listener(CommitListener listener) { listener_ = std::move(listener); }
 
   // Replaces the running set of collectors (at start and on reload). Instances keep their store

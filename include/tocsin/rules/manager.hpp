@@ -72,9 +72,10 @@ class RuleManager {
   // have held (sorted; the caller hands a new vector when the set changes, the same one otherwise).
   // Each group whose selectors may select one of the names evaluates as soon as it is free, at
   // timestamp t (or just after its last evaluation, when that was at t or later); triggers that arrive
-  // while it runs are coalesced into one evaluation after it. SLO groups and groups selecting nothing
-  // keep to their schedule. Thread-safe and cheap: the names are matched against the groups once per
-  // name set and load, so a call costs a lookup and a post per matching group.
+  // while it runs are coalesced into one evaluation after it, and triggered evaluations begin at least
+  // 100 ms apart. SLO groups, groups without an alerting rule
+  // and groups selecting nothing keep to their schedule. Thread-safe and cheap: the names are matched against
+  // the groups once per name set and load, so a call costs a lookup and a post per matching group.
   void samples_committed(const std::string& source,
                          const std::shared_ptr<const std::vector<std::string>>& metric_names, Timestamp t);
   // A group's evaluation slots: the timestamps t with t % interval == this offset (in ms), from a hash
