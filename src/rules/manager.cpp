@@ -276,6 +276,11 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
         if (o->group->key() != n->group->key()) continue;
         n->group->take_state_from(*o->group);
         n->slo_saved_at = o->slo_saved_at.load();
+        {
+          // Its rules write under the same keys: evaluation timestamps go on increasing across the reload.
+          std::lock_guard run_lock(o->run_mutex);
+          n->last_time = o->last_time;
+        }
         carried = true;
       }
       // An SLO new to this daemon (the first load after a start, or added by a reload) starts from the
