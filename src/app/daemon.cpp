@@ -89,6 +89,11 @@ class Daemon {
                         .Help("Timestamp of the last successful configuration reload.")
                         .Register(*registry_)
                         .Add({});
+    // A collector's commit brings forward the evaluation of the rule groups that select what it
+    // committed (docs/rules.md, Evaluation timing); collectors know nothing of rules.
+    scheduler_.set_commit_listener([this](const std::string& source,
+                                          const std::shared_ptr<const std::vector<std::string>>& names,
+                                          Timestamp t) { rules_.samples_committed(source, names, t); });
     // First: its /api/v1/alerts has delivery state.
     alerting_.add_routes(
         router_, clock_, [this] { return collector_statuses(); }, [this] { return slo_statuses(); });

@@ -79,7 +79,8 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
         deadline_misses_(owner.metrics_->deadline_misses.Add(labels_)),
         skipped_(owner.metrics_->skipped.Add(labels_)),
         last_success_(owner.metrics_->last_success.Add(labels_)) {
-    writer_ = owner.store_.register_writer(writer_name(), interval_);
+    writer_name_ = writer_name();
+    writer_ = owner.store_.register_writer(writer_name_, interval_);
     health_.kind = collector_->kind();
     health_.name = collector_->name();
     health_.interval = interval_;
@@ -229,6 +230,25 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   void commit(store::Batch& batch, Timestamp t) {
     add_identity(batch, identity_);
     auto result = owner_.store_.commit(writer_, batch, t);
+    if (owner_.listener_) {
+      std::shared_ptr<const std::vector<std::string>> names;
+      {
+        std::lock_guard lock(names_mutex_);
+        // A name new to this writer comes with a new series: only then is the batch read.
+        if (!metric_names_ || result.created > 0) {
+          std::set<std::string, std::less<>> all;
+          if (metric_names_) all.insert(metric_names_->begin(), metric_names_->end());
+          for (const auto& sample : batch.samples()) {
+            const std::string_view name = sample.labels.metric_name();
+            if (all.find(name) == all.end()) all.emplace(name);
+          }
+          if (!metric_names_ || all.size() != metric_names_->size())
+            metric_names_ = std::make_shared<const std::vector<std::string>>(all.begin(), all.end());
+        }
+        names = metric_names_;
+      }
+      owner_.listener_(writer_name_, names, t);
+    }
     if (result.invalid + result.conflicts + result.duplicates > 0) {
       owner_.log_->warn(
           "{} collector {}: dropped {} samples with invalid names, {} duplicates, {} owned by "
@@ -272,6 +292,11 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   asio::steady_timer deadline_timer_;
   SteadyClock::time_point next_;
   store::WriterId writer_ = 0;
+  std::string writer_name_;
+  // Every metric name the instance's commits have held, for the commit listener (commits of one
+  // instance may overlap: a late deadline's and the next cycle's).
+  std::mutex names_mutex_;
+  std::shared_ptr<const std::vector<std::string>> metric_names_;
   // I/O-thread state.
   bool running_ = false;
   bool stopped_ = false;

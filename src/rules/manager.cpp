@@ -2,27 +2,54 @@
 
 #include <prometheus/metric_family.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
 #include "rules/rules_api.hpp"
+#include "rules/selected_names.hpp"
 #include "tocsin/core/json_text.hpp"
 
 namespace tocsin::rules {
 
 namespace asio = boost::asio;
 
+namespace {
+constexpr Timestamp kNoTime = std::numeric_limits<Timestamp>::min();
+// Triggered evaluations of a group begin at least this far apart (a trigger sooner after the last
+// evaluation began waits for the rest), so that many collectors committing what one group selects
+// evaluate it at most 10 times a second.
+constexpr std::chrono::milliseconds kTriggerSpacing{100};
+}  // namespace
+
 struct RuleManager::Scheduled {
-  explicit Scheduled(asio::io_context& io, std::unique_ptr<Group> g) : group(std::move(g)), timer(io) {}
+  explicit Scheduled(asio::io_context& io, std::unique_ptr<Group> g)
+      : group(std::move(g)), timer(io), trigger_timer(io) {}
   std::unique_ptr<Group> group;
   asio::steady_timer timer;
-  std::atomic<bool> running{false};
+  asio::steady_timer trigger_timer;  // under run_mutex: a trigger waiting out kTriggerSpacing
+  Timestamp next_slot = kNoTime;     // on the I/O thread: the slot the timer waits for
+  // What is to be evaluated, under run_mutex: a slot whose time came, a commit's trigger (the newest
+  // commit time), and whether an evaluation is running or queued on the pool (one at a time).
+  std::mutex run_mutex;
+  Timestamp pending_slot = kNoTime;
+  Timestamp pending_trigger = kNoTime;
+  bool running = false;
+  Timestamp last_time = kNoTime;  // the timestamp of the last evaluation begun: they only increase
+  std::chrono::steady_clock::time_point last_started{};  // when it began
   std::atomic<bool> cancelled{false};
   std::atomic<std::uint64_t> missed{0};
+  std::atomic<std::uint64_t> evaluations{0};
+  std::atomic<std::uint64_t> triggered{0};
+  std::atomic<std::uint64_t> in_flight{0};
+  std::atomic<std::uint64_t> max_in_flight{0};
+  bool triggerable = false;  // has an alerting rule, selects something, and is no SLO's
+  detail::SelectedNames selects;
   std::string last_state;                  // this group's saved state, to notice changes
   std::atomic<Timestamp> slo_saved_at{0};  // when this group's SLO histories were last written
   bool has_slos = false;
@@ -116,6 +143,9 @@ class RuleManager::Metrics final : public prometheus::Collectable {
     auto missed = family("tocsin_rule_group_iterations_missed_total",
                          "Evaluations skipped because the previous one was still running.",
                          prometheus::MetricType::Counter);
+    auto triggered = family("tocsin_rule_group_triggered_evaluations_total",
+                            "Evaluations a collector's commit of a metric the group selects brought forward.",
+                            prometheus::MetricType::Counter);
     auto alerts = family("tocsin_alerts", "Alert instances by state.", prometheus::MetricType::Gauge);
     auto reload = family("tocsin_rules_last_reload_successful", "Whether the last rule reload succeeded.",
                          prometheus::MetricType::Gauge);
@@ -143,6 +173,8 @@ class RuleManager::Metrics final : public prometheus::Collectable {
         rules.metric.push_back(
             metric({{"rule_group", key}}, static_cast<double>(g.definition().rules.size()), false));
         missed.metric.push_back(metric({{"rule_group", key}}, static_cast<double>(s->missed.load()), true));
+        triggered.metric.push_back(
+            metric({{"rule_group", key}}, static_cast<double>(s->triggered.load()), true));
         const auto health = g.health();
         double evals = 0;
         // By rule name: rules of one name in a group (an alert at two severities) add up, so that
@@ -163,7 +195,7 @@ class RuleManager::Metrics final : public prometheus::Collectable {
     alerts.metric.push_back(metric({{"state", "firing"}}, firing, false));
     alerts.metric.push_back(metric({{"state", "pending"}}, pending, false));
     reload.metric.push_back(metric({}, reload_ok.load() ? 1 : 0, false));
-    return {duration, last, interval, rules, evaluations, failures, missed, alerts, reload};
+    return {duration, last, interval, rules, evaluations, failures, missed, triggered, alerts, reload};
   }
   std::atomic<bool> reload_ok{true};
 
@@ -228,6 +260,14 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
     next.push_back(std::make_shared<Scheduled>(
         io_, std::make_unique<Group>(std::move(def), settings.evaluation_interval)));
     next.back()->has_slos = has_slos;
+    Scheduled& n = *next.back();
+    n.selects = detail::selected_names(n.group->definition());
+    // A group of recording rules only alerts nobody: it keeps to its slots (and its series to one point
+    // per interval), as do SLOs, whose budgets count per interval.
+    bool alerts = false;
+    for (const auto& rule : n.group->definition().rules)
+      alerts = alerts || rule.kind == RuleDefinition::Kind::alerting;
+    n.triggerable = alerts && !has_slos && !n.selects.empty();
   }
   std::vector<std::shared_ptr<Scheduled>> old;
   {
@@ -238,6 +278,11 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
         if (o->group->key() != n->group->key()) continue;
         n->group->take_state_from(*o->group);
         n->slo_saved_at = o->slo_saved_at.load();
+        {
+          // Its rules write under the same keys: evaluation timestamps go on increasing across the reload.
+          std::lock_guard run_lock(o->run_mutex);
+          n->last_time = o->last_time;
+        }
         carried = true;
       }
       // An SLO new to this daemon (the first load after a start, or added by a reload) starts from the
@@ -256,11 +301,16 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
   for (auto& o : old) {
     o->cancelled = true;
     o->timer.cancel();
+    std::lock_guard run_lock(o->run_mutex);
+    o->trigger_timer.cancel();
   }
   std::map<std::string, Duration> keys;
   for (auto& n : next) {
     for (std::size_t i = 0; i < n->group->definition().rules.size(); ++i) {
-      keys.emplace(n->group->output_key(i), n->group->interval());
+      // A triggered group may write up to one point per kTriggerSpacing: its series keep that many.
+      keys.emplace(n->group->output_key(i), n->triggerable
+                                                ? std::min<Duration>(n->group->interval(), kTriggerSpacing)
+                                                : n->group->interval());
     }
   }
   output_->set_rules(std::move(keys), clock_.now_ms());
@@ -274,6 +324,15 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
     }
   }
   metrics_->reload_ok = true;
+  {
+    std::lock_guard lock(trigger_mutex_);
+    triggerable_.clear();
+    for (auto& n : next) {
+      if (n->triggerable) triggerable_.push_back(n);
+    }
+    ++generation_;
+    triggers_.clear();  // sources that are gone do not linger; the others match again on their next commit
+  }
   for (auto& n : next) schedule(n);
   std::size_t rules = 0;
   for (auto& n : next) rules += n->group->definition().rules.size();
@@ -287,6 +346,8 @@ void RuleManager::stop() {
     for (auto& s : groups_) {
       s->cancelled = true;
       s->timer.cancel();
+      std::lock_guard run_lock(s->run_mutex);
+      s->trigger_timer.cancel();
     }
   }
   save_slo_histories();
@@ -358,33 +419,149 @@ void RuleManager::restore_slos(Scheduled& s, const std::string& dir) {
   }
 }
 
+Timestamp RuleManager::slot_offset(const std::string& group_key, Duration interval) {
+  const auto ms =
+      std::max<Timestamp>(1, std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
+  return static_cast<Timestamp>(std::hash<std::string>{}(group_key) % static_cast<std::size_t>(ms));
+}
+
 void RuleManager::schedule(const std::shared_ptr<Scheduled>& s) {
   if (s->cancelled) return;
-  // Groups start at an offset within their interval derived from their name, as Prometheus spreads
-  // them, so that many groups do not all run in the same instant.
-  const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(s->group->interval());
+  // Each group evaluates at its slots, offset + k * interval, as Prometheus spreads groups over their
+  // interval; an evaluation's timestamp is its slot's, not the time it happened to run, so that `for`
+  // and keep_firing_for count whole intervals. The first slot is the first after the load.
+  const Timestamp interval = std::max<Timestamp>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(s->group->interval()).count());
   const Timestamp now = clock_.now_ms();
-  const auto offset =
-      static_cast<Timestamp>(std::hash<std::string>{}(s->group->key()) %
-                             static_cast<std::size_t>(std::max<Timestamp>(1, interval.count())));
-  Timestamp next = now - (now % interval.count()) + offset;
-  if (next <= now) next += interval.count();
-  s->timer.expires_after(std::chrono::milliseconds(next - now));
-  s->timer.async_wait([this, s](boost::system::error_code ec) {
+  if (s->next_slot == kNoTime) {
+    const Timestamp offset = slot_offset(s->group->key(), s->group->interval());
+    const Timestamp adjusted = now - offset;
+    Timestamp slot = adjusted - ((adjusted % interval) + interval) % interval + offset;  // the last, <= now
+    s->next_slot = slot + interval;
+  }
+  s->timer.expires_after(std::chrono::milliseconds(std::max<Timestamp>(0, s->next_slot - now)));
+  s->timer.async_wait([this, s, interval](boost::system::error_code ec) {
     if (ec || s->cancelled) return;
-    if (s->running.exchange(true)) {
-      ++s->missed;
-    } else {
-      asio::post(pool_, [this, s] {
-        evaluate(s);
-        s->running = false;
-      });
+    Timestamp slot = s->next_slot;
+    // Slots that went by while the timer was late are skipped, as Prometheus skips them: the newest
+    // one due is evaluated.
+    if (const Timestamp now = clock_.now_ms(); now >= slot + interval) {
+      const Timestamp skipped = (now - slot) / interval;
+      s->missed += static_cast<std::uint64_t>(skipped);
+      slot += skipped * interval;
     }
+    s->next_slot = slot + interval;
+    request_slot(s, slot);
     schedule(s);
   });
 }
 
-void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
+void RuleManager::request_slot(const std::shared_ptr<Scheduled>& s, Timestamp slot) {
+  std::lock_guard lock(s->run_mutex);
+  // A slot still waiting for the evaluation before it to finish is passed over for this newer one.
+  if (s->pending_slot != kNoTime) ++s->missed;
+  s->pending_slot = slot;
+  if (!s->running) {
+    s->running = true;
+    asio::post(pool_, [this, s] { run_pending(s); });
+  }
+}
+
+void RuleManager::trigger(const std::shared_ptr<Scheduled>& s, Timestamp t) {
+  if (s->cancelled) return;
+  std::lock_guard lock(s->run_mutex);
+  s->pending_trigger = std::max(s->pending_trigger, t);
+  if (s->running) return;  // the evaluation queued or running takes it, or the one after it
+  s->running = true;
+  const auto wait = s->last_started + kTriggerSpacing - std::chrono::steady_clock::now();
+  if (wait <= decltype(wait)::zero()) {
+    asio::post(pool_, [this, s] { run_pending(s); });
+    return;
+  }
+  // Cancelled (a reload, stop()): run_pending sees the group cancelled and settles it.
+  s->trigger_timer.expires_after(wait);
+  s->trigger_timer.async_wait(
+      [this, s](boost::system::error_code) { asio::post(pool_, [this, s] { run_pending(s); }); });
+}
+
+// On the pool, one call per group at a time: evaluates what is pending until nothing is.
+void RuleManager::run_pending(const std::shared_ptr<Scheduled>& s) {
+  for (;;) {
+    Timestamp t = kNoTime;
+    bool by_trigger = false;
+    {
+      std::lock_guard lock(s->run_mutex);
+      if (s->cancelled || (s->pending_slot == kNoTime && s->pending_trigger == kNoTime)) {
+        s->running = false;
+        return;
+      }
+      // A slot at or before the last evaluation is covered by it (a triggered evaluation went past it).
+      if (s->pending_slot > s->last_time) t = s->pending_slot;
+      if (s->pending_trigger != kNoTime) {
+        // The commit came after the last evaluation began, which may not have seen it: its time, or
+        // just after the last evaluation's when that was at the commit's time or later.
+        const Timestamp at = std::max(s->pending_trigger, s->last_time + 1);
+        if (at > t) {
+          t = at;
+          by_trigger = true;
+        }
+      }
+      s->pending_slot = s->pending_trigger = kNoTime;
+      if (t == kNoTime) continue;
+      s->last_time = t;
+      s->last_started = std::chrono::steady_clock::now();
+    }
+    const std::uint64_t concurrent = ++s->in_flight;
+    for (std::uint64_t seen = s->max_in_flight.load(); seen < concurrent;) {
+      if (s->max_in_flight.compare_exchange_weak(seen, concurrent)) break;
+    }
+    evaluate(s, t);
+    --s->in_flight;
+    ++s->evaluations;
+    if (by_trigger) ++s->triggered;
+  }
+}
+
+void RuleManager::samples_committed(const std::string& source,
+                                    const std::shared_ptr<const std::vector<std::string>>& metric_names,
+                                    Timestamp t) {
+  if (!metric_names) return;
+  std::vector<std::shared_ptr<Scheduled>> groups;
+  {
+    std::lock_guard lock(trigger_mutex_);
+    if (triggerable_.empty()) return;
+    auto it = triggers_.find(source);
+    if (it == triggers_.end()) it = triggers_.emplace(source, Triggers{}).first;
+    Triggers& entry = it->second;
+    if (entry.names != metric_names || entry.generation != generation_) {
+      entry.names = metric_names;
+      entry.generation = generation_;
+      entry.groups.clear();
+      for (const auto& s : triggerable_) {
+        for (const std::string& name : *metric_names) {
+          if (!s->selects.may_select(name)) continue;
+          entry.groups.push_back(s);
+          break;
+        }
+      }
+    }
+    groups = entry.groups;
+  }
+  for (const auto& s : groups) trigger(s, t);
+}
+
+RuleManager::EvaluationCounts RuleManager::evaluation_counts(const std::string& group_key) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& s : groups_) {
+    if (s->group->key() != group_key) continue;
+    std::lock_guard run_lock(s->run_mutex);
+    return {s->evaluations.load(), s->triggered.load(), s->max_in_flight.load(),
+            s->last_time == kNoTime ? 0 : s->last_time};
+  }
+  return {};
+}
+
+void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s, Timestamp t) {
   ManagerSettings settings;
   {
     std::lock_guard lock(mutex_);
@@ -392,7 +569,7 @@ void RuleManager::evaluate(const std::shared_ptr<Scheduled>& s) {
   }
   promql::Engine engine(settings.engine);
   std::vector<alerting::Alert> alerts =
-      s->group->evaluate(EvalContext{engine, store_, *output_, clock_.now_ms(), std::move(settings.eval)});
+      s->group->evaluate(EvalContext{engine, store_, *output_, t, std::move(settings.eval)});
   const auto health = s->group->health();
   for (std::size_t i = 0; i < health.size(); ++i) {
     const auto& h = health[i];
@@ -426,7 +603,14 @@ void RuleManager::evaluate_all_now() {
     std::lock_guard lock(mutex_);
     groups = groups_;
   }
-  for (auto& s : groups) evaluate(s);
+  for (auto& s : groups) {
+    Timestamp t = clock_.now_ms();
+    {
+      std::lock_guard lock(s->run_mutex);
+      s->last_time = std::max(s->last_time, t);
+    }
+    evaluate(s, t);
+  }
 }
 
 void RuleManager::persist_state() {

@@ -222,6 +222,68 @@ TEST_F(SchedulerTest, ReplaceKeepsSeriesOfKeptInstancesAndRetiresRemovedOnes) {
   EXPECT_EQ(scheduler.health().size(), 1u);
 }
 
+// Adds a second family from its fifth cycle on.
+class GrowingCollector : public CountingCollector {
+ public:
+  using CountingCollector::CountingCollector;
+  void collect(const CollectContext& ctx, store::Batch& out) override {
+    CountingCollector::collect(ctx, out);
+    if (cycles >= 5) out.add("test_extra", {{"target", "grow"}}, 1);
+  }
+};
+
+// The commit listener hears every commit, right after it: the instance's writer, every metric name it
+// has committed (the same vector while that set stays the same, a new one when it grows) and the
+// commit's time, which is the samples' time.
+TEST_F(SchedulerTest, TheCommitListenerGetsEachCommitsMetricNames) {
+  struct Heard {
+    std::string source;
+    std::shared_ptr<const std::vector<std::string>> names;
+    Timestamp t;
+  };
+  std::mutex mutex;
+  std::vector<Heard> heard;
+  scheduler.set_commit_listener([&](const std::string& source,
+                                    const std::shared_ptr<const std::vector<std::string>>& names,
+                                    Timestamp t) {
+    std::lock_guard lock(mutex);
+    heard.push_back({source, names, t});
+  });
+  auto growing = std::make_unique<GrowingCollector>("grow");
+  auto* ptr = growing.get();
+  std::vector<CollectorSpec> specs;
+  specs.push_back({std::move(growing), 20ms, 1s});
+  run();
+  replace(std::move(specs));
+  ASSERT_TRUE(testing::wait_until([&] { return ptr->cycles >= 8; }, 10s));
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        std::lock_guard lock(mutex);
+        return heard.size() >= 7;
+      },
+      10s));
+  std::lock_guard lock(mutex);
+  const std::vector<std::string> first{"test_cycles_total"};
+  const std::vector<std::string> grown{"test_cycles_total", "test_extra"};
+  for (std::size_t i = 0; i < heard.size(); ++i) {
+    EXPECT_EQ(heard[i].source, "collector/test/grow");
+    ASSERT_TRUE(heard[i].names);
+    EXPECT_EQ(*heard[i].names, i < 4 ? first : grown) << i;
+    if (i > 0 && i != 4) {
+      EXPECT_EQ(heard[i].names, heard[i - 1].names) << i << ": a new vector for the same names";
+    }
+    if (i > 0) {
+      EXPECT_GT(heard[i].t, heard[i - 1].t);
+    }
+  }
+  EXPECT_NE(heard[4].names, heard[3].names);
+  // The commit's time is its samples' time.
+  std::vector<store::Matcher> m{store::Matcher(MatchType::equal, "__name__", "test_cycles_total")};
+  auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set.points(0).front().t, heard[0].t);
+}
+
 TEST(SchedulerOnce, CollectsEveryInstanceOnceAndReportsFailure) {
   SystemClock clock;
   store::Store store(store::StoreOptions{1h}, clock);

@@ -8,6 +8,7 @@
 
 #include <spdlog/fwd.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
@@ -55,6 +56,16 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
+  // Called on the worker right after each commit of an instance's cycle: the instance's store writer
+  // name, every metric name its commits have held (sorted; a new vector when the set grew, the same
+  // otherwise: it is gathered from a batch only when the commit created series) and the samples'
+  // time. The app layer hands it to the rules (a commit-listener, so collectors know nothing of them).
+  // It must be quick and must not throw. Set it before the first replace().
+  using CommitListener =
+      std::function<void(const std::string& source,
+                         const std::shared_ptr<const std::vector<std::string>>& metric_names, Timestamp t)>;
+  void set_commit_listener(CommitListener listener) { listener_ = std::move(listener); }
+
   // Replaces the running set of collectors (at start and on reload). Instances keep their store
   // writer by kind and name, so a reloaded collector's series continue without a gap; an instance
   // that is gone has its series marked stale. Each new instance collects at once, then on its
@@ -81,6 +92,7 @@ class Scheduler {
   const Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<Metrics> metrics_;
+  CommitListener listener_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<Instance>> instances_;
 };

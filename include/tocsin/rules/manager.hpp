@@ -67,6 +67,30 @@ class RuleManager {
 
   // Evaluates every group once now, on the calling thread (tests, `tocsin once`).
   void evaluate_all_now();
+
+  // A collector committed samples taken at `t`; `metric_names` holds every metric name its commits
+  // have held (sorted; the caller hands a new vector when the set changes, the same one otherwise).
+  // Each group whose selectors may select one of the names evaluates as soon as it is free, at
+  // timestamp t (or just after its last evaluation, when that was at t or later); triggers that arrive
+  // while it runs are coalesced into one evaluation after it, and triggered evaluations begin at least
+  // 100 ms apart. SLO groups, groups without an alerting rule
+  // and groups selecting nothing keep to their schedule. Thread-safe and cheap: the names are matched against
+  // the groups once per name set and load, so a call costs a lookup and a post per matching group.
+  void samples_committed(const std::string& source,
+                         const std::shared_ptr<const std::vector<std::string>>& metric_names, Timestamp t);
+  // A group's evaluation slots: the timestamps t with t % interval == this offset (in ms), from a hash
+  // of the group's key, so that groups spread over their interval (as Prometheus's EvalTimestamp).
+  static Timestamp slot_offset(const std::string& group_key, Duration interval);
+  // What a group's evaluations have been: all of them, those a commit triggered, the most that ever
+  // ran at once (1: it never overlapped itself) and the timestamp of the last one begun. Zeros for an
+  // unknown group.
+  struct EvaluationCounts {
+    std::uint64_t evaluations = 0;
+    std::uint64_t triggered = 0;
+    std::uint64_t max_concurrent = 0;
+    Timestamp last_time = 0;
+  };
+  EvaluationCounts evaluation_counts(const std::string& group_key) const;
   // How many times the alert state file was written (it is written when an alert changes state).
   std::uint64_t state_writes() const { return state_writes_.load(); }
   // The SLOs: the /api/v1/slos body (objective, SLI, budget, burn rates, alert state).
@@ -80,7 +104,10 @@ class RuleManager {
   class Output;
   class Metrics;
   void schedule(const std::shared_ptr<Scheduled>& s);
-  void evaluate(const std::shared_ptr<Scheduled>& s);
+  void request_slot(const std::shared_ptr<Scheduled>& s, Timestamp slot);
+  void trigger(const std::shared_ptr<Scheduled>& s, Timestamp t);
+  void run_pending(const std::shared_ptr<Scheduled>& s);
+  void evaluate(const std::shared_ptr<Scheduled>& s, Timestamp t);
   void persist_state();
   void restore_state(std::vector<std::shared_ptr<Scheduled>>& groups);
   void save_slos(Scheduled& s, const std::string& dir);
@@ -103,6 +130,17 @@ class RuleManager {
   // Guarded by state_mutex_, but for the first load's restore, which comes before any evaluation.
   AlertStateFile state_file_;
   std::atomic<std::uint64_t> state_writes_{0};
+  // Which groups a commit triggers: the groups that may be triggered, and per source its name set and
+  // the groups matching it, as of `generation_` (a load starts a new one).
+  struct Triggers {
+    std::shared_ptr<const std::vector<std::string>> names;
+    std::uint64_t generation = 0;
+    std::vector<std::shared_ptr<Scheduled>> groups;
+  };
+  std::mutex trigger_mutex_;  // guards the three below; never held with mutex_
+  std::vector<std::shared_ptr<Scheduled>> triggerable_;
+  std::uint64_t generation_ = 0;
+  std::map<std::string, Triggers, std::less<>> triggers_;
   std::mutex slo_mutex_;  // serialises writes of SLO histories
   std::atomic<std::uint64_t> slo_writes_{0};
 };
