@@ -12,6 +12,10 @@ namespace {
 
 using Steps = std::vector<Seen>;
 
+std::string alert_id_of(const Alert& a) {
+  return fingerprint(LabelsBuilder(a.labels).del("severity").build());
+}
+
 std::string receivers_yaml(const std::vector<std::pair<std::string, const HttpReceiver*>>& receivers) {
   std::string out = "receivers:\n";
   for (const auto& [name, r] : receivers)
@@ -211,31 +215,35 @@ TEST_F(Escalation, AWorseTierAfterAnAckReopensPaging) {
                  "match_re: { severity: \"warning|critical\" }");
   Harness h(tiered);
   Alert warning = alert("DiskFilling", "warning", kStart, {{"instance", "db-1"}});
+  warning.tiered = true;
+  warning.tier = 0;
   h.report({warning});
   ASSERT_EQ(primary.count(), 1u);
-  ASSERT_TRUE(
-      std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(warning.labels), {"bob", "", {}})));
+  const std::string id = alert_id_of(warning);
+  ASSERT_TRUE(std::holds_alternative<AlertView>(h.d().acknowledge(id, {"bob", "", {}})));
   h.run_for(20min, 5min, {warning});
   EXPECT_EQ(lead.count(), 0u);
-  // The tiered rule moves to critical: a new label set, firing from now, not covered by the ack.
+  // The tiered rule moves to critical: the same alert (one id), not covered by the ack of the warning.
   Alert critical = alert("DiskFilling", "critical", h.clock.now_ms(), {{"instance", "db-1"}});
+  critical.tiered = true;
+  critical.tier = 1;
   h.report({critical});
-  // Receivers key alerts by labels: the warning is resolved there, said as a tier change, in the same
-  // notification that brings the critical.
-  ASSERT_EQ(primary.count(), 3u);  // triggered warning, acknowledged, tier change + critical
+  // An escalation of the same incident: its policy where the incident stands at 20m (steps 1 and 2).
   EXPECT_EQ(seen(primary), (Steps{{"firing", "triggered", "DiskFilling", "warning", 1},
                                   {"firing", "acknowledged", "DiskFilling", "warning", 1},
-                                  {"resolved", "tier_changed", "DiskFilling", "warning", 1},
-                                  {"firing", "triggered", "DiskFilling", "critical", 1}}));
-  EXPECT_FALSE(h.d().alert(fingerprint(critical.labels))->ack);
-  EXPECT_FALSE(h.d().alert(fingerprint(warning.labels)));
-  h.run_for(15min, 5min, {critical});
+                                  {"firing", "escalated", "DiskFilling", "critical", 2}}));
   EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
-  // An ack of the critical one also covers a warning of the same alert again.
-  ASSERT_TRUE(
-      std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(critical.labels), {"bob", "", {}})));
+  auto view = h.d().alert(id);
+  ASSERT_TRUE(view);
+  EXPECT_FALSE(view->ack);
+  EXPECT_EQ(view->fired_at, kStart);  // the incident's clock
+  // Step 3 (30m) on the incident's clock, 10 minutes after the tier change.
+  h.run_for(10min, 5min, {critical});
+  EXPECT_EQ(seen(commander), (Steps{{"firing", "escalated", "DiskFilling", "critical", 3}}));
+  // An ack of the critical one covers the alert at any tier.
+  ASSERT_TRUE(std::holds_alternative<AlertView>(h.d().acknowledge(id, {"bob", "", {}})));
   h.run_for(1h, 5min, {critical});
-  EXPECT_EQ(commander.count(), 0u);
+  EXPECT_EQ(vp.count(), 0u);
 }
 
 TEST_F(Escalation, SilencesSuppressNotificationsButNotEvaluation) {
