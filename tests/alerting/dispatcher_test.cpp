@@ -246,6 +246,55 @@ TEST_F(Escalation, AWorseTierAfterAnAckReopensPaging) {
   EXPECT_EQ(vp.count(), 0u);
 }
 
+// An older tocsin (state format 1) keyed a tiered alert by all its labels: read, it moves to the
+// tier-independent id when its rule reports it again, keeping its timeline and what was notified.
+TEST_F(Escalation, AStateFileOfAnOlderTocsinMovesTieredAlertsToTheirOneId) {
+  auto dir = std::make_shared<TempDir>("tocsin-alerting");
+  Alert critical = alert("DiskFilling", "critical", kStart, {{"instance", "db-1"}});
+  {
+    Harness old(yaml, dir);
+    old.report({critical});  // as format 1 did: not known as tiered, keyed by every label
+  }
+  ASSERT_EQ(primary.count(), 1u);
+  const auto path = dir->path() / "state" / "alerting.json";
+  nlohmann::json state;
+  {
+    std::ifstream in(path);
+    state = nlohmann::json::parse(in);
+  }
+  state["format"] = 1;
+  for (auto& i : state["instances"]) {
+    for (const char* key : {"tiered", "tier", "tier_since", "notified_severity", "notified_tier",
+                            "previous_severity", "quiet_step"})
+      i.erase(key);
+  }
+  dir->write("state/alerting.json", state.dump());
+
+  Harness h(yaml, dir);
+  EXPECT_NE(h.log().find("is in format 1"), std::string::npos) << h.log();
+  critical.tiered = true;
+  critical.tier = 1;
+  h.report({critical});
+  const std::string id = alert_id_of(critical);
+  EXPECT_NE(h.log().find("is now alert " + id), std::string::npos) << h.log();
+  ASSERT_EQ(h.d().alerts().size(), 1u);
+  EXPECT_EQ(h.d().alerts()[0].id, id);
+  EXPECT_EQ(primary.count(), 1u);  // no new trigger
+  h.run_for(15min, 5min, {critical});
+  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
+  // Going down is one update to those paged, under the same id.
+  Alert warning = alert("DiskFilling", "warning", kStart, {{"instance", "db-1"}});
+  warning.tiered = true;
+  warning.tier = 0;
+  warning.fired_at = h.clock.now_ms();
+  h.report({warning});
+  EXPECT_EQ(seen(primary), (Steps{{"firing", "triggered", "DiskFilling", "critical", 1},
+                                  {"firing", "tier_changed", "DiskFilling", "warning", 1}}));
+  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2},
+                               {"firing", "tier_changed", "DiskFilling", "warning", 1}}));
+  EXPECT_EQ(team.count(), 0u);  // warning's route: nobody new
+}
+
 TEST_F(Escalation, SilencesSuppressNotificationsButNotEvaluation) {
   Harness h(yaml);
   Silence s;
