@@ -80,7 +80,10 @@ void Engine::compile() {
 
 void Engine::restore(State state, Timestamp now) {
   state_ = std::move(state);
-  for (auto& [fp, i] : state_.instances) i.last_seen = now;
+  for (auto& [fp, i] : state_.instances) {
+    i.last_seen = now;
+    if (i.legacy) dirty_ = true;  // an older format: rewritten in the current one at once
+  }
   last_report_.clear();
   for (const auto& [group, gaps] : state_.report_gaps) last_report_[group] = now;
   silence_matchers_.clear();
@@ -424,7 +427,7 @@ void Engine::resolve(Instance& i, Timestamp resolved_at, Timestamp now) {
   finish_resolve(i.fingerprint, now);
 }
 
-void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, AlertEvent event) {
+void Engine::finish_resolve(const std::string& fingerprint, Timestamp now) {
   auto it = state_.instances.find(fingerprint);
   if (it == state_.instances.end()) return;
   Instance& i = it->second;
@@ -435,7 +438,7 @@ void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, Alert
     const auto* rc = receiver(r);
     if (rc != nullptr && rc->send_resolved) to.push_back(r);
   }
-  if (!to.empty()) emit({&i, event, i.notified_step, to}, now);
+  if (!to.empty()) emit({&i, AlertEvent::resolved, i.notified_step, to}, now);
   state_.instances.erase(it);
   dirty_ = true;
 }

@@ -177,8 +177,8 @@ class Engine {
   void escalate_or_repeat(Instance& i, const Plan& plan, int due, Timestamp now);
 
   void resolve(Instance& i, Timestamp resolved_at, Timestamp now);
-  // `event` is resolved, or tier_changed when the alert went on at another severity.
-  void finish_resolve(const std::string& fingerprint, Timestamp now, AlertEvent event = AlertEvent::resolved);
+  // Tells every receiver told of the firing (with send_resolved) that it resolved, and forgets it.
+  void finish_resolve(const std::string& fingerprint, Timestamp now);
   void start_episode(Instance& i, const Alert& a, Timestamp now);
   // `previous_severity`: for a tier change, the severity before it.
   void emit(const Event& e, Timestamp now, const std::string& previous_severity = {});
