@@ -295,6 +295,33 @@ TEST_F(Escalation, AStateFileOfAnOlderTocsinMovesTieredAlertsToTheirOneId) {
   EXPECT_EQ(team.count(), 0u);  // warning's route: nobody new
 }
 
+// What receivers were told of a tiered alert, and its incident's clock, survive a restart: the tier
+// change after it is still one incident, on the clock from before.
+TEST_F(Escalation, ATierChangeAfterARestartIsStillOneIncident) {
+  Harness h(yaml);
+  Alert warning = alert("DiskFilling", "warning", kStart, {{"instance", "db-1"}});
+  warning.tiered = true;
+  warning.tier = 0;
+  h.report({warning});
+  ASSERT_EQ(seen(team), (Steps{{"firing", "triggered", "DiskFilling", "warning", 1}}));
+  h.run_for(20min, 5min, {warning});
+  h.restart();
+  Alert critical = alert("DiskFilling", "critical", h.clock.now_ms(), {{"instance", "db-1"}});
+  critical.tiered = true;
+  critical.tier = 1;
+  h.report({critical});
+  // At 20m on the incident's clock the critical policy stands at step 2: steps 1 and 2 page now.
+  EXPECT_EQ(seen(team), (Steps{{"firing", "triggered", "DiskFilling", "warning", 1},
+                               {"firing", "escalated", "DiskFilling", "critical", 2}}));
+  EXPECT_EQ(seen(primary), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
+  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
+  h.report({resolved(critical, h.clock.now_ms())});
+  EXPECT_EQ(seen(team).back(), (Seen{"resolved", "resolved", "DiskFilling", "critical", 2}));
+  EXPECT_EQ(seen(primary).back(), (Seen{"resolved", "resolved", "DiskFilling", "critical", 2}));
+  EXPECT_EQ(seen(lead).size(), 2u);
+  EXPECT_EQ(commander.count(), 0u);
+}
+
 TEST_F(Escalation, SilencesSuppressNotificationsButNotEvaluation) {
   Harness h(yaml);
   Silence s;
