@@ -21,17 +21,18 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using Messages = std::vector<std::string>;
 
-// Escalation steps: warning 0s w1, 10s w2; critical 0s c1, 3s c2, 12s c3 (on the incident's clock).
+// Escalation steps: warning 0s w1, 16s w2; critical 0s c1, 6s c2, 24s c3 (on the incident's clock), far
+// enough apart that a loaded machine's delays do not change which steps are due when.
 const char* kPolicies = R"(escalation_policies:
   warn:
     steps:
       - { after: 0s, notify: [w1] }
-      - { after: 10s, notify: [w2] }
+      - { after: 16s, notify: [w2] }
   crit:
     steps:
       - { after: 0s, notify: [c1] }
-      - { after: 3s, notify: [c2] }
-      - { after: 12s, notify: [c3] }
+      - { after: 6s, notify: [c2] }
+      - { after: 24s, notify: [c3] }
 routes:
   - { match: { severity: critical }, policy: crit }
   - { match: { severity: warning }, policy: warn }
@@ -157,10 +158,10 @@ TEST_F(TierChange, GoingUpIsAnEscalationOfTheSameIncidentOnItsClock) {
   TieredDaemon tocsin(config());
   tocsin.set(kWarning);
   ASSERT_TRUE(wait(w1, 1)) << tocsin.log();
-  // Past critical's step 2 (3s) on the incident's clock, before warning's step 2 (10s).
-  std::this_thread::sleep_for(3500ms);
+  // Past critical's step 2 (6s) on the incident's clock, before warning's step 2 (16s).
+  std::this_thread::sleep_for(6500ms);
   tocsin.set(kCritical);
-  // Critical's steps 1 and 2 are due on the incident's clock: paged at once; step 3 follows at 12s.
+  // Critical's steps 1 and 2 are due on the incident's clock: paged at once; step 3 follows at 24s.
   ASSERT_TRUE(wait(c3, 1)) << tocsin.log();
   tocsin.set(kClear);
   ASSERT_TRUE(wait(c3, 2)) << tocsin.log();
@@ -187,7 +188,7 @@ TEST_F(TierChange, GoingDownTellsThosePagedOnceAndPagesNobodyNew) {
   ASSERT_TRUE(wait(c2, 1)) << tocsin.log();
   tocsin.set(kWarning);
   ASSERT_TRUE(wait(c2, 2)) << tocsin.log();
-  // Warning's step 1 (0s) counts as reached without paging w1; its step 2 (10s) pages on the
+  // Warning's step 1 (0s) counts as reached without paging w1; its step 2 (16s) pages on the
   // incident's clock.
   ASSERT_TRUE(wait(w2, 1)) << tocsin.log();
   tocsin.set(kClear);
@@ -211,7 +212,7 @@ TEST_F(TierChange, GoingUpDuringAnAckOfTheLowerTierPagesTheWorseTier) {
   auto acked = tocsin.ack(first_id(w1));
   ASSERT_EQ(acked.status, 200) << acked.body;
   ASSERT_TRUE(wait(w1, 2)) << tocsin.log();
-  std::this_thread::sleep_for(3500ms);
+  std::this_thread::sleep_for(6500ms);
   // The acknowledgement covers warning, not critical: paging re-opens, where the incident stands.
   tocsin.set(kCritical);
   ASSERT_TRUE(wait(c3, 1)) << tocsin.log();
@@ -236,8 +237,8 @@ TEST_F(TierChange, GoingDownDuringAnAckIsOneUpdateAndStaysAcknowledged) {
   ASSERT_TRUE(wait(c2, 2)) << tocsin.log();
   tocsin.set(kWarning);
   ASSERT_TRUE(wait(c2, 3)) << tocsin.log();
-  // Past warning's step 2 (10s) on the incident's clock: acknowledged, it pages nobody.
-  std::this_thread::sleep_for(10s);
+  // Past warning's step 2 (16s) on the incident's clock: acknowledged, it pages nobody.
+  std::this_thread::sleep_for(11s);
   tocsin.set(kClear);
   ASSERT_TRUE(wait(c2, 4)) << tocsin.log();
   settle();
@@ -257,8 +258,8 @@ TEST_F(TierChange, AnAckExpiringAfterADeEscalationPagesOnlyTheStepDueNow) {
   TieredDaemon tocsin(config());
   tocsin.set(kCritical);
   ASSERT_TRUE(wait(c2, 1)) << tocsin.log();
-  // Expires at 13s or later on the incident's clock, after warning's step 2 (10s) came due.
-  auto acked = tocsin.ack(first_id(c1), "10s");
+  // Expires at 18s or later on the incident's clock, after warning's step 2 (16s) came due.
+  auto acked = tocsin.ack(first_id(c1), "12s");
   ASSERT_EQ(acked.status, 200) << acked.body;
   ASSERT_TRUE(wait(c2, 2)) << tocsin.log();
   tocsin.set(kWarning);
