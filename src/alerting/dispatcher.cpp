@@ -108,7 +108,15 @@ class Dispatcher::Impl {
     std::stringstream ss;
     ss << in.rdbuf();
     try {
-      detail::State state = detail::state_from_json(nlohmann::json::parse(ss.str()));
+      const nlohmann::json doc = nlohmann::json::parse(ss.str());
+      detail::State state = detail::state_from_json(doc);
+      if (const int format = detail::state_format(doc); format < detail::current_state_format()) {
+        log_->info(
+            "alert state {} is in format {} (an older tocsin); read it, and saving it as format {}: a "
+            "tiered rule's alert keeps one id across its tiers from now on, its saved alerts move to that "
+            "id as their rules report them again",
+            state_path_, format, detail::current_state_format());
+      }
       log_->info("alert state restored from {}: {} alert(s), {} silence(s), {} queued notification(s)",
                  state_path_, state.instances.size(), state.silences.size(), state.outbox.size());
       engine_.restore(std::move(state), clock_.now_ms());

@@ -50,6 +50,8 @@ std::string problem_key(const Labels& labels) {
   return hex16(LabelsBuilder(labels).del("severity").build().hash());
 }
 
+std::string alert_id(const Alert& a) { return a.tiered ? problem_key(a.labels) : fingerprint(a.labels); }
+
 Engine::Engine(config::AlertingConfig config, std::string external_url, std::shared_ptr<spdlog::logger> log,
                Counter count)
     : config_(std::move(config)),
@@ -78,7 +80,10 @@ void Engine::compile() {
 
 void Engine::restore(State state, Timestamp now) {
   state_ = std::move(state);
-  for (auto& [fp, i] : state_.instances) i.last_seen = now;
+  for (auto& [fp, i] : state_.instances) {
+    i.last_seen = now;
+    if (i.legacy) dirty_ = true;  // an older format: rewritten in the current one at once
+  }
   last_report_.clear();
   for (const auto& [group, gaps] : state_.report_gaps) last_report_[group] = now;
   silence_matchers_.clear();
@@ -248,6 +253,11 @@ void Engine::start_episode(Instance& i, const Alert& a, Timestamp now) {
   i.ack_notified = false;
   i.receivers.clear();
   i.resent_at.clear();
+  i.tier_since = i.fired_at;
+  i.notified_severity.clear();
+  i.notified_tier = -1;
+  i.previous_severity.clear();
+  i.quiet_step = false;
   record_transition(i.fingerprint, now);
   dirty_ = true;
 }
@@ -278,7 +288,8 @@ void Engine::ingest(const std::string& rule_group, const std::vector<Alert>& ale
   std::set<std::string> reported;
   for (const Alert& a : alerts) {
     if (a.state == AlertState::resolved) {
-      auto it = state_.instances.find(fingerprint(a.labels));
+      if (a.tiered) migrate_legacy(a);
+      auto it = state_.instances.find(alert_id(a));
       if (it != state_.instances.end() && it->second.state != AlertState::resolved) {
         it->second.value = a.value;
         resolve(it->second, a.resolved_at != 0 ? a.resolved_at : now, now);
@@ -287,11 +298,49 @@ void Engine::ingest(const std::string& rule_group, const std::vector<Alert>& ale
     }
     reported.insert(absorb(rule_group, a, now));
   }
-  resolve_unreported(rule_group, alerts, reported, now);
+  resolve_unreported(rule_group, reported, now);
+}
+
+void Engine::migrate_legacy(const Alert& a) {
+  const std::string id = alert_id(a);
+  if (state_.instances.contains(id)) return;
+  // A format-1 file keyed this tiered alert by all its labels, severity included, as it stood then.
+  auto old = std::find_if(state_.instances.begin(), state_.instances.end(), [&](const auto& kv) {
+    const Instance& i = kv.second;
+    return i.legacy && i.state != AlertState::pending && i.rule_group == a.rule_group &&
+           i.rule_name == a.rule_name && problem_key(i.labels) == id;
+  });
+  if (old == state_.instances.end()) return;
+  const std::string before = old->first;
+  Instance moved = std::move(old->second);
+  state_.instances.erase(old);
+  moved.fingerprint = id;
+  moved.legacy = false;
+  moved.tiered = true;
+  log_->info(
+      "alert {} {} of tiered rule {} is now alert {}: one id across its tiers (state from an older "
+      "tocsin)",
+      before, moved.labels.to_string(), a.rule_name, id);
+  if (auto t = state_.transitions.find(before); t != state_.transitions.end()) {
+    state_.transitions[id] = std::move(t->second);
+    state_.transitions.erase(before);
+  }
+  // Queued notifications go on under the new id, so that they keep their order with the next ones.
+  for (auto& [eid, e] : state_.outbox) {
+    for (auto& n : e.notification.alerts) {
+      if (n.fingerprint == before) n.fingerprint = id;
+    }
+  }
+  for (auto& [key, ack] : state_.acks) {
+    if (ack.fingerprint == before) ack.fingerprint = id;
+  }
+  state_.instances.emplace(id, std::move(moved));
+  dirty_ = true;
 }
 
 std::string Engine::absorb(const std::string& rule_group, const Alert& a, Timestamp now) {
-  std::string fp = fingerprint(a.labels);
+  if (a.tiered) migrate_legacy(a);
+  std::string fp = alert_id(a);
   auto it = state_.instances.find(fp);
   if (it == state_.instances.end()) {
     Instance i;
@@ -301,7 +350,14 @@ std::string Engine::absorb(const std::string& rule_group, const Alert& a, Timest
     dirty_ = true;
   }
   Instance& i = it->second;
-  i.labels = a.labels;
+  if (a.tiered && a.state == AlertState::pending && i.state == AlertState::firing) {
+    // Reported pending again (its rule's `for` clock restarted): it goes on at the tier it fired at,
+    // not the one the pending alert heads for.
+    i.labels = LabelsBuilder(a.labels).set("severity", std::string(i.labels.get("severity"))).build();
+  } else {
+    i.labels = a.labels;
+    i.tier = a.tier;
+  }
   i.annotations = a.annotations;
   i.value = a.value;
   i.rule_group = rule_group;
@@ -309,6 +365,16 @@ std::string Engine::absorb(const std::string& rule_group, const Alert& a, Timest
   if (i.escalation != a.escalation) dirty_ = true;
   i.escalation = a.escalation;
   i.last_seen = now;
+  i.legacy = false;
+  if (i.tiered != a.tiered) dirty_ = true;
+  i.tiered = a.tiered;
+  if (a.tiered && a.state == AlertState::firing && i.state != AlertState::pending && a.fired_at != 0 &&
+      a.fired_at != i.tier_since) {
+    // The same incident at another tier (its rule's fired_at is when the tier began): the escalation
+    // clock stays (fired_at); change_tier tells receivers at the next decision.
+    i.tier_since = a.fired_at;
+    dirty_ = true;
+  }
   if (a.state == AlertState::pending) {
     // A firing instance reported pending again was restored from disk (the rule engine's `for`
     // clock restarted with the daemon) or is settling after flapping: it keeps its episode.
@@ -332,31 +398,16 @@ std::string Engine::absorb(const std::string& rule_group, const Alert& a, Timest
   return fp;
 }
 
-void Engine::resolve_unreported(const std::string& rule_group, const std::vector<Alert>& alerts,
-                                const std::set<std::string>& reported, Timestamp now) {
-  // An alert missing from its group's report without a resolve is gone: its rule was removed, or a
-  // tiered rule moved it to another severity (a new label set). Receivers key alerts by their labels
-  // (PagerDuty's dedup_key, Alertmanager), so the old tier is resolved there, said as a tier change,
-  // and the new one notified on its own; an acknowledgement still covers tiers up to its own.
-  std::set<std::string> firing_problems;
-  for (const Alert& a : alerts) {
-    if (a.state != AlertState::resolved) firing_problems.insert(a.rule_name + "\n" + problem_key(a.labels));
-  }
+void Engine::resolve_unreported(const std::string& rule_group, const std::set<std::string>& reported,
+                                Timestamp now) {
+  // An alert missing from its group's report without a resolve is gone: its rule was removed or
+  // changed its labels. (A tiered rule's alert moving to another tier keeps its id: it is reported.)
   std::vector<std::string> gone;
   for (auto& [fp, i] : state_.instances) {
     if (i.rule_group == rule_group && !reported.contains(fp) && i.state != AlertState::resolved)
       gone.push_back(fp);
   }
-  for (const auto& fp : gone) {
-    Instance& i = state_.instances.at(fp);
-    if (i.state == AlertState::firing &&
-        firing_problems.contains(i.rule_name + "\n" + problem_key(i.labels))) {
-      i.resolved_at = now;
-      finish_resolve(fp, now, AlertEvent::tier_changed);
-    } else {
-      resolve(i, now, now);
-    }
-  }
+  for (const auto& fp : gone) resolve(state_.instances.at(fp), now, now);
 }
 
 void Engine::resolve(Instance& i, Timestamp resolved_at, Timestamp now) {
@@ -376,7 +427,7 @@ void Engine::resolve(Instance& i, Timestamp resolved_at, Timestamp now) {
   finish_resolve(i.fingerprint, now);
 }
 
-void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, AlertEvent event) {
+void Engine::finish_resolve(const std::string& fingerprint, Timestamp now) {
   auto it = state_.instances.find(fingerprint);
   if (it == state_.instances.end()) return;
   Instance& i = it->second;
@@ -387,7 +438,7 @@ void Engine::finish_resolve(const std::string& fingerprint, Timestamp now, Alert
     const auto* rc = receiver(r);
     if (rc != nullptr && rc->send_resolved) to.push_back(r);
   }
-  if (!to.empty()) emit({&i, event, i.notified_step, to}, now);
+  if (!to.empty()) emit({&i, AlertEvent::resolved, i.notified_step, to}, now);
   state_.instances.erase(it);
   dirty_ = true;
 }
@@ -424,6 +475,7 @@ NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, AlertEvent e
     }
   }
   if (const AckRecord* ack = ack_for(i); ack != nullptr && event != AlertEvent::rearmed) a.ack = ack->ack;
+  a.tiered = i.tiered;
   if (flapping(i.fingerprint, now)) {
     a.flapping_changes = state_changes(i.fingerprint, now);
     a.flapping_window = config_.flapping.window.count();
@@ -431,9 +483,10 @@ NotifiedAlert Engine::notified(const Instance& i, const Plan& plan, AlertEvent e
   return a;
 }
 
-void Engine::emit(const Event& e, Timestamp now) {
+void Engine::emit(const Event& e, Timestamp now, const std::string& previous_severity) {
   Plan plan = plan_for(*e.instance);
   NotifiedAlert alert = notified(*e.instance, plan, e.event, e.step, now);
+  alert.previous_severity = previous_severity;
   for (const auto& r : e.receivers) {
     if (receiver(r) == nullptr) continue;
     enqueue(r, plan, *e.instance, alert, e.resend, now);
@@ -616,15 +669,67 @@ void Engine::advance(Instance& i, const InhibitSources& sources, Timestamp now) 
     log_->warn("alert {} names escalation policy \"{}\", which is not configured; its route decides",
                i.labels.to_string(), i.escalation);
   }
-  const int due = due_step(i, plan, now);
   const bool acked = covered_by_ack(i, now);
+  const bool quiet = !silenced_by(i.labels, now).empty() || !inhibited_by(i, sources).empty() ||
+                     !muted_by(plan, now).empty();
+  // A tier change waits, like any notification, while the alert is silenced, inhibited or muted.
+  if (!quiet) change_tier(i, plan, acked, now);
   if (acked && !i.ack_notified) notify_acknowledgement(i, now);
   refresh_at_alertmanagers(i, now);
-  if (acked || due < 0 || !silenced_by(i.labels, now).empty() || !inhibited_by(i, sources).empty() ||
-      !muted_by(plan, now).empty()) {
-    return;
-  }
+  const int due = due_step(i, plan, now);
+  if (acked || due < 0 || quiet) return;
   escalate_or_repeat(i, plan, due, now);
+}
+
+int Engine::tier_direction(const Instance& i) const {
+  if (i.notified_tier >= 0 && i.tier >= 0)
+    return i.tier > i.notified_tier ? 1 : i.tier < i.notified_tier ? -1 : 0;
+  int from = config::severity_rank(config_.severities, i.notified_severity);
+  int to = rank(i);
+  return to > from ? 1 : to < from ? -1 : 0;
+}
+
+void Engine::change_tier(Instance& i, const Plan& plan, bool covered, Timestamp now) {
+  const std::string severity(i.labels.get("severity"));
+  if (!i.tiered || i.notified_severity.empty() || severity == i.notified_severity) return;
+  const bool up = tier_direction(i) > 0;
+  // The new tier's policy runs on the incident's clock (fired_at), not from the tier change, and not
+  // from an earlier re-arm: step k is due at fired_at + after[k].
+  i.rearmed_at = 0;
+  i.rearmed_step = -1;
+  const int reached = std::max(0, due_step(i, plan, now));
+  // Everyone told of the incident hears of the change, once.
+  std::vector<std::string> to(i.receivers.begin(), i.receivers.end());
+  AlertEvent event = AlertEvent::tier_changed;
+  if (up && !covered) {
+    // Worse, and no acknowledgement covers it: an escalation of the same incident. The worse tier's
+    // steps due on the incident's clock page now, its first one at least; later ones follow that clock.
+    event = AlertEvent::escalated;
+    for (int k = 0; k <= reached; ++k) {
+      for (const auto& r : plan.steps[k].notify) {
+        if (std::find(to.begin(), to.end(), r) == to.end()) to.push_back(r);
+      }
+    }
+    i.quiet_step = false;
+  } else {
+    // Lower (or worse under an acknowledgement that covers it): an update to the people already
+    // paged; nobody new. The steps due on the incident's clock count as reached; later ones page on it.
+    i.quiet_step = true;
+  }
+  i.previous_severity = i.notified_severity;
+  i.notified_severity = severity;
+  i.notified_tier = i.tier;
+  i.notified_step = reached;
+  i.repeats = 0;
+  i.last_notified_at = now;
+  for (const auto& r : to) {
+    i.receivers.insert(r);
+    if (is_receiver(r, config::ReceiverType::alertmanager)) i.resent_at[r] = now;
+  }
+  dirty_ = true;
+  log_->info("alert {} {} moved from {} to {}: {} to {} receiver(s)", i.fingerprint, i.labels.to_string(),
+             i.previous_severity, severity, to_string(event), to.size());
+  emit({&i, event, reached, to}, now, i.previous_severity);
 }
 
 void Engine::notify_acknowledgement(Instance& i, Timestamp now) {
@@ -663,8 +768,10 @@ void Engine::escalate_or_repeat(Instance& i, const Plan& plan, int due, Timestam
   if (i.rearm && i.notified_step >= 0) {
     // The acknowledgement lapsed (or was withdrawn): the step reached is told again, and the later
     // steps' timers start over from now, so whoever acked gets the time their step had before the
-    // next one is paged, rather than every overdue step at once.
+    // next one is paged, rather than every overdue step at once. A step reached quietly (by a
+    // de-escalation) was never paged: the step due now on the incident's clock is, alone, once.
     int current = std::min(i.notified_step, static_cast<int>(plan.steps.size()) - 1);
+    if (i.quiet_step) current = std::max(current, due);
     i.rearmed_at = now;
     i.rearmed_step = current;
     due = std::max(current, due_step(i, plan, now));
@@ -680,11 +787,16 @@ void Engine::escalate_or_repeat(Instance& i, const Plan& plan, int due, Timestam
     i.repeats = 0;
   } else if (plan.repeat && now >= i.last_notified_at + plan.repeat->count()) {
     to = plan.steps[due].notify;
+    // A step reached quietly is repeated only to those of its receivers already told: nobody new.
+    if (i.quiet_step) std::erase_if(to, [&](const std::string& r) { return !i.receivers.contains(r); });
     event = AlertEvent::repeated;
     ++i.repeats;
   } else {
     return;
   }
+  if (event != AlertEvent::repeated) i.quiet_step = false;
+  i.notified_severity = std::string(i.labels.get("severity"));
+  i.notified_tier = i.tier;
   i.rearm = false;
   i.last_notified_at = now;
   for (const auto& r : to) {

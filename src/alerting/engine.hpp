@@ -131,11 +131,12 @@ class Engine {
   // it, refreshes its labels, annotations and value, and starts a firing episode (or continues one
   // whose resolve was held back for flapping). Returns the instance's fingerprint.
   std::string absorb(const std::string& rule_group, const Alert& a, Timestamp now);
-  // Resolves the active instances of `rule_group` missing from its report (not in `reported`): as
-  // tier_changed when the same rule reports the same problem (labels without severity) firing at
-  // another severity, else as an ordinary resolve.
-  void resolve_unreported(const std::string& rule_group, const std::vector<Alert>& alerts,
-                          const std::set<std::string>& reported, Timestamp now);
+  // Resolves the active instances of `rule_group` missing from its report (not in `reported`).
+  void resolve_unreported(const std::string& rule_group, const std::set<std::string>& reported,
+                          Timestamp now);
+  // Moves the instance of a tiered alert read from a format-1 state file (keyed by all its labels)
+  // to the alert's tier-independent id, once its rule reports it again.
+  void migrate_legacy(const Alert& a);
 
   // The passes of evaluate(), in order; each reads the clock only through `now`.
   // The rule groups of every instance, taken before resolve_stale_alerts() removes any, so that a
@@ -160,6 +161,13 @@ class Engine {
   // Queues the acknowledged event once per acknowledgement to the receivers of the firing that
   // want it (send_acknowledged).
   void notify_acknowledgement(Instance& i, Timestamp now);
+  // A tiered alert whose severity differs from the one receivers were last told: one notification of
+  // the same incident to everyone told. Worse and not covered by `covered` (an acknowledgement):
+  // `escalated`, also paging the worse tier's steps due on the incident's clock (its first at
+  // least). Lower, or covered: `tier_changed`, paging nobody new; the steps due count as reached.
+  void change_tier(Instance& i, const Plan& plan, bool covered, Timestamp now);
+  // +1 when `i` is at a worse tier than receivers were told, -1 at a lower one, 0 when unknown.
+  int tier_direction(const Instance& i) const;
   // Queues a refresh to each alertmanager receiver whose resend_interval has passed since the last.
   void refresh_at_alertmanagers(Instance& i, Timestamp now);
   // Notifies `i` of the escalation it is due: the current step again after a lapsed
@@ -169,10 +177,11 @@ class Engine {
   void escalate_or_repeat(Instance& i, const Plan& plan, int due, Timestamp now);
 
   void resolve(Instance& i, Timestamp resolved_at, Timestamp now);
-  // `event` is resolved, or tier_changed when the alert went on at another severity.
-  void finish_resolve(const std::string& fingerprint, Timestamp now, AlertEvent event = AlertEvent::resolved);
+  // Tells every receiver told of the firing (with send_resolved) that it resolved, and forgets it.
+  void finish_resolve(const std::string& fingerprint, Timestamp now);
   void start_episode(Instance& i, const Alert& a, Timestamp now);
-  void emit(const Event& e, Timestamp now);
+  // `previous_severity`: for a tier change, the severity before it.
+  void emit(const Event& e, Timestamp now, const std::string& previous_severity = {});
   NotifiedAlert notified(const Instance& i, const Plan& plan, AlertEvent event, int step,
                          Timestamp now) const;
   void enqueue(const std::string& receiver, const Plan& plan, const Instance& i, NotifiedAlert alert,
@@ -201,5 +210,8 @@ class Engine {
 
 // Labels without `severity`: the identity an acknowledgement holds across tiers.
 std::string problem_key(const Labels& labels);
+// An alert's id: the fingerprint of its labels; for a tiered rule's alert, of its labels without
+// `severity` (problem_key), so that it is one incident across tiers.
+std::string alert_id(const Alert& a);
 
 }  // namespace tocsin::alerting::detail

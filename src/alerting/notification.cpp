@@ -59,7 +59,7 @@ std::string_view headline(AlertEvent event) {
     case AlertEvent::rearmed: return "STILL FIRING (no longer acknowledged)";
     case AlertEvent::acknowledged: return "ACKNOWLEDGED";
     case AlertEvent::resolved: return "RESOLVED";
-    case AlertEvent::tier_changed: return "RESOLVED AT THIS SEVERITY (went on at another)";
+    case AlertEvent::tier_changed: return "SEVERITY CHANGED";
   }
   return to_string(event);
 }
@@ -136,20 +136,23 @@ json to_webhook_json(const Notification& n) {
     if (a.flapping_changes > 0) {
       flapping = {{"changes", a.flapping_changes}, {"window", format_duration(Duration(a.flapping_window))}};
     }
-    alerts.push_back({{"status", a.status},
-                      {"event", to_string(a.event)},
-                      {"labels", labels_to_json(a.labels)},
-                      {"annotations", labels_to_json(a.annotations)},
-                      {"startsAt", format_rfc3339(a.starts_at)},
-                      {"endsAt", format_rfc3339(a.ends_at)},
-                      {"generatorURL", n.alert_url(a)},
-                      {"fingerprint", a.fingerprint},
-                      {"severity", std::string(a.labels.get("severity"))},
-                      {"value", value_json(a.value)},
-                      {"ruleGroup", a.rule_group},
-                      {"escalation", escalation},
-                      {"acknowledged", ack},
-                      {"flapping", flapping}});
+    alerts.push_back(
+        {{"status", a.status},
+         {"event", to_string(a.event)},
+         {"labels", labels_to_json(a.labels)},
+         {"annotations", labels_to_json(a.annotations)},
+         {"startsAt", format_rfc3339(a.starts_at)},
+         {"endsAt", format_rfc3339(a.ends_at)},
+         {"generatorURL", n.alert_url(a)},
+         {"fingerprint", a.fingerprint},
+         {"severity", std::string(a.labels.get("severity"))},
+         {"value", value_json(a.value)},
+         {"ruleGroup", a.rule_group},
+         {"escalation", escalation},
+         {"acknowledged", ack},
+         {"flapping", flapping},
+         {"tiered", a.tiered},
+         {"previousSeverity", a.previous_severity.empty() ? json(nullptr) : json(a.previous_severity)}});
   }
   return {{"version", "4"},
           {"status", n.status()},
@@ -197,6 +200,9 @@ Notification notification_from_json(const json& j) {
                                 time_from(ack, "at"), time_from(ack, "expiresAt"),
                                 ack.at("severity").get<std::string>()};
     }
+    out.tiered = a.value("tiered", false);  // absent in outboxes saved before tiered alerts kept one id
+    if (auto p = a.find("previousSeverity"); p != a.end() && !p->is_null())
+      out.previous_severity = p->get<std::string>();
     if (const json& f = a.at("flapping"); !f.is_null()) {
       out.flapping_changes = f.at("changes").get<int>();
       auto window = parse_duration(f.at("window").get<std::string>());
@@ -232,8 +238,17 @@ std::string render_text(const Notification& n, const TimeZone& zone, Timestamp n
   for (const NotifiedAlert& a : n.alerts) {
     if (!out.empty()) out += "\n";
     std::string sev(a.labels.get("severity"));
-    std::string line = std::string(headline(a.event)) + (sev.empty() ? "" : " " + sev) + ": " +
-                       bold(std::string(a.labels.get("alertname")));
+    std::string line;
+    if (!a.previous_severity.empty() && a.status == "firing") {
+      // A tier change of the same incident: which way, from what to what.
+      line = std::string(a.event == AlertEvent::escalated ? "ESCALATED" : "SEVERITY LOWERED") + " " +
+             a.previous_severity + " -> " + sev + ": " + bold(std::string(a.labels.get("alertname")));
+    } else if (a.event == AlertEvent::tier_changed && a.status == "resolved") {
+      line = "RESOLVED AT THIS SEVERITY " + sev + ": " + bold(std::string(a.labels.get("alertname")));
+    } else {
+      line = std::string(headline(a.event)) + (sev.empty() ? "" : " " + sev) + ": " +
+             bold(std::string(a.labels.get("alertname")));
+    }
     if (auto where = where_of(a.labels); !where.empty()) line += " on " + where;
     out += line + "\n";
     if (auto summary = a.annotations.get("summary"); !summary.empty())
@@ -298,7 +313,16 @@ json to_alertmanager_json(const Notification& n, Timestamp now, Duration valid_f
                                         format_rfc3339(a.escalation.step_at));
     }
     Timestamp ends = a.status == "firing" ? now + valid_for.count() : a.ends_at;
-    out.push_back({{"labels", labels_to_json(a.labels)},
+    // Alertmanager's fingerprint is a hash of all labels: a tiered alert leaves `severity` out of them
+    // (and carries it as an annotation), so that a tier change is the same alert there too, never a
+    // resolve of one label set and a new alert of another while the incident goes on.
+    LabelsBuilder labels(a.labels);
+    if (a.tiered) {
+      if (auto sev = a.labels.get("severity"); !sev.empty() && annotations.get("severity").empty())
+        annotations.set("severity", std::string(sev));
+      labels.del("severity");
+    }
+    out.push_back({{"labels", labels_to_json(labels.build())},
                    {"annotations", labels_to_json(annotations.build())},
                    {"startsAt", format_rfc3339(a.starts_at)},
                    {"endsAt", format_rfc3339(ends)},

@@ -32,8 +32,10 @@ enum class AlertEvent {
   rearmed,       // an acknowledgement lapsed or was withdrawn: the current step is told again
   acknowledged,  // someone acknowledged it
   resolved,
-  tier_changed,  // resolved at this severity because the alert went on at another
-  refreshed,     // an alertmanager resend, so it stays active there
+  // A tiered alert's severity was lowered (status firing, the same id), or, in outboxes saved before
+  // tiered alerts kept one id, resolved at the old severity (status resolved)
+  tier_changed,
+  refreshed,  // an alertmanager resend, so it stays active there
 };
 std::string_view to_string(AlertEvent event);
 // The event named `name` exactly as to_string writes it; nullopt for any other string.
@@ -51,6 +53,8 @@ struct NotifiedAlert {
   std::string rule_group;
   EscalationInfo escalation;
   std::optional<Acknowledgement> ack;
+  bool tiered = false;            // a tiered rule's alert: one id across tiers
+  std::string previous_severity;  // set on the notification of a tier change: the severity before
   int flapping_changes = 0;       // > 0: flapping, with this many changes ...
   Timestamp flapping_window = 0;  // ... in this window (ms)
 };

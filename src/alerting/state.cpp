@@ -16,7 +16,8 @@ namespace {
 using nlohmann::json;
 
 // The file's layout version; a newer daemon reads older layouts, an older one refuses newer ones.
-constexpr int kFormat = 1;
+// 2: a tiered alert's id leaves out `severity` (one incident across tiers), with its tier fields.
+constexpr int kFormat = 2;
 
 json matchers_to_json(const std::vector<config::LabelMatcher>& matchers) {
   json out = json::array();
@@ -76,7 +77,14 @@ json to_json(const State& state) {
                          {"rearmed_step", i.rearmed_step},
                          {"ack_notified", i.ack_notified},
                          {"receivers", i.receivers},
-                         {"resent_at", resent}});
+                         {"resent_at", resent},
+                         {"tiered", i.tiered},
+                         {"tier", i.tier},
+                         {"tier_since", i.tier_since},
+                         {"notified_severity", i.notified_severity},
+                         {"notified_tier", i.notified_tier},
+                         {"previous_severity", i.previous_severity},
+                         {"quiet_step", i.quiet_step}});
   }
   json acks = json::object();
   for (const auto& [key, a] : state.acks) {
@@ -125,10 +133,14 @@ json to_json(const State& state) {
           {"report_gaps", gaps}};
 }
 
+int state_format(const json& j) { return j.at("format").get<int>(); }
+
+int current_state_format() { return kFormat; }
+
 State state_from_json(const json& j) {
-  if (j.at("format").get<int>() > kFormat) {
-    throw std::invalid_argument("written by a newer tocsin (format " +
-                                std::to_string(j.at("format").get<int>()) + ")");
+  const int format = state_format(j);
+  if (format > kFormat) {
+    throw std::invalid_argument("written by a newer tocsin (format " + std::to_string(format) + ")");
   }
   State state;
   for (const json& i : j.at("instances")) {
@@ -158,6 +170,22 @@ State state_from_json(const json& j) {
     out.receivers = i.at("receivers").get<std::set<std::string>>();
     for (auto it = i.at("resent_at").begin(); it != i.at("resent_at").end(); ++it) {
       out.resent_at[it.key()] = it.value().get<Timestamp>();
+    }
+    if (format >= 2) {
+      out.tiered = i.at("tiered").get<bool>();
+      out.tier = i.at("tier").get<int>();
+      out.tier_since = i.at("tier_since").get<Timestamp>();
+      out.notified_severity = i.at("notified_severity").get<std::string>();
+      out.notified_tier = i.at("notified_tier").get<int>();
+      out.previous_severity = i.at("previous_severity").get<std::string>();
+      out.quiet_step = i.at("quiet_step").get<bool>();
+    } else {
+      // Format 1 keyed every alert by all its labels; whether it is tiered is known once the rule
+      // engine reports it again (Engine::absorb re-keys it then). What receivers were told is what
+      // it carries now.
+      out.legacy = true;
+      out.tier_since = out.fired_at;
+      if (out.notified_step >= 0) out.notified_severity = std::string(out.labels.get("severity"));
     }
     out.restored = true;
     state.instances[out.fingerprint] = std::move(out);

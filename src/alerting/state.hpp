@@ -16,21 +16,29 @@
 
 namespace tocsin::alerting::detail {
 
-// One alert instance (one label set) and where its current firing episode stands.
+// One alert instance and where its current firing episode stands. Its id (`fingerprint`) is the
+// fingerprint of its labels, for a tiered rule's alert of its labels without `severity`: one
+// incident across tiers.
 struct Instance {
   std::string fingerprint;
-  Labels labels;
+  Labels labels;  // the current ones (a tiered alert's `severity` is its current tier)
   Labels annotations;
   AlertState state = AlertState::pending;
   Timestamp active_at = 0;
-  Timestamp fired_at = 0;     // the episode's start: escalation timers run from here
+  Timestamp fired_at = 0;     // the episode's start (the incident's clock): escalation timers run from here
   Timestamp resolved_at = 0;  // set while a flapping alert settles before its resolve goes out
   double value = 0;
   std::string rule_group;
   std::string rule_name;
   std::string escalation;  // the rule's policy; empty: the route's
   Timestamp last_seen = 0;
-  bool restored = false;  // loaded from disk and not yet reported again by the rule engine
+  bool restored = false;     // loaded from disk and not yet reported again by the rule engine
+  bool tiered = false;       // a tiered rule's alert (its id leaves out `severity`)
+  int tier = -1;             // a tiered alert's tier index, least severe first; -1: unknown
+  Timestamp tier_since = 0;  // when its current tier began (a tiered alert)
+  // Read from a format-1 file, where a tiered alert's id still had its severity: re-keyed to the
+  // tier-independent id when the rule engine reports it again.
+  bool legacy = false;
 
   int notified_step = -1;          // the highest escalation step notified in this episode (0-based)
   int repeats = 0;                 // repeat notifications of that step
@@ -40,6 +48,15 @@ struct Instance {
   // rearmed_at + (after[k] - after[rearmed_step]). 0: the steps run from fired_at.
   Timestamp rearmed_at = 0;
   int rearmed_step = -1;
+  // The severity (and tier) receivers were last told in a firing notification; a tiered alert whose
+  // severity differs from it has changed tier since (Engine::change_tier). Empty: nobody told yet.
+  std::string notified_severity;
+  int notified_tier = -1;
+  std::string previous_severity;  // the severity before the last tier change, for its message
+  // The step reached was reached without paging its receivers (a de-escalation, or a worse tier
+  // under an acknowledgement that covers it): repeats go only to those of them already told, and a
+  // re-arm pages the step due on the incident's clock rather than this one again.
+  bool quiet_step = false;
   bool ack_notified = false;                   // receivers were told of the acknowledgement
   std::set<std::string> receivers;             // told of the firing; they get the resolve
   std::map<std::string, Timestamp> resent_at;  // alertmanager receivers: last (re)send
@@ -93,6 +110,9 @@ struct State {
 };
 
 nlohmann::json to_json(const State& state);
+// The layout version of a saved document, and the one to_json writes.
+int state_format(const nlohmann::json& json);
+int current_state_format();
 // Throws nlohmann::json::exception or std::invalid_argument on a malformed document.
 State state_from_json(const nlohmann::json& json);
 

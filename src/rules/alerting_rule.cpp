@@ -52,6 +52,11 @@ Labels AlertingRule::render_annotations(const Labels& labels, double value, cons
 }
 
 alerting::Alert AlertingRule::report(const AlertInstance& a) const {
+  const RuleDefinition& rule = definition();
+  int tier = -1;
+  for (std::size_t k = 0; k < rule.tiers.size(); ++k) {
+    if (a.labels.get("severity") == rule.tiers[k].severity) tier = static_cast<int>(k);
+  }
   return {.labels = a.labels,
           .annotations = a.annotations,
           .state = a.state,
@@ -61,7 +66,9 @@ alerting::Alert AlertingRule::report(const AlertInstance& a) const {
           .value = a.value,
           .escalation = escalation_of(a),
           .rule_group = scope().group_key,
-          .rule_name = definition().name};
+          .rule_name = rule.name,
+          .tiered = !rule.tiers.empty(),
+          .tier = tier};
 }
 
 void AlertingRule::restore(AlertInstance alert) {

@@ -12,6 +12,10 @@ namespace {
 
 using Steps = std::vector<Seen>;
 
+std::string alert_id_of(const Alert& a) {
+  return fingerprint(LabelsBuilder(a.labels).del("severity").build());
+}
+
 std::string receivers_yaml(const std::vector<std::pair<std::string, const HttpReceiver*>>& receivers) {
   std::string out = "receivers:\n";
   for (const auto& [name, r] : receivers)
@@ -211,30 +215,110 @@ TEST_F(Escalation, AWorseTierAfterAnAckReopensPaging) {
                  "match_re: { severity: \"warning|critical\" }");
   Harness h(tiered);
   Alert warning = alert("DiskFilling", "warning", kStart, {{"instance", "db-1"}});
+  warning.tiered = true;
+  warning.tier = 0;
   h.report({warning});
   ASSERT_EQ(primary.count(), 1u);
-  ASSERT_TRUE(
-      std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(warning.labels), {"bob", "", {}})));
+  const std::string id = alert_id_of(warning);
+  ASSERT_TRUE(std::holds_alternative<AlertView>(h.d().acknowledge(id, {"bob", "", {}})));
   h.run_for(20min, 5min, {warning});
   EXPECT_EQ(lead.count(), 0u);
-  // The tiered rule moves to critical: a new label set, firing from now, not covered by the ack.
+  // The tiered rule moves to critical: the same alert (one id), not covered by the ack of the warning.
   Alert critical = alert("DiskFilling", "critical", h.clock.now_ms(), {{"instance", "db-1"}});
+  critical.tiered = true;
+  critical.tier = 1;
   h.report({critical});
-  // Receivers key alerts by labels: the warning is resolved there, said as a tier change, in the same
-  // notification that brings the critical.
-  ASSERT_EQ(primary.count(), 3u);  // triggered warning, acknowledged, tier change + critical
+  // An escalation of the same incident: its policy where the incident stands at 20m (steps 1 and 2).
   EXPECT_EQ(seen(primary), (Steps{{"firing", "triggered", "DiskFilling", "warning", 1},
                                   {"firing", "acknowledged", "DiskFilling", "warning", 1},
-                                  {"resolved", "tier_changed", "DiskFilling", "warning", 1},
-                                  {"firing", "triggered", "DiskFilling", "critical", 1}}));
-  EXPECT_FALSE(h.d().alert(fingerprint(critical.labels))->ack);
-  EXPECT_FALSE(h.d().alert(fingerprint(warning.labels)));
+                                  {"firing", "escalated", "DiskFilling", "critical", 2}}));
+  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
+  auto view = h.d().alert(id);
+  ASSERT_TRUE(view);
+  EXPECT_FALSE(view->ack);
+  EXPECT_EQ(view->fired_at, kStart);  // the incident's clock
+  // Step 3 (30m) on the incident's clock, 10 minutes after the tier change.
+  h.run_for(10min, 5min, {critical});
+  EXPECT_EQ(seen(commander), (Steps{{"firing", "escalated", "DiskFilling", "critical", 3}}));
+  // An ack of the critical one covers the alert at any tier.
+  ASSERT_TRUE(std::holds_alternative<AlertView>(h.d().acknowledge(id, {"bob", "", {}})));
+  h.run_for(1h, 5min, {critical});
+  EXPECT_EQ(vp.count(), 0u);
+}
+
+// An older tocsin (state format 1) keyed a tiered alert by all its labels: read, it moves to the
+// tier-independent id when its rule reports it again, keeping its timeline and what was notified.
+TEST_F(Escalation, AStateFileOfAnOlderTocsinMovesTieredAlertsToTheirOneId) {
+  auto dir = std::make_shared<TempDir>("tocsin-alerting");
+  Alert critical = alert("DiskFilling", "critical", kStart, {{"instance", "db-1"}});
+  {
+    Harness old(yaml, dir);
+    old.report({critical});  // as format 1 did: not known as tiered, keyed by every label
+  }
+  ASSERT_EQ(primary.count(), 1u);
+  const auto path = dir->path() / "state" / "alerting.json";
+  nlohmann::json state;
+  {
+    std::ifstream in(path);
+    state = nlohmann::json::parse(in);
+  }
+  state["format"] = 1;
+  for (auto& i : state["instances"]) {
+    for (const char* key : {"tiered", "tier", "tier_since", "notified_severity", "notified_tier",
+                            "previous_severity", "quiet_step"})
+      i.erase(key);
+  }
+  dir->write("state/alerting.json", state.dump());
+
+  Harness h(yaml, dir);
+  EXPECT_NE(h.log().find("is in format 1"), std::string::npos) << h.log();
+  critical.tiered = true;
+  critical.tier = 1;
+  h.report({critical});
+  const std::string id = alert_id_of(critical);
+  EXPECT_NE(h.log().find("is now alert " + id), std::string::npos) << h.log();
+  ASSERT_EQ(h.d().alerts().size(), 1u);
+  EXPECT_EQ(h.d().alerts()[0].id, id);
+  EXPECT_EQ(primary.count(), 1u);  // no new trigger
   h.run_for(15min, 5min, {critical});
   EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
-  // An ack of the critical one also covers a warning of the same alert again.
-  ASSERT_TRUE(
-      std::holds_alternative<AlertView>(h.d().acknowledge(fingerprint(critical.labels), {"bob", "", {}})));
-  h.run_for(1h, 5min, {critical});
+  // Going down is one update to those paged, under the same id.
+  Alert warning = alert("DiskFilling", "warning", kStart, {{"instance", "db-1"}});
+  warning.tiered = true;
+  warning.tier = 0;
+  warning.fired_at = h.clock.now_ms();
+  h.report({warning});
+  EXPECT_EQ(seen(primary), (Steps{{"firing", "triggered", "DiskFilling", "critical", 1},
+                                  {"firing", "tier_changed", "DiskFilling", "warning", 1}}));
+  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2},
+                               {"firing", "tier_changed", "DiskFilling", "warning", 1}}));
+  EXPECT_EQ(team.count(), 0u);  // warning's route: nobody new
+}
+
+// What receivers were told of a tiered alert, and its incident's clock, survive a restart: the tier
+// change after it is still one incident, on the clock from before.
+TEST_F(Escalation, ATierChangeAfterARestartIsStillOneIncident) {
+  Harness h(yaml);
+  Alert warning = alert("DiskFilling", "warning", kStart, {{"instance", "db-1"}});
+  warning.tiered = true;
+  warning.tier = 0;
+  h.report({warning});
+  ASSERT_EQ(seen(team), (Steps{{"firing", "triggered", "DiskFilling", "warning", 1}}));
+  h.run_for(20min, 5min, {warning});
+  h.restart();
+  Alert critical = alert("DiskFilling", "critical", h.clock.now_ms(), {{"instance", "db-1"}});
+  critical.tiered = true;
+  critical.tier = 1;
+  h.report({critical});
+  // At 20m on the incident's clock the critical policy stands at step 2: steps 1 and 2 page now.
+  EXPECT_EQ(seen(team), (Steps{{"firing", "triggered", "DiskFilling", "warning", 1},
+                               {"firing", "escalated", "DiskFilling", "critical", 2}}));
+  EXPECT_EQ(seen(primary), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
+  EXPECT_EQ(seen(lead), (Steps{{"firing", "escalated", "DiskFilling", "critical", 2}}));
+  h.report({resolved(critical, h.clock.now_ms())});
+  EXPECT_EQ(seen(team).back(), (Seen{"resolved", "resolved", "DiskFilling", "critical", 2}));
+  EXPECT_EQ(seen(primary).back(), (Seen{"resolved", "resolved", "DiskFilling", "critical", 2}));
+  EXPECT_EQ(seen(lead).size(), 2u);
   EXPECT_EQ(commander.count(), 0u);
 }
 

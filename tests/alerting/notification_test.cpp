@@ -52,6 +52,42 @@ TEST(AlertEvent, StoredNotificationKeepsItsEvent) {
   }
 }
 
+// A tier change says which way it went, from what to what; stored, it keeps both; Alertmanager gets
+// a tiered alert without the severity label (its fingerprint stays), the severity as an annotation.
+TEST(AlertEvent, ATierChangeSaysFromWhatToWhat) {
+  detail::Notification n;
+  n.receiver = "r";
+  n.group_key = "route0:{}";
+  n.created_at = 1709546400000;
+  detail::NotifiedAlert a;
+  a.labels = Labels{{"alertname", "DiskFull"}, {"instance", "db-1"}, {"severity", "critical"}};
+  a.fingerprint = "0123456789abcdef";
+  a.status = "firing";
+  a.event = AlertEvent::escalated;
+  a.tiered = true;
+  a.previous_severity = "warning";
+  a.starts_at = n.created_at;
+  n.alerts.push_back(a);
+  const auto utc = detail::TimeZone::utc();
+  const detail::TimeZone& zone = *utc;
+  EXPECT_TRUE(detail::render_text(n, zone, n.created_at, false)
+                  .starts_with("ESCALATED warning -> critical: DiskFull on db-1\n"))
+      << detail::render_text(n, zone, n.created_at, false);
+  nlohmann::json j = detail::to_webhook_json(n);
+  EXPECT_EQ(j["alerts"][0]["previousSeverity"], "warning");
+  auto back = detail::notification_from_json(j).alerts.at(0);
+  EXPECT_EQ(back.previous_severity, "warning");
+  EXPECT_TRUE(back.tiered);
+  nlohmann::json am = detail::to_alertmanager_json(n, n.created_at, std::chrono::minutes(4));
+  EXPECT_FALSE(am[0]["labels"].contains("severity"));
+  EXPECT_EQ(am[0]["annotations"]["severity"], "critical");
+  n.alerts[0].event = AlertEvent::tier_changed;
+  n.alerts[0].labels = Labels{{"alertname", "DiskFull"}, {"instance", "db-1"}, {"severity", "warning"}};
+  n.alerts[0].previous_severity = "critical";
+  EXPECT_TRUE(detail::render_text(n, zone, n.created_at, false)
+                  .starts_with("SEVERITY LOWERED critical -> warning: DiskFull"));
+}
+
 TEST(AlertEvent, UnknownStoredEventIsMalformed) {
   detail::Notification n;
   n.alerts.emplace_back();

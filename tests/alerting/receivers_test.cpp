@@ -359,5 +359,53 @@ TEST(Receivers, RealAlertmanagersEachGetTheAlert) {
   }
 }
 
+// A tiered alert changing tier is the same alert in a real Alertmanager: one fingerprint, its severity
+// an annotation that follows the tier, never resolved in between.
+TEST(Receivers, ARealAlertmanagerKeepsATieredAlertsFingerprintAcrossTiers) {
+  const std::string binary = "/usr/bin/prometheus-alertmanager";
+  if (!std::filesystem::exists(binary)) GTEST_SKIP() << binary << " is not installed";
+  TempDir dir;
+  auto config = dir.write("am.yml", "route: { receiver: blackhole }\nreceivers: [{ name: blackhole }]\n");
+  int port = tocsin::testing::free_port();
+  tocsin::testing::ProcessOptions options;
+  options.stderr_file = dir.path() / "am.log";
+  tocsin::testing::Process am(
+      {binary, "--config.file=" + config.string(), "--storage.path=" + (dir.path() / "data").string(),
+       "--web.listen-address=127.0.0.1:" + std::to_string(port), "--cluster.listen-address="},
+      options);
+  ASSERT_TRUE(tocsin::testing::wait_until(
+      [&] { return tocsin::testing::http_get(port, "/-/ready").status == 200; }, 20s))
+      << "alertmanager did not become ready";
+  auto r = receiver("{ type: alertmanager, urls: [\"http://127.0.0.1:" + std::to_string(port) + "\"] }");
+  Cancellation cancel;
+  Notification n = sample();
+  n.alerts[0].tiered = true;
+  n.alerts[0].labels =
+      Labels{{"alertname", "HighLatency"}, {"severity", "warning"}, {"instance", "db-1:5432"}, {"job", "pg"}};
+  Timestamp now = SystemClock().now_ms();
+  n.alerts[0].starts_at = now - 60'000;
+  auto read_back = [&] {
+    auto got = tocsin::testing::http_get(port, "/api/v2/alerts");
+    EXPECT_EQ(got.status, 200) << got.body;
+    return nlohmann::json::parse(got.body);
+  };
+  ASSERT_EQ(r->deliver(n, now, cancel).kind, DeliveryOutcome::Kind::delivered);
+  auto before = read_back();
+  ASSERT_EQ(before.size(), 1u) << before.dump();
+  EXPECT_EQ(before[0]["annotations"]["severity"], "warning");
+  EXPECT_FALSE(before[0]["labels"].contains("severity"));
+  // Up to critical: the same alert there.
+  n.alerts[0].labels = Labels{
+      {"alertname", "HighLatency"}, {"severity", "critical"}, {"instance", "db-1:5432"}, {"job", "pg"}};
+  n.alerts[0].event = AlertEvent::escalated;
+  n.alerts[0].previous_severity = "warning";
+  ASSERT_EQ(r->deliver(n, SystemClock().now_ms(), cancel).kind, DeliveryOutcome::Kind::delivered);
+  auto after = read_back();
+  ASSERT_EQ(after.size(), 1u) << after.dump();
+  EXPECT_EQ(after[0]["fingerprint"], before[0]["fingerprint"]);
+  EXPECT_EQ(after[0]["annotations"]["severity"], "critical");
+  EXPECT_EQ(after[0]["status"]["state"], "active");
+}
+
 }  // namespace
 }  // namespace tocsin::alerting::testing

@@ -34,6 +34,11 @@ struct Alert {
   std::string escalation;     // the rule's escalation policy name; empty: the routes decide
   std::string rule_group;     // "<file>;<group>" as Prometheus names groups
   std::string rule_name;      // the rule's alert name
+  // A tiered rule's alert: its `severity` label changes with the tier while it stays one incident,
+  // so alert delivery keys it by its labels without `severity`. `tier` is the current tier's index,
+  // least severe first (-1 when not tiered or not yet at a tier).
+  bool tiered = false;
+  int tier = -1;
 };
 
 // Receives the alerts of a rule group after each evaluation of that group: every active (pending or
