@@ -51,7 +51,7 @@ class Exec {
 
   void at(const Node& n) { node_ = &n; }
 
-  void step() {
+  [[gnu::noinline]] void step() {
     if (++steps_ > limits_.max_steps) {
       fail("template execution exceeded " + std::to_string(limits_.max_steps) + " steps");
     }
@@ -69,7 +69,7 @@ class Exec {
     Nest& operator=(const Nest&) = delete;
   };
 
-  void write(std::string_view s) {
+  [[gnu::noinline]] void write(std::string_view s) {
     if (out_.size() + s.size() > limits_.max_output) {
       fail("template output exceeds " + std::to_string(limits_.max_output) + " bytes");
     }
@@ -80,11 +80,7 @@ class Exec {
     at(node);
     step();
     switch (node.type) {
-      case NodeType::action: {
-        const Value v = eval_pipeline(dot, node.pipe.get());
-        if (node.pipe->decls.empty()) print_value(node, v);
-        return Flow::normal;
-      }
+      case NodeType::action: walk_action(dot, node); return Flow::normal;
       case NodeType::break_: return Flow::break_;
       case NodeType::continue_: return Flow::continue_;
       case NodeType::comment: return Flow::normal;
@@ -99,11 +95,19 @@ class Exec {
       case NodeType::range: return walk_range(dot, node);
       case NodeType::template_: walk_template(dot, node); return Flow::normal;
       case NodeType::text: write(node.text); return Flow::normal;
-      default: fail("unknown node: " + node_string(node));
+      default: unknown(node);
     }
   }
 
-  Flow walk_if_or_with(const Node& node, const Value& dot) {
+  [[noreturn, gnu::noinline]] void unknown(const Node& node) { fail("unknown node: " + node_string(node)); }
+
+  // The helpers of walk stay out of line: walk recurses, and its frame should stay small.
+  [[gnu::noinline]] void walk_action(const Value& dot, const Node& node) {
+    const Value v = eval_pipeline(dot, node.pipe.get());
+    if (node.pipe->decls.empty()) print_value(node, v);
+  }
+
+  [[gnu::noinline]] Flow walk_if_or_with(const Node& node, const Value& dot) {
     Nest nest(*this);
     const std::size_t mark = vars_.size();
     const Value val = eval_pipeline(dot, node.pipe.get());
@@ -117,7 +121,7 @@ class Exec {
     return f;
   }
 
-  Flow walk_range(const Value& dot, const Node& r) {
+  [[gnu::noinline]] Flow walk_range(const Value& dot, const Node& r) {
     Nest nest(*this);
     at(r);
     const std::size_t outer = vars_.size();
@@ -173,14 +177,13 @@ class Exec {
     return Flow::normal;
   }
 
-  void walk_template(const Value& dot, const Node& t) {
+  [[gnu::noinline]] void walk_template(const Value& dot, const Node& t) {
     at(t);
     const auto it = trees_.find(t.text);
     if (it == trees_.end()) fail("template " + quote(t.text) + " not defined");
     if (depth_ >= limits_.max_template_depth) {
       fail("exceeded maximum template depth (" + std::to_string(limits_.max_template_depth) + ")");
     }
-    Nest nest(*this);
     const Value new_dot = eval_pipeline(dot, t.pipe.get());
     std::vector<Variable> saved_vars = std::move(vars_);
     std::string saved_name = std::move(name_);

@@ -126,8 +126,8 @@ using Trees = std::map<std::string, std::unique_ptr<Node>>;  // name -> list
 
 // Parses `text` named `name`; the main template is trees[name]. `is_function` says which identifiers
 // are functions. Throws ParseError. Nesting deeper than kMaxParseDepth is an error ("max expression
-// depth exceeded", as Go's limit of 10000, lower here to keep the stack small).
-constexpr int kMaxParseDepth = 1000;
+// depth exceeded", Go allows 10000; tocsin 100, which keeps the stack small).
+constexpr int kMaxParseDepth = 100;
 Trees parse(std::string_view text, const std::string& name, bool (*is_function)(std::string_view));
 
 }  // namespace tocsin::rules::tmpl
