@@ -3,10 +3,10 @@
 
 #include "tocsin/rules/alerting_rule.hpp"
 
-#include "tocsin/promql/parser.hpp"
-
 #include <iterator>
 #include <stdexcept>
+
+#include "tocsin/promql/parser.hpp"
 
 namespace tocsin::rules {
 
@@ -63,7 +63,8 @@ std::string AlertingRule::expand(const Template& tmpl, const TemplateData& data,
   }
 }
 
-TemplateData AlertingRule::template_data(const Labels& sample_labels, double value, const EvalContext& ctx) const {
+TemplateData AlertingRule::template_data(const Labels& sample_labels, double value,
+                                         const EvalContext& ctx) const {
   return {&sample_labels, value, &ctx.settings.external_labels, ctx.settings.external_url,
           template_query(ctx, ctx.time - scope().query_offset.count())};
 }

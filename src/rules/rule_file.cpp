@@ -305,7 +305,8 @@ void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file
     if (recording) n->error("invalid field 'keep_firing_for' in recording rule");
     if (auto d = n->as_duration()) rule.keep_firing_for = *d;
   }
-  if (auto n = map.get("labels")) decode_templates(*n, true, rule.labels, rule.label_texts, file_text, rule.name);
+  if (auto n = map.get("labels"))
+    decode_templates(*n, true, rule.labels, rule.label_texts, file_text, rule.name);
   if (auto n = map.get("annotations"); n && !n->is_null()) {
     if (recording) n->error("invalid field 'annotations' in recording rule");
     decode_templates(*n, false, rule.annotations, rule.annotation_texts, file_text, rule.name);

@@ -118,11 +118,20 @@ TEST(RuleFile, ErrorsNameFileLineColumnAndPath) {
                       "X\n        expr: z\n"),
             "r.yaml:6:9: groups[0].rules[1]: duplicate rule: \"X\" with the same labels is already in group "
             "\"a\"\n");
+  // A template error is Prometheus's text, at its own position in the file.
+  EXPECT_EQ(
+      errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
+                "          summary: \"ok {{ nosuch $value }}\"\n"),
+      "r.yaml:7:27: groups[0].rules[0].annotations.summary: template: __alert_X:1: function \"nosuch\" not "
+      "defined\n");
+  EXPECT_EQ(
+      errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
+                "          summary: |\n            line one {{ $value }}\n            {{ if }}x{{ end }}\n"),
+      "r.yaml:9:19: groups[0].rules[0].annotations.summary: template: __alert_X:2: missing value for if\n");
   EXPECT_EQ(
       errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
                 "          summary: \"{{ if $value }}x{{ end }}\"\n"),
-      "r.yaml:7:20: groups[0].rules[0].annotations.summary: template action {{ if $value }}: \"if\" is not "
-      "supported in tocsin templates (only expressions and pipelines)\n");
+      "");
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: rate(y[5m])[5m:]\n"),
             "r.yaml:5:15: groups[0].rules[0].expr: an alerting rule's expression must be an instant vector, "
             "got range vector\n");

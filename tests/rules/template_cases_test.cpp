@@ -29,7 +29,8 @@ TEST(TemplateCases, RenderAsPromtoolDid) {
   promql::MemoryQuerier querier;
   for (const auto& s : doc["series"]) {
     querier.add_series(promql::parse_series_labels(s["series"].as<std::string>()),
-                       promql::expand_series_values(s["values"].as<std::string>()), 0, std::chrono::minutes(1));
+                       promql::expand_series_values(s["values"].as<std::string>()), 0,
+                       std::chrono::minutes(1));
   }
   std::vector<TemplateCase> cases;
   for (const auto& c : doc["cases"]) {
@@ -42,8 +43,8 @@ TEST(TemplateCases, RenderAsPromtoolDid) {
     if (c["output"]) t.output = c["output"].as<std::string>();
     if (c["load_error"]) t.load_error = c["load_error"].as<std::string>();
     // As in promtool's test, every case's own series is there for queries too.
-    querier.add_series(promql::parse_series_labels("tmpl_" + t.name + t.labels), promql::expand_series_values(t.value),
-                       0, std::chrono::minutes(1));
+    querier.add_series(promql::parse_series_labels("tmpl_" + t.name + t.labels),
+                       promql::expand_series_values(t.value), 0, std::chrono::minutes(1));
     cases.push_back(std::move(t));
   }
   ASSERT_GE(cases.size(), 100u);

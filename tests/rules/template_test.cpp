@@ -18,7 +18,8 @@ const Labels kLabels{{"instance", "db-1:5432"}, {"job", "pg"}};
 std::string render(const std::string& text, double value, const Labels& labels = kLabels,
                    TemplateQuery query = {}) {
   Labels external{{"cluster", "eu-1"}};
-  return Template(text, "A").render({&labels, value, &external, "http://tocsin:9850/prefix", std::move(query)});
+  return Template(text, "A").render(
+      {&labels, value, &external, "http://tocsin:9850/prefix", std::move(query)});
 }
 
 std::string render_error(const std::string& text, double value = 0) {
@@ -76,14 +77,20 @@ TEST(Template, ControlStructures) {
   EXPECT_EQ(render(tiers, 1), "ok");
   EXPECT_EQ(render("{{ with $labels.job }}job {{ . }}{{ else }}none{{ end }}", 0), "job pg");
   EXPECT_EQ(render("{{ with $labels.nope }}x{{ else }}none{{ end }}", 0), "none");
-  EXPECT_EQ(render("{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}", 0), "instance=db-1:5432 job=pg ");
-  EXPECT_EQ(render("{{ range $k, $v := $labels }}{{ if eq $k \"job\" }}{{ break }}{{ end }}{{ $k }}{{ end }}", 0),
-            "instance");
-  EXPECT_EQ(render("{{ range $k, $v := $labels }}{{ if eq $k \"instance\" }}{{ continue }}{{ end }}{{ $k }}{{ end }}",
-                   0),
-            "job");
-  EXPECT_EQ(render("{{ define \"t\" }}<{{ .arg0 }}|{{ .arg1 }}>{{ end }}{{ template \"t\" args $labels.job 2 }}", 0),
-            "<pg|2>");
+  EXPECT_EQ(render("{{ range $k, $v := $labels }}{{ $k }}={{ $v }} {{ end }}", 0),
+            "instance=db-1:5432 job=pg ");
+  EXPECT_EQ(
+      render("{{ range $k, $v := $labels }}{{ if eq $k \"job\" }}{{ break }}{{ end }}{{ $k }}{{ end }}", 0),
+      "instance");
+  EXPECT_EQ(
+      render(
+          "{{ range $k, $v := $labels }}{{ if eq $k \"instance\" }}{{ continue }}{{ end }}{{ $k }}{{ end }}",
+          0),
+      "job");
+  EXPECT_EQ(
+      render("{{ define \"t\" }}<{{ .arg0 }}|{{ .arg1 }}>{{ end }}{{ template \"t\" args $labels.job 2 }}",
+             0),
+      "<pg|2>");
   EXPECT_EQ(render("{{ block \"b\" $value }}[{{ . }}]{{ end }}", 3), "[3]");
   EXPECT_EQ(render("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ $y := 3 }}{{ end }}{{ $x }}", 0), "2");
   EXPECT_EQ(render("{{ and 1 0 }}|{{ or 0 \"x\" }}|{{ not \"\" }}|{{ and false (index $labels 1) }}", 0),
@@ -91,8 +98,10 @@ TEST(Template, ControlStructures) {
   EXPECT_EQ(render("{{ eq $labels.job \"a\" \"pg\" }} {{ ne 1 2 }} {{ lt \"a\" \"b\" }} {{ ge 2.0 2.5 }}", 0),
             "true true true false");
   EXPECT_EQ(render("{{ len $labels }} {{ slice \"abcdef\" 1 3 }} {{ index \"abc\" 0 }}", 0), "2 bc 97");
-  EXPECT_EQ(render("{{ html \"<&>\" }} {{ js \"'\" }} {{ urlquery \"a b\" }} {{ print 1 2 }} {{ println \"x\" }}", 0),
-            "&lt;&amp;&gt; \\' a+b 1 2 x\n");
+  EXPECT_EQ(
+      render("{{ html \"<&>\" }} {{ js \"'\" }} {{ urlquery \"a b\" }} {{ print 1 2 }} {{ println \"x\" }}",
+             0),
+      "&lt;&amp;&gt; \\' a+b 1 2 x\n");
   EXPECT_EQ(render("{{ (printf \"%s-%s\" $labels.job \"x\") | toUpper }}", 0), "PG-X");
 }
 
@@ -120,22 +129,27 @@ TEST(Template, QueryRunsThroughTheCallback) {
     return std::vector<TemplateSample>{{Labels{{"__name__", "up"}, {"instance", "b"}}, 1},
                                        {Labels{{"__name__", "up"}, {"instance", "a"}}, 0}};
   };
-  EXPECT_EQ(render("{{ range sortByLabel \"instance\" (query \"up\") }}{{ .Labels.instance }}={{ .Value }} {{ end }}",
-                   0, kLabels, query),
-            "a=0 b=1 ");
-  EXPECT_EQ(render("{{ query \"up\" | first | label \"instance\" }} {{ with query \"up\" }}{{ len . }}{{ end }}", 0,
-                   kLabels, query),
-            "b 2");
+  EXPECT_EQ(
+      render(
+          "{{ range sortByLabel \"instance\" (query \"up\") }}{{ .Labels.instance }}={{ .Value }} {{ end }}",
+          0, kLabels, query),
+      "a=0 b=1 ");
+  EXPECT_EQ(
+      render("{{ query \"up\" | first | label \"instance\" }} {{ with query \"up\" }}{{ len . }}{{ end }}", 0,
+             kLabels, query),
+      "b 2");
   EXPECT_EQ(asked.size(), 3u);
   try {
     render("{{ query \"bad(\" }}", 0, kLabels, query);
     FAIL();
   } catch (const TemplateError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "error executing template __alert_A: template: __alert_A:1:115: executing \"__alert_A\" at <query "
-              "\"bad(\">: error calling query: 1:5: parse error: unexpected end of input");
+    EXPECT_EQ(
+        std::string(e.what()),
+        "error executing template __alert_A: template: __alert_A:1:115: executing \"__alert_A\" at <query "
+        "\"bad(\">: error calling query: 1:5: parse error: unexpected end of input");
   }
-  EXPECT_NE(render_error("{{ query \"up\" }}").find("error calling query: no query function"), std::string::npos);
+  EXPECT_NE(render_error("{{ query \"up\" }}").find("error calling query: no query function"),
+            std::string::npos);
 }
 
 TEST(Template, ParseErrorsArePrometheusTextWithTheirPosition) {
@@ -152,19 +166,23 @@ TEST(Template, ParseErrorsArePrometheusTextWithTheirPosition) {
   EXPECT_EQ(parse_error("{{ if true }}x").message, "template: __alert_A:1: unexpected EOF");
   EXPECT_EQ(parse_error("{{ break }}").message, "template: __alert_A:1: {{break}} outside {{range}}");
   EXPECT_EQ(parse_error("{{ \"x }}").message, "template: __alert_A:1: unterminated quoted string");
-  EXPECT_EQ(parse_error("{{ tmpl \"x\" . }}").message, "template: __alert_A:1: function \"tmpl\" not defined");
+  EXPECT_EQ(parse_error("{{ tmpl \"x\" . }}").message,
+            "template: __alert_A:1: function \"tmpl\" not defined");
 }
 
 TEST(Template, RenderErrorsArePrometheusText) {
-  EXPECT_EQ(render_error("{{ humanize \"h:1\" }}"),
-            "error executing template __alert_A: template: __alert_A:1:115: executing \"__alert_A\" at <humanize "
-            "\"h:1\">: error calling humanize: strconv.ParseFloat: parsing \"h:1\": invalid syntax");
-  EXPECT_EQ(render_error("{{ if gt $value 1 }}x{{ end }}"),
-            "error executing template __alert_A: template: __alert_A:1:118: executing \"__alert_A\" at <gt $value "
-            "1>: error calling gt: incompatible types for comparison");
-  EXPECT_EQ(render_error("{{ range 3 }}{{ end }}"),
-            "error executing template __alert_A: template: __alert_A:1:121: executing \"__alert_A\" at <3>: range "
-            "can't iterate over 3");
+  EXPECT_EQ(
+      render_error("{{ humanize \"h:1\" }}"),
+      "error executing template __alert_A: template: __alert_A:1:115: executing \"__alert_A\" at <humanize "
+      "\"h:1\">: error calling humanize: strconv.ParseFloat: parsing \"h:1\": invalid syntax");
+  EXPECT_EQ(
+      render_error("{{ if gt $value 1 }}x{{ end }}"),
+      "error executing template __alert_A: template: __alert_A:1:118: executing \"__alert_A\" at <gt $value "
+      "1>: error calling gt: incompatible types for comparison");
+  EXPECT_EQ(
+      render_error("{{ range 3 }}{{ end }}"),
+      "error executing template __alert_A: template: __alert_A:1:121: executing \"__alert_A\" at <3>: range "
+      "can't iterate over 3");
 }
 
 // Runs `fn` on a thread with a stack of `bytes` (a crash there fails the whole test binary).
@@ -194,10 +212,12 @@ TEST(Template, DeepTemplatesFitASmallStack) {
     const std::string deep = "{{ " + std::string(30000, '(') + "1" + std::string(30000, ')') + " }}";
     EXPECT_EQ(parse_error(deep).message, "template: __alert_A:1: max expression depth exceeded");
     EXPECT_EQ(render("{{ " + std::string(99, '(') + "1" + std::string(99, ')') + " }}", 0), "1");
-    EXPECT_NE(render_error("{{ define \"r\" }}{{ if true }}{{ with . }}{{ template \"r\" . }}{{ end }}{{ end }}{{ end }}"
-                           "{{ template \"r\" 1 }}")
-                  .find("exceeded maximum template nesting (1000)"),
-              std::string::npos);
+    EXPECT_NE(
+        render_error(
+            "{{ define \"r\" }}{{ if true }}{{ with . }}{{ template \"r\" . }}{{ end }}{{ end }}{{ end }}"
+            "{{ template \"r\" 1 }}")
+            .find("exceeded maximum template nesting (1000)"),
+        std::string::npos);
     EXPECT_NE(render_error("{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" 1 }}")
                   .find("exceeded maximum template depth (1000)"),
               std::string::npos);
@@ -221,9 +241,11 @@ TEST(Template, HostileTemplatesFailCleanly) {
                 .find("exceeded maximum template depth (1000)"),
             std::string::npos);
   // Exponential work: each call makes two.
-  EXPECT_NE(render_error("{{ define \"r\" }}x{{ template \"r\" . }}{{ template \"r\" . }}{{ end }}{{ template \"r\" 1 }}")
-                .find("exceeded"),
-            std::string::npos);
+  EXPECT_NE(
+      render_error(
+          "{{ define \"r\" }}x{{ template \"r\" . }}{{ template \"r\" . }}{{ end }}{{ template \"r\" 1 }}")
+          .find("exceeded"),
+      std::string::npos);
   // A value doubled until huge.
   std::string doubling = "{{ $x := \"0123456789abcdef\" }}";
   for (int i = 0; i < 40; ++i) doubling += "{{ $x = printf \"%s%s\" $x $x }}";

@@ -163,7 +163,8 @@ class Exec {
         if (val.any_map && !val.any_map->empty()) {
           empty = false;
           const auto map = val.any_map;
-          for (auto it = map->begin(); it != map->end() && !stop; ++it) one(Value::string(it->first), it->second);
+          for (auto it = map->begin(); it != map->end() && !stop; ++it)
+            one(Value::string(it->first), it->second);
         }
         break;
       case Kind::invalid: break;
@@ -305,10 +306,12 @@ class Exec {
     return eval_field_chain(dot, value, variable, variable.idents, 1, args, final);
   }
 
-  Value eval_field_chain(const Value& /*dot*/, Value receiver, const Node& node, const std::vector<std::string>& ident,
-                         std::size_t from, const NodeList* args, const std::optional<Value>& final) {
+  Value eval_field_chain(const Value& /*dot*/, Value receiver, const Node& node,
+                         const std::vector<std::string>& ident, std::size_t from, const NodeList* args,
+                         const std::optional<Value>& final) {
     const std::size_t n = ident.size();
-    for (std::size_t i = from; i + 1 < n; ++i) receiver = eval_field(ident[i], node, nullptr, std::nullopt, receiver);
+    for (std::size_t i = from; i + 1 < n; ++i)
+      receiver = eval_field(ident[i], node, nullptr, std::nullopt, receiver);
     return eval_field(ident[n - 1], node, args, final, receiver);
   }
 

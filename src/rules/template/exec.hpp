@@ -15,10 +15,10 @@
 namespace tocsin::rules::tmpl {
 
 struct ExecLimits {
-  int max_template_depth = 1000;          // template calls in progress (Go: 100000)
-  int max_nesting = 1000;                 // nested actions, parentheses and calls together
-  std::size_t max_steps = 1000000;        // nodes walked, functions called, range iterations
-  std::size_t max_output = 1 << 20;       // bytes written, and bytes of any one string value
+  int max_template_depth = 1000;     // template calls in progress (Go: 100000)
+  int max_nesting = 1000;            // nested actions, parentheses and calls together
+  std::size_t max_steps = 1000000;   // nodes walked, functions called, range iterations
+  std::size_t max_output = 1 << 20;  // bytes written, and bytes of any one string value
 };
 
 // Executes trees[name] with `dot` as data; `text` is the parsed text (for line:column in errors).

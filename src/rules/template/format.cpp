@@ -260,7 +260,8 @@ std::string format_integer(std::int64_t value, bool is_signed, char verb, const 
   const bool negative = is_signed && value < 0;
   std::uint64_t u = negative ? (0 - static_cast<std::uint64_t>(value)) : static_cast<std::uint64_t>(value);
   if (verb == 'c') return pad(encode_rune(static_cast<std::int32_t>(value)), spec);
-  if (verb == 'q') return pad(quote_with(encode_rune(static_cast<std::int32_t>(value)), '\'', spec.plus), spec);
+  if (verb == 'q')
+    return pad(quote_with(encode_rune(static_cast<std::int32_t>(value)), '\'', spec.plus), spec);
   if (verb == 'U') {
     char buf[32];
     std::snprintf(buf, sizeof buf, "U+%04llX", static_cast<unsigned long long>(u));
@@ -388,8 +389,8 @@ std::string print_map(const StringMap* m, char verb, const Spec& spec, int depth
 std::string print_sample(const SampleData& s, char verb, const Spec& spec, int depth) {
   const Value value = Value::floating(s.value);
   const bool names = verb == 'v' && spec.plus_v;
-  return std::string("{") + (names ? "Labels:" : "") + print_map(s.labels.get(), verb, spec, depth + 1) + " " +
-         (names ? "Value:" : "") + print_arg(value, verb, spec, depth + 1) + "}";
+  return std::string("{") + (names ? "Labels:" : "") + print_map(s.labels.get(), verb, spec, depth + 1) +
+         " " + (names ? "Value:" : "") + print_arg(value, verb, spec, depth + 1) + "}";
 }
 
 std::string print_arg(const Value& v, char verb, const Spec& spec, int depth) {
@@ -430,7 +431,8 @@ std::string print_arg(const Value& v, char verb, const Spec& spec, int depth) {
         default: return bad_verb(v, verb);
       }
     case Kind::complex: {
-      if (verb != 'v' && verb != 'g' && verb != 'G' && verb != 'e' && verb != 'E' && verb != 'f' && verb != 'F') {
+      if (verb != 'v' && verb != 'g' && verb != 'G' && verb != 'e' && verb != 'E' && verb != 'f' &&
+          verb != 'F') {
         return bad_verb(v, verb);
       }
       Spec plus = spec;
@@ -454,7 +456,8 @@ std::string print_arg(const Value& v, char verb, const Spec& spec, int depth) {
         for (const auto& [k, val] : *v.any_map) {
           if (!first) out += ' ';
           first = false;
-          out += format_string(k, verb == 'v' ? 's' : verb, spec) + ":" + print_arg(val, verb, spec, depth + 1);
+          out +=
+              format_string(k, verb == 'v' ? 's' : verb, spec) + ":" + print_arg(val, verb, spec, depth + 1);
         }
       }
       return out + "]";
@@ -481,10 +484,11 @@ std::string print_arg(const Value& v, char verb, const Spec& spec, int depth) {
     case Kind::root: {
       const RootData& r = *v.root;
       const bool names = verb == 'v' && spec.plus_v;
-      return std::string("{") + (names ? "Labels:" : "") + print_map(r.labels.get(), verb, spec, depth + 1) + " " +
-             (names ? "ExternalLabels:" : "") + print_map(r.external_labels.get(), verb, spec, depth + 1) + " " +
-             (names ? "ExternalURL:" : "") + print_arg(Value::string(r.external_url), verb, spec, depth + 1) + " " +
-             (names ? "Value:" : "") + print_arg(Value::floating(r.value), verb, spec, depth + 1) + "}";
+      return std::string("{") + (names ? "Labels:" : "") + print_map(r.labels.get(), verb, spec, depth + 1) +
+             " " + (names ? "ExternalLabels:" : "") +
+             print_map(r.external_labels.get(), verb, spec, depth + 1) + " " + (names ? "ExternalURL:" : "") +
+             print_arg(Value::string(r.external_url), verb, spec, depth + 1) + " " + (names ? "Value:" : "") +
+             print_arg(Value::floating(r.value), verb, spec, depth + 1) + "}";
     }
   }
   return "";
@@ -507,8 +511,8 @@ std::string format_time(std::int64_t unix_nanos) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   std::string out = buf;
   if (nanos != 0) {
     std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(nanos));
@@ -667,7 +671,8 @@ std::string sprintf(std::string_view format, const std::vector<Value>& args) {
     }
     const Value& arg = args[next++];
     if (verb32 >= 0x80) {
-      out += "%!" + verb_text + "(" + (arg.valid() ? type_name(arg) + "=" + sprint_value(arg) : "<nil>") + ")";
+      out +=
+          "%!" + verb_text + "(" + (arg.valid() ? type_name(arg) + "=" + sprint_value(arg) : "<nil>") + ")";
       continue;
     }
     out += print_arg(arg, verb, spec, 0);

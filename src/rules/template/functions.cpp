@@ -122,7 +122,8 @@ double parse_float(const std::string& s) {
     return NAN;
   }
   if (lower.empty() || !(std::isdigit(static_cast<unsigned char>(lower[0])) || lower[0] == '.')) fail(syntax);
-  if (lower.size() > 1 && lower[0] == '0' && lower[1] == 'x' && lower.find('p') == std::string::npos) fail(syntax);
+  if (lower.size() > 1 && lower[0] == '0' && lower[1] == 'x' && lower.find('p') == std::string::npos)
+    fail(syntax);
   if (s.find('_') != std::string::npos &&
       (s.front() == '_' || s.back() == '_' || s.find("__") != std::string::npos)) {
     fail(syntax);
@@ -131,7 +132,8 @@ double parse_float(const std::string& s) {
   errno = 0;
   const double v = std::strtod(t.c_str(), &end);
   if (end != t.c_str() + t.size()) fail(syntax);
-  if (errno == ERANGE && std::isinf(v)) fail("strconv.ParseFloat: parsing " + quote(s) + ": value out of range");
+  if (errno == ERANGE && std::isinf(v))
+    fail("strconv.ParseFloat: parsing " + quote(s) + ": value out of range");
   return v;
 }
 
@@ -149,7 +151,8 @@ double to_float(const Value& v) {
 std::int64_t float_to_time(double v) {
   const double ns = v * 1e9;
   if (ns > 9.223372036854775807e18 || ns < -9.223372036854775808e18) {
-    fail(format_float_shortest(v) + " cannot be represented as a nanoseconds timestamp since it overflows int64");
+    fail(format_float_shortest(v) +
+         " cannot be represented as a nanoseconds timestamp since it overflows int64");
   }
   const auto n = ns >= 9.223372036854775807e18 ? INT64_MAX : static_cast<std::int64_t>(ns);
   return (n / 1000000) * 1000000;
@@ -413,7 +416,8 @@ Value f_slice(const Env&, Args& args) {
   }
   std::int64_t idx[3] = {0, cap, cap};
   for (std::size_t k = 0; k < n; ++k) idx[k] = index_arg(args[k + 1], cap);
-  if (idx[0] > idx[1]) fail("invalid slice index: " + std::to_string(idx[0]) + " > " + std::to_string(idx[1]));
+  if (idx[0] > idx[1])
+    fail("invalid slice index: " + std::to_string(idx[0]) + " > " + std::to_string(idx[1]));
   if (n == 3 && idx[1] > idx[2]) {
     fail("invalid slice index: " + std::to_string(idx[1]) + " > " + std::to_string(idx[2]));
   }
@@ -540,7 +544,8 @@ Value f_match(const Env&, Args& args) {
 }
 
 // regexp.Expand of Go's template ($1, ${1}, $name, ${name}, $$) for one match.
-void expand(std::string& out, std::string_view repl, const re2::RE2& re, const std::vector<re2::StringPiece>& groups) {
+void expand(std::string& out, std::string_view repl, const re2::RE2& re,
+            const std::vector<re2::StringPiece>& groups) {
   const auto& names = re.NamedCapturingGroups();
   auto group = [&](std::string_view name) -> std::string_view {
     bool numeric = !name.empty();
@@ -610,7 +615,8 @@ Value f_re_replace_all(const Env&, Args& args) {
   std::string out;
   std::size_t last_end = 0, search = 0;
   while (search <= src.size()) {
-    if (!re->Match(src, search, src.size(), re2::RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size()))) {
+    if (!re->Match(src, search, src.size(), re2::RE2::UNANCHORED, groups.data(),
+                   static_cast<int>(groups.size()))) {
       break;
     }
     const auto a0 = static_cast<std::size_t>(groups[0].data() - src.data());
@@ -687,7 +693,11 @@ Value f_title(const Env&, Args& args) {
   bool separator = true;
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+    std::size_t n = c < 0x80             ? 1
+                    : (c & 0xe0) == 0xc0 ? 2
+                    : (c & 0xf0) == 0xe0 ? 3
+                    : (c & 0xf8) == 0xf0 ? 4
+                                         : 1;
     n = std::min(n, s.size() - i);
     const std::string rune = s.substr(i, n);
     out += separator ? change_case(rune, true) : rune;
@@ -770,7 +780,9 @@ Value f_strip_domain(const Env&, Args& args) {
 
 Value f_humanize(const Env&, Args& args) { return Value::string(humanize(to_float(args[0]))); }
 Value f_humanize1024(const Env&, Args& args) { return Value::string(humanize_1024(to_float(args[0]))); }
-Value f_humanize_duration(const Env&, Args& args) { return Value::string(humanize_duration(to_float(args[0]))); }
+Value f_humanize_duration(const Env&, Args& args) {
+  return Value::string(humanize_duration(to_float(args[0])));
+}
 Value f_humanize_percentage(const Env&, Args& args) {
   return Value::string(humanize_percentage(to_float(args[0])));
 }

@@ -55,7 +55,22 @@ class Lexer {
   }
 
  private:
-  enum class State { done, lex_text, lex_left_delim, lex_comment, lex_right_delim, lex_inside_action, lex_space, lex_identifier, lex_field, lex_variable, lex_char, lex_number, lex_quote, lex_raw_quote };
+  enum class State {
+    done,
+    lex_text,
+    lex_left_delim,
+    lex_comment,
+    lex_right_delim,
+    lex_inside_action,
+    lex_space,
+    lex_identifier,
+    lex_field,
+    lex_variable,
+    lex_char,
+    lex_number,
+    lex_quote,
+    lex_raw_quote
+  };
 
   State step(State s) {
     switch (s) {
@@ -277,10 +292,18 @@ class Lexer {
     backup();
     const std::string_view word = in_.substr(start_, pos_ - start_);
     if (!at_terminator()) return error("bad character " + rune_text(r));
-    static const std::pair<std::string_view, Item> kKeywords[] = {
-        {".", Item::dot},         {"block", Item::block}, {"break", Item::break_}, {"continue", Item::continue_},
-        {"define", Item::define}, {"else", Item::else_},  {"end", Item::end},      {"if", Item::if_},
-        {"range", Item::range},   {"nil", Item::nil},     {"template", Item::template_}, {"with", Item::with}};
+    static const std::pair<std::string_view, Item> kKeywords[] = {{".", Item::dot},
+                                                                  {"block", Item::block},
+                                                                  {"break", Item::break_},
+                                                                  {"continue", Item::continue_},
+                                                                  {"define", Item::define},
+                                                                  {"else", Item::else_},
+                                                                  {"end", Item::end},
+                                                                  {"if", Item::if_},
+                                                                  {"range", Item::range},
+                                                                  {"nil", Item::nil},
+                                                                  {"template", Item::template_},
+                                                                  {"with", Item::with}};
     for (const auto& [k, item] : kKeywords) {
       if (word == k) {
         emit(item);

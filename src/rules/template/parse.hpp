@@ -93,9 +93,9 @@ struct Node {
   NodeType type;
   std::size_t pos = 0;
   int line = 0;
-  std::string text;                 // text; identifier; string value; number text; template name
-  std::string quoted;               // string: as written
-  std::vector<std::string> idents;  // field, variable (with its name first), chain: the fields
+  std::string text;                          // text; identifier; string value; number text; template name
+  std::string quoted;                        // string: as written
+  std::vector<std::string> idents;           // field, variable (with its name first), chain: the fields
   std::vector<std::unique_ptr<Node>> nodes;  // list: items; command: args; pipe: commands
   std::vector<std::unique_ptr<Node>> decls;  // pipe: the variables declared or assigned
   bool is_assign = false;                    // pipe: `=` rather than `:=`

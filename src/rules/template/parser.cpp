@@ -60,7 +60,8 @@ bool unquote_char(std::string_view s, std::size_t& i, char quote, std::uint32_t&
       ++i;
       return true;
     }
-    for (int k = 1; k < n; ++k) r = (r << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3f);
+    for (int k = 1; k < n; ++k)
+      r = (r << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3f);
     value = r;
     i += static_cast<std::size_t>(n);
     return true;
@@ -152,7 +153,8 @@ bool underscores_ok(std::string_view s) {
   if (s.find('_') == std::string_view::npos) return true;
   std::size_t i = 0;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-  bool base_prefix = s.size() >= i + 2 && s[i] == '0' && std::string_view("xXoObB").find(s[i + 1]) != std::string_view::npos;
+  bool base_prefix =
+      s.size() >= i + 2 && s[i] == '0' && std::string_view("xXoObB").find(s[i + 1]) != std::string_view::npos;
   char saw = '^';
   if (base_prefix) {
     i += 2;
@@ -327,7 +329,8 @@ class Parser {
       std::string extra;
       if (action_line_ != 0 && action_line_ != t.line) {
         extra = " in action started at " + name_ + ":" + std::to_string(action_line_);
-        if (t.val.size() >= 7 && t.val.ends_with(" action")) extra = extra.substr(std::string(" in action").size());
+        if (t.val.size() >= 7 && t.val.ends_with(" action"))
+          extra = extra.substr(std::string(" in action").size());
       }
       fail(t.val + extra, t.pos);
     }
@@ -387,7 +390,8 @@ class Parser {
         backup();
       }
       NodePtr n = text_or_action();
-      if (n->type == NodeType::end || n->type == NodeType::else_) fail("unexpected " + node_string(*n), n->pos);
+      if (n->type == NodeType::end || n->type == NodeType::else_)
+        fail("unexpected " + node_string(*n), n->pos);
       t.root->nodes.push_back(std::move(n));
     }
   }
@@ -820,7 +824,8 @@ class Parser {
     } else {
       double f = 0;
       if (parse_float(text, f)) {
-        if (text.find_first_of(".eEpP") == std::string::npos) fail("integer overflow: \"" + text + "\"", t.pos);
+        if (text.find_first_of(".eEpP") == std::string::npos)
+          fail("integer overflow: \"" + text + "\"", t.pos);
         n->is_float = true;
         n->float_value = f;
         if (!n->is_int && std::fabs(f) < 9.2e18 && std::trunc(f) == f) {

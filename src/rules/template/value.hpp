@@ -14,7 +14,7 @@ namespace tocsin::rules::tmpl {
 
 struct Value;
 using StringMap = std::map<std::string, std::string>;  // map[string]string: fmt prints it sorted
-using AnyMap = std::map<std::string, Value>;          // map[string]interface{}
+using AnyMap = std::map<std::string, Value>;           // map[string]interface{}
 
 struct SampleData {  // Prometheus's template.sample
   std::shared_ptr<const StringMap> labels;
