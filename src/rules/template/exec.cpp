@@ -4,6 +4,7 @@
 
 #include "rules/template/exec.hpp"
 
+#include <ctime>
 #include <optional>
 
 #include "rules/template/format.hpp"

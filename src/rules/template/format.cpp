@@ -4,6 +4,7 @@
 
 #include "rules/template/format.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>

@@ -2,6 +2,8 @@
 // scope, {{break}}/{{continue}} only inside {{range}}, {{define}} at the top level, numbers and strings
 // as Go reads them, and Go's error messages. Nesting is bounded (kMaxParseDepth).
 
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 
