@@ -6,6 +6,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "tocsin/promql/parser.hpp"
+
 namespace tocsin::rules {
 
 namespace {
@@ -19,6 +21,25 @@ Labels without_name(const Labels& labels) {
 }
 
 double seconds(Timestamp t) { return static_cast<double>(t) / 1000.0; }
+
+// The `query` of templates: a PromQL instant query at the rule's query time, as Prometheus's
+// EngineQueryFunc (a scalar is one sample without labels; other types are an error).
+TemplateQuery template_query(const EvalContext& ctx, Timestamp t) {
+  return [&ctx, t](const std::string& text) {
+    const promql::ExprPtr expr = promql::parse(text);
+    const promql::Value value = ctx.engine.instant(ctx.querier, *expr, t);
+    std::vector<TemplateSample> out;
+    if (const auto* v = std::get_if<promql::Vector>(&value)) {
+      out.reserve(v->size());
+      for (const promql::Sample& s : *v) out.push_back({s.labels, s.v});
+    } else if (const auto* s = std::get_if<promql::Scalar>(&value)) {
+      out.push_back({Labels(), s->v});
+    } else {
+      throw std::runtime_error("rule result is not a vector or scalar");
+    }
+    return out;
+  };
+}
 
 // ALERTS and ALERTS_FOR_STATE of an active alert at t.
 void append_series(const AlertInstance& a, Timestamp t, std::vector<promql::Sample>& series) {
@@ -42,9 +63,15 @@ std::string AlertingRule::expand(const Template& tmpl, const TemplateData& data,
   }
 }
 
-Labels AlertingRule::render_annotations(const Labels& labels, double value, const EvalContext& ctx,
+TemplateData AlertingRule::template_data(const Labels& sample_labels, double value,
+                                         const EvalContext& ctx) const {
+  return {&sample_labels, value, &ctx.settings.external_labels, ctx.settings.external_url,
+          template_query(ctx, ctx.time - scope().query_offset.count())};
+}
+
+Labels AlertingRule::render_annotations(const Labels& sample_labels, double value, const EvalContext& ctx,
                                         std::string& template_error) const {
-  TemplateData data{&labels, value, &ctx.settings.external_labels, ctx.settings.external_url};
+  const TemplateData data = template_data(sample_labels, value, ctx);
   LabelsBuilder rendered;
   for (const auto& [name, tmpl] : definition().annotations)
     rendered.set(name, expand(tmpl, data, template_error));
@@ -97,10 +124,13 @@ std::vector<alerting::Alert> AlertingRule::step(const EvalContext& ctx, const pr
   // Label sets of this evaluation, with their values.
   std::map<std::uint64_t, std::pair<Labels, double>> seen;
   std::map<std::uint64_t, Labels> annotations;
+  std::map<std::uint64_t, Labels> sample_labels;
   for (std::size_t i = 0; i < result.size(); ++i) {
     const promql::Sample& s = result[i];
     const Labels base = without_name(s.labels);
-    TemplateData data{&base, s.v, &ctx.settings.external_labels, ctx.settings.external_url};
+    // Templates see the sample's labels, __name__ included when the expression keeps it (Prometheus's
+    // smpl.Metric.Map()), not the alert's.
+    const TemplateData data = template_data(s.labels, s.v, ctx);
     LabelsBuilder b(base);
     for (const auto& [name, tmpl] : rule.labels) b.set(name, expand(tmpl, data, template_error));
     b.set("alertname", alert_name(base));
@@ -110,7 +140,8 @@ std::vector<alerting::Alert> AlertingRule::step(const EvalContext& ctx, const pr
       throw std::runtime_error("vector contains metrics with the same labelset after applying alert labels");
     }
     annotations[fp] = given_annotations != nullptr ? (*given_annotations)[i]
-                                                   : render_annotations(labels, s.v, ctx, template_error);
+                                                   : render_annotations(s.labels, s.v, ctx, template_error);
+    sample_labels[fp] = s.labels;
     seen.emplace(fp, std::make_pair(std::move(labels), s.v));
   }
   const std::size_t limit = scope().limit;
@@ -136,6 +167,7 @@ std::vector<alerting::Alert> AlertingRule::step(const EvalContext& ctx, const pr
     AlertInstance& a = it->second;
     a.value = entry.second;
     a.annotations = annotations[fp];
+    a.sample_labels = sample_labels[fp];
     a.last_seen = t;
   }
 

@@ -116,8 +116,11 @@ yaml::Position expr_position(const Node& node, const std::string& file_text, con
 
 std::optional<std::string> raw_string(const Node& node) { return node.as_raw_string(); }
 
+// A template that does not parse is reported where in the file its error is (Prometheus's text, which
+// names only the line within the template).
 void decode_templates(const Node& node, bool is_labels, std::vector<std::pair<std::string, Template>>& out,
-                      std::vector<std::pair<std::string, std::string>>& texts) {
+                      std::vector<std::pair<std::string, std::string>>& texts, const std::string& file_text,
+                      const std::string& rule_name) {
   if (node.is_null()) return;
   if (!node.is_map()) {
     node.error("expected a mapping of names to strings, got " + node.kind());
@@ -134,10 +137,12 @@ void decode_templates(const Node& node, bool is_labels, std::vector<std::pair<st
     auto text = raw_string(child);
     if (!text) continue;
     try {
-      out.emplace_back(key, Template(*text));
+      out.emplace_back(key, Template(*text, rule_name));
       texts.emplace_back(key, *text);
     } catch (const TemplateError& e) {
-      child.error(e.what());
+      const yaml::Position p = expr_position(child, file_text, *text, static_cast<std::size_t>(e.line()),
+                                             static_cast<std::size_t>(e.column()));
+      node.context().diagnostics->error(p, child.path(), e.what());
     }
   }
   auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
@@ -300,10 +305,11 @@ void decode_rule(const Node& node, RuleDefinition& rule, const std::string& file
     if (recording) n->error("invalid field 'keep_firing_for' in recording rule");
     if (auto d = n->as_duration()) rule.keep_firing_for = *d;
   }
-  if (auto n = map.get("labels")) decode_templates(*n, true, rule.labels, rule.label_texts);
+  if (auto n = map.get("labels"))
+    decode_templates(*n, true, rule.labels, rule.label_texts, file_text, rule.name);
   if (auto n = map.get("annotations"); n && !n->is_null()) {
     if (recording) n->error("invalid field 'annotations' in recording rule");
-    decode_templates(*n, false, rule.annotations, rule.annotation_texts);
+    decode_templates(*n, false, rule.annotations, rule.annotation_texts, file_text, rule.name);
   }
   if (auto n = map.get("escalation"); n && !n->is_null()) {
     if (recording) n->error("invalid field 'escalation' in recording rule");
@@ -370,7 +376,7 @@ void decode_group(const Node& node, GroupDefinition& group, const std::string& f
   std::vector<std::pair<std::string, Template>> group_labels;
   std::vector<std::pair<std::string, std::string>> group_label_texts;
   if (auto n = map.get("labels"); n && !n->is_null())
-    decode_templates(*n, true, group_labels, group_label_texts);
+    decode_templates(*n, true, group_labels, group_label_texts, file_text, "");
   auto rules = map.get("rules");
   if (rules && !rules->is_null()) {
     if (!rules->is_sequence()) {

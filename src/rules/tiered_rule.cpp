@@ -91,8 +91,12 @@ AlertingRule::Transition TieredRule::advance(AlertInstance& a, bool present, con
   b.del("severity");
   if (shown >= 0) b.set("severity", rule.tiers[static_cast<std::size_t>(shown)].severity);
   a.labels = b.build();
-  // Annotations see the tier's severity.
-  if (present) a.annotations = render_annotations(a.labels, a.value, ctx, template_error);
+  // Annotations see the result sample's labels and the tier's severity.
+  if (present) {
+    LabelsBuilder seen(a.sample_labels);
+    if (shown >= 0) seen.set("severity", rule.tiers[static_cast<std::size_t>(shown)].severity);
+    a.annotations = render_annotations(seen.build(), a.value, ctx, template_error);
+  }
   return step;
 }
 

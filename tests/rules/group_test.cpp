@@ -250,14 +250,38 @@ TEST_F(GroupTest, ATemplateErrorFiresTheAlertWithTheErrorAsValue) {
       "}}\"}\n");
   auto sent = run(*g, 0, 1);
   ASSERT_EQ(states(sent), ":firing");
-  const std::string error = "<error expanding template: humanize: cannot convert \"h:1\" to a number>";
+  // Prometheus's text (the column counts Prometheus's prefix of variable definitions).
+  const std::string what =
+      "error executing template __alert_Down: template: __alert_Down:1:134: executing \"__alert_Down\" at "
+      "<humanize>: error calling humanize: strconv.ParseFloat: parsing \"h:1\": invalid syntax";
+  const std::string error = "<error expanding template: " + what + ">";
   EXPECT_EQ(sent[0].labels.get("host"), error);
   EXPECT_EQ(sent[0].annotations.get("summary"), error);
   EXPECT_EQ(sent[0].annotations.get("ok"), "h:1");
   const auto health = g->health()[0];
   EXPECT_TRUE(health.last_error.empty());
-  EXPECT_EQ(health.template_error, "humanize: cannot convert \"h:1\" to a number");
+  EXPECT_EQ(health.template_error, what);
   EXPECT_EQ(health.template_failures, 2u);
+}
+
+// Templates see what Prometheus gives them: the result sample's labels (with __name__, which `up == 0`
+// keeps) and value, not the rule's labels or alertname; `query` runs at the evaluation's time.
+TEST_F(GroupTest, TemplatesSeeTheResultSample) {
+  load("up{instance=\"a\", job=\"x\"}", "1 0 0");
+  load("load1{instance=\"a\"}", "5 7 9");
+  auto g = make(
+      "      - alert: Down\n        expr: up == 0\n        labels: {team: db, seen: '{{ len $labels }}'}\n"
+      "        annotations:\n"
+      "          all: '{{ $labels }}'\n"
+      "          load: '{{ range query \"load1\" }}{{ .Labels.instance }}={{ .Value }}{{ end }}'\n"
+      "          tier: '{{ if eq $value 0.0 }}down{{ else }}up{{ end }}'\n");
+  auto sent = run(*g, 0, 2);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].annotations.get("all"), "map[__name__:up instance:a job:x]");
+  EXPECT_EQ(sent[0].annotations.get("load"), "a=9");
+  EXPECT_EQ(sent[0].annotations.get("tier"), "down");
+  EXPECT_EQ(sent[0].labels.get("seen"), "3");
+  EXPECT_EQ(sent[0].labels.get("team"), "db");
 }
 
 // The same alert at two severities (two rules of one name): a reload keeps each one's state.

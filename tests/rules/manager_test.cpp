@@ -260,7 +260,9 @@ TEST_F(ManagerTest, ATemplateErrorIsLoggedOncePerRule) {
   }
   const std::string text = log();
   const std::string line = "rule T in group " + (dir_ / "rules.yaml").string() +
-                           ";g: error expanding template: humanize: cannot convert \"h:1\" to a number";
+                           ";g: error expanding template: error executing template __alert_T: template: "
+                           "__alert_T:1:123: executing \"__alert_T\" at <humanize>: error calling humanize: "
+                           "strconv.ParseFloat: parsing \"h:1\": invalid syntax";
   const auto first = text.find(line);
   ASSERT_NE(first, std::string::npos) << text;
   EXPECT_EQ(text.find(line, first + 1), std::string::npos) << text;

@@ -133,11 +133,20 @@ TEST(RuleFile, ErrorsNameFileLineColumnAndPath) {
       "r.yaml:6:14: groups[0].rules[0].for: invalid duration \"15x\" (use e.g. 500ms, 15s, 5m, 1h30m, 2d)\n");
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules: []\n  - name: a\n    rules: []\n"),
             "r.yaml:4:5: groups[1]: groupname: \"a\" is repeated in the same file\n");
+  // A template error is Prometheus's text, at its own position in the file.
+  EXPECT_EQ(
+      errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
+                "          summary: \"ok {{ nosuch $value }}\"\n"),
+      "r.yaml:7:27: groups[0].rules[0].annotations.summary: template: __alert_X:1: function \"nosuch\" not "
+      "defined\n");
+  EXPECT_EQ(
+      errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
+                "          summary: |\n            line one {{ $value }}\n            {{ if }}x{{ end }}\n"),
+      "r.yaml:9:19: groups[0].rules[0].annotations.summary: template: __alert_X:2: missing value for if\n");
   EXPECT_EQ(
       errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: y\n        annotations:\n"
                 "          summary: \"{{ if $value }}x{{ end }}\"\n"),
-      "r.yaml:7:20: groups[0].rules[0].annotations.summary: template action {{ if $value }}: \"if\" is not "
-      "supported in tocsin templates (only expressions and pipelines)\n");
+      "");
   EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: rate(y[5m])[5m:]\n"),
             "r.yaml:5:15: groups[0].rules[0].expr: an alerting rule's expression must be an instant vector, "
             "got range vector\n");

@@ -19,6 +19,7 @@ struct AlertInstance {
   static constexpr Timestamp kNever = std::numeric_limits<Timestamp>::min();  // "not set" (0 is a valid time)
   Labels labels;  // final labels, with alertname and (for tiered rules) severity
   Labels annotations;
+  Labels sample_labels;  // the result sample's labels in the last evaluation that had it (templates' $labels)
   alerting::AlertState state = alerting::AlertState::pending;
   double value = 0;
   Timestamp active_at = 0;
@@ -89,8 +90,11 @@ class AlertingRule : public Rule {
     return definition().escalation;
   }
 
-  // The rule's annotations for an alert with `labels` and `value`.
-  Labels render_annotations(const Labels& labels, double value, const EvalContext& ctx,
+  // What templates see for a result sample with `sample_labels` and `value` (its query runs at the
+  // rule's query time).
+  TemplateData template_data(const Labels& sample_labels, double value, const EvalContext& ctx) const;
+  // The rule's annotations for a result sample with `sample_labels` and `value`.
+  Labels render_annotations(const Labels& sample_labels, double value, const EvalContext& ctx,
                             std::string& template_error) const;
   // A template that fails with this alert's data still yields a value, Prometheus's error text, so the
   // alert fires anyway; `error` keeps the first failure for the rule's health.
