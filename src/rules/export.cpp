@@ -80,23 +80,6 @@ void write_map(Lines& out, int indent, const char* key,
 
 std::string duration(Duration d) { return format_duration(d); }
 
-// Template functions tocsin has and Prometheus 2.42's templates lack: promtool rejects a rule using one,
-// so the export says where (a Go template cannot be rewritten without them in general).
-void note_template_functions(Lines& out, const RuleDefinition& r) {
-  static constexpr std::string_view kTocsinOnly[] = {"trimSpace"};
-  auto scan = [&](const char* kind, const std::vector<std::pair<std::string, std::string>>& texts) {
-    for (const auto& [name, text] : texts) {
-      for (std::string_view fn : kTocsinOnly) {
-        if (text.find("{{") != std::string::npos && text.find(fn) != std::string::npos)
-          out.comment(6, "note: " + std::string(fn) + " (" + kind + "." + name +
-                             ") is tocsin's; Prometheus 2.42's templates lack it: rewrite it before loading");
-      }
-    }
-  };
-  scan("labels", r.label_texts);
-  scan("annotations", r.annotation_texts);
-}
-
 void write_recording(Lines& out, const RuleDefinition& r) {
   out.add(6, "- record: " + quoted(r.name));
   out.add(8, "expr: " + scalar(r.expr_text, 10));
@@ -104,7 +87,6 @@ void write_recording(Lines& out, const RuleDefinition& r) {
 }
 
 void write_alerting(Lines& out, const RuleDefinition& r) {
-  note_template_functions(out, r);
   if (!r.escalation.empty()) out.comment(6, "dropped (tocsin only): escalation: " + r.escalation);
   out.add(6, "- alert: " + quoted(r.name));
   out.add(8, "expr: " + scalar(r.expr_text, 10));
@@ -129,7 +111,6 @@ void write_tiered(Lines& out, const RuleDefinition& r) {
   out.comment(
       6, "One Prometheus alert per tier, the most severe first (docs/rules.md, Exporting to Prometheus).");
   if (!r.escalation.empty()) out.comment(6, "dropped (tocsin only): escalation: " + r.escalation);
-  note_template_functions(out, r);
 
   // The labels ALERTS has beyond the expression's result.
   std::string ignoring = "ignoring(alertname, alertstate, severity";

@@ -225,23 +225,6 @@ TEST(RulesExport, AnSloBecomesSlothStyleRecordingRulesAndBurnRateAlerts) {
   EXPECT_EQ(groups[0].rules.size(), 17u);
 }
 
-TEST(RulesExport, SaysWhereATemplateUsesAFunctionPrometheusLacks) {
-  const std::string out = exported(R"(groups:
-  - name: g
-    rules:
-      - alert: A
-        expr: up == 0
-        annotations:
-          summary: '{{ $labels.job | trimSpace }}'
-)");
-  EXPECT_NE(
-      out.find(
-          "      # note: trimSpace (annotations.summary) is tocsin's; Prometheus 2.42's templates lack it: "
-          "rewrite it before loading\n      - alert: 'A'\n"),
-      std::string::npos)
-      << out;
-}
-
 TEST(RulesExport, AFileWithoutGroupsIsAnEmptyRuleFile) {
   const std::string out = exported("groups: []\n");
   EXPECT_NE(out.find("\ngroups: []\n"), std::string::npos) << out;
