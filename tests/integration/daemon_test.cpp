@@ -343,8 +343,8 @@ TEST(Daemon, ListenAddressInUseIsARuntimeFailure) {
   Daemon first(kHostConfig);
   ASSERT_TRUE(first.wait_ready());
   TempDir dir;
-  dir.write("c.yaml", "listen: 127.0.0.1:" + std::to_string(first.port()) + "\nstate_dir: " + (dir / "state").string() +
-                          "\n" + kHostConfig);
+  dir.write("c.yaml", "listen: 127.0.0.1:" + std::to_string(first.port()) +
+                          "\nstate_dir: " + (dir / "state").string() + "\n" + kHostConfig);
   CommandResult r = run_command({TOCSIN_EXECUTABLE, "run", "--config", (dir / "c.yaml").string()});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())), std::string::npos)
