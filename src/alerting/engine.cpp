@@ -305,12 +305,30 @@ void Engine::migrate_legacy(const Alert& a) {
   const std::string id = alert_id(a);
   if (state_.instances.contains(id)) return;
   // A format-1 file keyed this tiered alert by all its labels, severity included, as it stood then.
-  auto old = std::find_if(state_.instances.begin(), state_.instances.end(), [&](const auto& kv) {
-    const Instance& i = kv.second;
-    return i.legacy && i.state != AlertState::pending && i.rule_group == a.rule_group &&
-           i.rule_name == a.rule_name && problem_key(i.labels) == id;
-  });
+  // Several can match (a firing critical and the warning it replaced, held resolved for flapping):
+  // the firing one becomes the incident, and the others go quietly, as the old format had already told
+  // receivers of their end; resolving them now would say "resolved" while the incident fires.
+  auto matches = [&](const Instance& i) {
+    return i.legacy && i.rule_group == a.rule_group && i.rule_name == a.rule_name &&
+           problem_key(i.labels) == id;
+  };
+  auto old = state_.instances.end();
+  for (auto it = state_.instances.begin(); it != state_.instances.end(); ++it) {
+    if (!matches(it->second) || it->second.state == AlertState::pending) continue;
+    if (old == state_.instances.end() ||
+        (it->second.state == AlertState::firing && old->second.state != AlertState::firing)) {
+      old = it;
+    }
+  }
   if (old == state_.instances.end()) return;
+  for (auto it = state_.instances.begin(); it != state_.instances.end();) {
+    if (it != old && matches(it->second)) {
+      state_.transitions.erase(it->first);
+      it = state_.instances.erase(it);
+    } else {
+      ++it;
+    }
+  }
   const std::string before = old->first;
   Instance moved = std::move(old->second);
   state_.instances.erase(old);

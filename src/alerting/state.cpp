@@ -84,7 +84,8 @@ json to_json(const State& state) {
                          {"notified_severity", i.notified_severity},
                          {"notified_tier", i.notified_tier},
                          {"previous_severity", i.previous_severity},
-                         {"quiet_step", i.quiet_step}});
+                         {"quiet_step", i.quiet_step},
+                         {"legacy", i.legacy}});
   }
   json acks = json::object();
   for (const auto& [key, a] : state.acks) {
@@ -179,6 +180,8 @@ State state_from_json(const json& j) {
       out.notified_tier = i.at("notified_tier").get<int>();
       out.previous_severity = i.at("previous_severity").get<std::string>();
       out.quiet_step = i.at("quiet_step").get<bool>();
+      // Read from format 1 and not yet re-keyed by its rule's report: it stays to be migrated.
+      out.legacy = i.value("legacy", false);
     } else {
       // Format 1 keyed every alert by all its labels; whether it is tiered is known once the rule
       // engine reports it again (Engine::absorb re-keys it then). What receivers were told is what

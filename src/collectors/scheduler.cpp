@@ -234,8 +234,12 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
       std::shared_ptr<const std::vector<std::string>> names;
       {
         std::lock_guard lock(names_mutex_);
-        // A name new to this writer comes with a new series: only then is the batch read.
-        if (!metric_names_ || result.created > 0) {
+        // A name new to this writer comes with a new series, or (series that exist already: restored
+        // from a snapshot, kept over a reload) with a batch larger than any before, as the first
+        // successful one after a start-up `describe_down`: only then is the batch read.
+        const bool larger = batch.samples().size() > largest_batch_;
+        largest_batch_ = std::max(largest_batch_, batch.samples().size());
+        if (!metric_names_ || result.created > 0 || larger) {
           std::set<std::string, std::less<>> all;
           if (metric_names_) all.insert(metric_names_->begin(), metric_names_->end());
           for (const auto& sample : batch.samples()) {
@@ -297,6 +301,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   // instance may overlap: a late deadline's and the next cycle's).
   std::mutex names_mutex_;
   std::shared_ptr<const std::vector<std::string>> metric_names_;
+  std::size_t largest_batch_ = 0;  // samples in the largest batch committed, under names_mutex_
   // I/O-thread state.
   bool running_ = false;
   bool stopped_ = false;

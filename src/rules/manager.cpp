@@ -497,6 +497,18 @@ void RuleManager::run_pending(const std::shared_ptr<Scheduled>& s) {
       }
       // A slot at or before the last evaluation is covered by it (a triggered evaluation went past it).
       if (s->pending_slot > s->last_time) t = s->pending_slot;
+      // Only a trigger, and the last evaluation began less than the spacing ago: wait out the rest,
+      // still running (so a group that is always busy is not evaluated back to back by triggers).
+      if (t == kNoTime && s->pending_trigger != kNoTime) {
+        const auto wait = s->last_started + kTriggerSpacing - std::chrono::steady_clock::now();
+        if (wait > decltype(wait)::zero()) {
+          s->pending_slot = kNoTime;
+          s->trigger_timer.expires_after(wait);
+          s->trigger_timer.async_wait(
+              [this, s](boost::system::error_code) { asio::post(pool_, [this, s] { run_pending(s); }); });
+          return;
+        }
+      }
       if (s->pending_trigger != kNoTime) {
         // The commit came after the last evaluation began, which may not have seen it: its time, or
         // just after the last evaluation's when that was at the commit's time or later.

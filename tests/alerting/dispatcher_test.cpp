@@ -295,6 +295,52 @@ TEST_F(Escalation, AStateFileOfAnOlderTocsinMovesTieredAlertsToTheirOneId) {
   EXPECT_EQ(team.count(), 0u);  // warning's route: nobody new
 }
 
+// Restarted twice before the tiered rule reports again: the first start rewrites the file in format 2,
+// and what still awaits its move to the one id must survive that, or the next report pages everyone
+// under a new id and tells them the old one "resolved" while it fires.
+TEST_F(Escalation, AnOlderStateFileStillMigratesAfterASecondRestart) {
+  auto dir = std::make_shared<TempDir>("tocsin-alerting");
+  Alert critical = alert("DiskFilling", "critical", kStart, {{"instance", "db-1"}});
+  Alert warning = alert("DiskFilling", "warning", kStart, {{"instance", "db-1"}});
+  {
+    Harness old(yaml, dir);
+    old.report({warning, critical});  // format 1: the warning is still held beside the critical
+    old.report({critical});
+  }
+  const std::size_t paged = primary.count();
+  ASSERT_GE(paged, 1u);
+  const auto path = dir->path() / "state" / "alerting.json";
+  nlohmann::json state;
+  {
+    std::ifstream in(path);
+    state = nlohmann::json::parse(in);
+  }
+  state["format"] = 1;
+  for (auto& i : state["instances"]) {
+    for (const char* key : {"tiered", "tier", "tier_since", "notified_severity", "notified_tier",
+                            "previous_severity", "quiet_step", "legacy"})
+      i.erase(key);
+  }
+  dir->write("state/alerting.json", state.dump());
+  { Harness between(yaml, dir); }  // reads format 1, writes format 2, no rule reports
+  {
+    std::ifstream in(path);
+    EXPECT_EQ(nlohmann::json::parse(in)["format"], 2);
+  }
+
+  Harness h(yaml, dir);
+  critical.tiered = true;
+  critical.tier = 1;
+  h.report({critical});
+  const std::string id = alert_id_of(critical);
+  EXPECT_NE(h.log().find("is now alert " + id), std::string::npos) << h.log();
+  ASSERT_EQ(h.d().alerts().size(), 1u);
+  EXPECT_EQ(h.d().alerts()[0].id, id);
+  h.run_for(5min, 1min, {critical});
+  EXPECT_EQ(primary.count(), paged);  // nobody paged again
+  for (const auto& s : seen(primary)) EXPECT_NE(s.status, "resolved");
+}
+
 // What receivers were told of a tiered alert, and its incident's clock, survive a restart: the tier
 // change after it is still one incident, on the clock from before.
 TEST_F(Escalation, ATierChangeAfterARestartIsStillOneIncident) {

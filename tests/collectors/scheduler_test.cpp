@@ -284,6 +284,51 @@ TEST_F(SchedulerTest, TheCommitListenerGetsEachCommitsMetricNames) {
   EXPECT_EQ(set.points(0).front().t, heard[0].t);
 }
 
+// Fails its first cycle (a target down at start), then reports series that already exist in the
+// store, as after a snapshot restore.
+class DownAtFirstCollector : public CountingCollector {
+ public:
+  using CountingCollector::CountingCollector;
+  void collect(const CollectContext& ctx, store::Batch& out) override {
+    if (++attempts == 1) throw std::runtime_error("connection refused");
+    CountingCollector::collect(ctx, out);
+    out.add("test_extra", {{"target", name()}}, 1);
+  }
+  std::atomic<int> attempts{0};
+};
+
+// The listener's names come from every batch that could hold a name not seen yet, not only from those
+// that created series: a collector down at start whose series were restored must still name them once
+// it is up (groups selecting them would otherwise never be triggered).
+TEST_F(SchedulerTest, TheCommitListenerNamesRestoredSeriesAfterADownStart) {
+  const store::WriterId w = store.register_writer("collector/test/flaky", 20ms);
+  store::Batch restored;
+  restored.add("test_cycles_total", {{"target", "flaky"}}, 1);
+  restored.add("test_extra", {{"target", "flaky"}}, 1);
+  store.commit(w, restored, 1);
+  std::mutex mutex;
+  std::shared_ptr<const std::vector<std::string>> last;
+  scheduler.set_commit_listener(
+      [&](const std::string&, const std::shared_ptr<const std::vector<std::string>>& names, Timestamp) {
+        std::lock_guard lock(mutex);
+        last = names;
+      });
+  auto flaky = std::make_unique<DownAtFirstCollector>("flaky");
+  auto* ptr = flaky.get();
+  std::vector<CollectorSpec> specs;
+  specs.push_back({std::move(flaky), 20ms, 1s});
+  run();
+  replace(std::move(specs));
+  ASSERT_TRUE(testing::wait_until([&] { return ptr->cycles >= 3; }, 10s));
+  const std::vector<std::string> all{"test_cycles_total", "test_extra", "test_up"};
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        std::lock_guard lock(mutex);
+        return last && *last == all;
+      },
+      10s));
+}
+
 TEST(SchedulerOnce, CollectsEveryInstanceOnceAndReportsFailure) {
   SystemClock clock;
   store::Store store(store::StoreOptions{1h}, clock);

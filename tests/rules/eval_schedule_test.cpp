@@ -242,6 +242,35 @@ TEST_F(EvalSchedule, ACommitTriggersOnlyTheGroupsSelectingWhatItHeld) {
 // Triggers that come while the group's evaluation is queued or running make one evaluation after it,
 // at the newest commit's time; a group never runs twice at once, even with commits from many threads
 // and a pool that has threads to spare.
+// Triggers arriving while the group evaluates are kept to the spacing too: commits every millisecond for
+// a second give at most one triggered evaluation per 100 ms (they evaluated back to back before).
+TEST_F(EvalSchedule, TriggersWhileBusyKeepTheSpacing) {
+  ManualClock clock(1'000'000'000);
+  store::Store store(store::StoreOptions{10min}, clock);
+  boost::asio::thread_pool pool(2);
+  auto m = start("groups:\n  - name: g\n    rules:\n      - alert: High\n        expr: load > 1\n", clock,
+                 store, pool);
+  auto w = store.register_writer("collector/test/a", 1s);
+  const auto load = names({"load"});
+  const Timestamp t0 = clock.now_ms();
+  put(store, w, "load", 2, t0);
+  const auto began = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    m->samples_committed("collector/test/a", load, t0 + i);
+    std::this_thread::sleep_for(1ms);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - began;
+  ASSERT_TRUE(
+      tocsin::testing::wait_until([&] { return m->evaluation_counts(key("g")).last_time >= t0 + 999; }, 10s));
+  m->stop();
+  pool.join();
+  const auto counts = m->evaluation_counts(key("g"));
+  // The spacing bounds the count by the time the commits took (plus the one at the end).
+  const auto bound = static_cast<std::uint64_t>(elapsed / 100ms) + 2;
+  EXPECT_GE(counts.triggered, 2u);
+  EXPECT_LE(counts.triggered, bound) << "in " << std::chrono::duration<double>(elapsed).count() << " s";
+}
+
 TEST_F(EvalSchedule, TriggersAreCoalescedAndAGroupNeverOverlapsItself) {
   ManualClock clock(1'000'000'000);
   store::Store store(store::StoreOptions{10min}, clock);
