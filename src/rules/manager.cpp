@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "rules/rules_api.hpp"
 #include "rules/selected_names.hpp"
@@ -269,6 +271,26 @@ yaml::Diagnostics RuleManager::load(const std::vector<std::string>& files, const
       alerts = alerts || rule.kind == RuleDefinition::Kind::alerting;
     n.triggerable = alerts && !has_slos && !n.selects.empty();
   }
+  // The groups being replaced start no evaluation from here on (a trigger could otherwise start one
+  // after their state was taken, and the transition it makes would be lost); those already running
+  // are waited for, a bounded while and outside the manager's lock (an evaluation takes it), so that
+  // their state is the one taken.
+  {
+    std::vector<std::shared_ptr<Scheduled>> current;
+    {
+      std::lock_guard lock(mutex_);
+      current = groups_;
+    }
+    for (auto& o : current) {
+      std::lock_guard run_lock(o->run_mutex);
+      o->cancelled = true;
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (auto& o : current) {
+      while (o->in_flight.load() > 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
   std::vector<std::shared_ptr<Scheduled>> old;
   {
     std::lock_guard lock(mutex_);
@@ -489,6 +511,7 @@ void RuleManager::run_pending(const std::shared_ptr<Scheduled>& s) {
   for (;;) {
     Timestamp t = kNoTime;
     bool by_trigger = false;
+    std::uint64_t concurrent = 0;
     {
       std::lock_guard lock(s->run_mutex);
       if (s->cancelled || (s->pending_slot == kNoTime && s->pending_trigger == kNoTime)) {
@@ -522,8 +545,8 @@ void RuleManager::run_pending(const std::shared_ptr<Scheduled>& s) {
       if (t == kNoTime) continue;
       s->last_time = t;
       s->last_started = std::chrono::steady_clock::now();
+      concurrent = ++s->in_flight;  // under the lock: a reload that cancels the group then sees it
     }
-    const std::uint64_t concurrent = ++s->in_flight;
     for (std::uint64_t seen = s->max_in_flight.load(); seen < concurrent;) {
       if (s->max_in_flight.compare_exchange_weak(seen, concurrent)) break;
     }
