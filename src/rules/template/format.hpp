@@ -21,6 +21,8 @@ std::string sprintln(const std::vector<Value>& args);
 // kind, and Go's error forms (%!d(string=x), %!v(MISSING), %!(EXTRA ...), %!(NOVERB)).
 std::string sprintf(std::string_view format, const std::vector<Value>& args);
 
+// utf8.EncodeRune: the UTF-8 bytes of a rune, U+FFFD for one out of range or a surrogate.
+std::string encode_rune(std::int32_t r);
 // strconv.Quote.
 std::string quote(std::string_view s);
 // strconv.FormatFloat(v, 'g', -1, 64) as fmt prints it for %v ("+Inf", "NaN").

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "rules/template/format.hpp"
 #include "rules/template/parse.hpp"
 
 namespace tocsin::rules::tmpl {
@@ -20,24 +21,6 @@ int hex_digit(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-void append_utf8(std::string& out, std::uint32_t r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xc0 | (r >> 6));
-    out += static_cast<char>(0x80 | (r & 0x3f));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xe0 | (r >> 12));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (r & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (r >> 18));
-    out += static_cast<char>(0x80 | ((r >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (r & 0x3f));
-  }
 }
 
 // strconv.UnquoteChar: one (possibly escaped) character of a literal quoted with `quote` from s[i];
@@ -143,7 +126,7 @@ bool unquote(std::string_view lit, std::string& out) {
     if (is_byte) {
       out += static_cast<char>(v);
     } else {
-      append_utf8(out, v);
+      out += encode_rune(static_cast<std::int32_t>(v));
     }
   }
   return true;
