@@ -9,40 +9,15 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "integration/daemon_fixture.hpp"
+#include "integration/host_rules_daemon.hpp"
 
 namespace tocsin::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string schedule_source_file(const std::string& relative) {
-  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/" + relative);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class EvalScheduleDaemon : public ::testing::Test {
+class EvalScheduleDaemon : public HostRulesDaemon {
  protected:
-  void start(const std::string& rules) {
-    daemon_ = std::make_unique<Daemon>("");
-    const auto& dir = daemon_->dir();
-    std::filesystem::create_directories(dir / "proc");
-    for (const char* f : {"stat", "meminfo"})
-      dir.write(std::string("proc/") + f, schedule_source_file(std::string("tests/data/host/real/") + f));
-    set_load(0.5);
-    dir.write("rules.yaml", rules);
-    daemon_->write_config(
-        "interval: 1s\nevaluation_interval: 1s\nrule_files: [rules.yaml]\ncollectors:\n  host:\n"
-        "    - name: host\n      proc_path: " +
-        (dir / "proc").string() + "\n      mountpoints: []\n      pressure: false\n");
-    daemon_->restart();
-    ASSERT_TRUE(daemon_->wait_ready()) << daemon_->log();
-  }
-  void set_load(double load) {
-    daemon_->dir().write("proc/loadavg", std::to_string(load) + " 0.1 0.1 1/100 123\n");
-  }
   // The query API's result for an already URL-encoded query.
   nlohmann::json query(const std::string& encoded) {
     auto j = nlohmann::json::parse(daemon_->get("/api/v1/query?query=" + encoded).body, nullptr, false);
@@ -69,7 +44,6 @@ class EvalScheduleDaemon : public ::testing::Test {
     }
     return -1;
   }
-  std::unique_ptr<Daemon> daemon_;
 };
 
 // `for: 2s` in a 1 s group: pending at two slots, firing at the third, at exactly activeAt + 2 s; every

@@ -8,41 +8,16 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "integration/daemon_fixture.hpp"
+#include "integration/host_rules_daemon.hpp"
 
 namespace tocsin::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string read_source(const std::string& relative) {
-  std::ifstream in(std::string(TOCSIN_SOURCE_DIR) + "/" + relative);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A host collector over a proc tree in the daemon's dir, so the test sets node_load1.
-class RulesDaemon : public ::testing::Test {
+class RulesDaemon : public HostRulesDaemon {
  protected:
-  void start(const std::string& rules) {
-    daemon_ = std::make_unique<Daemon>("");
-    const auto& dir = daemon_->dir();
-    std::filesystem::create_directories(dir / "proc");
-    for (const char* f : {"stat", "meminfo"})
-      dir.write(std::string("proc/") + f, read_source(std::string("tests/data/host/real/") + f));
-    set_load(0.5);
-    dir.write("rules.yaml", rules);
-    daemon_->write_config(
-        "interval: 1s\nevaluation_interval: 1s\nrule_files: [rules.yaml]\ncollectors:\n  host:\n"
-        "    - name: host\n      proc_path: " +
-        (dir / "proc").string() + "\n      mountpoints: []\n      pressure: false\n");
-    daemon_->restart();
-    ASSERT_TRUE(daemon_->wait_ready()) << daemon_->log();
-  }
-  void set_load(double load) {
-    daemon_->dir().write("proc/loadavg", std::to_string(load) + " 0.1 0.1 1/100 123\n");
-  }
   nlohmann::json alerts() {
     auto r = daemon_->get("/api/v1/alerts");
     auto j = nlohmann::json::parse(r.body, nullptr, false);
@@ -79,8 +54,6 @@ class RulesDaemon : public ::testing::Test {
         << daemon_->log();
     return rules()["data"]["groups"][0]["rules"][0]["alerts"];
   }
-
-  std::unique_ptr<Daemon> daemon_;
 };
 
 const char* kTiered = R"yaml(groups:

@@ -14,8 +14,8 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 contains() { grep -qF -- "$2" <<<"$1" || fail "$3: no \"$2\" in:"$'\n'"$1"; }
 
-version=$(sed -n 's/^project(tocsin VERSION \([0-9.]*\).*/\1/p' "$build/../CMakeLists.txt" 2>/dev/null || true)
-[[ -n $version ]] || version=$(sed -n 's/^CPACK_PACKAGE_VERSION:STRING=//p;s/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt" | head -1)
+version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
+[[ -n $version ]] || fail "no project version in $build/CMakeCache.txt"
 (cd "$build" && cpack -G DEB -B "$work/out" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log"; fail "cpack"; }
 deb=$work/out/tocsin_${version}_amd64.deb
 ddeb=$work/out/tocsin-dbgsym_${version}_amd64.ddeb
