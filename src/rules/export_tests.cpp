@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "rules/export_yaml.hpp"
@@ -200,6 +201,25 @@ TestExportResult export_unit_tests(const std::vector<std::string>& test_files, c
       exported_root[key] = key == "rule_files" ? names : YAML::Clone(kv.second);
     }
     if (!root["rule_files"]) exported_root["rule_files"] = names;
+    // promtool 2.42 evaluates groups in Go map order (random) unless told; tocsin in file order.
+    if (!root["group_eval_order"]) {
+      YAML::Node order(YAML::NodeType::Sequence);
+      std::set<std::string> seen;
+      bool unique = true;
+      std::vector<std::string> written;
+      for (const auto& file : absolute) written.push_back(file.Scalar());
+      yaml::Diagnostics ignored;
+      for (const auto& g : load_rule_files(written, ignored)) {
+        unique = unique && seen.insert(g.name).second;
+        order.push_back(g.name);
+      }
+      if (unique && order.size() > 1) {
+        exported_root["group_eval_order"] = order;
+      } else if (!unique) {
+        notes.push_back(
+            "no group_eval_order: two groups share a name, so promtool may evaluate them in any order");
+      }
+    }
     YAML::Node check_root = YAML::Clone(exported_root);
     check_root["rule_files"] = absolute;
 

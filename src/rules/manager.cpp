@@ -718,7 +718,13 @@ void RuleManager::restore_state(std::vector<std::shared_ptr<Scheduled>>& groups)
 nlohmann::json RuleManager::rules_json() const {
   std::lock_guard lock(mutex_);
   nlohmann::json groups = nlohmann::json::array();
-  for (const auto& s : groups_) groups.push_back(detail::group_rules_json(*s->group));
+  // As Prometheus lists them: by file, then in the file's order.
+  std::vector<const Group*> sorted;
+  for (const auto& s : groups_) sorted.push_back(s->group.get());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Group* a, const Group* b) {
+    return a->definition().file < b->definition().file;
+  });
+  for (const Group* g : sorted) groups.push_back(detail::group_rules_json(*g));
   return {{"status", "success"}, {"data", {{"groups", groups}}}};
 }
 

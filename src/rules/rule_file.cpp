@@ -561,9 +561,14 @@ std::vector<std::string> expand_rule_globs(const std::vector<std::string>& patte
     }
     globfree(&g);
   }
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
-  return files;
+  // In the order the patterns name them (each pattern's matches sorted, as Go's filepath.Glob), a file
+  // named twice only where it is first: promtool evaluates a test's groups in this order.
+  std::vector<std::string> unique;
+  std::set<std::string> seen;
+  for (auto& f : files) {
+    if (seen.insert(f).second) unique.push_back(std::move(f));
+  }
+  return unique;
 }
 
 }  // namespace tocsin::rules
