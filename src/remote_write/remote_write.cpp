@@ -24,7 +24,12 @@
 namespace tocsin::remote_write {
 
 using Clock = std::chrono::steady_clock;
-using PointsRef = std::shared_ptr<const std::vector<store::AppendedPoint>>;
+// One commit's points, shared by the endpoints' inboxes.
+struct Commit {
+  store::WriterId writer;
+  std::vector<store::AppendedPoint> points;
+};
+using PointsRef = std::shared_ptr<const Commit>;
 
 struct RemoteWrite::Families {
   explicit Families(prometheus::Registry& r)
@@ -229,14 +234,15 @@ class RemoteWrite::Endpoint {
   void enqueue(const PointsRef& points) {
     {
       std::lock_guard lock(inbox_mutex_);
-      if (inbox_samples_ + points->size() > inbox_bound_) {
+      const std::size_t n = points->points.size();
+      if (inbox_samples_ + n > inbox_bound_) {
         // The batcher is behind by capacity * max_shards samples: refuse rather than grow.
-        dropped_->Increment(static_cast<double>(points->size()));
-        disk_dropped_->Increment(static_cast<double>(points->size()));
+        dropped_->Increment(static_cast<double>(n));
+        disk_dropped_->Increment(static_cast<double>(n));
         return;
       }
       inbox_.push_back(points);
-      inbox_samples_ += points->size();
+      inbox_samples_ += n;
     }
     inbox_cv_.notify_one();
   }
@@ -263,17 +269,18 @@ class RemoteWrite::Endpoint {
         stop = stopping_;
       }
       Timestamp highest = 0;
-      for (const PointsRef& points : taken) {
-        for (const store::AppendedPoint& p : *points) {
+      for (const PointsRef& commit : taken) {
+        for (std::size_t k = 0; k < commit->points.size(); ++k) {
+          const store::AppendedPoint& p = commit->points[k];
           highest = std::max(highest, p.t);
-          const Labels& labels = resolver_.resolve(p.labels);
-          if (labels.empty()) {
+          const SeriesRef& series = resolver_.resolve(commit->writer, k, p.labels);
+          if (series == nullptr) {
             dropped_->Increment();
             --batch_samples_;
             continue;
           }
           if (batch.empty()) first = Clock::now();
-          batch.push_back({labels, p.t, p.value});
+          batch.push_back({series, p.t, p.value});
           if (batch.size() >= config_.queue_config.max_samples_per_send) flush(batch);
         }
       }
@@ -552,12 +559,14 @@ RemoteWrite::~RemoteWrite() { stop(); }
 bool RemoteWrite::empty() const { return endpoints_.empty(); }
 
 store::AppendListener RemoteWrite::listener() {
-  return [this](std::vector<store::AppendedPoint>&& points) { append(std::move(points)); };
+  return [this](store::WriterId writer, std::vector<store::AppendedPoint>&& points) {
+    append(writer, std::move(points));
+  };
 }
 
-void RemoteWrite::append(std::vector<store::AppendedPoint>&& points) {
+void RemoteWrite::append(store::WriterId writer, std::vector<store::AppendedPoint>&& points) {
   if (endpoints_.empty() || points.empty()) return;
-  auto shared = std::make_shared<const std::vector<store::AppendedPoint>>(std::move(points));
+  auto shared = std::make_shared<const Commit>(Commit{writer, std::move(points)});
   for (auto& e : endpoints_) e->enqueue(shared);
 }
 

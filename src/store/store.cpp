@@ -309,7 +309,7 @@ class Store::Impl {
     writer.series = std::move(carried);
     writer.known = std::move(known);
     if (result.created > 0) order_dirty_ = true;
-    if (listener_ && !appended.empty()) listener_(std::move(appended));
+    if (listener_ && !appended.empty()) listener_(writer_id, std::move(appended));
     return result;
   }
 

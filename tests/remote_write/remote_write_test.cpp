@@ -10,6 +10,7 @@
 #include <bit>
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include "fixtures/http_receiver.hpp"
 #include "fixtures/process.hpp"
@@ -45,8 +46,8 @@ std::string labels_text(const wire::TimeSeries& ts) {
 }
 
 TEST(RemoteWriteWire, BodyDecodesBackWithSnappyAndProtobuf) {
-  const Labels a{{"__name__", "up"}, {"job", "x"}};
-  const Labels b{{"__name__", "temp"}, {"room", "1"}, {"b_label", "v"}};
+  const auto a = std::make_shared<const SendSeries>(Labels{{"__name__", "up"}, {"job", "x"}});
+  const auto b = std::make_shared<const SendSeries>(Labels{{"__name__", "temp"}, {"room", "1"}, {"b_label", "v"}});
   std::vector<WireSample> samples = {{a, 1000, 1}, {b, 1000, 21.5}, {a, 2000, 0}, {b, 2000, stale_nan()}};
   Encoder encoder;
   std::size_t raw = 0;
@@ -63,6 +64,30 @@ TEST(RemoteWriteWire, BodyDecodesBackWithSnappyAndProtobuf) {
   EXPECT_EQ(request.timeseries(1).samples(0).value(), 21.5);
   // Prometheus's staleness marker, bit for bit.
   EXPECT_EQ(std::bit_cast<std::uint64_t>(request.timeseries(1).samples(1).value()), 0x7ff0000000000002ULL);
+  // The same bytes as libprotobuf's own serializer for these messages (zero values left out, -0.0 kept).
+  std::vector<WireSample> edge = {{a, 0, 0}, {a, -5, -0.0}, {b, 1LL << 40, 1e300}};
+  for (const auto& batch : {samples, edge}) {
+    wire::WriteRequest expected;
+    std::map<const SendSeries*, wire::TimeSeries*> series;
+    for (const WireSample& s : batch) {
+      auto& ts = series[s.series.get()];
+      if (ts == nullptr) {
+        ts = expected.add_timeseries();
+        for (const Label& l : s.series->labels) {
+          auto* label = ts->add_labels();
+          label->set_name(l.name);
+          label->set_value(l.value);
+        }
+      }
+      auto* sample = ts->add_samples();
+      sample->set_value(s.value);
+      sample->set_timestamp(s.t);
+    }
+    std::string body = encoder.encode(batch);
+    std::string raw_bytes;
+    ASSERT_TRUE(snappy::Uncompress(body.data(), body.size(), &raw_bytes));
+    EXPECT_EQ(raw_bytes, expected.SerializeAsString());
+  }
 }
 
 collectors::scrape::RelabelRule rule(collectors::scrape::RelabelAction action, std::vector<std::string> sources,
@@ -84,18 +109,23 @@ TEST(RemoteWriteSeries, ExternalLabelsThenWriteRelabelConfigs) {
   rules->rules.push_back(rule(RelabelAction::replace, {"dc"}, "(.*)", "region", "eu-$1"));
   rules->rules.push_back(rule(RelabelAction::labeldrop, {}, "secret"));
   SeriesResolver resolver(Labels{{"dc", "1"}, {"host", "h1"}}, rules);
-  EXPECT_TRUE(resolver.resolve(Labels{{"__name__", "go_goroutines"}}).empty());
+  EXPECT_EQ(resolver.resolve(Labels{{"__name__", "go_goroutines"}}), nullptr);
   // A series' own label wins over an external label of the same name, as in Prometheus.
-  EXPECT_EQ(resolver.resolve(Labels{{"__name__", "up"}, {"host", "own"}, {"secret", "s"}}).to_string(),
-            "up{dc=\"1\", host=\"own\", region=\"eu-1\"}");
+  const Labels up{{"__name__", "up"}, {"host", "own"}, {"secret", "s"}};
+  const SeriesRef& first = resolver.resolve(7, 0, up);
+  EXPECT_EQ(first->labels.to_string(), "up{dc=\"1\", host=\"own\", region=\"eu-1\"}");
+  EXPECT_EQ(resolver.cached(), 2u);
+  // Found again by position (the same set object), by hash (an equal set elsewhere).
+  EXPECT_EQ(resolver.resolve(7, 0, up).get(), first.get());
+  EXPECT_EQ(resolver.resolve(8, 3, Labels{{"__name__", "up"}, {"host", "own"}, {"secret", "s"}}).get(), first.get());
   EXPECT_EQ(resolver.cached(), 2u);
 
   auto keep = std::make_shared<RelabelRules>();
   keep->rules.push_back(rule(RelabelAction::keep, {"__name__"}, "up|node_.*"));
   keep->rules.push_back(rule(RelabelAction::labelkeep, {}, "__name__|job"));
   SeriesResolver only(Labels{{"host", "h1"}}, keep);
-  EXPECT_TRUE(only.resolve(Labels{{"__name__", "other"}}).empty());
-  EXPECT_EQ(only.resolve(Labels{{"__name__", "node_load1"}, {"job", "j"}, {"x", "y"}}).to_string(),
+  EXPECT_EQ(only.resolve(Labels{{"__name__", "other"}}), nullptr);
+  EXPECT_EQ(only.resolve(Labels{{"__name__", "node_load1"}, {"job", "j"}, {"x", "y"}})->labels.to_string(),
             "node_load1{job=\"j\"}");
 }
 
@@ -206,7 +236,7 @@ TEST(RemoteWriteStore, TheAppendListenerSeesEverySampleAndStalenessMarker) {
   SystemClock clock;
   store::Store s(store::StoreOptions{}, clock);
   std::vector<store::AppendedPoint> seen;
-  s.set_append_listener([&](std::vector<store::AppendedPoint>&& points) {
+  s.set_append_listener([&](store::WriterId, std::vector<store::AppendedPoint>&& points) {
     for (auto& p : points) seen.push_back(std::move(p));
   });
   const auto w = s.register_writer("w", 1s);
@@ -290,7 +320,7 @@ TEST(RemoteWriteSender, SendsTheSpecsHeadersAuthAndExternalLabels) {
   options.user_agent = "tocsin/test";
   RemoteWrite rw(options, registry, quiet_log());
   ASSERT_EQ(rw.start(), "");
-  rw.append(points("up", 1000, 1));
+  rw.append(0, points("up", 1000, 1));
   ASSERT_TRUE(receiver.wait_for(1));
   const auto r = receiver.requests().at(0);
   EXPECT_EQ(r.method, "POST");
@@ -319,12 +349,12 @@ TEST(RemoteWriteSender, AClientErrorIsCountedFailedAndNotRetried) {
   options.endpoints = {endpoint_to(receiver.url("/w"))};
   RemoteWrite rw(options, registry, quiet_log());
   ASSERT_EQ(rw.start(), "");
-  rw.append(points("a", 1000, 1));
+  rw.append(0, points("a", 1000, 1));
   ASSERT_TRUE(receiver.wait_for(1));
   ASSERT_TRUE(testing::wait_until(
       [&] { return metric(registry, "prometheus_remote_storage_samples_failed_total") == 1; }, 5s));
   receiver.respond(200);
-  rw.append(points("b", 2000, 2));
+  rw.append(0, points("b", 2000, 2));
   ASSERT_TRUE(receiver.wait_for(2));
   // Requests go one at a time in order: a retry of the first would have come before the second.
   EXPECT_EQ(received_samples(receiver), (std::vector<std::string>{"a@1000=1", "b@2000=2"}));
@@ -340,7 +370,7 @@ TEST(RemoteWriteSender, AServerErrorIsRetriedWithTheSameRequestUntilAccepted) {
   options.endpoints = {endpoint_to(receiver.url("/w"))};
   RemoteWrite rw(options, registry, quiet_log());
   ASSERT_EQ(rw.start(), "");
-  rw.append(points("a", 1000, 1));
+  rw.append(0, points("a", 1000, 1));
   ASSERT_TRUE(receiver.wait_for(3));
   receiver.respond(200);
   ASSERT_TRUE(testing::wait_until([&] { return metric(registry, "prometheus_remote_storage_samples_total") == 1; }, 5s));
@@ -363,7 +393,7 @@ TEST(RemoteWriteSender, Http429IsRetriedOnlyWithRetryOnHttp429) {
     options.endpoints = {e};
     RemoteWrite rw(options, registry, quiet_log());
     ASSERT_EQ(rw.start(), "");
-    rw.append(points("a", 1000, 1));
+    rw.append(0, points("a", 1000, 1));
     ASSERT_TRUE(receiver.wait_for(1));
     if (retry) {
       ASSERT_TRUE(receiver.wait_for(2));
@@ -393,7 +423,7 @@ TEST(RemoteWriteSender, AnOutageIsQueuedOnDiskAndSentInOrderAfterARestart) {
     RemoteWrite rw(options, registry, quiet_log());
     ASSERT_EQ(rw.start(), "");
     for (int i = 1; i <= 9; ++i) {
-      rw.append(points("s", i * 1000, i));
+      rw.append(0, points("s", i * 1000, i));
       expected.push_back("s@" + std::to_string(i * 1000) + "=" + std::to_string(i));
     }
     ASSERT_TRUE(testing::wait_until(
@@ -409,7 +439,7 @@ TEST(RemoteWriteSender, AnOutageIsQueuedOnDiskAndSentInOrderAfterARestart) {
   prometheus::Registry registry;
   RemoteWrite rw(options, registry, quiet_log());
   ASSERT_EQ(rw.start(), "");
-  rw.append(points("s", 10'000, 10));
+  rw.append(0, points("s", 10'000, 10));
   expected.push_back("s@10000=10");
   ASSERT_TRUE(testing::wait_until([&] { return metric(registry, "prometheus_remote_storage_samples_total") == 10; }, 10s));
   EXPECT_EQ(received_samples(receiver), expected);
@@ -431,7 +461,7 @@ TEST(RemoteWriteSender, WhatTheDiskBoundDropsIsCounted) {
   prometheus::Registry registry;
   RemoteWrite rw(options, registry, quiet_log());
   ASSERT_EQ(rw.start(), "");
-  for (int i = 1; i <= 40; ++i) rw.append(points("s", i * 1000, i));
+  for (int i = 1; i <= 40; ++i) rw.append(0, points("s", i * 1000, i));
   ASSERT_TRUE(testing::wait_until(
       [&] { return metric(registry, "tocsin_remote_storage_queue_dropped_samples_total") > 0; }, 5s));
   rw.stop();

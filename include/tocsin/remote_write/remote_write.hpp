@@ -43,7 +43,7 @@ class RemoteWrite {
   bool empty() const;  // no endpoint configured: the daemon sets no listener
   // What the store calls under its commit lock: hands the points to every endpoint.
   store::AppendListener listener();
-  void append(std::vector<store::AppendedPoint>&& points);
+  void append(store::WriterId writer, std::vector<store::AppendedPoint>&& points);
 
   // Opens each disk queue (what the last run left is sent first) and starts the threads. Returns an
   // error message (a state directory that cannot be made), empty on success.

@@ -82,10 +82,10 @@ struct AppendedPoint {
   double value;
 };
 
-// Called under the commit's exclusive lock with the points one commit appended, so a series' points
-// reach it in time order. It must be quick (hand the vector off), must not throw and must not call
-// back into the store.
-using AppendListener = std::function<void(std::vector<AppendedPoint>&& points)>;
+// Called under the commit's exclusive lock with the writer and the points one commit appended, so a
+// series' points reach it in time order (a writer's samples in its batch's order, then its staleness
+// markers). It must be quick (hand the vector off), must not throw and must not call back into the store.
+using AppendListener = std::function<void(WriterId writer, std::vector<AppendedPoint>&& points)>;
 
 // Thread-safe. Commits take an exclusive lock for the time of the append only; selections and the
 // exposition take a shared lock.
