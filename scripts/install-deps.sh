@@ -12,6 +12,7 @@ packages=(
   prometheus prometheus-alertmanager curl
   ruby-sidekiq python3-rq python3-celery
   python3-prometheus-client prometheus-node-exporter zlib1g-dev
+  libprotobuf-dev protobuf-compiler libsnappy-dev
   iproute2
   file man-db dpkg-dev systemd adduser
 )

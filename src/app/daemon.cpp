@@ -33,6 +33,7 @@
 #include "tocsin/http/query_api.hpp"
 #include "tocsin/http/server.hpp"
 #include "tocsin/http/status_page.hpp"
+#include "tocsin/remote_write/remote_write.hpp"
 #include "tocsin/rules/manager.hpp"
 #include "tocsin/store/exposition.hpp"
 #include "tocsin/store/store.hpp"
@@ -63,6 +64,7 @@ class Daemon {
             options.log_format_override.empty() ? config_.log.format : options.log_format_override,
             config_.log.level)),
         pool_(pool_size(config_)),
+        remote_write_(remote_write_options(config_), *registry_, log_),
         store_(store::StoreOptions{config_.retention}, clock_),
         snapshots_(store_, config_.state_dir, *registry_, log_),
         scheduler_(io_, pool_, store_, clock_, *registry_, log_),
@@ -89,6 +91,8 @@ class Daemon {
                         .Help("Timestamp of the last successful configuration reload.")
                         .Register(*registry_)
                         .Add({});
+    // Every point the store appends goes to the remote_write endpoints (none configured: no listener).
+    if (!remote_write_.empty()) store_.set_append_listener(remote_write_.listener());
     // A collector's commit brings forward the evaluation of the rule groups that select what it
     // committed (docs/rules.md, Evaluation timing); collectors know nothing of rules.
     scheduler_.set_commit_listener([this](const std::string& source,
@@ -110,6 +114,10 @@ class Daemon {
       server.listen(listen.host, listen.port);
     } catch (const std::exception& e) {
       log_->error("{}", e.what());
+      return 1;
+    }
+    if (std::string error = remote_write_.start(); !error.empty()) {
+      log_->error("{}", error);
       return 1;
     }
     try {
@@ -153,16 +161,32 @@ class Daemon {
       log_->warn("collections still running after {}s; exiting without waiting for them",
                  std::chrono::duration_cast<std::chrono::seconds>(kStopGrace).count());
       snapshots_.write();
+      remote_write_.stop();
       log_->flush();
       std::_Exit(0);
     }
     joiner.join();
     snapshots_.write();  // after the last commit, so the next start continues from here
+    remote_write_.stop();  // after the last commit too: what is unsent waits on disk for the next start
     log_->info("stopped");
     return 0;
   }
 
  private:
+  static remote_write::Options remote_write_options(const config::Config& config) {
+    remote_write::Options o;
+    o.endpoints = config.remote_write;
+    o.external_labels = config.external_labels;
+    if (!config.state_dir.empty()) o.state_dir = config.state_dir;
+    o.user_agent = std::string("tocsin/") + kVersion;
+    return o;
+  }
+  static std::vector<std::string> remote_write_urls(const config::Config& config) {
+    std::vector<std::string> out;
+    for (const auto& e : config.remote_write) out.push_back(e.name + " " + e.url);
+    return out;
+  }
+
   // The scheduler's health as the status page shows it (http/ does not know collectors).
   std::vector<http::CollectorStatus> collector_statuses() const {
     std::vector<http::CollectorStatus> out;
@@ -433,6 +457,9 @@ class Daemon {
         if (next.listen.to_string() != config_.listen.to_string() && options_.listen_override.empty()) {
           log_->warn("listen address changed to {}: takes effect after a restart", next.listen.to_string());
         }
+        if (remote_write_urls(next) != remote_write_urls(config_)) {
+          log_->warn("remote_write changed: takes effect after a restart");
+        }
         if (next.retention != config_.retention) {
           log_->warn("retention changed to {}: takes effect after a restart",
                      format_duration(next.retention));
@@ -495,6 +522,7 @@ class Daemon {
   asio::io_context io_;
   asio::thread_pool pool_;
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  remote_write::RemoteWrite remote_write_;  // before store_, whose commits hand it their points
   store::Store store_;
   StoreSnapshots snapshots_;
   collectors::Scheduler scheduler_;

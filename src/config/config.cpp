@@ -152,6 +152,7 @@ void decode_root(const Node& root, Config& config) {
   decode_alerting(map, config.alerting);
   config.alerting.external_labels = config.external_labels;
   if (auto n = map.get("query"); n && !n->is_null()) decode_query(*n, config.query);
+  if (auto n = map.get("remote_write"); n) remote_write::decode_remote_write(*n, config.remote_write);
   map.finish();
 }
 

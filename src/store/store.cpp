@@ -217,8 +217,15 @@ class Store::Impl {
     return retired;
   }
 
+  void set_append_listener(AppendListener listener) {
+    std::unique_lock lock(mutex_);
+    listener_ = std::move(listener);
+  }
+
   CommitResult commit_locked(WriterId writer_id, const Batch& batch, Timestamp t) {
     CommitResult result;
+    std::vector<AppendedPoint> appended;
+    if (listener_) appended.reserve(batch.size());
     Writer& writer = writers_.at(writer_id);
     for (const FamilyMetadata& f : batch.families()) describe(f);
     const std::uint32_t seq = ++writer.commit_seq;
@@ -284,6 +291,7 @@ class Store::Impl {
       s.commit_seq = seq;
       s.own_time = own_time;
       s.append({at, sample.value});
+      if (listener_) appended.push_back({sample.labels, at, sample.value});
       carried.push_back(id);
       if (!known.empty()) known[k] = {sample.labels, id, s.generation};
       ++result.appended;
@@ -294,12 +302,14 @@ class Store::Impl {
       if (!s.alive || s.writer != writer_id || s.commit_seq == seq || s.own_time) continue;
       if (!s.stale() && (!s.has_points() || s.last().t < t)) {
         s.append({t, stale_nan()});
+        if (listener_) appended.push_back({materialize(s), t, stale_nan()});
         ++result.marked_stale;
       }
     }
     writer.series = std::move(carried);
     writer.known = std::move(known);
     if (result.created > 0) order_dirty_ = true;
+    if (listener_ && !appended.empty()) listener_(writer_id, std::move(appended));
     return result;
   }
 
@@ -981,6 +991,7 @@ class Store::Impl {
 
   std::vector<Writer> writers_;
   std::unordered_map<std::string, WriterId> writer_ids_;
+  AppendListener listener_;
 
   mutable std::mutex order_mutex_;  // guards order_ under the shared lock
   mutable std::vector<SeriesId> order_;
@@ -997,6 +1008,7 @@ CommitResult Store::commit(WriterId writer, const Batch& batch, Timestamp t) {
   return impl_->commit(writer, batch, t);
 }
 void Store::retire_writer(WriterId writer, Timestamp t) { impl_->retire_writer(writer, t); }
+void Store::set_append_listener(AppendListener listener) { impl_->set_append_listener(std::move(listener)); }
 std::size_t Store::collect_garbage() { return impl_->collect_garbage(); }
 SeriesSet Store::select(std::span<const Matcher> matchers, Timestamp mint, Timestamp maxt) const {
   return impl_->select(matchers, mint, maxt);

@@ -9,6 +9,7 @@
 
 #include "tocsin/alerting/config.hpp"
 #include "tocsin/collectors/kind.hpp"
+#include "tocsin/remote_write/config.hpp"
 #include "tocsin/yaml/diagnostics.hpp"
 
 namespace tocsin::config {
@@ -75,6 +76,7 @@ struct Config {
   std::string external_url;  // $externalURL; links in notifications
   AlertingConfig alerting;
   QueryConfig query;
+  std::vector<remote_write::EndpointConfig> remote_write;  // `remote_write:` (docs/remote_write.md)
 };
 
 // Reads and validates a config file. On failure returns every error found.

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tocsin/core/clock.hpp"
 #include "tocsin/core/duration.hpp"
@@ -74,6 +75,18 @@ struct LatestSample {
   Timestamp t;
 };
 
+// One point a commit appended (a sample or a staleness marker), as an append listener sees it.
+struct AppendedPoint {
+  Labels labels;  // with __name__, shared with the batch's sample where there was one
+  Timestamp t;
+  double value;
+};
+
+// Called under the commit's exclusive lock with the writer and the points one commit appended, so a
+// series' points reach it in time order (a writer's samples in its batch's order, then its staleness
+// markers). It must be quick (hand the vector off), must not throw and must not call back into the store.
+using AppendListener = std::function<void(WriterId writer, std::vector<AppendedPoint>&& points)>;
+
 // Thread-safe. Commits take an exclusive lock for the time of the append only; selections and the
 // exposition take a shared lock.
 class Store final : public Querier {
@@ -92,6 +105,10 @@ class Store final : public Querier {
   // that are absent now get a staleness marker at `t`. A writer whose target is down commits an
   // empty batch (or just its `up` sample): its other series turn stale.
   CommitResult commit(WriterId writer, const Batch& batch, Timestamp t);
+
+  // Sets the listener (remote_write's hand-off) before commits start; none by default, and then a
+  // commit costs nothing more.
+  void set_append_listener(AppendListener listener);
 
   // Marks every series of the writer stale at `t` and forgets the writer (collector removed by a
   // reload, rule group deleted).

@@ -31,6 +31,8 @@ void decode_labels(const yaml::Node& node, std::map<std::string, std::string>& o
   }
 }
 
+}  // namespace
+
 void decode_tls(const yaml::Node& node, ScrapeTlsConfig& out) {
   yaml::MapDecoder map(node);
   auto path = [&](std::string_view key, std::string& value) {
@@ -65,6 +67,8 @@ void decode_authorization(const yaml::Node& node, ScrapeAuthorization& out) {
   map.secret("credentials", out.credentials, true);
   map.finish();
 }
+
+namespace {
 
 void decode_relabel(const yaml::Node& node, RelabelRule& out) {
   yaml::MapDecoder map(node);
@@ -118,6 +122,8 @@ void decode_relabel(const yaml::Node& node, RelabelRule& out) {
   map.finish();
 }
 
+}  // namespace
+
 void decode_relabels(const yaml::Node& node, std::vector<RelabelRule>& out) {
   if (node.is_null()) return;
   if (!node.is_sequence()) {
@@ -130,6 +136,8 @@ void decode_relabels(const yaml::Node& node, std::vector<RelabelRule>& out) {
     if (rule.compiled) out.push_back(std::move(rule));
   }
 }
+
+namespace {
 
 void decode_limit(yaml::MapDecoder& map, std::string_view key, std::uint64_t& out) {
   if (auto n = map.get(key); n && !n->is_null()) {

@@ -34,6 +34,13 @@ struct ScrapeAuthorization {
   yaml::Secret credentials;  // `credentials` or `credentials_file`
 };
 
+// Prometheus's HTTP client settings and relabel rules as a scrape job writes them, with every error at
+// its position; remote_write (src/remote_write) decodes its own keys of the same names with them.
+void decode_tls(const yaml::Node& node, ScrapeTlsConfig& out);
+void decode_basic_auth(const yaml::Node& node, ScrapeBasicAuth& out);
+void decode_authorization(const yaml::Node& node, ScrapeAuthorization& out);
+void decode_relabels(const yaml::Node& node, std::vector<collectors::scrape::RelabelRule>& out);
+
 // A static_configs entry (or the `targets:` shorthand): host:port targets and their labels.
 struct ScrapeStaticConfig {
   std::vector<std::string> targets;
