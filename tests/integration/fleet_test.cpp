@@ -291,10 +291,19 @@ TEST(FleetAlertmanagerCluster, EachAlertReachesTheWebhookOnceAlsoWithAPeerKilled
   EXPECT_EQ(cluster_notifications(hook, "FleetFirst"), 1u);
 
   // The peer first in the cluster's order (the one that notifies first) dies.
+  json cluster;
   std::vector<std::string> names;
-  for (const auto& m : peers[0].status()["cluster"]["peers"]) names.push_back(m["name"]);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        cluster = peers[0].status().value("cluster", json::object());
+        names.clear();
+        for (const auto& m : cluster.value("peers", json::array())) names.push_back(m.value("name", ""));
+        return names.size() == 2;
+      },
+      10s))
+      << cluster.dump();
   std::sort(names.begin(), names.end());
-  const std::size_t first = peers[0].status()["cluster"]["name"] == names.at(0) ? 0 : 1;
+  const std::size_t first = cluster.value("name", "") == names[0] ? 0 : 1;
   const std::size_t survivor = 1 - first;
   peers[first].process->signal(SIGKILL);
   peers[first].process->wait(10s);
