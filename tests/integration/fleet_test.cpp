@@ -199,6 +199,69 @@ TEST_F(FleetSharedTargets, OneOfThreeDaemonsCollectsAndAKillMovesTheClaimWithout
   }
 }
 
+// Resolved notifications of `alertname`, as the hosts that sent them.
+std::vector<std::string> fleet_resolves(const HttpReceiver& pager, const std::string& alertname) {
+  std::vector<std::string> hosts;
+  for (const auto& r : pager.requests()) {
+    auto j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || !j.contains("alerts")) continue;
+    for (const auto& a : j["alerts"]) {
+      if (a.value("status", "") == "resolved" && a["labels"].value("alertname", "") == alertname)
+        hosts.push_back(a["labels"].value("host", ""));
+    }
+  }
+  return hosts;
+}
+
+// A holder that falls silent without dying (SIGSTOP: as cut off from the network) loses both claims
+// within a lease: the Postgres server ends its idle session, the Redis lease runs out. Woken again, it
+// finds the claims taken, stands by, and its alerts resolve; the new holder paged once.
+TEST_F(FleetSharedTargets, AFrozenHolderLosesTheClaimAndItsAlertsResolveWhenItWakes) {
+  for (int k = 0; k < 2; ++k) {
+    daemons.push_back(std::make_unique<Daemon>(""));
+    daemons[k]->dir().write("rules.yaml", kSharedRules);
+    daemons[k]->write_config(config(k));
+    daemons[k]->restart();
+    alive.push_back(true);
+  }
+  for (auto& d : daemons) ASSERT_TRUE(d->wait_ready()) << d->log();
+  const int holder = single_holder("postgres", "shared-pg", 20s);
+  ASSERT_GE(holder, 0) << daemons[0]->log();
+  const int other = 1 - holder;
+  ASSERT_TRUE(wait_until([&] { return fleet_pages(pager, "SharedPostgresUp").size() >= 1; }, 20s));
+
+  const auto frozen_at = std::chrono::steady_clock::now();
+  daemons[holder]->process().signal(SIGSTOP);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return fleet_metric(*daemons[other], "tocsin_target_claimed{collector=\"postgres\",target=\"shared-pg\"}") ==
+                   1 &&
+               fleet_metric(*daemons[other], "tocsin_target_claimed{collector=\"redis\",target=\"shared-redis\"}") == 1;
+      },
+      30s))
+      << daemons[other]->log();
+  std::cout << "a frozen holder lost both claims within "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - frozen_at)
+                   .count()
+            << " ms (lease 3s, interval 1s)\n";
+  daemons[holder]->process().signal(SIGCONT);
+  // Woken, the old holder stands by: one holder of each, and the old one's series and alerts end.
+  ASSERT_EQ(single_holder("postgres", "shared-pg", 20s), other) << daemons[holder]->log();
+  ASSERT_EQ(single_holder("redis", "shared-redis", 20s), other) << daemons[holder]->log();
+  ASSERT_TRUE(wait_until([&] { return fleet_series(*daemons[holder], "pg_up") == 0; }, 20s));
+  const std::string old_host = "daemon-" + std::to_string(holder);
+  const std::string new_host = "daemon-" + std::to_string(other);
+  ASSERT_TRUE(wait_until([&] { return !fleet_resolves(pager, "SharedPostgresUp").empty(); }, 30s))
+      << daemons[holder]->log();
+  ASSERT_TRUE(wait_until([&] { return fleet_pages(pager, "SharedPostgresUp").size() >= 2; }, 20s));
+  std::this_thread::sleep_for(4s);
+  EXPECT_EQ(fleet_resolves(pager, "SharedPostgresUp"), std::vector<std::string>{old_host});
+  EXPECT_EQ(fleet_pages(pager, "SharedPostgresUp"), (std::vector<std::string>{old_host, new_host}));
+  EXPECT_NE(daemons[holder]->log().find("standing by: another daemon holds the shared target's claim"),
+            std::string::npos)
+      << daemons[holder]->log();
+}
+
 // ---- a two-peer Alertmanager cluster --------------------------------------------------------------
 
 struct ClusterPeer {
