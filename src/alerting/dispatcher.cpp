@@ -72,11 +72,12 @@ class Dispatcher::Impl {
                                   .Help("Failed writes of the alert state and outbox to state_dir.")
                                   .Register(registry)
                                   .Add({})),
-        peer_posts_(prometheus::BuildCounter()
-                        .Name("tocsin_alertmanager_peer_posts_total")
-                        .Help("Posts of notifications to each peer of an alertmanager receiver (each member of "
-                              "an Alertmanager cluster), by result: success or failure.")
-                        .Register(registry)),
+        peer_posts_(
+            prometheus::BuildCounter()
+                .Name("tocsin_alertmanager_peer_posts_total")
+                .Help("Posts of notifications to each peer of an alertmanager receiver (each member of "
+                      "an Alertmanager cluster), by result: success or failure.")
+                .Register(registry)),
         peer_up_(prometheus::BuildGauge()
                      .Name("tocsin_alertmanager_peer_up")
                      .Help("Whether the peer of an alertmanager receiver took the last notification posted "

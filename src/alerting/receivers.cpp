@@ -207,8 +207,8 @@ class AlertmanagerReceiver final : public Receiver {
       for (auto& c : cancels) c.cancel();
     });
     auto post = [&](std::size_t k) {
-      responses[k] =
-          client_.send(base_request(config_, config_.alertmanager_urls[k] + "/api/v2/alerts", body), &cancels[k]);
+      responses[k] = client_.send(
+          base_request(config_, config_.alertmanager_urls[k] + "/api/v2/alerts", body), &cancels[k]);
     };
     std::vector<std::thread> threads;
     for (std::size_t k = 1; k < count; ++k) {

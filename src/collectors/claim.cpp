@@ -32,12 +32,14 @@ ClaimStep ClaimState::step(ClaimAnswer answer) {
 const std::string& claim_owner() {
   static const std::string owner = [] {
     char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "host");
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+      std::snprintf(host, sizeof host, "host");
     std::string name(host);
     if (name.size() > 20) name.resize(20);
     std::random_device device;
     char tail[32];
-    std::snprintf(tail, sizeof tail, ":%d:%08x", static_cast<int>(::getpid()), static_cast<unsigned>(device()));
+    std::snprintf(tail, sizeof tail, ":%d:%08x", static_cast<int>(::getpid()),
+                  static_cast<unsigned>(device()));
     return name + tail;
   }();
   return owner;

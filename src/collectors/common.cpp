@@ -57,6 +57,8 @@ void check_shared_lease(const yaml::Node& block, const CollectorCommon& common, 
              "): the holder renews its claim once a cycle, and a cycle may take until its deadline");
 }
 
-Duration lease_of(const SharedTarget& shared, Duration interval) { return shared.lease.value_or(interval * 3); }
+Duration lease_of(const SharedTarget& shared, Duration interval) {
+  return shared.lease.value_or(interval * 3);
+}
 
 }  // namespace tocsin::config

@@ -5,11 +5,11 @@
 #include <prometheus/registry.h>
 #include <spdlog/logger.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -220,14 +220,14 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
       error = result.error.empty() ? "the shared target's claim could not be asked" : result.error;
     if (step.changed) {
       if (step.role == ClaimRole::holder) {
-        owner_.log_->info("{} collector {}: holds the shared target's claim; collecting it", collector_->kind(),
-                          collector_->name());
+        owner_.log_->info("{} collector {}: holds the shared target's claim; collecting it",
+                          collector_->kind(), collector_->name());
       } else if (result.answer == ClaimAnswer::taken) {
         owner_.log_->info("{} collector {}: standing by: another daemon holds the shared target's claim",
                           collector_->kind(), collector_->name());
       } else {
-        owner_.log_->info("{} collector {}: standing by: cannot ask the shared target's claim", collector_->kind(),
-                          collector_->name());
+        owner_.log_->info("{} collector {}: standing by: cannot ask the shared target's claim",
+                          collector_->kind(), collector_->name());
       }
     }
     return step.action;

@@ -308,8 +308,8 @@ TEST(Receivers, AlertmanagerPeerThatHangsHoldsBackNoOther) {
   auto& up = prometheus::BuildGauge().Name("up").Help("u").Register(registry);
   auto config = alerting_config("receivers:\n  r: { type: alertmanager, urls: [\"" + hung.url() + "\", \"" +
                                 live.url() + "\"], timeout: 2s }\n");
-  auto r = detail::make_receiver(config.receivers.at("r"), {spdlog::default_logger(), detail::TimeZone::load("UTC"),
-                                                            {&posts, &up}});
+  auto r = detail::make_receiver(config.receivers.at("r"),
+                                 {spdlog::default_logger(), detail::TimeZone::load("UTC"), {&posts, &up}});
   auto result = std::async(std::launch::async, [&] { return deliver(r); });
   // The live peer gets it while the hung one still holds its request.
   ASSERT_TRUE(live.wait_for(1, 10s));

@@ -394,7 +394,8 @@ TEST_F(SchedulerTest, ASharedTargetIsCollectedOnlyWhileItsClaimIsHeld) {
   ASSERT_TRUE(testing::wait_until([&] { return latest("test_up", "db") == 0; }, 10s));
   EXPECT_EQ(metric_value(claimed), 1);
   const std::string logged = log_text.str();
-  EXPECT_NE(logged.find("test collector db: holds the shared target's claim; collecting it"), std::string::npos)
+  EXPECT_NE(logged.find("test collector db: holds the shared target's claim; collecting it"),
+            std::string::npos)
       << logged;
   EXPECT_NE(logged.find("test collector db: standing by: another daemon holds the shared target's claim"),
             std::string::npos)

@@ -17,8 +17,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fixtures/http_client.hpp"
@@ -88,10 +88,10 @@ class FleetSharedTargets : public ::testing::Test {
  protected:
   std::string config(int k) const {
     return "interval: 1s\nevaluation_interval: 1s\nlabels: { host: daemon-" + std::to_string(k) +
-           " }\nrule_files: [rules.yaml]\ncollectors:\n  postgres:\n    - { name: shared-pg, dsn: \"" + pg.dsn() +
-           "\", shared: true, lease: 3s }\n  redis:\n    - { name: shared-redis, address: \"" + redis.address() +
-           "\", shared: true, lease: 3s }\nreceivers:\n  pager: { type: webhook, url: \"" + pager.url("/page") +
-           "\" }\nroutes:\n  - { notify: [pager] }\n";
+           " }\nrule_files: [rules.yaml]\ncollectors:\n  postgres:\n    - { name: shared-pg, dsn: \"" +
+           pg.dsn() + "\", shared: true, lease: 3s }\n  redis:\n    - { name: shared-redis, address: \"" +
+           redis.address() + "\", shared: true, lease: 3s }\nreceivers:\n  pager: { type: webhook, url: \"" +
+           pager.url("/page") + "\" }\nroutes:\n  - { notify: [pager] }\n";
   }
   // Which daemons (by index, among those running) hold the claim of `collector`'s target.
   std::vector<int> holders(const std::string& collector, const std::string& target, bool& all_report) {
@@ -99,15 +99,16 @@ class FleetSharedTargets : public ::testing::Test {
     all_report = true;
     for (std::size_t k = 0; k < daemons.size(); ++k) {
       if (!alive[k]) continue;
-      const double v = fleet_metric(*daemons[k], "tocsin_target_claimed{collector=\"" + collector +
-                                                     "\",target=\"" + target + "\"}");
+      const double v = fleet_metric(
+          *daemons[k], "tocsin_target_claimed{collector=\"" + collector + "\",target=\"" + target + "\"}");
       if (v < 0) all_report = false;
       if (v == 1) out.push_back(static_cast<int>(k));
     }
     return out;
   }
   // Waits until exactly one running daemon claims the target and every other one reports standby.
-  int single_holder(const std::string& collector, const std::string& target, std::chrono::milliseconds timeout) {
+  int single_holder(const std::string& collector, const std::string& target,
+                    std::chrono::milliseconds timeout) {
     int holder = -1;
     wait_until(
         [&] {
@@ -161,7 +162,8 @@ TEST_F(FleetSharedTargets, OneOfThreeDaemonsCollectsAndAKillMovesTheClaimWithout
   std::this_thread::sleep_for(4s);  // several cycles more, for any duplicate to show
   EXPECT_EQ(fleet_pages(pager, "SharedPostgresUp"),
             std::vector<std::string>{"daemon-" + std::to_string(pg_holder)});
-  EXPECT_EQ(fleet_pages(pager, "SharedRedisUp"), std::vector<std::string>{"daemon-" + std::to_string(redis_holder)});
+  EXPECT_EQ(fleet_pages(pager, "SharedRedisUp"),
+            std::vector<std::string>{"daemon-" + std::to_string(redis_holder)});
 
   // The Postgres holder dies without a word.
   const auto killed_at = std::chrono::steady_clock::now();
@@ -188,8 +190,9 @@ TEST_F(FleetSharedTargets, OneOfThreeDaemonsCollectsAndAKillMovesTheClaimWithout
   // The new holder pages once; the third daemon never does.
   ASSERT_TRUE(wait_until([&] { return fleet_pages(pager, "SharedPostgresUp").size() >= 2; }, 20s));
   std::this_thread::sleep_for(4s);
-  EXPECT_EQ(fleet_pages(pager, "SharedPostgresUp"),
-            (std::vector<std::string>{"daemon-" + std::to_string(pg_holder), "daemon-" + std::to_string(new_pg)}));
+  EXPECT_EQ(
+      fleet_pages(pager, "SharedPostgresUp"),
+      (std::vector<std::string>{"daemon-" + std::to_string(pg_holder), "daemon-" + std::to_string(new_pg)}));
   std::vector<std::string> want_redis{"daemon-" + std::to_string(redis_holder)};
   if (new_redis != redis_holder) want_redis.push_back("daemon-" + std::to_string(new_redis));
   EXPECT_EQ(fleet_pages(pager, "SharedRedisUp"), want_redis);
@@ -234,14 +237,16 @@ TEST_F(FleetSharedTargets, AFrozenHolderLosesTheClaimAndItsAlertsResolveWhenItWa
   daemons[holder]->process().signal(SIGSTOP);
   ASSERT_TRUE(wait_until(
       [&] {
-        return fleet_metric(*daemons[other], "tocsin_target_claimed{collector=\"postgres\",target=\"shared-pg\"}") ==
-                   1 &&
-               fleet_metric(*daemons[other], "tocsin_target_claimed{collector=\"redis\",target=\"shared-redis\"}") == 1;
+        return fleet_metric(*daemons[other],
+                            "tocsin_target_claimed{collector=\"postgres\",target=\"shared-pg\"}") == 1 &&
+               fleet_metric(*daemons[other],
+                            "tocsin_target_claimed{collector=\"redis\",target=\"shared-redis\"}") == 1;
       },
       30s))
       << daemons[other]->log();
   std::cout << "a frozen holder lost both claims within "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - frozen_at)
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                     frozen_at)
                    .count()
             << " ms (lease 3s, interval 1s)\n";
   daemons[holder]->process().signal(SIGCONT);
@@ -292,10 +297,11 @@ TEST(FleetAlertmanagerCluster, EachAlertReachesTheWebhookOnceAlsoWithAPeerKilled
   if (!std::filesystem::exists(binary)) GTEST_SKIP() << binary << " is not installed";
   TempDir dir("tocsin-am-cluster");
   HttpReceiver hook;
-  auto am_config = dir.write("am.yml", "route: { receiver: hook, group_by: [alertname], group_wait: 1s, "
-                                       "group_interval: 1m, repeat_interval: 1h }\nreceivers:\n  - name: hook\n"
-                                       "    webhook_configs: [{ url: \"" +
-                                           hook.url("/am") + "\", send_resolved: false }]\n");
+  auto am_config = dir.write("am.yml",
+                             "route: { receiver: hook, group_by: [alertname], group_wait: 1s, "
+                             "group_interval: 1m, repeat_interval: 1h }\nreceivers:\n  - name: hook\n"
+                             "    webhook_configs: [{ url: \"" +
+                                 hook.url("/am") + "\", send_resolved: false }]\n");
   std::vector<ClusterPeer> peers(2);
   for (auto& p : peers) {
     p.web_port = free_port();
@@ -328,13 +334,15 @@ TEST(FleetAlertmanagerCluster, EachAlertReachesTheWebhookOnceAlsoWithAPeerKilled
   }
 
   Daemon tocsin("");
-  tocsin.dir().write("rules.yaml", "groups:\n  - name: fleet\n    interval: 1s\n    rules:\n"
-                                   "      - { alert: FleetFirst, expr: vector(1) }\n");
+  tocsin.dir().write("rules.yaml",
+                     "groups:\n  - name: fleet\n    interval: 1s\n    rules:\n"
+                     "      - { alert: FleetFirst, expr: vector(1) }\n");
   const std::string receivers = "\nreceivers:\n  cluster: { type: alertmanager, urls: [\"http://127.0.0.1:" +
-                                std::to_string(peers[0].web_port) + "\", \"http://127.0.0.1:" +
-                                std::to_string(peers[1].web_port) +
+                                std::to_string(peers[0].web_port) +
+                                "\", \"http://127.0.0.1:" + std::to_string(peers[1].web_port) +
                                 "\"], resend_interval: 2s }\nroutes:\n  - { notify: [cluster] }\n";
-  tocsin.write_config("evaluation_interval: 1s\nlabels: { host: app-7 }\nrule_files: [rules.yaml]" + receivers);
+  tocsin.write_config("evaluation_interval: 1s\nlabels: { host: app-7 }\nrule_files: [rules.yaml]" +
+                      receivers);
   tocsin.restart();
   ASSERT_TRUE(tocsin.wait_ready()) << tocsin.log();
 
@@ -372,11 +380,13 @@ TEST(FleetAlertmanagerCluster, EachAlertReachesTheWebhookOnceAlsoWithAPeerKilled
   peers[first].process->wait(10s);
 
   // A new alert: posted to both peers (one refuses), still delivered once through the survivor.
-  tocsin.dir().write("rules.yaml", "groups:\n  - name: fleet\n    interval: 1s\n    rules:\n"
-                                   "      - { alert: FleetFirst, expr: vector(1) }\n"
-                                   "      - { alert: FleetSecond, expr: vector(1) }\n");
+  tocsin.dir().write("rules.yaml",
+                     "groups:\n  - name: fleet\n    interval: 1s\n    rules:\n"
+                     "      - { alert: FleetFirst, expr: vector(1) }\n"
+                     "      - { alert: FleetSecond, expr: vector(1) }\n");
   ASSERT_EQ(http_request(tocsin.port(), "POST", "/-/reload").status, 200) << tocsin.log();
-  ASSERT_TRUE(wait_until([&] { return cluster_notifications(hook, "FleetSecond") >= 1; }, 30s)) << tocsin.log();
+  ASSERT_TRUE(wait_until([&] { return cluster_notifications(hook, "FleetSecond") >= 1; }, 30s))
+      << tocsin.log();
   std::this_thread::sleep_for(6s);
   EXPECT_EQ(cluster_notifications(hook, "FleetSecond"), 1u);
   EXPECT_EQ(cluster_notifications(hook, "FleetFirst"), 1u);
@@ -387,10 +397,14 @@ TEST(FleetAlertmanagerCluster, EachAlertReachesTheWebhookOnceAlsoWithAPeerKilled
   const std::string dead = "http://127.0.0.1:" + std::to_string(peers[first].web_port);
   const std::string live = "http://127.0.0.1:" + std::to_string(peers[survivor].web_port);
   EXPECT_TRUE(wait_until(
-      [&] { return fleet_metric(tocsin, "tocsin_alertmanager_peer_up{peer=\"" + dead + "\",receiver=\"cluster\"}") == 0; },
+      [&] {
+        return fleet_metric(tocsin,
+                            "tocsin_alertmanager_peer_up{peer=\"" + dead + "\",receiver=\"cluster\"}") == 0;
+      },
       10s))
       << decoded_body(tocsin.get("/metrics"));
-  EXPECT_EQ(fleet_metric(tocsin, "tocsin_alertmanager_peer_up{peer=\"" + live + "\",receiver=\"cluster\"}"), 1);
+  EXPECT_EQ(fleet_metric(tocsin, "tocsin_alertmanager_peer_up{peer=\"" + live + "\",receiver=\"cluster\"}"),
+            1);
   EXPECT_GT(fleet_metric(tocsin, "tocsin_alertmanager_peer_posts_total{peer=\"" + dead +
                                      "\",receiver=\"cluster\",result=\"failure\"}"),
             0);

@@ -281,11 +281,11 @@ class PostgresCollector final : public Collector {
       // while that session lives, and this one's next attempt takes the lock over.
       QueryResult who = claim_session_->query(
           "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE "
-          "l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+          "l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname "
+          "= "
           "current_database()) AND l.classid = " +
-          std::to_string(static_cast<std::uint64_t>(key_) >> 32) +
-          " AND l.objid = " + std::to_string(static_cast<std::uint64_t>(key_) & 0xffffffffULL) +
-          " AND l.objsubid = 1");
+          std::to_string(static_cast<std::uint64_t>(key_) >> 32) + " AND l.objid = " +
+          std::to_string(static_cast<std::uint64_t>(key_) & 0xffffffffULL) + " AND l.objsubid = 1");
       if (who.ok() && who.table.rows.size() == 1 && !who.table.rows[0].empty() &&
           who.table.rows[0][0] == claim_application_name_) {
         return {ClaimAnswer::held, {}};
@@ -332,11 +332,11 @@ class PostgresCollector final : public Collector {
                         "; SET tcp_keepalives_idle = " + params["keepalives_idle"] +
                         "; SET tcp_keepalives_interval = " + params["keepalives_interval"] +
                         "; SET tcp_keepalives_count = 2";
-    if (raw->server_version() >= 140000) setup += "; SET idle_session_timeout = " + std::to_string(lease.count());
+    if (raw->server_version() >= 140000)
+      setup += "; SET idle_session_timeout = " + std::to_string(lease.count());
     QueryResult set = raw->query(setup);
     if (!set.ok()) throw postgres::ConnectError("setting up the claim's session: " + set.error->message);
   }
-
 
   // ---- the cycle ----------------------------------------------------------------------------------
 
@@ -1385,8 +1385,8 @@ std::unique_ptr<Collector> make_postgres_collector(const config::PostgresTargetC
 
 const Kind& postgres_kind() {
   static constexpr Kind kind =
-      define_kind<config::PostgresTargetConfig, make_postgres_collector,
-                  config::check_postgres_interval>("postgres", true, postgres::kOwnLabels);
+      define_kind<config::PostgresTargetConfig, make_postgres_collector, config::check_postgres_interval>(
+          "postgres", true, postgres::kOwnLabels);
   return kind;
 }
 

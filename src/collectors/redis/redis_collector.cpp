@@ -202,7 +202,8 @@ class RedisCollector final : public Collector {
     try {
       ensure_connected(ctx);
       std::vector<Reply> replies = connection_.pipeline(
-          {{"SET", claim_key_, owner, "NX", "PX", px}, {"EVAL", kRenew, "1", claim_key_, owner, px}}, ctx.deadline);
+          {{"SET", claim_key_, owner, "NX", "PX", px}, {"EVAL", kRenew, "1", claim_key_, owner, px}},
+          ctx.deadline);
       if (replies.size() == 2) {
         const Reply& set = replies[0];
         const Reply& renew = replies[1];
