@@ -267,6 +267,33 @@ TEST_F(FleetSharedTargets, AFrozenHolderLosesTheClaimAndItsAlertsResolveWhenItWa
       << daemons[holder]->log();
 }
 
+// A reload builds the collectors anew: they keep the claims (the same owner renews the Redis lease and
+// counts its predecessor's Postgres session as its own), so the series never go stale and nothing
+// resolves.
+TEST_F(FleetSharedTargets, AReloadKeepsTheClaims) {
+  daemons.push_back(std::make_unique<Daemon>(""));
+  alive.push_back(true);
+  Daemon& d = *daemons[0];
+  d.dir().write("rules.yaml", kSharedRules);
+  d.write_config(config(0));
+  d.restart();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  ASSERT_EQ(single_holder("postgres", "shared-pg", 20s), 0) << d.log();
+  ASSERT_EQ(single_holder("redis", "shared-redis", 20s), 0) << d.log();
+  ASSERT_TRUE(wait_until([&] { return fleet_pages(pager, "SharedPostgresUp").size() >= 1; }, 20s));
+  for (int k = 0; k < 3; ++k) {
+    ASSERT_EQ(http_request(d.port(), "POST", "/-/reload").status, 200) << d.log();
+    std::this_thread::sleep_for(1500ms);
+  }
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(fleet_metric(d, "tocsin_target_claimed{collector=\"postgres\",target=\"shared-pg\"}"), 1);
+  EXPECT_EQ(fleet_metric(d, "tocsin_target_claimed{collector=\"redis\",target=\"shared-redis\"}"), 1);
+  EXPECT_TRUE(fleet_resolves(pager, "SharedPostgresUp").empty()) << d.log();
+  EXPECT_TRUE(fleet_resolves(pager, "SharedRedisUp").empty()) << d.log();
+  EXPECT_EQ(fleet_pages(pager, "SharedPostgresUp").size(), 1u);
+  EXPECT_EQ(d.log().find("standing by"), std::string::npos) << d.log();
+}
+
 // ---- a two-peer Alertmanager cluster --------------------------------------------------------------
 
 struct ClusterPeer {
