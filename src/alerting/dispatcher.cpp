@@ -72,6 +72,17 @@ class Dispatcher::Impl {
                                   .Help("Failed writes of the alert state and outbox to state_dir.")
                                   .Register(registry)
                                   .Add({})),
+        peer_posts_(
+            prometheus::BuildCounter()
+                .Name("tocsin_alertmanager_peer_posts_total")
+                .Help("Posts of notifications to each peer of an alertmanager receiver (each member of "
+                      "an Alertmanager cluster), by result: success or failure.")
+                .Register(registry)),
+        peer_up_(prometheus::BuildGauge()
+                     .Name("tocsin_alertmanager_peer_up")
+                     .Help("Whether the peer of an alertmanager receiver took the last notification posted "
+                           "to it (1) or not (0).")
+                     .Register(registry)),
         engine_(config, options_.external_url, log_,
                 [this](const std::string& receiver, const std::string& result) { count(receiver, result); }) {
     std::error_code ec;
@@ -87,7 +98,7 @@ class Dispatcher::Impl {
   void setup_receivers(const config::AlertingConfig& c) {
     auto zone = detail::TimeZone::load(c.time_zone);
     if (!zone) zone = detail::TimeZone::utc();
-    detail::ReceiverContext ctx{log_, zone};
+    detail::ReceiverContext ctx{log_, zone, {&peer_posts_, &peer_up_}};
     receivers_.clear();
     for (const auto& [name, rc] : c.receivers) {
       receivers_[name] = detail::make_receiver(rc, ctx);
@@ -287,6 +298,8 @@ class Dispatcher::Impl {
   prometheus::Gauge& queue_capacity_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Counter& state_write_failures_;
+  prometheus::Family<prometheus::Counter>& peer_posts_;
+  prometheus::Family<prometheus::Gauge>& peer_up_;
 
   // Guards the engine, receivers and everything decided; held while the state is written.
   mutable std::mutex mutex_;

@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "tocsin/core/json_text.hpp"
 
@@ -146,22 +148,33 @@ class PagerDutyReceiver final : public Receiver {
 class AlertmanagerReceiver final : public Receiver {
  public:
   AlertmanagerReceiver(const config::ReceiverConfig& c, ReceiverContext ctx)
-      : config_(c), ctx_(std::move(ctx)), client_(c.tls) {}
+      : config_(c), ctx_(std::move(ctx)), client_(c.tls) {
+    for (const auto& base : config_.alertmanager_urls) {
+      Peer peer;
+      if (ctx_.peers.posts != nullptr) {
+        peer.success = &ctx_.peers.posts->Add({{"receiver", c.name}, {"peer", base}, {"result", "success"}});
+        peer.failure = &ctx_.peers.posts->Add({{"receiver", c.name}, {"peer", base}, {"result", "failure"}});
+      }
+      if (ctx_.peers.up != nullptr) peer.up = &ctx_.peers.up->Add({{"receiver", c.name}, {"peer", base}});
+      peers_.push_back(peer);
+    }
+  }
   DeliveryOutcome deliver(const Notification& n, Timestamp now, Cancellation& cancel) override {
     // As Prometheus does: firing alerts stay valid for four resend intervals, so one lost resend
     // does not resolve them in Alertmanager. Members of an Alertmanager cluster gossip silences and
     // notification logs but not alerts, so every member is sent every notification (its HA guide:
-    // send to all). Success when any of them took it, so that one member down does not hold back
-    // the others; a member that missed a firing alert gets it with the periodic resend. Each
-    // member's failure is logged by URL.
+    // send to all), all at once: a member that hangs until the timeout holds back no other. Success
+    // when any of them took it; a member that missed a firing alert gets it with the periodic
+    // resend. Each member's failure is logged by URL and counted by peer.
     std::string body = json_text(to_alertmanager_json(n, now, config_.resend_interval * 4));
+    const std::vector<HttpResponse> responses = post_to_all(body, cancel);
     std::string errors;
     bool any = false;
     DeliveryOutcome worst = DeliveryOutcome::reject("");
-    for (const auto& base : config_.alertmanager_urls) {
-      if (cancel.cancelled()) break;
-      HttpResponse r = client_.send(base_request(config_, base + "/api/v2/alerts", body), &cancel);
-      DeliveryOutcome o = outcome_of(r);
+    for (std::size_t k = 0; k < responses.size(); ++k) {
+      const std::string& base = config_.alertmanager_urls[k];
+      DeliveryOutcome o = outcome_of(responses[k]);
+      count(k, o.kind == DeliveryOutcome::Kind::delivered);
       if (o.kind == DeliveryOutcome::Kind::delivered) {
         any = true;
         continue;
@@ -172,15 +185,55 @@ class AlertmanagerReceiver final : public Receiver {
       if (o.kind == DeliveryOutcome::Kind::retry) worst.kind = DeliveryOutcome::Kind::retry;
     }
     if (any) return DeliveryOutcome::ok();
-    if (cancel.cancelled() && errors.empty()) return DeliveryOutcome::retry("cancelled");
+    if (cancel.cancelled()) return DeliveryOutcome::retry("cancelled");
     worst.error = errors;
     return worst;
   }
 
  private:
+  struct Peer {
+    prometheus::Counter* success = nullptr;
+    prometheus::Counter* failure = nullptr;
+    prometheus::Gauge* up = nullptr;
+  };
+
+  // One request per peer, each on a thread of its own but the first (on the caller's), each with
+  // its own cancellation, which the delivery's cancels all together.
+  std::vector<HttpResponse> post_to_all(const std::string& body, Cancellation& cancel) {
+    const std::size_t count = config_.alertmanager_urls.size();
+    std::vector<HttpResponse> responses(count);
+    std::vector<Cancellation> cancels(count);
+    cancel.on_cancel([&cancels] {
+      for (auto& c : cancels) c.cancel();
+    });
+    auto post = [&](std::size_t k) {
+      responses[k] = client_.send(
+          base_request(config_, config_.alertmanager_urls[k] + "/api/v2/alerts", body), &cancels[k]);
+    };
+    std::vector<std::thread> threads;
+    for (std::size_t k = 1; k < count; ++k) {
+      try {
+        threads.emplace_back(post, k);
+      } catch (const std::system_error&) {
+        post(k);  // no thread to be had: this one in turn
+      }
+    }
+    if (count > 0) post(0);
+    for (auto& t : threads) t.join();
+    cancel.clear_hook();
+    return responses;
+  }
+
+  void count(std::size_t k, bool delivered) {
+    const Peer& p = peers_[k];
+    if (prometheus::Counter* c = delivered ? p.success : p.failure; c != nullptr) c->Increment();
+    if (p.up != nullptr) p.up->Set(delivered ? 1 : 0);
+  }
+
   config::ReceiverConfig config_;
   ReceiverContext ctx_;
   HttpClient client_;
+  std::vector<Peer> peers_;  // by index of config_.alertmanager_urls
 };
 
 // Runs a command with the webhook JSON on stdin. Exit status 0 is success; anything else, or the

@@ -3,6 +3,9 @@
 // renders the stored notification into its own format at delivery time and reports whether to
 // retry. deliver() blocks (on a delivery thread) and never throws.
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <spdlog/logger.h>
 
 #include <memory>
@@ -23,9 +26,18 @@ struct DeliveryOutcome {
   static DeliveryOutcome reject(std::string e) { return {Kind::reject, std::move(e)}; }
 };
 
+// Per-peer figures of the alertmanager receiver (an Alertmanager cluster's members): posts by
+// receiver, peer (its base URL) and result, and whether the peer took the last one. Owned by the
+// dispatcher; null in tests that do not count.
+struct PeerMetrics {
+  prometheus::Family<prometheus::Counter>* posts = nullptr;
+  prometheus::Family<prometheus::Gauge>* up = nullptr;
+};
+
 struct ReceiverContext {
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<const TimeZone> zone;  // for times in text
+  PeerMetrics peers{};
 };
 
 class Receiver {

@@ -192,7 +192,9 @@ class Daemon {
     std::vector<http::CollectorStatus> out;
     for (const auto& h : scheduler_.health()) {
       out.push_back({h.kind, h.name, h.up, h.collected, h.last_error, h.last_success, h.last_duration_seconds,
-                     h.interval});
+                     h.interval,
+                     // a shared target's claim (docs/fleet.md)
+                     h.claimed ? (*h.claimed ? "claimed" : "standby") : ""});
     }
     return out;
   }
@@ -350,6 +352,7 @@ class Daemon {
                      {"interval_seconds", std::chrono::duration<double>(h.interval).count()},
                      {"last_duration_seconds", h.last_duration_seconds},
                      {"last_success", h.last_success / 1000.0}});
+      if (h.claimed) out.back()["claimed"] = *h.claimed;  // shared targets only
     }
     return http::Response::api_success(out);
   }

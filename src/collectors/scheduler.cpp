@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/logger.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tocsin/collectors/claim.hpp"
 #include "tocsin/collectors/kind.hpp"
 
 namespace tocsin::collectors {
@@ -50,7 +52,12 @@ struct Scheduler::Metrics {
         last_success(prometheus::BuildGauge()
                          .Name("tocsin_collector_last_success_timestamp_seconds")
                          .Help("When the collector instance last finished a cycle successfully.")
-                         .Register(registry)) {}
+                         .Register(registry)),
+        claimed(prometheus::BuildGauge()
+                    .Name("tocsin_target_claimed")
+                    .Help("For a shared target: whether this daemon holds its claim and collects it (1) "
+                          "or stands by (0).")
+                    .Register(registry)) {}
 
   prometheus::Family<prometheus::Gauge>& up;
   prometheus::Family<prometheus::Gauge>& duration;
@@ -59,6 +66,7 @@ struct Scheduler::Metrics {
   prometheus::Family<prometheus::Counter>& deadline_misses;
   prometheus::Family<prometheus::Counter>& skipped;
   prometheus::Family<prometheus::Gauge>& last_success;
+  prometheus::Family<prometheus::Gauge>& claimed;
 };
 
 class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Instance> {
@@ -78,13 +86,16 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
         errors_(owner.metrics_->errors.Add(labels_)),
         deadline_misses_(owner.metrics_->deadline_misses.Add(labels_)),
         skipped_(owner.metrics_->skipped.Add(labels_)),
-        last_success_(owner.metrics_->last_success.Add(labels_)) {
+        last_success_(owner.metrics_->last_success.Add(labels_)),
+        shared_(collector_->shared()),
+        claimed_(shared_ ? &owner.metrics_->claimed.Add(labels_) : nullptr) {
     writer_name_ = writer_name();
     writer_ = owner.store_.register_writer(writer_name_, interval_);
     health_.kind = collector_->kind();
     health_.name = collector_->name();
     health_.interval = interval_;
     health_.timeout = timeout_;
+    if (shared_) health_.claimed = false;
   }
 
   std::string writer_name() const {
@@ -119,6 +130,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     owner_.metrics_->deadline_misses.Remove(&deadline_misses_);
     owner_.metrics_->skipped.Remove(&skipped_);
     owner_.metrics_->last_success.Remove(&last_success_);
+    if (claimed_ != nullptr) owner_.metrics_->claimed.Remove(claimed_);
   }
 
   CollectorHealth health() const {
@@ -148,7 +160,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     const std::uint64_t cycle = ++cycle_;
     const auto started = SteadyClock::now();
     const auto deadline = started + timeout_;
-    CollectContext ctx{owner_.clock_.now_ms(), deadline};
+    CollectContext ctx{owner_.clock_.now_ms(), deadline, interval_};
     deadline_timer_.expires_at(deadline);
     deadline_timer_.async_wait([self = shared_from_this(), cycle](boost::system::error_code ec) {
       if (!ec) self->on_deadline(cycle);
@@ -161,28 +173,64 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   void collect(const CollectContext& ctx, std::uint64_t cycle, SteadyClock::time_point started) {
     store::Batch batch;
     std::string error;
-    try {
-      collector_->collect(ctx, batch);
-    } catch (const std::exception& e) {
-      error = e.what();
-      if (error.empty()) error = "collection failed";
-    } catch (...) {
-      error = "collection failed with an unknown exception";
+    const ClaimStep::Action action = shared_ ? ask_claim(ctx, error) : ClaimStep::Action::collect;
+    if (action == ClaimStep::Action::collect) {
+      try {
+        collector_->collect(ctx, batch);
+      } catch (const std::exception& e) {
+        error = e.what();
+        if (error.empty()) error = "collection failed";
+      } catch (...) {
+        error = "collection failed with an unknown exception";
+      }
     }
+    const bool standby = action == ClaimStep::Action::stand_by;
     const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
     const bool committed = settle(cycle);
     std::size_t samples = 0;
     if (committed) {
-      if (!error.empty()) {
+      if (standby) {
+        // Nothing is collected here: an empty commit, so that what this daemon committed while it
+        // held the claim gets staleness markers now, and the alerts over it resolve.
+        batch.clear();
+      } else if (!error.empty()) {
         batch.clear();
         collector_->describe_down(batch);
       }
       samples = batch.size();
       commit(batch, ctx.timestamp);
     }
-    asio::post(owner_.io_,
-               [self = shared_from_this(), committed, error = std::move(error), cycle, seconds, samples,
-                t = ctx.timestamp] { self->on_done(cycle, committed, error, seconds, samples, t); });
+    asio::post(owner_.io_, [self = shared_from_this(), committed, error = std::move(error), cycle, seconds,
+                            samples, standby, t = ctx.timestamp] {
+      self->on_done(cycle, committed, error, seconds, samples, t, standby);
+    });
+  }
+
+  // On the worker, before a shared target's cycle: asks its lock and decides what the cycle does.
+  ClaimStep::Action ask_claim(const CollectContext& ctx, std::string& error) {
+    ClaimResult result;
+    try {
+      result = collector_->claim(ctx);
+    } catch (const std::exception& e) {
+      result = {ClaimAnswer::unreachable, e.what()};
+    }
+    const ClaimStep step = claim_state_.step(result.answer);
+    holder_ = step.role == ClaimRole::holder;
+    if (result.answer == ClaimAnswer::unreachable)
+      error = result.error.empty() ? "the shared target's claim could not be asked" : result.error;
+    if (step.changed) {
+      if (step.role == ClaimRole::holder) {
+        owner_.log_->info("{} collector {}: holds the shared target's claim; collecting it",
+                          collector_->kind(), collector_->name());
+      } else if (result.answer == ClaimAnswer::taken) {
+        owner_.log_->info("{} collector {}: standing by: another daemon holds the shared target's claim",
+                          collector_->kind(), collector_->name());
+      } else {
+        owner_.log_->info("{} collector {}: standing by: cannot ask the shared target's claim",
+                          collector_->kind(), collector_->name());
+      }
+    }
+    return step.action;
   }
 
   // Any thread. The first of the worker's finish, the deadline and stop() to settle a cycle decides
@@ -196,11 +244,16 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
 
   // On the I/O thread, after the worker settled (committed) or lost the cycle.
   void on_done(std::uint64_t cycle, bool committed, const std::string& error, double seconds,
-               std::size_t samples, Timestamp t) {
+               std::size_t samples, Timestamp t, bool standby) {
     running_ = false;
     if (stopped_ || cycle != cycle_ || !committed) return;  // the deadline already reported it
     deadline_timer_.cancel();
     duration_.Set(seconds);
+    if (claimed_ != nullptr) {
+      claimed_->Set(standby || !holder_ ? 0 : 1);
+      std::lock_guard lock(health_mutex_);
+      health_.claimed = !standby && holder_;
+    }
     if (error.empty()) {
       samples_.Set(static_cast<double>(samples));
       last_success_.Set(static_cast<double>(t) / 1000.0);
@@ -219,7 +272,8 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     const double seconds = std::chrono::duration<double>(timeout_).count();
     duration_.Set(seconds);
     auto batch = std::make_shared<store::Batch>();
-    collector_->describe_down(*batch);
+    // A standby reports nothing of the target, down or not: the holder does.
+    if (!shared_ || holder_) collector_->describe_down(*batch);
     const Timestamp t = owner_.clock_.now_ms();
     asio::post(owner_.pool_, [self = shared_from_this(), batch, t] { self->commit(*batch, t); });
     set_state(false, "deadline of " + format_duration(timeout_) + " exceeded", seconds, t);
@@ -319,6 +373,12 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   prometheus::Counter& deadline_misses_;
   prometheus::Counter& skipped_;
   prometheus::Gauge& last_success_;
+  // A shared target's claim: asked on the worker before each cycle (one at a time); the role is read
+  // by the deadline timer too.
+  const bool shared_;
+  prometheus::Gauge* claimed_;  // tocsin_target_claimed; null when not shared
+  ClaimState claim_state_;
+  std::atomic<bool> holder_{false};
 
   mutable std::mutex health_mutex_;
   CollectorHealth health_;
@@ -379,7 +439,7 @@ bool Scheduler::run_once(std::vector<CollectorSpec>& specs, store::Store& store,
     Collector& c = *spec.collector;
     auto writer = store.register_writer("collector/" + std::string(c.kind()) + "/" + c.name(), spec.interval);
     store::Batch batch;
-    CollectContext ctx{clock.now_ms(), SteadyClock::now() + spec.timeout};
+    CollectContext ctx{clock.now_ms(), SteadyClock::now() + spec.timeout, spec.interval};
     try {
       c.collect(ctx, batch);
     } catch (const std::exception& e) {

@@ -266,6 +266,8 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
       std::string health = !c.collected ? "<span class=\"muted\">starting</span>"
                            : c.up       ? "<span class=\"up\">up</span>"
                                         : "<span class=\"down\">down</span>";
+      if (!c.claim.empty())
+        health += " <span class=\"muted\">(" + esc(c.claim) + ")</span>";  // shared target
       char duration[32];
       std::snprintf(duration, sizeof duration, "%.3fs", c.last_duration_seconds);
       html += "<tr><td>" + esc(c.kind) + "</td><td>" + esc(c.name) + "</td><td>" + health + "</td><td>" +

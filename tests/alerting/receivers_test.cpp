@@ -4,8 +4,10 @@
 #include "alerting/receivers.hpp"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "alerting/harness.hpp"
@@ -294,6 +296,31 @@ TEST(Receivers, AlertmanagerPostsToEveryUrlAndSucceedsWhenAnyTakesIt) {
   EXPECT_EQ(both.kind, DeliveryOutcome::Kind::retry);
   EXPECT_NE(both.error.find("127.0.0.1:" + std::to_string(am1.port())), std::string::npos) << both.error;
   EXPECT_NE(both.error.find("127.0.0.1:" + std::to_string(am2.port())), std::string::npos) << both.error;
+}
+
+// Peers are posted to at once: while one hangs (answering only after the delivery's timeout), the other
+// already has the notification, and the hung one is counted as a failure of its own.
+TEST(Receivers, AlertmanagerPeerThatHangsHoldsBackNoOther) {
+  HttpReceiver hung, live;
+  hung.delay(3s);
+  prometheus::Registry registry;
+  auto& posts = prometheus::BuildCounter().Name("posts").Help("p").Register(registry);
+  auto& up = prometheus::BuildGauge().Name("up").Help("u").Register(registry);
+  auto config = alerting_config("receivers:\n  r: { type: alertmanager, urls: [\"" + hung.url() + "\", \"" +
+                                live.url() + "\"], timeout: 2s }\n");
+  auto r = detail::make_receiver(config.receivers.at("r"),
+                                 {spdlog::default_logger(), detail::TimeZone::load("UTC"), {&posts, &up}});
+  auto result = std::async(std::launch::async, [&] { return deliver(r); });
+  // The live peer gets it while the hung one still holds its request.
+  ASSERT_TRUE(live.wait_for(1, 10s));
+  EXPECT_EQ(result.wait_for(0s), std::future_status::timeout);
+  EXPECT_EQ(result.get().kind, DeliveryOutcome::Kind::delivered);
+  const std::string hung_base = "http://127.0.0.1:" + std::to_string(hung.port());
+  const std::string live_base = "http://127.0.0.1:" + std::to_string(live.port());
+  EXPECT_EQ(up.Add({{"receiver", "r"}, {"peer", hung_base}}).Value(), 0);
+  EXPECT_EQ(up.Add({{"receiver", "r"}, {"peer", live_base}}).Value(), 1);
+  EXPECT_EQ(posts.Add({{"receiver", "r"}, {"peer", hung_base}, {"result", "failure"}}).Value(), 1);
+  EXPECT_EQ(posts.Add({{"receiver", "r"}, {"peer", live_base}, {"result", "success"}}).Value(), 1);
 }
 
 // Debian's prometheus-alertmanager, when installed: two of them, as two members of a cluster; the alert

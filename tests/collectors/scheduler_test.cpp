@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "fixtures/process.hpp"
+#include "tocsin/collectors/claim.hpp"
 
 namespace tocsin::collectors {
 namespace {
@@ -340,6 +341,94 @@ TEST(SchedulerOnce, CollectsEveryInstanceOnceAndReportsFailure) {
   specs.push_back({std::make_unique<FailingCollector>("b"), 15s, 15s});
   EXPECT_FALSE(Scheduler::run_once(specs, store, clock, *log));
   EXPECT_EQ(store.stats().series, 2u);  // test_cycles_total{a} and test_up{b}
+}
+
+// A shared target whose lock answers what the test says (the real locks: tests/integration/fleet_test).
+class ClaimingCollector : public CountingCollector {
+ public:
+  using CountingCollector::CountingCollector;
+  bool shared() const override { return true; }
+  ClaimResult claim(const CollectContext& ctx) override {
+    last_interval = ctx.interval;
+    ++claims;
+    return {answer.load(), answer.load() == ClaimAnswer::unreachable ? "connection refused" : ""};
+  }
+  std::atomic<ClaimAnswer> answer{ClaimAnswer::held};
+  std::atomic<int> claims{0};
+  std::atomic<Duration> last_interval{Duration{0}};
+};
+
+// The holder collects; a standby commits nothing (so the holder's old series go stale) and says so;
+// the holder that cannot reach its target reports it down, a standby stays silent.
+TEST_F(SchedulerTest, ASharedTargetIsCollectedOnlyWhileItsClaimIsHeld) {
+  auto shared = std::make_unique<ClaimingCollector>("db");
+  auto* ptr = shared.get();
+  std::vector<CollectorSpec> specs;
+  specs.push_back({std::move(shared), 30ms, 30ms});
+  run();
+  replace(std::move(specs));
+  const std::string claimed = "tocsin_target_claimed{collector=\"test\",target=\"db\"}";
+  ASSERT_TRUE(testing::wait_until([&] { return latest("test_cycles_total", "db") >= 2; }, 10s));
+  EXPECT_TRUE(testing::wait_until([&] { return metric_value(claimed) == 1; }, 10s)) << metrics();
+  EXPECT_EQ(ptr->last_interval.load(), Duration{30});
+  EXPECT_EQ(scheduler.health().at(0).claimed, std::optional<bool>(true));
+
+  ptr->answer = ClaimAnswer::taken;
+  ASSERT_TRUE(testing::wait_until([&] { return is_stale_nan(latest("test_cycles_total", "db")); }, 10s));
+  EXPECT_TRUE(testing::wait_until([&] { return metric_value(claimed) == 0; }, 10s)) << metrics();
+  EXPECT_EQ(scheduler.health().at(0).claimed, std::optional<bool>(false));
+  const int cycles = ptr->cycles;
+  const int claims = ptr->claims;
+  ASSERT_TRUE(testing::wait_until([&] { return ptr->claims >= claims + 3; }, 10s));
+  EXPECT_EQ(ptr->cycles, cycles) << "a standby must not collect";
+  // A standby that cannot reach the target reports nothing of it: no test_up 0.
+  ptr->answer = ClaimAnswer::unreachable;
+  ASSERT_TRUE(testing::wait_until([&] { return ptr->claims >= claims + 6; }, 10s));
+  EXPECT_EQ(latest("test_up", "db"), -1);
+  EXPECT_EQ(ptr->cycles, cycles);
+
+  // Claimed again, then unreachable: the holder reports its target down.
+  ptr->answer = ClaimAnswer::held;
+  ASSERT_TRUE(testing::wait_until([&] { return latest("test_cycles_total", "db") > cycles; }, 10s));
+  ptr->answer = ClaimAnswer::unreachable;
+  ASSERT_TRUE(testing::wait_until([&] { return latest("test_up", "db") == 0; }, 10s));
+  EXPECT_EQ(metric_value(claimed), 1);
+  const std::string logged = log_text.str();
+  EXPECT_NE(logged.find("test collector db: holds the shared target's claim; collecting it"),
+            std::string::npos)
+      << logged;
+  EXPECT_NE(logged.find("test collector db: standing by: another daemon holds the shared target's claim"),
+            std::string::npos)
+      << logged;
+}
+
+TEST(ClaimState, HolderAndStandbyFollowTheLocksAnswers) {
+  ClaimState state;
+  ClaimStep s = state.step(ClaimAnswer::unreachable);
+  EXPECT_EQ(s.action, ClaimStep::Action::stand_by);  // never held: silent
+  EXPECT_TRUE(s.changed);                            // the first answer is news
+  s = state.step(ClaimAnswer::held);
+  EXPECT_EQ(s.action, ClaimStep::Action::collect);
+  EXPECT_TRUE(s.changed);
+  s = state.step(ClaimAnswer::held);
+  EXPECT_FALSE(s.changed);
+  s = state.step(ClaimAnswer::unreachable);
+  EXPECT_EQ(s.action, ClaimStep::Action::report_down);  // the holder pages for its target
+  EXPECT_EQ(s.role, ClaimRole::holder);
+  EXPECT_FALSE(s.changed);
+  s = state.step(ClaimAnswer::taken);
+  EXPECT_EQ(s.action, ClaimStep::Action::stand_by);
+  EXPECT_EQ(s.role, ClaimRole::standby);
+  EXPECT_TRUE(s.changed);
+  s = state.step(ClaimAnswer::unreachable);
+  EXPECT_EQ(s.action, ClaimStep::Action::stand_by);
+}
+
+TEST(ClaimState, OwnerAndLockKeyAreStable) {
+  EXPECT_EQ(&claim_owner(), &claim_owner());
+  EXPECT_LE(claim_owner().size(), 40u);
+  EXPECT_EQ(advisory_lock_key("orders-db"), advisory_lock_key("orders-db"));
+  EXPECT_NE(advisory_lock_key("orders-db"), advisory_lock_key("orders-db2"));
 }
 
 }  // namespace

@@ -24,4 +24,21 @@ struct CollectorCommon {
 // default when absent.
 void decode_common(yaml::MapDecoder& map, CollectorCommon& out);
 
+// A target several daemons are configured to collect (`shared: true`, docs/fleet.md): only the daemon
+// holding its claim (the target's own lock: a Postgres advisory lock, a Redis lease) collects it.
+struct SharedTarget {
+  bool enabled = false;
+  // How long a claim outlives a holder that stopped renewing it (dead or partitioned): the failover
+  // time. Default: three of the instance's intervals.
+  std::optional<Duration> lease{};
+};
+// Reads `shared` and `lease` (an error for `lease` without `shared: true`).
+void decode_shared(yaml::MapDecoder& map, const CollectorCommon& common, SharedTarget& out);
+// The lease must outlast a cycle and its deadline, since the holder renews it once a cycle. Checked
+// against the instance's own interval and timeout, or `default_interval` when it inherits it.
+void check_shared_lease(const yaml::Node& block, const CollectorCommon& common, const SharedTarget& shared,
+                        Duration default_interval);
+// The lease in effect for an instance collected every `interval`.
+Duration lease_of(const SharedTarget& shared, Duration interval);
+
 }  // namespace tocsin::config

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,9 @@ struct CollectorHealth {
   double last_duration_seconds = 0;
   Timestamp last_success = 0;
   Timestamp last_attempt = 0;  // when the last finished cycle (up or down) began
+  // A shared target's claim (docs/fleet.md): whether this daemon holds it (and collects) or stands
+  // by; nullopt for a target that is not shared.
+  std::optional<bool> claimed{};
 };
 
 // Thread-safe: start/stop/replace are called from the I/O thread or before it runs; health() and

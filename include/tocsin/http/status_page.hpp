@@ -25,6 +25,7 @@ struct CollectorStatus {
   Timestamp last_success = 0;
   double last_duration_seconds = 0;
   std::chrono::milliseconds interval{0};
+  std::string claim{};  // a shared target's: "claimed" or "standby" (docs/fleet.md); empty otherwise
 };
 
 using CollectorStatusSource = std::function<std::vector<CollectorStatus>()>;

@@ -283,6 +283,7 @@ void decode(const Node& node, PostgresCustomQuery& out) {
 void decode(const Node& node, PostgresTargetConfig& out) {
   MapDecoder map(node);
   decode_common(map, out.common);
+  decode_shared(map, out.common, out.shared);
 
   bool dsn_has_password = false;
   if (auto dsn = map.get("dsn"); dsn && !dsn->is_null() && decode(*dsn, out.dsn)) {
@@ -452,6 +453,11 @@ void check_inherited_query_timeouts(const yaml::Node& block, const PostgresTarge
         .error("must be shorter than the collector's interval (" + format_duration(interval) +
                ", from the top-level interval), the deadline of every query in the cycle");
   }
+}
+
+void check_postgres_interval(const yaml::Node& block, const PostgresTargetConfig& target, Duration interval) {
+  check_inherited_query_timeouts(block, target, interval);
+  check_shared_lease(block, target.common, target.shared, interval);
 }
 
 }  // namespace tocsin::config

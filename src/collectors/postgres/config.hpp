@@ -91,11 +91,17 @@ struct PostgresTargetConfig {
   std::map<std::string, Duration, std::less<>> query_intervals;
 
   std::vector<PostgresCustomQuery> queries;
+
+  // `shared: true`: collected only by the daemon holding the advisory lock of the target's name
+  // (docs/fleet.md); `lease` bounds how long a partitioned holder keeps it.
+  SharedTarget shared;
 };
 void decode(const yaml::Node& node, PostgresTargetConfig& out);
 // Checks what depends on the top-level interval: a custom query's timeout must fit the cycle of an
 // instance that inherits it.
 void check_inherited_query_timeouts(const yaml::Node& block, const PostgresTargetConfig& target,
                                     Duration interval);
+// What depends on the top-level interval: the above, and a shared target's lease.
+void check_postgres_interval(const yaml::Node& block, const PostgresTargetConfig& target, Duration interval);
 
 }  // namespace tocsin::config

@@ -16,6 +16,7 @@
 #include "collectors/postgres/rows.hpp"
 #include "collectors/postgres/session.hpp"
 #include "collectors/postgres/watchdog.hpp"
+#include "tocsin/collectors/claim.hpp"
 
 namespace tocsin::collectors {
 
@@ -228,6 +229,7 @@ class PostgresCollector final : public Collector {
   void interrupt() override {
     interrupted_ = true;
     std::lock_guard lock(links_mutex_);
+    if (claim_session_) claim_session_->abort();
     if (main_.session) main_.session->cancel();
     for (auto& [name, link] : databases_) {
       if (link.session) link.session->cancel();
@@ -239,7 +241,103 @@ class PostgresCollector final : public Collector {
     return details_;
   }
 
+  bool shared() const override { return config_.shared.enabled; }
+
+  // The claim is pg_try_advisory_lock on a session of its own, which holds it as long as it lives:
+  // a holder that dies closes its socket and the server frees the lock at once; one that is cut off
+  // loses the session after a lease of silence (idle_session_timeout and tcp_user_timeout on the
+  // server; TCP keepalives and tcp_user_timeout on this side). The holder renews by using the session
+  // each cycle. Advisory locks are per database: every daemon must connect to the same one.
+  ClaimResult claim(const CollectContext& ctx) override {
+    interrupted_ = false;
+    const Duration lease =
+        config::lease_of(config_.shared, ctx.interval.count() > 0 ? ctx.interval : std::chrono::minutes(1));
+    std::string error;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (interrupted_) break;
+      if (!claim_session_ || !claim_session_->usable()) {
+        claim_held_ = false;
+        try {
+          open_claim_session(lease);
+        } catch (const postgres::ConnectError& e) {
+          error = e.what();
+          break;
+        }
+      }
+      const std::string sql = claim_held_ ? "SELECT true" : "SELECT pg_try_advisory_lock(" + claim_key_ + ")";
+      QueryResult r = claim_session_->query(sql);
+      if (!r.ok()) {
+        claim_held_ = false;
+        error = r.error->message;
+        if (r.error->kind == QueryFailure::connection) continue;  // a new session, and ask again
+        break;
+      }
+      if (r.table.rows.size() == 1 && !r.table.rows[0].empty() && r.table.rows[0][0] == "t") {
+        claim_held_ = true;
+        return {ClaimAnswer::held, {}};
+      }
+      // Another session holds it. When it is this process's (the collector this one replaced on a
+      // reload, whose session is about to close), the claim stays here: no daemon else may take it
+      // while that session lives, and this one's next attempt takes the lock over.
+      QueryResult who = claim_session_->query(
+          "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE "
+          "l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname "
+          "= "
+          "current_database()) AND l.classid = " +
+          std::to_string(static_cast<std::uint64_t>(key_) >> 32) + " AND l.objid = " +
+          std::to_string(static_cast<std::uint64_t>(key_) & 0xffffffffULL) + " AND l.objsubid = 1");
+      if (who.ok() && who.table.rows.size() == 1 && !who.table.rows[0].empty() &&
+          who.table.rows[0][0] == claim_application_name_) {
+        return {ClaimAnswer::held, {}};
+      }
+      return {ClaimAnswer::taken, {}};
+    }
+    if (interrupted_ && error.empty()) error = "interrupted";
+    {
+      std::lock_guard lock(links_mutex_);
+      claim_session_.reset();
+    }
+    return {ClaimAnswer::unreachable, "cannot ask the claim on " + main_.describe + ": " + error};
+  }
+
  private:
+  void open_claim_session(Duration lease) {
+    {
+      std::lock_guard lock(links_mutex_);
+      claim_session_.reset();
+    }
+    using std::chrono::duration_cast;
+    const auto lease_s = std::max<std::int64_t>(1, duration_cast<std::chrono::seconds>(lease).count());
+    ConnParams params = params_;
+    params["application_name"] = claim_application_name_;
+    params["keepalives"] = "1";
+    params["keepalives_idle"] = std::to_string(std::max<std::int64_t>(1, lease_s / 3));
+    params["keepalives_interval"] = std::to_string(std::max<std::int64_t>(1, lease_s / 6));
+    params["keepalives_count"] = "2";
+    params["tcp_user_timeout"] = std::to_string(lease.count());
+    postgres::SessionOptions options;
+    options.conninfo = postgres::to_conninfo(params);
+    options.describe = main_.describe;
+    options.statement_timeout = config_.statement_timeout;
+    options.lock_timeout = config_.lock_timeout;
+    auto session = std::make_unique<Session>(options, log_);
+    Session* raw = session.get();
+    {
+      std::lock_guard lock(links_mutex_);
+      claim_session_ = std::move(session);
+    }
+    raw->set_up();
+    // The server ends the session, and frees the lock, when the holder falls silent for a lease.
+    std::string setup = "SET tcp_user_timeout = " + std::to_string(lease.count()) +
+                        "; SET tcp_keepalives_idle = " + params["keepalives_idle"] +
+                        "; SET tcp_keepalives_interval = " + params["keepalives_interval"] +
+                        "; SET tcp_keepalives_count = 2";
+    if (raw->server_version() >= 140000)
+      setup += "; SET idle_session_timeout = " + std::to_string(lease.count());
+    QueryResult set = raw->query(setup);
+    if (!set.ok()) throw postgres::ConnectError("setting up the claim's session: " + set.error->message);
+  }
+
   // ---- the cycle ----------------------------------------------------------------------------------
 
   void collect_cycle(Emitter& emit) {
@@ -1267,6 +1365,14 @@ class PostgresCollector final : public Collector {
 
   mutable std::mutex details_mutex_;
   nlohmann::json details_;
+
+  // The shared target's claim: its own session (under links_mutex_ for interrupt()), whether this
+  // session holds the advisory lock, the lock's key and the name the session shows in pg_stat_activity.
+  std::unique_ptr<Session> claim_session_;
+  bool claim_held_ = false;
+  const std::int64_t key_ = advisory_lock_key(config_.common.name);
+  const std::string claim_key_ = std::to_string(key_);
+  const std::string claim_application_name_ = "tocsin claim " + claim_owner();
 };
 
 }  // namespace
@@ -1279,8 +1385,8 @@ std::unique_ptr<Collector> make_postgres_collector(const config::PostgresTargetC
 
 const Kind& postgres_kind() {
   static constexpr Kind kind =
-      define_kind<config::PostgresTargetConfig, make_postgres_collector,
-                  config::check_inherited_query_timeouts>("postgres", true, postgres::kOwnLabels);
+      define_kind<config::PostgresTargetConfig, make_postgres_collector, config::check_postgres_interval>(
+          "postgres", true, postgres::kOwnLabels);
   return kind;
 }
 

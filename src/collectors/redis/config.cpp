@@ -336,6 +336,7 @@ bool decode(const Node& node, RedisKeyConfig& out) {
 void decode(const Node& node, RedisTargetConfig& out) {
   MapDecoder map(node);
   decode_common(map, out.common);
+  decode_shared(map, out.common, out.shared);
 
   std::optional<RedisAddressParts> parts;
   auto address = map.get("address");
@@ -411,6 +412,10 @@ void decode(const Node& node, RedisTargetConfig& out) {
   map.optional("keys", out.keys);
   if (auto n = map.get("big_keys"); n && !n->is_null()) decode_big_keys(*n, out.big_keys);
   map.finish();
+}
+
+void check_redis_interval(const yaml::Node& block, const RedisTargetConfig& target, Duration interval) {
+  check_shared_lease(block, target.common, target.shared, interval);
 }
 
 }  // namespace tocsin::config

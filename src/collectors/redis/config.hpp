@@ -78,8 +78,13 @@ struct RedisTargetConfig {
   RedisSlowlogConfig slowlog;
   std::vector<RedisKeyConfig> keys;
   RedisBigKeysConfig big_keys;
+  // `shared: true`: collected only by the daemon holding the lease key tocsin:claim:redis:<name>
+  // (SET NX PX, renewed each cycle), docs/fleet.md.
+  SharedTarget shared;
 };
 void decode(const yaml::Node& node, RedisTargetConfig& out);
+// What depends on the top-level interval: a shared target's lease.
+void check_redis_interval(const yaml::Node& block, const RedisTargetConfig& target, Duration interval);
 
 // Parses a size as redis.conf writes them: a number of bytes, or with a unit, case-insensitive: k, m, g
 // are powers of 1000, kb, mb, gb powers of 1024 ("1mb" is 1048576). Returns nullopt when invalid.

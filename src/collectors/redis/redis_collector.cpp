@@ -14,6 +14,7 @@
 #include "collectors/redis/parsers.hpp"
 #include "collectors/redis/redis.hpp"
 #include "collectors/redis/slowlog_tracker.hpp"
+#include "tocsin/collectors/claim.hpp"
 #include "tocsin/collectors/problem_log.hpp"
 
 namespace tocsin::collectors {
@@ -177,6 +178,52 @@ class RedisCollector final : public Collector {
   nlohmann::json details() const override {
     std::lock_guard lock(details_mutex_);
     return render_details(details_);
+  }
+
+  bool shared() const override { return config_.shared.enabled; }
+
+  // The claim is a lease: SET NX PX takes the key when nobody holds it, and the script renews it
+  // only while it still holds this daemon's value (a holder whose lease ran out never takes over
+  // from the daemon that has it since). One round trip; the key lives in the target's db.
+  ClaimResult claim(const CollectContext& ctx) override {
+    collecting_ = true;
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = false; }
+    } done{collecting_};
+    const Duration lease =
+        config::lease_of(config_.shared, ctx.interval.count() > 0 ? ctx.interval : std::chrono::minutes(1));
+    const std::string px = std::to_string(std::max<std::int64_t>(1, lease.count()));
+    const std::string& owner = claim_owner();
+    static constexpr const char* kRenew =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+        "return 0";
+    std::string error;
+    try {
+      ensure_connected(ctx);
+      std::vector<Reply> replies = connection_.pipeline(
+          {{"SET", claim_key_, owner, "NX", "PX", px}, {"EVAL", kRenew, "1", claim_key_, owner, px}},
+          ctx.deadline);
+      if (replies.size() == 2) {
+        const Reply& set = replies[0];
+        const Reply& renew = replies[1];
+        if (set.type == Reply::Type::status && set.str == "OK") return {ClaimAnswer::held, {}};
+        if (renew.type == Reply::Type::integer && renew.integer == 1) return {ClaimAnswer::held, {}};
+        if (!set.is_error() && !renew.is_error()) return {ClaimAnswer::taken, {}};
+        // READONLY (a replica), NOPERM (an ACL without the key), NOSCRIPT, ...: nobody can tell.
+        error = first_line(set.is_error() ? set.str : renew.str);
+      } else {
+        error = "unexpected replies to the claim";
+      }
+    } catch (const Failure& e) {
+      error = e.what();
+    } catch (const ConnectionError& e) {
+      error = e.what();
+    } catch (const ReplyError& e) {
+      connection_.close();
+      error = e.what();
+    }
+    return {ClaimAnswer::unreachable, target_ + ": cannot ask the claim: " + error};
   }
 
  private:
@@ -877,6 +924,7 @@ class RedisCollector final : public Collector {
   std::shared_ptr<spdlog::logger> log_;
   ProblemLog problems_;
   Connection connection_;
+  const std::string claim_key_ = "tocsin:claim:redis:" + config_.common.name;
 
   milliseconds backoff_{0};
   SteadyClock::time_point next_connect_{};
@@ -930,7 +978,8 @@ std::unique_ptr<Collector> make_redis_collector(const config::RedisTargetConfig&
 
 const Kind& redis_kind() {
   static constexpr Kind kind =
-      define_kind<config::RedisTargetConfig, make_redis_collector>("redis", true, redis::kOwnLabels);
+      define_kind<config::RedisTargetConfig, make_redis_collector, config::check_redis_interval>(
+          "redis", true, redis::kOwnLabels);
   return kind;
 }
 

@@ -370,5 +370,35 @@ TEST(PostgresConfig, TheCollectorRejectsADsnLibpqCannotParseWithoutQuotingIt) {
   }
 }
 
+// `shared` and `lease` (docs/fleet.md), for postgres and redis alike: the lease defaults to three
+// intervals, must outlast a cycle and its deadline, and is refused without `shared: true`.
+TEST(SharedTargetConfig, KeysDefaultsAndPositionedErrors) {
+  PostgresTargetConfig c = valid("collectors:\n  postgres:\n    - { name: db, shared: true }\n");
+  EXPECT_TRUE(c.shared.enabled);
+  EXPECT_FALSE(c.shared.lease.has_value());
+  EXPECT_EQ(lease_of(c.shared, Duration(15s)), Duration(45s));
+  c = valid("collectors:\n  postgres:\n    - { name: db, shared: true, interval: 5s, lease: 20s }\n");
+  EXPECT_EQ(lease_of(c.shared, Duration(5s)), Duration(20s));
+  EXPECT_FALSE(valid("collectors:\n  postgres:\n    - {}\n").shared.enabled);
+  EXPECT_EQ(
+      errors_of("collectors:\n  postgres:\n    - { name: db, lease: 30s }\n"),
+      "tocsin.yaml:3:26: collectors.postgres[0].lease: a lease is for a shared target: set shared: true, "
+      "or remove lease\n");
+  EXPECT_EQ(
+      errors_of("collectors:\n  postgres:\n    - { name: db, shared: true, interval: 10s, lease: 15s }\n"),
+      "tocsin.yaml:3:55: collectors.postgres[0].lease: must be longer than the interval plus the timeout "
+      "(20s): the holder renews its claim once a cycle, and a cycle may take until its deadline\n");
+  EXPECT_EQ(
+      errors_of("interval: 10s\ncollectors:\n  redis:\n    - { name: cache, shared: true, lease: 20s }\n"),
+      "tocsin.yaml:4:43: collectors.redis[0].lease: must be longer than the interval plus the timeout "
+      "(20s, from the top-level interval): the holder renews its claim once a cycle, and a cycle may take "
+      "until its deadline\n");
+  EXPECT_EQ(errors_of("collectors:\n  redis:\n    - { name: cache, shared: yes please }\n"),
+            "tocsin.yaml:3:30: collectors.redis[0].shared: expected true or false, got \"yes please\"\n");
+  EXPECT_EQ(
+      errors_of("interval: 10s\ncollectors:\n  redis:\n    - { name: cache, shared: true, lease: 21s }\n"),
+      "");
+}
+
 }  // namespace
 }  // namespace tocsin::config
