@@ -197,6 +197,17 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     return true;
   }
 
+  // The Server is going: the registry holding the metrics may go before the sessions still queued in
+  // the io_context, whose destructors release their connections.
+  void detach() {
+    std::lock_guard lock(connections_mutex_);
+    open_ = nullptr;
+    refused_ = nullptr;
+    timeouts_ = nullptr;
+    handshake_failures_ = nullptr;
+    unauthorized_ = nullptr;
+  }
+
   void release(const asio::ip::address& client) {
     std::lock_guard lock(connections_mutex_);
     auto it = per_client_.find(client);
@@ -574,7 +585,7 @@ void Server::Impl::accept() {
 Server::Server(asio::io_context& io, asio::thread_pool& pool, const Router& router, ServerOptions options,
                std::shared_ptr<spdlog::logger> log)
     : impl_(std::make_shared<Impl>(io, pool, router, std::move(options), std::move(log))) {}
-Server::~Server() = default;
+Server::~Server() { impl_->detach(); }
 void Server::listen(const std::string& host, std::uint16_t port) { impl_->listen(host, port); }
 std::uint16_t Server::port() const { return impl_->port(); }
 void Server::stop() { impl_->stop(); }

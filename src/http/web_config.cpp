@@ -249,7 +249,7 @@ void decode_tls(const Node& node, WebConfig& out, std::shared_ptr<const TlsConte
 
   // exporter-toolkit: nothing given means plain HTTP; anything given needs a certificate and a key.
   const bool anything = cert.given || key.given || ca.given || tls.client_auth != WebConfig::ClientAuth::kNone ||
-                        cert.where || key.where;
+                        cert.where || key.where || ca.where;
   if (!anything) return;
   if (!cert.given && !cert.where) node.error("missing cert_file or cert");
   if (!key.given && !key.where) node.error("missing key_file or key");
