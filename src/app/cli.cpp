@@ -264,7 +264,17 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const OptionSpec config = {"config", 'c'};
   const OptionSpec compat = {"compat"};
   std::vector<Command> commands = {
-      {"run", {config, {"log-format"}, {"listen"}, compat, {"web.config.file"}, {"web.enable-lifecycle", '\0', false}}, false, kCommandHelp.at("run"), "", cmd_run},
+      {"run",
+       {config,
+        {"log-format"},
+        {"listen"},
+        compat,
+        {"web.config.file"},
+        {"web.enable-lifecycle", '\0', false}},
+       false,
+       kCommandHelp.at("run"),
+       "",
+       cmd_run},
       {"check", {config}, true, kCommandHelp.at("check"), "", cmd_check_or_rules},
       {"test", {compat}, true, kCommandHelp.at("test"), "", cmd_test},
       {"once", {config}, false, kCommandHelp.at("once"), "", cmd_once},

@@ -251,7 +251,8 @@ class Daemon {
   }
 
   std::string web_config_path(const config::Config& config) const {
-    return options_.web_config_file_override.empty() ? config.web.config_file : options_.web_config_file_override;
+    return options_.web_config_file_override.empty() ? config.web.config_file
+                                                     : options_.web_config_file_override;
   }
 
   // Loads the web config `config` names (or --web.config.file's) into `out`; returns the errors, empty
@@ -500,6 +501,11 @@ class Daemon {
         auto specs = collectors::make_specs(next.collectors.instances, next.interval, log_);
         if (next.listen.to_string() != config_.listen.to_string() && options_.listen_override.empty()) {
           log_->warn("listen address changed to {}: takes effect after a restart", next.listen.to_string());
+        }
+        if (next.web.max_connections != config_.web.max_connections ||
+            next.web.max_connections_per_client != config_.web.max_connections_per_client) {
+          log_->warn(
+              "web.max_connections or web.max_connections_per_client changed: takes effect after a restart");
         }
         if (next.retention != config_.retention) {
           log_->warn("retention changed to {}: takes effect after a restart",

@@ -91,15 +91,17 @@ void decode_query(const Node& node, QueryConfig& out) {
 
 void decode_web(const Node& node, WebSettings& out) {
   MapDecoder map(node);
-  if (auto n = map.get("config_file"); n && !n->is_null() && decode(*n, out.config_file) && !out.config_file.empty())
+  if (auto n = map.get("config_file");
+      n && !n->is_null() && decode(*n, out.config_file) && !out.config_file.empty())
     out.config_file = yaml::resolve_path(node.context(), out.config_file);
   map.optional("enable_lifecycle", out.enable_lifecycle);
-  if (auto n = map.get("max_connections");
-      n && !n->is_null() && decode(*n, out.max_connections) && (out.max_connections < 1 || out.max_connections > 65536)) {
+  if (auto n = map.get("max_connections"); n && !n->is_null() && decode(*n, out.max_connections) &&
+                                           (out.max_connections < 1 || out.max_connections > 65536)) {
     n->error("must be between 1 and 65536");
   }
-  if (auto n = map.get("max_connections_per_client");
-      n && !n->is_null() && decode(*n, out.max_connections_per_client) && out.max_connections_per_client < 1) {
+  if (auto n = map.get("max_connections_per_client"); n && !n->is_null() &&
+                                                      decode(*n, out.max_connections_per_client) &&
+                                                      out.max_connections_per_client < 1) {
     n->error("must be at least 1");
   }
   if (out.max_connections_per_client > out.max_connections) {

@@ -46,7 +46,8 @@ std::optional<std::string> base64_decode(std::string_view in) {
         return std::nullopt;
       }
     }
-    const unsigned n = (unsigned(v[0]) << 18) | (unsigned(v[1]) << 12) | (unsigned(v[2]) << 6) | unsigned(v[3]);
+    const unsigned n =
+        (unsigned(v[0]) << 18) | (unsigned(v[1]) << 12) | (unsigned(v[2]) << 6) | unsigned(v[3]);
     out += static_cast<char>((n >> 16) & 0xff);
     if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
     if (pad < 1) out += static_cast<char>(n & 0xff);
@@ -68,7 +69,8 @@ std::string crypt_hash(const std::string& password, const std::string& setting) 
   return out;
 }
 
-BasicAuth::Result BasicAuth::check(const std::map<std::string, yaml::Secret>& users, std::string_view authorization) {
+BasicAuth::Result BasicAuth::check(const std::map<std::string, yaml::Secret>& users,
+                                   std::string_view authorization) {
   if (!authorization.starts_with("Basic ")) return Result::kDenied;
   auto decoded = base64_decode(authorization.substr(6));
   if (!decoded) return Result::kDenied;

@@ -35,7 +35,7 @@ class BasicAuth {
   std::chrono::seconds cache_for_;
   std::size_t cache_entries_;
   std::atomic<int> running_{0};
-  std::mutex mutex_;  // guards cache_
+  std::mutex mutex_;                                                    // guards cache_
   std::map<std::string, std::chrono::steady_clock::time_point> cache_;  // SHA-256(user, hash, password)
 };
 

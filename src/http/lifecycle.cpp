@@ -20,10 +20,11 @@ class Lifecycle {
       std::lock_guard lock(mutex_);
       const auto now = std::chrono::steady_clock::now();
       if (last_ && now - *last_ < options_.min_interval) {
-        const auto wait = std::chrono::duration_cast<std::chrono::seconds>(options_.min_interval - (now - *last_) +
-                                                                           std::chrono::milliseconds(999));
-        Response r = Response::text(429, "too many reloads: at most one per " +
-                                             std::to_string(options_.min_interval.count()) + " ms; retry later\n");
+        const auto wait = std::chrono::duration_cast<std::chrono::seconds>(
+            options_.min_interval - (now - *last_) + std::chrono::milliseconds(999));
+        Response r =
+            Response::text(429, "too many reloads: at most one per " +
+                                    std::to_string(options_.min_interval.count()) + " ms; retry later\n");
         r.headers.emplace_back("Retry-After", std::to_string(std::max<long long>(1, wait.count())));
         return r;
       }

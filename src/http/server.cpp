@@ -97,12 +97,14 @@ void set_header(std::vector<std::pair<std::string, std::string>>& headers, const
 
 // The status page is inline-styled and has no script; nothing tocsin serves is meant to be framed.
 constexpr const char* kHtmlPolicy =
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri "
+    "'none'; "
     "frame-ancestors 'none'";
 constexpr const char* kOtherPolicy = "default-src 'none'; frame-ancestors 'none'";
 
 asio::ip::address client_of(const asio::ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());  // one client, one key
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());  // one client, one key
   return a;
 }
 
@@ -185,9 +187,10 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       if (refused_) refused_->Add({{"reason", refusal}}).Increment();
       if (!refusal_logged_) {
         refusal_logged_ = true;
-        log_->warn("http: refusing connections from {} ({} open, {} from it): the {} connection limit; "
-                   "counted in tocsin_http_connections_refused_total from now on",
-                   client.to_string(), total_, held, refusal);
+        log_->warn(
+            "http: refusing connections from {} ({} open, {} from it): the {} connection limit; "
+            "counted in tocsin_http_connections_refused_total from now on",
+            client.to_string(), total_, held, refusal);
       }
       return false;
     }
@@ -255,7 +258,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   // Security headers: tocsin's defaults, then the web config's, then the handler's own.
   void finish_headers(Response& response, const WebConfig& web) const {
     std::vector<std::pair<std::string, std::string>> headers = {
-        {"Content-Security-Policy", response.content_type.starts_with("text/html") ? kHtmlPolicy : kOtherPolicy},
+        {"Content-Security-Policy",
+         response.content_type.starts_with("text/html") ? kHtmlPolicy : kOtherPolicy},
         {"X-Content-Type-Options", "nosniff"},
         {"X-Frame-Options", "DENY"},
         {"Referrer-Policy", "no-referrer"}};
@@ -276,15 +280,13 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         return std::nullopt;
     }
     switch (basic_auth_.check(web.basic_auth_users, authorization)) {
-      case BasicAuth::Result::kAllowed:
-        return std::nullopt;
+      case BasicAuth::Result::kAllowed: return std::nullopt;
       case BasicAuth::Result::kBusy: {
         Response r = Response::text(429, "too many authentication attempts at once; retry later\n");
         r.headers.emplace_back("Retry-After", "1");
         return r;
       }
-      case BasicAuth::Result::kDenied:
-        break;
+      case BasicAuth::Result::kDenied: break;
     }
     if (unauthorized_) unauthorized_->Increment();
     Response r = Response::text(401, "Unauthorized\n");
@@ -310,28 +312,33 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         .Register(registry)
         .Add({})
         .Set(static_cast<double>(options_.max_connections_per_client));
-    refused_ = &prometheus::BuildCounter()
-                    .Name("tocsin_http_connections_refused_total")
-                    .Help("HTTP connections closed at accept, by the limit they hit (limit, per_client, reserved).")
-                    .Register(registry);
+    refused_ =
+        &prometheus::BuildCounter()
+             .Name("tocsin_http_connections_refused_total")
+             .Help("HTTP connections closed at accept, by the limit they hit (limit, per_client, reserved).")
+             .Register(registry);
     for (const char* reason : {"limit", "per_client", "reserved"}) refused_->Add({{"reason", reason}});
-    timeouts_ = &prometheus::BuildCounter()
-                     .Name("tocsin_http_request_timeouts_total")
-                     .Help("HTTP connections closed because a request's headers or body, or a response, took too "
-                           "long (phase: header, body, write).")
-                     .Register(registry);
+    timeouts_ =
+        &prometheus::BuildCounter()
+             .Name("tocsin_http_request_timeouts_total")
+             .Help(
+                 "HTTP connections closed because a request's headers or body, or a response, took too "
+                 "long (phase: header, body, write).")
+             .Register(registry);
     for (const char* phase : {"header", "body", "write"}) timeouts_->Add({{"phase", phase}});
     handshake_failures_ = &prometheus::BuildCounter()
                                .Name("tocsin_http_tls_handshake_failures_total")
-                               .Help("TLS handshakes that failed or timed out, or whose client certificate was "
-                                     "refused.")
+                               .Help(
+                                   "TLS handshakes that failed or timed out, or whose client certificate was "
+                                   "refused.")
                                .Register(registry)
                                .Add({});
-    unauthorized_ = &prometheus::BuildCounter()
-                         .Name("tocsin_http_unauthorized_requests_total")
-                         .Help("HTTP requests refused with 401 for missing or wrong basic_auth_users credentials.")
-                         .Register(registry)
-                         .Add({});
+    unauthorized_ =
+        &prometheus::BuildCounter()
+             .Name("tocsin_http_unauthorized_requests_total")
+             .Help("HTTP requests refused with 401 for missing or wrong basic_auth_users credentials.")
+             .Register(registry)
+             .Add({});
   }
 
   asio::io_context& io_;
@@ -365,8 +372,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
  public:
   template <class... StreamArgs>
-  Session(std::shared_ptr<Server::Impl> server, asio::ip::address client, std::shared_ptr<const TlsContext> tls,
-          StreamArgs&&... stream_args)
+  Session(std::shared_ptr<Server::Impl> server, asio::ip::address client,
+          std::shared_ptr<const TlsContext> tls, StreamArgs&&... stream_args)
       : stream_(std::forward<StreamArgs>(stream_args)...),
         server_(std::move(server)),
         client_(client),
@@ -377,8 +384,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // One deadline for the handshake and the first request's headers.
     lowest().expires_after(server_->options().header_timeout);
     if constexpr (kTls) {
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          [self = this->shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
     } else {
       read_request(true);
     }
@@ -433,8 +441,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void on_read(beast::error_code ec, const char* phase) {
     if (ec == beast::error::timeout) server_->count_timeout(phase);
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       close();
       return;
     }
@@ -449,10 +458,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (!parser_->is_done()) {
       lowest().expires_after(server_->options().body_timeout);
-      bhttp::async_read(stream_, buffer_, *parser_,
-                        [self = this->shared_from_this()](beast::error_code e, std::size_t) {
-                          self->on_read(e, "body");
-                        });
+      bhttp::async_read(
+          stream_, buffer_, *parser_,
+          [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e, "body"); });
       return;
     }
     on_request();
@@ -465,7 +473,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     request->target = std::string(raw.target());
     request->body = std::move(raw.body());
     keep_alive_ = raw.keep_alive();
-    for (const auto& field : raw) request->headers[lower(std::string(field.name_string()))] = std::string(field.value());
+    for (const auto& field : raw)
+      request->headers[lower(std::string(field.name_string()))] = std::string(field.value());
     std::string_view target = request->target;
     std::size_t q = target.find('?');
     auto path = url_decode(target.substr(0, q), false);
@@ -473,7 +482,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ok && q != std::string_view::npos) ok = parse_form(target.substr(q + 1), request->params);
     if (ok && request->method == "POST") {
       auto type = request->header("content-type").value_or("");
-      if (type.starts_with("application/x-www-form-urlencoded")) ok = parse_form(request->body, request->params);
+      if (type.starts_with("application/x-www-form-urlencoded"))
+        ok = parse_form(request->body, request->params);
     }
     if (!ok) {
       respond_error(400, "bad request: malformed request target or form body\n");
@@ -514,14 +524,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       res->prepare_payload();
     }
     lowest().expires_after(server_->options().write_timeout);
-    bhttp::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec == beast::error::timeout) self->server_->count_timeout("write");
-      if (ec || !self->keep_alive_) {
-        self->close();
-        return;
-      }
-      self->read_request(false);
-    });
+    bhttp::async_write(stream_, *res,
+                       [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                         if (ec == beast::error::timeout) self->server_->count_timeout("write");
+                         if (ec || !self->keep_alive_) {
+                           self->close();
+                           return;
+                         }
+                         self->read_request(false);
+                       });
   }
 
   void close() {
@@ -530,7 +541,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         // close_notify, briefly: a client that does not answer it must not hold the connection.
         closing_ = true;
         lowest().expires_after(std::chrono::seconds(1));
-        stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->lowest().close(); });
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](beast::error_code) { self->lowest().close(); });
         return;
       }
     }
@@ -553,33 +565,33 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 void Server::Impl::accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](beast::error_code ec,
-                                                                              tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (ec) {
-      // Out of descriptors, most likely: try again shortly rather than spin on the I/O thread.
-      self->log_->warn("http: accept failed: {}", ec.message());
-      self->retry_timer_.expires_after(std::chrono::milliseconds(100));
-      self->retry_timer_.async_wait([self](beast::error_code e) {
-        if (!e) self->accept();
+  acceptor_.async_accept(
+      asio::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+        if (ec) {
+          // Out of descriptors, most likely: try again shortly rather than spin on the I/O thread.
+          self->log_->warn("http: accept failed: {}", ec.message());
+          self->retry_timer_.expires_after(std::chrono::milliseconds(100));
+          self->retry_timer_.async_wait([self](beast::error_code e) {
+            if (!e) self->accept();
+          });
+          return;
+        }
+        beast::error_code peer_ec;
+        const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+        const asio::ip::address client = client_of(peer.address());
+        if (peer_ec || !self->admit(client)) {
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else if (auto web = self->web(); web->tls_context) {
+          std::make_shared<Session<TlsStream>>(self, client, web->tls_context, std::move(socket),
+                                               web->tls_context->context())
+              ->start();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(self, client, nullptr, std::move(socket))->start();
+        }
+        self->accept();
       });
-      return;
-    }
-    beast::error_code peer_ec;
-    const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
-    const asio::ip::address client = client_of(peer.address());
-    if (peer_ec || !self->admit(client)) {
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else if (auto web = self->web(); web->tls_context) {
-      std::make_shared<Session<TlsStream>>(self, client, web->tls_context, std::move(socket),
-                                           web->tls_context->context())
-          ->start();
-    } else {
-      std::make_shared<Session<beast::tcp_stream>>(self, client, nullptr, std::move(socket))->start();
-    }
-    self->accept();
-  });
 }
 
 Server::Server(asio::io_context& io, asio::thread_pool& pool, const Router& router, ServerOptions options,

@@ -188,9 +188,10 @@ void decode_tls(const Node& node, WebConfig& out, std::shared_ptr<const TlsConte
     if (auto a = client_auth(auth_name)) {
       tls.client_auth = *a;
     } else {
-      auth_node->error("invalid client_auth_type \"" + auth_name +
-                       "\" (NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
-                       "RequireAndVerifyClientCert)");
+      auth_node->error(
+          "invalid client_auth_type \"" + auth_name +
+          "\" (NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
+          "RequireAndVerifyClientCert)");
     }
   }
   std::vector<std::pair<std::string, Node>> sans;
@@ -224,8 +225,10 @@ void decode_tls(const Node& node, WebConfig& out, std::shared_ptr<const TlsConte
   }
   std::vector<std::pair<std::string, Node>> ciphers;
   raw_list(map, "cipher_suites", ciphers);
-  for (auto& [name, item] : ciphers) {
-    auto it = std::find_if(kCiphers.begin(), kCiphers.end(), [&](const CipherName& c) { return name == c.go; });
+  for (auto& [cipher, item] : ciphers) {
+    const std::string& name = cipher;
+    auto it =
+        std::find_if(kCiphers.begin(), kCiphers.end(), [&](const CipherName& c) { return name == c.go; });
     if (it == kCiphers.end()) {
       item.error("unknown or insecure cipher suite \"" + name +
                  "\" (the names of Go's tls.CipherSuites(), e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
@@ -248,8 +251,9 @@ void decode_tls(const Node& node, WebConfig& out, std::shared_ptr<const TlsConte
   map.finish();
 
   // exporter-toolkit: nothing given means plain HTTP; anything given needs a certificate and a key.
-  const bool anything = cert.given || key.given || ca.given || tls.client_auth != WebConfig::ClientAuth::kNone ||
-                        cert.where || key.where || ca.where;
+  const bool anything = cert.given || key.given || ca.given ||
+                        tls.client_auth != WebConfig::ClientAuth::kNone || cert.where || key.where ||
+                        ca.where;
   if (!anything) return;
   if (!cert.given && !cert.where) node.error("missing cert_file or cert");
   if (!key.given && !key.where) node.error("missing key_file or key");
@@ -259,7 +263,8 @@ void decode_tls(const Node& node, WebConfig& out, std::shared_ptr<const TlsConte
     ca.where->error("a client CA is configured without a client_auth_type (use RequireAndVerifyClientCert)");
   }
   if (verifies && !ca.given && !ca.where) {
-    (auth_node ? *auth_node : node).error("client_auth_type " + auth_name + " needs client_ca_file or client_ca");
+    (auth_node ? *auth_node : node)
+        .error("client_auth_type " + auth_name + " needs client_ca_file or client_ca");
   }
   if (node.context().diagnostics->size() != errors_before) return;
 
@@ -308,20 +313,16 @@ void decode_tls(const Node& node, WebConfig& out, std::shared_ptr<const TlsConte
   }
   if (tls.prefer_server_cipher_suites) SSL_CTX_set_options(handle, SSL_OP_CIPHER_SERVER_PREFERENCE);
   switch (tls.client_auth) {
-    case WebConfig::ClientAuth::kNone:
-      ctx.set_verify_mode(ssl::verify_none);
-      break;
+    case WebConfig::ClientAuth::kNone: ctx.set_verify_mode(ssl::verify_none); break;
     case WebConfig::ClientAuth::kRequest:
     case WebConfig::ClientAuth::kRequireAny:
       // Asked for (or required) but not verified, as Go's RequestClientCert and RequireAnyClientCert.
-      ctx.set_verify_mode(ssl::verify_peer | (tls.client_auth == WebConfig::ClientAuth::kRequireAny
-                                                  ? ssl::verify_fail_if_no_peer_cert
-                                                  : 0));
+      ctx.set_verify_mode(
+          ssl::verify_peer |
+          (tls.client_auth == WebConfig::ClientAuth::kRequireAny ? ssl::verify_fail_if_no_peer_cert : 0));
       ctx.set_verify_callback([](bool, ssl::verify_context&) { return true; });
       break;
-    case WebConfig::ClientAuth::kVerifyIfGiven:
-      ctx.set_verify_mode(ssl::verify_peer);
-      break;
+    case WebConfig::ClientAuth::kVerifyIfGiven: ctx.set_verify_mode(ssl::verify_peer); break;
     case WebConfig::ClientAuth::kRequireAndVerify:
       ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
       break;
@@ -401,7 +402,8 @@ void decode_users(const Node& node, WebConfig& out) {
 bool is_bcrypt_hash(const std::string& hash) {
   if (hash.size() != 60 || hash[0] != '$' || hash[1] != '2' || hash[3] != '$' || hash[6] != '$') return false;
   if (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') return false;
-  if (!std::isdigit(static_cast<unsigned char>(hash[4])) || !std::isdigit(static_cast<unsigned char>(hash[5])))
+  if (!std::isdigit(static_cast<unsigned char>(hash[4])) ||
+      !std::isdigit(static_cast<unsigned char>(hash[5])))
     return false;
   const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
   if (cost < 4 || cost > 31) return false;
@@ -440,7 +442,8 @@ bool TlsContext::peer_allowed(SSL* ssl, std::string& why) const {
         text = boost::asio::ip::address_v6(b).to_string();
       }
     }
-    for (const std::string& want : settings_.client_allowed_sans) allowed = allowed || (!text.empty() && text == want);
+    for (const std::string& want : settings_.client_allowed_sans)
+      allowed = allowed || (!text.empty() && text == want);
   }
   if (names) GENERAL_NAMES_free(names);
   X509_free(cert);
@@ -448,7 +451,8 @@ bool TlsContext::peer_allowed(SSL* ssl, std::string& why) const {
   return allowed;
 }
 
-std::variant<WebConfig, yaml::Diagnostics> parse_web_config(const std::string& text, const std::string& file) {
+std::variant<WebConfig, yaml::Diagnostics> parse_web_config(const std::string& text,
+                                                            const std::string& file) {
   yaml::Diagnostics diagnostics;
   YAML::Node root = yaml::parse_yaml_string(text, file, diagnostics);
   if (!diagnostics.empty()) return diagnostics;

@@ -131,12 +131,13 @@ class WebSecurityTest : public ::testing::Test {
     });
     router.add("GET", "/", [](const Request&) { return Response::html(200, "<html>on call</html>"); });
     router.add("GET", "/api/v1/x", [](const Request&) { return Response::json(200, "{}"); });
-    add_lifecycle_routes(router, LifecycleOptions{[this] {
-                                                    ++reloads;
-                                                    return std::string();
-                                                  },
-                                                  [this] { return token; }, [this] { return lifecycle.load(); },
-                                                  std::chrono::milliseconds(60'000)});
+    add_lifecycle_routes(router,
+                         LifecycleOptions{[this] {
+                                            ++reloads;
+                                            return std::string();
+                                          },
+                                          [this] { return token; }, [this] { return lifecycle.load(); },
+                                          std::chrono::milliseconds(60'000)});
   }
   void start(ServerOptions options = {}) {
     options.registry = &registry;
@@ -156,8 +157,9 @@ class WebSecurityTest : public ::testing::Test {
   }
   // curl's exit status and output: the HTTP status (%{http_code}) on the last line.
   CommandResult curl(std::vector<std::string> args, const std::string& path = "/metrics") {
-    std::vector<std::string> argv = {*find_executable("curl"), "-sS", "-o", (dir / "body").string(), "-w",
-                                     "\n%{http_code}", "--max-time", "20"};
+    std::vector<std::string> argv = {
+        *find_executable("curl"), "-sS",        "-o", (dir / "body").string(), "-w",
+        "\n%{http_code}",         "--max-time", "20"};
     for (const std::string& arg : args) {
       // curl takes no --name=value: split "--cacert=FILE" in two.
       const std::size_t eq = arg.find('=');
@@ -171,9 +173,7 @@ class WebSecurityTest : public ::testing::Test {
     argv.push_back("https://127.0.0.1:" + std::to_string(port) + path);
     return run_command(argv);
   }
-  static std::string status_of(const CommandResult& r) {
-    return r.output.substr(r.output.rfind('\n') + 1);
-  }
+  static std::string status_of(const CommandResult& r) { return r.output.substr(r.output.rfind('\n') + 1); }
 
   TempDir dir{"tocsin-websec"};
   boost::asio::io_context io;
@@ -192,10 +192,10 @@ TEST_F(WebSecurityTest, CurlOverTlsWithBasicAuthRightWrongAndMissingCredentials)
   if (!find_executable("curl") || !find_executable("openssl")) GTEST_SKIP() << "curl or openssl missing";
   make_certificates(dir);
   start();
-  server->set_web_config(std::make_shared<WebConfig>(load_or_fail(
-      dir, std::string("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-                       "basic_auth_users:\n  alice: ") +
-               kAliceHash + "\n")));
+  server->set_web_config(std::make_shared<WebConfig>(
+      load_or_fail(dir, std::string("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                                    "basic_auth_users:\n  alice: ") +
+                            kAliceHash + "\n")));
   const std::string ca = "--cacert=" + (dir / "ca.crt").string();
   EXPECT_EQ(status_of(curl({ca, "-u", "alice:s3cret"})), "200");
   EXPECT_EQ(status_of(curl({ca, "-u", "alice:s3cret"})), "200");  // the cached verification
@@ -225,22 +225,23 @@ TEST_F(WebSecurityTest, ClientCertificatesRequiredAndVerified) {
   const std::string client_key = "--key=" + (dir / "client.key").string();
   EXPECT_EQ(status_of(curl({ca, client, client_key})), "200");
   EXPECT_NE(curl({ca}).status, 0) << "no client certificate";
-  EXPECT_NE(curl({ca, "--cert=" + (dir / "stranger.crt").string(), "--key=" + (dir / "stranger.key").string()})
-                .status,
-            0)
+  EXPECT_NE(
+      curl({ca, "--cert=" + (dir / "stranger.crt").string(), "--key=" + (dir / "stranger.key").string()})
+          .status,
+      0)
       << "a certificate the CA did not sign";
   // client_allowed_sans: the CA's client has DNS:client.example.
-  server->set_web_config(std::make_shared<WebConfig>(load_or_fail(
-      dir,
-      "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-      "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
-      "  client_allowed_sans: [other.example]\n")));
+  server->set_web_config(std::make_shared<WebConfig>(
+      load_or_fail(dir,
+                   "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                   "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                   "  client_allowed_sans: [other.example]\n")));
   EXPECT_NE(curl({ca, client, client_key}).status, 0);
-  server->set_web_config(std::make_shared<WebConfig>(load_or_fail(
-      dir,
-      "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-      "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
-      "  client_allowed_sans: [other.example, client.example]\n")));
+  server->set_web_config(std::make_shared<WebConfig>(
+      load_or_fail(dir,
+                   "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                   "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                   "  client_allowed_sans: [other.example, client.example]\n")));
   EXPECT_EQ(status_of(curl({ca, client, client_key})), "200");
 }
 
@@ -279,7 +280,8 @@ TEST_F(WebSecurityTest, SecurityHeadersOnThePageAndTheApiAndTheWebConfigsOwn) {
   testing::HttpResult page = testing::http_get(port, "/");
   EXPECT_NE(page.headers["content-security-policy"].find("default-src 'none'"), std::string::npos);
   EXPECT_NE(page.headers["content-security-policy"].find("frame-ancestors 'none'"), std::string::npos);
-  EXPECT_EQ(page.headers["content-security-policy"].find("script-src"), std::string::npos) << "no script allowed";
+  EXPECT_EQ(page.headers["content-security-policy"].find("script-src"), std::string::npos)
+      << "no script allowed";
   EXPECT_EQ(page.headers["x-content-type-options"], "nosniff");
   EXPECT_EQ(page.headers["x-frame-options"], "DENY");
   EXPECT_EQ(page.headers["referrer-policy"], "no-referrer");
@@ -306,7 +308,8 @@ TEST_F(WebSecurityTest, ReloadNeedsTheTokenOrLifecycleAndIsRateLimited) {
   r = testing::http_request(port, "POST", "/-/reload");
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(r.headers["www-authenticate"], "Bearer realm=\"tocsin\"");
-  EXPECT_EQ(testing::http_request(port, "POST", "/-/reload", "", {{"Authorization", "Bearer wrong"}}).status, 401);
+  EXPECT_EQ(testing::http_request(port, "POST", "/-/reload", "", {{"Authorization", "Bearer wrong"}}).status,
+            401);
   EXPECT_EQ(reloads, 0);
   r = testing::http_request(port, "POST", "/-/reload", "", {{"Authorization", "Bearer the-api-token"}});
   EXPECT_EQ(r.status, 200) << r.body;
@@ -414,49 +417,54 @@ TEST_F(WebSecurityTest, ASlowlorisConnectionIsCutAtTheHeaderDeadline) {
 
 TEST(WebConfig, ErrorsHaveTheirPositions) {
   TempDir dir("tocsin-webcfg");
-  EXPECT_EQ(load_errors(dir, "tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n"
-                             "  client_auth_type: Sometimes\n  min_version: TLS14\n"
-                             "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n"
-                             "basic_auth_users:\n  alice: plaintext\n  bad:user: " +
-                                 std::string(kAliceHash) +
-                                 "\nhttp_server_config:\n  headers:\n    Set-Cookie: a\n"
-                                 "    X-Frame-Options: allow\nrate_limits: {}\n"),
-            dir.path().string() + "/web.yml:2:14: tls_server_config.cert_file: cannot read " + dir.path().string() +
-                "/nope.crt: No such file or directory\n" + dir.path().string() +
-                "/web.yml:3:13: tls_server_config.key_file: cannot read " + dir.path().string() +
-                "/nope.key: No such file or directory\n" + dir.path().string() +
-                "/web.yml:4:21: tls_server_config.client_auth_type: invalid client_auth_type \"Sometimes\" "
-                "(NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
-                "RequireAndVerifyClientCert)\n" +
-                dir.path().string() +
-                "/web.yml:5:16: tls_server_config.min_version: unknown TLS version \"TLS14\" (TLS10, TLS11, TLS12 "
-                "or TLS13)\n" +
-                dir.path().string() +
-                "/web.yml:6:19: tls_server_config.cipher_suites[0]: unknown or insecure cipher suite "
-                "\"TLS_RSA_WITH_RC4_128_SHA\" (the names of Go's tls.CipherSuites(), e.g. "
-                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)\n" +
-                dir.path().string() +
-                "/web.yml:8:10: basic_auth_users.alice: not a bcrypt hash ($2y$..., e.g. from `htpasswd -nBC 10 "
-                "\"\" | tr -d ':\\n'`)\n" +
-                dir.path().string() +
-                "/web.yml:9:13: basic_auth_users.bad:user: a user name must be non-empty and without ':' (HTTP "
-                "basic authentication)\n" +
-                dir.path().string() +
-                "/web.yml:12:17: http_server_config.headers.Set-Cookie: HTTP header \"Set-Cookie\" can not be "
-                "configured (Content-Security-Policy, X-Frame-Options, X-Content-Type-Options, X-XSS-Protection "
-                "or Strict-Transport-Security)\n" +
-                dir.path().string() +
-                "/web.yml:13:22: http_server_config.headers.X-Frame-Options: X-Frame-Options must be deny or "
-                "sameorigin\n" +
-                dir.path().string() + "/web.yml:14:1: rate_limits: unknown key\n");
-  EXPECT_NE(load_errors(dir, "tls_server_config:\n  client_ca_file: ca.crt\n").find("missing cert_file or cert"),
-            std::string::npos);
+  EXPECT_EQ(
+      load_errors(dir,
+                  "tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n"
+                  "  client_auth_type: Sometimes\n  min_version: TLS14\n"
+                  "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n"
+                  "basic_auth_users:\n  alice: plaintext\n  bad:user: " +
+                      std::string(kAliceHash) +
+                      "\nhttp_server_config:\n  headers:\n    Set-Cookie: a\n"
+                      "    X-Frame-Options: allow\nrate_limits: {}\n"),
+      dir.path().string() + "/web.yml:2:14: tls_server_config.cert_file: cannot read " + dir.path().string() +
+          "/nope.crt: No such file or directory\n" + dir.path().string() +
+          "/web.yml:3:13: tls_server_config.key_file: cannot read " + dir.path().string() +
+          "/nope.key: No such file or directory\n" + dir.path().string() +
+          "/web.yml:4:21: tls_server_config.client_auth_type: invalid client_auth_type \"Sometimes\" "
+          "(NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
+          "RequireAndVerifyClientCert)\n" +
+          dir.path().string() +
+          "/web.yml:5:16: tls_server_config.min_version: unknown TLS version \"TLS14\" (TLS10, TLS11, TLS12 "
+          "or TLS13)\n" +
+          dir.path().string() +
+          "/web.yml:6:19: tls_server_config.cipher_suites[0]: unknown or insecure cipher suite "
+          "\"TLS_RSA_WITH_RC4_128_SHA\" (the names of Go's tls.CipherSuites(), e.g. "
+          "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)\n" +
+          dir.path().string() +
+          "/web.yml:8:10: basic_auth_users.alice: not a bcrypt hash ($2y$..., e.g. from `htpasswd -nBC 10 "
+          "\"\" | tr -d ':\\n'`)\n" +
+          dir.path().string() +
+          "/web.yml:9:13: basic_auth_users.bad:user: a user name must be non-empty and without ':' (HTTP "
+          "basic authentication)\n" +
+          dir.path().string() +
+          "/web.yml:12:17: http_server_config.headers.Set-Cookie: HTTP header \"Set-Cookie\" can not be "
+          "configured (Content-Security-Policy, X-Frame-Options, X-Content-Type-Options, X-XSS-Protection "
+          "or Strict-Transport-Security)\n" +
+          dir.path().string() +
+          "/web.yml:13:22: http_server_config.headers.X-Frame-Options: X-Frame-Options must be deny or "
+          "sameorigin\n" +
+          dir.path().string() + "/web.yml:14:1: rate_limits: unknown key\n");
+  EXPECT_NE(
+      load_errors(dir, "tls_server_config:\n  client_ca_file: ca.crt\n").find("missing cert_file or cert"),
+      std::string::npos);
   // A hash is never quoted back.
-  EXPECT_EQ(load_errors(dir, "basic_auth_users:\n  bob: $2y$10$tooshort\n").find("tooshort"), std::string::npos);
+  EXPECT_EQ(load_errors(dir, "basic_auth_users:\n  bob: $2y$10$tooshort\n").find("tooshort"),
+            std::string::npos);
   EXPECT_NE(load_errors(dir, "a: [\n").find("web.yml:"), std::string::npos);
   EXPECT_EQ(load_errors(dir, ""), "");
-  EXPECT_NE(std::get<yaml::Diagnostics>(load_web_config((dir / "missing.yml").string())).to_string().find(
-                "cannot read web config file"),
+  EXPECT_NE(std::get<yaml::Diagnostics>(load_web_config((dir / "missing.yml").string()))
+                .to_string()
+                .find("cannot read web config file"),
             std::string::npos);
   EXPECT_NE(std::get<yaml::Diagnostics>(load_web_config("/dev/zero")).to_string().find("not a regular file"),
             std::string::npos);
@@ -466,15 +474,20 @@ TEST(WebConfig, AKeyThatIsNotTheCertificatesIsRefusedAtLoad) {
   if (!find_executable("openssl")) GTEST_SKIP() << "openssl missing";
   TempDir dir("tocsin-webcfg");
   make_certificates(dir);
-  const std::string errors = load_errors(dir, "tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n");
-  EXPECT_EQ(errors, dir.path().string() +
-                        "/web.yml:3:13: tls_server_config.key_file: cannot use the private key: key values mismatch\n");
-  EXPECT_NE(load_errors(dir,
-                        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-                        "  client_auth_type: RequireAndVerifyClientCert\n")
-                .find("web.yml:4:21: tls_server_config.client_auth_type: client_auth_type RequireAndVerifyClientCert "
-                      "needs client_ca_file or client_ca"),
-            std::string::npos);
+  const std::string errors =
+      load_errors(dir, "tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n");
+  EXPECT_EQ(
+      errors,
+      dir.path().string() +
+          "/web.yml:3:13: tls_server_config.key_file: cannot use the private key: key values mismatch\n");
+  EXPECT_NE(
+      load_errors(dir,
+                  "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                  "  client_auth_type: RequireAndVerifyClientCert\n")
+          .find(
+              "web.yml:4:21: tls_server_config.client_auth_type: client_auth_type RequireAndVerifyClientCert "
+              "needs client_ca_file or client_ca"),
+      std::string::npos);
   WebConfig ok = load_or_fail(dir,
                               "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
                               "  min_version: TLS13\n  curve_preferences: [X25519, CurveP256]\n"

@@ -35,10 +35,10 @@ class WebDaemon {
     write_web(std::string("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
                           "basic_auth_users:\n  alice: ") +
               kHash + "\n");
-    dir_.write("tocsin.yaml", "listen: 127.0.0.1:" + std::to_string(port_) + "\nstate_dir: " +
-                                  (dir_ / "state").string() +
-                                  "\ninterval: 1s\nweb:\n  config_file: web.yml\nalerting:\n  api_token: the-token\n"
-                                  "collectors:\n  host:\n    - name: host\n      mountpoints: [\"/\"]\n");
+    dir_.write("tocsin.yaml",
+               "listen: 127.0.0.1:" + std::to_string(port_) + "\nstate_dir: " + (dir_ / "state").string() +
+                   "\ninterval: 1s\nweb:\n  config_file: web.yml\nalerting:\n  api_token: the-token\n"
+                   "collectors:\n  host:\n    - name: host\n      mountpoints: [\"/\"]\n");
   }
   void write_web(const std::string& text) const { dir_.write("web.yml", text); }
   void start() {
@@ -46,12 +46,13 @@ class WebDaemon {
     options.stderr_file = dir_ / "stderr.log";
     options.stdout_file = dir_ / "stdout.log";
     process_ = std::make_unique<Process>(
-        std::vector<std::string>{TOCSIN_EXECUTABLE, "run", "--config", (dir_ / "tocsin.yaml").string()}, options);
+        std::vector<std::string>{TOCSIN_EXECUTABLE, "run", "--config", (dir_ / "tocsin.yaml").string()},
+        options);
   }
   // curl over TLS (the test CA) with `args`; returns "<status>\n<body>".
   std::string curl(const std::vector<std::string>& args, const std::string& path) const {
-    std::vector<std::string> argv = {*find_executable("curl"), "-sS", "--max-time", "20", "--cacert",
-                                     (dir_ / "ca.crt").string(), "-w", "\n%{http_code}"};
+    std::vector<std::string> argv = {*find_executable("curl"),   "-sS", "--max-time",    "20", "--cacert",
+                                     (dir_ / "ca.crt").string(), "-w",  "\n%{http_code}"};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("https://127.0.0.1:" + std::to_string(port_) + path);
     CommandResult r = run_command(argv);
@@ -65,7 +66,10 @@ class WebDaemon {
   }
   bool wait_ready() {
     return wait_until(
-               [&] { return !process_->running() || status({"-u", "alice:s3cret"}, "/-/ready") == "200"; }, 20s) &&
+               [&] {
+                 return !process_->running() || status({"-u", "alice:s3cret"}, "/-/ready") == "200";
+               },
+               20s) &&
            process_->running();
   }
   std::string log() const { return read_file(dir_ / "stderr.log"); }
@@ -137,12 +141,14 @@ TEST(WebDaemon, ReloadNeedsTheTokenIsRateLimitedAndKeepsTheOldWebConfigWhenTheNe
   // Logged in, but no token: lifecycle is off.
   EXPECT_EQ(d.status({"-u", "alice:s3cret", "-X", "POST"}, "/-/reload"), "401");
   EXPECT_EQ(d.status({"-H", "Authorization: Bearer the-token", "-X", "POST"}, "/-/reload"), "200");
-  const std::string again = d.curl({"-i", "-H", "Authorization: Bearer the-token", "-X", "POST"}, "/-/reload");
+  const std::string again =
+      d.curl({"-i", "-H", "Authorization: Bearer the-token", "-X", "POST"}, "/-/reload");
   EXPECT_EQ(again.substr(0, 3), "429") << again;
   EXPECT_NE(again.find("Retry-After: 1"), std::string::npos) << again;
 
-  d.write_web("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-              "  client_auth_type: Sometimes\n");
+  d.write_web(
+      "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+      "  client_auth_type: Sometimes\n");
   d.process().signal(SIGHUP);
   ASSERT_TRUE(wait_until(
       [&] {
@@ -151,7 +157,8 @@ TEST(WebDaemon, ReloadNeedsTheTokenIsRateLimitedAndKeepsTheOldWebConfigWhenTheNe
       },
       10s))
       << d.log();
-  EXPECT_NE(d.log().find("web.yml:4:21: tls_server_config.client_auth_type: invalid client_auth_type \"Sometimes\""),
+  EXPECT_NE(d.log().find(
+                "web.yml:4:21: tls_server_config.client_auth_type: invalid client_auth_type \"Sometimes\""),
             std::string::npos)
       << d.log();
   EXPECT_EQ(d.status({}, "/metrics"), "401") << "the old web config, basic auth included, still runs";
@@ -161,7 +168,12 @@ TEST(WebDaemon, ReloadNeedsTheTokenIsRateLimitedAndKeepsTheOldWebConfigWhenTheNe
                           "basic_auth_users:\n  bob: ") +
               kHash + "\n");
   d.process().signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return d.status({"-u", "bob:s3cret"}, "/metrics") == "200"; }, 10s)) << d.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return d.status({"-u", "bob:s3cret"}, "/metrics") == "200";
+      },
+      10s))
+      << d.log();
   EXPECT_EQ(d.status({"-u", "alice:s3cret"}, "/metrics"), "401");
   EXPECT_EQ(d.process().stop(), 0) << d.log();
 }

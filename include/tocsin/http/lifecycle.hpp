@@ -17,9 +17,9 @@
 namespace tocsin::http {
 
 struct LifecycleOptions {
-  std::function<std::string()> reload;     // reloads; returns the errors, empty on success
-  std::function<std::string()> api_token;  // the current API token; empty: none configured
-  std::function<bool()> enabled;           // web.enable_lifecycle (or --web.enable-lifecycle)
+  std::function<std::string()> reload;           // reloads; returns the errors, empty on success
+  std::function<std::string()> api_token;        // the current API token; empty: none configured
+  std::function<bool()> enabled;                 // web.enable_lifecycle (or --web.enable-lifecycle)
   std::chrono::milliseconds min_interval{1000};  // between two reloads through HTTP
 };
 

@@ -15,8 +15,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "tocsin/http/router.hpp"
