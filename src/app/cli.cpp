@@ -13,6 +13,7 @@
 #include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/config/config.hpp"
+#include "tocsin/http/web_config.hpp"
 #include "tocsin/promql/engine.hpp"
 #include "tocsin/rules/rule_file.hpp"
 #include "tocsin/rules/unit_test.hpp"
@@ -64,6 +65,9 @@ is rejected and the running one kept); SIGTERM or SIGINT stops within 5 seconds.
       --log-format FMT  text (default; human-readable) or json (one JSON object per line)
       --listen ADDR     override the config's listen address, e.g. 127.0.0.1:9850
       --compat MODE     override the config's PromQL compatibility: prometheus3 or prometheus2
+      --web.config.file FILE  override web.config_file: TLS, basic auth and headers in the format of
+                        Prometheus's exporter-toolkit (docs/security.md)
+      --web.enable-lifecycle  allow POST /-/reload without the API token (web.enable_lifecycle)
 )"},
     {"check", R"(Usage: tocsin check [--config FILE]
        tocsin check rules RULE_FILE...
@@ -114,6 +118,10 @@ int cmd_check(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
   std::size_t rule_count = 0;
   std::vector<rules::GroupDefinition> groups;
   if (diagnostics.empty()) groups = rules::load_rule_files(rule_files, diagnostics);
+  if (!config->web.config_file.empty()) {
+    auto web = http::load_web_config(config->web.config_file);
+    if (auto* errors = std::get_if<yaml::Diagnostics>(&web)) diagnostics.append(*errors);
+  }
   // An SLO's `exclude:` names alerting's time_intervals: the daemon refuses to start on an unknown one,
   // so check says so too.
   for (const auto& group : groups) {
@@ -243,6 +251,8 @@ int cmd_run(const ParsedArgs& args, std::ostream&, std::ostream& err) {
       return kExitBadInput;
     }
   }
+  options.web_config_file_override = args.value_or("web.config.file", "");
+  options.enable_lifecycle = args.has("web.enable-lifecycle");
   auto config = load_or_report(options.config_path, err);
   if (!config) return kExitBadInput;
   return run_daemon(options, std::move(*config));
@@ -254,7 +264,17 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const OptionSpec config = {"config", 'c'};
   const OptionSpec compat = {"compat"};
   std::vector<Command> commands = {
-      {"run", {config, {"log-format"}, {"listen"}, compat}, false, kCommandHelp.at("run"), "", cmd_run},
+      {"run",
+       {config,
+        {"log-format"},
+        {"listen"},
+        compat,
+        {"web.config.file"},
+        {"web.enable-lifecycle", '\0', false}},
+       false,
+       kCommandHelp.at("run"),
+       "",
+       cmd_run},
       {"check", {config}, true, kCommandHelp.at("check"), "", cmd_check_or_rules},
       {"test", {compat}, true, kCommandHelp.at("test"), "", cmd_test},
       {"once", {config}, false, kCommandHelp.at("once"), "", cmd_once},

@@ -29,11 +29,13 @@
 #include "tocsin/collectors/kind.hpp"
 #include "tocsin/collectors/scheduler.hpp"
 #include "tocsin/core/json_text.hpp"
+#include "tocsin/http/lifecycle.hpp"
 #include "tocsin/http/metrics_endpoint.hpp"
 #include "tocsin/http/query_api.hpp"
 #include "tocsin/http/server.hpp"
 #include "tocsin/http/status_page.hpp"
 #include "tocsin/remote_write/remote_write.hpp"
+#include "tocsin/http/web_config.hpp"
 #include "tocsin/rules/manager.hpp"
 #include "tocsin/store/exposition.hpp"
 #include "tocsin/store/store.hpp"
@@ -102,12 +104,20 @@ class Daemon {
     alerting_.add_routes(
         router_, clock_, [this] { return collector_statuses(); }, [this] { return slo_statuses(); });
     add_routes();
+    set_lifecycle(config_);
   }
 
   int run() {
     // The window of the last run, before any collector or rule registers its writer.
     snapshots_.restore();
-    http::Server server(io_, pool_, router_, http::ServerOptions{}, log_);
+    http::Server server(io_, pool_, router_, server_options(), log_);
+    server_ = &server;
+    std::shared_ptr<const http::WebConfig> web;
+    if (std::string error = load_web_config(config_, web); !error.empty()) {
+      log_->error("cannot load the web config:\n{}", error);
+      return 2;
+    }
+    apply_web_config(std::move(web));
     config::ListenAddress listen = config_.listen;
     if (!options_.listen_override.empty()) config::parse_listen_address(options_.listen_override, listen);
     try {
@@ -138,8 +148,8 @@ class Daemon {
     store_.retire_unregistered_writers(clock_.now_ms());
     reload_ok_->Set(1);
     reload_time_->Set(static_cast<double>(clock_.now_ms()) / 1000.0);
-    log_->info("tocsin {} listening on {}:{} with {} collector(s), config {}", kVersion, listen.host,
-               server.port(), scheduler_.health().size(), config_.file);
+    log_->info("tocsin {} listening on {}:{} ({}) with {} collector(s), config {}", kVersion, listen.host,
+               server.port(), web_summary_, scheduler_.health().size(), config_.file);
     wait_signal();
     schedule_gc();
     schedule_snapshot();
@@ -205,8 +215,11 @@ class Daemon {
     route("GET", "/metrics", &Daemon::serve_metrics);
     route("GET", "/-/healthy", &Daemon::healthy);
     route("GET", "/-/ready", &Daemon::ready);
-    route("POST", "/-/reload", &Daemon::reload);
-    route("PUT", "/-/reload", &Daemon::reload);
+    http::LifecycleOptions lifecycle;
+    lifecycle.reload = [this] { return reload_over_http(); };
+    lifecycle.api_token = [this] { return api_token(); };
+    lifecycle.enabled = [this] { return lifecycle_enabled(); };
+    http::add_lifecycle_routes(router_, std::move(lifecycle));
     route("GET", "/api/v1/rules", &Daemon::list_rules);
     route("GET", "/api/v1/slos", &Daemon::list_slos);
     route("GET", "/api/v1/collectors", &Daemon::list_collectors);
@@ -244,14 +257,68 @@ class Daemon {
                   : http::Response::text(503, "tocsin is not ready.\n");
   }
 
-  // POST|PUT /-/reload: reloads on the I/O thread and answers with the outcome.
-  http::Response reload(const http::Request&) {
+  // POST|PUT /-/reload (http/lifecycle checks the token and the rate): reloads on the I/O thread.
+  std::string reload_over_http() {
     std::promise<std::string> result;
     auto future = result.get_future();
     asio::post(io_, [this, &result] { result.set_value(reload_config()); });
-    std::string error = future.get();
-    if (error.empty()) return http::Response::text(200, "configuration reloaded\n");
-    return http::Response::text(500, "failed to reload config: " + error + "\n");
+    return future.get();
+  }
+
+  // The HTTP server's limits, from the config (they take effect at start).
+  http::ServerOptions server_options() {
+    http::ServerOptions options;
+    options.max_connections = static_cast<std::size_t>(config_.web.max_connections);
+    options.max_connections_per_client = static_cast<std::size_t>(config_.web.max_connections_per_client);
+    options.reserved_connections = std::min(options.reserved_connections, options.max_connections / 8);
+    options.bearer_token = [this] { return api_token(); };
+    options.registry = registry_.get();
+    return options;
+  }
+
+  std::string web_config_path(const config::Config& config) const {
+    return options_.web_config_file_override.empty() ? config.web.config_file
+                                                     : options_.web_config_file_override;
+  }
+
+  // Loads the web config `config` names (or --web.config.file's) into `out`; returns the errors, empty
+  // on success.
+  std::string load_web_config(const config::Config& config, std::shared_ptr<const http::WebConfig>& out) {
+    auto web = std::make_shared<http::WebConfig>();
+    if (const std::string path = web_config_path(config); !path.empty()) {
+      auto loaded = http::load_web_config(path);
+      if (auto* diagnostics = std::get_if<yaml::Diagnostics>(&loaded)) {
+        std::string error = diagnostics->to_string();
+        if (!error.empty() && error.back() == '\n') error.pop_back();
+        return error;
+      }
+      *web = std::get<http::WebConfig>(std::move(loaded));
+    }
+    out = std::move(web);
+    return "";
+  }
+
+  // Hands a loaded web config to the server: new connections and requests use it.
+  void apply_web_config(std::shared_ptr<const http::WebConfig> web) {
+    web_summary_ = std::string(web->tls.enabled ? "https" : "http") +
+                   (web->basic_auth_users.empty() ? "" : ", basic auth") +
+                   (web->file.empty() ? "" : ", web config " + web->file);
+    if (server_) server_->set_web_config(std::move(web));
+  }
+
+  // The API token and web.enable_lifecycle, as request handlers read them (on the pool).
+  void set_lifecycle(const config::Config& config) {
+    std::lock_guard lock(web_mutex_);
+    api_token_ = config.alerting.api_token.reveal();
+    enable_lifecycle_ = options_.enable_lifecycle || config.web.enable_lifecycle;
+  }
+  std::string api_token() {
+    std::lock_guard lock(web_mutex_);
+    return api_token_;
+  }
+  bool lifecycle_enabled() {
+    std::lock_guard lock(web_mutex_);
+    return enable_lifecycle_;
   }
 
   // GET /api/v1/rules: Prometheus's rules API.
@@ -280,7 +347,9 @@ class Daemon {
           options_.log_format_override.empty() ? config_.log.format : options_.log_format_override},
          {"log.level", config_.log.level},
          {"query.timeout", format_duration(engine_options().timeout)},
-         {"query.max-samples", std::to_string(engine_options().max_samples)}});
+         {"query.max-samples", std::to_string(engine_options().max_samples)},
+         {"web.config.file", web_config_path(config_)},
+         {"web.enable-lifecycle", lifecycle_enabled() ? "true" : "false"}});
   }
 
   // GET /api/v1/status/runtimeinfo.
@@ -463,13 +532,22 @@ class Daemon {
         if (remote_write_urls(next) != remote_write_urls(config_)) {
           log_->warn("remote_write changed: takes effect after a restart");
         }
+        if (next.web.max_connections != config_.web.max_connections ||
+            next.web.max_connections_per_client != config_.web.max_connections_per_client) {
+          log_->warn(
+              "web.max_connections or web.max_connections_per_client changed: takes effect after a restart");
+        }
         if (next.retention != config_.retention) {
           log_->warn("retention changed to {}: takes effect after a restart",
                      format_duration(next.retention));
         }
-        // Rules first: a broken rule file rejects the whole reload before anything changes.
-        error = load_rules(next);
+        // The web config, then rules: a broken one rejects the whole reload before anything changes.
+        std::shared_ptr<const http::WebConfig> web;
+        error = load_web_config(next, web);
+        if (error.empty()) error = load_rules(next);
         if (error.empty()) {
+          apply_web_config(std::move(web));
+          set_lifecycle(next);
           set_level(*log_, next.log.level);
           scheduler_.replace(std::move(specs));
           alerting_.reload(next);
@@ -544,6 +622,11 @@ class Daemon {
   prometheus::Gauge* reload_ok_ = nullptr;
   prometheus::Gauge* reload_time_ = nullptr;
   std::atomic<bool> ready_{false};
+  http::Server* server_ = nullptr;  // run()'s, while it runs
+  std::string web_summary_;         // "https, basic auth, web config FILE", for the log
+  std::mutex web_mutex_;            // guards api_token_ and enable_lifecycle_
+  std::string api_token_;
+  bool enable_lifecycle_ = false;
 };
 
 }  // namespace

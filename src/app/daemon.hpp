@@ -13,9 +13,11 @@ namespace tocsin::app {
 
 struct DaemonOptions {
   std::string config_path;
-  std::string log_format_override;  // from --log-format; empty: the config's
-  std::string listen_override;      // from --listen; empty: the config's
-  std::string compat_override;      // from --compat; empty: the config's
+  std::string log_format_override;       // from --log-format; empty: the config's
+  std::string listen_override;           // from --listen; empty: the config's
+  std::string compat_override;           // from --compat; empty: the config's
+  std::string web_config_file_override;  // from --web.config.file; empty: the config's web.config_file
+  bool enable_lifecycle = false;         // --web.enable-lifecycle (or the config's web.enable_lifecycle)
 };
 
 // Runs until stopped by a signal. Returns the process exit status: 0 after a clean stop, 1 when

@@ -89,6 +89,28 @@ void decode_query(const Node& node, QueryConfig& out) {
   map.finish();
 }
 
+void decode_web(const Node& node, WebSettings& out) {
+  MapDecoder map(node);
+  if (auto n = map.get("config_file");
+      n && !n->is_null() && decode(*n, out.config_file) && !out.config_file.empty())
+    out.config_file = yaml::resolve_path(node.context(), out.config_file);
+  map.optional("enable_lifecycle", out.enable_lifecycle);
+  if (auto n = map.get("max_connections"); n && !n->is_null() && decode(*n, out.max_connections) &&
+                                           (out.max_connections < 1 || out.max_connections > 65536)) {
+    n->error("must be between 1 and 65536");
+  }
+  if (auto n = map.get("max_connections_per_client"); n && !n->is_null() &&
+                                                      decode(*n, out.max_connections_per_client) &&
+                                                      out.max_connections_per_client < 1) {
+    n->error("must be at least 1");
+  }
+  if (out.max_connections_per_client > out.max_connections) {
+    node.error("max_connections_per_client (" + std::to_string(out.max_connections_per_client) +
+               ") must not be more than max_connections (" + std::to_string(out.max_connections) + ")");
+  }
+  map.finish();
+}
+
 void decode_collectors(const Node& node, Duration default_interval, CollectorsConfig& out) {
   MapDecoder map(node);
   for (const collectors::Kind* kind : collectors::registry()) {
@@ -153,6 +175,7 @@ void decode_root(const Node& root, Config& config) {
   config.alerting.external_labels = config.external_labels;
   if (auto n = map.get("query"); n && !n->is_null()) decode_query(*n, config.query);
   if (auto n = map.get("remote_write"); n) remote_write::decode_remote_write(*n, config.remote_write);
+  if (auto n = map.get("web"); n && !n->is_null()) decode_web(*n, config.web);
   map.finish();
 }
 

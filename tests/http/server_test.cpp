@@ -37,7 +37,7 @@ class ServerTest : public ::testing::Test {
     ServerOptions options;
     options.max_header_bytes = 2048;
     options.max_body_bytes = 1024;
-    options.read_timeout = std::chrono::milliseconds(2000);
+    options.header_timeout = std::chrono::milliseconds(2000);
     server = std::make_unique<Server>(
         io, pool, router, options,
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));

@@ -20,7 +20,8 @@ class Daemon {
                   std::vector<std::string> extra_args = {})
       : port_(free_port()) {
     write_config(config_body);
-    argv_ = {TOCSIN_EXECUTABLE, "run", "--config", config_path()};
+    // Lifecycle on, so tests reload through POST /-/reload without a token (docs/security.md).
+    argv_ = {TOCSIN_EXECUTABLE, "run", "--config", config_path(), "--web.enable-lifecycle"};
     argv_.insert(argv_.end(), extra_args.begin(), extra_args.end());
     options_.env = std::move(env);
     options_.stderr_file = dir_ / "stderr.log";
@@ -60,6 +61,18 @@ class Daemon {
            process_->running();
   }
   HttpResult get(const std::string& target) const { return http_get(port_, target); }
+  // POST /-/reload, again after Retry-After while rate-limited (429): reloads through HTTP are at
+  // most one a second.
+  HttpResult reload() const {
+    HttpResult r;
+    wait_until(
+        [&] {
+          r = http_request(port_, "POST", "/-/reload");
+          return r.status != 429;
+        },
+        std::chrono::seconds(10));
+    return r;
+  }
 
  private:
   TempDir dir_{"tocsin-daemon"};

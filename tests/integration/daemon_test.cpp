@@ -259,7 +259,7 @@ TEST(Daemon, ABrokenReloadKeepsTheRunningConfig) {
   EXPECT_NE(d.log().find("tocsin.yaml:7:17: collectors.host[0].interval: invalid duration \"15x\""),
             std::string::npos)
       << d.log();
-  HttpResult via_api = http_request(d.port(), "POST", "/-/reload");
+  HttpResult via_api = d.reload();
   EXPECT_EQ(via_api.status, 500);
   EXPECT_NE(via_api.body.find("invalid duration \"15x\""), std::string::npos) << via_api.body;
   // Still collecting with the old config.
@@ -268,7 +268,7 @@ TEST(Daemon, ABrokenReloadKeepsTheRunningConfig) {
 
   // A good reload adds the second instance.
   d.write_config(std::string(kHostConfig) + "    - name: second\n      mountpoints: [\"/\"]\n");
-  HttpResult ok = http_request(d.port(), "POST", "/-/reload");
+  HttpResult ok = d.reload();
   EXPECT_EQ(ok.status, 200) << ok.body;
   ASSERT_TRUE(wait_until(
       [&] { return d.get("/metrics").body.find("target=\"second\"} 1") != std::string::npos; }, 10s));

@@ -170,7 +170,7 @@ TEST_F(RulesDaemon, BrokenRuleReloadKeepsTheRunningRules) {
   daemon_->dir().write(
       "rules.yaml",
       "groups:\n  - name: load\n    rules:\n      - alert: X\n        expr: rate(node_load1)\n");
-  HttpResult r = http_request(daemon_->port(), "POST", "/-/reload");
+  HttpResult r = daemon_->reload();
   EXPECT_EQ(r.status, 500);
   EXPECT_NE(
       r.body.find(
@@ -189,7 +189,7 @@ TEST_F(RulesDaemon, BrokenRuleReloadKeepsTheRunningRules) {
   std::string renamed = kTiered;
   renamed += "      - record: load:x2\n        expr: node_load1 * 2\n";
   daemon_->dir().write("rules.yaml", renamed);
-  EXPECT_EQ(http_request(daemon_->port(), "POST", "/-/reload").status, 200);
+  EXPECT_EQ(daemon_->reload().status, 200);
   auto after = rule_alerts_after_evaluation();
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0]["state"], "firing");

@@ -38,6 +38,16 @@ struct QueryConfig {
   long long max_samples = 50'000'000;                 // points one query may hold in memory
 };
 
+// `web:`, the HTTP server's security (docs/security.md).
+struct WebSettings {
+  // A web config file in exporter-toolkit's format (TLS, basic auth, headers), as Prometheus's
+  // --web.config.file; relative to the config's directory. Empty: plain HTTP, no authentication.
+  std::string config_file;
+  bool enable_lifecycle = false;  // POST /-/reload without the API token, as --web.enable-lifecycle
+  long long max_connections = 256;
+  long long max_connections_per_client = 32;
+};
+
 // The collector instances, in the order of the registry's kinds and then of the file.
 struct CollectorsConfig {
   std::vector<collectors::Instance> instances;
@@ -77,6 +87,7 @@ struct Config {
   AlertingConfig alerting;
   QueryConfig query;
   std::vector<remote_write::EndpointConfig> remote_write;  // `remote_write:` (docs/remote_write.md)
+  WebSettings web;
 };
 
 // Reads and validates a config file. On failure returns every error found.

@@ -1,8 +1,13 @@
 #pragma once
 // The HTTP server (Boost.Beast): accepts on the I/O thread, reads requests with size limits and
-// timeouts, runs handlers on the worker pool, writes responses back with a timeout. Malformed or
+// deadlines, runs handlers on the worker pool, writes responses back with a timeout. Malformed or
 // oversized requests get a 4xx and the connection is closed; a slow client only ever holds its own
-// connection, up to a bounded number of connections.
+// connections, a bounded number per client address and in all (docs/security.md).
+// With a web config (web_config.hpp): TLS (Beast's ssl_stream over OpenSSL), basic authentication
+// (checked on the worker pool, never on the I/O thread: bcrypt is slow) and its headers. Every
+// response carries security headers (Content-Security-Policy, X-Content-Type-Options, X-Frame-Options,
+// Referrer-Policy) unless its handler or the web config sets them; bodies of at least gzip_min_bytes
+// are gzipped when the client accepts it (Content-Encoding, Vary).
 
 #include <spdlog/logger.h>
 
@@ -10,21 +15,42 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "tocsin/http/router.hpp"
+#include "tocsin/http/web_config.hpp"
+
+namespace prometheus {
+class Registry;
+}
 
 namespace tocsin::http {
 
 struct ServerOptions {
-  std::size_t max_header_bytes = 16 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
-  // For a whole request, headers and body, counted from when the server starts waiting for it (so
-  // also the longest a keep-alive connection may sit idle).
-  std::chrono::milliseconds read_timeout{10'000};
+  std::size_t max_header_bytes = 16 * 1024;  // request line and headers; beyond: 431
+  std::size_t max_body_bytes = 1024 * 1024;  // beyond: 413
+  // Deadlines against slow clients (slowloris). A new connection has `header_timeout` for its TLS
+  // handshake and its first request's line and headers; a kept-alive one may wait `idle_timeout` for
+  // its next request, which then has `header_timeout` from its first byte. A body has `body_timeout`
+  // after its headers.
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds header_timeout{5'000};
+  std::chrono::milliseconds body_timeout{10'000};
   std::chrono::milliseconds write_timeout{30'000};  // for a whole response
-  std::size_t max_connections = 256;                // beyond it, new connections are closed at once
+  // Connections beyond a limit are closed at once. One client address may hold at most
+  // `max_connections_per_client`; the last `reserved_connections` of `max_connections` go only to
+  // addresses that hold none yet, so one client (or a few) can never lock a scraper out.
+  std::size_t max_connections = 256;
+  std::size_t max_connections_per_client = 32;
+  std::size_t reserved_connections = 32;
+  std::size_t gzip_min_bytes = 1024;  // smaller bodies are sent as they are
+  // A request carrying `Authorization: Bearer <token>` with this token passes basic authentication
+  // (the API token grants more than a basic_auth_users login; the CLI sends it). Empty: none.
+  std::function<std::string()> bearer_token;
+  // tocsin_http_* metrics (connections, limits, refusals) are registered here when set.
+  prometheus::Registry* registry = nullptr;
 };
 
 class Server {
@@ -40,6 +66,9 @@ class Server {
   std::uint16_t port() const;
   // Stops accepting; open connections finish their current exchange.
   void stop();
+  // Applies a web config (TLS, basic auth, headers): new connections use its TLS settings, every
+  // request from now on its users and headers. Thread-safe. The default is plain HTTP, no auth.
+  void set_web_config(std::shared_ptr<const WebConfig> config);
 
   class Impl;  // internal; public so that connection sessions in the .cpp can name it
 
