@@ -3,20 +3,49 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
 #include <new>
 
 namespace tocsin::store::detail {
 
 ChunkRef Chunk::make(std::span<const std::uint8_t> bytes, std::uint16_t count, Timestamp min_t,
-                     Timestamp max_t) {
-  void* memory = ::operator new(sizeof(Chunk) + bytes.size());
+                     Timestamp max_t, std::span<const Checkpoint> checkpoints) {
+  const std::size_t n = checkpoint_count(count);
+  std::vector<Checkpoint> found;
+  if (checkpoints.size() != n) {
+    found = find_checkpoints(bytes, count);
+    checkpoints = found;
+  }
+  void* memory = ::operator new(sizeof(Chunk) + n * sizeof(Checkpoint) + bytes.size());
   auto* chunk = new (memory) Chunk();
   chunk->size_ = static_cast<std::uint16_t>(bytes.size());
   chunk->count_ = count;
   chunk->min_t_ = min_t;
   chunk->max_t_ = max_t;
-  if (!bytes.empty()) std::memcpy(static_cast<void*>(chunk + 1), bytes.data(), bytes.size());
+  auto* cps = reinterpret_cast<Checkpoint*>(chunk + 1);
+  for (std::size_t k = 0; k < n; ++k) new (cps + k) Checkpoint(checkpoints[k]);
+  if (!bytes.empty()) std::memcpy(static_cast<void*>(cps + n), bytes.data(), bytes.size());
   return ChunkRef(chunk);
+}
+
+std::vector<Checkpoint> find_checkpoints(std::span<const std::uint8_t> bytes, std::uint16_t count) {
+  // Appending the decoded points to a head chunk gives the same bytes (the encoding is a function of
+  // the points) and records the checkpoints on the way.
+  HeadChunk head;
+  decode_chunk(bytes, count, std::numeric_limits<Timestamp>::min(), std::numeric_limits<Timestamp>::max(),
+               [&head](Point p) {
+                 if (head.empty() || p.t > head.last().t) head.append(p.t, p.v);
+               });
+  const auto found = head.checkpoints();
+  std::vector<Checkpoint> out(found.begin(), found.end());
+  // Bytes that are not the encoding of `count` increasing points (never the store's) get none.
+  out.resize(checkpoint_count(count));
+  const auto again = head.bytes();
+  if (head.count() != count || again.size() != bytes.size() ||
+      (!bytes.empty() && std::memcmp(again.data(), bytes.data(), bytes.size()) != 0)) {
+    std::fill(out.begin(), out.end(), Checkpoint{});
+  }
+  return out;
 }
 
 void ChunkRef::release() noexcept {
@@ -138,13 +167,33 @@ void HeadChunk::append(Timestamp t, double v) {
   last_t_ = t;
   last_v_ = value_bits;
   ++count_;
+  if (count_ > kCheckpointEvery && (count_ - 1) % kCheckpointEvery == 0) add_checkpoint();
+}
+
+void HeadChunk::add_checkpoint() {
+  const std::size_t k = (count_ - 1) / kCheckpointEvery - 1;
+  if (k >= kMaxCheckpoints) return;
+  if (!checkpoints_) checkpoints_ = std::make_unique<Checkpoint[]>(kMaxCheckpoints);
+  Checkpoint c;
+  const std::uint64_t offset = static_cast<std::uint64_t>(last_t_) - static_cast<std::uint64_t>(first_t_);
+  if (offset <= 0xffffffffU && t_delta_ <= 0xffffffffU && bits_ < Checkpoint::kNone) {
+    c.v_low = static_cast<std::uint32_t>(last_v_);
+    c.v_high = static_cast<std::uint32_t>(last_v_ >> 32);
+    c.t_offset = static_cast<std::uint32_t>(offset);
+    c.t_delta = static_cast<std::uint32_t>(t_delta_);
+    c.bit = bits_;
+    c.leading = leading_;
+    c.trailing = trailing_;
+  }
+  checkpoints_[k] = c;
 }
 
 ChunkRef HeadChunk::seal() {
-  ChunkRef sealed = Chunk::make(bytes(), count_, first_t_, last_t_);
+  ChunkRef sealed = Chunk::make(bytes(), count_, first_t_, last_t_, checkpoints());
   // The buffer goes too: kept, it would hold a whole chunk's bytes of slack per series until the
   // next chunk fills it.
   buf_.reset();
+  checkpoints_.reset();
   capacity_ = 0;
   bits_ = 0;
   count_ = 0;
@@ -171,10 +220,21 @@ void HeadChunk::restore(const State& state) {
   t_delta_ = state.t_delta;
   leading_ = state.leading;
   trailing_ = state.trailing;
+  const std::size_t n = checkpoint_count(count_);
+  if (n > 0) {
+    checkpoints_ = std::make_unique<Checkpoint[]>(kMaxCheckpoints);
+    if (state.checkpoints.size() == n) {
+      std::copy(state.checkpoints.begin(), state.checkpoints.end(), checkpoints_.get());
+    } else {
+      const auto found = find_checkpoints(bytes(), count_);
+      std::copy(found.begin(), found.end(), checkpoints_.get());
+    }
+  }
 }
 
 void HeadChunk::reset() {
   buf_.reset();
+  checkpoints_.reset();
   capacity_ = 0;
   bits_ = 0;
   count_ = 0;

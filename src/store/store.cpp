@@ -125,7 +125,8 @@ Postings intersect(const Postings& a, const Postings& b) {
 // the payload. Integers little-endian, strings as u32 length and bytes.
 
 constexpr char kSnapshotMagic[8] = {'T', 'O', 'C', 'S', 'I', 'N', 'S', 'N'};
-constexpr std::uint32_t kSnapshotVersion = 1;
+// Version 2: chunks carry their checkpoints.
+constexpr std::uint32_t kSnapshotVersion = 2;
 constexpr std::size_t kSnapshotHeader = 32;
 
 template <typename T>
@@ -137,6 +138,17 @@ void put(std::string& out, T v) {
 void put_string(std::string& out, std::string_view s) {
   put(out, static_cast<std::uint32_t>(s.size()));
   out.append(s);
+}
+void put_checkpoints(std::string& out, std::span<const detail::Checkpoint> checkpoints) {
+  for (const detail::Checkpoint& c : checkpoints) {
+    put(out, c.v_low);
+    put(out, c.v_high);
+    put(out, c.t_offset);
+    put(out, c.t_delta);
+    put(out, c.bit);
+    put(out, c.leading);
+    put(out, c.trailing);
+  }
 }
 
 // Reads the payload with every length checked; errors name the byte offset.
@@ -159,6 +171,22 @@ class SnapshotReader {
     return out;
   }
   std::string_view str(const char* what) { return bytes(get<std::uint32_t>(), what); }
+  // `n` checkpoints of a stream of `size` bytes; a position past its end is refused.
+  std::vector<detail::Checkpoint> checkpoints(std::size_t n, std::size_t size) {
+    std::vector<detail::Checkpoint> out(n);
+    for (detail::Checkpoint& c : out) {
+      c.v_low = get<std::uint32_t>();
+      c.v_high = get<std::uint32_t>();
+      c.t_offset = get<std::uint32_t>();
+      c.t_delta = get<std::uint32_t>();
+      c.bit = get<std::uint16_t>();
+      c.leading = get<std::uint8_t>();
+      c.trailing = get<std::uint8_t>();
+      if (c.valid() && (c.bit > size * 8 || (c.leading > 31 && c.leading != 0xff) || c.trailing > 63))
+        fail("an inconsistent checkpoint");
+    }
+    return out;
+  }
   [[noreturn]] void fail(const std::string& what) const {
     throw SnapshotError("at byte " + std::to_string(pos_) + ": " + what);
   }
@@ -379,6 +407,8 @@ class Store::Impl {
       std::uint32_t head_begin;
       std::uint32_t head_size;
       std::uint16_t head_count;
+      Timestamp head_min_t;
+      detail::DecodeStart head_start;  // its bit counted from head_begin
     };
     std::vector<Pending> pending;
     std::vector<ChunkRef> refs;
@@ -399,13 +429,17 @@ class Store::Impl {
         const bool head = !s.head.empty() && s.head.min_t() <= maxt;
         if (refs.size() == refs_begin && !head) continue;
         Pending p{materialize(s), static_cast<std::uint32_t>(refs.size()),
-                  static_cast<std::uint32_t>(heads.size()), 0, 0};
+                  static_cast<std::uint32_t>(heads.size()), 0, 0, 0, {}};
         if (head) {
-          std::span<const std::uint8_t> bytes = s.head.bytes();
+          // Only the bytes from the last checkpoint before mint on.
+          p.head_start = detail::start_before(s.head.checkpoints(), s.head.min_t(), mint);
+          const std::span<const std::uint8_t> bytes = s.head.bytes().subspan(p.head_start.bit / 8);
+          p.head_start.bit %= 8;
           heads.insert(heads.end(), bytes.begin(), bytes.end());
           p.head_size = static_cast<std::uint32_t>(bytes.size());
           p.head_count = s.head.count();
-          points_estimate += p.head_count;
+          p.head_min_t = s.head.min_t();
+          points_estimate += p.head_count - p.head_start.index;
         }
         pending.push_back(std::move(p));
       }
@@ -415,10 +449,10 @@ class Store::Impl {
     auto add = [&out](Point point) { out.add_point(point); };
     for (Pending& p : pending) {
       out.begin_series(std::move(p.labels));
-      for (; ref < p.refs_end; ++ref)
-        detail::decode_chunk(refs[ref]->bytes(), refs[ref]->count(), mint, maxt, add);
+      for (; ref < p.refs_end; ++ref) detail::decode(*refs[ref], mint, maxt, add);
       if (p.head_count > 0) {
-        detail::decode_chunk({heads.data() + p.head_begin, p.head_size}, p.head_count, mint, maxt, add);
+        detail::decode_from({heads.data() + p.head_begin, p.head_size}, p.head_count, p.head_min_t,
+                            p.head_start, mint, maxt, add);
       }
       out.drop_last_if_empty();  // the chunks overlapped the range, but no point fell in it
     }
@@ -535,6 +569,7 @@ class Store::Impl {
           put(meta, c->min_t());
           put(meta, c->max_t());
           put(meta, static_cast<std::uint32_t>(c->bytes().size()));
+          put_checkpoints(meta, c->checkpoints());
           chunks.emplace_back(meta.size(), c);
         }
         const HeadChunk::State h = s.head.state();
@@ -546,6 +581,7 @@ class Store::Impl {
         put(meta, h.t_delta);
         put(meta, h.leading);
         put(meta, h.trailing);
+        put_checkpoints(meta, h.checkpoints);
         meta.append(reinterpret_cast<const char*>(h.bytes.data()), h.bytes.size());
       }
     }
@@ -705,6 +741,8 @@ class Store::Impl {
         const auto min_t = in.get<std::int64_t>();
         const auto max_t = in.get<std::int64_t>();
         const auto size = in.get<std::uint32_t>();
+        if (count > detail::kMaxChunkPoints) in.fail("an inconsistent chunk of " + labels.to_string());
+        const auto checkpoints = in.checkpoints(detail::checkpoint_count(count), size);
         const auto bytes = in.bytes(size, "a chunk");
         if (count == 0 || count > detail::kMaxChunkPoints || size > 0xffff || min_t > max_t ||
             (c > 0 && min_t <= previous_max)) {
@@ -712,7 +750,7 @@ class Store::Impl {
         }
         previous_max = max_t;
         s.closed.push_back(Chunk::make({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
-                                       count, min_t, max_t));
+                                       count, min_t, max_t, checkpoints));
         s.closed_points += count;
       }
       HeadChunk::State h;
@@ -724,6 +762,9 @@ class Store::Impl {
       h.t_delta = in.get<std::uint64_t>();
       h.leading = in.get<std::uint8_t>();
       h.trailing = in.get<std::uint8_t>();
+      if (h.count > detail::kMaxChunkPoints) in.fail("an inconsistent head chunk of " + labels.to_string());
+      const auto head_checkpoints = in.checkpoints(detail::checkpoint_count(h.count), (std::size_t{h.bits} + 7) / 8);
+      h.checkpoints = head_checkpoints;
       const auto bytes = in.bytes((std::size_t{h.bits} + 7) / 8, "a head chunk");
       h.bytes = {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
       if (h.count > detail::kMaxChunkPoints || (h.count == 0 && h.bits != 0) ||
