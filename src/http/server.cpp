@@ -181,12 +181,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     request->path = std::move(*path);
-    // Handlers may take a while (rendering, queries): run them on the pool, write from the stream's
-    // executor.
-    asio::post(server_->pool(), [self = shared_from_this(), request] {
+    // Handlers may take a while (rendering, queries): run them on the pool, or on the route's own
+    // executor (queries), and write from the stream's executor.
+    auto task = [self = shared_from_this(), request](std::optional<Response> instead) {
       Response response;
       try {
-        response = self->server_->router().handle(*request);
+        response = instead ? std::move(*instead) : self->server_->router().handle(*request);
       } catch (const std::exception& e) {
         self->server_->log().error("http: {} {}: handler failed: {}", request->method, request->path,
                                    e.what());
@@ -196,7 +196,12 @@ class Session : public std::enable_shared_from_this<Session> {
       asio::post(self->stream_.get_executor(), [self, response = std::move(response), head]() mutable {
         self->write(std::move(response), head);
       });
-    });
+    };
+    if (RouteExecutor* executor = server_->router().executor_for(*request)) {
+      if (auto refused = executor->submit(std::move(task))) write(std::move(*refused), request->method == "HEAD");
+      return;
+    }
+    asio::post(server_->pool(), [task = std::move(task)]() mutable { task(std::nullopt); });
   }
 
   void respond_error(int status, std::string body) {
