@@ -14,6 +14,7 @@
 
 #include "engine.hpp"
 #include "receivers.hpp"
+#include "tocsin/core/file_read.hpp"
 #include "tocsin/core/json_text.hpp"
 
 namespace tocsin::alerting {
@@ -114,12 +115,15 @@ class Dispatcher::Impl {
   }
 
   void load() {
-    std::ifstream in(state_path_, std::ios::binary);
-    if (!in) return;
-    std::stringstream ss;
-    ss << in.rdbuf();
+    std::string why;
+    auto text = read_regular_file(state_path_, kMaxStateFileBytes, why);
+    if (!text) {
+      if (errno != ENOENT)
+        log_->error("cannot read the alert state {}: {}; starting without it", state_path_, why);
+      return;
+    }
     try {
-      const nlohmann::json doc = nlohmann::json::parse(ss.str());
+      const nlohmann::json doc = parse_json_bounded(*text);
       detail::State state = detail::state_from_json(doc);
       if (const int format = detail::state_format(doc); format < detail::current_state_format()) {
         log_->info(

@@ -152,7 +152,7 @@ std::optional<json> call(const Target& t, const std::string& method, const std::
   }
   json j;
   try {
-    j = json::parse(r.body);
+    j = parse_json_bounded(r.body);
   } catch (const json::exception&) {
     err << "unexpected answer from " << req.url << " (HTTP " << r.status << "): " << r.body.substr(0, 200)
         << "\n";

@@ -57,6 +57,14 @@ std::size_t pool_size(const config::Config& config) {
   return std::clamp<std::size_t>(instances + 2, 4, 32);
 }
 
+http::QueryExecutorOptions query_executor_options(const config::Config& config) {
+  http::QueryExecutorOptions o;
+  o.max_concurrency = static_cast<std::size_t>(config.query.max_concurrency);
+  o.max_queued = static_cast<std::size_t>(config.query.max_queued);
+  o.max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(config.query.timeout);
+  return o;
+}
+
 class Daemon {
  public:
   Daemon(const DaemonOptions& options, config::Config config)
@@ -76,8 +84,10 @@ class Daemon {
         gc_timer_(io_),
         snapshot_timer_(io_),
         watchdog_timer_(io_),
+        query_executor_(std::make_shared<http::QueryExecutor>(query_executor_options(config_))),
         own_metrics_{registry_, std::make_shared<http::ProcessMetrics>(),
-                     std::make_shared<http::StoreMetrics>(store_), rules_.metrics()} {
+                     std::make_shared<http::StoreMetrics>(store_), rules_.metrics(),
+                     query_executor_->metrics()} {
     auto& build_info = prometheus::BuildGauge()
                            .Name("tocsin_build_info")
                            .Help("A metric with a constant '1' value labeled by version and build details.")
@@ -227,10 +237,13 @@ class Daemon {
     route("GET", "/api/v1/targets", &Daemon::targets);
     route("GET", "/api/v1/status/flags", &Daemon::flags);
     route("GET", "/api/v1/status/runtimeinfo", &Daemon::runtime_info);
-    http::add_query_routes(router_, store_, clock_, [this] {
-      std::lock_guard lock(engine_mutex_);
-      return engine_options_;
-    });
+    http::add_query_routes(
+        router_, store_, clock_,
+        [this] {
+          std::lock_guard lock(engine_mutex_);
+          return engine_options_;
+        },
+        query_executor_);
     http::BuildInfo build;
     build.version = kVersion;
     build.revision = kRevision;
@@ -349,7 +362,8 @@ class Daemon {
          {"query.timeout", format_duration(engine_options().timeout)},
          {"query.max-samples", std::to_string(engine_options().max_samples)},
          {"web.config.file", web_config_path(config_)},
-         {"web.enable-lifecycle", lifecycle_enabled() ? "true" : "false"}});
+         {"web.enable-lifecycle", lifecycle_enabled() ? "true" : "false"},
+         {"query.max-concurrency", std::to_string(query_executor_->options().max_concurrency)}});
   }
 
   // GET /api/v1/status/runtimeinfo.
@@ -505,6 +519,7 @@ class Daemon {
     notifier_.notify("STOPPING=1");
     ready_ = false;
     scheduler_.stop();
+    query_executor_->stop();
     rules_.stop();
     alerting_.stop();
     gc_timer_.cancel();
@@ -618,6 +633,8 @@ class Daemon {
   asio::steady_timer snapshot_timer_;
   asio::steady_timer watchdog_timer_;
   SystemdNotifier notifier_;
+  // The query API's threads, apart from pool_ (docs/reliability.md); outlives the server in run().
+  std::shared_ptr<http::QueryExecutor> query_executor_;
   std::vector<std::shared_ptr<prometheus::Collectable>> own_metrics_;
   prometheus::Gauge* reload_ok_ = nullptr;
   prometheus::Gauge* reload_time_ = nullptr;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "collectors/registry/registry.hpp"
+#include "tocsin/core/file_read.hpp"
 #include "tocsin/core/labels.hpp"
 
 namespace tocsin::config {
@@ -85,6 +86,14 @@ void decode_query(const Node& node, QueryConfig& out) {
   if (auto n = map.get("max_samples");
       n && !n->is_null() && decode(*n, out.max_samples) && out.max_samples < 1) {
     n->error("must be at least 1");
+  }
+  if (auto n = map.get("max_concurrency"); n && !n->is_null() && decode(*n, out.max_concurrency) &&
+                                           (out.max_concurrency < 1 || out.max_concurrency > 256)) {
+    n->error("must be between 1 and 256");
+  }
+  if (auto n = map.get("max_queued"); n && !n->is_null() && decode(*n, out.max_queued) &&
+                                      (out.max_queued < 0 || out.max_queued > 100'000)) {
+    n->error("must be between 0 and 100000");
   }
   map.finish();
 }
@@ -204,14 +213,13 @@ std::variant<Config, Diagnostics> parse_config(const std::string& text, const st
 
 std::variant<Config, Diagnostics> load_config(const std::string& path, EnvLookup env) {
   Diagnostics diagnostics;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diagnostics.error({path, 0, 0}, "", std::string("cannot read config file: ") + std::strerror(errno));
+  std::string why;
+  auto text = read_regular_file(path, kMaxConfigFileBytes, why);
+  if (!text) {
+    diagnostics.error({path, 0, 0}, "", "cannot read config file: " + why);
     return diagnostics;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path, std::move(env));
+  return parse_config(*text, path, std::move(env));
 }
 
 Duration effective_interval(const Config& config, const CollectorCommon& common) {

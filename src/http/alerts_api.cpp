@@ -111,7 +111,7 @@ std::variant<json, std::string> body_of(const Request& req) {
   bool looks_json = type.starts_with("application/json") || (!req.body.empty() && req.body.front() == '{');
   if (looks_json && !req.body.empty()) {
     try {
-      json j = json::parse(req.body);
+      json j = parse_json_bounded(req.body);
       if (!j.is_object()) return std::string("the body must be a JSON object");
       return j;
     } catch (const json::exception& e) {

@@ -82,9 +82,15 @@ std::string matrix_reply(const promql::Matrix& m) {
   return out;
 }
 
+// The largest |timestamp| the API accepts, in ms (about 146 million years either side of 1970): the
+// difference of two of them, and a step added to one, stay within 64 bits.
+constexpr Timestamp kMaxApiTime = Timestamp(1) << 62;
+
 Response query_error(const std::exception& e) {
   if (const auto* q = dynamic_cast<const promql::QueryError*>(&e)) {
     if (q->kind() == promql::QueryError::Kind::timeout) return Response::api_error(503, "timeout", q->what());
+    if (q->kind() == promql::QueryError::Kind::cancelled)
+      return Response::api_error(503, "canceled", q->what());
     return Response::api_error(422, "execution", q->what());
   }
   if (dynamic_cast<const promql::ParseError*>(&e)) return Response::api_error(400, "bad_data", e.what());
@@ -125,8 +131,9 @@ std::vector<std::vector<store::Matcher>> parse_match_params(const Request& req, 
 // The query endpoints, one member function each; add_query_routes registers them.
 class QueryApi {
  public:
-  QueryApi(const store::Querier& querier, const Clock& clock, std::function<promql::EngineOptions()> options)
-      : querier_(querier), clock_(clock), options_(std::move(options)) {}
+  QueryApi(const store::Querier& querier, const Clock& clock, std::function<promql::EngineOptions()> options,
+           std::shared_ptr<QueryExecutor> executor)
+      : querier_(querier), clock_(clock), options_(std::move(options)), executor_(std::move(executor)) {}
 
   // GET|POST /api/v1/query: query, time (default now), timeout.
   Response query(const Request& req) const;
@@ -155,9 +162,17 @@ class QueryApi {
     return {{store::Matcher(MatchType::regex, "__name__", ".+")}};
   }
 
+  // The engine's options for one query: the config's, stopped when the executor stops.
+  promql::EngineOptions engine_options() const {
+    promql::EngineOptions o = options_();
+    if (executor_) o.cancelled = &executor_->cancelled();
+    return o;
+  }
+
   const store::Querier& querier_;
   const Clock& clock_;
   std::function<promql::EngineOptions()> options_;
+  std::shared_ptr<QueryExecutor> executor_;
 };
 
 // GET /api/v1/metadata and /api/v1/status/buildinfo; add_metadata_routes registers them.
@@ -269,7 +284,7 @@ Response QueryApi::query(const Request& req) const {
           400, "bad_data", "invalid parameter \"time\": cannot parse \"" + *time + "\" to a valid timestamp");
     t = *parsed;
   }
-  promql::EngineOptions engine_options = options_();
+  promql::EngineOptions engine_options = this->engine_options();
   if (auto e = apply_timeout(req, engine_options)) return Response::api_error(400, "bad_data", *e);
   try {
     promql::ExprPtr expr = promql::parse(*query);
@@ -325,13 +340,14 @@ Response QueryApi::query_range(const Request& req) const {
         "invalid parameter \"step\": zero or negative query resolution step widths are not "
         "accepted. Try a positive integer");
   }
+  // Both times are within ±kMaxApiTime, so their difference cannot overflow.
   if ((*end - *start) / step->count() > kMaxPoints) {
     return Response::api_error(
         400, "bad_data",
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
         "resolution (?step=XX)");
   }
-  promql::EngineOptions engine_options = options_();
+  promql::EngineOptions engine_options = this->engine_options();
   if (auto e = apply_timeout(req, engine_options)) return Response::api_error(400, "bad_data", *e);
   try {
     promql::ExprPtr expr = promql::parse(*query);
@@ -421,6 +437,7 @@ std::optional<Timestamp> parse_api_time(std::string_view text) {
   double seconds = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(seconds)) {
+    if (std::fabs(seconds * 1000.0) >= static_cast<double>(kMaxApiTime)) return std::nullopt;
     return static_cast<Timestamp>(std::llround(seconds * 1000.0));
   }
   // RFC 3339: 2006-01-02T15:04:05[.frac](Z|±hh:mm)
@@ -452,28 +469,41 @@ std::optional<Timestamp> parse_api_time(std::string_view text) {
     return std::nullopt;
   }
   if (*rest != '\0') return std::nullopt;
-  return (static_cast<Timestamp>(timegm(&tm)) - offset) * 1000 + ms;
+  const Timestamp t = (static_cast<Timestamp>(timegm(&tm)) - offset) * 1000 + ms;
+  if (t <= -kMaxApiTime || t >= kMaxApiTime) return std::nullopt;
+  return t;
 }
 
 std::optional<Duration> parse_api_duration(std::string_view text) {
   double seconds = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(seconds) && seconds >= 0) {
+    if (seconds * 1000.0 >= static_cast<double>(kMaxApiTime)) return std::nullopt;
     return Duration(static_cast<Duration::rep>(std::llround(seconds * 1000.0)));
   }
-  return parse_duration(text);
+  auto d = parse_duration(text);
+  if (d && d->count() >= kMaxApiTime) return std::nullopt;
+  return d;
 }
 
 void add_query_routes(Router& router, const store::Querier& querier, const Clock& clock,
-                      std::function<promql::EngineOptions()> options) {
-  auto api = std::make_shared<const QueryApi>(querier, clock, std::move(options));
+                      std::function<promql::EngineOptions()> options, std::shared_ptr<QueryExecutor> executor) {
+  auto api = std::make_shared<const QueryApi>(querier, clock, std::move(options), executor);
+  // The endpoints that read the store run on the query executor (when given), not the worker pool.
+  auto add = [&](const char* method, const char* path, Handler handler) {
+    if (executor) {
+      router.add(method, path, std::move(handler), executor);
+    } else {
+      router.add(method, path, std::move(handler));
+    }
+  };
   for (const char* method : {"GET", "POST"}) {
-    router.add(method, "/api/v1/query", endpoint_handler(api, &QueryApi::query));
-    router.add(method, "/api/v1/query_range", endpoint_handler(api, &QueryApi::query_range));
-    router.add(method, "/api/v1/series", endpoint_handler(api, &QueryApi::series));
-    router.add(method, "/api/v1/labels", endpoint_handler(api, &QueryApi::label_names));
+    add(method, "/api/v1/query", endpoint_handler(api, &QueryApi::query));
+    add(method, "/api/v1/query_range", endpoint_handler(api, &QueryApi::query_range));
+    add(method, "/api/v1/series", endpoint_handler(api, &QueryApi::series));
+    add(method, "/api/v1/labels", endpoint_handler(api, &QueryApi::label_names));
   }
-  router.add("GET", "/api/v1/label/{name}/values", endpoint_handler(api, &QueryApi::label_values));
+  add("GET", "/api/v1/label/{name}/values", endpoint_handler(api, &QueryApi::label_values));
   for (const char* method : {"GET", "POST"}) {
     router.add(method, "/api/v1/query_exemplars", endpoint_handler(api, &QueryApi::query_exemplars));
     router.add(method, "/api/v1/format_query", endpoint_handler(api, &QueryApi::format_query));

@@ -72,7 +72,22 @@ Response Response::api_error(int status, const std::string& type, const std::str
 }
 
 void Router::add(std::string method, std::string path, Handler handler) {
-  routes_.push_back(Route{std::move(method), split_path(path), std::move(handler)});
+  routes_.push_back(Route{std::move(method), split_path(path), std::move(handler), nullptr});
+}
+
+void Router::add(std::string method, std::string path, Handler handler,
+                 std::shared_ptr<RouteExecutor> executor) {
+  routes_.push_back(Route{std::move(method), split_path(path), std::move(handler), std::move(executor)});
+}
+
+RouteExecutor* Router::executor_for(const Request& request) const {
+  const std::vector<std::string> segments = split_path(request.path);
+  for (const Route& route : routes_) {
+    if (!match(route.segments, segments, nullptr)) continue;
+    if (route.method == request.method || (request.method == "HEAD" && route.method == "GET"))
+      return route.executor.get();
+  }
+  return nullptr;
 }
 
 Response Router::handle(Request& request) const {

@@ -490,16 +490,31 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return;
     }
     request->path = std::move(*path);
-    // Authentication (bcrypt) and handlers may take a while: run them on the pool, write from the
-    // stream's executor. No deadline runs while the handler does.
+    // Authentication (bcrypt) and handlers may take a while (rendering, queries): run them on the pool,
+    // or on the route's own executor (queries), and write from the stream's executor. No deadline runs
+    // while the handler does.
     lowest().expires_never();
-    asio::post(server_->pool(), [self = this->shared_from_this(), request] {
-      Response response = self->server_->respond(*request);
+    auto task = [self = shared_from_this(), request](std::optional<Response> instead) {
+      Response response;
+      if (instead) {
+        response = std::move(*instead);
+        self->server_->finish_headers(response, *self->server_->web());
+      } else {
+        response = self->server_->respond(*request);
+      }
       bool head = request->method == "HEAD";
       asio::post(self->stream_.get_executor(), [self, response = std::move(response), head]() mutable {
         self->write(std::move(response), head);
       });
-    });
+    };
+    if (RouteExecutor* executor = server_->router().executor_for(*request)) {
+      if (auto refused = executor->submit(std::move(task))) {
+        server_->finish_headers(*refused, *server_->web());
+        write(std::move(*refused), request->method == "HEAD");
+      }
+      return;
+    }
+    asio::post(server_->pool(), [task = std::move(task)]() mutable { task(std::nullopt); });
   }
 
   void respond_error(int status, std::string body) {

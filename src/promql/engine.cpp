@@ -181,6 +181,9 @@ void Evaluator::count_samples(std::size_t n, const char* where) {
 }
 
 void Evaluator::check_deadline() const {
+  if (options_.cancelled != nullptr && options_.cancelled->load(std::memory_order_relaxed)) {
+    throw QueryError(QueryError::Kind::cancelled, "query was canceled in expression evaluation");
+  }
   if (std::chrono::steady_clock::now() > deadline_) {
     throw QueryError(QueryError::Kind::timeout, "query timed out in expression evaluation");
   }
@@ -556,10 +559,20 @@ EvalValue Evaluator::eval_binary(const Binary& b, Timestamp t) {
 }
 
 EvalValue Evaluator::eval_call(const Call& call, Timestamp t) {
+  const std::size_t held = samples_loaded_;
+  bool reads_subquery = false;
   std::vector<EvalValue> args;
   args.reserve(call.args.size());
-  for (const auto& a : call.args) args.push_back(eval(*a, t));
-  return call.function->eval(*this, call, args, t);
+  for (const auto& a : call.args) {
+    reads_subquery = reads_subquery || std::holds_alternative<Subquery>(a->node);
+    args.push_back(eval(*a, t));
+  }
+  EvalValue out = call.function->eval(*this, call, args, t);
+  // A subquery's points are freed once its function has read them, and Prometheus takes them off
+  // currentSamples then too: max_samples bounds what a query holds at once, not all it ever computed
+  // (nested subqueries would otherwise fail however small each is).
+  if (reads_subquery) samples_loaded_ = held;
+  return out;
 }
 
 Vector Evaluator::eval_aggregate(const Aggregate& a, Timestamp t) {
@@ -767,11 +780,17 @@ Matrix Engine::range(const store::Querier& querier, const Expr& expr, Timestamp 
   if (step <= Duration(0))
     detail::execution_error("zero or negative query resolution step widths are not accepted");
   if (end < start) detail::execution_error("end timestamp must not be before start time");
+  // The steps are counted, not reached by adding `step` up to `end`: that sum overflows when end is
+  // near the largest timestamp.
+  Timestamp span = 0;
+  if (__builtin_sub_overflow(end, start, &span)) detail::execution_error("query time range out of bounds");
+  const Timestamp last_step = span / step.count();
   detail::Evaluator ev(querier, options_, start, end, step);
   ev.prefetch(expr);
   Matrix out;
   std::unordered_map<std::uint64_t, std::vector<std::size_t>> index;
-  for (Timestamp ts = start; ts <= end; ts += step.count()) {
+  for (Timestamp i = 0; i <= last_step; ++i) {
+    const Timestamp ts = start + i * step.count();
     ev.check_deadline();
     detail::EvalValue v = ev.eval(expr, ts);
     // Every step's output stays in memory until the reply is written: it counts against the bound

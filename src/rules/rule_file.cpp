@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "tocsin/core/file_read.hpp"
 #include "tocsin/core/labels.hpp"
 #include "tocsin/promql/parser.hpp"
 #include "tocsin/yaml/decoder.hpp"
@@ -523,14 +524,13 @@ std::vector<GroupDefinition> load_rule_files(const std::vector<std::string>& fil
                                              yaml::Diagnostics& diagnostics) {
   std::vector<GroupDefinition> groups;
   for (const std::string& file : files) {
-    std::ifstream in(file);
-    if (!in) {
-      diagnostics.error({file, 0, 0}, "", "cannot read rule file");
+    std::string why;
+    auto text = read_regular_file(file, kMaxConfigFileBytes, why);
+    if (!text) {
+      diagnostics.error({file, 0, 0}, "", "cannot read rule file: " + why);
       continue;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = parse_rule_text(text.str(), file, diagnostics);
+    auto parsed = parse_rule_text(*text, file, diagnostics);
     for (auto& g : parsed) groups.push_back(std::move(g));
   }
   return groups;

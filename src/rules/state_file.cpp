@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tocsin/core/file_read.hpp"
 #include "tocsin/core/json_text.hpp"
 
 namespace tocsin::rules {
@@ -96,29 +97,24 @@ std::optional<AlertInstance> alert_from_state_json(const nlohmann::json& j, cons
 AlertStateFile::Loaded AlertStateFile::read() {
   Loaded loaded;
   if (path_.empty()) return loaded;
-  std::ifstream in(path_);
-  if (!in) {
+  std::string why;
+  auto text = read_regular_file(path_, kMaxStateFileBytes, why);
+  if (!text) {
     if (errno != ENOENT) {
       loaded.found = true;
-      loaded.error = std::string("cannot read it: ") + std::strerror(errno);
+      loaded.error = "cannot read it: " + why;
     }
     return loaded;
   }
   loaded.found = true;
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    loaded.error = "cannot read it";
-    return loaded;
-  }
-  nlohmann::json state = nlohmann::json::parse(text.str(), nullptr, false);
+  nlohmann::json state = parse_json_bounded(*text, false);
   if (state.is_discarded() || !state.is_object() || !state.contains("groups") ||
       !state["groups"].is_array()) {
     loaded.error = state.is_discarded() ? "not JSON" : "no \"groups\" list";
     return loaded;
   }
   loaded.groups = std::move(state["groups"]);
-  last_ = text.str();
+  last_ = std::move(*text);
   return loaded;
 }
 

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "store/checksum.hpp"
+#include "tocsin/core/file_read.hpp"
 #include "store/chunk.hpp"
 #include "store/symbols.hpp"
 
@@ -637,15 +638,10 @@ class Store::Impl {
   SnapshotInfo read_snapshot(const std::filesystem::path& path) {
     std::unique_lock lock(mutex_);
     if (!writers_.empty() || !series_.empty()) throw std::logic_error("read_snapshot into a store in use");
-    std::string data;
-    {
-      std::FILE* file = std::fopen(path.c_str(), "rb");
-      if (file == nullptr) throw SnapshotError("cannot open: " + std::string(std::strerror(errno)));
-      char buf[65536];
-      std::size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) data.append(buf, n);
-      std::fclose(file);
-    }
+    std::string why;
+    auto content = read_regular_file(path.string(), kMaxSnapshotFileBytes, why);
+    if (!content) throw SnapshotError("cannot read: " + why);
+    std::string data = std::move(*content);
     try {
       return load(data);
     } catch (...) {

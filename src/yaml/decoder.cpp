@@ -1,5 +1,7 @@
 #include "tocsin/yaml/decoder.hpp"
 
+#include <yaml-cpp/depthguard.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +10,7 @@
 #include <limits>
 #include <sstream>
 
+#include "tocsin/core/file_read.hpp"
 #include "tocsin/core/labels.hpp"
 
 namespace tocsin::yaml {
@@ -39,6 +42,36 @@ std::string quote(std::string_view s) {
     out += c;
   }
   return out + '"';
+}
+
+// Where flow collections ([ and {) first nest `depth` deep in `text`, quoted scalars and comments
+// skipped; the document's start when they never do (block nesting).
+Position too_deep_position(const std::string& text, const std::string& file, int depth) {
+  int line = 1, column = 0, open = 0;
+  char quote = 0;
+  bool comment = false;
+  for (char c : text) {
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      comment = false;
+      continue;
+    }
+    if (comment) continue;
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '#') {
+      comment = true;
+    } else if (c == '[' || c == '{') {
+      if (++open >= depth) return {file, line, column};
+    } else if ((c == ']' || c == '}') && open > 0) {
+      --open;
+    }
+  }
+  return {file, 1, 1};
 }
 
 std::string kind_of(const YAML::Node& node) {
@@ -327,14 +360,13 @@ bool MapDecoder::secret(std::string_view key, Secret& out, bool required) {
     auto path = file_node->as_string();
     if (!path) return false;
     std::string resolved = resolve_path(node_.context(), *path);
-    std::ifstream in(resolved, std::ios::binary);
-    if (!in) {
-      file_node->error("cannot read " + resolved + ": " + std::strerror(errno));
+    std::string why;
+    auto content = read_regular_file(resolved, kMaxSecretFileBytes, why);
+    if (!content) {
+      file_node->error("cannot read " + resolved + ": " + why);
       return false;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string value = ss.str();
+    std::string value = std::move(*content);
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
     out = Secret(std::move(value));
     return true;
@@ -357,7 +389,23 @@ void MapDecoder::finish() {
 
 YAML::Node parse_yaml_string(const std::string& text, const std::string& file, Diagnostics& diagnostics) {
   try {
-    return YAML::Load(text);
+    std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    // One document per file: a second one would be dropped unread (an empty one after `---` drops
+    // nothing).
+    for (std::size_t i = 1; i < documents.size(); ++i) {
+      if (documents[i].IsNull()) continue;
+      diagnostics.error(position_of(documents[i], file), "",
+                        "a second YAML document (after ---): a file holds one document; put everything in "
+                        "the first");
+      return YAML::Node(YAML::NodeType::Undefined);
+    }
+    return documents.empty() ? YAML::Node() : documents.front();
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp stops at 500 levels but marks where the document starts: find the bracket that went
+    // too deep.
+    Position p = too_deep_position(text, file, e.depth());
+    diagnostics.error(p, "", "YAML nested deeper than " + std::to_string(e.depth()) + " levels");
+    return YAML::Node(YAML::NodeType::Undefined);
   } catch (const YAML::Exception& e) {
     Position p{file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0};
     diagnostics.error(p, "", "YAML syntax error: " + e.msg);
@@ -366,14 +414,13 @@ YAML::Node parse_yaml_string(const std::string& text, const std::string& file, D
 }
 
 YAML::Node parse_yaml_file(const std::string& path, Diagnostics& diagnostics) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diagnostics.error({path, 0, 0}, "", std::string("cannot read file: ") + std::strerror(errno));
+  std::string why;
+  auto text = read_regular_file(path, kMaxConfigFileBytes, why);
+  if (!text) {
+    diagnostics.error({path, 0, 0}, "", "cannot read file: " + why);
     return YAML::Node(YAML::NodeType::Undefined);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_yaml_string(ss.str(), path, diagnostics);
+  return parse_yaml_string(*text, path, diagnostics);
 }
 
 std::string resolve_path(const DecodeContext& ctx, const std::string& path) {

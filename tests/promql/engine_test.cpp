@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <limits>
 #include <cmath>
 
 #include "tocsin/promql/parser.hpp"
@@ -312,6 +314,49 @@ TEST_F(EngineTest, RangeQueriesAndLimits) {
   load("x{a=\"1\"}", "1");
   load("other{a=\"1\"}", "1");
   EXPECT_EQ(error("abs({a=\"1\"})", 0), "vector cannot contain metrics with the same labelset");
+}
+
+// max_samples bounds what a query holds at once (Prometheus's currentSamples): an inner subquery's
+// points are released when its function has read them, so nested subqueries within the bound run.
+TEST_F(EngineTest, SubqueryPointsAreReleasedAfterTheirFunction) {
+  load("c", "0+1x10");
+  Engine bounded(EngineOptions{.max_samples = 1'300});
+  Value v = bounded.instant(data_, *parse("max_over_time(max_over_time(c[10m:1s])[10m:1s])"), 600'000);
+  ASSERT_EQ(std::get<Vector>(v).size(), 1u);
+  EXPECT_THROW(bounded.instant(data_, *parse("max_over_time(c[10m:100ms])"), 600'000), QueryError);
+}
+
+// The timeout and cancellation stop an evaluation inside its subqueries, not after them: this one
+// would take hours.
+TEST_F(EngineTest, TimeoutAndCancellationStopNestedSubqueries) {
+  const char* hours = "max_over_time(max_over_time(max_over_time(vector(1)[1h:1s])[1h:1s])[1h:1s])";
+  Engine quick(EngineOptions{.timeout = std::chrono::milliseconds(200)});
+  try {
+    quick.instant(data_, *parse(hours), 3'600'000);
+    FAIL() << "expected a timeout";
+  } catch (const QueryError& e) {
+    EXPECT_EQ(e.kind(), QueryError::Kind::timeout);
+  }
+  std::atomic<bool> cancelled{true};
+  Engine stopping(EngineOptions{.cancelled = &cancelled});
+  try {
+    stopping.instant(data_, *parse(hours), 3'600'000);
+    FAIL() << "expected cancellation";
+  } catch (const QueryError& e) {
+    EXPECT_EQ(e.kind(), QueryError::Kind::cancelled);
+  }
+}
+
+// A range ending at the largest timestamp: the steps are counted, so adding the step to the last one
+// cannot overflow and loop (it did).
+TEST_F(EngineTest, RangeQueryEndingAtTheLargestTimestamp) {
+  constexpr Timestamp kMax = std::numeric_limits<Timestamp>::max();
+  Engine engine;
+  Matrix m = engine.range(data_, *parse("1"), kMax - 10'000, kMax, 1s);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].points.size(), 11u);
+  EXPECT_EQ(m[0].points.back().t, kMax);
+  EXPECT_THROW(engine.range(data_, *parse("1"), std::numeric_limits<Timestamp>::min(), kMax, 1s), QueryError);
 }
 
 }  // namespace

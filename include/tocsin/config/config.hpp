@@ -36,6 +36,10 @@ struct QueryConfig {
   Duration lookback_delta = std::chrono::minutes(5);  // how far back an instant selector finds a sample
   Duration timeout = std::chrono::minutes(2);         // one query's evaluation
   long long max_samples = 50'000'000;                 // points one query may hold in memory
+  // The query API's own threads (read at start): queries evaluating at once, and waiting beyond them
+  // (more get 503 at once). docs/reliability.md.
+  long long max_concurrency = 4;
+  long long max_queued = 16;
 };
 
 // `web:`, the HTTP server's security (docs/security.md).

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "tocsin/core/clock.hpp"
+#include "tocsin/http/query_executor.hpp"
 #include "tocsin/http/router.hpp"
 #include "tocsin/promql/engine.hpp"
 #include "tocsin/store/querier.hpp"
@@ -20,9 +21,11 @@
 namespace tocsin::http {
 
 // `options` is asked on every request (the config can change on reload). `querier` and `clock` must
-// outlive the router.
+// outlive the router. With an `executor`, query, query_range, series, labels and label values run on
+// it (bounded: a full queue answers 503) and stop when it stops; without, on the worker pool.
 void add_query_routes(Router& router, const store::Querier& querier, const Clock& clock,
-                      std::function<promql::EngineOptions()> options);
+                      std::function<promql::EngineOptions()> options,
+                      std::shared_ptr<QueryExecutor> executor = nullptr);
 
 // The Prometheus version whose HTTP API tocsin's answers: /api/v1/status/buildinfo's `version` says so
 // (Grafana enables its features by it), and `tocsinVersion` is tocsin's own.

@@ -48,6 +48,19 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// Where a route's handler runs when it must not take the worker pool's threads (the query API: an
+// expensive query must not stop /metrics, collections or rule evaluation). The server hands `submit`
+// a task: the executor calls task(std::nullopt) on one of its threads to run the handler and send its
+// response, or task(response) to send `response` instead (e.g. a query that waited too long or a
+// stop). When it cannot take the task at all, submit returns the response to send at once (a full
+// queue: 503) and never calls it.
+class RouteExecutor {
+ public:
+  using Task = std::function<void(std::optional<Response> instead)>;
+  virtual ~RouteExecutor() = default;
+  virtual std::optional<Response> submit(Task task) = 0;
+};
+
 // The handler of one named endpoint: `endpoint`, a const member function of the API object `api`,
 // which the handler keeps alive. An API is written as one object whose member functions are its
 // endpoints (as Prometheus's web/api/v1 API has query, queryRange, series, ...), all registered by
@@ -63,13 +76,18 @@ Handler endpoint_handler(std::shared_ptr<const Api> api, Response (Api::*endpoin
 class Router {
  public:
   void add(std::string method, std::string path, Handler handler);
+  // A route whose handler runs on `executor` (which must outlive the server) instead of the pool.
+  void add(std::string method, std::string path, Handler handler, std::shared_ptr<RouteExecutor> executor);
   Response handle(Request& request) const;
+  // The executor of the route `request` goes to; null for the worker pool (and for 404s and 405s).
+  RouteExecutor* executor_for(const Request& request) const;
 
  private:
   struct Route {
     std::string method;
     std::vector<std::string> segments;
     Handler handler;
+    std::shared_ptr<RouteExecutor> executor;
   };
   std::vector<Route> routes_;
 };

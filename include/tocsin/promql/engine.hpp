@@ -3,6 +3,7 @@
 // at a time t and range queries over [start, end] by step, with a lookback delta for instant
 // selectors, staleness markers, and Prometheus's rules for every operator and function.
 
+#include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,10 @@ struct EngineOptions {
   std::size_t max_samples = 50'000'000;
   std::chrono::milliseconds timeout = std::chrono::minutes(2);
   Duration default_subquery_step = std::chrono::minutes(1);  // `[30m:]`: the rule group's interval
+  // When set and true, evaluation stops where it checks its deadline (in every step of a range query
+  // and a subquery, in every aggregation) with a QueryError of kind `cancelled`: the query API's
+  // executor sets it when tocsin stops. Must outlive the query.
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 // An instant-vector element. `t` is the sample's own timestamp for a plain selector (what
@@ -64,7 +69,7 @@ ValueType type_of(const Value& value);
 // Evaluation failed: many-to-many matching, duplicate label sets, too many samples, timeout.
 class QueryError : public std::runtime_error {
  public:
-  enum class Kind { execution, timeout, too_many_samples };
+  enum class Kind { execution, timeout, too_many_samples, cancelled };
   QueryError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   Kind kind() const { return kind_; }
 

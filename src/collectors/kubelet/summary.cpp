@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "tocsin/core/json_text.hpp"
+
 namespace tocsin::collectors::kubelet {
 
 namespace {
@@ -505,7 +507,7 @@ bool parse_rfc3339(std::string_view text, double& seconds) {
 SummaryStats convert_summary(std::string_view text, store::Batch& out) {
   json root;
   try {
-    root = json::parse(text.begin(), text.end());
+    root = parse_json_bounded(text);
   } catch (const json::parse_error& e) {
     // e.what() reads "[json.exception.parse_error.101] parse error at line 1, column 7: ..."; keep
     // what follows the tag.

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "tocsin/core/json_text.hpp"
+
 namespace tocsin::collectors::queues {
 
 namespace {
@@ -15,7 +17,7 @@ constexpr std::string_view kKombuSep = "\x06\x16";
 
 // Parses a JSON object, or nothing (no exceptions: the payload comes from the queue's producers).
 std::optional<json> parse_object(std::string_view text) {
-  json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  json value = parse_json_bounded(text, /*allow_exceptions=*/false);
   if (value.is_discarded() || !value.is_object()) return std::nullopt;
   return value;
 }

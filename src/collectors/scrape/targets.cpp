@@ -3,6 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <stdexcept>
+
+#include "tocsin/yaml/decoder.hpp"
 
 namespace tocsin::collectors::scrape {
 
@@ -133,12 +136,10 @@ std::optional<ScrapeTarget> populate_target(std::string_view address, std::span<
 }
 
 std::vector<TargetGroup> parse_target_file(const std::string& text, const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    file_error(path, e.mark, e.msg);
-  }
+  // Through the shared parser: one document, bounded nesting, positioned errors.
+  yaml::Diagnostics diagnostics;
+  YAML::Node root = yaml::parse_yaml_string(text, path, diagnostics);
+  if (!diagnostics.empty()) throw std::runtime_error(diagnostics.items().front().to_string());
   std::vector<TargetGroup> out;
   if (!root || root.IsNull()) return out;
   if (!root.IsSequence()) file_error(path, root.Mark(), "expected a list of target groups");
