@@ -34,8 +34,8 @@
 #include "tocsin/http/query_api.hpp"
 #include "tocsin/http/server.hpp"
 #include "tocsin/http/status_page.hpp"
-#include "tocsin/remote_write/remote_write.hpp"
 #include "tocsin/http/web_config.hpp"
+#include "tocsin/remote_write/remote_write.hpp"
 #include "tocsin/rules/manager.hpp"
 #include "tocsin/store/exposition.hpp"
 #include "tocsin/store/store.hpp"
@@ -186,7 +186,7 @@ class Daemon {
       std::_Exit(0);
     }
     joiner.join();
-    snapshots_.write();  // after the last commit, so the next start continues from here
+    snapshots_.write();    // after the last commit, so the next start continues from here
     remote_write_.stop();  // after the last commit too: what is unsent waits on disk for the next start
     log_->info("stopped");
     return 0;

@@ -167,6 +167,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   }
 
   asio::thread_pool& pool() { return pool_; }
+  const Router& router() const { return router_; }
   const ServerOptions& options() const { return options_; }
   spdlog::logger& log() { return *log_; }
 
@@ -494,7 +495,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // or on the route's own executor (queries), and write from the stream's executor. No deadline runs
     // while the handler does.
     lowest().expires_never();
-    auto task = [self = shared_from_this(), request](std::optional<Response> instead) {
+    auto task = [self = this->shared_from_this(), request](std::optional<Response> instead) {
       Response response;
       if (instead) {
         response = std::move(*instead);

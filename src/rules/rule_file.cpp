@@ -493,19 +493,12 @@ std::vector<GroupDefinition> parse_document(const YAML::Node& root, const std::s
 
 std::vector<GroupDefinition> parse_rule_text(const std::string& text, const std::string& file,
                                              yaml::Diagnostics& diagnostics) {
-  YAML::Node root = yaml::parse_yaml_string(text, file, diagnostics);
-  if (!root) return {};
   // Several documents (OpenSLO files often hold one SLO each, separated by ---): each read alone.
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {  // in a later document (the first one parsed)
-    diagnostics.error(
-        {file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0}, "",
-        "YAML syntax error: " + e.msg);
-    return {};
-  }
-  if (documents.size() <= 1) return parse_document(root, file, text, diagnostics);
+  auto parsed = yaml::parse_yaml_documents(text, file, diagnostics);
+  if (!parsed) return {};
+  std::vector<YAML::Node> documents = std::move(*parsed);
+  if (documents.empty()) return parse_document(YAML::Node(), file, text, diagnostics);
+  if (documents.size() <= 1) return parse_document(documents.front(), file, text, diagnostics);
   std::vector<GroupDefinition> groups;
   std::set<std::string> names;
   for (const YAML::Node& doc : documents) {

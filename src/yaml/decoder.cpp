@@ -387,30 +387,35 @@ void MapDecoder::finish() {
   }
 }
 
-YAML::Node parse_yaml_string(const std::string& text, const std::string& file, Diagnostics& diagnostics) {
+std::optional<std::vector<YAML::Node>> parse_yaml_documents(const std::string& text, const std::string& file,
+                                                            Diagnostics& diagnostics) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    // One document per file: a second one would be dropped unread (an empty one after `---` drops
-    // nothing).
-    for (std::size_t i = 1; i < documents.size(); ++i) {
-      if (documents[i].IsNull()) continue;
-      diagnostics.error(position_of(documents[i], file), "",
-                        "a second YAML document (after ---): a file holds one document; put everything in "
-                        "the first");
-      return YAML::Node(YAML::NodeType::Undefined);
-    }
-    return documents.empty() ? YAML::Node() : documents.front();
+    return YAML::LoadAll(text);
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp stops at 500 levels but marks where the document starts: find the bracket that went
     // too deep.
     Position p = too_deep_position(text, file, e.depth());
     diagnostics.error(p, "", "YAML nested deeper than " + std::to_string(e.depth()) + " levels");
-    return YAML::Node(YAML::NodeType::Undefined);
   } catch (const YAML::Exception& e) {
     Position p{file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0};
     diagnostics.error(p, "", "YAML syntax error: " + e.msg);
+  }
+  return std::nullopt;
+}
+
+YAML::Node parse_yaml_string(const std::string& text, const std::string& file, Diagnostics& diagnostics) {
+  auto documents = parse_yaml_documents(text, file, diagnostics);
+  if (!documents) return YAML::Node(YAML::NodeType::Undefined);
+  // One document per file: a second one would be dropped unread (an empty one after `---` drops
+  // nothing).
+  for (std::size_t i = 1; i < documents->size(); ++i) {
+    if ((*documents)[i].IsNull()) continue;
+    diagnostics.error(position_of((*documents)[i], file), "",
+                      "a second YAML document (after ---): a file holds one document; put everything in "
+                      "the first");
     return YAML::Node(YAML::NodeType::Undefined);
   }
+  return documents->empty() ? YAML::Node() : documents->front();
 }
 
 YAML::Node parse_yaml_file(const std::string& path, Diagnostics& diagnostics) {

@@ -411,7 +411,10 @@ TEST_F(WebSecurityTest, ASlowlorisConnectionIsCutAtTheHeaderDeadline) {
   }
   ::close(fd);
   EXPECT_TRUE(closed);
-  EXPECT_EQ(metric_value(registry, "tocsin_http_request_timeouts_total{phase=\"header\"}"), 1);
+  // The stream closes the socket before the timed-out read's handler counts it: wait for the count.
+  const std::string timeouts = "tocsin_http_request_timeouts_total{phase=\"header\"}";
+  for (int i = 0; i < 100 && metric_value(registry, timeouts) != 1; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(metric_value(registry, timeouts), 1);
   EXPECT_EQ(testing::http_get(port, "/metrics").status, 200);
 }
 

@@ -165,6 +165,9 @@ class MapDecoder {
 // Parses a YAML document, reporting syntax errors with their position. Returns a null node on error.
 YAML::Node parse_yaml_file(const std::string& path, Diagnostics& diagnostics);
 YAML::Node parse_yaml_string(const std::string& text, const std::string& file, Diagnostics& diagnostics);
+// Every document of a multi-document text (OpenSLO files hold one SLO each); nullopt after an error.
+std::optional<std::vector<YAML::Node>> parse_yaml_documents(const std::string& text, const std::string& file,
+                                                            Diagnostics& diagnostics);
 
 // Resolves `path` against the context's base_dir unless it is absolute.
 std::string resolve_path(const DecodeContext& ctx, const std::string& path);
