@@ -14,9 +14,9 @@
 #include <spdlog/sinks/null_sink.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -63,7 +63,8 @@ constexpr Way kWays[] = {{"plain HTTP", false, false},
 
 // Runs `scrapes` GETs of /metrics through one curl (one kept-alive connection).
 void scrape(const TempDir& dir, int port, const Way& way, int scrapes) {
-  const std::string url = std::string(way.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port) + "/metrics";
+  const std::string url =
+      std::string(way.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port) + "/metrics";
   std::string cmd = "curl -sS --fail";
   if (way.gzip) cmd += " --compressed";
   if (way.tls) cmd += " -u alice:s3cret --cacert '" + (dir / "ca.crt").string() + "'";
@@ -101,8 +102,9 @@ int main(int argc, char** argv) {
                            kHash + "\n");
   std::string text = "# HELP bench_request_seconds Made up.\n# TYPE bench_request_seconds gauge\n";
   for (int i = 0; i < series; ++i) {
-    text += "bench_request_seconds{instance=\"app-" + std::to_string(i % 40) + ":8080\",path=\"/api/v1/items/" +
-            std::to_string(i) + "\",method=\"GET\"} " + std::to_string(0.001 * i + 0.123456) + "\n";
+    text += "bench_request_seconds{instance=\"app-" + std::to_string(i % 40) +
+            ":8080\",path=\"/api/v1/items/" + std::to_string(i) + "\",method=\"GET\"} " +
+            std::to_string(0.001 * i + 0.123456) + "\n";
   }
   std::filesystem::create_directories(dir / "textfile");
   dir.write("textfile/bench.prom", text);
@@ -136,8 +138,9 @@ int main(int argc, char** argv) {
   router.add("GET", "/metrics", [&body](const tocsin::http::Request&) {
     return tocsin::http::Response{200, "text/plain; version=0.0.4; charset=utf-8", body, {}};
   });
-  tocsin::http::Server server(io, pool, router, {},
-                              std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  tocsin::http::Server server(
+      io, pool, router, {},
+      std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>()));
   server.listen("127.0.0.1", 0);
   std::thread io_thread([&] { io.run(); });
   auto loaded = tocsin::http::load_web_config((dir / "web.yml").string());
@@ -145,10 +148,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_http: %s", d->to_string().c_str());
     return 1;
   }
-  auto web = std::make_shared<const tocsin::http::WebConfig>(std::get<tocsin::http::WebConfig>(std::move(loaded)));
+  auto web =
+      std::make_shared<const tocsin::http::WebConfig>(std::get<tocsin::http::WebConfig>(std::move(loaded)));
 
-  std::printf("/metrics of %zu bytes (%d series), %d scrapes per way over one connection, median of %d runs; CPU per scrape\n\n",
-              body.size(), series, scrapes, kRuns);
+  std::printf(
+      "/metrics of %zu bytes (%d series), %d scrapes per way over one connection, median of %d runs; CPU per "
+      "scrape\n\n",
+      body.size(), series, scrapes, kRuns);
   std::printf("%-26s %12s %12s %16s %18s %8s\n", "", "tocsin", "node_exp.", "tocsin added", "node_exp. added",
               "ratio");
   double tocsin_plain = 0;
@@ -188,8 +194,10 @@ int main(int argc, char** argv) {
                     ? (std::to_string(ours_added / theirs_added).substr(0, 4) + "x").c_str()
                     : "");
   }
-  std::printf("\n(ratio: what the way adds to tocsin over what it adds to node_exporter; node_exporter's own figures\n"
-              "include reading and parsing its text file each scrape)\n");
+  std::printf(
+      "\n(ratio: what the way adds to tocsin over what it adds to node_exporter; node_exporter's own "
+      "figures\n"
+      "include reading and parsing its text file each scrape)\n");
   server.stop();
   io.stop();
   io_thread.join();

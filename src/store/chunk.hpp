@@ -54,7 +54,7 @@ constexpr std::uint16_t checkpoint_count(std::uint16_t points) {
 // kNoCheckpoint) and decodes from an earlier one.
 struct Checkpoint {
   static constexpr std::uint16_t kNone = 0xffff;
-  std::uint32_t v_low = 0;   // the value's bits
+  std::uint32_t v_low = 0;  // the value's bits
   std::uint32_t v_high = 0;
   std::uint32_t t_offset = 0;  // t - the chunk's first t
   std::uint32_t t_delta = 0;   // t - the previous point's t
@@ -292,8 +292,8 @@ class BitReader {
 // `sink(Point)`. Stops at the first point after maxt.
 template <typename Sink>
 void decode_xor_rest(BitReader& in, std::uint16_t index, std::uint16_t count, std::uint64_t t,
-                     std::uint64_t t_delta, std::uint64_t v, unsigned leading, unsigned trailing, Timestamp mint,
-                     Timestamp maxt, Sink& sink) {
+                     std::uint64_t t_delta, std::uint64_t v, unsigned leading, unsigned trailing,
+                     Timestamp mint, Timestamp maxt, Sink& sink) {
   for (std::uint16_t i = index + 1; i < count; ++i) {
     if (static_cast<Timestamp>(t) >= maxt) return;  // later points are after maxt
     if (i == 1) [[unlikely]] {
@@ -384,8 +384,8 @@ inline void decode_chunk(std::span<const std::uint8_t> bytes, std::uint16_t coun
 // Decodes a sealed chunk's points in [mint, maxt], from the last checkpoint at or before mint.
 template <typename Sink>
 void decode(const Chunk& chunk, Timestamp mint, Timestamp maxt, Sink&& sink) {
-  decode_from(chunk.bytes(), chunk.count(), chunk.min_t(), start_before(chunk.checkpoints(), chunk.min_t(), mint),
-              mint, maxt, sink);
+  decode_from(chunk.bytes(), chunk.count(), chunk.min_t(),
+              start_before(chunk.checkpoints(), chunk.min_t(), mint), mint, maxt, sink);
 }
 
 }  // namespace tocsin::store::detail

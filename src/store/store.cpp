@@ -19,9 +19,9 @@
 #include <unordered_map>
 
 #include "store/checksum.hpp"
-#include "tocsin/core/file_read.hpp"
 #include "store/chunk.hpp"
 #include "store/symbols.hpp"
+#include "tocsin/core/file_read.hpp"
 
 namespace tocsin::store {
 
@@ -429,8 +429,13 @@ class Store::Impl {
         }
         const bool head = !s.head.empty() && s.head.min_t() <= maxt;
         if (refs.size() == refs_begin && !head) continue;
-        Pending p{materialize(s), static_cast<std::uint32_t>(refs.size()),
-                  static_cast<std::uint32_t>(heads.size()), 0, 0, 0, {}};
+        Pending p{materialize(s),
+                  static_cast<std::uint32_t>(refs.size()),
+                  static_cast<std::uint32_t>(heads.size()),
+                  0,
+                  0,
+                  0,
+                  {}};
         if (head) {
           // Only the bytes from the last checkpoint before mint on.
           p.head_start = detail::start_before(s.head.checkpoints(), s.head.min_t(), mint);
@@ -759,7 +764,8 @@ class Store::Impl {
       h.leading = in.get<std::uint8_t>();
       h.trailing = in.get<std::uint8_t>();
       if (h.count > detail::kMaxChunkPoints) in.fail("an inconsistent head chunk of " + labels.to_string());
-      const auto head_checkpoints = in.checkpoints(detail::checkpoint_count(h.count), (std::size_t{h.bits} + 7) / 8);
+      const auto head_checkpoints =
+          in.checkpoints(detail::checkpoint_count(h.count), (std::size_t{h.bits} + 7) / 8);
       h.checkpoints = head_checkpoints;
       const auto bytes = in.bytes((std::size_t{h.bits} + 7) / 8, "a head chunk");
       h.bytes = {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};

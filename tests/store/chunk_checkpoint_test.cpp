@@ -3,6 +3,7 @@
 // at checkpoints, between them, at chunk boundaries, in the head chunk and in sealed ones, and with
 // readers running while commits seal chunks and garbage collection drops them.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <bit>
@@ -10,7 +11,6 @@
 #include <limits>
 #include <random>
 #include <thread>
-#include <unistd.h>
 
 #include "store/chunk.hpp"
 #include "tocsin/store/store.hpp"
