@@ -59,7 +59,8 @@ struct Reading {
 
 Reading read(pid_t pid, int port) {
   const std::string page = get(port, "/metrics");
-  return {tocsin::testing::process_cpu_seconds(pid), metric_sum(page, "prometheus_remote_storage_samples_total"),
+  return {tocsin::testing::process_cpu_seconds(pid),
+          metric_sum(page, "prometheus_remote_storage_samples_total"),
           metric_sum(page, "prometheus_remote_storage_bytes_total")};
 }
 
@@ -121,11 +122,14 @@ int main(int argc, char** argv) {
   const int a_port = tocsin::testing::free_port();
   const int b_port = tocsin::testing::free_port();
   const int agent_port = tocsin::testing::free_port();
-  Process a({TOCSIN_EXECUTABLE, "run", "--config", tocsin_config("tocsin-rw", a_port, true)}, logs_to(dir, "a"));
-  Process b({TOCSIN_EXECUTABLE, "run", "--config", tocsin_config("tocsin-plain", b_port, false)}, logs_to(dir, "b"));
-  dir.write("agent.yml", "global: {scrape_interval: 1s, scrape_timeout: 1s, external_labels: {sender: agent}}\n"
-                         "scrape_configs:\n  - job_name: bench\n    static_configs: [{targets: ['" +
-                             target + "']}]\nremote_write:\n  - url: " + write_url + "\n");
+  Process a({TOCSIN_EXECUTABLE, "run", "--config", tocsin_config("tocsin-rw", a_port, true)},
+            logs_to(dir, "a"));
+  Process b({TOCSIN_EXECUTABLE, "run", "--config", tocsin_config("tocsin-plain", b_port, false)},
+            logs_to(dir, "b"));
+  dir.write("agent.yml",
+            "global: {scrape_interval: 1s, scrape_timeout: 1s, external_labels: {sender: agent}}\n"
+            "scrape_configs:\n  - job_name: bench\n    static_configs: [{targets: ['" +
+                target + "']}]\nremote_write:\n  - url: " + write_url + "\n");
   Process agent({*prometheus, "--enable-feature=agent", "--config.file=" + (dir / "agent.yml").string(),
                  "--storage.agent.path=" + (dir / "agent").string(),
                  "--web.listen-address=127.0.0.1:" + std::to_string(agent_port)},
@@ -134,8 +138,8 @@ int main(int argc, char** argv) {
   // Warm-up: every sender has sent, the first cycles' series creation is behind.
   const bool started = tocsin::testing::wait_until(
       [&] {
-        return read(a.pid(), a_port).samples > 3.0 * series && read(agent.pid(), agent_port).samples > 3.0 * series &&
-               !get(b_port, "/-/ready").empty();
+        return read(a.pid(), a_port).samples > 3.0 * series &&
+               read(agent.pid(), agent_port).samples > 3.0 * series && !get(b_port, "/-/ready").empty();
       },
       60s);
   if (!started) {
@@ -155,15 +159,16 @@ int main(int argc, char** argv) {
   const double b_cpu = b1 - b0;
   const double agent_cpu = agent1.cpu - agent0.cpu;
   auto per10k = [](double cpu, double samples) { return samples > 0 ? cpu * 1000.0 * 10000.0 / samples : 0; };
-  std::printf("exposition: %d series scraped every 1 s by each; window %d s; 2 cores shared by all\n\n", series,
-              seconds);
+  std::printf("exposition: %d series scraped every 1 s by each; window %d s; 2 cores shared by all\n\n",
+              series, seconds);
   std::printf("%-52s %12s %14s %12s\n", "", "samples/s", "CPU ms/10k", "bytes/sample");
-  std::printf("%-52s %12.0f %14.2f %12.2f\n", "tocsin A: scrape + remote_write (whole process)", a_samples / seconds,
-              per10k(a_cpu, a_samples), a_samples > 0 ? (a1.bytes - a0.bytes) / a_samples : 0);
-  std::printf("%-52s %12s %14.2f %12s\n", "tocsin B: the same scrape, no remote_write", "-", per10k(b_cpu, a_samples),
-              "-");
-  std::printf("%-52s %12s %14.2f %12s\n", "tocsin remote_write alone (A - B)", "-", per10k(a_cpu - b_cpu, a_samples),
-              "-");
+  std::printf("%-52s %12.0f %14.2f %12.2f\n", "tocsin A: scrape + remote_write (whole process)",
+              a_samples / seconds, per10k(a_cpu, a_samples),
+              a_samples > 0 ? (a1.bytes - a0.bytes) / a_samples : 0);
+  std::printf("%-52s %12s %14.2f %12s\n", "tocsin B: the same scrape, no remote_write", "-",
+              per10k(b_cpu, a_samples), "-");
+  std::printf("%-52s %12s %14.2f %12s\n", "tocsin remote_write alone (A - B)", "-",
+              per10k(a_cpu - b_cpu, a_samples), "-");
   std::printf("%-52s %12.0f %14.2f %12.2f\n", "Prometheus 2.42 agent: scrape + remote_write (whole)",
               agent_samples / seconds, per10k(agent_cpu, agent_samples),
               agent_samples > 0 ? (agent1.bytes - agent0.bytes) / agent_samples : 0);

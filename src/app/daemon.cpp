@@ -166,7 +166,7 @@ class Daemon {
       std::_Exit(0);
     }
     joiner.join();
-    snapshots_.write();  // after the last commit, so the next start continues from here
+    snapshots_.write();    // after the last commit, so the next start continues from here
     remote_write_.stop();  // after the last commit too: what is unsent waits on disk for the next start
     log_->info("stopped");
     return 0;

@@ -42,9 +42,9 @@ void decode_queue(const Node& node, QueueConfig& out) {
     return n ? *n : map.get(other).value_or(node);
   };
   if (out.min_shards > out.max_shards) {
-    at("min_shards", "max_shards").error("min_shards (" + std::to_string(out.min_shards) +
-                                         ") must not be more than max_shards (" +
-                                         std::to_string(out.max_shards) + ")");
+    at("min_shards", "max_shards")
+        .error("min_shards (" + std::to_string(out.min_shards) + ") must not be more than max_shards (" +
+               std::to_string(out.max_shards) + ")");
   }
   if (out.min_backoff > out.max_backoff) {
     at("min_backoff", "max_backoff").error("min_backoff must not be longer than max_backoff");
@@ -153,7 +153,8 @@ void decode_remote_write(const Node& node, std::vector<EndpointConfig>& out) {
     EndpointConfig endpoint;
     decode_endpoint(item, endpoint);
     if (!names.insert(endpoint.name).second) {
-      item.error("duplicate remote write configs are not allowed, found duplicate for name: " + endpoint.name);
+      item.error("duplicate remote write configs are not allowed, found duplicate for name: " +
+                 endpoint.name);
     }
     out.push_back(std::move(endpoint));
   }

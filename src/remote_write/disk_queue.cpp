@@ -31,7 +31,8 @@ void put(std::string& out, T v) {
 template <typename T>
 T get(const char* p) {
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return static_cast<T>(v);
 }
 
@@ -51,7 +52,8 @@ struct Header {
 std::optional<std::string> parse_header(const char* p, std::size_t available, Header& out) {
   if (available < kHeader) return "truncated header";
   if (std::memcmp(p, kMagic, sizeof kMagic) != 0) return "not a tocsin remote-write queue file";
-  if (get<std::uint32_t>(p + 8) != kVersion) return "unknown version " + std::to_string(get<std::uint32_t>(p + 8));
+  if (get<std::uint32_t>(p + 8) != kVersion)
+    return "unknown version " + std::to_string(get<std::uint32_t>(p + 8));
   out.samples = get<std::uint32_t>(p + 12);
   out.highest = get<std::int64_t>(p + 16);
   out.crc = get<std::uint32_t>(p + 24);

@@ -13,8 +13,8 @@ namespace tocsin::remote_write {
 
 namespace {
 
-using google::protobuf::io::CodedOutputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedOutputStream;
 
 // Field numbers of remote.proto (Prometheus's prompb).
 constexpr int kWriteRequestTimeseries = 1;
@@ -89,7 +89,8 @@ std::string Encoder::encode(std::span<const WireSample> samples, std::size_t* un
         const WireSample& sample = samples[i];
         WireFormatLite::WriteTag(kTimeSeriesSamples, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, &out);
         out.WriteVarint32(static_cast<std::uint32_t>(sample_size(sample)));
-        if (std::bit_cast<std::uint64_t>(sample.value) != 0) WireFormatLite::WriteDouble(kSampleValue, sample.value, &out);
+        if (std::bit_cast<std::uint64_t>(sample.value) != 0)
+          WireFormatLite::WriteDouble(kSampleValue, sample.value, &out);
         if (sample.t != 0) WireFormatLite::WriteInt64(kSampleTimestamp, sample.t, &out);
       }
     }
@@ -100,7 +101,8 @@ std::string Encoder::encode(std::span<const WireSample> samples, std::size_t* un
   return body;
 }
 
-SeriesResolver::SeriesResolver(Labels external, std::shared_ptr<const RelabelRules> rules, std::size_t max_cached)
+SeriesResolver::SeriesResolver(Labels external, std::shared_ptr<const RelabelRules> rules,
+                               std::size_t max_cached)
     : external_(std::move(external)), rules_(std::move(rules)), max_cached_(max_cached) {}
 SeriesResolver::~SeriesResolver() = default;
 
@@ -135,9 +137,11 @@ const SeriesRef& SeriesResolver::resolve(const Labels& committed) {
   return cache_.emplace(committed, compute(committed)).first->second;
 }
 
-const SeriesRef& SeriesResolver::resolve(std::uint32_t writer, std::size_t position, const Labels& committed) {
+const SeriesRef& SeriesResolver::resolve(std::uint32_t writer, std::size_t position,
+                                         const Labels& committed) {
   std::vector<Hint>& hints = hints_[writer];
-  if (position < hints.size() && hints[position].committed.shares_with(committed)) return hints[position].series;
+  if (position < hints.size() && hints[position].committed.shares_with(committed))
+    return hints[position].series;
   const SeriesRef& series = resolve(committed);
   // resolve() may have cleared hints_ (and with it `hints`).
   std::vector<Hint>& now = hints_[writer];

@@ -53,7 +53,8 @@ class Encoder {
 // sets: no hashing), else by hash and equality, up to a bound (then it starts over). Not thread-safe.
 class SeriesResolver {
  public:
-  SeriesResolver(Labels external, std::shared_ptr<const RelabelRules> rules, std::size_t max_cached = 1 << 20);
+  SeriesResolver(Labels external, std::shared_ptr<const RelabelRules> rules,
+                 std::size_t max_cached = 1 << 20);
   ~SeriesResolver();
   // The `position`-th point of a commit by `writer`.
   const SeriesRef& resolve(std::uint32_t writer, std::size_t position, const Labels& committed);

@@ -33,38 +33,48 @@ using PointsRef = std::shared_ptr<const Commit>;
 
 struct RemoteWrite::Families {
   explicit Families(prometheus::Registry& r)
-      : samples(counter(r, "prometheus_remote_storage_samples_total", "Total number of samples sent to remote storage.")),
-        failed(counter(r, "prometheus_remote_storage_samples_failed_total",
-                       "Total number of samples which failed on send to remote storage, non-recoverable errors.")),
-        retried(counter(r, "prometheus_remote_storage_samples_retried_total",
-                        "Total number of samples which failed on send to remote storage but were retried because "
-                        "the send error was recoverable.")),
-        dropped(counter(r, "prometheus_remote_storage_samples_dropped_total",
-                        "Total number of samples which were dropped after being read from the WAL before being "
-                        "sent via remote write, either via relabelling or unintentionally because of an unknown "
-                        "reference ID.")),
-        bytes(counter(r, "prometheus_remote_storage_bytes_total",
-                      "The total number of bytes of data (not metadata) sent by the queue after compression.")),
-        pending(gauge(r, "prometheus_remote_storage_samples_pending",
-                      "The number of samples pending in the queues shards to be sent to the remote storage.")),
-        highest_sent(gauge(r, "prometheus_remote_storage_queue_highest_sent_timestamp_seconds",
-                           "Timestamp from a WAL sample, the highest timestamp successfully sent by this queue, "
-                           "in seconds since epoch.")),
+      : samples(counter(r, "prometheus_remote_storage_samples_total",
+                        "Total number of samples sent to remote storage.")),
+        failed(counter(
+            r, "prometheus_remote_storage_samples_failed_total",
+            "Total number of samples which failed on send to remote storage, non-recoverable errors.")),
+        retried(
+            counter(r, "prometheus_remote_storage_samples_retried_total",
+                    "Total number of samples which failed on send to remote storage but were retried because "
+                    "the send error was recoverable.")),
+        dropped(
+            counter(r, "prometheus_remote_storage_samples_dropped_total",
+                    "Total number of samples which were dropped after being read from the WAL before being "
+                    "sent via remote write, either via relabelling or unintentionally because of an unknown "
+                    "reference ID.")),
+        bytes(
+            counter(r, "prometheus_remote_storage_bytes_total",
+                    "The total number of bytes of data (not metadata) sent by the queue after compression.")),
+        pending(
+            gauge(r, "prometheus_remote_storage_samples_pending",
+                  "The number of samples pending in the queues shards to be sent to the remote storage.")),
+        highest_sent(
+            gauge(r, "prometheus_remote_storage_queue_highest_sent_timestamp_seconds",
+                  "Timestamp from a WAL sample, the highest timestamp successfully sent by this queue, "
+                  "in seconds since epoch.")),
         shards(gauge(r, "prometheus_remote_storage_shards",
                      "The number of shards used for parallel sending to the remote storage.")),
         shards_max(gauge(r, "prometheus_remote_storage_shards_max",
                          "The maximum number of shards that the queue is allowed to run.")),
         shards_min(gauge(r, "prometheus_remote_storage_shards_min",
                          "The minimum number of shards that the queue is allowed to run.")),
-        shards_desired(gauge(r, "prometheus_remote_storage_shards_desired",
-                             "The number of shards that the queues shard calculation wants to run based on the "
-                             "rate of samples in vs. samples out.")),
-        shard_capacity(gauge(r, "prometheus_remote_storage_shard_capacity",
-                             "The capacity of each shard of the queue used for parallel sending to the remote "
-                             "storage.")),
-        max_samples_per_send(gauge(r, "prometheus_remote_storage_max_samples_per_send",
-                                   "The maximum number of samples to be sent, in a single request, to the remote "
-                                   "storage.")),
+        shards_desired(
+            gauge(r, "prometheus_remote_storage_shards_desired",
+                  "The number of shards that the queues shard calculation wants to run based on the "
+                  "rate of samples in vs. samples out.")),
+        shard_capacity(
+            gauge(r, "prometheus_remote_storage_shard_capacity",
+                  "The capacity of each shard of the queue used for parallel sending to the remote "
+                  "storage.")),
+        max_samples_per_send(
+            gauge(r, "prometheus_remote_storage_max_samples_per_send",
+                  "The maximum number of samples to be sent, in a single request, to the remote "
+                  "storage.")),
         duration(prometheus::BuildHistogram()
                      .Name("prometheus_remote_storage_sent_batch_duration_seconds")
                      .Help("Duration of send calls to the remote storage.")
@@ -75,22 +85,25 @@ struct RemoteWrite::Families {
                              "The bound of the remote-write queue's files (max_disk_bytes).")),
         disk_requests(gauge(r, "tocsin_remote_storage_disk_queue_requests",
                             "Requests waiting in the remote-write queue's files in state_dir.")),
-        disk_dropped(counter(r, "tocsin_remote_storage_queue_dropped_samples_total",
-                             "Samples dropped because the remote-write queue was at its bound (max_disk_bytes, "
-                             "or capacity times max_shards in memory); also counted in "
-                             "prometheus_remote_storage_samples_dropped_total.")),
+        disk_dropped(
+            counter(r, "tocsin_remote_storage_queue_dropped_samples_total",
+                    "Samples dropped because the remote-write queue was at its bound (max_disk_bytes, "
+                    "or capacity times max_shards in memory); also counted in "
+                    "prometheus_remote_storage_samples_dropped_total.")),
         corrupt(counter(r, "tocsin_remote_storage_disk_queue_corrupt_files_total",
                         "Remote-write queue files that could not be read back and were moved aside.")),
-        highest_in(gauge(r, "prometheus_remote_storage_highest_timestamp_in_seconds",
-                         "Highest timestamp that has come into the remote storage via the Appender interface, in "
-                         "seconds since epoch.")
-                       .Add({})) {}
+        highest_in(
+            gauge(r, "prometheus_remote_storage_highest_timestamp_in_seconds",
+                  "Highest timestamp that has come into the remote storage via the Appender interface, in "
+                  "seconds since epoch.")
+                .Add({})) {}
 
   static prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& r, const char* name,
                                                           const char* help) {
     return prometheus::BuildCounter().Name(name).Help(help).Register(r);
   }
-  static prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& r, const char* name, const char* help) {
+  static prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& r, const char* name,
+                                                      const char* help) {
     return prometheus::BuildGauge().Name(name).Help(help).Register(r);
   }
 
@@ -149,7 +162,8 @@ class RemoteWrite::Endpoint {
         families_(families),
         resolver_(external, config.write_relabel_configs),
         client_(config.tls, config.client_certificate),
-        inbox_bound_(config.queue_config.capacity * static_cast<std::size_t>(config.queue_config.max_shards)) {
+        inbox_bound_(config.queue_config.capacity *
+                     static_cast<std::size_t>(config.queue_config.max_shards)) {
     if (!state_dir.empty()) {
       disk_.emplace(state_dir / "remote_write" / config.name, config.max_disk_bytes, log_);
     }
@@ -166,10 +180,11 @@ class RemoteWrite::Endpoint {
     families.shards_min.Add(labels).Set(config.queue_config.min_shards);
     families.shards_desired.Add(labels).Set(1);
     families.shard_capacity.Add(labels).Set(static_cast<double>(config.queue_config.capacity));
-    families.max_samples_per_send.Add(labels).Set(static_cast<double>(config.queue_config.max_samples_per_send));
+    families.max_samples_per_send.Add(labels).Set(
+        static_cast<double>(config.queue_config.max_samples_per_send));
     duration_ = &families.duration.Add(
-        labels, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-                                                        25, 60, 120, 300});
+        labels, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+                                                        10, 25, 60, 120, 300});
     disk_bytes_ = &families.disk_bytes.Add(labels);
     families.disk_max_bytes.Add(labels).Set(disk_ ? static_cast<double>(config.max_disk_bytes) : 0);
     disk_requests_ = &families.disk_requests.Add(labels);
@@ -181,9 +196,8 @@ class RemoteWrite::Endpoint {
                 {"User-Agent", user_agent}};
     for (const auto& [name, value] : config.headers) headers_.emplace_back(name, value);
     if (config.basic_auth) {
-      headers_.emplace_back("Authorization",
-                            "Basic " + base64(config.basic_auth_username + ":" +
-                                              config.basic_auth_password.reveal()));
+      headers_.emplace_back("Authorization", "Basic " + base64(config.basic_auth_username + ":" +
+                                                               config.basic_auth_password.reveal()));
     } else if (!config.authorization_credentials.empty()) {
       headers_.emplace_back("Authorization",
                             config.authorization_type + " " + config.authorization_credentials.reveal());
@@ -200,8 +214,10 @@ class RemoteWrite::Endpoint {
         return "remote_write " + config_.name + ": cannot open its queue: " + e.what();
       }
       if (!disk_->empty()) {
-        log_->info("remote_write {}: {} request(s), {} sample(s) queued on disk from the last run; sending them first",
-                   config_.name, disk_->files(), disk_->samples());
+        log_->info(
+            "remote_write {}: {} request(s), {} sample(s) queued on disk from the last run; sending them "
+            "first",
+            config_.name, disk_->files(), disk_->samples());
       }
       update_disk_metrics();
     }
@@ -335,7 +351,8 @@ class RemoteWrite::Endpoint {
       count_queue_drop(disk_->push(r));
       r.on_disk = true;
     } catch (const std::exception& e) {
-      log_->error("remote_write {}: {}; the request's {} sample(s) are dropped", config_.name, e.what(), r.samples);
+      log_->error("remote_write {}: {}; the request's {} sample(s) are dropped", config_.name, e.what(),
+                  r.samples);
       count_queue_drop(r.samples);
     }
     update_disk_metrics();
@@ -426,7 +443,8 @@ class RemoteWrite::Endpoint {
         if (static_cast<double>(request.highest) / 1000.0 > highest_sent_->Value())
           highest_sent_->Set(static_cast<double>(request.highest) / 1000.0);
         if (failing_) {
-          log_->info("remote_write {}: {} accepts samples again; sending what was queued", config_.name, config_.url);
+          log_->info("remote_write {}: {} accepts samples again; sending what was queued", config_.name,
+                     config_.url);
           failing_ = false;
         }
         finish(request);
@@ -444,8 +462,9 @@ class RemoteWrite::Endpoint {
       }
       retried_->Increment(request.samples);
       if (!failing_) {
-        log_->warn("remote_write {}: sending to {} failed ({}); retrying with backoff, queueing to disk meanwhile",
-                   config_.name, config_.url, why);
+        log_->warn(
+            "remote_write {}: sending to {} failed ({}); retrying with backoff, queueing to disk meanwhile",
+            config_.name, config_.url, why);
         failing_ = true;
       }
       Duration wait = backoff.next();

@@ -1,8 +1,9 @@
 // The `remote_write:` list: Prometheus's keys and defaults, and every mistake reported at its
 // position.
+#include "fixtures/config.hpp"
+
 #include <gtest/gtest.h>
 
-#include "fixtures/config.hpp"
 #include "fixtures/process.hpp"
 #include "remote_write/relabel_rules.hpp"
 #include "tocsin/config/config.hpp"
@@ -76,36 +77,37 @@ TEST(RemoteWriteConfig, PrometheusKeysAndDefaults) {
 }
 
 TEST(RemoteWriteConfig, EveryMistakeAtItsPosition) {
-  EXPECT_EQ(testing::config_errors("remote_write:\n"
-                                   "  - url: ftp://x\n"
-                                   "    remote_timout: 5s\n"
-                                   "    headers: {Content-Type: text/plain}\n"
-                                   "    queue_config:\n"
-                                   "      capacity: 0\n"
-                                   "      max_backoff: 1ms\n"
-                                   "      retries: 3\n"
-                                   "    write_relabel_configs:\n"
-                                   "      - action: nope\n"
-                                   "      - regex: '(['\n"
-                                   "  - name: b\n"
-                                   "  - url: http://a/w\n"
-                                   "    basic_auth: {username: u, password: p}\n"
-                                   "    authorization: {credentials: t}\n",
-                                   "tocsin.yaml"),
-            "tocsin.yaml:2:10: remote_write[0].url: expected an http:// or https:// URL, got \"ftp://x\"\n"
-            "tocsin.yaml:3:5: remote_write[0].remote_timout: unknown key\n"
-            "tocsin.yaml:4:14: remote_write[0].headers: Content-Type is a reserved header. It must not be changed\n"
-            "tocsin.yaml:6:17: remote_write[0].queue_config.capacity: must be at least 1\n"
-            "tocsin.yaml:7:20: remote_write[0].queue_config.max_backoff: min_backoff must not be longer than "
-            "max_backoff\n"
-            "tocsin.yaml:8:7: remote_write[0].queue_config.retries: unknown key\n"
-            "tocsin.yaml:10:17: remote_write[0].write_relabel_configs[0].action: unknown relabel action \"nope\" "
-            "(replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, labelkeep, lowercase, "
-            "uppercase)\n"
-            "tocsin.yaml:11:9: remote_write[0].write_relabel_configs[1]: invalid regex \"([\": missing ]: [)$\n"
-            "tocsin.yaml:12:5: remote_write[1].url: missing required key\n"
-            "tocsin.yaml:15:20: remote_write[2].authorization: at most one of basic_auth and authorization must be "
-            "configured\n");
+  EXPECT_EQ(
+      testing::config_errors("remote_write:\n"
+                             "  - url: ftp://x\n"
+                             "    remote_timout: 5s\n"
+                             "    headers: {Content-Type: text/plain}\n"
+                             "    queue_config:\n"
+                             "      capacity: 0\n"
+                             "      max_backoff: 1ms\n"
+                             "      retries: 3\n"
+                             "    write_relabel_configs:\n"
+                             "      - action: nope\n"
+                             "      - regex: '(['\n"
+                             "  - name: b\n"
+                             "  - url: http://a/w\n"
+                             "    basic_auth: {username: u, password: p}\n"
+                             "    authorization: {credentials: t}\n",
+                             "tocsin.yaml"),
+      "tocsin.yaml:2:10: remote_write[0].url: expected an http:// or https:// URL, got \"ftp://x\"\n"
+      "tocsin.yaml:3:5: remote_write[0].remote_timout: unknown key\n"
+      "tocsin.yaml:4:14: remote_write[0].headers: Content-Type is a reserved header. It must not be changed\n"
+      "tocsin.yaml:6:17: remote_write[0].queue_config.capacity: must be at least 1\n"
+      "tocsin.yaml:7:20: remote_write[0].queue_config.max_backoff: min_backoff must not be longer than "
+      "max_backoff\n"
+      "tocsin.yaml:8:7: remote_write[0].queue_config.retries: unknown key\n"
+      "tocsin.yaml:10:17: remote_write[0].write_relabel_configs[0].action: unknown relabel action \"nope\" "
+      "(replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, labelkeep, lowercase, "
+      "uppercase)\n"
+      "tocsin.yaml:11:9: remote_write[0].write_relabel_configs[1]: invalid regex \"([\": missing ]: [)$\n"
+      "tocsin.yaml:12:5: remote_write[1].url: missing required key\n"
+      "tocsin.yaml:15:20: remote_write[2].authorization: at most one of basic_auth and authorization must be "
+      "configured\n");
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ using namespace std::chrono_literals;
 
 class PrometheusReceiver {
  public:
-  explicit PrometheusReceiver(std::string executable) : executable_(std::move(executable)), port_(free_port()) {
+  explicit PrometheusReceiver(std::string executable)
+      : executable_(std::move(executable)), port_(free_port()) {
     dir_.write("prometheus.yml", "global: {}\n");
     start();
   }
@@ -93,7 +94,8 @@ Points matrix(const nlohmann::json& body, const std::set<std::string>& leave_out
     }
     auto& points = out[key];
     for (const auto& p : s["values"]) {
-      points.push_back(std::to_string(std::llround(p[0].get<double>() * 1000)) + "=" + p[1].get<std::string>());
+      points.push_back(std::to_string(std::llround(p[0].get<double>() * 1000)) + "=" +
+                       p[1].get<std::string>());
     }
   }
   return out;
@@ -113,21 +115,23 @@ TEST(RemoteWritePrometheus, EverySampleLandsInPrometheusAcrossAReceiverOutage) {
   PrometheusReceiver receiver(*prometheus);
   ASSERT_TRUE(wait_until([&] { return receiver.ready(); }, 30s)) << "Prometheus did not start";
 
-  Daemon daemon("interval: 1s\n"
-                "labels: {host: rw-test, dc: lab}\n"
-                "collectors:\n"
-                "  host:\n"
-                "    - name: local\n"
-                "remote_write:\n"
-                "  - url: " +
-                receiver.write_url() +
-                "\n"
-                "    name: prom\n"
-                "    queue_config: {batch_send_deadline: 500ms, min_backoff: 50ms, max_backoff: 1s,"
-                " max_samples_per_send: 200}\n");
+  Daemon daemon(
+      "interval: 1s\n"
+      "labels: {host: rw-test, dc: lab}\n"
+      "collectors:\n"
+      "  host:\n"
+      "    - name: local\n"
+      "remote_write:\n"
+      "  - url: " +
+      receiver.write_url() +
+      "\n"
+      "    name: prom\n"
+      "    queue_config: {batch_send_deadline: 500ms, min_backoff: 50ms, max_backoff: 1s,"
+      " max_samples_per_send: 200}\n");
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   const auto began = std::chrono::system_clock::now();
-  ASSERT_TRUE(wait_until([&] { return metric_value(daemon, "prometheus_remote_storage_samples_total") > 500; }, 20s))
+  ASSERT_TRUE(
+      wait_until([&] { return metric_value(daemon, "prometheus_remote_storage_samples_total") > 500; }, 20s))
       << daemon.log();
 
   // The receiver goes away for 15 s: ten times max_backoff, every batch meanwhile on disk.
@@ -142,23 +146,26 @@ TEST(RemoteWritePrometheus, EverySampleLandsInPrometheusAcrossAReceiverOutage) {
   // Everything up to then has been sent (one sender, in order) once a later sample has.
   ASSERT_TRUE(wait_until(
       [&] {
-        return metric_value(daemon, "prometheus_remote_storage_queue_highest_sent_timestamp_seconds") > until_s + 2 &&
+        return metric_value(daemon, "prometheus_remote_storage_queue_highest_sent_timestamp_seconds") >
+                   until_s + 2 &&
                metric_value(daemon, "tocsin_remote_storage_disk_queue_requests") == 0;
       },
       30s))
       << daemon.log();
 
   // Both at the same instant over the same window, tocsin's store against Prometheus's.
-  const long long at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(checked_until.time_since_epoch()).count();
-  const long long window_s = std::chrono::duration_cast<std::chrono::seconds>(checked_until - began).count() + 5;
+  const long long at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(checked_until.time_since_epoch()).count();
+  const long long window_s =
+      std::chrono::duration_cast<std::chrono::seconds>(checked_until - began).count() + 5;
   char at[32];
   std::snprintf(at, sizeof at, "%lld.%03lld", at_ms / 1000, at_ms % 1000);
   const std::string range = "[" + std::to_string(window_s) + "s]";
-  const Points ours = matrix(
-      get_json(daemon.port(), "/api/v1/query?time=" + std::string(at) + "&query=" + encode("{__name__=~\".+\"}" + range)),
-      {});
-  const Points theirs = matrix(get_json(receiver.port(), "/api/v1/query?time=" + std::string(at) +
-                                                             "&query=" + encode("{host=\"rw-test\"}" + range)),
+  const Points ours = matrix(get_json(daemon.port(), "/api/v1/query?time=" + std::string(at) +
+                                                         "&query=" + encode("{__name__=~\".+\"}" + range)),
+                             {});
+  const Points theirs = matrix(get_json(receiver.port(), "/api/v1/query?time=" + std::string(at) + "&query=" +
+                                                             encode("{host=\"rw-test\"}" + range)),
                                {"host", "dc"});
   ASSERT_GT(ours.size(), 50u);
   std::size_t points = 0;
@@ -172,8 +179,8 @@ TEST(RemoteWritePrometheus, EverySampleLandsInPrometheusAcrossAReceiverOutage) {
   EXPECT_EQ(theirs.size(), ours.size());
   EXPECT_GT(points, ours.size() * 15);  // the outage's points among them
   // Every label set carries the external labels.
-  const auto unlabelled =
-      get_json(receiver.port(), "/api/v1/query?time=" + std::string(at) + "&query=" + encode("count({__name__=~\".+\", dc!=\"lab\"})"));
+  const auto unlabelled = get_json(receiver.port(), "/api/v1/query?time=" + std::string(at) + "&query=" +
+                                                        encode("count({__name__=~\".+\", dc!=\"lab\"})"));
   ASSERT_TRUE(unlabelled.is_object()) << "the query failed";
   EXPECT_TRUE(unlabelled["data"]["result"].empty()) << unlabelled.dump();
   std::printf("%zu series, %zu points compared over %llds, the outage's included\n", ours.size(), points,

@@ -1,6 +1,8 @@
 // remote_write's parts with real libraries: the body decoded back with libsnappy and libprotobuf, the
 // relabelling, the retry rules, the disk queue, the store's hand-off, and the sender against a
 // recording HTTP receiver (down, 5xx, 4xx, 429).
+#include "tocsin/remote_write/remote_write.hpp"
+
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <snappy.h>
@@ -19,7 +21,6 @@
 #include "remote_write/relabel_rules.hpp"
 #include "remote_write/remote.pb.h"
 #include "remote_write/retry.hpp"
-#include "tocsin/remote_write/remote_write.hpp"
 #include "tocsin/store/store.hpp"
 
 namespace tocsin::remote_write {
@@ -47,7 +48,8 @@ std::string labels_text(const wire::TimeSeries& ts) {
 
 TEST(RemoteWriteWire, BodyDecodesBackWithSnappyAndProtobuf) {
   const auto a = std::make_shared<const SendSeries>(Labels{{"__name__", "up"}, {"job", "x"}});
-  const auto b = std::make_shared<const SendSeries>(Labels{{"__name__", "temp"}, {"room", "1"}, {"b_label", "v"}});
+  const auto b =
+      std::make_shared<const SendSeries>(Labels{{"__name__", "temp"}, {"room", "1"}, {"b_label", "v"}});
   std::vector<WireSample> samples = {{a, 1000, 1}, {b, 1000, 21.5}, {a, 2000, 0}, {b, 2000, stale_nan()}};
   Encoder encoder;
   std::size_t raw = 0;
@@ -90,8 +92,9 @@ TEST(RemoteWriteWire, BodyDecodesBackWithSnappyAndProtobuf) {
   }
 }
 
-collectors::scrape::RelabelRule rule(collectors::scrape::RelabelAction action, std::vector<std::string> sources,
-                                     std::string regex, std::string target = "", std::string replacement = "$1") {
+collectors::scrape::RelabelRule rule(collectors::scrape::RelabelAction action,
+                                     std::vector<std::string> sources, std::string regex,
+                                     std::string target = "", std::string replacement = "$1") {
   collectors::scrape::RelabelRule r;
   r.action = action;
   r.source_labels = std::move(sources);
@@ -117,7 +120,8 @@ TEST(RemoteWriteSeries, ExternalLabelsThenWriteRelabelConfigs) {
   EXPECT_EQ(resolver.cached(), 2u);
   // Found again by position (the same set object), by hash (an equal set elsewhere).
   EXPECT_EQ(resolver.resolve(7, 0, up).get(), first.get());
-  EXPECT_EQ(resolver.resolve(8, 3, Labels{{"__name__", "up"}, {"host", "own"}, {"secret", "s"}}).get(), first.get());
+  EXPECT_EQ(resolver.resolve(8, 3, Labels{{"__name__", "up"}, {"host", "own"}, {"secret", "s"}}).get(),
+            first.get());
   EXPECT_EQ(resolver.cached(), 2u);
 
   auto keep = std::make_shared<RelabelRules>();
@@ -334,7 +338,8 @@ TEST(RemoteWriteSender, SendsTheSpecsHeadersAuthAndExternalLabels) {
   const auto request = decode_body(r.body);
   ASSERT_EQ(request.timeseries_size(), 1);
   EXPECT_EQ(labels_text(request.timeseries(0)), "__name__=up,host=h1,job=j,");
-  ASSERT_TRUE(testing::wait_until([&] { return metric(registry, "prometheus_remote_storage_samples_total") == 1; }, 5s));
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return metric(registry, "prometheus_remote_storage_samples_total") == 1; }, 5s));
   EXPECT_EQ(metric(registry, "prometheus_remote_storage_queue_highest_sent_timestamp_seconds"), 1.0);
   EXPECT_EQ(metric(registry, "prometheus_remote_storage_highest_timestamp_in_seconds"), 1.0);
   EXPECT_EQ(metric(registry, "prometheus_remote_storage_bytes_total"), static_cast<double>(r.body.size()));
@@ -373,7 +378,8 @@ TEST(RemoteWriteSender, AServerErrorIsRetriedWithTheSameRequestUntilAccepted) {
   rw.append(0, points("a", 1000, 1));
   ASSERT_TRUE(receiver.wait_for(3));
   receiver.respond(200);
-  ASSERT_TRUE(testing::wait_until([&] { return metric(registry, "prometheus_remote_storage_samples_total") == 1; }, 5s));
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return metric(registry, "prometheus_remote_storage_samples_total") == 1; }, 5s));
   const auto requests = receiver.requests();
   for (const auto& r : requests) EXPECT_EQ(r.body, requests.front().body);
   EXPECT_GE(metric(registry, "prometheus_remote_storage_samples_retried_total"), 3);
@@ -398,8 +404,8 @@ TEST(RemoteWriteSender, Http429IsRetriedOnlyWithRetryOnHttp429) {
     if (retry) {
       ASSERT_TRUE(receiver.wait_for(2));
       receiver.respond(200);
-      ASSERT_TRUE(
-          testing::wait_until([&] { return metric(registry, "prometheus_remote_storage_samples_total") == 1; }, 5s));
+      ASSERT_TRUE(testing::wait_until(
+          [&] { return metric(registry, "prometheus_remote_storage_samples_total") == 1; }, 5s));
     } else {
       ASSERT_TRUE(testing::wait_until(
           [&] { return metric(registry, "prometheus_remote_storage_samples_failed_total") == 1; }, 5s));
@@ -441,7 +447,8 @@ TEST(RemoteWriteSender, AnOutageIsQueuedOnDiskAndSentInOrderAfterARestart) {
   ASSERT_EQ(rw.start(), "");
   rw.append(0, points("s", 10'000, 10));
   expected.push_back("s@10000=10");
-  ASSERT_TRUE(testing::wait_until([&] { return metric(registry, "prometheus_remote_storage_samples_total") == 10; }, 10s));
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return metric(registry, "prometheus_remote_storage_samples_total") == 10; }, 10s));
   EXPECT_EQ(received_samples(receiver), expected);
   EXPECT_EQ(metric(registry, "prometheus_remote_storage_samples_dropped_total"), 0);
   EXPECT_EQ(metric(registry, "tocsin_remote_storage_disk_queue_bytes"), 0);

@@ -27,7 +27,8 @@ namespace tocsin::remote_write {
 struct Options {
   std::vector<EndpointConfig> endpoints;
   std::map<std::string, std::string> external_labels;  // the config's top-level `labels`
-  std::filesystem::path state_dir;  // the queues go to state_dir/remote_write/<remote_name>; "" keeps them in memory
+  std::filesystem::path
+      state_dir;  // the queues go to state_dir/remote_write/<remote_name>; "" keeps them in memory
   std::string user_agent = "tocsin";
 };
 
