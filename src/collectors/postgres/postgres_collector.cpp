@@ -229,7 +229,8 @@ class PostgresCollector final : public Collector {
   void interrupt() override {
     interrupted_ = true;
     std::lock_guard lock(links_mutex_);
-    if (claim_session_) claim_session_->abort();
+    // Only a claim in flight: closing the holder's idle claim session would free its lock.
+    if (claim_session_ && claiming_) claim_session_->abort();
     if (main_.session) main_.session->cancel();
     for (auto& [name, link] : databases_) {
       if (link.session) link.session->cancel();
@@ -250,6 +251,11 @@ class PostgresCollector final : public Collector {
   // each cycle. Advisory locks are per database: every daemon must connect to the same one.
   ClaimResult claim(const CollectContext& ctx) override {
     interrupted_ = false;
+    claiming_ = true;
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = false; }
+    } done{claiming_};
     const Duration lease =
         config::lease_of(config_.shared, ctx.interval.count() > 0 ? ctx.interval : std::chrono::minutes(1));
     std::string error;
@@ -1370,6 +1376,7 @@ class PostgresCollector final : public Collector {
   // session holds the advisory lock, the lock's key and the name the session shows in pg_stat_activity.
   std::unique_ptr<Session> claim_session_;
   bool claim_held_ = false;
+  std::atomic<bool> claiming_{false};  // claim() runs: interrupt() may abort the claim session
   const std::int64_t key_ = advisory_lock_key(config_.common.name);
   const std::string claim_key_ = std::to_string(key_);
   const std::string claim_application_name_ = "tocsin claim " + claim_owner();
