@@ -91,8 +91,8 @@ void decode_query(const Node& node, QueryConfig& out) {
                                            (out.max_concurrency < 1 || out.max_concurrency > 256)) {
     n->error("must be between 1 and 256");
   }
-  if (auto n = map.get("max_queued"); n && !n->is_null() && decode(*n, out.max_queued) &&
-                                      (out.max_queued < 0 || out.max_queued > 100'000)) {
+  if (auto n = map.get("max_queued");
+      n && !n->is_null() && decode(*n, out.max_queued) && (out.max_queued < 0 || out.max_queued > 100'000)) {
     n->error("must be between 0 and 100000");
   }
   map.finish();

@@ -487,7 +487,8 @@ std::optional<Duration> parse_api_duration(std::string_view text) {
 }
 
 void add_query_routes(Router& router, const store::Querier& querier, const Clock& clock,
-                      std::function<promql::EngineOptions()> options, std::shared_ptr<QueryExecutor> executor) {
+                      std::function<promql::EngineOptions()> options,
+                      std::shared_ptr<QueryExecutor> executor) {
   auto api = std::make_shared<const QueryApi>(querier, clock, std::move(options), executor);
   // The endpoints that read the store run on the query executor (when given), not the worker pool.
   auto add = [&](const char* method, const char* path, Handler handler) {

@@ -6,8 +6,8 @@ namespace tocsin::http {
 
 namespace {
 
-prometheus::MetricFamily query_executor_family(std::string name, std::string help, prometheus::MetricType type,
-                                               double value) {
+prometheus::MetricFamily query_executor_family(std::string name, std::string help,
+                                               prometheus::MetricType type, double value) {
   prometheus::MetricFamily f{std::move(name), std::move(help), type, {}};
   prometheus::ClientMetric m;
   if (type == prometheus::MetricType::Counter) {
@@ -27,12 +27,14 @@ class QueryExecutorMetrics final : public prometheus::Collectable {
     const QueryExecutor::Stats s = executor_.stats();
     const QueryExecutorOptions& o = executor_.options();
     return {
-        query_executor_family("tocsin_query_concurrency_max", "Queries that evaluate at once (query.max_concurrency).",
-                              MetricType::Gauge, static_cast<double>(o.max_concurrency)),
+        query_executor_family("tocsin_query_concurrency_max",
+                              "Queries that evaluate at once (query.max_concurrency).", MetricType::Gauge,
+                              static_cast<double>(o.max_concurrency)),
         query_executor_family("tocsin_query_running", "Queries evaluating now.", MetricType::Gauge,
                               static_cast<double>(s.running)),
-        query_executor_family("tocsin_query_queue_capacity", "Queries that may wait for a thread (query.max_queued).",
-                              MetricType::Gauge, static_cast<double>(o.max_queued)),
+        query_executor_family("tocsin_query_queue_capacity",
+                              "Queries that may wait for a thread (query.max_queued).", MetricType::Gauge,
+                              static_cast<double>(o.max_queued)),
         query_executor_family("tocsin_query_queue_length", "Queries waiting for a thread.", MetricType::Gauge,
                               static_cast<double>(s.queued)),
         query_executor_family("tocsin_query_rejected_total",

@@ -198,7 +198,8 @@ class Session : public std::enable_shared_from_this<Session> {
       });
     };
     if (RouteExecutor* executor = server_->router().executor_for(*request)) {
-      if (auto refused = executor->submit(std::move(task))) write(std::move(*refused), request->method == "HEAD");
+      if (auto refused = executor->submit(std::move(task)))
+        write(std::move(*refused), request->method == "HEAD");
       return;
     }
     asio::post(server_->pool(), [task = std::move(task)]() mutable { task(std::nullopt); });

@@ -19,9 +19,9 @@
 #include <unordered_map>
 
 #include "store/checksum.hpp"
-#include "tocsin/core/file_read.hpp"
 #include "store/chunk.hpp"
 #include "store/symbols.hpp"
+#include "tocsin/core/file_read.hpp"
 
 namespace tocsin::store {
 

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <limits>
 #include <cmath>
+#include <limits>
 
 #include "tocsin/promql/parser.hpp"
 #include "tocsin/promql/series_notation.hpp"

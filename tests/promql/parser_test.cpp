@@ -142,7 +142,8 @@ TEST(Parser, ErrorsNamePositionAndExpectation) {
             "1:501: expression nested too deeply (more than 500 levels)");
   EXPECT_EQ(error_of(std::string(400, '-') + "1"), "no error");
   // Issue 21: 30,000 unary minus signs, and a subquery of nested calls, are positioned errors too.
-  EXPECT_EQ(error_of(std::string(30000, '-') + "1"), "1:501: expression nested too deeply (more than 500 levels)");
+  EXPECT_EQ(error_of(std::string(30000, '-') + "1"),
+            "1:501: expression nested too deeply (more than 500 levels)");
   std::string calls;
   for (int i = 0; i < 30000; ++i) calls += "abs(";
   EXPECT_EQ(error_of(calls + "x" + std::string(30000, ')')).substr(0, 6), "1:2001");

@@ -50,7 +50,8 @@ TEST(QueryIsolation, ExpensiveQueriesLeaveMonitoringItsThreadsAndAFullQueueAnswe
   const auto& dir = daemon.dir();
   std::filesystem::create_directories(dir / "proc");
   for (const char* f : {"stat", "meminfo"})
-    dir.write(std::string("proc/") + f, read_file(std::string(TOCSIN_SOURCE_DIR) + "/tests/data/host/real/" + f));
+    dir.write(std::string("proc/") + f,
+              read_file(std::string(TOCSIN_SOURCE_DIR) + "/tests/data/host/real/" + f));
   dir.write("proc/loadavg", "0.5 0.1 0.1 1/100 123\n");
   dir.write("rules.yaml",
             "groups:\n- name: cadence\n  interval: 1s\n  rules:\n  - record: load_doubled\n"

@@ -10,9 +10,9 @@
 
 namespace tocsin {
 
-inline constexpr std::size_t kMaxConfigFileBytes = std::size_t(16) << 20;  // config, rule, test files
-inline constexpr std::size_t kMaxSecretFileBytes = std::size_t(64) << 10;  // *_file secrets, tokens
-inline constexpr std::size_t kMaxStateFileBytes = std::size_t(256) << 20;  // alerts.json, alert state
+inline constexpr std::size_t kMaxConfigFileBytes = std::size_t(16) << 20;   // config, rule, test files
+inline constexpr std::size_t kMaxSecretFileBytes = std::size_t(64) << 10;   // *_file secrets, tokens
+inline constexpr std::size_t kMaxStateFileBytes = std::size_t(256) << 20;   // alerts.json, alert state
 inline constexpr std::size_t kMaxSnapshotFileBytes = std::size_t(8) << 30;  // the store's snapshot
 
 // The whole content of the regular file at `path`, of at most `max_bytes`. On failure returns nullopt

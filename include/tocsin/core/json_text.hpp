@@ -49,11 +49,11 @@ inline std::size_t json_too_deep_at(std::string_view text, std::size_t max_depth
 inline nlohmann::json parse_json_bounded(std::string_view text, bool allow_exceptions = true) {
   if (const std::size_t at = json_too_deep_at(text); at != std::string_view::npos) {
     if (!allow_exceptions) return nlohmann::json(nlohmann::json::value_t::discarded);
-    throw nlohmann::json::parse_error::create(
-        101, at + 1,
-        "syntax error at byte " + std::to_string(at + 1) + ": nested deeper than " +
-            std::to_string(kMaxJsonDepth) + " levels",
-        nullptr);
+    throw nlohmann::json::parse_error::create(101, at + 1,
+                                              "syntax error at byte " + std::to_string(at + 1) +
+                                                  ": nested deeper than " + std::to_string(kMaxJsonDepth) +
+                                                  " levels",
+                                              nullptr);
   }
   return nlohmann::json::parse(text.begin(), text.end(), nullptr, allow_exceptions);
 }
