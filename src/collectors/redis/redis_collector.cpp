@@ -929,8 +929,8 @@ std::unique_ptr<Collector> make_redis_collector(const config::RedisTargetConfig&
 }
 
 const Kind& redis_kind() {
-  static constexpr Kind kind =
-      define_kind<config::RedisTargetConfig, make_redis_collector>("redis", true, redis::kOwnLabels);
+  static constexpr Kind kind = define_kind<config::RedisTargetConfig, make_redis_collector>(
+      "redis", true, redis::kOwnLabels, redis::kFamilies);
   return kind;
 }
 
