@@ -6,6 +6,7 @@
 
 #include "app/alerts_cli.hpp"
 #include "app/args.hpp"
+#include "app/config_hints.hpp"
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
 #include "app/rules_cli.hpp"
@@ -136,6 +137,7 @@ int cmd_check(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
       }
     }
   }
+  if (diagnostics.empty()) hint_family_coverage(*config, groups, diagnostics);
   diagnostics.sort();
   if (!diagnostics.empty()) {
     err << diagnostics.to_string();

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "app/alert_delivery.hpp"
+#include "app/config_hints.hpp"
 #include "app/logging.hpp"
 #include "app/prometheus_status.hpp"
 #include "app/state_lock.hpp"
@@ -496,10 +497,21 @@ class Daemon {
     if (diagnostics.empty()) {
       std::lock_guard lock(engine_mutex_);
       engine_options_ = settings.engine;
+      log_family_hints(config, files);
     }
     std::string error = diagnostics.to_string();
     if (!error.empty() && error.back() == '\n') error.pop_back();
     return error;
+  }
+
+  // The hints of `tocsin check` on families no collector produces or no rule reads, as warnings.
+  void log_family_hints(const config::Config& config, const std::vector<std::string>& files) {
+    yaml::Diagnostics loaded;
+    const auto groups = rules::load_rule_files(files, loaded);
+    if (!loaded.empty()) return;  // the loaded rules passed; a file changed since: the next reload says so
+    yaml::Diagnostics hints;
+    hint_family_coverage(config, groups, hints);
+    for (const auto& w : hints.warnings()) log_->warn("{}", w.to_string());
   }
 
   void wait_signal() {

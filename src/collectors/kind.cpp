@@ -61,6 +61,16 @@ std::vector<CollectorSpec> make_specs(std::span<const Instance> instances, Durat
   return out;
 }
 
+std::optional<std::vector<std::string>> family_patterns(const Instance& instance) {
+  if (instance.kind->families.empty()) return std::nullopt;
+  std::vector<std::string> out(instance.kind->families.begin(), instance.kind->families.end());
+  if (instance.kind->settings_families) {
+    for (std::string& f : instance.kind->settings_families(instance.settings.get()))
+      out.push_back(std::move(f));
+  }
+  return out;
+}
+
 std::vector<Instance> decode_instances(const Kind& kind, const yaml::Node& list, Duration default_interval) {
   std::vector<Instance> out;
   if (list.is_null()) return out;
@@ -70,7 +80,7 @@ std::vector<Instance> decode_instances(const Kind& kind, const yaml::Node& list,
   }
   std::set<std::string, std::less<>> names;
   for (const yaml::Node& block : list.items()) {
-    Instance instance{&kind, kind.decode(block, default_interval)};
+    Instance instance{&kind, kind.decode(block, default_interval), block.position(), block.path()};
     const config::CollectorCommon& common = instance.common();
     // Instance names must be unique per kind: they are the `target` label, label
     // tocsin_collector_* and key the store's writers.

@@ -62,6 +62,8 @@ bool SelectedNames::may_select(std::string_view metric_name) const {
   return false;
 }
 
+void add_selected_names(const promql::Expr& expr, SelectedNames& out) { walk(expr, out); }
+
 SelectedNames selected_names(const GroupDefinition& group) {
   SelectedNames out;
   for (const RuleDefinition& rule : group.rules) {

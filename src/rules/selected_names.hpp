@@ -26,5 +26,7 @@ struct SelectedNames {
 
 // A rule without an expression (an SLO's, whose queries are its own) selects nothing here.
 SelectedNames selected_names(const GroupDefinition& group);
+// Adds what one expression selects to `out`.
+void add_selected_names(const promql::Expr& expr, SelectedNames& out);
 
 }  // namespace tocsin::rules::detail

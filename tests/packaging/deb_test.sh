@@ -53,7 +53,9 @@ contains "$config" "/etc/tocsin/rules.d/*.yaml" "config rule_files"
 sed "s|/usr/share/tocsin|$root/usr/share/tocsin|; s|/etc/tocsin/rules.d|$root/etc/tocsin/rules.d|; s|/var/lib/tocsin|$work/state|" \
   "$root/etc/tocsin/tocsin.yaml" >"$work/tocsin.yaml"
 check=$("$bin" check --config "$work/tocsin.yaml" 2>&1) || fail "check: $check"
-[[ $check != *warning* ]] || fail "the installed config warns: $check"
+# Hints on families (postgres.yaml without a postgres collector, ...) are expected: the bundled rules
+# cover collectors an install may not configure. A rule_files pattern matching nothing is not.
+[[ $check != *"matches no file"* ]] || fail "the installed config warns: $check"
 [[ $check =~ \(([0-9]+)\ rule\ file\(s\),\ ([0-9]+)\ rule\(s\)\) ]] && ((BASH_REMATCH[1] >= 7 && BASH_REMATCH[2] >= 50)) ||
   fail "the installed config loads too few rules: $check"
 "$bin" test "$root"/usr/share/tocsin/rules/tests/*.yaml >"$work/test.log" 2>&1 || {

@@ -6,7 +6,9 @@
 #include <spdlog/fwd.h>
 
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <typeinfo>
 #include <vector>
@@ -26,6 +28,9 @@ struct Kind;
 struct Instance {
   const Kind* kind = nullptr;
   std::shared_ptr<const void> settings;
+  // Where the block is in the config (for hints that name the instance), e.g. collectors.redis[0].
+  yaml::Position position{};
+  std::string path{};
 
   const config::CollectorCommon& common() const;
   // The kind's config struct; throws std::logic_error when the instance is of another type.
@@ -49,7 +54,17 @@ struct Kind {
   // (the message names the instance and never holds a secret).
   std::unique_ptr<Collector> (*make)(const void* settings, std::shared_ptr<spdlog::logger> log);
   const std::type_info* settings_type;
+  // The metric families the kind produces, for the hints of `tocsin check` and start-up (a rule
+  // needing a family no collector produces, a collector whose families no rule reads): exact names,
+  // or prefixes ending in '*' ("node_*"). Empty: any name (scrape's targets decide).
+  std::span<const std::string_view> families{};
+  // Families an instance's settings add (a postgres custom query's "<prefix>_*"); null: none.
+  std::vector<std::string> (*settings_families)(const void* settings) = nullptr;
 };
+
+// The family patterns of an instance (its kind's and its settings'), as Kind::families; nullopt when
+// it may produce any name.
+std::optional<std::vector<std::string>> family_patterns(const Instance& instance);
 
 inline const config::CollectorCommon& Instance::common() const { return kind->common(settings.get()); }
 
@@ -79,11 +94,14 @@ std::vector<Instance> decode_instances(const Kind& kind, const yaml::Node& list,
 
 // Defines a kind from its config struct T (decoded by `decode(const yaml::Node&, T&)`, found by
 // argument-dependent lookup) and its factory. `Check`, when given, runs after decoding with the
-// block, the settings and the top-level interval.
+// block, the settings and the top-level interval. `families` and `Families` as Kind::families and
+// Kind::settings_families.
 template <typename T, std::unique_ptr<Collector> (*Make)(const T&, std::shared_ptr<spdlog::logger>),
-          void (*Check)(const yaml::Node&, const T&, Duration) = nullptr>
+          void (*Check)(const yaml::Node&, const T&, Duration) = nullptr,
+          std::vector<std::string> (*Families)(const T&) = nullptr>
 constexpr Kind define_kind(std::string_view name, bool target_label,
-                           std::span<const std::string_view> own_labels) {
+                           std::span<const std::string_view> own_labels,
+                           std::span<const std::string_view> families = {}) {
   return Kind{
       .name = name,
       .target_label = target_label,
@@ -102,6 +120,15 @@ constexpr Kind define_kind(std::string_view name, bool target_label,
             return Make(*static_cast<const T*>(settings), std::move(log));
           },
       .settings_type = &typeid(T),
+      .families = families,
+      .settings_families =
+          [] {
+            std::vector<std::string> (*out)(const void*) = nullptr;
+            if constexpr (Families != nullptr) {
+              out = [](const void* settings) { return Families(*static_cast<const T*>(settings)); };
+            }
+            return out;
+          }(),
   };
 }
 

@@ -54,8 +54,8 @@ std::unique_ptr<Collector> make_cgroup_collector(const config::CgroupCollectorCo
 }
 
 const Kind& cgroup_kind() {
-  static constexpr Kind kind =
-      define_kind<config::CgroupCollectorConfig, make_cgroup_collector>("cgroup", false, cgroup::kOwnLabels);
+  static constexpr Kind kind = define_kind<config::CgroupCollectorConfig, make_cgroup_collector>(
+      "cgroup", false, cgroup::kOwnLabels, cgroup::kFamilies);
   return kind;
 }
 

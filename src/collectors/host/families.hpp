@@ -19,6 +19,9 @@ inline constexpr std::string_view kOwnLabels[] = {
     "version_id", "vg_name",     "wwn",           "zone",
 };
 
+// The families it produces (Kind::families): node_exporter's.
+inline constexpr std::string_view kFamilies[] = {"node_*"};
+
 // node_exporter's collector names, as accepted by `disable:`.
 inline constexpr std::string_view kSections[] = {
     "arp",      "conntrack",  "cpu",      "diskstats", "entropy", "filefd",       "filesystem",

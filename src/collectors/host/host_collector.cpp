@@ -420,8 +420,8 @@ std::unique_ptr<Collector> make_host_collector(const config::HostCollectorConfig
 }
 
 const Kind& host_kind() {
-  static constexpr Kind kind =
-      define_kind<config::HostCollectorConfig, make_host_collector>("host", false, host::kOwnLabels);
+  static constexpr Kind kind = define_kind<config::HostCollectorConfig, make_host_collector>(
+      "host", false, host::kOwnLabels, host::kFamilies);
   return kind;
 }
 

@@ -10,4 +10,9 @@ inline constexpr std::string_view kOwnLabels[] = {
     "container", "interface", "namespace", "persistentvolumeclaim", "pod",
 };
 
+// The families it produces (Kind::families): the kubelet's summary API as the kubelet and cAdvisor
+// name it.
+inline constexpr std::string_view kFamilies[] = {"kubelet_*", "container_*", "pod_*", "node_*",
+                                                 "tocsin_kubelet_*"};
+
 }  // namespace tocsin::collectors::kubelet

@@ -203,7 +203,7 @@ std::unique_ptr<Collector> make_kubelet_collector(const config::KubeletCollector
 
 const Kind& kubelet_kind() {
   static constexpr Kind kind = define_kind<config::KubeletCollectorConfig, make_kubelet_collector>(
-      "kubelet", true, kubelet::kOwnLabels);
+      "kubelet", true, kubelet::kOwnLabels, kubelet::kFamilies);
   return kind;
 }
 

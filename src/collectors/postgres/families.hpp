@@ -172,6 +172,10 @@ inline bool is_builtin_family(std::string_view name) {
 }
 
 // Label names the collector sets on some series (custom queries add their own label columns).
+// The families it produces (Kind::families): the built-in ones, pg_settings_* and its own; a custom
+// query adds "<prefix>_*".
+inline constexpr std::string_view kFamilies[] = {"pg_*", "tocsin_pg_*"};
+
 inline constexpr std::string_view kOwnLabels[] = {
     "application_name", "client_addr", "datid",         "datname",
     "indexrelname",     "le",          "mode",          "query",

@@ -1390,10 +1390,21 @@ std::unique_ptr<Collector> make_postgres_collector(const config::PostgresTargetC
   return std::make_unique<PostgresCollector>(config, std::move(log));
 }
 
+namespace {
+
+// A custom query's metrics are "<prefix>_<column>".
+std::vector<std::string> custom_query_families(const config::PostgresTargetConfig& config) {
+  std::vector<std::string> out;
+  for (const auto& query : config.queries) out.push_back(query.prefix + "_*");
+  return out;
+}
+
+}  // namespace
+
 const Kind& postgres_kind() {
   static constexpr Kind kind =
-      define_kind<config::PostgresTargetConfig, make_postgres_collector, config::check_postgres_interval>(
-          "postgres", true, postgres::kOwnLabels);
+      define_kind<config::PostgresTargetConfig, make_postgres_collector, config::check_postgres_interval,
+                  custom_query_families>("postgres", true, postgres::kOwnLabels, postgres::kFamilies);
   return kind;
 }
 

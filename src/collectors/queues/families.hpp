@@ -10,6 +10,10 @@ inline constexpr std::string_view kOwnLabels[] = {
     "group", "host", "name", "problem", "queue", "quiet", "system",
 };
 
+// The families it produces (Kind::families): sidekiq-prometheus-exporter's and tocsin's own.
+inline constexpr std::string_view kFamilies[] = {"sidekiq_*", "rq_*", "celery_*", "tocsin_queue_*",
+                                                 "tocsin_sidekiq_*"};
+
 // The `system` label values.
 inline constexpr std::string_view kSidekiq = "sidekiq";
 inline constexpr std::string_view kCelery = "celery";

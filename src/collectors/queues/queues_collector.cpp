@@ -986,8 +986,8 @@ std::unique_ptr<Collector> make_queues_collector(const config::QueuesTargetConfi
 }
 
 const Kind& queues_kind() {
-  static constexpr Kind kind =
-      define_kind<config::QueuesTargetConfig, make_queues_collector>("queues", true, queues::kOwnLabels);
+  static constexpr Kind kind = define_kind<config::QueuesTargetConfig, make_queues_collector>(
+      "queues", true, queues::kOwnLabels, queues::kFamilies);
   return kind;
 }
 

@@ -32,4 +32,7 @@ inline constexpr std::string_view kOwnLabels[] = {
     "type",
 };
 
+// The families it produces (Kind::families): redis_exporter's, and its own.
+inline constexpr std::string_view kFamilies[] = {"redis_*", "tocsin_redis_*"};
+
 }  // namespace tocsin::collectors::redis

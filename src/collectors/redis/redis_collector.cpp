@@ -979,7 +979,7 @@ std::unique_ptr<Collector> make_redis_collector(const config::RedisTargetConfig&
 const Kind& redis_kind() {
   static constexpr Kind kind =
       define_kind<config::RedisTargetConfig, make_redis_collector, config::check_redis_interval>(
-          "redis", true, redis::kOwnLabels);
+          "redis", true, redis::kOwnLabels, redis::kFamilies);
   return kind;
 }
 
