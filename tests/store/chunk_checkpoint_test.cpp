@@ -198,7 +198,7 @@ TEST_F(StoreCheckpoints, WindowsStartingAtChunkBoundariesAndBetweenCheckpointsGe
 TEST(StoreCheckpointsConcurrency, ShortWindowsReadDuringCommitsGarbageCollectionAndSnapshots) {
   // Values encode their own time; readers select 5-point windows ending at the newest point, so they
   // start inside chunks (from checkpoints) in the head and in sealed chunks while the writer seals
-  // and garbage collection drops them. Run under TSan (scripts/tsan_store.sh) as well.
+  // and garbage collection drops them. Meant for TSan too (a build with -DTOCSIN_SANITIZE=thread).
   ManualClock clock{0};
   Store s{StoreOptions{3min}, clock};
   const WriterId w = s.register_writer("collector/checkpoints/b", 1s);
