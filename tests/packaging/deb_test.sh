@@ -84,7 +84,7 @@ if [[ $install == 1 ]]; then
   getent passwd tocsin >/dev/null || fail "no tocsin user"
   [[ $(stat -c '%a %U' /var/lib/tocsin) == "700 tocsin" ]] || fail "state dir: $(stat -c '%a %U' /var/lib/tocsin)"
   check=$(/usr/bin/tocsin check --config /etc/tocsin/tocsin.yaml 2>&1) || fail "installed check: $check"
-  [[ $check != *warning* ]] || fail "installed check warns: $check"
+  [[ $check != *"matches no file"* ]] || fail "installed check warns: $check"
   systemd-analyze verify /lib/systemd/system/tocsin.service || fail "installed unit verify"
   # An upgrade keeps a local edit of the config and the state.
   echo "# a local edit" >>/etc/tocsin/tocsin.yaml
