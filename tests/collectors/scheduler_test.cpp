@@ -242,13 +242,20 @@ TEST_F(SchedulerTest, TheCommitListenerGetsEachCommitsMetricNames) {
     std::shared_ptr<const std::vector<std::string>> names;
     Timestamp t;
   };
-  std::mutex mutex;
-  std::vector<Heard> heard;
-  scheduler.set_commit_listener([&](const std::string& source,
-                                    const std::shared_ptr<const std::vector<std::string>>& names,
-                                    Timestamp t) {
-    std::lock_guard lock(mutex);
-    heard.push_back({source, names, t});
+  // Shared with the listener, which the scheduler may still call after this body returns (it stops in
+  // the fixture's destructor): locals captured by reference would be gone by then.
+  struct Listened {
+    std::mutex mutex;
+    std::vector<Heard> heard;
+  };
+  auto listened = std::make_shared<Listened>();
+  std::mutex& mutex = listened->mutex;
+  std::vector<Heard>& heard = listened->heard;
+  scheduler.set_commit_listener([listened](const std::string& source,
+                                           const std::shared_ptr<const std::vector<std::string>>& names,
+                                           Timestamp t) {
+    std::lock_guard lock(listened->mutex);
+    listened->heard.push_back({source, names, t});
   });
   auto growing = std::make_unique<GrowingCollector>("grow");
   auto* ptr = growing.get();
@@ -307,13 +314,20 @@ TEST_F(SchedulerTest, TheCommitListenerNamesRestoredSeriesAfterADownStart) {
   restored.add("test_cycles_total", {{"target", "flaky"}}, 1);
   restored.add("test_extra", {{"target", "flaky"}}, 1);
   store.commit(w, restored, 1);
-  std::mutex mutex;
-  std::shared_ptr<const std::vector<std::string>> last;
-  scheduler.set_commit_listener(
-      [&](const std::string&, const std::shared_ptr<const std::vector<std::string>>& names, Timestamp) {
-        std::lock_guard lock(mutex);
-        last = names;
-      });
+  // Shared with the listener, which outlives this body (see TheCommitListenerGetsEachCommitsMetricNames).
+  struct Listened {
+    std::mutex mutex;
+    std::shared_ptr<const std::vector<std::string>> last;
+  };
+  auto listened = std::make_shared<Listened>();
+  std::mutex& mutex = listened->mutex;
+  std::shared_ptr<const std::vector<std::string>>& last = listened->last;
+  scheduler.set_commit_listener([listened](const std::string&,
+                                           const std::shared_ptr<const std::vector<std::string>>& names,
+                                           Timestamp) {
+    std::lock_guard lock(listened->mutex);
+    listened->last = names;
+  });
   auto flaky = std::make_unique<DownAtFirstCollector>("flaky");
   auto* ptr = flaky.get();
   std::vector<CollectorSpec> specs;
