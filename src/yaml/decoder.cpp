@@ -74,6 +74,60 @@ Position too_deep_position(const std::string& text, const std::string& file, int
   return {file, 1, 1};
 }
 
+// The credentials a scalar carries whatever its key: a URL's user:password@ and a connection string's
+// password=... .
+void redact_credentials_in(const std::string& text, Diagnostics& diagnostics) {
+  if (auto scheme = text.find("://"); scheme != std::string::npos) {
+    const std::size_t start = scheme + 3;
+    const std::size_t end = text.find_first_of("/?#", start);
+    const std::size_t at = text.rfind('@', end == std::string::npos ? text.size() : end);
+    if (at != std::string::npos && at > start) {
+      // As Prometheus does: the user stays, the password goes (http://user:<secret>@host); a userinfo
+      // without a password is a token and goes whole.
+      const std::string userinfo = text.substr(start, at - start);
+      if (auto colon = userinfo.find(':'); colon != std::string::npos)
+        diagnostics.redact(userinfo.substr(colon + 1));
+      else
+        diagnostics.redact(userinfo);
+    }
+  }
+  for (std::size_t p = text.find("password="); p != std::string::npos; p = text.find("password=", p + 1)) {
+    const std::size_t start = p + 9;
+    diagnostics.redact(text.substr(start, text.find_first_of(" \t", start) - start));
+  }
+}
+
+// Registers with `diagnostics` every value of `root` that is a secret: the scalars under a secret key
+// (is_secret_key) or under `headers` (header values carry credentials), and credentials inside any
+// scalar. Iterative: yaml-cpp bounds the depth, but the walk need not rely on it.
+void redact_secrets_of(const YAML::Node& root, Diagnostics& diagnostics) {
+  std::vector<std::pair<YAML::Node, bool>> stack{{root, false}};
+  while (!stack.empty()) {
+    auto [node, secret] = stack.back();
+    stack.pop_back();
+    if (!node) continue;
+    if (node.IsScalar()) {
+      if (secret) diagnostics.redact(node.Scalar());
+      redact_credentials_in(node.Scalar(), diagnostics);
+    } else if (node.IsSequence()) {
+      for (const YAML::Node& item : node) stack.emplace_back(item, secret);
+    } else if (node.IsMap()) {
+      for (const auto& entry : node) {
+        const bool key_secret = entry.first.IsScalar() &&
+                                (is_secret_key(entry.first.Scalar()) || entry.first.Scalar() == "headers");
+        stack.emplace_back(entry.second, secret || key_secret);
+      }
+    }
+  }
+}
+
+// The last key of a node's path (`collectors.redis[0].password` -> `password`).
+std::string_view last_key(std::string_view path) {
+  while (path.ends_with(']')) path = path.substr(0, path.rfind('['));
+  if (auto dot = path.rfind('.'); dot != std::string_view::npos) path.remove_prefix(dot + 1);
+  return path;
+}
+
 std::string kind_of(const YAML::Node& node) {
   if (!node || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a mapping";
@@ -131,6 +185,9 @@ std::optional<std::string> Node::as_string() const {
       }
       out += *value;
       i = close;
+      // A variable's value is as secret as the key it is given to.
+      if (is_secret_key(last_key(path_)) || path_.find(".headers.") != std::string::npos)
+        ctx_->diagnostics->redact(*value);
     } else {
       out += s[i];
     }
@@ -178,6 +235,13 @@ std::optional<Duration> Node::as_duration() const {
   auto d = parse_duration(yaml_.Scalar());
   if (!d) {
     error("invalid duration " + quote(yaml_.Scalar()) + " (use e.g. 500ms, 15s, 5m, 1h30m, 2d)");
+    return std::nullopt;
+  }
+  // Longer than anything can wait for, and past ~292 years a timer's nanoseconds overflow (it fires
+  // at once, again and again).
+  if (*d > kMaxConfigDuration) {
+    error("duration " + quote(yaml_.Scalar()) + " out of range: at most " +
+          format_duration(kMaxConfigDuration));
     return std::nullopt;
   }
   return d;
@@ -351,8 +415,12 @@ bool MapDecoder::secret(std::string_view key, Secret& out, bool required) {
       inline_node->error("expected a string");
       return false;
     }
+    // Whatever key the code reads as a secret (a Slack webhook's url, say) is redacted from here on,
+    // in messages about the value itself too.
+    node_.context().diagnostics->redact(inline_node->yaml().Scalar());
     auto v = inline_node->as_string();
     if (!v) return false;
+    node_.context().diagnostics->redact(*v);
     out = Secret(std::move(*v));
     return true;
   }
@@ -368,6 +436,7 @@ bool MapDecoder::secret(std::string_view key, Secret& out, bool required) {
     }
     std::string value = std::move(*content);
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    node_.context().diagnostics->redact(value);
     out = Secret(std::move(value));
     return true;
   }
@@ -390,7 +459,9 @@ void MapDecoder::finish() {
 std::optional<std::vector<YAML::Node>> parse_yaml_documents(const std::string& text, const std::string& file,
                                                             Diagnostics& diagnostics) {
   try {
-    return YAML::LoadAll(text);
+    std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    for (const YAML::Node& d : documents) redact_secrets_of(d, diagnostics);
+    return documents;
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp stops at 500 levels but marks where the document starts: find the bracket that went
     // too deep.

@@ -21,6 +21,9 @@
 
 namespace tocsin::yaml {
 
+// The longest duration a config or rule file may give (100y): every timer can hold it.
+inline constexpr Duration kMaxConfigDuration = std::chrono::hours(24 * 365 * 100);
+
 // Looks up environment variables for ${VAR} expansion; injectable for tests.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_environment();

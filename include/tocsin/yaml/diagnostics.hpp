@@ -3,6 +3,7 @@
 // once: `config/tocsin.yaml:12:7: collectors.redis[0].interval: invalid duration "15x"`.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tocsin::yaml {
@@ -27,7 +28,7 @@ class Diagnostics {
   // What is accepted but probably not meant (promtool's lint): kept apart, so empty() still means
   // "no errors" and a warning never refuses a file.
   void warn(Position position, std::string path, std::string message);
-  void add(Diagnostic d) { items_.push_back(std::move(d)); }
+  void add(Diagnostic d);
   void append(const Diagnostics& other);
   // Orders by file, line and column (stable), so a reader meets them top to bottom.
   void sort();
@@ -40,9 +41,24 @@ class Diagnostics {
   // The warnings, one per line, each starting with "warning: ".
   std::string warnings_to_string() const;
 
+  // Secrets never echoed (docs/reliability.md): from now on, and in what was reported before, every
+  // occurrence of `secret` in a message reads "<secret>". parse_yaml_string registers the value of
+  // every secret key of the document it parses (is_secret_key, header values, URL credentials), so
+  // no decoder has to remember; values shorter than 3 characters are not registered.
+  void redact(const std::string& secret);
+
  private:
+  void register_secret(const std::string& secret);
+  void redact_in(Diagnostic& d) const;
+
   std::vector<Diagnostic> items_;
   std::vector<Diagnostic> warnings_;
+  std::vector<std::string> secrets_;
 };
+
+// Whether a config key holds a secret whose value must never be quoted back: password, token,
+// credentials, bearer_token, api_token, routing_key, service_key, api_key, secret, dsn (and any of them
+// with a prefix, e.g. redis_password).
+bool is_secret_key(std::string_view key);
 
 }  // namespace tocsin::yaml
