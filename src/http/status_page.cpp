@@ -99,7 +99,9 @@ margin:12px 0}.problems h2{margin:0 0 6px;color:#c62828}.problems ul{margin:0;pa
 h3{font-size:14px;margin:16px 0 6px}pre{white-space:pre-wrap;word-break:break-word;font-size:12px;
 background:#eef0f3;padding:6px;margin:4px 0}.value{font-weight:600;white-space:nowrap}
 @media (max-width:700px){main{padding:6px 8px 30px}th,td{padding:4px 5px}header{padding:10px}
-table{display:block;overflow-x:auto}}
+table{display:block;overflow-x:auto}
+.alerts,.alerts tbody,.alerts tr,.alerts td{display:block;width:auto}.alerts thead{display:none}
+.alerts tr{border-bottom:1px solid #e4e7eb;padding:4px 0}.alerts td{border:0;padding:2px 8px}}
 code{font-size:12px;background:#eef0f3;padding:0 4px;border-radius:3px}
 details summary{cursor:pointer;color:#1565c0}.empty{padding:12px;background:#fff;color:#2e7d32}
 tr:target{outline:2px solid #1565c0}
@@ -193,7 +195,8 @@ std::string step_cell(const alerting::AlertView& a, const alerting::Dispatcher& 
 void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alerts,
                 const alerting::Dispatcher& d, Timestamp now, const std::vector<RuleStatus>& rules) {
   html +=
-      "<table><thead><tr><th>Severity</th><th>Alert</th><th>Where</th><th>Since</th><th>Value</th>"
+      "<table "
+      "class=\"alerts\"><thead><tr><th>Severity</th><th>Alert</th><th>Where</th><th>Since</th><th>Value</th>"
       "<th>Escalation</th><th>State</th></tr></thead><tbody>\n";
   for (const auto& a : alerts) {
     std::string sev = a.severity.empty() ? "none" : a.severity;

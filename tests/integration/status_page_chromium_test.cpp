@@ -98,6 +98,11 @@ TEST_F(StatusPageChromium, TheOnCallPageRendersAtDesktopAndPhoneSize) {
       30s))
       << daemon.get("/").body << daemon.log();
 
+  // The security headers still come with it: no script is allowed.
+  const HttpResult served = daemon.get("/");
+  EXPECT_NE(served.headers.at("content-security-policy").find("default-src 'none'"), std::string::npos);
+  EXPECT_EQ(served.headers.at("content-security-policy").find("script-src"), std::string::npos);
+
   std::filesystem::path out_dir = std::filesystem::path(TOCSIN_BINARY_DIR) / "test-output";
   std::filesystem::create_directories(out_dir);
   for (const auto& [name, size] :
