@@ -1,7 +1,7 @@
 // The status page of a real daemon, rendered by headless Chromium (issue 20, the on-call page):
 // screenshots at a desktop's and a phone's size, and the rendered DOM checked for what on-call needs
 // first: the host in the title, a humanised value, a pending alert shown as pending, the down collector
-// above the alerts, and no javascript: link. Skipped when chromium is not installed.
+// and the failing rule above the alerts, and no javascript: link. Skipped when chromium is not installed.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -85,6 +85,9 @@ TEST_F(StatusPageChromium, TheOnCallPageRendersAtDesktopAndPhoneSize) {
         labels: {severity: critical}
         annotations:
           runbook_url: "https://runbooks.example/load"
+      - alert: FailsToEvaluate
+        # abs() drops the names: two series with one label set, an evaluation error
+        expr: abs({__name__=~"node_load1|node_load5"}) > 0
 )yaml");
   ASSERT_EQ(daemon.reload().status, 200) << daemon.log();
   // Both alerts active and the collector seen down.
@@ -93,7 +96,8 @@ TEST_F(StatusPageChromium, TheOnCallPageRendersAtDesktopAndPhoneSize) {
         const std::string page = daemon.get("/").body;
         return page.find("MemoryAvailableShown") != std::string::npos &&
                page.find("LoadWillFireInAnHour") != std::string::npos &&
-               page.find("collector down") != std::string::npos;
+               page.find("collector down") != std::string::npos &&
+               page.find("rule failing") != std::string::npos;
       },
       30s))
       << daemon.get("/").body << daemon.log();
@@ -135,6 +139,10 @@ TEST_F(StatusPageChromium, TheOnCallPageRendersAtDesktopAndPhoneSize) {
   const std::size_t down = page.find("collector down");
   ASSERT_NE(down, std::string::npos);
   EXPECT_LT(down, page.find("<h2>Firing</h2>"));
+  // And the failing rule, with its group.
+  const std::size_t failing = page.find("rule failing</span> group <b>page</b>, rule FailsToEvaluate");
+  ASSERT_NE(failing, std::string::npos) << page;
+  EXPECT_LT(failing, page.find("<h2>Firing</h2>"));
   EXPECT_NE(page.find("orders-db"), std::string::npos);
   // Links: the https runbook is one, the javascript: one is text.
   EXPECT_EQ(page.find("href=\"javascript:"), std::string::npos) << page;
