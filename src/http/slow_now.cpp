@@ -1,6 +1,7 @@
 #include "tocsin/http/slow_now.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "tocsin/http/humanize.hpp"
@@ -87,7 +88,8 @@ std::string render_slow_now(const store::Querier& querier, const promql::EngineO
                                            " (text off: statements.query_text)</span>"
                                      : "<code>" + html_escape(t->second) + "</code>";
         html += "<tr><td class=\"nowrap\">" + html_escape(humanize_seconds(s.v)) + "</td><td>" +
-                (c == calls.end() ? std::string("&mdash;") : html_escape(humanize(c->second))) + "</td><td>" +
+                (c == calls.end() ? std::string("&mdash;") : html_escape(humanize(std::round(c->second)))) +
+                "</td><td>" +
                 (c == calls.end() || c->second <= 0 ? std::string("&mdash;")
                                                     : html_escape(humanize_seconds(s.v / c->second))) +
                 "</td><td>" + text + "</td><td>" + html_escape(s.labels.get("datname")) +
@@ -119,7 +121,8 @@ std::string render_slow_now(const store::Querier& querier, const promql::EngineO
       by_value_descending(top);
       html += "<table><thead><tr><th>New entries</th><th>Command</th><th>Where</th></tr></thead><tbody>\n";
       for (const auto& s : top) {
-        html += "<tr><td>" + html_escape(humanize(s.v)) + "</td><td><code>" +
+        // increase() extrapolates to the window's edges; entries are whole.
+        html += "<tr><td>" + html_escape(humanize(std::round(s.v))) + "</td><td><code>" +
                 html_escape(s.labels.get("cmd")) +
                 "</code> <span class=\"muted\">(arguments redacted)</span></td><td>" +
                 html_escape(where_label(s.labels)) + "</td></tr>\n";

@@ -1,7 +1,8 @@
 // The status page of a real daemon, rendered by headless Chromium (issue 20, the on-call page):
 // screenshots at a desktop's and a phone's size, and the rendered DOM checked for what on-call needs
 // first: the host in the title, a humanised value, a pending alert shown as pending, the down collector
-// and the failing rule above the alerts, and no javascript: link. Skipped when chromium is not installed.
+// and the failing rule above the alerts, no javascript: link, and "what is slow now" from a real Redis
+// (its slow log, a Sidekiq queue's oldest job). Skipped when chromium is not installed.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,6 +10,7 @@
 
 #include "fixtures/http_client.hpp"
 #include "fixtures/process.hpp"
+#include "fixtures/redis_server.hpp"
 #include "integration/daemon_fixture.hpp"
 
 namespace tocsin::testing {
@@ -61,12 +63,26 @@ bool non_blank_png(const std::filesystem::path& path, std::string& why) {
 
 TEST_F(StatusPageChromium, TheOnCallPageRendersAtDesktopAndPhoneSize) {
   const int closed_port = free_port();  // nothing listens: the postgres collector is down
+  // A real Redis whose slow log takes every command, and a Sidekiq queue whose oldest job waits.
+  RedisServer redis;
+  redis.cli({"CONFIG", "SET", "slowlog-log-slower-than", "0"});
+  redis.cli({"SADD", "queues", "mailers"});
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  redis.cli({"LPUSH", "queue:mailers",
+             R"({"queue":"mailers","class":"Mail","args":["secret@example.com"],"enqueued_at":)" +
+                 std::to_string(now_s - 754) + "}"});
   Daemon daemon(
       "labels: {host: pager-test-host, env: test}\ninterval: 1s\nevaluation_interval: 1s\n"
       "rule_files: [rules.yaml]\n"
       "collectors:\n  host:\n    - name: host\n      mountpoints: [\"/\"]\n"
       "  postgres:\n    - name: orders-db\n      dsn: \"host=127.0.0.1 port=" +
-      std::to_string(closed_port) + " dbname=app user=tocsin connect_timeout=1\"\n");
+      std::to_string(closed_port) +
+      " dbname=app user=tocsin connect_timeout=1\"\n"
+      "  redis:\n    - name: cache\n      address: " +
+      redis.address() + "\n  queues:\n    - name: jobs\n      address: " + redis.address() +
+      "\n      sidekiq: true\n");
   // The rules go in after start-up (the fixture starts the daemon at once), by a reload.
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   daemon.dir().write("rules.yaml", R"yaml(groups:
@@ -93,11 +109,14 @@ TEST_F(StatusPageChromium, TheOnCallPageRendersAtDesktopAndPhoneSize) {
   // Both alerts active and the collector seen down.
   ASSERT_TRUE(wait_until(
       [&] {
+        redis.cli({"KEYS", "nothing:*"});  // a slow-log entry in every cycle
         const std::string page = daemon.get("/").body;
         return page.find("MemoryAvailableShown") != std::string::npos &&
                page.find("LoadWillFireInAnHour") != std::string::npos &&
                page.find("collector down") != std::string::npos &&
-               page.find("rule failing") != std::string::npos;
+               page.find("rule failing") != std::string::npos &&
+               page.find("<code>keys</code>") != std::string::npos &&
+               page.find("<td>mailers</td>") != std::string::npos;
       },
       30s))
       << daemon.get("/").body << daemon.log();
@@ -147,7 +166,16 @@ TEST_F(StatusPageChromium, TheOnCallPageRendersAtDesktopAndPhoneSize) {
   // Links: the https runbook is one, the javascript: one is text.
   EXPECT_EQ(page.find("href=\"javascript:"), std::string::npos) << page;
   EXPECT_NE(page.find("href=\"https://runbooks.example/load\""), std::string::npos) << page;
+  // What is slow now: the Redis slow log by command, no arguments; the oldest Sidekiq job's age.
   EXPECT_NE(page.find("id=\"slow-now\""), std::string::npos);
+  EXPECT_NE(page.find("<code>keys</code> <span class=\"muted\">(arguments redacted)</span>"),
+            std::string::npos)
+      << page;
+  EXPECT_EQ(page.find("nothing:*"), std::string::npos);
+  EXPECT_EQ(page.find("secret@example.com"), std::string::npos);
+  EXPECT_TRUE(
+      std::regex_search(page, std::regex(R"(<td class="nowrap">1[23]m [0-9]+s</td><td>mailers</td>)")))
+      << page;
   EXPECT_EQ(page.find("<script"), std::string::npos);
 }
 
