@@ -59,10 +59,12 @@ alerting::AlertSink* AlertDelivery::sink() {
 }
 
 void AlertDelivery::add_routes(http::Router& router, const Clock& clock,
-                               http::CollectorStatusSource collectors, http::SloStatusSource slos) {
+                               http::CollectorStatusSource collectors, http::SloStatusSource slos,
+                               http::StatusPageExtras extras) {
   if (!dispatcher_) return;
   http::add_alerts_api(router, *dispatcher_, clock);
-  http::add_status_page(router, *dispatcher_, clock, std::move(collectors), std::move(slos));
+  http::add_status_page(router, *dispatcher_, clock, std::move(collectors), std::move(slos),
+                        std::move(extras));
 }
 
 std::string AlertDelivery::start() {

@@ -36,7 +36,7 @@ class AlertDelivery {
   // The alerts and silences API and the status page at /, which shows `collectors` too. Call before
   // other /api/v1/alerts routes are added. Adds nothing when the dispatcher could not be built.
   void add_routes(http::Router& router, const Clock& clock, http::CollectorStatusSource collectors,
-                  http::SloStatusSource slos = {});
+                  http::SloStatusSource slos = {}, http::StatusPageExtras extras = {});
   // Starts delivery. Returns an error message, empty on success.
   std::string start();
   // Applies a new config's alerting section (receivers, routes, policies) and external URL.

@@ -34,6 +34,7 @@
 #include "tocsin/http/metrics_endpoint.hpp"
 #include "tocsin/http/query_api.hpp"
 #include "tocsin/http/server.hpp"
+#include "tocsin/http/slow_now.hpp"
 #include "tocsin/http/status_page.hpp"
 #include "tocsin/http/web_config.hpp"
 #include "tocsin/remote_write/remote_write.hpp"
@@ -112,8 +113,16 @@ class Daemon {
                                           const std::shared_ptr<const std::vector<std::string>>& names,
                                           Timestamp t) { rules_.samples_committed(source, names, t); });
     // First: its /api/v1/alerts has delivery state.
+    http::StatusPageExtras page;
+    page.rules = [this] { return rule_statuses(); };
+    page.slow_now = [this](Timestamp now) {
+      promql::EngineOptions options = engine_options();
+      options.timeout = std::min<std::chrono::milliseconds>(options.timeout, std::chrono::seconds(5));
+      return http::render_slow_now(store_, options, now);
+    };
     alerting_.add_routes(
-        router_, clock_, [this] { return collector_statuses(); }, [this] { return slo_statuses(); });
+        router_, clock_, [this] { return collector_statuses(); }, [this] { return slo_statuses(); },
+        std::move(page));
     add_routes();
     set_lifecycle(config_);
   }
@@ -394,6 +403,44 @@ class Daemon {
   promql::EngineOptions engine_options() {
     std::lock_guard lock(engine_mutex_);
     return engine_options_;
+  }
+
+  // Each rule's expression, thresholds and health for the status page, from the /api/v1/rules body.
+  std::vector<http::RuleStatus> rule_statuses() const {
+    std::vector<http::RuleStatus> out;
+    const nlohmann::json j = rules_.rules_json();
+    auto seconds = [](const nlohmann::json& o, const char* key) {
+      auto it = o.find(key);
+      return it != o.end() && it->is_number() ? it->get<double>() : 0.0;
+    };
+    for (const auto& g : j["data"]["groups"]) {
+      for (const auto& r : g.value("rules", nlohmann::json::array())) {
+        http::RuleStatus o;
+        o.group = g.value("name", "");
+        o.group_file = g.value("file", "");
+        o.name = r.value("name", "");
+        o.alerting = r.value("type", "") == "alerting";
+        o.expr = r.value("query", "");
+        o.for_seconds = seconds(r, "duration");
+        o.last_error = r.value("lastError", "");
+        const nlohmann::json annotations = r.value("annotations", nlohmann::json::object());
+        const nlohmann::json labels = r.value("labels", nlohmann::json::object());
+        o.unit = annotations.value("unit", labels.value("unit", ""));
+        for (const auto& t : r.value("tiers", nlohmann::json::array())) {
+          http::RuleTierStatus tier;
+          tier.severity = t.value("severity", "");
+          tier.for_seconds = seconds(t, "for");
+          for (const auto& [key, op] : {std::pair{"above", "> "}, std::pair{"at_least", ">= "},
+                                        std::pair{"below", "< "}, std::pair{"at_most", "<= "}}) {
+            if (auto it = t.find(key); it != t.end() && it->is_number())
+              tier.threshold = op + promql::format_value(it->get<double>());
+          }
+          o.tiers.push_back(std::move(tier));
+        }
+        out.push_back(std::move(o));
+      }
+    }
+    return out;
   }
 
   // Each SLO's budget for the status page, from the rule engine's /api/v1/slos body.

@@ -1,5 +1,7 @@
 #include "tocsin/http/status_page.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -8,26 +10,13 @@
 #include <memory>
 
 #include "tocsin/core/duration.hpp"
+#include "tocsin/http/humanize.hpp"
 
 namespace tocsin::http {
 
 namespace {
 
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(std::string_view s) { return html_escape(s); }
 
 std::string age(Timestamp from, Timestamp now) {
   if (from == 0) return "never";
@@ -36,13 +25,49 @@ std::string age(Timestamp from, Timestamp now) {
   return format_duration(Duration(d));
 }
 
-// Shortest round-trip decimal, as a person reads it ("42", "0.734", "1e+21").
-std::string human_value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
+// Time until `to`, rounded as age() rounds ("3m", "20s"); "now" when due.
+std::string until(Timestamp to, Timestamp now) {
+  if (to <= now) return "now";
+  return "in " + age(now - (to - now), now);
+}
+
+std::string seconds_text(double s) { return format_duration(Duration(static_cast<Timestamp>(s * 1000))); }
+
+// The rule an alert came from: its group key is "<file>;<group>" (rules::GroupDefinition::key).
+const RuleStatus* rule_of(const alerting::AlertView& a, const std::vector<RuleStatus>& rules) {
+  const auto name = a.labels.get("alertname");
+  const RuleStatus* by_name = nullptr;
+  for (const auto& r : rules) {
+    if (!r.alerting || r.name != name) continue;
+    if (r.group_file + ";" + r.group == a.rule_group) return &r;
+    if (by_name == nullptr) by_name = &r;
+  }
+  return by_name;
+}
+
+Unit unit_for(const alerting::AlertView& a, const RuleStatus* rule) {
+  if (auto u = a.annotations.get("unit"); !u.empty()) return unit_from_name(u);
+  if (auto u = a.labels.get("unit"); !u.empty()) return unit_from_name(u);
+  if (rule == nullptr) return Unit::none;
+  return unit_of(rule->unit, rule->expr);
+}
+
+// When a pending alert fires if it keeps holding: its tier's `for` (the one named by its
+// severity), else the rule's. 0: unknown.
+Timestamp fires_at(const alerting::AlertView& a, const RuleStatus* rule) {
+  if (rule == nullptr || a.active_at == 0) return 0;
+  double for_seconds = rule->for_seconds;
+  for (const auto& t : rule->tiers) {
+    if (t.severity == a.severity) for_seconds = t.for_seconds;
+  }
+  return a.active_at + static_cast<Timestamp>(for_seconds * 1000);
+}
+
+// The machine's host name, or "" when it has none.
+std::string machine_host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
 }
 
 std::string where_of(const Labels& labels) {
@@ -69,6 +94,14 @@ background:#e8eaed}
 .ack{background:#c8e6c9}.silenced{background:#d1c4e9}.inhibited{background:#e0e0e0}.flap{background:#ffe0b2}
 .up{color:#2e7d32;font-weight:600}.down{color:#c62828;font-weight:600}.muted{color:#6b7785}
 .labels{color:#4a5561;font-size:12px}.nowrap{white-space:nowrap}
+.pending{background:#fff3cd}.problems{background:#fdecea;border-left:4px solid #c62828;padding:8px 12px;
+margin:12px 0}.problems h2{margin:0 0 6px;color:#c62828}.problems ul{margin:0;padding-left:18px}
+h3{font-size:14px;margin:16px 0 6px}pre{white-space:pre-wrap;word-break:break-word;font-size:12px;
+background:#eef0f3;padding:6px;margin:4px 0}.value{font-weight:600;white-space:nowrap}
+@media (max-width:700px){main{padding:6px 8px 30px}th,td{padding:4px 5px}header{padding:10px}
+table{display:block;overflow-x:auto}
+.alerts,.alerts tbody,.alerts tr,.alerts td{display:block;width:auto}.alerts thead{display:none}
+.alerts tr{border-bottom:1px solid #e4e7eb;padding:4px 0}.alerts td{border:0;padding:2px 8px}}
 code{font-size:12px;background:#eef0f3;padding:0 4px;border-radius:3px}
 details summary{cursor:pointer;color:#1565c0}.empty{padding:12px;background:#fff;color:#2e7d32}
 tr:target{outline:2px solid #1565c0}
@@ -105,8 +138,41 @@ std::string state_tags(const alerting::AlertView& a, const alerting::Dispatcher&
   return out;
 }
 
+// A pending alert has no acknowledgement or escalation yet: it says when it fires.
+std::string pending_tag(const alerting::AlertView& a, const RuleStatus* rule, Timestamp now) {
+  std::string out = "<span class=\"tag pending\">pending";
+  if (Timestamp at = fires_at(a, rule); at != 0) out += ", fires " + esc(until(at, now)) + " if it holds";
+  out += "</span>";
+  for (const auto& s : a.silenced_by)
+    out += "<span class=\"tag silenced\">silenced (" + esc(s.substr(0, 8)) + ")</span>";
+  return out;
+}
+
+// The rule behind an alert, one click away: expression, thresholds and `for`.
+std::string rule_details(const RuleStatus& r) {
+  std::string out = "<p><b>Rule</b> " + esc(r.name) + " <span class=\"muted\">(group " + esc(r.group) +
+                    (r.group_file.empty() ? std::string() : ", " + esc(r.group_file)) + ")</span></p><pre>" +
+                    esc(r.expr) + "</pre>";
+  if (!r.tiers.empty()) {
+    out += "<p><b>Thresholds:</b> ";
+    bool first = true;
+    for (const auto& t : r.tiers) {
+      out += (first ? "" : "; ") + esc(t.severity) + " <code>" + esc(t.threshold) + "</code> for " +
+             esc(seconds_text(t.for_seconds));
+      first = false;
+    }
+    out += "</p>";
+  } else {
+    out += "<p><b>for</b> " + esc(seconds_text(r.for_seconds)) + "</p>";
+  }
+  if (!r.last_error.empty()) out += "<p class=\"down\">last evaluation failed: " + esc(r.last_error) + "</p>";
+  return out;
+}
+
 std::string step_cell(const alerting::AlertView& a, const alerting::Dispatcher& d) {
   std::string out;
+  if (a.state == alerting::AlertState::pending)
+    return "<span class=\"muted\">not notified while pending</span>";
   if (a.step == 0) {
     out = "<span class=\"muted\">not notified yet</span>";
   } else {
@@ -127,22 +193,31 @@ std::string step_cell(const alerting::AlertView& a, const alerting::Dispatcher& 
 }
 
 void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alerts,
-                const alerting::Dispatcher& d, Timestamp now) {
+                const alerting::Dispatcher& d, Timestamp now, const std::vector<RuleStatus>& rules) {
   html +=
-      "<table><thead><tr><th>Severity</th><th>Alert</th><th>Where</th><th>Since</th><th>Value</th>"
+      "<table "
+      "class=\"alerts\"><thead><tr><th>Severity</th><th>Alert</th><th>Where</th><th>Since</th><th>Value</th>"
       "<th>Escalation</th><th>State</th></tr></thead><tbody>\n";
   for (const auto& a : alerts) {
     std::string sev = a.severity.empty() ? "none" : a.severity;
     Timestamp since = a.state == alerting::AlertState::pending ? a.active_at : a.fired_at;
+    const RuleStatus* rule = rule_of(a, rules);
     html += "<tr id=\"alert-" + esc(a.id) + "\"><td><span class=\"sev sev-" + esc(sev) + "\">" + esc(sev) +
             "</span></td><td><b>" + esc(a.labels.get("alertname")) + "</b>";
     if (auto summary = a.annotations.get("summary"); !summary.empty()) html += "<br>" + esc(summary);
     html += "<br><span class=\"labels\">" + labels_line(a.labels) + "</span>";
     auto description = a.annotations.get("description");
     auto runbook = a.annotations.get("runbook_url");
-    html += "<details><summary>details</summary>";
+    if (!runbook.empty()) html += "<br>" + link_html(runbook, "runbook");
+    html += "<details><summary>expression, threshold, details</summary>";
     if (!description.empty()) html += "<p><b>Check first:</b> " + esc(description) + "</p>";
-    if (!runbook.empty()) html += "<p><a href=\"" + esc(runbook) + "\">runbook</a></p>";
+    if (rule != nullptr) html += rule_details(*rule);
+    // Other links the rule's annotations carry (dashboard_url, generator URLs): links only when web links.
+    for (const Label& l : a.annotations) {
+      if (l.name == "runbook_url" || l.name.size() < 4 || l.name.substr(l.name.size() - 4) != "_url")
+        continue;
+      html += "<p>" + esc(l.name) + ": " + link_html(l.value, l.value) + "</p>";
+    }
     html += "<p>id <code>" + esc(a.id) + "</code>; acknowledge with <code>tocsin ack " + esc(a.id) +
             " --by NAME</code></p>";
     if (!a.notified.empty()) {
@@ -152,8 +227,10 @@ void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alert
     }
     html += "</details></td><td class=\"nowrap\">" + esc(where_of(a.labels)) + "</td><td>" +
             esc(d.display_time(since)) + "<br><span class=\"muted\">" + esc(age(since, now)) +
-            " ago</span></td><td>" + esc(human_value(a.value)) + "</td><td>" + step_cell(a, d) + "</td><td>" +
-            state_tags(a, d) + "</td></tr>\n";
+            " ago</span></td><td class=\"value\">" + esc(humanize_value(a.value, unit_for(a, rule))) +
+            "</td><td>" + step_cell(a, d) + "</td><td>" +
+            (a.state == alerting::AlertState::pending ? pending_tag(a, rule, now) : state_tags(a, d)) +
+            "</td></tr>\n";
   }
   html += "</tbody></table>\n";
 }
@@ -162,7 +239,8 @@ void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alert
 
 std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp now,
                                const std::vector<CollectorStatus>& collectors,
-                               const std::vector<SloStatus>& slos) {
+                               const std::vector<SloStatus>& slos, const std::vector<RuleStatus>& rules,
+                               const std::string& slow_now, const std::string& host_fallback) {
   std::vector<alerting::AlertView> firing;
   std::vector<alerting::AlertView> pending;
   for (auto& a : dispatcher.alerts()) {
@@ -182,31 +260,63 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
              " pending; " + std::to_string(down) + " of " + std::to_string(collectors.size()) +
              " collectors down";
 
+  // Which daemon this is (the top-level `labels:`, e.g. host=db-1), so a page opened from a
+  // notification on a fleet says whose it is: its host (instance, host or hostname label; else the
+  // machine's name) in the title and header, every label beside it.
+  const auto external = dispatcher.external_labels();
+  std::string host;
+  for (const char* key : {"host", "instance", "hostname", "node"}) {
+    if (auto it = external.find(key); it != external.end() && !it->second.empty()) {
+      host = it->second;
+      break;
+    }
+  }
+  if (host.empty()) host = host_fallback.empty() ? machine_host_name() : host_fallback;
+  std::string identity;
+  for (const auto& [name, value] : external) identity += (identity.empty() ? "" : " ") + name + "=" + value;
+
   std::string html =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-      "<meta http-equiv=\"refresh\" content=\"30\"><title>tocsin: " +
-      esc(summary) + "</title><style>" + kStyle + "</style></head><body>\n";
-  // Which daemon this is (the top-level `labels:`, e.g. host=db-1), so a page opened from a
-  // notification on a fleet says whose it is.
-  std::string identity;
-  for (const auto& [name, value] : dispatcher.external_labels()) {
-    identity += (identity.empty() ? "" : " ") + name + "=" + value;
-  }
-  html += "<header><h1>tocsin" +
+      "<meta http-equiv=\"refresh\" content=\"30\"><title>" +
+      (host.empty() ? std::string() : esc(host) + " &middot; ") + "tocsin: " + esc(summary) +
+      "</title><style>" + kStyle + "</style></head><body>\n";
+  html += "<header><h1>" + (host.empty() ? std::string() : esc(host) + " &middot; ") + "tocsin" +
           (identity.empty() ? "" : " <span class=\"who\">" + esc(identity) + "</span>") + "</h1><p>" +
           esc(summary) + " &middot; as of " + esc(dispatcher.display_time(now)) + "</p></header><main>\n";
+
+  // What is broken in tocsin itself comes first: a down collector means its alerts cannot fire, a
+  // failing rule that its alert cannot.
+  std::string problems;
+  for (const auto& c : collectors) {
+    if (!c.collected || c.up) continue;
+    problems += "<li><span class=\"down\">collector down</span> " + esc(c.kind) + " <b>" + esc(c.name) +
+                "</b>" +
+                (c.last_success == 0 ? std::string(", never collected")
+                                     : ", last success " + esc(age(c.last_success, now)) + " ago") +
+                (c.last_error.empty() ? std::string() : ": " + esc(c.last_error)) + "</li>\n";
+  }
+  for (const auto& r : rules) {
+    if (r.last_error.empty()) continue;
+    problems += "<li><span class=\"down\">rule failing</span> group <b>" + esc(r.group) + "</b>, rule " +
+                esc(r.name) + ": " + esc(r.last_error) + "</li>\n";
+  }
+  if (!problems.empty()) {
+    html += "<section class=\"problems\" id=\"problems\"><h2>Not watching everything</h2><ul>\n" + problems +
+            "</ul></section>\n";
+  }
 
   html += "<h2>Firing</h2>\n";
   if (firing.empty()) {
     html += "<div class=\"empty\">Nothing is firing.</div>\n";
   } else {
-    alert_rows(html, firing, dispatcher, now);
+    alert_rows(html, firing, dispatcher, now, rules);
   }
   if (!pending.empty()) {
     html += "<h2>Pending</h2>\n";
-    alert_rows(html, pending, dispatcher, now);
+    alert_rows(html, pending, dispatcher, now, rules);
   }
+  html += slow_now;
 
   if (!slos.empty()) {
     html +=
@@ -294,15 +404,22 @@ namespace {
 class StatusPage {
  public:
   StatusPage(const alerting::Dispatcher& dispatcher, const Clock& clock, CollectorStatusSource collectors,
-             SloStatusSource slos)
-      : dispatcher_(dispatcher), clock_(clock), collectors_(std::move(collectors)), slos_(std::move(slos)) {}
+             SloStatusSource slos, StatusPageExtras extras)
+      : dispatcher_(dispatcher),
+        clock_(clock),
+        collectors_(std::move(collectors)),
+        slos_(std::move(slos)),
+        extras_(std::move(extras)) {}
 
   // Rendered afresh for every request, never cached by the browser (it refreshes itself).
   Response page(const Request&) const {
-    Response r =
-        Response::html(200, render_status_page(dispatcher_, clock_.now_ms(),
-                                               collectors_ ? collectors_() : std::vector<CollectorStatus>{},
-                                               slos_ ? slos_() : std::vector<SloStatus>{}));
+    const Timestamp now = clock_.now_ms();
+    Response r = Response::html(
+        200,
+        render_status_page(dispatcher_, now, collectors_ ? collectors_() : std::vector<CollectorStatus>{},
+                           slos_ ? slos_() : std::vector<SloStatus>{},
+                           extras_.rules ? extras_.rules() : std::vector<RuleStatus>{},
+                           extras_.slow_now ? extras_.slow_now(now) : std::string(), extras_.host));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   }
@@ -312,13 +429,15 @@ class StatusPage {
   const Clock& clock_;
   CollectorStatusSource collectors_;
   SloStatusSource slos_;
+  StatusPageExtras extras_;
 };
 
 }  // namespace
 
 void add_status_page(Router& router, const alerting::Dispatcher& dispatcher, const Clock& clock,
-                     CollectorStatusSource collectors, SloStatusSource slos) {
-  auto page = std::make_shared<const StatusPage>(dispatcher, clock, std::move(collectors), std::move(slos));
+                     CollectorStatusSource collectors, SloStatusSource slos, StatusPageExtras extras) {
+  auto page = std::make_shared<const StatusPage>(dispatcher, clock, std::move(collectors), std::move(slos),
+                                                 std::move(extras));
   router.add("GET", "/", endpoint_handler(page, &StatusPage::page));
 }
 

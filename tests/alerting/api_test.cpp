@@ -240,6 +240,83 @@ TEST_F(Api, TheStatusPageShowsWhatOnCallNeeds) {
   EXPECT_EQ(page.find("<link"), std::string::npos);
 }
 
+// The rule behind each alert, units, pending, a failing rule and a down collector, and links that
+// are not web links (render_status_page directly, with the sources the daemon hands it).
+TEST_F(Api, TheStatusPageExplainsEachAlertAndPutsProblemsFirst) {
+  start();
+  Alert latency = alert("HighLatency", "critical", kStart - 20 * 60'000, {{"instance", "db-1:5432"}});
+  latency.value = 0.7341234;
+  latency.rule_group = "rules/pg.yaml;postgres";
+  latency.annotations = Labels{{"runbook_url", "javascript:alert(1)"},
+                               {"dashboard_url", "https://grafana.example/d/pg?from=now-1h&to=now"}};
+  Alert disk = alert("DiskFilling", "warning", kStart - 5 * 60'000, {{"instance", "app-3"}});
+  disk.value = 1610612736;
+  Alert ratio = alert("CacheHitRatioLow", "warning", kStart - 5 * 60'000, {{"instance", "redis-1"}});
+  ratio.value = 0.9990593978609388;
+  ratio.annotations = Labels{{"unit", "ratio"}};
+  Alert big = alert("ClockSkew", "warning", kStart - 5 * 60'000, {{"instance", "app-4"}});
+  big.value = -1633810095581.536;
+  Alert pending =
+      alert("QueueBacklog", "warning", kStart - 60'000, {{"instance", "redis-1"}}, AlertState::pending);
+  harness->report({latency, disk, ratio, big, pending});
+
+  std::vector<http::RuleStatus> rules(3);
+  rules[0].group = "postgres";
+  rules[0].group_file = "rules/pg.yaml";
+  rules[0].name = "HighLatency";
+  rules[0].expr = "histogram_quantile(0.99, rate(pg_query_duration_seconds_bucket[5m])) > 0.5";
+  rules[0].tiers = {{"warning", "> 0.25", 300}, {"critical", "> 0.5", 600}};
+  rules[1].group = "host";
+  rules[1].name = "DiskFilling";
+  rules[1].expr = "node_filesystem_avail_bytes < 2e9";
+  rules[2].group = "queues";
+  rules[2].name = "QueueBacklog";
+  rules[2].expr = "tocsin_queue_latency_seconds > 300";
+  rules[2].for_seconds = 600;
+  rules[2].last_error = "query timed out in expression evaluation";
+  const std::vector<http::CollectorStatus> collectors = {{"postgres", "orders-db", false, true,
+                                                          "connection refused (127.0.0.1:5432)",
+                                                          kStart - 600'000, 5.0, 15s}};
+  const std::string page = http::render_status_page(harness->d(), kStart, collectors, {}, rules,
+                                                    "<section id=\"slow-now\">slow</section>", "app-host-7");
+
+  // The host from the top-level `labels` (here the default, {host: <machine's name>}) before the fallback.
+  const std::string host = harness->d().external_labels().at("host");
+  EXPECT_NE(page.find("<title>" + host + " &middot; tocsin: 4 firing"), std::string::npos) << page;
+  EXPECT_NE(page.find("<h1>" + host + " &middot; tocsin"), std::string::npos);
+  EXPECT_NE(page.find(">734.1ms<"), std::string::npos) << page;  // by the expression's _seconds
+  EXPECT_NE(page.find(">1.5 GiB<"), std::string::npos);
+  EXPECT_NE(page.find(">99.91%<"), std::string::npos);
+  EXPECT_NE(page.find(">-1.634T<"), std::string::npos);
+  EXPECT_EQ(page.find("0.9990593978609388"), std::string::npos);
+  EXPECT_EQ(page.find("1633810095581"), std::string::npos);
+  // The rule, its thresholds and `for` in the alert's details.
+  EXPECT_NE(
+      page.find("<pre>histogram_quantile(0.99, rate(pg_query_duration_seconds_bucket[5m])) &gt; 0.5</pre>"),
+      std::string::npos);
+  EXPECT_NE(page.find("warning <code>&gt; 0.25</code> for 5m; critical <code>&gt; 0.5</code> for 10m"),
+            std::string::npos);
+  // Pending: when it fires (active a minute ago, `for` 10m), not an acknowledgement state.
+  EXPECT_NE(page.find("pending, fires in 9m if it holds"), std::string::npos) << page;
+  EXPECT_NE(page.find("not notified while pending"), std::string::npos);
+  const std::size_t pending_row = page.find("<b>QueueBacklog</b>");
+  ASSERT_NE(pending_row, std::string::npos);
+  EXPECT_EQ(page.substr(pending_row, page.find("</tr>", pending_row) - pending_row).find("unacknowledged"),
+            std::string::npos);
+  // Links: only web links are links.
+  EXPECT_EQ(page.find("href=\"javascript:"), std::string::npos);
+  EXPECT_NE(page.find("runbook <code class=\"nolink\">javascript:alert(1)</code>"), std::string::npos);
+  EXPECT_NE(page.find("<a href=\"https://grafana.example/d/pg?from=now-1h&amp;to=now\""), std::string::npos);
+  // The down collector and the failing rule come before the alerts; the slow-now section after them.
+  const std::size_t problems = page.find("id=\"problems\"");
+  ASSERT_NE(problems, std::string::npos);
+  EXPECT_LT(problems, page.find("<h2>Firing</h2>"));
+  EXPECT_LT(page.find("collector down</span> postgres <b>orders-db</b>"), page.find("<h2>Firing</h2>"));
+  EXPECT_LT(page.find("rule failing</span> group <b>queues</b>"), page.find("<h2>Firing</h2>"));
+  EXPECT_GT(page.find("id=\"slow-now\""), page.find("<h2>Pending</h2>"));
+  EXPECT_EQ(page.find("<script"), std::string::npos);
+}
+
 TEST_F(Api, HeadlessChromiumRendersTheStatusPage) {
   auto chromium = tocsin::testing::find_executable("chromium");
   if (!chromium) GTEST_SKIP() << "chromium is not installed";
