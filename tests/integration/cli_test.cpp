@@ -67,15 +67,31 @@ TEST(Cli, OncePrintsOneCycleOfMetrics) {
 }
 
 TEST(Cli, VersionHelpAndUsageErrors) {
-  CommandResult v = tocsin({"version"});
-  EXPECT_EQ(v.status, 0);
-  EXPECT_EQ(v.output.rfind("tocsin 0.", 0), 0u) << v.output;
-  for (const char* cmd : {"run", "check", "once", "version"}) {
+  // As Prometheus's tools print it: `tocsin --version` and `tocsin version` alike.
+  for (const char* word : {"version", "--version"}) {
+    CommandResult v = tocsin({word});
+    EXPECT_EQ(v.status, 0) << v.output;
+    EXPECT_EQ(v.output.rfind("tocsin, version 0.", 0), 0u) << v.output;
+    EXPECT_NE(v.output.find(" (branch: "), std::string::npos) << v.output;
+    EXPECT_NE(v.output.find(", revision: "), std::string::npos) << v.output;
+    for (const char* line : {"\n  build user:", "\n  build date:", "\n  compiler:         GNU 12",
+                             "\n  platform:         linux/"}) {
+      EXPECT_NE(v.output.find(line), std::string::npos) << line << " in " << v.output;
+    }
+  }
+  for (const char* cmd : {"run", "check", "test", "rules", "once", "alerts", "ack", "silence", "version"}) {
     CommandResult h = tocsin({cmd, "--help"});
     EXPECT_EQ(h.status, 0) << cmd;
     EXPECT_NE(h.output.find(std::string("Usage: tocsin ") + cmd), std::string::npos) << h.output;
   }
   EXPECT_EQ(tocsin({"--help"}).status, 0);
+  EXPECT_EQ(tocsin({"-h"}).status, 0);
+  CommandResult top_flag = tocsin({"--verbose"});
+  EXPECT_EQ(top_flag.status, 2);
+  EXPECT_NE(top_flag.output.find("unknown option --verbose"), std::string::npos) << top_flag.output;
+  CommandResult run_flag = tocsin({"run", "--bogus"});
+  EXPECT_EQ(run_flag.status, 2);
+  EXPECT_NE(run_flag.output.find("tocsin run: unknown option --bogus"), std::string::npos) << run_flag.output;
   CommandResult none = tocsin({});
   EXPECT_EQ(none.status, 2);
   CommandResult unknown = tocsin({"frobnicate"});
