@@ -16,7 +16,8 @@ import sys
 doc, help_text = open(sys.argv[1]).read(), sys.argv[2]
 sys.exit(0 if help_text.strip("\n") in doc else 1)
 PY
-  for flag in $(grep -oE '(^|[[ ,(|])--?[a-zA-Z][a-zA-Z.-]*' <<<"$help" | sed -E 's/^[[ ,(|]//' | sort -u); do
+  mapfile -t flags < <(grep -oE '(^|[[ ,(|])--?[a-zA-Z][a-zA-Z.-]*' <<<"$help" | sed -E 's/^[[ ,(|]//' | sort -u)
+  for flag in "${flags[@]}"; do
     grep -qF -- "$flag" "$doc" || fail "$flag (tocsin $command --help) is not in $doc"
   done
 done
