@@ -109,5 +109,39 @@ TEST(Cli, VersionHelpAndUsageErrors) {
   EXPECT_EQ(tocsin({"run", "--log-format", "xml", "--config", "/x"}).status, 2);
 }
 
+// The demo (scripts/demo.sh): the bundled config takes its API token from TOCSIN_API_TOKEN, so
+// `tocsin silence` works against it with the same environment; without the token the change is refused.
+TEST(Cli, TheDemoConfigsTokenLetsSilenceThrough) {
+  TempDir dir;
+  const std::string listen = "127.0.0.1:" + std::to_string(free_port());
+  ProcessOptions daemon_env;
+  daemon_env.env = {"TOCSIN_API_TOKEN=demo-token", "TOCSIN_LISTEN=" + listen,
+                    "TOCSIN_STATE_DIR=" + (dir / "state").string()};
+  daemon_env.stderr_file = dir / "stderr.log";
+  Process daemon(
+      {TOCSIN_EXECUTABLE, "run", "--config", std::string(TOCSIN_SOURCE_DIR) + "/config/tocsin.yaml"},
+      daemon_env);
+  const std::string url = "http://" + listen;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return !daemon.running() || tocsin({"silence", "list", "--url", url}).status == 0;
+      },
+      std::chrono::seconds(20)));
+  ASSERT_TRUE(daemon.running());
+  const std::vector<std::string> add = {TOCSIN_EXECUTABLE, "silence", "add",  "alertname=\"PostgresDown\"",
+                                        "--duration",      "1h",      "--by", "demo",
+                                        "--url",           url};
+  ProcessOptions no_token;
+  no_token.env = {"TOCSIN_API_TOKEN="};
+  CommandResult refused = run_command(add, no_token);
+  EXPECT_NE(refused.status, 0) << refused.output;
+  ProcessOptions with_token;
+  with_token.env = {"TOCSIN_API_TOKEN=demo-token"};
+  CommandResult added = run_command(add, with_token);
+  EXPECT_EQ(added.status, 0) << added.output;
+  CommandResult listed = tocsin({"silence", "list", "--url", url});
+  EXPECT_NE(listed.output.find("alertname=\"PostgresDown\""), std::string::npos) << listed.output;
+}
+
 }  // namespace
 }  // namespace tocsin::testing
