@@ -46,7 +46,7 @@ root=$work/root
 dpkg-deb -x "$deb" "$root"
 bin=$root/usr/bin/tocsin
 file "$bin" | grep -q ", stripped" || fail "the binary is not stripped: $(file "$bin")"
-contains "$("$bin" version)" "tocsin $version" "version"
+contains "$("$bin" version)" "tocsin, version $version" "version"
 # The installed config watches the installed rule directories, and those rules load.
 config=$(cat "$root/etc/tocsin/tocsin.yaml")
 contains "$config" "/usr/share/tocsin/rules/*.yaml" "config rule_files"
