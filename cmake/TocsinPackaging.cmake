@@ -8,6 +8,7 @@
 #   /lib/systemd/system/tocsin.service      the hardened unit
 #   /usr/share/doc/tocsin/                  docs/, copyright, changelog
 #   /usr/share/man/man8/tocsin.8.gz
+#   /usr/share/bash-completion/completions/tocsin
 #   /var/lib/tocsin                         made by postinst (0700, the tocsin system user)
 
 set(TOCSIN_PACKAGING_DIR ${PROJECT_SOURCE_DIR}/packaging)
@@ -22,6 +23,7 @@ install(FILES ${TOCSIN_BUNDLED_RULES} DESTINATION share/tocsin/rules)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/rules/tests DESTINATION share/tocsin/rules FILES_MATCHING PATTERN "*.yaml")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/tocsin)
 install(FILES ${TOCSIN_PACKAGING_DIR}/copyright DESTINATION share/doc/tocsin)
+install(FILES ${TOCSIN_PACKAGING_DIR}/completions/tocsin DESTINATION share/bash-completion/completions)
 
 # The man page and the changelog, gzipped as Debian policy wants (-n: no timestamp, reproducible).
 configure_file(${TOCSIN_PACKAGING_DIR}/tocsin.8 ${CMAKE_CURRENT_BINARY_DIR}/packaging/tocsin.8 @ONLY)

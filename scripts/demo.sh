@@ -49,6 +49,9 @@ export TOCSIN_STATE_DIR=$work/state
 mkdir -p "$TOCSIN_STATE_DIR"
 listen=${TOCSIN_LISTEN:-127.0.0.1:9850}
 export TOCSIN_LISTEN=$listen
+# The API token of config/tocsin.yaml's alerting.api_token: `tocsin ack` and `tocsin silence` need it.
+TOCSIN_API_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+export TOCSIN_API_TOKEN
 
 cat <<EOT
 
@@ -60,6 +63,13 @@ tocsin demo
                   http://$listen/api/v1/query?query=pg_up
                   http://$listen/-/healthy
   config          $root/config/tocsin.yaml, rules in $root/rules/
+  API token       $TOCSIN_API_TOKEN
+  In another shell (the token from the environment, or --token-file):
+    export TOCSIN_API_TOKEN=$TOCSIN_API_TOKEN TOCSIN_URL=http://$listen
+    $root/build/src/app/tocsin alerts
+    $root/build/src/app/tocsin ack ID --by you --comment 'looking'
+    $root/build/src/app/tocsin silence add 'alertname="PostgresDown"' --duration 1h --by you
+    $root/build/src/app/tocsin silence list
 Press Ctrl-C to stop.
 
 EOT

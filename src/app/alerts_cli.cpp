@@ -67,13 +67,18 @@ silences (--all: expired ones too); `expire` ends one now.
 const std::string kCommonHelp = R"(
 The daemon is found at --url, else $TOCSIN_URL, else the listen address in the config (--config,
 default /etc/tocsin/tocsin.yaml), else http://127.0.0.1:9850. Changes need the API token: --token-file,
-else $TOCSIN_API_TOKEN, else the config's alerting.api_token(_file).
+else $TOCSIN_API_TOKEN, else the config's alerting.api_token(_file); the token also passes a daemon's
+basic auth (web.config_file's basic_auth_users). Over https:// the system's CAs are trusted unless:
+
+      --tls.ca-file FILE          trust the CA certificates in FILE (PEM) instead, as tls_config.ca_file
+      --tls.insecure-skip-verify  accept any server certificate (tls_config.insecure_skip_verify)
 )";
 
 // Where the daemon is and the token, from options, the environment and the config.
 struct Target {
   std::string base_url;
   std::string token;
+  net::TlsConfig tls;
 };
 
 std::optional<Target> resolve_target(const ParsedArgs& args, std::ostream& err) {
@@ -120,6 +125,12 @@ std::optional<Target> resolve_target(const ParsedArgs& args, std::ostream& err) 
   while (!t.base_url.empty() && t.base_url.back() == '/') t.base_url.pop_back();
   if (!t.base_url.starts_with("http://") && !t.base_url.starts_with("https://"))
     t.base_url = "http://" + t.base_url;
+  t.tls.ca_file = args.value_or("tls.ca-file", "");
+  t.tls.insecure_skip_verify = args.has("tls.insecure-skip-verify");
+  if (!t.tls.ca_file.empty() && !std::filesystem::exists(t.tls.ca_file, exists_error)) {
+    err << "tocsin: cannot read the CA file " << t.tls.ca_file << " (--tls.ca-file)\n";
+    return std::nullopt;
+  }
   if (auto file = args.value("token-file")) {
     std::ifstream in(*file);
     if (!in) {
@@ -144,7 +155,7 @@ std::optional<json> call(const Target& t, const std::string& method, const std::
   req.url = t.base_url + path;
   if (!body.is_null()) req.body = json_text(body);
   if (!t.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + t.token);
-  alerting::HttpClient client;
+  alerting::HttpClient client(t.tls);
   alerting::HttpResponse r = client.send(req);
   if (!r.error.empty()) {
     err << "cannot reach tocsin at " << t.base_url << ": " << r.error << "\n";
@@ -418,7 +429,8 @@ int cmd_silence(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 std::vector<Command> alerts_commands() {
-  const std::vector<OptionSpec> target = {{"url"}, {"config", 'c'}, {"token-file"}};
+  const std::vector<OptionSpec> target = {
+      {"url"}, {"config", 'c'}, {"token-file"}, {"tls.ca-file"}, {"tls.insecure-skip-verify", '\0', false}};
   auto with_target = [&target](std::vector<OptionSpec> options) {
     options.insert(options.begin(), target.begin(), target.end());
     return options;

@@ -87,6 +87,10 @@ int run_command(std::span<const Command> commands, std::span<const std::string> 
   }
   auto command =
       std::find_if(commands.begin(), commands.end(), [&](const Command& c) { return c.name == args[0]; });
+  if (command == commands.end() && args[0].starts_with("-")) {
+    err << "tocsin: unknown option " << args[0] << "\n\n" << usage;
+    return kExitBadInput;
+  }
   if (command == commands.end()) {
     err << "tocsin: unknown command \"" << args[0] << "\"\n\n" << usage;
     return kExitBadInput;

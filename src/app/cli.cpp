@@ -35,7 +35,7 @@ Usage:
   tocsin alerts  [--state STATE] [--filter MATCHER]... [--json] [--url URL]
   tocsin ack     ID --by NAME [--comment TEXT] [--expires DURATION] [--undo]
   tocsin silence add|list|expire ...
-  tocsin version
+  tocsin version | --version
   tocsin COMMAND --help
 
 Commands:
@@ -47,10 +47,12 @@ Commands:
   alerts   list the running daemon's alerts with their escalation step, ack and silence state
   ack      acknowledge an alert (stops its escalation)
   silence  create, list or expire silences
-  version  print the version
+  version  print the version, branch, revision, build user and date, compiler and platform
 
 Options:
   -c, --config FILE   the config file (default /etc/tocsin/tocsin.yaml)
+  -h, --help          print this usage (COMMAND --help: the command's)
+      --version       print the version (as `tocsin version`)
 
 Exit status: 0 ok, 1 runtime failure, 2 bad input (usage, config, rules).
 )";
@@ -97,7 +99,9 @@ collector failed.
 
   -c, --config FILE   the config file (default /etc/tocsin/tocsin.yaml)
 )"},
-    {"version", "Usage: tocsin version\n\nPrints the version, revision and compiler.\n"},
+    {"version",
+     "Usage: tocsin version\n       tocsin --version\n\nPrints the version, branch, revision, build user "
+     "and date, compiler and platform.\n"},
 };
 
 std::optional<config::Config> load_or_report(const std::string& path, std::ostream& err) {
@@ -188,7 +192,12 @@ int cmd_check_or_rules(const ParsedArgs& args, std::ostream& out, std::ostream& 
 }
 
 int cmd_version(const ParsedArgs&, std::ostream& out, std::ostream&) {
-  out << "tocsin " << kVersion << " (revision " << kRevision << ", " << kCompiler << ")\n";
+  // The layout of Prometheus's tools' --version (prometheus/common's version.Print).
+  out << "tocsin, version " << kVersion << " (branch: " << kBranch << ", revision: " << kRevision << ")\n"
+      << "  build user:       " << kBuildUser << "\n"
+      << "  build date:       " << kBuildDate << "\n"
+      << "  compiler:         " << kCompiler << "\n"
+      << "  platform:         " << kPlatform << "\n";
   return kExitOk;
 }
 
@@ -284,6 +293,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   };
   commands.push_back(rules_command());
   for (Command& command : alerts_commands()) commands.push_back(std::move(command));
+  // `tocsin --version` is `tocsin version`, as Prometheus's tools have it.
+  if (!args.empty() && args[0] == "--version") {
+    std::vector<std::string> as_command = args;
+    as_command[0] = "version";
+    return run_command(commands, as_command, kUsage, out, err);
+  }
   return run_command(commands, args, kUsage, out, err);
 }
 

@@ -67,15 +67,31 @@ TEST(Cli, OncePrintsOneCycleOfMetrics) {
 }
 
 TEST(Cli, VersionHelpAndUsageErrors) {
-  CommandResult v = tocsin({"version"});
-  EXPECT_EQ(v.status, 0);
-  EXPECT_EQ(v.output.rfind("tocsin 0.", 0), 0u) << v.output;
-  for (const char* cmd : {"run", "check", "once", "version"}) {
+  // As Prometheus's tools print it: `tocsin --version` and `tocsin version` alike.
+  for (const char* word : {"version", "--version"}) {
+    CommandResult v = tocsin({word});
+    EXPECT_EQ(v.status, 0) << v.output;
+    EXPECT_EQ(v.output.rfind("tocsin, version 0.", 0), 0u) << v.output;
+    EXPECT_NE(v.output.find(" (branch: "), std::string::npos) << v.output;
+    EXPECT_NE(v.output.find(", revision: "), std::string::npos) << v.output;
+    for (const char* line : {"\n  build user:", "\n  build date:", "\n  compiler:         GNU 12",
+                             "\n  platform:         linux/"}) {
+      EXPECT_NE(v.output.find(line), std::string::npos) << line << " in " << v.output;
+    }
+  }
+  for (const char* cmd : {"run", "check", "test", "rules", "once", "alerts", "ack", "silence", "version"}) {
     CommandResult h = tocsin({cmd, "--help"});
     EXPECT_EQ(h.status, 0) << cmd;
     EXPECT_NE(h.output.find(std::string("Usage: tocsin ") + cmd), std::string::npos) << h.output;
   }
   EXPECT_EQ(tocsin({"--help"}).status, 0);
+  EXPECT_EQ(tocsin({"-h"}).status, 0);
+  CommandResult top_flag = tocsin({"--verbose"});
+  EXPECT_EQ(top_flag.status, 2);
+  EXPECT_NE(top_flag.output.find("unknown option --verbose"), std::string::npos) << top_flag.output;
+  CommandResult run_flag = tocsin({"run", "--bogus"});
+  EXPECT_EQ(run_flag.status, 2);
+  EXPECT_NE(run_flag.output.find("tocsin run: unknown option --bogus"), std::string::npos) << run_flag.output;
   CommandResult none = tocsin({});
   EXPECT_EQ(none.status, 2);
   CommandResult unknown = tocsin({"frobnicate"});
@@ -91,6 +107,40 @@ TEST(Cli, VersionHelpAndUsageErrors) {
   EXPECT_EQ(missing_file.status, 2);
   EXPECT_NE(missing_file.output.find("/nonexistent.yaml: cannot read config file"), std::string::npos);
   EXPECT_EQ(tocsin({"run", "--log-format", "xml", "--config", "/x"}).status, 2);
+}
+
+// The demo (scripts/demo.sh): the bundled config takes its API token from TOCSIN_API_TOKEN, so
+// `tocsin silence` works against it with the same environment; without the token the change is refused.
+TEST(Cli, TheDemoConfigsTokenLetsSilenceThrough) {
+  TempDir dir;
+  const std::string listen = "127.0.0.1:" + std::to_string(free_port());
+  ProcessOptions daemon_env;
+  daemon_env.env = {"TOCSIN_API_TOKEN=demo-token", "TOCSIN_LISTEN=" + listen,
+                    "TOCSIN_STATE_DIR=" + (dir / "state").string()};
+  daemon_env.stderr_file = dir / "stderr.log";
+  Process daemon(
+      {TOCSIN_EXECUTABLE, "run", "--config", std::string(TOCSIN_SOURCE_DIR) + "/config/tocsin.yaml"},
+      daemon_env);
+  const std::string url = "http://" + listen;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return !daemon.running() || tocsin({"silence", "list", "--url", url}).status == 0;
+      },
+      std::chrono::seconds(20)));
+  ASSERT_TRUE(daemon.running());
+  const std::vector<std::string> add = {TOCSIN_EXECUTABLE, "silence", "add",  "alertname=\"PostgresDown\"",
+                                        "--duration",      "1h",      "--by", "demo",
+                                        "--url",           url};
+  ProcessOptions no_token;
+  no_token.env = {"TOCSIN_API_TOKEN="};
+  CommandResult refused = run_command(add, no_token);
+  EXPECT_NE(refused.status, 0) << refused.output;
+  ProcessOptions with_token;
+  with_token.env = {"TOCSIN_API_TOKEN=demo-token"};
+  CommandResult added = run_command(add, with_token);
+  EXPECT_EQ(added.status, 0) << added.output;
+  CommandResult listed = tocsin({"silence", "list", "--url", url});
+  EXPECT_NE(listed.output.find("alertname=\"PostgresDown\""), std::string::npos) << listed.output;
 }
 
 }  // namespace

@@ -192,5 +192,37 @@ TEST(WebDaemon, ABadWebConfigAtStartIsRefusedWithItsPosition) {
   EXPECT_NE(d.log().find(expected), std::string::npos) << d.log();
 }
 
+// tocsin alerts/silence against the daemon over TLS (the test CA) with basic auth on: --tls.ca-file or
+// --tls.insecure-skip-verify, the token in place of a login.
+TEST(WebDaemon, TheCliTalksToTheDaemonOverTls) {
+  if (!find_executable("curl") || !find_executable("openssl")) GTEST_SKIP() << "curl or openssl missing";
+  WebDaemon d;
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  const std::string url = "https://127.0.0.1:" + std::to_string(d.port());
+  const std::string token = d.dir().write("token", "the-token\n").string();
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), TOCSIN_EXECUTABLE);
+    args.insert(args.end(), {"--url", url, "--token-file", token});
+    return run_command(args);
+  };
+  CommandResult untrusted = cli({"silence", "list"});
+  EXPECT_EQ(untrusted.status, 1) << untrusted.output;
+  EXPECT_NE(untrusted.output.find("cannot reach tocsin at " + url), std::string::npos) << untrusted.output;
+
+  const std::string ca = (d.dir() / "ca.crt").string();
+  CommandResult add = cli({"silence", "add", "alertname=\"Nothing\"", "--duration", "1h", "--by", "tls-test",
+                           "--tls.ca-file", ca});
+  EXPECT_EQ(add.status, 0) << add.output;
+  CommandResult list = cli({"silence", "list", "--tls.ca-file", ca});
+  EXPECT_EQ(list.status, 0) << list.output;
+  EXPECT_NE(list.output.find("alertname=\"Nothing\""), std::string::npos) << list.output;
+  CommandResult skip = cli({"alerts", "--tls.insecure-skip-verify"});
+  EXPECT_EQ(skip.status, 0) << skip.output;
+  CommandResult missing = cli({"alerts", "--tls.ca-file", (d.dir() / "nope.crt").string()});
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("cannot read the CA file"), std::string::npos) << missing.output;
+}
+
 }  // namespace
 }  // namespace tocsin::testing

@@ -35,6 +35,7 @@ contains "$(dpkg-deb --info "$ddeb")" "Depends: tocsin (= $version)" "dbgsym"
 contents=$(dpkg-deb --contents "$deb" | awk '{print $1, $2, $6}')
 for path in ./usr/bin/tocsin ./etc/tocsin/tocsin.yaml ./etc/tocsin/rules.d/local.yaml ./lib/systemd/system/tocsin.service \
   ./usr/share/tocsin/rules/host.yaml ./usr/share/tocsin/rules/tests/host_test.yaml ./usr/share/man/man8/tocsin.8.gz \
+  ./usr/share/bash-completion/completions/tocsin \
   ./usr/share/doc/tocsin/copyright ./usr/share/doc/tocsin/changelog.Debian.gz ./usr/share/doc/tocsin/configuration.md; do
   contains "$contents" "$path" "contents"
 done
@@ -45,7 +46,7 @@ root=$work/root
 dpkg-deb -x "$deb" "$root"
 bin=$root/usr/bin/tocsin
 file "$bin" | grep -q ", stripped" || fail "the binary is not stripped: $(file "$bin")"
-contains "$("$bin" version)" "tocsin $version" "version"
+contains "$("$bin" version)" "tocsin, version $version" "version"
 # The installed config watches the installed rule directories, and those rules load.
 config=$(cat "$root/etc/tocsin/tocsin.yaml")
 contains "$config" "/usr/share/tocsin/rules/*.yaml" "config rule_files"
