@@ -5,6 +5,7 @@
 #   /etc/tocsin/tocsin.yaml                 conffile, watching the two rule directories below
 #   /etc/tocsin/rules.d/local.yaml          conffile, for local rules
 #   /usr/share/tocsin/rules/*.yaml          the bundled rules, and their tests in tests/
+#   /usr/share/tocsin/runbooks/*.md         the runbook pages their runbook_url links to (web.runbooks_dir)
 #   /lib/systemd/system/tocsin.service      the hardened unit
 #   /usr/share/doc/tocsin/                  docs/, copyright, changelog
 #   /usr/share/man/man8/tocsin.8.gz
@@ -21,6 +22,7 @@ install(FILES ${TOCSIN_PACKAGING_DIR}/tocsin.service DESTINATION /lib/systemd/sy
 file(GLOB TOCSIN_BUNDLED_RULES ${PROJECT_SOURCE_DIR}/rules/*.yaml)
 install(FILES ${TOCSIN_BUNDLED_RULES} DESTINATION share/tocsin/rules)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/rules/tests DESTINATION share/tocsin/rules FILES_MATCHING PATTERN "*.yaml")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/runbooks/ DESTINATION share/tocsin/runbooks FILES_MATCHING PATTERN "*.md")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/tocsin)
 install(FILES ${TOCSIN_PACKAGING_DIR}/copyright DESTINATION share/doc/tocsin)
 install(FILES ${TOCSIN_PACKAGING_DIR}/completions/tocsin DESTINATION share/bash-completion/completions)

@@ -9,10 +9,8 @@
 
 namespace tocsin::app {
 
-namespace {
-
 // Links in notifications need an address others can reach: a wildcard listen address becomes the
-// host name. The config's external_url, when set, is used instead. `listen_override` is --listen's.
+// host name. The config's external_url, when set, is used instead.
 std::string external_url_for(const config::Config& config, const std::string& listen_override) {
   const std::string address = listen_override.empty() ? config.listen.to_string() : listen_override;
   if (!config.external_url.empty()) {
@@ -29,7 +27,6 @@ std::string external_url_for(const config::Config& config, const std::string& li
   return "http://" + listen.to_string();
 }
 
-}  // namespace
 
 class AlertDelivery::NullSink final : public alerting::AlertSink {
  public:

@@ -18,6 +18,11 @@
 
 namespace tocsin::app {
 
+// The base of links to this daemon ($externalURL in templates, links in notifications): the config's
+// external_url, else http://<listen address>, a wildcard address replaced by the host name.
+// `listen_override` is --listen's (empty: the config's address).
+std::string external_url_for(const config::Config& config, const std::string& listen_override);
+
 // Owns the dispatcher for the daemon's lifetime. Construction never throws: a failure (state_dir
 // not writable) is reported by start(), and until then sink() takes alerts and drops them.
 // Not thread-safe: the daemon calls it from the thread that runs its io_context (and, before that runs,

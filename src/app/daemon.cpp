@@ -33,6 +33,7 @@
 #include "tocsin/http/lifecycle.hpp"
 #include "tocsin/http/metrics_endpoint.hpp"
 #include "tocsin/http/query_api.hpp"
+#include "tocsin/http/runbooks.hpp"
 #include "tocsin/http/server.hpp"
 #include "tocsin/http/slow_now.hpp"
 #include "tocsin/http/status_page.hpp"
@@ -115,6 +116,7 @@ class Daemon {
     // First: its /api/v1/alerts has delivery state.
     http::StatusPageExtras page;
     page.rules = [this] { return rule_statuses(); };
+    page.runbooks = [this] { return runbooks_ != nullptr && runbooks_->enabled(); };
     page.slow_now = [this](Timestamp now) {
       promql::EngineOptions options = engine_options();
       options.timeout = std::min<std::chrono::milliseconds>(options.timeout, std::chrono::seconds(5));
@@ -125,6 +127,7 @@ class Daemon {
         std::move(page));
     add_routes();
     set_lifecycle(config_);
+    set_runbooks(config_);
   }
 
   int run() {
@@ -247,6 +250,7 @@ class Daemon {
     route("GET", "/api/v1/targets", &Daemon::targets);
     route("GET", "/api/v1/status/flags", &Daemon::flags);
     route("GET", "/api/v1/status/runtimeinfo", &Daemon::runtime_info);
+    runbooks_ = http::add_runbook_routes(router_);
     http::add_query_routes(
         router_, store_, clock_,
         [this] {
@@ -334,6 +338,14 @@ class Daemon {
     std::lock_guard lock(web_mutex_);
     api_token_ = config.alerting.api_token.reveal();
     enable_lifecycle_ = options_.enable_lifecycle || config.web.enable_lifecycle;
+  }
+  // web.runbooks_dir, which /runbooks serves; a directory that is not there is said once per load.
+  void set_runbooks(const config::Config& config) {
+    const std::string& dir = config.web.runbooks_dir;
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+      log_->warn("web.runbooks_dir {} is not a directory: /runbooks answers 404 for every page", dir);
+    runbooks_->set_directory(dir);
   }
   std::string api_token() {
     std::lock_guard lock(web_mutex_);
@@ -510,7 +522,7 @@ class Daemon {
     LabelsBuilder external;
     for (const auto& [name, value] : config.external_labels) external.set(name, value);
     settings.eval.external_labels = external.build();
-    settings.eval.external_url = config.external_url;
+    settings.eval.external_url = external_url_for(config, options_.listen_override);
     if (!config.state_dir.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(config.state_dir, ec);
@@ -622,6 +634,7 @@ class Daemon {
         if (error.empty()) {
           apply_web_config(std::move(web));
           set_lifecycle(next);
+          set_runbooks(next);
           set_level(*log_, next.log.level);
           scheduler_.replace(std::move(specs));
           alerting_.reload(next);
@@ -687,6 +700,7 @@ class Daemon {
   const Timestamp start_time_ = SystemClock().now_ms();
   promql::EngineOptions engine_options_;
   http::Router router_;
+  std::shared_ptr<http::RunbookPages> runbooks_;  // set by add_routes()
   asio::signal_set signals_;
   asio::steady_timer gc_timer_;
   asio::steady_timer snapshot_timer_;

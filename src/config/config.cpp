@@ -104,6 +104,9 @@ void decode_web(const Node& node, WebSettings& out) {
       n && !n->is_null() && decode(*n, out.config_file) && !out.config_file.empty())
     out.config_file = yaml::resolve_path(node.context(), out.config_file);
   map.optional("enable_lifecycle", out.enable_lifecycle);
+  if (auto n = map.get("runbooks_dir");
+      n && !n->is_null() && decode(*n, out.runbooks_dir) && !out.runbooks_dir.empty())
+    out.runbooks_dir = yaml::resolve_path(node.context(), out.runbooks_dir);
   if (auto n = map.get("max_connections"); n && !n->is_null() && decode(*n, out.max_connections) &&
                                            (out.max_connections < 1 || out.max_connections > 65536)) {
     n->error("must be between 1 and 65536");

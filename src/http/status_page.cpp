@@ -240,7 +240,8 @@ void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alert
 std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp now,
                                const std::vector<CollectorStatus>& collectors,
                                const std::vector<SloStatus>& slos, const std::vector<RuleStatus>& rules,
-                               const std::string& slow_now, const std::string& host_fallback) {
+                               const std::string& slow_now, const std::string& host_fallback,
+                               bool runbooks) {
   std::vector<alerting::AlertView> firing;
   std::vector<alerting::AlertView> pending;
   for (auto& a : dispatcher.alerts()) {
@@ -393,7 +394,9 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
           std::to_string(outbox.in_flight) + " in flight) of at most " + std::to_string(outbox.capacity) +
           ". APIs: <a href=\"/api/v1/alerts\">/api/v1/alerts</a>, <a "
           "href=\"/api/v1/silences\">/api/v1/silences</a>, "
-          "<a href=\"/metrics\">/metrics</a>.</p>\n";
+          "<a href=\"/metrics\">/metrics</a>" +
+          (runbooks ? std::string(", runbooks: <a href=\"/runbooks\">/runbooks</a>") : std::string()) +
+          ".</p>\n";
   html += "</main></body></html>\n";
   return html;
 }
@@ -419,7 +422,8 @@ class StatusPage {
         render_status_page(dispatcher_, now, collectors_ ? collectors_() : std::vector<CollectorStatus>{},
                            slos_ ? slos_() : std::vector<SloStatus>{},
                            extras_.rules ? extras_.rules() : std::vector<RuleStatus>{},
-                           extras_.slow_now ? extras_.slow_now(now) : std::string(), extras_.host));
+                           extras_.slow_now ? extras_.slow_now(now) : std::string(), extras_.host,
+                           extras_.runbooks && extras_.runbooks()));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   }

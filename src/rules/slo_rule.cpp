@@ -3,6 +3,7 @@
 #include "tocsin/rules/slo_rule.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -188,6 +189,16 @@ std::vector<alerting::Alert> SloRule::evaluate_rule(const EvalContext& ctx) {
   promql::Vector candidates;
   std::vector<Labels> annotations;
   const std::string objective = objective_text(d.objective) + " %";
+  // The alert's runbook page on this daemon (docs/runbooks/<alertname>.md), at the SLO's own section:
+  // the heading anchor of its name, as the bundled rules' runbook_url annotations are written.
+  auto runbook_url = [&](const std::string& alertname) {
+    std::string anchor;
+    for (char c : d.name) {
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')
+        anchor += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return ctx.settings.external_url + "/runbooks/" + alertname + "#" + anchor;
+  };
   auto burn = [&](const slo::BurnAlert& alert, const char* kind) {
     const slo::BurnDecision decision = slo::decide(d, alert, history_, t);
     if (!decision.holds) return;
@@ -203,6 +214,7 @@ std::vector<alerting::Alert> SloRule::evaluate_rule(const EvalContext& ctx) {
     a.set("description", slo::describe_burn(d, decision, status_));
     a.set("burn_window",
           slo::window_name(decision.pair->long_window) + "/" + slo::window_name(decision.pair->short_window));
+    a.set("runbook_url", runbook_url(d.alert_name));
     annotations.push_back(a.build());
   };
   burn(d.page, "page");
@@ -217,6 +229,7 @@ std::vector<alerting::Alert> SloRule::evaluate_rule(const EvalContext& ctx) {
     a.set("summary", "SLO " + d.name + " (" + objective + " over " + slo::window_name(d.window) +
                          ") has spent its error budget");
     a.set("description", slo::describe_exhausted(d, status_));
+    a.set("runbook_url", runbook_url(d.exhausted.name));
     annotations.push_back(a.build());
   }
   return step(ctx, candidates, &annotations, series(t));

@@ -35,6 +35,8 @@ contains "$(dpkg-deb --info "$ddeb")" "Depends: tocsin (= $version)" "dbgsym"
 contents=$(dpkg-deb --contents "$deb" | awk '{print $1, $2, $6}')
 for path in ./usr/bin/tocsin ./etc/tocsin/tocsin.yaml ./etc/tocsin/rules.d/local.yaml ./lib/systemd/system/tocsin.service \
   ./usr/share/tocsin/rules/host.yaml ./usr/share/tocsin/rules/tests/host_test.yaml ./usr/share/man/man8/tocsin.8.gz \
+  ./usr/share/tocsin/runbooks/README.md ./usr/share/tocsin/runbooks/HostCpuHigh.md \
+  ./usr/share/tocsin/runbooks/SLOErrorBudgetBurn.md ./usr/share/tocsin/runbooks/investigate-queue-backlog.md \
   ./usr/share/bash-completion/completions/tocsin \
   ./usr/share/doc/tocsin/copyright ./usr/share/doc/tocsin/changelog.Debian.gz ./usr/share/doc/tocsin/configuration.md; do
   contains "$contents" "$path" "contents"
@@ -51,6 +53,14 @@ contains "$("$bin" version)" "tocsin, version $version" "version"
 config=$(cat "$root/etc/tocsin/tocsin.yaml")
 contains "$config" "/usr/share/tocsin/rules/*.yaml" "config rule_files"
 contains "$config" "/etc/tocsin/rules.d/*.yaml" "config rule_files"
+contains "$config" "runbooks_dir: /usr/share/tocsin/runbooks" "config web.runbooks_dir"
+# Every installed rule's runbook_url has its page installed beside the rules.
+pages=0
+for name in $(sed -n "s|.*runbook_url: '{{ \$externalURL }}/runbooks/\([A-Za-z0-9_-]*\)'.*|\1|p" "$root"/usr/share/tocsin/rules/*.yaml); do
+  [[ -s $root/usr/share/tocsin/runbooks/$name.md ]] || fail "no runbook installed for $name"
+  pages=$((pages + 1))
+done
+((pages >= 49)) || fail "only $pages runbook_url annotations in the installed rules"
 sed "s|/usr/share/tocsin|$root/usr/share/tocsin|; s|/etc/tocsin/rules.d|$root/etc/tocsin/rules.d|; s|/var/lib/tocsin|$work/state|" \
   "$root/etc/tocsin/tocsin.yaml" >"$work/tocsin.yaml"
 check=$("$bin" check --config "$work/tocsin.yaml" 2>&1) || fail "check: $check"

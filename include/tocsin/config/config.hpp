@@ -48,6 +48,9 @@ struct WebSettings {
   // --web.config.file; relative to the config's directory. Empty: plain HTTP, no authentication.
   std::string config_file;
   bool enable_lifecycle = false;  // POST /-/reload without the API token, as --web.enable-lifecycle
+  // The runbook pages served at /runbooks (docs/runbooks/); relative to the config's directory.
+  // Empty: /runbooks answers 404.
+  std::string runbooks_dir;
   long long max_connections = 256;
   long long max_connections_per_client = 32;
 };

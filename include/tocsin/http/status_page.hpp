@@ -74,6 +74,8 @@ struct StatusPageExtras {
   // The host shown when the config's top-level `labels` name none (instance, host); empty: the
   // machine's host name.
   std::string host;
+  // Whether /runbooks serves pages (web.runbooks_dir is set): the page then links to it.
+  std::function<bool()> runbooks;
 };
 
 void add_status_page(Router& router, const alerting::Dispatcher& dispatcher, const Clock& clock,
@@ -84,6 +86,6 @@ std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp
                                const std::vector<CollectorStatus>& collectors,
                                const std::vector<SloStatus>& slos = {},
                                const std::vector<RuleStatus>& rules = {}, const std::string& slow_now = "",
-                               const std::string& host = "");
+                               const std::string& host = "", bool runbooks = false);
 
 }  // namespace tocsin::http
