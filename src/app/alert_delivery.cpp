@@ -27,7 +27,6 @@ std::string external_url_for(const config::Config& config, const std::string& li
   return "http://" + listen.to_string();
 }
 
-
 class AlertDelivery::NullSink final : public alerting::AlertSink {
  public:
   void send(const std::string&, std::span<const alerting::Alert>, Timestamp) override {}

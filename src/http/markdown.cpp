@@ -349,9 +349,7 @@ class Renderer {
   std::map<std::string, int> seen_;
 };
 
-bool page_name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-}
+bool page_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
 
 }  // namespace
 }  // namespace markdown_impl

@@ -113,7 +113,8 @@ Response RunbookPages::page(const Request& request) const {
   const std::string& requested = request.path_params.at("name");
   std::string name;
   if (!runbook_name(requested, &name)) {
-    return Response::text(404, "no runbook named \"" + requested.substr(0, runbooks_impl::kMaxRunbookNameLength) +
+    return Response::text(404, "no runbook named \"" +
+                                   requested.substr(0, runbooks_impl::kMaxRunbookNameLength) +
                                    "\": a name is letters, digits, '-' and '_'\n");
   }
   std::string error;
@@ -123,7 +124,8 @@ Response RunbookPages::page(const Request& request) const {
       return Response::text(404, "no runbook named \"" + name + "\"; GET /runbooks lists them\n");
     return Response::text(500, "runbook \"" + name + "\" cannot be read: " + error + "\n");
   }
-  Response r = Response::html(200, runbooks_impl::page_html(name + " · tocsin runbook", render_markdown(*text)));
+  Response r =
+      Response::html(200, runbooks_impl::page_html(name + " · tocsin runbook", render_markdown(*text)));
   r.headers.emplace_back("Cache-Control", "no-cache");
   return r;
 }

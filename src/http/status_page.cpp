@@ -240,8 +240,7 @@ void alert_rows(std::string& html, const std::vector<alerting::AlertView>& alert
 std::string render_status_page(const alerting::Dispatcher& dispatcher, Timestamp now,
                                const std::vector<CollectorStatus>& collectors,
                                const std::vector<SloStatus>& slos, const std::vector<RuleStatus>& rules,
-                               const std::string& slow_now, const std::string& host_fallback,
-                               bool runbooks) {
+                               const std::string& slow_now, const std::string& host_fallback, bool runbooks) {
   std::vector<alerting::AlertView> firing;
   std::vector<alerting::AlertView> pending;
   for (auto& a : dispatcher.alerts()) {
@@ -417,13 +416,13 @@ class StatusPage {
   // Rendered afresh for every request, never cached by the browser (it refreshes itself).
   Response page(const Request&) const {
     const Timestamp now = clock_.now_ms();
-    Response r = Response::html(
-        200,
-        render_status_page(dispatcher_, now, collectors_ ? collectors_() : std::vector<CollectorStatus>{},
-                           slos_ ? slos_() : std::vector<SloStatus>{},
-                           extras_.rules ? extras_.rules() : std::vector<RuleStatus>{},
-                           extras_.slow_now ? extras_.slow_now(now) : std::string(), extras_.host,
-                           extras_.runbooks && extras_.runbooks()));
+    Response r =
+        Response::html(200, render_status_page(dispatcher_, now,
+                                               collectors_ ? collectors_() : std::vector<CollectorStatus>{},
+                                               slos_ ? slos_() : std::vector<SloStatus>{},
+                                               extras_.rules ? extras_.rules() : std::vector<RuleStatus>{},
+                                               extras_.slow_now ? extras_.slow_now(now) : std::string(),
+                                               extras_.host, extras_.runbooks && extras_.runbooks()));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   }

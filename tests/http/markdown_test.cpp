@@ -33,7 +33,8 @@ TEST(Markdown, CodeInsideAListItemAndLooseLists) {
 }
 
 TEST(Markdown, HeadingAnchorsAreUniqueAndSluggedAsGitHubDoes) {
-  const std::string html = render_markdown("## api-availability\n## Check first\n## Check first\n# A_b. C!\n");
+  const std::string html =
+      render_markdown("## api-availability\n## Check first\n## Check first\n# A_b. C!\n");
   EXPECT_NE(html.find("<h2 id=\"api-availability\">"), std::string::npos);
   EXPECT_NE(html.find("<h2 id=\"check-first\">"), std::string::npos);
   EXPECT_NE(html.find("<h2 id=\"check-first-1\">"), std::string::npos);
@@ -56,8 +57,8 @@ TEST(Markdown, ScriptAndHtmlAreEscapedEverywhere) {
 
 TEST(Markdown, OnlyWebRelativeAndAnchorLinksAreLinks) {
   for (const char* bad : {"javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<script>x</script>",
-                          "vbscript:x", "//evil.example/x", "/\\evil.example", "../cli.md", "file:///etc/passwd",
-                          "java\tscript:x", "a b.md", "HostCpuHigh.md/../x"}) {
+                          "vbscript:x", "//evil.example/x", "/\\evil.example", "../cli.md",
+                          "file:///etc/passwd", "java\tscript:x", "a b.md", "HostCpuHigh.md/../x"}) {
     EXPECT_EQ(markdown_link_target(bad), "") << bad;
     const std::string html = render_markdown(std::string("[click](") + bad + ")");
     EXPECT_EQ(html.find("<a "), std::string::npos) << bad << ": " << html;
@@ -71,8 +72,9 @@ TEST(Markdown, OnlyWebRelativeAndAnchorLinksAreLinks) {
   EXPECT_EQ(markdown_link_target("SLOErrorBudgetBurn.md#api-availability"),
             "/runbooks/SLOErrorBudgetBurn#api-availability");
   // A quote in a URL stays inside the attribute, escaped.
-  EXPECT_EQ(render_markdown("[a](https://x.example/?b=\"2\" onclick=\"x)"),
-            "<p>[a](https://x.example/?b=&quot;2&quot; onclick=&quot;x)</p>\n");  // a space: no URL
+  EXPECT_EQ(
+      render_markdown("[a](https://x.example/?b=\"2\" onclick=\"x)"),
+      "<p>a (<code>https://x.example/?b=&quot;2&quot; onclick=&quot;x</code>)</p>\n");  // a space: no URL
   EXPECT_EQ(render_markdown("[a](https://x.example/?b=\"onclick=\"x)"),
             "<p><a href=\"https://x.example/?b=&quot;onclick=&quot;x\">a</a></p>\n");
   EXPECT_EQ(render_markdown("[a](https://x.example/?a=1&b=2)"),
@@ -121,7 +123,8 @@ TEST(Markdown, MegabyteLinesOfOpenersStayLinearAndEscaped) {
   for (int i = 0; i < 100000; ++i) spans += "`a`**b**";
   const std::string html = render_markdown(spans);
   std::size_t codes = 0;
-  for (std::size_t at = html.find("<code>a</code>"); at != std::string::npos; at = html.find("<code>a</code>", at + 1))
+  for (std::size_t at = html.find("<code>a</code>"); at != std::string::npos;
+       at = html.find("<code>a</code>", at + 1))
     ++codes;
   EXPECT_EQ(codes, 100000u);
 }
