@@ -71,7 +71,7 @@ void expect_round_trip(const std::vector<Point>& points, std::mt19937_64& rng, E
   };
   check_sealed(kMin, kMax);
   // From points around each checkpoint and a sample of the others.
-  for (std::size_t i = 0; i < points.size(); i += i % kCheckpointEvery >= kCheckpointEvery - 2 ? 1 : 1 + rng() % 9) {
+  for (std::size_t i = 0; i < points.size(); i += (i + 2) % kCheckpointEvery < 4 ? 1 : 1 + rng() % 9) {
     check_sealed(points[i].t, kMax);
     if (points[i].t < kMax) check_sealed(points[i].t + 1, kMax);
     if (::testing::Test::HasFatalFailure()) return;
