@@ -99,8 +99,10 @@ class BitWriter {
   std::size_t bits_ = 0;
 };
 
-bool exactly_decimal(double v, unsigned e) {
-  return decimal_bits(decimal_mantissa(v, e), e) == std::bit_cast<std::uint64_t>(v);
+// Whether v is m / 10^e but for a correction of at most 256 ulps (bits apart as integers).
+bool nearly_decimal(double v, unsigned e) {
+  const std::uint64_t c = std::bit_cast<std::uint64_t>(v) - decimal_bits(decimal_mantissa(v, e), e);
+  return c + 256 <= 512;
 }
 
 }  // namespace
@@ -241,21 +243,20 @@ std::size_t decimal_value_bits(const double* v, std::uint16_t count, unsigned e)
 
 int choose_decimal_exponent(const double* v, std::uint16_t count) {
   if (count == 0) return -1;
-  // The exponents at which values are exactly m / 10^e, each value's smallest found: a value exact
-  // at one is exact at the larger ones too (while its mantissa stays below 2^53), so each is tried at
-  // those found so far first. Values exact at none are carried by corrections; a sum of decimal
-  // fractions a few ulps off is exact only with 12 to 16 significant digits, so past a few values
-  // not exact at the exponents found, the search for more stops.
+  // The exponents at which values are m / 10^e but for a small correction (none for the double
+  // nearest m / 10^e, a few ulps for a sum of such doubles), each value's smallest found: a value
+  // near one exponent is near the larger ones too (while its mantissa stays below 2^53), so each is
+  // tried at those found so far first, and the search is over after a few values that need one.
   std::uint32_t found = 0;  // bit e: some value's smallest exponent found
   unsigned searched = 0;
   for (std::uint16_t i = 0; i < count; ++i) {
-    bool exact = false;
-    for (std::uint32_t rest = found; rest != 0 && !exact; rest &= rest - 1)
-      exact = exactly_decimal(v[i], static_cast<unsigned>(std::countr_zero(rest)));
-    if (exact || searched >= 8) continue;
+    bool near = false;
+    for (std::uint32_t rest = found; rest != 0 && !near; rest &= rest - 1)
+      near = nearly_decimal(v[i], static_cast<unsigned>(std::countr_zero(rest)));
+    if (near || searched >= 8) continue;
     ++searched;
     for (unsigned e = 0; e <= kMaxDecimalExponent; ++e) {
-      if ((found >> e & 1) == 0 && exactly_decimal(v[i], e)) {
+      if ((found >> e & 1) == 0 && nearly_decimal(v[i], e)) {
         found |= 1U << e;
         break;
       }
