@@ -83,7 +83,8 @@ class BitWriter {
   // Another writer's bits after these.
   void append(const std::vector<std::uint8_t>& bytes, std::size_t bits) {
     for (std::size_t i = 0; i < bits / 8; ++i) put(bytes[i], 8);
-    if (const auto rest = static_cast<unsigned>(bits % 8); rest != 0) put(bytes[bits / 8] >> (8 - rest), rest);
+    if (const auto rest = static_cast<unsigned>(bits % 8); rest != 0)
+      put(bytes[bits / 8] >> (8 - rest), rest);
   }
   std::size_t bits() const { return bits_; }
   void finish() {
@@ -152,7 +153,8 @@ std::vector<Checkpoint> find_checkpoints(std::span<const std::uint8_t> bytes, st
                         });
     std::vector<std::uint8_t> again;
     std::vector<Checkpoint> checkpoints;
-    if (n == count && increasing && encode_decimal(t.data(), v.data(), count, h.e, bytes.size(), again, checkpoints) &&
+    if (n == count && increasing &&
+        encode_decimal(t.data(), v.data(), count, h.e, bytes.size(), again, checkpoints) &&
         again.size() == bytes.size() && std::equal(again.begin(), again.end(), bytes.begin())) {
       return checkpoints;
     }
@@ -236,7 +238,8 @@ std::size_t decimal_value_bits(const double* v, std::uint16_t count, unsigned e)
   }
   const auto wm = std::bit_width(static_cast<std::uint64_t>(max_dm) - static_cast<std::uint64_t>(min_dm));
   const auto wc = std::bit_width(static_cast<std::uint64_t>(max_dc) - static_cast<std::uint64_t>(min_dc));
-  return 8 * (varint_size(zigzag(min_dm)) + varint_size(zigzag(min_dc))) + std::size_t{count - 1U} * (wm + wc);
+  return 8 * (varint_size(zigzag(min_dm)) + varint_size(zigzag(min_dc))) +
+         std::size_t{count - 1U} * (wm + wc);
 }
 
 }  // namespace
@@ -277,8 +280,9 @@ int choose_decimal_exponent(const double* v, std::uint16_t count) {
   return best;
 }
 
-bool encode_decimal(const Timestamp* t, const double* v, std::uint16_t count, unsigned e, std::size_t max_bytes,
-                    std::vector<std::uint8_t>& out, std::vector<Checkpoint>& checkpoints) {
+bool encode_decimal(const Timestamp* t, const double* v, std::uint16_t count, unsigned e,
+                    std::size_t max_bytes, std::vector<std::uint8_t>& out,
+                    std::vector<Checkpoint>& checkpoints) {
   out.clear();
   checkpoints.assign(checkpoint_count(count), Checkpoint{});
   if (count == 0 || count > kMaxChunkPoints || e > kMaxDecimalExponent) return false;
@@ -321,7 +325,8 @@ bool encode_decimal(const Timestamp* t, const double* v, std::uint16_t count, un
     if (i == 1) {
       times.varint(delta);
     } else {
-      put_dod(static_cast<std::int64_t>(delta - t_delta), [&times](std::uint64_t b, unsigned n) { times.put(b, n); });
+      put_dod(static_cast<std::int64_t>(delta - t_delta),
+              [&times](std::uint64_t b, unsigned n) { times.put(b, n); });
     }
     t_delta = delta;
     if (i % kCheckpointEvery == 0 && i / kCheckpointEvery - 1U < checkpoints.size()) {
@@ -446,7 +451,8 @@ void HeadChunk::append(Timestamp t, double v) {
     if (count_ == 1) {
       put_varint(delta);
     } else {
-      put_dod(static_cast<std::int64_t>(delta - t_delta_), [this](std::uint64_t b, unsigned n) { put_bits(b, n); });
+      put_dod(static_cast<std::int64_t>(delta - t_delta_),
+              [this](std::uint64_t b, unsigned n) { put_bits(b, n); });
     }
     t_delta_ = delta;
     put_value(value_bits);
@@ -482,8 +488,8 @@ ChunkRef HeadChunk::seal() {
     std::array<Timestamp, kMaxChunkPoints> t;
     std::array<double, kMaxChunkPoints> v;
     std::size_t n = 0;
-    decode_chunk(bytes(), count_, std::numeric_limits<Timestamp>::min(), std::numeric_limits<Timestamp>::max(),
-                 [&](Point p) {
+    decode_chunk(bytes(), count_, std::numeric_limits<Timestamp>::min(),
+                 std::numeric_limits<Timestamp>::max(), [&](Point p) {
                    if (n < t.size()) {
                      t[n] = p.t;
                      v[n] = p.v;
@@ -493,8 +499,8 @@ ChunkRef HeadChunk::seal() {
     const int e = n == count_ ? choose_decimal_exponent(v.data(), count_) : -1;
     std::vector<std::uint8_t> decimal;
     std::vector<Checkpoint> decimal_checkpoints;
-    if (e >= 0 && encode_decimal(t.data(), v.data(), count_, static_cast<unsigned>(e), bytes().size() - 1, decimal,
-                                 decimal_checkpoints)) {
+    if (e >= 0 && encode_decimal(t.data(), v.data(), count_, static_cast<unsigned>(e), bytes().size() - 1,
+                                 decimal, decimal_checkpoints)) {
       sealed = Chunk::make(decimal, count_, first_t_, last_t_, decimal_checkpoints, Encoding::decimal);
     }
   }

@@ -284,7 +284,8 @@ DecimalHeader parse_decimal_header(std::span<const std::uint8_t> bytes, std::uin
 // Encodes `count` points in the decimal encoding with exponent `e`, into `out` (cleared) with the
 // chunk's checkpoints; false when it would take more than `max_bytes`.
 bool encode_decimal(const Timestamp* t, const double* v, std::uint16_t count, unsigned e,
-                    std::size_t max_bytes, std::vector<std::uint8_t>& out, std::vector<Checkpoint>& checkpoints);
+                    std::size_t max_bytes, std::vector<std::uint8_t>& out,
+                    std::vector<Checkpoint>& checkpoints);
 // The exponent to try for these values: the largest of the smallest exponents at which each value
 // is exactly m / 10^e; -1 when no value is.
 int choose_decimal_exponent(const double* v, std::uint16_t count);
@@ -358,8 +359,10 @@ class BitReader {
 
 // The delta from the previous timestamp to point i's (i >= 1), `t_delta` being the previous one's:
 // the second point's as a varint, later ones as a delta-of-delta.
-[[gnu::always_inline]] inline std::uint64_t next_t_delta(BitReader& in, std::uint16_t i, std::uint64_t t_delta) {
-  if (i == 1) [[unlikely]] return in.varint();
+[[gnu::always_inline]] inline std::uint64_t next_t_delta(BitReader& in, std::uint16_t i,
+                                                         std::uint64_t t_delta) {
+  if (i == 1) [[unlikely]]
+    return in.varint();
   in.refill();
   // The prefix: 0, 10, 110, 1110 or 1111, for 0, 7, 14, 20 or 64 bits of delta-of-delta; the
   // first four without a branch on which (a scheduler's jitter makes it unpredictable).

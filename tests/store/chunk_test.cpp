@@ -251,10 +251,10 @@ std::vector<Point> decimal_points(std::mt19937_64& rng, std::size_t n, int decim
   for (std::size_t i = 0; i < n; ++i) {
     t += rng() % 2 ? 15000 : 15000 + static_cast<Timestamp>(rng() % 7) - 3;
     switch (shape) {
-      case 0: m += static_cast<std::int64_t>(rng() % 1000); break;        // a counter
-      case 1: m += static_cast<std::int64_t>(rng() % 21) - 10; break;     // a gauge
-      case 2: break;                                                      // constant
-      default: m -= static_cast<std::int64_t>(rng() % 50); break;         // going down, below zero
+      case 0: m += static_cast<std::int64_t>(rng() % 1000); break;     // a counter
+      case 1: m += static_cast<std::int64_t>(rng() % 21) - 10; break;  // a gauge
+      case 2: break;                                                   // constant
+      default: m -= static_cast<std::int64_t>(rng() % 50); break;      // going down, below zero
     }
     points.push_back({t, static_cast<double>(m) / kPow10[decimals]});
   }
@@ -283,7 +283,8 @@ TEST(ChunkDecimal, RandomDecimalSeriesRoundTripBitForBit) {
   std::size_t decimal = 0;
   for (int round = 0; round < 2000; ++round) {
     const std::size_t n = 1 + rng() % kMaxChunkPoints;
-    std::vector<Point> points = decimal_points(rng, n, static_cast<int>(rng() % 7), static_cast<int>(rng() % 4));
+    std::vector<Point> points =
+        decimal_points(rng, n, static_cast<int>(rng() % 7), static_cast<int>(rng() % 4));
     // Now and then a value of another kind among them: the chunk stays exact either way.
     if (rng() % 3 == 0) {
       const std::size_t at = rng() % n;
@@ -356,7 +357,8 @@ TEST(ChunkDecimal, AdversarialValuesAmongDecimalOnesRoundTripWhicheverEncodingWi
   std::mt19937_64 rng(37);
   const std::vector<double> bad = adversarial_values();
   for (double odd : bad) {
-    for (std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{40}, std::size_t{41}, std::size_t{119}}) {
+    for (std::size_t at :
+         {std::size_t{0}, std::size_t{1}, std::size_t{40}, std::size_t{41}, std::size_t{119}}) {
       std::vector<Point> points = decimal_points(rng, kMaxChunkPoints, 2, 1);
       points[at].v = odd;
       expect_round_trip(points, rng);
@@ -421,8 +423,8 @@ TEST(ChunkDecimal, TruncatedOrGarbageDecimalBytesDecodeWithoutReadingPastTheEnd)
   ASSERT_EQ(sealed->encoding(), Encoding::decimal);
   const auto bytes = sealed->bytes();
   for (std::size_t cut = 0; cut < bytes.size(); cut += 5) {
-    const ChunkRef cut_chunk = Chunk::make(bytes.first(cut), kMaxChunkPoints, points.front().t, points.back().t,
-                                           {}, Encoding::decimal);
+    const ChunkRef cut_chunk = Chunk::make(bytes.first(cut), kMaxChunkPoints, points.front().t,
+                                           points.back().t, {}, Encoding::decimal);
     for (const Checkpoint& c : cut_chunk->checkpoints()) EXPECT_FALSE(c.valid());
     std::vector<Point> out;
     decode(*cut_chunk, std::numeric_limits<Timestamp>::min(), std::numeric_limits<Timestamp>::max(), out);

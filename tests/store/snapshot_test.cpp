@@ -120,7 +120,8 @@ TEST_F(SnapshotTest, DecimalChunksComeBackExactlyWithTheirEncodingAndCheckpoints
   for (std::size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a.points(i).size(), b.points(i).size());
     for (std::size_t k = 0; k < a.points(i).size(); ++k) {
-      EXPECT_EQ(std::bit_cast<std::uint64_t>(a.points(i)[k].v), std::bit_cast<std::uint64_t>(b.points(i)[k].v));
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(a.points(i)[k].v),
+                std::bit_cast<std::uint64_t>(b.points(i)[k].v));
     }
   }
 }
