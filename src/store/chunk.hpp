@@ -442,6 +442,8 @@ void decode_decimal_from(std::span<const std::uint8_t> bytes, std::uint16_t coun
   auto m = static_cast<std::uint64_t>(decimal_mantissa(std::bit_cast<double>(v), h.e));
   std::uint64_t c = v - decimal_bits(static_cast<std::int64_t>(m), h.e);
   const std::uint64_t c_mask = h.wc == 0 ? 0 : ~std::uint64_t{0} >> (64 - h.wc);
+  const bool integers = h.e == 0;
+  const double scale = kPowersOfTen[h.e];
   for (std::uint16_t i = start.index + 1; i < count; ++i) {
     if (static_cast<Timestamp>(t) >= maxt) return;  // later points are after maxt
     t_delta = next_t_delta(times, i, t_delta);
@@ -461,7 +463,9 @@ void decode_decimal_from(std::span<const std::uint8_t> bytes, std::uint16_t coun
     c += h.min_dc + dc;
     if (static_cast<Timestamp>(t) > maxt) return;
     if (static_cast<Timestamp>(t) >= mint) {
-      v = decimal_bits(static_cast<std::int64_t>(m), h.e) + c;
+      // Integers (e = 0) need no division: double(m) / 1 is double(m).
+      const auto d = static_cast<double>(static_cast<std::int64_t>(m));
+      v = std::bit_cast<std::uint64_t>(integers ? d : d / scale) + c;
       sink(Point{static_cast<Timestamp>(t), std::bit_cast<double>(v)});
     }
   }
