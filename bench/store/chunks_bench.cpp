@@ -158,6 +158,10 @@ struct Tocsin {
   double decode_ns_per_point = 0;
   std::size_t kind_bytes[6] = {};
   std::size_t kind_points[6] = {};
+  std::size_t kind_chunks[6] = {};   // sealed
+  std::size_t kind_decimal[6] = {};  // of which in the decimal encoding
+  double seal_ns = 0;
+  std::size_t seals = 0;
 };
 
 Tocsin measure_tocsin(const Data& d, Timestamp interval_ms) {
@@ -171,7 +175,17 @@ Tocsin measure_tocsin(const Data& d, Timestamp interval_ms) {
     std::size_t series_bytes = 0;
     for (std::size_t k = 0; k < v.size(); ++k) {
       head.append(d.times[k], v[k]);
-      if (head.count() == detail::kMaxChunkPoints) series_bytes += head.seal()->bytes().size();
+      if (head.count() == detail::kMaxChunkPoints) {
+        const auto started = std::chrono::steady_clock::now();
+        const detail::ChunkRef sealed = head.seal();
+        out.seal_ns +=
+            std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - started).count();
+        ++out.seals;
+        series_bytes += sealed->bytes().size();
+        ++out.kind_chunks[static_cast<std::size_t>(d.kinds[i])];
+        if (sealed->encoding() == detail::Encoding::decimal)
+          ++out.kind_decimal[static_cast<std::size_t>(d.kinds[i])];
+      }
     }
     series_bytes += head.bytes().size();
     bytes += series_bytes;
@@ -196,8 +210,8 @@ Tocsin measure_tocsin(const Data& d, Timestamp interval_ms) {
       double sum = 0;
       const auto started = std::chrono::steady_clock::now();
       for (const auto& c : chunks) {
-        detail::decode_chunk(c->bytes(), c->count(), std::numeric_limits<Timestamp>::min(),
-                             std::numeric_limits<Timestamp>::max(), [&sum](Point p) { sum += p.v; });
+        detail::decode(*c, std::numeric_limits<Timestamp>::min(), std::numeric_limits<Timestamp>::max(),
+                       [&sum](Point p) { sum += p.v; });
       }
       const double ns =
           std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - started).count();
@@ -309,11 +323,16 @@ void scenario(const char* title, std::size_t series, std::size_t scrapes, Timest
   } else {
     std::printf("  | Prometheus: not measured\n");
   }
-  std::printf("    decoding %.2f ns/point; codec by kind:", t.decode_ns_per_point);
+  std::printf(
+      "    decoding %.2f ns/point, sealing %.2f us/chunk; codec by kind (B/pt, sealed chunks decimal):",
+      t.decode_ns_per_point, t.seals ? t.seal_ns / 1000 / static_cast<double>(t.seals) : 0.0);
   for (std::size_t k = 0; k < 6; ++k) {
     if (t.kind_points[k] == 0) continue;
-    std::printf(" %s %.2f", name_of(static_cast<Kind>(k)),
-                static_cast<double>(t.kind_bytes[k]) / static_cast<double>(t.kind_points[k]));
+    std::printf(" %s %.2f (%.0f %%)", name_of(static_cast<Kind>(k)),
+                static_cast<double>(t.kind_bytes[k]) / static_cast<double>(t.kind_points[k]),
+                t.kind_chunks[k]
+                    ? 100.0 * static_cast<double>(t.kind_decimal[k]) / static_cast<double>(t.kind_chunks[k])
+                    : 0.0);
   }
   std::printf("\n");
 }

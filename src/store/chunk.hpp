@@ -10,6 +10,24 @@
 // Every value, NaN payloads (the staleness marker) included, comes back bit for bit; timestamps are
 // exact over the whole int64 range (the arithmetic wraps).
 //
+// Sealed chunks have a second encoding, chosen when the head seals if it takes fewer bytes: decimal
+// (as VictoriaMetrics's), for values that are decimal fractions in doubles (CPU seconds counted in
+// centiseconds, two-decimal readings), which cost 6-7 bytes a point under XOR. The chunk gets one
+// exponent e (0..15); each value v is the mantissa m = decimal_mantissa(v, e) and a correction c,
+// the difference of v's bits and those of double(m) / 10^e as 64-bit integers (mod 2^64), so every
+// value round-trips by construction: 0 when v is the double nearest m / 10^e, a few ulps for a sum
+// of such doubles, anything for NaNs, infinities and -0 (whose large corrections make XOR the cheaper
+// choice). The deltas of m and of c from point to point are stored with a frame of reference: the
+// chunk's smallest delta, then each delta minus it in a fixed width (wm and wc bits). Layout (a bit
+// stream, most significant bit first):
+//   e, wm, wc (a byte each); zigzag varints of the smallest m delta and c delta; the first value's 64
+//   bits; then count - 1 entries of wm + wc bits (m's delta, c's delta); then the timestamps as the
+//   XOR stream has them (the first as a zigzag varint, the second's delta as a varint, then
+//   delta-of-deltas).
+// The values being fixed-width, a checkpoint holds what an XOR one does (the value's bits: m and c
+// are recomputed from them, the timestamps' state and bit); the entry of point k + 1 begins at bit
+// value_bit + k * (wm + wc).
+//
 // A series has one open HeadChunk, appended in place under the store's exclusive lock, and closed
 // Chunks: immutable once sealed, reference-counted, so a reader holds a ChunkRef and decodes it
 // after the store's lock is released, with no copy of its bytes.
@@ -20,6 +38,7 @@
 // at 15 s reads 20 points of a 120-point chunk and decodes at most kCheckpointEvery - 1 more.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cstddef>
@@ -40,6 +59,7 @@ class ChunkRef;
 // smaller ones for a short window (StoreOptions::retention over the writer's interval), since
 // retention drops whole chunks.
 inline constexpr std::uint16_t kMaxChunkPoints = 120;
+static_assert(kMaxChunkPoints <= 255);  // Chunk keeps its count in a byte
 
 // A checkpoint every this many points: point k * kCheckpointEvery (k >= 1) of a chunk. 40 keeps two
 // in a full chunk (20 bytes each, 0.33 bytes a point) for decoding at most 39 points before a range.
@@ -88,10 +108,15 @@ inline DecodeStart start_before(std::span<const Checkpoint> checkpoints, Timesta
   return {};
 }
 
+// How a sealed chunk's bytes encode its points (the head chunk's are always the XOR stream).
+enum class Encoding : std::uint8_t { xor_stream = 0, decimal = 1 };
+inline constexpr std::uint8_t kLastEncoding = 1;
+
 // An immutable, sealed chunk: one allocation holding its header and its bytes. Thread-safe.
 class Chunk {
  public:
   std::uint16_t count() const { return count_; }
+  Encoding encoding() const { return encoding_; }
   Timestamp min_t() const { return min_t_; }
   Timestamp max_t() const { return max_t_; }
   std::span<const std::uint8_t> bytes() const { return {data(), size_}; }
@@ -105,7 +130,8 @@ class Chunk {
 
   // `checkpoints` holds checkpoint_count(count) entries, or none: then they are found by decoding.
   static ChunkRef make(std::span<const std::uint8_t> bytes, std::uint16_t count, Timestamp min_t,
-                       Timestamp max_t, std::span<const Checkpoint> checkpoints = {});
+                       Timestamp max_t, std::span<const Checkpoint> checkpoints = {},
+                       Encoding encoding = Encoding::xor_stream);
 
  private:
   friend class ChunkRef;
@@ -116,7 +142,8 @@ class Chunk {
 
   mutable std::atomic<std::uint32_t> refs_{1};
   std::uint16_t size_ = 0;  // at most kMaxChunkPoints points of at most 18 bytes each
-  std::uint16_t count_ = 0;
+  std::uint8_t count_ = 0;
+  Encoding encoding_ = Encoding::xor_stream;
   Timestamp min_t_ = 0;
   Timestamp max_t_ = 0;
 };
@@ -169,8 +196,8 @@ class HeadChunk {
     return capacity_ + (checkpoints_ ? kMaxCheckpoints * sizeof(Checkpoint) : 0);
   }
 
-  // Closes the chunk: returns its points as an immutable Chunk (exactly sized) and starts an empty
-  // one, keeping last().
+  // Closes the chunk: returns its points as an immutable Chunk (exactly sized), in the decimal
+  // encoding when that takes fewer bytes than the XOR stream, and starts an empty one, keeping last().
   ChunkRef seal();
   // Empties the chunk and frees its buffer.
   void reset();
@@ -218,7 +245,50 @@ class HeadChunk {
 };
 
 // The checkpoints of a chunk's stream, found by decoding it (for chunks made without them).
-std::vector<Checkpoint> find_checkpoints(std::span<const std::uint8_t> bytes, std::uint16_t count);
+std::vector<Checkpoint> find_checkpoints(std::span<const std::uint8_t> bytes, std::uint16_t count,
+                                         Encoding encoding = Encoding::xor_stream);
+
+// --- the decimal encoding ------------------------------------------------------------------------
+
+inline constexpr unsigned kMaxDecimalExponent = 15;
+inline constexpr std::array<double, kMaxDecimalExponent + 1> kPowersOfTen = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+// The mantissa the encoder and the decoder (at a checkpoint) derive from a value: v * 10^e rounded
+// (half away from zero, in plain double arithmetic: any function of v would do, as long as both sides
+// compute the same), 0 for NaNs, infinities and magnitudes past 2^62.
+inline std::int64_t decimal_mantissa(double v, unsigned e) {
+  const double x = v * kPowersOfTen[e];
+  if (!(x > -0x1p62 && x < 0x1p62)) return 0;
+  return static_cast<std::int64_t>(x < 0 ? x - 0.5 : x + 0.5);
+}
+// The bits of double(m) / 10^e: a division by an exact power of ten, correctly rounded.
+inline std::uint64_t decimal_bits(std::int64_t m, unsigned e) {
+  return std::bit_cast<std::uint64_t>(static_cast<double>(m) / kPowersOfTen[e]);
+}
+
+// A decimal chunk's fixed header. `valid` is false for bytes that are too short or out of range.
+struct DecimalHeader {
+  unsigned e = 0;
+  unsigned wm = 0;
+  unsigned wc = 0;
+  std::uint64_t min_dm = 0;
+  std::uint64_t min_dc = 0;
+  std::uint64_t v0 = 0;
+  std::uint32_t value_bit = 0;  // the first entry (point 1)
+  std::uint32_t time_bit = 0;   // the timestamps
+  bool valid = false;
+};
+DecimalHeader parse_decimal_header(std::span<const std::uint8_t> bytes, std::uint16_t count);
+
+// Encodes `count` points in the decimal encoding with exponent `e`, into `out` (cleared) with the
+// chunk's checkpoints; false when it would take more than `max_bytes`.
+bool encode_decimal(const Timestamp* t, const double* v, std::uint16_t count, unsigned e,
+                    std::size_t max_bytes, std::vector<std::uint8_t>& out,
+                    std::vector<Checkpoint>& checkpoints);
+// The exponent to try for these values: the largest of the smallest exponents at which each value
+// is exactly m / 10^e; -1 when no value is.
+int choose_decimal_exponent(const double* v, std::uint16_t count);
 
 // Reads a chunk's bits most significant first through a 64-bit window; zeros past the end, so
 // bytes that end early (never produced by HeadChunk) decode as zero bits, not as a read past the end.
@@ -287,6 +357,31 @@ class BitReader {
   unsigned avail_ = 0;
 };
 
+// The delta from the previous timestamp to point i's (i >= 1), `t_delta` being the previous one's:
+// the second point's as a varint, later ones as a delta-of-delta.
+[[gnu::always_inline]] inline std::uint64_t next_t_delta(BitReader& in, std::uint16_t i,
+                                                         std::uint64_t t_delta) {
+  if (i == 1) [[unlikely]]
+    return in.varint();
+  in.refill();
+  // The prefix: 0, 10, 110, 1110 or 1111, for 0, 7, 14, 20 or 64 bits of delta-of-delta; the
+  // first four without a branch on which (a scheduler's jitter makes it unpredictable).
+  const std::uint64_t top = in.top();
+  const auto ones = static_cast<unsigned>(std::countl_one(top));
+  if (ones < 4) [[likely]] {
+    static constexpr std::uint8_t kBits[] = {0, 7, 14, 20};
+    const unsigned n = kBits[ones];
+    const unsigned prefix = ones + 1;
+    const std::uint64_t raw = ((top << prefix) >> 1) >> (63 - n);  // 0 when n is 0
+    in.skip(prefix + n);
+    // The bucket holds [-(2^(n-1) - 1), 2^(n-1)], as Prometheus's bitRange.
+    const std::uint64_t range = std::uint64_t{1} << n;
+    return t_delta + (raw > (range >> 1) ? raw - range : raw);
+  }
+  in.skip(4);
+  return t_delta + in.read_long(64);
+}
+
 // Decodes points index + 1 .. count - 1 of an XOR stream, `in` positioned after point `index` with
 // the decoder's state (t, delta, value, window) after it, passing those with mint <= t <= maxt to
 // `sink(Point)`. Stops at the first point after maxt.
@@ -296,31 +391,10 @@ void decode_xor_rest(BitReader& in, std::uint16_t index, std::uint16_t count, st
                      Timestamp mint, Timestamp maxt, Sink& sink) {
   for (std::uint16_t i = index + 1; i < count; ++i) {
     if (static_cast<Timestamp>(t) >= maxt) return;  // later points are after maxt
-    if (i == 1) [[unlikely]] {
-      t_delta = in.varint();
-    } else {
-      in.refill();
-      // The prefix: 0, 10, 110, 1110 or 1111, for 0, 7, 14, 20 or 64 bits of delta-of-delta; the
-      // first four without a branch on which (a scheduler's jitter makes it unpredictable).
-      const std::uint64_t top = in.top();
-      const auto ones = static_cast<unsigned>(std::countl_one(top));
-      if (ones < 4) [[likely]] {
-        static constexpr std::uint8_t kBits[] = {0, 7, 14, 20};
-        const unsigned n = kBits[ones];
-        const unsigned prefix = ones + 1;
-        const std::uint64_t raw = ((top << prefix) >> 1) >> (63 - n);  // 0 when n is 0
-        in.skip(prefix + n);
-        // The bucket holds [-(2^(n-1) - 1), 2^(n-1)], as Prometheus's bitRange.
-        const std::uint64_t range = std::uint64_t{1} << n;
-        t_delta += raw > (range >> 1) ? raw - range : raw;
-      } else {
-        in.skip(4);
-        t_delta += in.read_long(64);
-      }
-    }
+    t_delta = next_t_delta(in, i, t_delta);
     t += t_delta;
-    // At least 25 bits are left of the refill above (the 64-bit path refills itself): enough for
-    // the value's 13 control bits.
+    // At least 25 bits are left of the refill in next_t_delta (the varint and the 64-bit path
+    // refill themselves): enough for the value's 13 control bits.
     const std::uint64_t control = in.top() >> 62;
     if (control < 2) {
       in.skip(1);  // the same value
@@ -336,6 +410,64 @@ void decode_xor_rest(BitReader& in, std::uint16_t index, std::uint16_t count, st
     }
     if (static_cast<Timestamp>(t) > maxt) return;
     if (static_cast<Timestamp>(t) >= mint) sink(Point{static_cast<Timestamp>(t), std::bit_cast<double>(v)});
+  }
+}
+
+// Decodes a decimal chunk's points from `start` (the first point, or a checkpoint, its bit counted
+// from the start of `bytes`), passing those with mint <= t <= maxt to `sink(Point)`.
+template <typename Sink>
+void decode_decimal_from(std::span<const std::uint8_t> bytes, std::uint16_t count, Timestamp min_t,
+                         const DecodeStart& start, Timestamp mint, Timestamp maxt, Sink&& sink) {
+  if (count == 0 || start.index >= count) return;
+  const DecimalHeader h = parse_decimal_header(bytes, count);
+  if (!h.valid) return;
+  const unsigned width = h.wm + h.wc;
+  BitReader values(bytes, h.value_bit + std::uint32_t{start.index} * width);
+  std::uint64_t t;
+  std::uint64_t t_delta;
+  std::uint64_t v;
+  BitReader times(bytes, start.index == 0 ? h.time_bit : start.bit);
+  if (start.index == 0) {
+    const std::uint64_t zigzag = times.varint();
+    t = (zigzag >> 1) ^ (~(zigzag & 1) + 1);
+    t_delta = 0;
+    v = h.v0;
+  } else {
+    t = static_cast<std::uint64_t>(min_t) + start.state.t_offset;
+    t_delta = start.state.t_delta;
+    v = start.state.v();
+  }
+  if (static_cast<Timestamp>(t) > maxt) return;
+  if (static_cast<Timestamp>(t) >= mint) sink(Point{static_cast<Timestamp>(t), std::bit_cast<double>(v)});
+  auto m = static_cast<std::uint64_t>(decimal_mantissa(std::bit_cast<double>(v), h.e));
+  std::uint64_t c = v - decimal_bits(static_cast<std::int64_t>(m), h.e);
+  const std::uint64_t c_mask = h.wc == 0 ? 0 : ~std::uint64_t{0} >> (64 - h.wc);
+  const bool integers = h.e == 0;
+  const double scale = kPowersOfTen[h.e];
+  for (std::uint16_t i = start.index + 1; i < count; ++i) {
+    if (static_cast<Timestamp>(t) >= maxt) return;  // later points are after maxt
+    t_delta = next_t_delta(times, i, t_delta);
+    t += t_delta;
+    std::uint64_t dm;
+    std::uint64_t dc;
+    if (width <= 56) {
+      values.refill();
+      const std::uint64_t raw = width == 0 ? 0 : values.read(width);
+      dm = raw >> h.wc;
+      dc = raw & c_mask;
+    } else {
+      dm = h.wm == 0 ? 0 : values.read_long(h.wm);
+      dc = h.wc == 0 ? 0 : values.read_long(h.wc);
+    }
+    m += h.min_dm + dm;
+    c += h.min_dc + dc;
+    if (static_cast<Timestamp>(t) > maxt) return;
+    if (static_cast<Timestamp>(t) >= mint) {
+      // Integers (e = 0) need no division: double(m) / 1 is double(m).
+      const auto d = static_cast<double>(static_cast<std::int64_t>(m));
+      v = std::bit_cast<std::uint64_t>(integers ? d : d / scale) + c;
+      sink(Point{static_cast<Timestamp>(t), std::bit_cast<double>(v)});
+    }
   }
 }
 
@@ -384,8 +516,17 @@ inline void decode_chunk(std::span<const std::uint8_t> bytes, std::uint16_t coun
 // Decodes a sealed chunk's points in [mint, maxt], from the last checkpoint at or before mint.
 template <typename Sink>
 void decode(const Chunk& chunk, Timestamp mint, Timestamp maxt, Sink&& sink) {
-  decode_from(chunk.bytes(), chunk.count(), chunk.min_t(),
-              start_before(chunk.checkpoints(), chunk.min_t(), mint), mint, maxt, sink);
+  const DecodeStart start = start_before(chunk.checkpoints(), chunk.min_t(), mint);
+  if (chunk.encoding() == Encoding::decimal) {
+    decode_decimal_from(chunk.bytes(), chunk.count(), chunk.min_t(), start, mint, maxt, sink);
+  } else {
+    decode_from(chunk.bytes(), chunk.count(), chunk.min_t(), start, mint, maxt, sink);
+  }
+}
+
+// The same, appending to a vector.
+inline void decode(const Chunk& chunk, Timestamp mint, Timestamp maxt, std::vector<Point>& out) {
+  decode(chunk, mint, maxt, [&out](Point p) { out.push_back(p); });
 }
 
 }  // namespace tocsin::store::detail

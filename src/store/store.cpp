@@ -126,8 +126,9 @@ Postings intersect(const Postings& a, const Postings& b) {
 // the payload. Integers little-endian, strings as u32 length and bytes.
 
 constexpr char kSnapshotMagic[8] = {'T', 'O', 'C', 'S', 'I', 'N', 'S', 'N'};
-// Version 2: chunks carry their checkpoints.
-constexpr std::uint32_t kSnapshotVersion = 2;
+// Version 2: chunks carry their checkpoints. Version 3: a closed chunk's encoding (XOR or decimal)
+// after its byte count.
+constexpr std::uint32_t kSnapshotVersion = 3;
 constexpr std::size_t kSnapshotHeader = 32;
 
 template <typename T>
@@ -575,6 +576,7 @@ class Store::Impl {
           put(meta, c->min_t());
           put(meta, c->max_t());
           put(meta, static_cast<std::uint32_t>(c->bytes().size()));
+          put(meta, static_cast<std::uint8_t>(c->encoding()));
           put_checkpoints(meta, c->checkpoints());
           chunks.emplace_back(meta.size(), c);
         }
@@ -742,7 +744,9 @@ class Store::Impl {
         const auto min_t = in.get<std::int64_t>();
         const auto max_t = in.get<std::int64_t>();
         const auto size = in.get<std::uint32_t>();
-        if (count > detail::kMaxChunkPoints) in.fail("an inconsistent chunk of " + labels.to_string());
+        const auto encoding = in.get<std::uint8_t>();
+        if (count > detail::kMaxChunkPoints || encoding > detail::kLastEncoding)
+          in.fail("an inconsistent chunk of " + labels.to_string());
         const auto checkpoints = in.checkpoints(detail::checkpoint_count(count), size);
         const auto bytes = in.bytes(size, "a chunk");
         if (count == 0 || count > detail::kMaxChunkPoints || size > 0xffff || min_t > max_t ||
@@ -751,7 +755,8 @@ class Store::Impl {
         }
         previous_max = max_t;
         s.closed.push_back(Chunk::make({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
-                                       count, min_t, max_t, checkpoints));
+                                       count, min_t, max_t, checkpoints,
+                                       static_cast<detail::Encoding>(encoding)));
         s.closed_points += count;
       }
       HeadChunk::State h;

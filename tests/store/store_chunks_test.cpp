@@ -83,6 +83,29 @@ TEST_F(StoreChunks, EqualAndEarlierTimestampsAreRefusedAtAnyChunkPosition) {
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].v, static_cast<double>(i + 1));
 }
 
+TEST_F(StoreChunks, DecimalChunksRefuseEqualAndEarlierTimestampsAndKeepEveryValueExactly) {
+  // Two-decimal readings: their sealed chunks are decimal; the head's order check is the same.
+  Labels a{{"__name__", "m"}};
+  std::vector<double> want;
+  for (int i = 1; i <= 250; ++i) {
+    const double v = static_cast<double>(2000 + (i * 37) % 101) / 100;
+    ASSERT_EQ(commit_one(a, v, i * 15000).appended, 1u);
+    want.push_back(v);
+    EXPECT_EQ(commit_one(a, v + 0.01, i * 15000).out_of_order, 1u);
+    EXPECT_EQ(commit_one(a, v + 0.01, i * 15000 - 1).out_of_order, 1u);
+  }
+  std::vector<Point> got = points_of("m");
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].t, static_cast<Timestamp>(i + 1) * 15000);
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(got[i].v), std::bit_cast<std::uint64_t>(want[i])) << i;
+  }
+  // From inside the sealed chunks (their checkpoints) too.
+  got = points_of("m", 100 * 15000 + 1);
+  ASSERT_EQ(got.size(), 150u);
+  EXPECT_EQ(std::bit_cast<std::uint64_t>(got.front().v), std::bit_cast<std::uint64_t>(want[100]));
+}
+
 TEST_F(StoreChunks, RetentionKeepsEveryPointInTheWindowAndDropsOnlyWholeChunks) {
   // 1 h at 15 s: 242 points bound, so chunks of 120. Walk the clock so the cutoff passes each chunk
   // boundary one millisecond at a time, and check after each collection that every point at or after
