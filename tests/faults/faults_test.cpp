@@ -88,6 +88,19 @@ class Session {
   PGconn* conn_;
 };
 
+// A receiver on a port below the ephemeral range (32768-60999 by default): while it is down, the
+// daemon's own outgoing connections could otherwise take its port as their source port and keep it.
+std::unique_ptr<HttpReceiver> receiver_outside_ephemeral_range() {
+  std::mt19937 random(std::random_device{}());
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    try {
+      return std::make_unique<HttpReceiver>(20000 + static_cast<int>(random() % 12000));
+    } catch (const std::exception&) {
+    }
+  }
+  return std::make_unique<HttpReceiver>();
+}
+
 struct Scenario {
   std::string name;
   std::string faulted;  // the target reported down during the fault ("" when none is)
@@ -117,7 +130,8 @@ class Faults : public ::testing::Test {
   }
 
   void SetUp() override {
-    hook_ = std::make_unique<HttpReceiver>();
+    redis_->start();  // a case that failed may have left it stopped
+    hook_ = receiver_outside_ephemeral_range();
     daemon_ = std::make_unique<Daemon>(config());
     daemon_->dir().write("rules.yaml", R"(groups:
   - name: faults
