@@ -108,7 +108,7 @@ struct Scenario {
   std::function<void()> heal;
   std::function<void()> during;  // extra checks while the fault holds
   std::chrono::seconds hold{4};
-  bool check_cadence = true;   // false when the daemon itself is killed during the fault
+  bool check_cadence = true;    // false when the daemon itself is killed during the fault
   long allowed_duplicates = 0;  // notifications in flight at a SIGKILL
   std::string note;
 };
@@ -161,10 +161,10 @@ class Faults : public ::testing::Test {
            "collectors:\n"
            "  host:\n    - name: host\n      mountpoints: [\"/\"]\n"
            "  postgres:\n    - name: pg\n      dsn: \"" +
-           pg_->dsn() +
-           "\"\n      user: tocsin_faults\n      password: " + kPlantedPassword +
+           pg_->dsn() + "\"\n      user: tocsin_faults\n      password: " + kPlantedPassword +
            "\n      lock_timeout: 200ms\n      connect_timeout: 2s\n      reconnect_backoff_max: 1s\n"
-           "      queries:\n        - prefix: fault_jobs\n          sql: \"SELECT count(*) AS jobs FROM fault_jobs\"\n"
+           "      queries:\n        - prefix: fault_jobs\n          sql: \"SELECT count(*) AS jobs FROM "
+           "fault_jobs\"\n"
            "          columns: { jobs: gauge }\n"
            "  redis:\n    - name: cache\n      address: " +
            redis_->address() + "\n      password: " + kPlantedPassword +
@@ -189,14 +189,18 @@ class Faults : public ::testing::Test {
       ASSERT_TRUE(wait_until([&] { return up(target) == 1; }, 30s)) << target << "\n" << daemon_->log();
     }
     ASSERT_TRUE(wait_until(
-        [&] { return value("tocsin_pg_query_up", {{"query", "custom:fault_jobs"}}) == 1; }, 20s))
+        [&] {
+          return value("tocsin_pg_query_up", {{"query", "custom:fault_jobs"}}) == 1;
+        },
+        20s))
         << metrics();
   }
   std::map<std::string, double> last_success() const {
     const std::string m = metrics();
     std::map<std::string, double> out;
     for (const char* target : {"host", "pg", "cache"}) {
-      out[target] = metric(m, "tocsin_collector_last_success_timestamp_seconds", {{"target", target}}).value_or(0);
+      out[target] =
+          metric(m, "tocsin_collector_last_success_timestamp_seconds", {{"target", target}}).value_or(0);
     }
     return out;
   }
@@ -248,8 +252,9 @@ class Faults : public ::testing::Test {
     if (!s.faulted.empty()) {
       EXPECT_TRUE(wait_until(
           [&] {
-            return s.faulted == "pg:fault_jobs" ? value("tocsin_pg_query_up", {{"query", "custom:fault_jobs"}}) == 0
-                                                 : up(s.faulted) == 0;
+            return s.faulted == "pg:fault_jobs"
+                       ? value("tocsin_pg_query_up", {{"query", "custom:fault_jobs"}}) == 0
+                       : up(s.faulted) == 0;
           },
           20s))
           << s.name << ": never reported down\n"
@@ -281,7 +286,8 @@ class Faults : public ::testing::Test {
     std::this_thread::sleep_for(2s);  // let a duplicate show up
     const long rss_after = rss_kib(daemon_->process().pid());
     if (daemon_->process().pid() == pid_before) {
-      EXPECT_LE(rss_after, 2 * rss_before + 64 * 1024) << s.name << ": RSS " << rss_before << " -> " << rss_after;
+      EXPECT_LE(rss_after, 2 * rss_before + 64 * 1024)
+          << s.name << ": RSS " << rss_before << " -> " << rss_after;
     }
 
     // The state: a restart notifies nothing again, and Heartbeat is still at step 2.
@@ -463,7 +469,8 @@ TEST_F(Faults, RedisPausedBeyondTheDeadline) {
 
 // The receiver's faults: Redis stops during them, so that there is something to deliver.
 Scenario receiver_fault(const std::string& name, HttpReceiver& hook, RedisServer& redis,
-                        std::function<void()> break_it, std::function<void()> mend_it, std::function<double()> failures) {
+                        std::function<void()> break_it, std::function<void()> mend_it,
+                        std::function<double()> failures) {
   auto start_failures = std::make_shared<double>(0);
   return {.name = name,
           .faulted = "cache",
@@ -488,21 +495,27 @@ Scenario receiver_fault(const std::string& name, HttpReceiver& hook, RedisServer
 }
 
 TEST_F(Faults, ReceiverAnswers500) {
-  auto failures = [&] { return value("tocsin_notifications_total", {{"receiver", "hook"}, {"result", "failure"}}); };
+  auto failures = [&] {
+    return value("tocsin_notifications_total", {{"receiver", "hook"}, {"result", "failure"}});
+  };
   run(receiver_fault(
-      "receiver answers 500", *hook_, *redis_, [&] { hook_->respond(500, "broken"); }, [&] { hook_->respond(200); },
-      failures));
+      "receiver answers 500", *hook_, *redis_, [&] { hook_->respond(500, "broken"); },
+      [&] { hook_->respond(200); }, failures));
 }
 
 TEST_F(Faults, ReceiverSlowerThanItsTimeout) {
-  auto failures = [&] { return value("tocsin_notifications_total", {{"receiver", "hook"}, {"result", "failure"}}); };
+  auto failures = [&] {
+    return value("tocsin_notifications_total", {{"receiver", "hook"}, {"result", "failure"}});
+  };
   run(receiver_fault(
       "receiver answers after 3 s (timeout 1 s)", *hook_, *redis_, [&] { hook_->delay(3s); },
       [&] { hook_->delay(0ms); }, failures));
 }
 
 TEST_F(Faults, ReceiverDown) {
-  auto failures = [&] { return value("tocsin_notifications_total", {{"receiver", "hook"}, {"result", "failure"}}); };
+  auto failures = [&] {
+    return value("tocsin_notifications_total", {{"receiver", "hook"}, {"result", "failure"}});
+  };
   run(receiver_fault(
       "receiver down (connection refused)", *hook_, *redis_, [&] { hook_->stop(); }, [&] { hook_->start(); },
       failures));
@@ -606,7 +619,8 @@ TEST_F(Faults, StateDirReadOnly) {
   auto set_read_only = [&](bool ro) {
     if (::geteuid() == 0) {
       if (ro) {
-        ASSERT_EQ(::mount(state.c_str(), state.c_str(), nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
+        ASSERT_EQ(::mount(state.c_str(), state.c_str(), nullptr, MS_BIND, nullptr), 0)
+            << std::strerror(errno);
         mount_ = state.string();
         ASSERT_EQ(::mount(nullptr, state.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr), 0)
             << std::strerror(errno);

@@ -19,9 +19,9 @@ inline constexpr const char* kPlantedPassword = "planted-Faults-pw-7731";
 
 struct Row {
   std::string fault;
-  bool survived = false;      // the daemon ran through it and every assertion of the case held
-  long lost = 0;              // notifications expected and never accepted by the receiver
-  long duplicated = 0;        // accepted more than once
+  bool survived = false;  // the daemon ran through it and every assertion of the case held
+  long lost = 0;          // notifications expected and never accepted by the receiver
+  long duplicated = 0;    // accepted more than once
   bool secrets_leaked = false;
   std::string note;
 };

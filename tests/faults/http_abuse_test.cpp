@@ -121,8 +121,8 @@ TEST(HttpAbuse, MetricsAndRulesCarryOnUnderFloodsSlowlorisAndOversizedRequests) 
     for (int i = 0; !stop && i < 50; ++i) {
       const int fd = connect_from("127.0.3.1", d.port());
       if (fd < 0) continue;
-      const std::string answer =
-          send_and_read(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n");
+      const std::string answer = send_and_read(
+          fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n");
       if (answer.starts_with("HTTP/1.1 431")) ++oversized_header_431;
       ::close(fd);
     }
@@ -131,8 +131,9 @@ TEST(HttpAbuse, MetricsAndRulesCarryOnUnderFloodsSlowlorisAndOversizedRequests) 
     for (int i = 0; !stop && i < 50; ++i) {
       const int fd = connect_from("127.0.3.2", d.port());
       if (fd < 0) continue;
-      const std::string answer = send_and_read(fd, "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n" +
-                                                  std::string(256 * 1024, 'b'));
+      const std::string answer =
+          send_and_read(fd, "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n" +
+                                std::string(256 * 1024, 'b'));
       if (answer.starts_with("HTTP/1.1 413")) ++oversized_body_413;
       ::close(fd);
     }
@@ -143,8 +144,10 @@ TEST(HttpAbuse, MetricsAndRulesCarryOnUnderFloodsSlowlorisAndOversizedRequests) 
   for (int i = 0; i < 15; ++i) {
     const int fd = connect_from("127.0.4.1", d.port());
     if (fd >= 0) {
-      const std::string answer = send_and_read(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-      if (answer.starts_with("HTTP/1.1 200") && answer.find("tocsin_rule_evaluations_total") != std::string::npos)
+      const std::string answer =
+          send_and_read(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      if (answer.starts_with("HTTP/1.1 200") &&
+          answer.find("tocsin_rule_evaluations_total") != std::string::npos)
         ++metrics_ok;
       ::close(fd);
     }
@@ -155,10 +158,10 @@ TEST(HttpAbuse, MetricsAndRulesCarryOnUnderFloodsSlowlorisAndOversizedRequests) 
   const double host_during =
       metric(during, "tocsin_collector_last_success_timestamp_seconds", {{"target", "host"}}).value_or(0);
   const double open = metric(during, "tocsin_http_connections").value_or(-1);
-  const double refused = metric(during, "tocsin_http_connections_refused_total", {{"reason", "per_client"}})
-                             .value_or(0) +
-                         metric(during, "tocsin_http_connections_refused_total", {{"reason", "limit"}}).value_or(0) +
-                         metric(during, "tocsin_http_connections_refused_total", {{"reason", "reserved"}}).value_or(0);
+  const double refused =
+      metric(during, "tocsin_http_connections_refused_total", {{"reason", "per_client"}}).value_or(0) +
+      metric(during, "tocsin_http_connections_refused_total", {{"reason", "limit"}}).value_or(0) +
+      metric(during, "tocsin_http_connections_refused_total", {{"reason", "reserved"}}).value_or(0);
   const long rss_during = rss_kib(d.process().pid());
   stop = true;
   for (auto& t : attackers) t.join();
@@ -172,7 +175,8 @@ TEST(HttpAbuse, MetricsAndRulesCarryOnUnderFloodsSlowlorisAndOversizedRequests) 
   EXPECT_GE(host_during, host_before + 5) << "the host collector stopped committing";
   EXPECT_LE(open, 256) << during;
   EXPECT_GE(refused, 500) << "the flood was not refused at accept";
-  EXPECT_GE(metric(during, "tocsin_http_request_timeouts_total", {{"phase", "header"}}).value_or(0), 1) << during;
+  EXPECT_GE(metric(during, "tocsin_http_request_timeouts_total", {{"phase", "header"}}).value_or(0), 1)
+      << during;
   EXPECT_GE(slowloris_cut.load(), 1);
   EXPECT_GE(oversized_header_431.load(), 1);
   EXPECT_GE(oversized_body_413.load(), 1);
