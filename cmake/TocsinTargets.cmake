@@ -30,6 +30,19 @@ elseif(TOCSIN_SANITIZE)
                                                       -fno-sanitize-recover=undefined)
   target_link_options(tocsin_build_flags INTERFACE -fsanitize=address,undefined)
 endif()
+if(TOCSIN_FUZZ)
+  # -DTOCSIN_FUZZ=ON (clang): every library gets libFuzzer's coverage instrumentation and ASan + UBSan;
+  # the fuzz targets (fuzz/) link the fuzzer's runtime. UB aborts, so the fuzzer reports it as a crash.
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "TOCSIN_FUZZ needs clang (CMAKE_CXX_COMPILER=clang++); scripts/fuzz.sh sets it")
+  endif()
+  target_compile_options(tocsin_build_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                                                      -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(tocsin_build_flags INTERFACE -fsanitize=address,undefined)
+  # Boost 1.74 looks for clang's coroutines only as the Coroutines TS (__cpp_coroutines); clang 14 in C++20
+  # mode has the standard ones, with libstdc++'s <coroutine>, which the HTTP client's awaitables need.
+  target_compile_definitions(tocsin_build_flags INTERFACE BOOST_ASIO_HAS_CO_AWAIT BOOST_ASIO_HAS_STD_COROUTINE)
+endif()
 if(TOCSIN_CLANG_TIDY)
   find_program(TOCSIN_CLANG_TIDY_EXE NAMES clang-tidy clang-tidy-14 REQUIRED)
 endif()

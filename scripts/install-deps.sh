@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format clang-tidy
+  clang libclang-rt-14-dev
   libboost-dev libboost-system-dev prometheus-cpp-dev libpqxx-dev libhiredis-dev libyaml-cpp-dev
   libspdlog-dev nlohmann-json3-dev libre2-dev libssl-dev libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

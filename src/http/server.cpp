@@ -102,6 +102,38 @@ constexpr const char* kHtmlPolicy =
     "frame-ancestors 'none'";
 constexpr const char* kOtherPolicy = "default-src 'none'; frame-ancestors 'none'";
 
+// The 4xx a request Beast could not read gets: 413 and 431 for the limits, 400 for anything malformed.
+Response read_error_response(beast::error_code ec) {
+  if (ec == bhttp::error::body_limit) return Response::text(413, "request body too large\n");
+  if (ec == bhttp::error::header_limit) return Response::text(431, "request header fields too large\n");
+  return Response::text(400, "bad request: " + ec.message() + "\n");
+}
+
+// The handlers' Request from the message Beast read (its body is moved out): the path percent-decoded,
+// the query string's and a form body's parameters. nullopt when the target or the form is malformed.
+std::optional<Request> request_from(bhttp::request<bhttp::string_body>& raw) {
+  Request request;
+  request.method = std::string(raw.method_string());
+  request.target = std::string(raw.target());
+  request.body = std::move(raw.body());
+  for (const auto& field : raw)
+    request.headers[lower(std::string(field.name_string()))] = std::string(field.value());
+  std::string_view target = request.target;
+  std::size_t q = target.find('?');
+  auto path = url_decode(target.substr(0, q), false);
+  bool ok = path.has_value() && !path->empty() && (*path)[0] == '/';
+  if (ok && q != std::string_view::npos) ok = parse_form(target.substr(q + 1), request.params);
+  if (ok && request.method == "POST") {
+    auto type = request.header("content-type").value_or("");
+    if (type.starts_with("application/x-www-form-urlencoded")) ok = parse_form(request.body, request.params);
+  }
+  if (!ok) return std::nullopt;
+  request.path = std::move(*path);
+  return request;
+}
+
+constexpr const char* kMalformedTarget = "bad request: malformed request target or form body\n";
+
 asio::ip::address client_of(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped())
     return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());  // one client, one key
@@ -449,12 +481,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return;
     }
     if (ec) {
-      int status = 400;
-      if (ec == bhttp::error::body_limit) status = 413;
-      if (ec == bhttp::error::header_limit) status = 431;
-      respond_error(status, status == 431   ? "request header fields too large\n"
-                            : status == 413 ? "request body too large\n"
-                                            : "bad request: " + ec.message() + "\n");
+      respond_error(read_error_response(ec));
       return;
     }
     if (!parser_->is_done()) {
@@ -469,28 +496,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void on_request() {
     auto& raw = parser_->get();
-    auto request = std::make_shared<Request>();
-    request->method = std::string(raw.method_string());
-    request->target = std::string(raw.target());
-    request->body = std::move(raw.body());
     keep_alive_ = raw.keep_alive();
-    for (const auto& field : raw)
-      request->headers[lower(std::string(field.name_string()))] = std::string(field.value());
-    std::string_view target = request->target;
-    std::size_t q = target.find('?');
-    auto path = url_decode(target.substr(0, q), false);
-    bool ok = path.has_value() && !path->empty() && (*path)[0] == '/';
-    if (ok && q != std::string_view::npos) ok = parse_form(target.substr(q + 1), request->params);
-    if (ok && request->method == "POST") {
-      auto type = request->header("content-type").value_or("");
-      if (type.starts_with("application/x-www-form-urlencoded"))
-        ok = parse_form(request->body, request->params);
-    }
-    if (!ok) {
-      respond_error(400, "bad request: malformed request target or form body\n");
+    auto decoded = request_from(raw);
+    if (!decoded) {
+      respond_error(Response::text(400, kMalformedTarget));
       return;
     }
-    request->path = std::move(*path);
+    auto request = std::make_shared<Request>(std::move(*decoded));
     // Authentication (bcrypt) and handlers may take a while (rendering, queries): run them on the pool,
     // or on the route's own executor (queries), and write from the stream's executor. No deadline runs
     // while the handler does.
@@ -518,9 +530,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     asio::post(server_->pool(), [task = std::move(task)]() mutable { task(std::nullopt); });
   }
 
-  void respond_error(int status, std::string body) {
+  void respond_error(Response response) {
     keep_alive_ = false;
-    Response response = Response::text(status, std::move(body));
     server_->finish_headers(response, *server_->web());
     write(std::move(response), false);
   }
@@ -618,5 +629,26 @@ void Server::listen(const std::string& host, std::uint16_t port) { impl_->listen
 std::uint16_t Server::port() const { return impl_->port(); }
 void Server::stop() { impl_->stop(); }
 void Server::set_web_config(std::shared_ptr<const WebConfig> config) { impl_->set_web(std::move(config)); }
+
+std::optional<Response> handle_raw_request(std::string_view bytes, const Router& router,
+                                           const ServerOptions& options) {
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+  parser.body_limit(options.max_body_bytes);
+  parser.eager(true);
+  beast::error_code ec;
+  std::size_t used = 0;
+  while (!parser.is_done()) {
+    const std::size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec && ec != bhttp::error::need_more) return read_error_response(ec);
+    // The bytes end inside the request: a connection would wait for more.
+    if (!parser.is_done() && (used >= bytes.size() || (n == 0 && ec))) return std::nullopt;
+    ec = {};
+  }
+  auto request = request_from(parser.get());
+  if (!request) return Response::text(400, kMalformedTarget);
+  return router.handle(*request);
+}
 
 }  // namespace tocsin::http

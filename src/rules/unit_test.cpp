@@ -498,4 +498,16 @@ int run_unit_tests(const std::vector<std::string>& files, std::ostream& out, con
   return failed ? 1 : 0;
 }
 
+namespace detail {
+
+std::size_t decode_unit_test_text(const std::string& text, const std::string& file,
+                                  yaml::Diagnostics& diagnostics) {
+  YAML::Node root = yaml::parse_yaml_string(text, file, diagnostics);
+  if (!root) return 0;
+  yaml::DecodeContext ctx{file, fs::path(file).parent_path().string(), &diagnostics, nullptr};
+  return decode_test_file(yaml::Node(root, "", &ctx)).tests.size();
+}
+
+}  // namespace detail
+
 }  // namespace tocsin::rules

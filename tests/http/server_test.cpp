@@ -95,6 +95,42 @@ TEST_F(ServerTest, OversizedRequestsGet4xx) {
   EXPECT_EQ(big_body.status, 413);
 }
 
+// The socketless path the fuzzer drives (fuzz/http_request_fuzz.cpp) answers as a connection does.
+TEST(HandleRawRequest, ParsesDecodesAndRoutesLikeAConnection) {
+  Router router;
+  router.add("POST", "/api/v1/alerts/{id}/ack", [](const Request& r) {
+    std::string out = r.path_params.at("id") + ";";
+    for (const auto& [k, v] : r.params) out += k + "=" + v + ";";
+    return Response::text(200, out);
+  });
+  ServerOptions options;
+  options.max_header_bytes = 256;
+  options.max_body_bytes = 16;
+  auto ok = handle_raw_request(
+      "POST /api/v1/alerts/a%21b/ack?x=1 HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Content-Length: 7\r\n\r\nby=a+b&",
+      router, options);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->body, "a!b;by=a b;x=1;");
+  EXPECT_EQ(handle_raw_request("GET /nope HTTP/1.1\r\n\r\n", router, options)->status, 404);
+  EXPECT_EQ(handle_raw_request("GARBAGE\r\n\r\n", router, options)->status, 400);
+  EXPECT_EQ(handle_raw_request("GET /a?b=%ZZ HTTP/1.1\r\n\r\n", router, options)->status, 400);
+  EXPECT_EQ(handle_raw_request("GET x HTTP/1.1\r\n\r\n", router, options)->status, 400);
+  EXPECT_EQ(handle_raw_request("GET / HTTP/1.1\r\nX: " + std::string(300, 'a') + "\r\n\r\n", router, options)
+                ->status,
+            431);
+  EXPECT_EQ(handle_raw_request("POST /a HTTP/1.1\r\nContent-Length: 17\r\n\r\n" + std::string(17, 'b'),
+                               router, options)
+                ->status,
+            413);
+  // The bytes end inside the request: a connection would wait for the rest.
+  EXPECT_FALSE(handle_raw_request("GET / HTTP/1.1\r\nHost: x\r\n", router, options).has_value());
+  EXPECT_FALSE(
+      handle_raw_request("POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", router, options).has_value());
+  EXPECT_FALSE(handle_raw_request("", router, options).has_value());
+}
+
 TEST_F(ServerTest, HandlerExceptionsBecome500) {
   auto r = http_get(port, "/boom");
   EXPECT_EQ(r.status, 500);

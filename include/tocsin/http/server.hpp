@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "tocsin/http/router.hpp"
 #include "tocsin/http/web_config.hpp"
@@ -75,6 +77,15 @@ class Server {
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// What a connection does with one request's bytes, without a socket: Beast's parser with `options`'
+// header and body limits (431, 413; 400 for a malformed request), the target's path and parameters and a
+// form body decoded (400 when malformed), then `router`. Not the per-connection parts (TLS, basic
+// authentication, the security headers and gzip a Server adds). nullopt when the bytes end before the
+// request does. A handler's exception propagates (a Server answers it with a 500). For the fuzzer
+// (fuzz/http_request_fuzz.cpp) and tests.
+std::optional<Response> handle_raw_request(std::string_view bytes, const Router& router,
+                                           const ServerOptions& options = {});
 
 // Percent-decodes a URL component ('+' as space when `form` is set). Returns nullopt when malformed.
 std::optional<std::string> url_decode(std::string_view in, bool form);

@@ -2,7 +2,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
 #include <memory>
+#include <system_error>
 
 namespace tocsin::collectors::redis {
 
@@ -52,7 +54,42 @@ Reply from_hiredis(const ::redisReply& reply) {
   return out;
 }
 
+namespace {
+
+// hiredis 0.14 allocates an array's table of elements from its declared count before it reads any of
+// them, so `*700000000` alone costs 5.6 GB (found by fuzz/redis_slowlog_fuzz.cpp). Every element takes
+// at least 3 bytes ("+\r\n"), so a count the bytes left cannot hold means the bytes end inside the reply:
+// refused here, before hiredis sees it. Walks the headers only (bulk payloads are skipped); what is
+// malformed otherwise is left to hiredis to report.
+void check_array_counts(std::string_view bytes) {
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    const std::size_t header = pos;
+    const std::size_t end = bytes.find("\r\n", pos);
+    if (end == std::string_view::npos) return;
+    const char type = bytes[pos];
+    const std::string_view number = bytes.substr(pos + 1, end - pos - 1);
+    pos = end + 2;
+    long long n = 0;
+    const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), n);
+    if ((type != '$' && type != '*') || n <= 0) continue;
+    if (ec != std::errc() || ptr != number.data() + number.size()) return;
+    const std::size_t left = bytes.size() - pos;
+    if (type == '$') {
+      if (static_cast<unsigned long long>(n) > left) return;
+      pos += static_cast<std::size_t>(n) + 2;
+    } else if (static_cast<unsigned long long>(n) > left / 3) {
+      throw ReplyError("RESP: the bytes end inside a reply (an array of " + std::to_string(n) +
+                       " elements at byte " + std::to_string(header) + ", " + std::to_string(left) +
+                       " bytes left)");
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<Reply> parse_resp(std::string_view bytes) {
+  check_array_counts(bytes);
   std::unique_ptr<redisReader, decltype(&redisReaderFree)> reader(redisReaderCreate(), &redisReaderFree);
   if (!reader) throw ReplyError("out of memory creating a RESP reader");
   if (redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK) {

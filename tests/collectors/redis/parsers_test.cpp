@@ -279,7 +279,13 @@ TEST(RedisReplies, MalformedRepliesNameCommandEntryAndField) {
             "SCAN: expected [cursor, keys], got an array of 1");
   EXPECT_EQ(error_of([] { expect_integer(R::make_string("secret value"), "LLEN"); }),
             "LLEN: expected an integer, got a bulk string");  // never the string's content
-  EXPECT_EQ(error_of([] { parse_resp("*2\r\n:1\r\n"); }), "RESP: the bytes end inside a reply");
+  EXPECT_EQ(error_of([] { parse_resp("*2\r\n:1\r\n"); }),
+            "RESP: the bytes end inside a reply (an array of 2 elements at byte 0, 4 bytes left)");
+  EXPECT_EQ(error_of([] { parse_resp("$5\r\nab"); }), "RESP: the bytes end inside a reply");
+  // Found by fuzz/redis_slowlog_fuzz.cpp: hiredis allocated 700 million elements (5.6 GB) for the inner
+  // array before reading any; its count cannot fit in the bytes left, so it is refused first.
+  EXPECT_EQ(error_of([] { parse_resp("*1\r\n*700000000\r\n:15\r\n*1\r\n$3\r\n\r\nTG$E0\r\nk\r\n"); }),
+            "RESP: the bytes end inside a reply (an array of 700000000 elements at byte 4, 25 bytes left)");
   EXPECT_NE(error_of([] { parse_resp("hello\r\n"); }).find("RESP protocol error"), std::string::npos);
 }
 
