@@ -438,7 +438,8 @@ tests:
       - alertname: A
         eval_time: 1000000000d
 )yaml",
-                 "t_test.yaml:5:20: tests[0].alert_rule_test[0].eval_time: duration \"1000000000d\" out of range: at most 100y");
+                 "t_test.yaml:5:20: tests[0].alert_rule_test[0].eval_time: duration \"1000000000d\" out of "
+                 "range: at most 100y");
   // Within the durations a file may give, but 52 million evaluations of every group at 1m.
   expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
 tests:
@@ -446,7 +447,8 @@ tests:
       - expr: vector(1)
         eval_time: 100y
 )yaml",
-                 "t_test.yaml:5:20: tests[0].promql_expr_test[0].eval_time: eval_time 100y needs 52560001 evaluations at evaluation_interval 1m, "
+                 "t_test.yaml:5:20: tests[0].promql_expr_test[0].eval_time: eval_time 100y needs 52560001 "
+                 "evaluations at evaluation_interval 1m, "
                  "at most 1000000");
   // The same bound holds when the evaluation interval is the small side of the ratio.
   expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
@@ -456,25 +458,28 @@ tests:
       - alertname: A
         eval_time: 1d
 )yaml",
-                 "t_test.yaml:6:20: tests[0].alert_rule_test[0].eval_time: eval_time 1d needs 86400001 evaluations at evaluation_interval 1ms, "
+                 "t_test.yaml:6:20: tests[0].alert_rule_test[0].eval_time: eval_time 1d needs 86400001 "
+                 "evaluations at evaluation_interval 1ms, "
                  "at most 1000000");
 }
 
 TEST_F(UnitTestLimitsTest, ExpandedSeriesAreCountedBeforeAnythingIsExpanded) {
-  expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
+  expect_failure(
+      kNoRules, R"yaml(rule_files: [r.yaml]
 tests:
   - input_series:
       - series: a
         values: '1+1x100000000000'
 )yaml",
-                 "t_test.yaml:4:9: tests[0].input_series[0]: series expands to 100000000001 points, at most 10000000");
+      "t_test.yaml:4:9: tests[0].input_series[0]: series expands to 100000000001 points, at most 10000000");
   expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
 tests:
   - input_series:
       - series: a
         values: '1 _x18446744073709551615 _x5'
 )yaml",
-                 "t_test.yaml:4:9: tests[0].input_series[0]: series expands to 18446744073709551615 points, at most 10000000");
+                 "t_test.yaml:4:9: tests[0].input_series[0]: series expands to 18446744073709551615 points, "
+                 "at most 10000000");
 }
 
 TEST_F(UnitTestLimitsTest, TheInputSeriesOfAFileShareOneBudget) {
@@ -489,20 +494,22 @@ tests:
       - series: b
         values: '0+1x599'
 )yaml",
-                 "t_test.yaml:7:9: tests[1].input_series[0]: series expands to 600 points, more than the 400 left of the 1000 points "
+                 "t_test.yaml:7:9: tests[1].input_series[0]: series expands to 600 points, more than the 400 "
+                 "left of the 1000 points "
                  "a test file's input series may hold in all",
                  limits);
 }
 
 TEST_F(UnitTestLimitsTest, ASeriesWhoseLastPointHasNoTimeIsRefused) {
-  expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
+  expect_failure(
+      kNoRules, R"yaml(rule_files: [r.yaml]
 tests:
   - interval: 100y
     input_series:
       - series: a
         values: '1 2 3'
 )yaml",
-                 "t_test.yaml:5:9: tests[0].input_series[0]: series of 3 points at interval 100y ends beyond 100y");
+      "t_test.yaml:5:9: tests[0].input_series[0]: series of 3 points at interval 100y ends beyond 100y");
 }
 
 TEST_F(UnitTestLimitsTest, ASubqueryStopsAtTheSampleLimit) {
