@@ -230,7 +230,7 @@ class Dispatcher::Impl {
         }
         case DeliveryOutcome::Kind::retry:
           count(r.receiver, "failure");
-          engine_.failed(r.id, now, r.outcome.error, true);
+          engine_.failed(r.id, now, r.outcome.error, true, r.outcome.retry_after);
           break;
         case DeliveryOutcome::Kind::reject: engine_.failed(r.id, now, r.outcome.error, false); break;
       }

@@ -931,7 +931,8 @@ Timestamp Engine::delivered(std::uint64_t id, Timestamp now) {
   return age;
 }
 
-void Engine::failed(std::uint64_t id, Timestamp now, const std::string& error, bool retryable) {
+void Engine::failed(std::uint64_t id, Timestamp now, const std::string& error, bool retryable,
+                    std::optional<Duration> retry_after) {
   in_flight_.erase(id);
   auto it = state_.outbox.find(id);
   if (it == state_.outbox.end()) return;
@@ -954,6 +955,8 @@ void Engine::failed(std::uint64_t id, Timestamp now, const std::string& error, b
   Timestamp jitter =
       delay / 2 > 0 ? static_cast<Timestamp>(random_() % static_cast<std::uint64_t>(delay / 2 + 1)) : 0;
   e.next_attempt_at = now + delay / 2 + jitter;
+  // The receiver said when to come back (429, 503): not before, unless that is beyond max_backoff.
+  if (retry_after) e.next_attempt_at = std::max(e.next_attempt_at, now + std::min(retry_after->count(), cap));
   log_->warn("notification to {} failed (attempt {}), retrying in {}: {}", e.receiver, e.attempts,
              format_duration(Duration(e.next_attempt_at - now)), error);
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -77,7 +78,10 @@ class Engine {
   std::vector<OutboxEntry> take_due(Timestamp now, std::size_t limit);
   // Returns the entry's age (ms since it was queued) for the latency histogram.
   Timestamp delivered(std::uint64_t id, Timestamp now);
-  void failed(std::uint64_t id, Timestamp now, const std::string& error, bool retryable);
+  // A retryable failure is attempted again after the backoff, or after `retry_after` (the receiver's
+  // Retry-After) when that is longer, capped at outbox.max_backoff.
+  void failed(std::uint64_t id, Timestamp now, const std::string& error, bool retryable,
+              std::optional<Duration> retry_after = std::nullopt);
   void abandoned(std::uint64_t id) { in_flight_.erase(id); }
   std::size_t in_flight() const { return in_flight_.size(); }
   // The earliest next_attempt_at of an entry not in flight; 0 when none.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tocsin/core/json_text.hpp"
+#include "tocsin/net/retry_after.hpp"
 
 extern char** environ;
 
@@ -182,7 +183,12 @@ class AlertmanagerReceiver final : public Receiver {
       ctx_.log->warn("alertmanager receiver {}: {} did not take the notification: {}", config_.name, base,
                      o.error);
       errors += (errors.empty() ? "" : "; ") + base + ": " + o.error;
-      if (o.kind == DeliveryOutcome::Kind::retry) worst.kind = DeliveryOutcome::Kind::retry;
+      if (o.kind == DeliveryOutcome::Kind::retry) {
+        worst.kind = DeliveryOutcome::Kind::retry;
+        // Every member is sent again: the longest wait any of them asked for.
+        if (o.retry_after)
+          worst.retry_after = std::max(worst.retry_after.value_or(Duration(0)), *o.retry_after);
+      }
     }
     if (any) return DeliveryOutcome::ok();
     if (cancel.cancelled()) return DeliveryOutcome::retry("cancelled");
@@ -366,11 +372,16 @@ class ExecReceiver final : public Receiver {
 
 }  // namespace
 
-DeliveryOutcome outcome_of(const HttpResponse& r) {
+DeliveryOutcome outcome_of(const HttpResponse& r, std::time_t now) {
   if (!r.error.empty()) return DeliveryOutcome::retry(r.error);
   if (r.status >= 200 && r.status < 300) return DeliveryOutcome::ok();
   std::string e = "HTTP " + std::to_string(r.status) + (r.body.empty() ? "" : ": " + truncate(r.body));
-  if (r.status == 408 || r.status == 429 || r.status >= 500) return DeliveryOutcome::retry(e);
+  if (r.status == 429 || r.status == 503) {
+    DeliveryOutcome o = DeliveryOutcome::retry(std::move(e));
+    if (auto after = net::parse_retry_after(r.header("Retry-After"), now)) o.retry_after = *after;
+    return o;
+  }
+  if (r.status == 408 || r.status >= 500) return DeliveryOutcome::retry(e);
   return DeliveryOutcome::reject(e);
 }
 

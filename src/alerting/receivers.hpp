@@ -8,7 +8,9 @@
 #include <prometheus/gauge.h>
 #include <spdlog/logger.h>
 
+#include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "notification.hpp"
@@ -20,6 +22,9 @@ struct DeliveryOutcome {
   enum class Kind { delivered, retry, reject };
   Kind kind = Kind::delivered;
   std::string error;
+  // A retry's Retry-After (429 and 503 answers): the next attempt is not before it, as far as the
+  // outbox's max_backoff allows (Engine::failed).
+  std::optional<Duration> retry_after{};
 
   static DeliveryOutcome ok() { return {}; }
   static DeliveryOutcome retry(std::string e) { return {Kind::retry, std::move(e)}; }
@@ -50,7 +55,8 @@ class Receiver {
 std::shared_ptr<Receiver> make_receiver(const config::ReceiverConfig& config, const ReceiverContext& context);
 
 // How an HTTP answer maps to an outcome: 2xx delivered; 408, 429 and 5xx (and no answer) retried;
-// any other 4xx rejected, since sending the same request again cannot succeed.
-DeliveryOutcome outcome_of(const HttpResponse& response);
+// any other 4xx rejected, since sending the same request again cannot succeed. A 429 or 503 carries
+// its Retry-After (seconds, or an HTTP-date relative to `now`, seconds since the epoch).
+DeliveryOutcome outcome_of(const HttpResponse& response, std::time_t now = std::time(nullptr));
 
 }  // namespace tocsin::alerting::detail

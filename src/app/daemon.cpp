@@ -78,7 +78,15 @@ class Daemon {
             config_.log.level)),
         pool_(pool_size(config_)),
         remote_write_(remote_write_options(config_), *registry_, log_),
-        store_(store::StoreOptions{config_.retention}, clock_),
+        store_(store::StoreOptions{config_.retention, static_cast<std::size_t>(config_.max_series),
+                                   [log = log_](std::size_t max) {
+                                     log->warn(
+                                         "the store holds max_series={} series: new series are refused "
+                                         "from now on, existing ones are still appended to (counted "
+                                         "in tocsin_store_series_refused_total; logged once)",
+                                         max);
+                                   }},
+               clock_),
         snapshots_(store_, config_.state_dir, *registry_, log_),
         scheduler_(io_, pool_, store_, clock_, *registry_, log_),
         alerting_(config_, options.listen_override, clock_, *registry_, log_),
@@ -626,6 +634,9 @@ class Daemon {
         if (next.retention != config_.retention) {
           log_->warn("retention changed to {}: takes effect after a restart",
                      format_duration(next.retention));
+        }
+        if (next.max_series != config_.max_series) {
+          log_->warn("max_series changed to {}: takes effect after a restart", next.max_series);
         }
         // The web config, then rules: a broken one rejects the whole reload before anything changes.
         std::shared_ptr<const http::WebConfig> web;

@@ -17,6 +17,16 @@ void decode_common(yaml::MapDecoder& map, CollectorCommon& out) {
   }
   map.positive("interval", out.interval);
   map.positive("timeout", out.timeout);
+  if (auto n = map.get("sample_limit"); n && !n->is_null()) {
+    long long v = 0;
+    if (decode(*n, v)) {
+      if (v < 0) {
+        n->error("must not be negative (0 means no limit)");
+      } else {
+        out.sample_limit = static_cast<std::uint64_t>(v);
+      }
+    }
+  }
   if (auto labels = map.get("labels"); labels && !labels->is_null() && decode(*labels, out.labels)) {
     for (const auto& [label, value] : out.labels) {
       if (!is_valid_label_name(label)) {

@@ -50,6 +50,7 @@ CollectorSpec make_spec(const Instance& instance, Duration default_interval,
       .interval = interval,
       .timeout = common.timeout.value_or(interval),
       .identity = identity_labels(instance),
+      .sample_limit = static_cast<std::size_t>(common.sample_limit),
   };
 }
 

@@ -53,6 +53,13 @@ struct Scheduler::Metrics {
                          .Name("tocsin_collector_last_success_timestamp_seconds")
                          .Help("When the collector instance last finished a cycle successfully.")
                          .Register(registry)),
+        dropped(prometheus::BuildCounter()
+                    .Name("tocsin_collector_samples_dropped_total")
+                    .Help("Samples of the collector instance the store did not take, by reason: "
+                          "sample_limit (the instance's), series_limit (the store's max_series), "
+                          "invalid (names), duplicate (a label set twice in a cycle), conflict (a series "
+                          "another writer owns).")
+                    .Register(registry)),
         claimed(prometheus::BuildGauge()
                     .Name("tocsin_target_claimed")
                     .Help("For a shared target: whether this daemon holds its claim and collects it (1) "
@@ -66,6 +73,7 @@ struct Scheduler::Metrics {
   prometheus::Family<prometheus::Counter>& deadline_misses;
   prometheus::Family<prometheus::Counter>& skipped;
   prometheus::Family<prometheus::Gauge>& last_success;
+  prometheus::Family<prometheus::Counter>& dropped;
   prometheus::Family<prometheus::Gauge>& claimed;
 };
 
@@ -77,6 +85,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
         interval_(spec.interval),
         timeout_(spec.timeout),
         identity_(std::move(spec.identity)),
+        sample_limit_(spec.sample_limit),
         labels_{{"collector", std::string(collector_->kind())}, {"target", collector_->name()}},
         timer_(owner.io_),
         deadline_timer_(owner.io_),
@@ -87,6 +96,11 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
         deadline_misses_(owner.metrics_->deadline_misses.Add(labels_)),
         skipped_(owner.metrics_->skipped.Add(labels_)),
         last_success_(owner.metrics_->last_success.Add(labels_)),
+        dropped_sample_limit_(dropped("sample_limit")),
+        dropped_series_limit_(dropped("series_limit")),
+        dropped_invalid_(dropped("invalid")),
+        dropped_duplicate_(dropped("duplicate")),
+        dropped_conflict_(dropped("conflict")),
         shared_(collector_->shared()),
         claimed_(shared_ ? &owner.metrics_->claimed.Add(labels_) : nullptr) {
     writer_name_ = writer_name();
@@ -130,6 +144,9 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
     owner_.metrics_->deadline_misses.Remove(&deadline_misses_);
     owner_.metrics_->skipped.Remove(&skipped_);
     owner_.metrics_->last_success.Remove(&last_success_);
+    for (prometheus::Counter* c : {&dropped_sample_limit_, &dropped_series_limit_, &dropped_invalid_,
+                                   &dropped_duplicate_, &dropped_conflict_})
+      owner_.metrics_->dropped.Remove(c);
     if (claimed_ != nullptr) owner_.metrics_->claimed.Remove(claimed_);
   }
 
@@ -283,7 +300,8 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   // On a worker.
   void commit(store::Batch& batch, Timestamp t) {
     add_identity(batch, identity_);
-    auto result = owner_.store_.commit(writer_, batch, t);
+    auto result = owner_.store_.commit(writer_, batch, t, sample_limit_);
+    count_drops(result, batch.samples().size());
     if (owner_.listener_) {
       std::shared_ptr<const std::vector<std::string>> names;
       {
@@ -312,6 +330,32 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
           "{} collector {}: dropped {} samples with invalid names, {} duplicates, {} owned by "
           "another collector",
           collector_->kind(), collector_->name(), result.invalid, result.duplicates, result.conflicts);
+    }
+  }
+
+  prometheus::Counter& dropped(const char* reason) {
+    auto labels = labels_;
+    labels["reason"] = reason;
+    return owner_.metrics_->dropped.Add(labels);
+  }
+
+  // On a worker: what the store did not take of a commit.
+  void count_drops(const store::CommitResult& result, std::size_t samples) {
+    auto add = [](prometheus::Counter& c, std::size_t n) {
+      if (n > 0) c.Increment(static_cast<double>(n));
+    };
+    add(dropped_sample_limit_, result.over_sample_limit);
+    add(dropped_series_limit_, result.over_series_limit);
+    add(dropped_invalid_, result.invalid);
+    add(dropped_duplicate_, result.duplicates);
+    add(dropped_conflict_, result.conflicts);
+    if (result.over_sample_limit > 0 && !sample_limit_logged_.exchange(true)) {
+      owner_.log_->warn(
+          "{} collector {}: a cycle produced {} samples, more than its sample_limit of {}: kept the series "
+          "it "
+          "already had and new ones up to the limit, dropped {} (counted in "
+          "tocsin_collector_samples_dropped_total{{reason=\"sample_limit\"}}; logged once)",
+          collector_->kind(), collector_->name(), samples, sample_limit_, result.over_sample_limit);
     }
   }
 
@@ -345,6 +389,7 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   Duration interval_;
   Duration timeout_;
   Labels identity_;
+  std::size_t sample_limit_;
   std::map<std::string, std::string> labels_;
   asio::steady_timer timer_;
   asio::steady_timer deadline_timer_;
@@ -373,6 +418,12 @@ class Scheduler::Instance : public std::enable_shared_from_this<Scheduler::Insta
   prometheus::Counter& deadline_misses_;
   prometheus::Counter& skipped_;
   prometheus::Gauge& last_success_;
+  prometheus::Counter& dropped_sample_limit_;  // tocsin_collector_samples_dropped_total by reason
+  prometheus::Counter& dropped_series_limit_;
+  prometheus::Counter& dropped_invalid_;
+  prometheus::Counter& dropped_duplicate_;
+  prometheus::Counter& dropped_conflict_;
+  std::atomic<bool> sample_limit_logged_{false};  // the first cycle over sample_limit is logged, no other
   // A shared target's claim: asked on the worker before each cycle (one at a time); the role is read
   // by the deadline timer too.
   const bool shared_;
@@ -449,7 +500,7 @@ bool Scheduler::run_once(std::vector<CollectorSpec>& specs, store::Store& store,
       all_ok = false;
     }
     add_identity(batch, spec.identity);
-    store.commit(writer, batch, ctx.timestamp);
+    store.commit(writer, batch, ctx.timestamp, spec.sample_limit);
   }
   return all_ok;
 }

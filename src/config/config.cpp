@@ -165,6 +165,10 @@ void decode_root(const Node& root, Config& config) {
       n && !n->is_null() && decode(*n, config.retention) && config.retention < std::chrono::minutes(1)) {
     n->error("must be at least 1m");
   }
+  if (auto n = map.get("max_series");
+      n && !n->is_null() && decode(*n, config.max_series) && config.max_series < 0) {
+    n->error("must not be negative (0 means no limit)");
+  }
   map.optional("state_dir", config.state_dir);
   map.positive("snapshot_interval", config.snapshot_interval);
   map.positive("slo_save_interval", config.slo_save_interval);

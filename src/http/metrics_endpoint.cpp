@@ -32,6 +32,17 @@ std::vector<prometheus::MetricFamily> StoreMetrics::Collect() const {
                              static_cast<double>(stats.bytes)));
   out.push_back(gauge_family("tocsin_store_retention_seconds", "How long the store keeps points.",
                              std::chrono::duration<double>(store_.retention()).count()));
+  out.push_back(gauge_family("tocsin_store_series_limit",
+                             "Series the store holds at most (max_series; 0: none).",
+                             static_cast<double>(stats.max_series)));
+  prometheus::MetricFamily refused;
+  refused.name = "tocsin_store_series_refused_total";
+  refused.help = "Samples of new series the store refused because it held max_series series.";
+  refused.type = prometheus::MetricType::Counter;
+  prometheus::ClientMetric metric;
+  metric.counter.value = static_cast<double>(stats.series_refused);
+  refused.metric.push_back(std::move(metric));
+  out.push_back(std::move(refused));
   return out;
 }
 

@@ -35,9 +35,43 @@ std::optional<std::uint64_t> count(std::string_view s) {
   return n;
 }
 
+// Calls `fn` with each whitespace-separated item of a series' values.
+template <typename Fn>
+void for_each_item(std::string_view text, Fn&& fn) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i >= text.size()) break;
+    std::size_t end = i;
+    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
+    fn(text.substr(i, end - i));
+    i = end;
+  }
+}
+
 }  // namespace
 
-std::vector<SeriesValue> expand_series_values(std::string_view text) {
+std::uint64_t count_series_values(std::string_view text) {
+  constexpr std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t total = 0;
+  for_each_item(text, [&](std::string_view item) {
+    std::uint64_t n = 1;
+    if (const std::size_t x = item.rfind('x'); x != std::string_view::npos) {
+      if (auto times = count(item.substr(x + 1))) {
+        // "_xN" is N values; "a+bxN" is the start and N more.
+        n = item.substr(0, x) == "_" ? *times : (*times == most ? most : *times + 1);
+      }
+    }
+    total = n > most - total ? most : total + n;
+  });
+  return total;
+}
+
+std::vector<SeriesValue> expand_series_values(std::string_view text, std::uint64_t max_values) {
+  if (const std::uint64_t n = count_series_values(text); n > max_values) {
+    throw std::invalid_argument("series expands to " + std::to_string(n) + " points, at most " +
+                                std::to_string(max_values));
+  }
   std::vector<SeriesValue> out;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -89,7 +123,6 @@ std::vector<SeriesValue> expand_series_values(std::string_view text) {
       start = *a;
       step = *b;
     }
-    if (*n > 1'000'000) throw bad("too many values");
     // Accumulated, not start + k*step: promtool adds the step n times, and the rounding of repeated
     // addition (0+0.1x30 reaches 3.0000000000000013) is what test files written against it expect.
     double v = start;

@@ -20,6 +20,7 @@
 #include "remote_write/relabel_rules.hpp"
 #include "remote_write/retry.hpp"
 #include "tocsin/net/http_client.hpp"
+#include "tocsin/net/retry_after.hpp"
 
 namespace tocsin::remote_write {
 
@@ -469,7 +470,8 @@ class RemoteWrite::Endpoint {
       }
       Duration wait = backoff.next();
       if (response.status == 429) {
-        if (auto after = parse_retry_after(response.header("Retry-After"), std::time(nullptr))) wait = *after;
+        if (auto after = net::parse_retry_after(response.header("Retry-After"), std::time(nullptr)))
+          wait = *after;
       }
       std::unique_lock lock(queue_mutex_);
       spill_ = true;

@@ -1,6 +1,7 @@
 #pragma once
 // What a sender does after a response (remote-write 1.0: retry 5xx, and 429 when told to; never
-// other 4xx), its backoff between min_backoff and max_backoff, and Retry-After. Pure functions.
+// other 4xx) and its backoff between min_backoff and max_backoff. Pure functions; Retry-After is
+// net::parse_retry_after, shared with the alert receivers.
 
 #include <algorithm>
 #include <ctime>
@@ -35,9 +36,5 @@ class Backoff {
   Duration next_;
   Duration max_;
 };
-
-// Retry-After as seconds ("120") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT"), relative to `now`
-// (seconds since the epoch). nullopt when absent or unreadable (the backoff then applies).
-std::optional<Duration> parse_retry_after(std::string_view value, std::time_t now);
 
 }  // namespace tocsin::remote_write

@@ -36,15 +36,22 @@ class MemoryOutput final : public RuleOutput {
       data_.add(s.labels, {t, s.v});
       now.insert(s.labels);
     }
+    written_ += samples.size();
     for (const Labels& l : before) {
-      if (!now.count(l)) data_.add(l, {t, stale_nan()});
+      if (!now.count(l)) {
+        data_.add(l, {t, stale_nan()});
+        ++written_;
+      }
     }
     before = std::move(now);
   }
+  // Points written so far (results and staleness markers): what the rules added to the test's memory.
+  std::uint64_t written() const { return written_; }
 
  private:
   promql::MemoryQuerier& data_;
   std::map<std::string, std::set<Labels>> previous_;
+  std::uint64_t written_ = 0;
 };
 
 std::optional<Duration> duration_of(const yaml::Node& node) {
@@ -177,8 +184,20 @@ Labels labels_map(const yaml::Node& node) {
   return b.build();
 }
 
-TestFile decode_test_file(const yaml::Node& root) {
+// An eval_time needs eval_time / evaluation_interval + 1 evaluations of every group (the loop runs
+// from 0); beyond the limit the file is refused where it asks for it.
+void check_eval_time(const yaml::Node& node, Duration eval_time, const TestFile& file,
+                     const UnitTestLimits& limits) {
+  const auto evaluations = static_cast<std::uint64_t>(eval_time / file.evaluation_interval) + 1;
+  if (evaluations <= limits.max_evaluations) return;
+  node.error("eval_time " + format_duration(eval_time) + " needs " + std::to_string(evaluations) +
+             " evaluations at evaluation_interval " + format_duration(file.evaluation_interval) +
+             ", at most " + std::to_string(limits.max_evaluations));
+}
+
+TestFile decode_test_file(const yaml::Node& root, const UnitTestLimits& limits) {
   TestFile file;
+  std::uint64_t points_left = limits.max_points;  // of the file, every test case together
   yaml::MapDecoder map(root);
   if (auto n = map.get("rule_files")) raw_list(*n, file.rule_files);
   if (auto n = map.get("evaluation_interval"); n && !n->is_null()) {
@@ -207,9 +226,31 @@ TestFile decode_test_file(const yaml::Node& root) {
           raw(sm, "series", series, true);
           raw(sm, "values", values);
           sm.finish();
+          // Counted before anything is expanded: "1x100000000000" must not allocate its points to be refused.
+          const std::uint64_t points = promql::count_series_values(values);
+          if (points > limits.max_points) {
+            s.error("series expands to " + std::to_string(points) + " points, at most " +
+                    std::to_string(limits.max_points));
+            continue;
+          }
+          if (points > points_left) {
+            s.error("series expands to " + std::to_string(points) + " points, more than the " +
+                    std::to_string(points_left) + " left of the " + std::to_string(limits.max_points) +
+                    " points a test file's input series may hold in all");
+            continue;
+          }
+          // Its last point must have a time: (points - 1) intervals within kMaxConfigDuration.
+          if (points > 1 && tc.interval.count() > 0 &&
+              points - 1 > static_cast<std::uint64_t>(yaml::kMaxConfigDuration / tc.interval)) {
+            s.error("series of " + std::to_string(points) + " points at interval " +
+                    format_duration(tc.interval) + " ends beyond " +
+                    format_duration(yaml::kMaxConfigDuration));
+            continue;
+          }
+          points_left -= points;
           try {
             Labels labels = promql::parse_series_labels(series);
-            auto values_of = promql::expand_series_values(values);
+            auto values_of = promql::expand_series_values(values, points);
             // A series listed twice: the last definition stands, as in promtool (a map by labels).
             auto [same, added] = index.try_emplace(labels, tc.input.size());
             if (added) {
@@ -227,7 +268,10 @@ TestFile decode_test_file(const yaml::Node& root) {
           AlertTest at;
           yaml::MapDecoder am(a);
           if (auto n = am.get("eval_time"); n && !n->is_null()) {
-            if (auto d = duration_of(*n)) at.eval_time = d->count();
+            if (auto d = duration_of(*n)) {
+              at.eval_time = d->count();
+              check_eval_time(*n, *d, file, limits);
+            }
           }
           raw(am, "alertname", at.alertname, true);
           if (auto exp = am.get("exp_alerts"); exp && !exp->is_null()) {
@@ -253,7 +297,10 @@ TestFile decode_test_file(const yaml::Node& root) {
           yaml::MapDecoder em(e);
           raw(em, "expr", et.expr, true);
           if (auto n = em.get("eval_time"); n && !n->is_null()) {
-            if (auto d = duration_of(*n)) et.eval_time = d->count();
+            if (auto d = duration_of(*n)) {
+              et.eval_time = d->count();
+              check_eval_time(*n, *d, file, limits);
+            }
           }
           if (auto exp = em.get("exp_samples"); exp && !exp->is_null()) {
             for (const yaml::Node& s : exp->items()) {
@@ -342,7 +389,10 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
   promql::EngineOptions engine_options;
   engine_options.compat = options.compat;
   engine_options.default_subquery_step = file.evaluation_interval;
+  engine_options.timeout = options.limits.query_timeout;
+  engine_options.max_samples = options.limits.max_samples;
   promql::Engine engine(engine_options);
+  const auto started = std::chrono::steady_clock::now();
 
   std::vector<std::unique_ptr<Group>> groups;
   for (const GroupDefinition& g : definitions)
@@ -359,6 +409,13 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
   std::size_t next = 0;
   const Timestamp step = file.evaluation_interval.count();
   for (Timestamp ts = 0; ts <= max_time; ts += step) {
+    if (std::chrono::steady_clock::now() - started > options.limits.case_timeout) {
+      errors.push_back("    time: " + go_duration(ts) + ", err: the test case ran longer than " +
+                       format_duration(Duration(options.limits.case_timeout)) +
+                       ", stopped before evaluating at " + format_time(ts) + " (eval_time " +
+                       format_time(max_time) + ")");
+      return errors;
+    }
     input.load_till(ts);
     const std::size_t errors_before = errors.size();
     for (auto& g : groups) {
@@ -374,6 +431,12 @@ std::vector<std::string> run_case(const TestCase& tc, const std::vector<GroupDef
     }
     // As promtool: the first evaluation with errors ends the test case (what follows would be noise).
     if (errors.size() > errors_before) return errors;
+    if (output.written() > options.limits.max_recorded_points) {
+      errors.push_back("    time: " + go_duration(ts) + ", err: the rules recorded " +
+                       std::to_string(output.written()) + " points, at most " +
+                       std::to_string(options.limits.max_recorded_points) + " in a test case");
+      return errors;
+    }
     while (next < alert_tests.size() && alert_tests[next]->eval_time >= ts &&
            alert_tests[next]->eval_time < ts + step) {
       const AlertTest& at = *alert_tests[next++];
@@ -450,7 +513,7 @@ int run_unit_tests(const std::vector<std::string>& files, std::ostream& out, con
     TestFile file;
     if (root) {
       yaml::DecodeContext ctx{path, fs::path(path).parent_path().string(), &diagnostics, nullptr};
-      file = decode_test_file(yaml::Node(root, "", &ctx));
+      file = decode_test_file(yaml::Node(root, "", &ctx), options.limits);
     }
     std::vector<std::string> rule_files;
     const fs::path dir = fs::path(path).parent_path();

@@ -228,10 +228,20 @@ class Store::Impl {
     return id;
   }
 
-  CommitResult commit(WriterId writer_id, const Batch& batch, Timestamp t) {
-    std::unique_lock lock(mutex_);
-    return commit_locked(writer_id, batch, t);
+  CommitResult commit(WriterId writer_id, const Batch& batch, Timestamp t, std::size_t sample_limit) {
+    CommitResult result;
+    bool first_refusal = false;
+    {
+      std::unique_lock lock(mutex_);
+      result = commit_locked(writer_id, batch, t, sample_limit);
+      if (result.over_series_limit > 0 && !series_limit_reported_)
+        first_refusal = series_limit_reported_ = true;
+    }
+    if (first_refusal && options_.on_series_limit) options_.on_series_limit(options_.max_series);
+    return result;
   }
+
+  std::size_t live_series() const { return series_.size() - free_ids_.size(); }
 
   std::size_t retire_unregistered_writers(Timestamp t) {
     std::unique_lock lock(mutex_);
@@ -252,7 +262,8 @@ class Store::Impl {
     listener_ = std::move(listener);
   }
 
-  CommitResult commit_locked(WriterId writer_id, const Batch& batch, Timestamp t) {
+  CommitResult commit_locked(WriterId writer_id, const Batch& batch, Timestamp t,
+                             std::size_t sample_limit = 0) {
     CommitResult result;
     std::vector<AppendedPoint> appended;
     if (listener_) appended.reserve(batch.size());
@@ -265,30 +276,64 @@ class Store::Impl {
     if (batch.labels_cached()) known.resize(batch.size());
 
     const auto& samples = batch.samples();
-    for (std::size_t k = 0; k < samples.size(); ++k) {
+    auto resolve = [&](std::size_t k) {
       const Sample& sample = samples[k];
-      const bool own_time = sample.timestamp != kCommitTime;
-      const Timestamp at = own_time ? sample.timestamp : t;
-      SeriesId id = kNone;
       if (k < writer.known.size()) {
         // The same label set as at this place in the last commit, and that series still exists.
         const Writer::Known& last = writer.known[k];
         if (last.labels.shares_with(sample.labels) && series_[last.id].alive &&
             series_[last.id].generation == last.generation) {
-          id = last.id;
+          return last.id;
         }
       }
-      if (id == kNone) id = find_series(sample.labels, sample.labels.hash());
+      return find_series(sample.labels, sample.labels.hash());
+    };
+    // The series the last commit carried: their commit_seq is the one before this.
+    auto carried_last = [&](const Series& s) { return s.writer == writer_id && s.commit_seq + 1 == seq; };
+    // Over the writer's limit: the series it had keep their place, new ones get what is left.
+    const bool limited = sample_limit > 0 && samples.size() > sample_limit;
+    std::size_t old_admitted = 0, new_admitted = 0, new_budget = 0;
+    if (limited) {
+      std::size_t old_present = 0;
+      for (std::size_t k = 0; k < samples.size(); ++k) {
+        const SeriesId id = resolve(k);
+        if (id != kNone && carried_last(series_[id])) ++old_present;
+      }
+      new_budget = sample_limit - std::min(old_present, sample_limit);
+    }
+    for (std::size_t k = 0; k < samples.size(); ++k) {
+      const Sample& sample = samples[k];
+      const bool own_time = sample.timestamp != kCommitTime;
+      const Timestamp at = own_time ? sample.timestamp : t;
+      SeriesId id = resolve(k);
       if (id == kNone) {
         const std::uint64_t hash = sample.labels.hash();
         if (!valid_names(sample.labels)) {
           ++result.invalid;
           continue;
         }
+        if (limited && new_admitted >= new_budget) {
+          ++result.over_sample_limit;
+          continue;
+        }
+        if (options_.max_series > 0 && live_series() >= options_.max_series) {
+          ++result.over_series_limit;
+          ++series_refused_;
+          continue;
+        }
+        if (limited) ++new_admitted;
         id = create_series(sample.labels, hash, writer_id, writer.max_points);
         ++result.created;
       } else {
         Series& s = series_[id];
+        if (limited && s.commit_seq != seq) {  // a duplicate is counted as one below
+          const bool old = carried_last(s);
+          if (old ? old_admitted >= sample_limit : new_admitted >= new_budget) {
+            ++result.over_sample_limit;
+            continue;
+          }
+          ++(old ? old_admitted : new_admitted);
+        }
         if (s.writer != writer_id) {
           // A series belongs to one writer at a time; another may take it over once it has ended.
           if (s.writer != kNoWriter && writers_[s.writer].active && !s.stale()) {
@@ -346,7 +391,7 @@ class Store::Impl {
   void retire_writer(WriterId writer_id, Timestamp t) {
     {
       Batch empty;
-      commit(writer_id, empty, t);
+      commit(writer_id, empty, t, 0);
     }
     std::unique_lock lock(mutex_);
     Writer& w = writers_.at(writer_id);
@@ -499,6 +544,8 @@ class Store::Impl {
     std::shared_lock lock(mutex_);
     StoreStats st;
     st.symbols = symbols_.size();
+    st.max_series = options_.max_series;
+    st.series_refused = series_refused_;
     std::size_t bytes = series_.size() * sizeof(Series) + free_ids_.capacity() * sizeof(SeriesId);
     for (const Series& s : series_) {
       if (!s.alive) continue;
@@ -1032,7 +1079,9 @@ class Store::Impl {
   std::vector<SeriesId> free_ids_;
   std::unordered_multimap<std::uint64_t, SeriesId> by_hash_;
   std::unordered_map<SymbolId, std::unordered_map<SymbolId, Postings>> postings_;
-  Postings all_;  // every live series id, sorted
+  Postings all_;                        // every live series id, sorted
+  std::uint64_t series_refused_ = 0;    // StoreStats::series_refused
+  bool series_limit_reported_ = false;  // on_series_limit was called
 
   std::deque<FamilyMetadata> families_;  // a deque: LatestSample points into it
   std::unordered_map<std::string, std::uint32_t> family_ids_;
@@ -1052,8 +1101,8 @@ Store::~Store() = default;
 WriterId Store::register_writer(std::string_view name, Duration interval) {
   return impl_->register_writer(name, interval);
 }
-CommitResult Store::commit(WriterId writer, const Batch& batch, Timestamp t) {
-  return impl_->commit(writer, batch, t);
+CommitResult Store::commit(WriterId writer, const Batch& batch, Timestamp t, std::size_t sample_limit) {
+  return impl_->commit(writer, batch, t, sample_limit);
 }
 void Store::retire_writer(WriterId writer, Timestamp t) { impl_->retire_writer(writer, t); }
 void Store::set_append_listener(AppendListener listener) { impl_->set_append_listener(std::move(listener)); }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <fstream>
 
 #include "alerting/harness.hpp"
@@ -672,6 +673,51 @@ TEST_F(Outbox, APermanentErrorIsNotRetried) {
   EXPECT_EQ(primary.count(), 1u);
   EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "primary"}, {"result", "rejected"}}), 1);
   EXPECT_NE(h.log().find("HTTP 400: bad payload"), std::string::npos);
+}
+
+// Retry-After on 429 and 503 (seconds or an HTTP-date): the next attempt waits for it, beyond the
+// backoff (2s here), but never beyond max_backoff (1m). The dispatcher's clock is the harness's, so
+// "not before" is exact: nothing else moves it.
+TEST_F(Outbox, RetryAfterIsHonouredUpToMaxBackoff) {
+  Harness h(yaml);
+  const Alert a = alert("A", "critical", kStart);
+  primary.respond_next(429, {{"Retry-After", "30"}});
+  h.report({a});
+  ASSERT_EQ(primary.count(), 1u);
+  for (int s = 0; s < 29; ++s) h.advance(1s);
+  EXPECT_EQ(primary.count(), 1u) << "retried before Retry-After's 30s";
+  h.advance(1s);
+  h.advance(1s);
+  ASSERT_EQ(primary.count(), 2u);
+  EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "primary"}, {"result", "success"}}), 1);
+  EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "primary"}, {"result", "failure"}}), 1);
+  EXPECT_EQ(h.d().outbox().queued, 0u);
+
+  // An HTTP-date 20 s from now (the wall clock's: a date is absolute), on a 503.
+  char date[64];
+  const std::time_t at = std::time(nullptr) + 20;
+  std::tm tm{};
+  gmtime_r(&at, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  primary.clear();
+  primary.respond_next(503, {{"Retry-After", date}});
+  const Alert b = alert("B", "critical", kStart);
+  h.report({a, b});
+  ASSERT_EQ(primary.count(), 1u);
+  for (int s = 0; s < 15; ++s) h.advance(1s);
+  EXPECT_EQ(primary.count(), 1u) << "retried before the Retry-After date";
+  for (int s = 0; s < 10; ++s) h.advance(1s);
+  EXPECT_EQ(primary.count(), 2u);
+
+  // An hour is more than max_backoff allows: retried within the minute.
+  primary.clear();
+  primary.respond_next(429, {{"Retry-After", "3600"}});
+  const Alert c = alert("C", "critical", kStart);
+  h.report({a, b, c});
+  ASSERT_EQ(primary.count(), 1u);
+  for (int s = 0; s < 61; ++s) h.advance(1s);
+  EXPECT_EQ(primary.count(), 2u);
+  EXPECT_EQ(h.metric("tocsin_notifications_total", {{"receiver", "primary"}, {"result", "success"}}), 3);
 }
 
 TEST_F(Outbox, ACorruptStateFileIsMovedAsideNotFatal) {

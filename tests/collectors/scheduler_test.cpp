@@ -17,6 +17,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -80,6 +81,16 @@ class FailingCollector : public CountingCollector {
   void collect(const CollectContext&, store::Batch&) override {
     ++cycles;
     throw CollectError("connection refused");
+  }
+};
+
+// One more series each cycle: 10, 11, 12, ...
+class WideningCollector : public CountingCollector {
+ public:
+  using CountingCollector::CountingCollector;
+  void collect(const CollectContext&, store::Batch& out) override {
+    const int n = 10 + cycles++;
+    for (int i = 0; i < n; ++i) out.add("test_series", {{"target", name()}, {"i", std::to_string(i)}}, i);
   }
 };
 
@@ -443,6 +454,32 @@ TEST(ClaimState, OwnerAndLockKeyAreStable) {
   EXPECT_LE(claim_owner().size(), 40u);
   EXPECT_EQ(advisory_lock_key("orders-db"), advisory_lock_key("orders-db"));
   EXPECT_NE(advisory_lock_key("orders-db"), advisory_lock_key("orders-db2"));
+}
+
+TEST_F(SchedulerTest, ASampleLimitKeepsTheSeriesAnInstanceHadCountsTheRestAndSaysSoOnce) {
+  auto growing = std::make_unique<WideningCollector>("big");
+  auto* ptr = growing.get();
+  std::vector<CollectorSpec> specs;
+  specs.push_back({std::move(growing), 30ms, 30ms, Labels{}, 8});
+  run();
+  replace(std::move(specs));
+  ASSERT_TRUE(testing::wait_until([&] { return ptr->cycles >= 5; }, 10s));
+  const std::string dropped =
+      "tocsin_collector_samples_dropped_total{collector=\"test\",reason=\"sample_limit\","
+      "target=\"big\"}";
+  // Cycles 1..5 produced 10..14 series, 2..6 of them over the limit: at least 20 dropped.
+  ASSERT_TRUE(testing::wait_until([&] { return metric_value(dropped) >= 20; }, 10s)) << metrics();
+  // The store holds the first cycle's first eight, never a new one (each cycle adds one at the end).
+  std::vector<store::Matcher> m{store::Matcher(MatchType::equal, "__name__", "test_series")};
+  auto set = store.select(m, 0, std::numeric_limits<Timestamp>::max());
+  std::set<std::string> held;
+  for (std::size_t k = 0; k < set.size(); ++k) held.insert(std::string(set.labels(k).get("i")));
+  EXPECT_EQ(held, (std::set<std::string>{"0", "1", "2", "3", "4", "5", "6", "7"}));
+  std::string logged = log_text.str();
+  const std::string line = "test collector big: a cycle produced 10 samples, more than its sample_limit of 8";
+  ASSERT_NE(logged.find(line), std::string::npos) << logged;
+  EXPECT_EQ(logged.find("more than its sample_limit", logged.find(line) + line.size()), std::string::npos)
+      << "logged more than once: " << logged;
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "remote_write/relabel_rules.hpp"
 #include "remote_write/remote.pb.h"
 #include "remote_write/retry.hpp"
+#include "tocsin/net/retry_after.hpp"
 #include "tocsin/store/store.hpp"
 
 namespace tocsin::remote_write {
@@ -150,14 +151,14 @@ TEST(RemoteWriteRetry, WhatIsRetriedAndHowLongToWait) {
   EXPECT_EQ(backoff.next(), Duration(100ms));
   EXPECT_EQ(backoff.next(), Duration(100ms));
 
-  EXPECT_EQ(parse_retry_after("120", 0), Duration(120s));
-  EXPECT_EQ(parse_retry_after(" 3 ", 0), Duration(3s));
+  EXPECT_EQ(net::parse_retry_after("120", 0), Duration(120s));
+  EXPECT_EQ(net::parse_retry_after(" 3 ", 0), Duration(3s));
   // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
-  EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 90), Duration(90s));
-  EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 + 90), Duration(0s));
-  EXPECT_EQ(parse_retry_after("", 0), std::nullopt);
-  EXPECT_EQ(parse_retry_after("soon", 0), std::nullopt);
-  EXPECT_EQ(parse_retry_after("-5", 0), std::nullopt);
+  EXPECT_EQ(net::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 90), Duration(90s));
+  EXPECT_EQ(net::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 + 90), Duration(0s));
+  EXPECT_EQ(net::parse_retry_after("", 0), std::nullopt);
+  EXPECT_EQ(net::parse_retry_after("soon", 0), std::nullopt);
+  EXPECT_EQ(net::parse_retry_after("-5", 0), std::nullopt);
 }
 
 Request request_of(std::uint64_t seq, std::size_t bytes, std::uint32_t samples) {

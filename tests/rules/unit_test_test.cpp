@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <sstream>
 
 #include "fixtures/process.hpp"
@@ -21,12 +22,13 @@ class UnitTestRunner : public ::testing::Test {
  protected:
   // Writes the rule file (as r.yaml) and the test file, runs tocsin's runner on it.
   Outcome ours(const std::string& rules, const std::string& tests,
-               promql::Compat compat = promql::Compat::prometheus2) {
+               promql::Compat compat = promql::Compat::prometheus2, UnitTestLimits limits = {}) {
     dir_.write("r.yaml", rules);
     test_file_ = dir_.write("t_test.yaml", tests).string();
     std::ostringstream out;
     UnitTestOptions options;
     options.compat = compat;
+    options.limits = limits;
     const int status = run_unit_tests({test_file_}, out, options);
     return {status, out.str()};
   }
@@ -406,6 +408,176 @@ tests:
           - labels: 'a'
             value: 1
 )yaml");
+}
+
+// Hostile files: each a few lines that would hang or exhaust memory unbounded, each refused with a
+// positioned error (docs/reliability.md, Rule unit tests).
+class UnitTestLimitsTest : public UnitTestRunner {
+ protected:
+  // Runs the file and expects it to fail with `message` (and the file's name in it).
+  std::string expect_failure(const std::string& rules, const std::string& tests, const std::string& message,
+                             UnitTestLimits limits = {}) {
+    Outcome o = ours(rules, tests, promql::Compat::prometheus2, limits);
+    EXPECT_EQ(o.status, 1) << o.output;
+    EXPECT_NE(o.output.find(message), std::string::npos) << o.output;
+    return o.output;
+  }
+};
+
+const std::string kRecordOne = R"yaml(groups:
+  - name: g
+    rules:
+      - record: one
+        expr: vector(1)
+)yaml";
+
+TEST_F(UnitTestLimitsTest, AnEvalTimeBeyondWhatCanBeEvaluatedIsRefusedWhereItIsWritten) {
+  expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - alert_rule_test:
+      - alertname: A
+        eval_time: 1000000000d
+)yaml",
+                 "t_test.yaml:5:20: tests[0].alert_rule_test[0].eval_time: duration \"1000000000d\" out of "
+                 "range: at most 100y");
+  // Within the durations a file may give, but 52 million evaluations of every group at 1m.
+  expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - promql_expr_test:
+      - expr: vector(1)
+        eval_time: 100y
+)yaml",
+                 "t_test.yaml:5:20: tests[0].promql_expr_test[0].eval_time: eval_time 100y needs 52560001 "
+                 "evaluations at evaluation_interval 1m, "
+                 "at most 1000000");
+  // The same bound holds when the evaluation interval is the small side of the ratio.
+  expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
+evaluation_interval: 1ms
+tests:
+  - alert_rule_test:
+      - alertname: A
+        eval_time: 1d
+)yaml",
+                 "t_test.yaml:6:20: tests[0].alert_rule_test[0].eval_time: eval_time 1d needs 86400001 "
+                 "evaluations at evaluation_interval 1ms, "
+                 "at most 1000000");
+}
+
+TEST_F(UnitTestLimitsTest, ExpandedSeriesAreCountedBeforeAnythingIsExpanded) {
+  expect_failure(
+      kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - input_series:
+      - series: a
+        values: '1+1x100000000000'
+)yaml",
+      "t_test.yaml:4:9: tests[0].input_series[0]: series expands to 100000000001 points, at most 10000000");
+  expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - input_series:
+      - series: a
+        values: '1 _x18446744073709551615 _x5'
+)yaml",
+                 "t_test.yaml:4:9: tests[0].input_series[0]: series expands to 18446744073709551615 points, "
+                 "at most 10000000");
+}
+
+TEST_F(UnitTestLimitsTest, TheInputSeriesOfAFileShareOneBudget) {
+  UnitTestLimits limits;
+  limits.max_points = 1000;
+  expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - input_series:
+      - series: a
+        values: '0+1x599'
+  - input_series:
+      - series: b
+        values: '0+1x599'
+)yaml",
+                 "t_test.yaml:7:9: tests[1].input_series[0]: series expands to 600 points, more than the 400 "
+                 "left of the 1000 points "
+                 "a test file's input series may hold in all",
+                 limits);
+}
+
+TEST_F(UnitTestLimitsTest, ASeriesWhoseLastPointHasNoTimeIsRefused) {
+  expect_failure(
+      kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - interval: 100y
+    input_series:
+      - series: a
+        values: '1 2 3'
+)yaml",
+      "t_test.yaml:5:9: tests[0].input_series[0]: series of 3 points at interval 100y ends beyond 100y");
+}
+
+TEST_F(UnitTestLimitsTest, ASubqueryStopsAtTheSampleLimit) {
+  UnitTestLimits limits;
+  limits.max_samples = 100'000;
+  expect_failure(
+      kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - promql_expr_test:
+      - expr: count_over_time(vector(1)[1d:1ms])
+        eval_time: 1d
+)yaml",
+      "expr: \"count_over_time(vector(1)[1d:1ms])\", time: 1d, err: query processing would load too "
+      "many samples into memory",
+      limits);
+}
+
+TEST_F(UnitTestLimitsTest, ASubqueryStopsAtTheQueryTimeout) {
+  // 3 * 10^12 steps: no machine finishes it, however fast, so the timeout is what ends it.
+  UnitTestLimits limits;
+  limits.query_timeout = std::chrono::milliseconds(50);
+  limits.max_samples = std::numeric_limits<std::size_t>::max();
+  expect_failure(kNoRules, R"yaml(rule_files: [r.yaml]
+tests:
+  - promql_expr_test:
+      - expr: count_over_time(vector(1)[100y:1ms])
+        eval_time: 1m
+)yaml",
+                 "err: query timed out in expression evaluation", limits);
+  // A rule's query too: the error names the rule and ends the test case.
+  expect_failure(R"yaml(groups:
+  - name: g
+    rules:
+      - record: heavy
+        expr: count_over_time(vector(1)[100y:1ms])
+)yaml",
+                 R"yaml(rule_files: [r.yaml]
+tests:
+  - promql_expr_test:
+      - expr: heavy
+        eval_time: 1m
+)yaml",
+                 "    rule: heavy, time: 0s, err: query timed out in expression evaluation", limits);
+}
+
+TEST_F(UnitTestLimitsTest, WhatTheRulesRecordIsBounded) {
+  UnitTestLimits limits;
+  limits.max_recorded_points = 100;
+  expect_failure(kRecordOne, R"yaml(rule_files: [r.yaml]
+tests:
+  - promql_expr_test:
+      - expr: one
+        eval_time: 10h
+)yaml",
+                 "    time: 1h40m0s, err: the rules recorded 101 points, at most 100 in a test case", limits);
+}
+
+TEST_F(UnitTestLimitsTest, ATestCaseStopsAtItsWallTime) {
+  // 720,001 evaluations cannot all run within a millisecond: the loop stops between two of them.
+  UnitTestLimits limits;
+  limits.case_timeout = std::chrono::milliseconds(1);
+  expect_failure(kRecordOne, R"yaml(rule_files: [r.yaml]
+tests:
+  - promql_expr_test:
+      - expr: one
+        eval_time: 500d
+)yaml",
+                 "err: the test case ran longer than 1ms, stopped before evaluating at", limits);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
 
 namespace tocsin::store {
@@ -267,6 +268,86 @@ TEST_F(StoreTest, ConcurrentCommitsAndSelectionsAreSafe) {
   done = true;
   reader.join();
   EXPECT_EQ(store.stats().series, 70u);
+}
+
+// The writer's sample_limit: over it the series the last commit carried keep their place, new ones get
+// what is left, the rest are dropped and counted, and a series left out turns stale as usual.
+TEST_F(StoreTest, AWritersSampleLimitKeepsTheSeriesItHadAndAdmitsNewOnesUpToIt) {
+  auto m = [](int i) { return Labels{{"__name__", "m"}, {"i", std::to_string(i)}}; };
+  Batch first;
+  for (int i = 0; i < 3; ++i) first.add(m(i), i);
+  CommitResult r = store.commit(writer, first, 1000, 5);
+  EXPECT_EQ(r.created, 3u);
+  EXPECT_EQ(r.over_sample_limit, 0u);
+  // Eight samples: new ones first in the batch, the three it had last; the three stay, two new ones
+  // fill the limit.
+  Batch second;
+  for (int i = 10; i < 15; ++i) second.add(m(i), i);
+  for (int i = 0; i < 3; ++i) second.add(m(i), i);
+  r = store.commit(writer, second, 16000, 5);
+  EXPECT_EQ(r.appended, 5u);
+  EXPECT_EQ(r.created, 2u);
+  EXPECT_EQ(r.over_sample_limit, 3u);
+  SeriesSet set = select_all("m", 16000, 16000);
+  std::set<std::string> kept;
+  for (std::size_t k = 0; k < set.size(); ++k) kept.insert(std::string(set.labels(k).get("i")));
+  EXPECT_EQ(kept, (std::set<std::string>{"0", "1", "2", "10", "11"}));
+  // A series it had and no longer reports (0) turns stale; its place goes to the next new one.
+  Batch third;
+  for (int i = 10; i < 15; ++i) third.add(m(i), i);
+  for (int i = 1; i < 3; ++i) third.add(m(i), i);
+  r = store.commit(writer, third, 31000, 5);
+  EXPECT_EQ(r.appended, 5u);
+  EXPECT_EQ(r.over_sample_limit, 2u);
+  EXPECT_EQ(r.marked_stale, 1u);
+  // Within the limit nothing is dropped.
+  r = store.commit(writer, batch({{m(1), 1}}), 46000, 5);
+  EXPECT_EQ(r.over_sample_limit, 0u);
+}
+
+TEST(StoreSeriesLimit, NewSeriesBeyondMaxSeriesAreRefusedExistingOnesKeepBeingAppended) {
+  ManualClock clock{1'000'000};
+  int reported = 0;
+  std::size_t reported_max = 0;
+  Store store(StoreOptions{1h, 4,
+                           [&](std::size_t max) {
+                             ++reported;
+                             reported_max = max;
+                           }},
+              clock);
+  const WriterId a = store.register_writer("collector/test/a", 15s);
+  const WriterId b = store.register_writer("collector/test/b", 15s);
+  auto m = [](std::string w, int i) { return Labels{{"__name__", "m"}, {"w", w}, {"i", std::to_string(i)}}; };
+  Batch first;
+  for (int i = 0; i < 3; ++i) first.add(m("a", i), i);
+  EXPECT_EQ(store.commit(a, first, 1000).created, 3u);
+  Batch other;
+  for (int i = 0; i < 3; ++i) other.add(m("b", i), i);
+  CommitResult r = store.commit(b, other, 1000);
+  EXPECT_EQ(r.created, 1u);
+  EXPECT_EQ(r.over_series_limit, 2u);
+  EXPECT_EQ(reported, 1);
+  EXPECT_EQ(reported_max, 4u);
+  // The series a has keep being appended to; its new ones are refused, and said so only once.
+  Batch again;
+  for (int i = 0; i < 5; ++i) again.add(m("a", i), i);
+  r = store.commit(a, again, 16000);
+  EXPECT_EQ(r.appended, 3u);
+  EXPECT_EQ(r.over_series_limit, 2u);
+  EXPECT_EQ(reported, 1);
+  StoreStats stats = store.stats();
+  EXPECT_EQ(stats.series, 4u);
+  EXPECT_EQ(stats.max_series, 4u);
+  EXPECT_EQ(stats.series_refused, 4u);
+  // Once garbage collection drops a series there is room again.
+  store.retire_writer(b, 17000);
+  clock.advance(2h);
+  store.collect_garbage();
+  EXPECT_EQ(store.stats().series, 3u);  // b's one went; a's three, still reported, stay
+  r = store.commit(a, again, clock.now_ms());
+  EXPECT_EQ(r.created, 1u);
+  EXPECT_EQ(r.over_series_limit, 1u);
+  EXPECT_EQ(store.stats().series, 4u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // Settings every collector instance has, whatever its kind.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,10 +19,14 @@ struct CollectorCommon {
   // checked when the config loads: valid Prometheus label names, no reserved `__` prefix, none the
   // collector sets itself.
   std::map<std::string, std::string> labels{};
+  // Series one cycle may commit (0: no limit). Over it the series the instance already had are kept
+  // and new ones admitted up to the limit; the rest are dropped and counted (docs/reliability.md).
+  // The scrape kind reads the key as Prometheus's per-target sample_limit instead, and sets this to 0.
+  std::uint64_t sample_limit = 0;
 };
 
-// Reads `name`, `interval`, `timeout` and `labels` from a collector block. `name` keeps its preset
-// default when absent.
+// Reads `name`, `interval`, `timeout`, `labels` and `sample_limit` from a collector block. `name` keeps its
+// preset default when absent.
 void decode_common(yaml::MapDecoder& map, CollectorCommon& out);
 
 // A target several daemons are configured to collect (`shared: true`, docs/fleet.md): only the daemon

@@ -15,6 +15,8 @@ struct CollectorSpec {
   Duration interval;
   Duration timeout;   // the cycle's deadline
   Labels identity{};  // added to every series the collector produces (kind.hpp, identity_labels)
+  // Series one cycle may commit (the instance's sample_limit; 0: none): Store::commit's sample_limit.
+  std::size_t sample_limit = 0;
 };
 
 }  // namespace tocsin::collectors

@@ -76,6 +76,9 @@ struct Config {
   ListenAddress listen;
   Duration interval = std::chrono::seconds(15);
   Duration retention = std::chrono::hours(1);
+  // Series the store holds at most (0: no limit): new series beyond it are refused, existing ones
+  // keep being appended to (docs/reliability.md). Read at start.
+  long long max_series = 1'000'000;
   std::string state_dir = "/var/lib/tocsin";
   Duration snapshot_interval = std::chrono::minutes(5);  // the store's checkpoint to state_dir
   // How often each SLO's budget history is written to state_dir/slo (and at shutdown): what a SIGKILL

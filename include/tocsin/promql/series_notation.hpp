@@ -3,6 +3,7 @@
 // plain in-memory Querier to evaluate expressions over such series: what `tocsin test` and the
 // PromQL tests load their data into.
 
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -23,9 +24,14 @@ struct SeriesValue {
   double v = 0;
 };
 
+// How many values "1+2x3 _x2 stale 5" expands to (4 + 2 + 1 + 1 = 8) without expanding it, saturating
+// at the largest uint64; an item that is not well formed counts as one (expanding it reports it).
+std::uint64_t count_series_values(std::string_view text);
+
 // Expands "1+2x3 _x2 stale 5" into 1 3 5 7 _ _ stale 5. Throws std::invalid_argument naming the
-// offending item.
-std::vector<SeriesValue> expand_series_values(std::string_view text);
+// offending item, and "series expands to N points, at most M" when it would give more than
+// `max_values` (checked before anything is expanded).
+std::vector<SeriesValue> expand_series_values(std::string_view text, std::uint64_t max_values = 10'000'000);
 
 // Parses a series description `name{label="value", ...}`. Throws std::invalid_argument.
 Labels parse_series_labels(std::string_view text);

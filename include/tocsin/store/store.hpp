@@ -22,6 +22,13 @@ namespace tocsin::store {
 
 struct StoreOptions {
   Duration retention = std::chrono::hours(1);
+  // Series the store holds at most (the config's max_series; 0: no limit). At the limit a commit's
+  // samples for new series are refused (CommitResult::over_series_limit); existing series keep
+  // being appended to, and a series that garbage collection drops makes room again.
+  std::size_t max_series = 0;
+  // Called once, the first time a series is refused for max_series, after the commit's lock is
+  // released (the daemon logs it). May be empty.
+  std::function<void(std::size_t max_series)> on_series_limit{};
 };
 
 // Identifies one writer (a collector instance, a rule group): staleness is tracked per writer.
@@ -36,6 +43,9 @@ struct CommitResult {
   std::size_t duplicates = 0;    // samples repeating a label set within the batch, dropped
   std::size_t invalid = 0;       // samples with an invalid metric or label name, dropped
   std::size_t conflicts = 0;     // samples for a series another writer owns, dropped
+  std::size_t over_sample_limit =
+      0;  // samples beyond the writer's own limit (commit's sample_limit), dropped
+  std::size_t over_series_limit = 0;  // samples of new series refused at StoreOptions::max_series
 };
 
 struct StoreStats {
@@ -43,8 +53,10 @@ struct StoreStats {
   std::size_t points = 0;
   std::size_t bytes = 0;  // memory held by the store: its chunks' bytes and its containers' sizes
   std::size_t symbols = 0;
-  std::size_t chunks = 0;       // closed chunks and non-empty head chunks
-  std::size_t chunk_bytes = 0;  // of which the compressed points: closed chunks, head chunks' buffers
+  std::size_t chunks = 0;            // closed chunks and non-empty head chunks
+  std::size_t chunk_bytes = 0;       // of which the compressed points: closed chunks, head chunks' buffers
+  std::size_t max_series = 0;        // StoreOptions::max_series
+  std::uint64_t series_refused = 0;  // samples of new series refused at max_series, since the start
 };
 
 // What a snapshot held: its file's size, its series and their points.
@@ -104,7 +116,12 @@ class Store final : public Querier {
   // Appends every sample of `batch` at time `t`, at once. Series this writer committed before but
   // that are absent now get a staleness marker at `t`. A writer whose target is down commits an
   // empty batch (or just its `up` sample): its other series turn stale.
-  CommitResult commit(WriterId writer, const Batch& batch, Timestamp t);
+  //
+  // `sample_limit` (a collector's, 0: none) bounds the series one commit carries: when the batch holds
+  // more, the series this writer's last commit carried are kept (up to the limit) and new ones are
+  // admitted in batch order while the total stays within it; the rest are dropped and counted
+  // (over_sample_limit), and series left out get staleness markers as usual.
+  CommitResult commit(WriterId writer, const Batch& batch, Timestamp t, std::size_t sample_limit = 0);
 
   // Sets the listener (remote_write's hand-off) before commits start; none by default, and then a
   // commit costs nothing more.

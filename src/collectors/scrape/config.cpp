@@ -285,7 +285,10 @@ void decode(const yaml::Node& node, ScrapeCollectorConfig& out) {
   map.optional("honor_timestamps", out.honor_timestamps);
   if (auto n = map.get("relabel_configs"); n) decode_relabels(*n, out.relabel_configs);
   if (auto n = map.get("metric_relabel_configs"); n) decode_relabels(*n, out.metric_relabel_configs);
-  decode_limit(map, "sample_limit", out.sample_limit);
+  // Prometheus's meaning, per target: a target over it fails its scrape (up 0, nothing committed).
+  // decode_common read the same key as the scheduler's per-instance limit, which scrape does not use.
+  out.sample_limit = out.common.sample_limit;
+  out.common.sample_limit = 0;
   decode_limit(map, "label_limit", out.label_limit);
   decode_limit(map, "label_name_length_limit", out.label_name_length_limit);
   decode_limit(map, "label_value_length_limit", out.label_value_length_limit);

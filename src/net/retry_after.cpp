@@ -1,11 +1,12 @@
-#include "remote_write/retry.hpp"
+#include "tocsin/net/retry_after.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
-namespace tocsin::remote_write {
+namespace tocsin::net {
 
-std::optional<Duration> parse_retry_after(std::string_view value, std::time_t now) {
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::time_t now) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
   if (value.empty()) return std::nullopt;
@@ -23,4 +24,4 @@ std::optional<Duration> parse_retry_after(std::string_view value, std::time_t no
   return std::chrono::seconds(std::max<std::time_t>(0, at - now));
 }
 
-}  // namespace tocsin::remote_write
+}  // namespace tocsin::net
