@@ -568,7 +568,7 @@ std::size_t decode_unit_test_text(const std::string& text, const std::string& fi
   YAML::Node root = yaml::parse_yaml_string(text, file, diagnostics);
   if (!root) return 0;
   yaml::DecodeContext ctx{file, fs::path(file).parent_path().string(), &diagnostics, nullptr};
-  return decode_test_file(yaml::Node(root, "", &ctx)).tests.size();
+  return decode_test_file(yaml::Node(root, "", &ctx), UnitTestLimits{}).tests.size();
 }
 
 }  // namespace detail
