@@ -120,6 +120,9 @@ class Faults : public ::testing::Test {
     pg_->psql("CREATE ROLE tocsin_faults LOGIN PASSWORD '" + std::string(kPlantedPassword) +
               "'; GRANT pg_monitor TO tocsin_faults; CREATE TABLE fault_jobs (id int); "
               "INSERT INTO fault_jobs VALUES (1), (2); GRANT SELECT ON fault_jobs TO tocsin_faults");
+    // The fixture runs with synchronous_commit off, so a SIGKILL soon after could lose these commits
+    // (their WAL not yet written): the first case kills Postgres within seconds.
+    pg_->psql("CHECKPOINT");
     redis_ = new RedisServer(RedisOptions{{}, kPlantedPassword});
   }
   static void TearDownTestSuite() {
