@@ -73,38 +73,31 @@ std::vector<SeriesValue> expand_series_values(std::string_view text, std::uint64
                                 std::to_string(max_values));
   }
   std::vector<SeriesValue> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-    if (i >= text.size()) break;
-    std::size_t end = i;
-    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
-    const std::string_view item = text.substr(i, end - i);
-    i = end;
+  for_each_item(text, [&](std::string_view item) {
     auto bad = [&](const std::string& why) {
       return std::invalid_argument("invalid series value \"" + std::string(item) + "\": " + why);
     };
     if (item == "stale") {
       out.push_back({SeriesValue::Kind::stale, 0});
-      continue;
+      return;
     }
     if (item == "_") {
       out.push_back({SeriesValue::Kind::missing, 0});
-      continue;
+      return;
     }
     const std::size_t x = item.rfind('x');
     if (x == std::string_view::npos) {
       auto v = number(item);
       if (!v) throw bad("not a number");
       out.push_back({SeriesValue::Kind::value, *v});
-      continue;
+      return;
     }
     auto n = count(item.substr(x + 1));
     if (!n) throw bad("expected a count after \"x\"");
     const std::string_view head = item.substr(0, x);
     if (head == "_") {
       for (std::uint64_t k = 0; k < *n; ++k) out.push_back({SeriesValue::Kind::missing, 0});
-      continue;
+      return;
     }
     // "a+b" / "a-b": the split is at the last sign that does not start the item or follow an "e".
     std::size_t sign = std::string_view::npos;
@@ -130,7 +123,7 @@ std::vector<SeriesValue> expand_series_values(std::string_view text, std::uint64
       out.push_back({SeriesValue::Kind::value, v});
       v += step;
     }
-  }
+  });
   return out;
 }
 
